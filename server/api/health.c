@@ -1,0 +1,105 @@
+/*
+ * health — /healthz, /readyz and /metrics (see health.h).
+ *
+ * /readyz asks Redis every time (FCALL_RO cm_version) rather than trusting a
+ * flag, so it also notices a flushed function library and triggers a reload.
+ */
+#include "server/api/health.h"
+
+#include <event2/buffer.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "server/app.h"
+#include "server/http/metrics.h"
+#include "server/http/request.h"
+#include "server/http/server.h"
+#include "server/store/store.h"
+
+static double health_now(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+void health_healthz(struct http_req *r)
+{
+	json_t *b = json_pack("{s:s, s:s, s:s, s:f}", "status", "ok", "version", CRAFTMATCH_VERSION,
+			      "role", config_role_name(r->app->cfg.role), "uptime_seconds",
+			      health_now() - r->app->started_at);
+	http_reply_json(r, 200, b);
+}
+
+static void health_ready_reply(struct redis *link, enum redis_status st, redisReply *reply,
+			       void *arg)
+{
+	struct http_req *r = arg;
+	const char *why = NULL;
+	if (st == REDIS_TIMEOUT)
+		why = "Redis did not answer within the deadline";
+	else if (st == REDIS_DOWN)
+		why = "Redis is not connected";
+	else if (reply->type == REDIS_REPLY_ERROR)
+		why = "the craftmatch function library is not loaded";
+	else if (reply->type != REDIS_REPLY_STRING || strcmp(reply->str, STORE_LIBRARY_VERSION) != 0)
+		why = "Redis holds another version of the craftmatch function library";
+	if (why) {
+		http_reply_unavailable(r, why);
+		return;
+	}
+	http_reply_json(r, 200,
+			json_pack("{s:s, s:s, s:s}", "status", "ready", "redis", "ok",
+				  "functions", STORE_LIBRARY_VERSION));
+}
+
+void health_readyz(struct http_req *r)
+{
+	store_probe(r->app->store, health_ready_reply, r);
+}
+
+static void health_metrics_extra(struct evbuffer *out, void *arg)
+{
+	struct app *app = arg;
+	const struct http_server_stats *hs = http_server_stats(app->http);
+	const struct redis_stats *rs = redis_stats(app->store->link);
+	metrics_put_gauge(out, "craftmatch_http_connections_open", "Client connections open now.",
+			  (double)hs->connections_open);
+	metrics_put_counter(out, "craftmatch_http_connections_total",
+			    "Client connections accepted since start.", hs->connections_total);
+	metrics_put_counter(out, "craftmatch_http_connection_cap_pauses_total",
+			    "Times the connection cap paused accepting.", hs->connections_paused);
+	metrics_put_gauge(out, "craftmatch_http_requests_inflight", "Requests being answered now.",
+			  (double)hs->requests_inflight);
+	metrics_put_counter(out, "craftmatch_http_request_timeouts_total",
+			    "Requests not received within the request timeout (408).",
+			    hs->request_timeouts);
+	metrics_put_counter(out, "craftmatch_http_oversize_rejected_total",
+			    "Requests refused for oversize headers or body (431, 413).",
+			    hs->rejected_oversize);
+	metrics_put_gauge(out, "craftmatch_redis_up", "1 when the store's Redis link is ready.",
+			  store_ready(app->store) ? 1 : 0);
+	metrics_put_counter(out, "craftmatch_redis_reconnects_total",
+			    "Successful reconnections to Redis after a lost link.", rs->reconnects);
+	metrics_put_counter(out, "craftmatch_redis_disconnects_total", "Redis links lost.",
+			    rs->disconnects);
+	metrics_put_counter(out, "craftmatch_redis_timeouts_total",
+			    "Redis calls that missed their deadline.", rs->timeouts);
+	metrics_put_counter(out, "craftmatch_redis_commands_total", "Redis calls issued.",
+			    rs->commands);
+	metrics_put_gauge(out, "craftmatch_redis_pending", "Redis calls awaiting a reply.",
+			  (double)rs->pending);
+	metrics_put_counter(out, "craftmatch_redis_function_loads_total",
+			    "Times the function library was loaded into Redis.",
+			    app->store->library_loads);
+	metrics_put_gauge(out, "craftmatch_process_start_time_seconds",
+			  "Start time of the process since the Unix epoch.", app->started_at);
+}
+
+void health_metrics(struct http_req *r)
+{
+	struct evbuffer *out = evbuffer_new();
+	metrics_render(r->app->metrics, out, health_metrics_extra, r->app);
+	http_reply_buffer(r, 200, "text/plain; version=0.0.4; charset=utf-8", out);
+	evbuffer_free(out);
+}

@@ -1,0 +1,26 @@
+/*
+ * app — the process-wide context handed to handlers and subsystems.
+ *
+ * One per process, built by main(); nothing in it is global. Subsystems take
+ * what they need from it explicitly.
+ */
+#ifndef CM_APP_H
+#define CM_APP_H
+
+#include "server/config.h"
+
+struct event_base;
+struct store;
+struct http_server;
+struct metrics;
+
+struct app {
+	struct config cfg;
+	struct event_base *base;
+	struct store *store;
+	struct http_server *http;
+	struct metrics *metrics;
+	double started_at; /* wall clock, seconds */
+};
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * config — the settings table and its parser (see config.h).
+ */
+#include "server/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum config_type { CT_STRING, CT_INT, CT_LONG, CT_ROLE, CT_LOGFMT, CT_LOGLEVEL, CT_FLAG };
+
+struct config_setting {
+	const char *flag;
+	const char *env; /* NULL: flag only */
+	enum config_type type;
+	size_t offset;
+	size_t size; /* strings: buffer size */
+	const char *def;
+	long min, max;
+	const char *help;
+};
+
+#define CFG(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
+
+static const struct config_setting config_settings[] = {
+	{"bind", "CRAFTMATCH_BIND", CT_STRING, CFG(bind), "127.0.0.1", 0, 0,
+	 "address to listen on"},
+	{"port", "CRAFTMATCH_PORT", CT_INT, CFG(port), "8080", 0, 65535,
+	 "TCP port to listen on (0: any free port, printed at start)"},
+	{"redis-url", "CRAFTMATCH_REDIS_URL", CT_STRING, CFG(redis_url), "redis://127.0.0.1:6379", 0, 0,
+	 "Redis to use: redis://[:password@]host[:port][/db]"},
+	{"role", "CRAFTMATCH_ROLE", CT_ROLE, CFG(role), "all", 0, 0,
+	 "what this process runs: all, api, engine or push"},
+	{"redis-timeout-ms", "CRAFTMATCH_REDIS_TIMEOUT_MS", CT_INT, CFG(redis_timeout_ms), "2000", 10,
+	 600000, "deadline on every Redis call; a request missing it gets 503 with Retry-After"},
+	{"request-timeout", "CRAFTMATCH_REQUEST_TIMEOUT", CT_INT, CFG(request_timeout_s), "30", 1, 3600,
+	 "seconds a client may take to send a whole request"},
+	{"idle-timeout", "CRAFTMATCH_IDLE_TIMEOUT", CT_INT, CFG(idle_timeout_s), "60", 1, 86400,
+	 "seconds a connection may stay silent (between reads or writes)"},
+	{"max-connections", "CRAFTMATCH_MAX_CONNECTIONS", CT_INT, CFG(max_connections), "4096", 1,
+	 1000000, "open client connections at most; beyond it new ones wait in the backlog"},
+	{"max-body-bytes", "CRAFTMATCH_MAX_BODY_BYTES", CT_LONG, CFG(max_body_bytes), "65536", 256,
+	 64L << 20, "largest request body accepted (larger: 413)"},
+	{"max-header-bytes", "CRAFTMATCH_MAX_HEADER_BYTES", CT_LONG, CFG(max_header_bytes), "16384",
+	 1024, 1L << 20, "largest request line + headers accepted"},
+	{"log-format", "CRAFTMATCH_LOG_FORMAT", CT_LOGFMT, CFG(log_format), "logfmt", 0, 0,
+	 "log line format: logfmt or json"},
+	{"log-level", "CRAFTMATCH_LOG_LEVEL", CT_LOGLEVEL, CFG(log_level), "info", 0, 0,
+	 "lowest level logged: debug, info, warn or error"},
+	{"shutdown-grace", "CRAFTMATCH_SHUTDOWN_GRACE", CT_INT, CFG(shutdown_grace_s), "10", 0, 3600,
+	 "seconds in-flight requests may take after SIGTERM before exit"},
+	{"create-admin", NULL, CT_STRING, CFG(create_admin), "", 0, 0,
+	 "create an admin account with this display name, print its token once, exit"},
+	{"routes", NULL, CT_FLAG, CFG(show_routes), "0", 0, 0,
+	 "print the HTTP routes served (method and path), exit"},
+	{"version", NULL, CT_FLAG, CFG(show_version), "0", 0, 0, "print the version, exit"},
+	{"help", NULL, CT_FLAG, CFG(show_help), "0", 0, 0, "print this help, exit"},
+};
+
+#define N_SETTINGS (sizeof(config_settings) / sizeof(config_settings[0]))
+
+static const char *const role_names[] = {"all", "api", "engine", "push"};
+
+const char *config_role_name(enum config_role role)
+{
+	return role_names[role];
+}
+
+static int config_set(struct config *cfg, const struct config_setting *s, const char *value,
+		      char *err, size_t errlen)
+{
+	char *field = (char *)cfg + s->offset;
+	switch (s->type) {
+	case CT_STRING:
+		if (strlen(value) >= s->size) {
+			snprintf(err, errlen, "--%s: value longer than %zu bytes", s->flag, s->size - 1);
+			return -1;
+		}
+		memcpy(field, value, strlen(value) + 1);
+		return 0;
+	case CT_INT:
+	case CT_LONG: {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno || end == value || *end || v < s->min || v > s->max) {
+			snprintf(err, errlen, "--%s: '%s' is not a whole number from %ld to %ld", s->flag,
+				 value, s->min, s->max);
+			return -1;
+		}
+		if (s->type == CT_INT)
+			*(int *)field = (int)v;
+		else
+			*(long *)field = v;
+		return 0;
+	}
+	case CT_ROLE:
+		for (size_t i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
+			if (strcmp(value, role_names[i]) == 0) {
+				*(enum config_role *)field = (enum config_role)i;
+				return 0;
+			}
+		snprintf(err, errlen, "--%s: '%s' is not one of all, api, engine, push", s->flag, value);
+		return -1;
+	case CT_LOGFMT:
+		if (log_format_parse(value, (enum log_format *)field) == 0)
+			return 0;
+		snprintf(err, errlen, "--%s: '%s' is not logfmt or json", s->flag, value);
+		return -1;
+	case CT_LOGLEVEL:
+		if (log_level_parse(value, (enum log_level *)field) == 0)
+			return 0;
+		snprintf(err, errlen, "--%s: '%s' is not debug, info, warn or error", s->flag, value);
+		return -1;
+	case CT_FLAG:
+		*(int *)field = strcmp(value, "0") != 0;
+		return 0;
+	}
+	return -1;
+}
+
+int config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < N_SETTINGS; i++)
+		if (config_set(cfg, &config_settings[i], config_settings[i].def, err, errlen) < 0)
+			return -1;
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const struct config_setting *s = &config_settings[i];
+		const char *v = s->env ? getenv(s->env) : NULL;
+		if (v && *v && config_set(cfg, s, v, err, errlen) < 0) {
+			size_t l = strlen(err);
+			snprintf(err + l, errlen - l, " (from %s)", s->env);
+			return -1;
+		}
+	}
+	for (int a = 1; a < argc; a++) {
+		const char *arg = argv[a];
+		if (strncmp(arg, "--", 2) != 0) {
+			snprintf(err, errlen, "unexpected argument '%s' (see --help)", arg);
+			return -1;
+		}
+		arg += 2;
+		const char *eq = strchr(arg, '=');
+		size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
+		const struct config_setting *s = NULL;
+		for (size_t i = 0; i < N_SETTINGS; i++)
+			if (strlen(config_settings[i].flag) == nl &&
+			    strncmp(config_settings[i].flag, arg, nl) == 0)
+				s = &config_settings[i];
+		if (s == NULL) {
+			snprintf(err, errlen, "unknown option '--%.*s' (see --help)", (int)nl, arg);
+			return -1;
+		}
+		const char *value;
+		if (s->type == CT_FLAG) {
+			value = eq ? eq + 1 : "1";
+		} else if (eq) {
+			value = eq + 1;
+		} else if (a + 1 < argc) {
+			value = argv[++a];
+		} else {
+			snprintf(err, errlen, "--%s needs a value", s->flag);
+			return -1;
+		}
+		if (config_set(cfg, s, value, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void config_usage(FILE *out)
+{
+	fprintf(out, "usage: craftmatchd [--setting value]...\n\n"
+		     "craftmatch supply-demand matchmaking server. Settings (flag, environment, "
+		     "default):\n\n");
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const struct config_setting *s = &config_settings[i];
+		if (s->type == CT_FLAG)
+			fprintf(out, "  --%s\n      %s\n", s->flag, s->help);
+		else
+			fprintf(out, "  --%s %s%s (default: %s)\n      %s\n", s->flag,
+				s->env ? "| " : "", s->env ? s->env : "", s->def[0] ? s->def : "none",
+				s->help);
+	}
+}

@@ -1,0 +1,47 @@
+/*
+ * config — craftmatchd's settings, from flags and CRAFTMATCH_* variables.
+ *
+ * One static table (config.c) is the source of parsing, defaults, --help and
+ * the README's table: add a setting there and nowhere else.
+ * Precedence: flag, then environment, then default.
+ */
+#ifndef CM_CONFIG_H
+#define CM_CONFIG_H
+
+#include <stdio.h>
+
+#include "server/log.h"
+
+enum config_role { ROLE_ALL, ROLE_API, ROLE_ENGINE, ROLE_PUSH };
+
+struct config {
+	char bind[64];
+	int port;
+	char redis_url[512];
+	enum config_role role;
+	int redis_timeout_ms;
+	int request_timeout_s;
+	int idle_timeout_s;
+	int max_connections;
+	long max_body_bytes;
+	long max_header_bytes;
+	enum log_format log_format;
+	enum log_level log_level;
+	int shutdown_grace_s;
+
+	/* one-shot actions, not settings */
+	char create_admin[128];
+	int show_help;
+	int show_version;
+	int show_routes;
+};
+
+/*
+ * Fills cfg from defaults, the environment and argv. Returns 0, or -1 with a
+ * message naming the setting in err.
+ */
+int config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+void config_usage(FILE *out);
+const char *config_role_name(enum config_role role);
+
+#endif

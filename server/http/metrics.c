@@ -1,0 +1,145 @@
+/*
+ * metrics — request counters, latency histograms, Prometheus text (see metrics.h).
+ */
+#include "server/http/metrics.h"
+
+#include <event2/buffer.h>
+#include <stdlib.h>
+
+#include "common/xalloc.h"
+
+/* Upper bounds in seconds; the last bucket is +Inf. */
+static const double metrics_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+					 0.05,	 0.1,	0.25,	0.5,   1,    2.5};
+#define N_BUCKETS (sizeof(metrics_buckets) / sizeof(metrics_buckets[0]))
+
+/* Status codes are few; keep a short list per route. */
+#define MAX_STATUSES 12
+
+struct metrics_route {
+	int statuses[MAX_STATUSES];
+	uint64_t counts[MAX_STATUSES];
+	int n_statuses;
+	uint64_t bucket[N_BUCKETS + 1];
+	uint64_t count;
+	uint64_t sum_ns;
+};
+
+struct metrics {
+	const char *const *methods;
+	const char *const *names;
+	size_t n;
+	struct metrics_route *routes; /* n + 1 */
+};
+
+struct metrics *metrics_new(const char *const *route_methods, const char *const *route_names,
+			    size_t n_routes)
+{
+	struct metrics *m = xcalloc(1, sizeof(*m));
+	m->methods = route_methods;
+	m->names = route_names;
+	m->n = n_routes;
+	m->routes = xcalloc(n_routes + 1, sizeof(*m->routes));
+	return m;
+}
+
+void metrics_free(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	free(m->routes);
+	free(m);
+}
+
+void metrics_observe_request(struct metrics *m, size_t route, int status, uint64_t elapsed_ns)
+{
+	if (route > m->n)
+		route = m->n;
+	struct metrics_route *r = &m->routes[route];
+	int i;
+	for (i = 0; i < r->n_statuses; i++)
+		if (r->statuses[i] == status)
+			break;
+	if (i == r->n_statuses) {
+		if (r->n_statuses == MAX_STATUSES)
+			i = MAX_STATUSES - 1; /* fold rare extras into the last slot */
+		else
+			r->statuses[r->n_statuses++] = status;
+	}
+	r->counts[i]++;
+	double secs = (double)elapsed_ns / 1e9;
+	size_t b = 0;
+	while (b < N_BUCKETS && secs > metrics_buckets[b])
+		b++;
+	r->bucket[b]++;
+	r->count++;
+	r->sum_ns += elapsed_ns;
+}
+
+static void metrics_labels(struct metrics *m, size_t i, const char **method, const char **name)
+{
+	*method = i < m->n ? m->methods[i] : "";
+	*name = i < m->n ? m->names[i] : "unmatched";
+}
+
+void metrics_render(struct metrics *m, struct evbuffer *out, metrics_extra_fn extra, void *arg)
+{
+	evbuffer_add_printf(out, "# HELP craftmatch_http_requests_total HTTP requests answered, by "
+				 "route and status.\n# TYPE craftmatch_http_requests_total counter\n");
+	for (size_t i = 0; i <= m->n; i++) {
+		const char *method, *name;
+		metrics_labels(m, i, &method, &name);
+		for (int s = 0; s < m->routes[i].n_statuses; s++)
+			evbuffer_add_printf(out,
+					    "craftmatch_http_requests_total{method=\"%s\",route=\"%s\","
+					    "status=\"%d\"} %llu\n",
+					    method, name, m->routes[i].statuses[s],
+					    (unsigned long long)m->routes[i].counts[s]);
+	}
+	evbuffer_add_printf(out, "# HELP craftmatch_http_request_duration_seconds Time from request "
+				 "dispatch to the reply, by route.\n"
+				 "# TYPE craftmatch_http_request_duration_seconds histogram\n");
+	for (size_t i = 0; i <= m->n; i++) {
+		struct metrics_route *r = &m->routes[i];
+		if (r->count == 0)
+			continue;
+		const char *method, *name;
+		metrics_labels(m, i, &method, &name);
+		uint64_t cum = 0;
+		for (size_t b = 0; b <= N_BUCKETS; b++) {
+			cum += r->bucket[b];
+			if (b < N_BUCKETS)
+				evbuffer_add_printf(out,
+						    "craftmatch_http_request_duration_seconds_bucket{"
+						    "method=\"%s\",route=\"%s\",le=\"%g\"} %llu\n",
+						    method, name, metrics_buckets[b],
+						    (unsigned long long)cum);
+			else
+				evbuffer_add_printf(out,
+						    "craftmatch_http_request_duration_seconds_bucket{"
+						    "method=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n",
+						    method, name, (unsigned long long)cum);
+		}
+		evbuffer_add_printf(out,
+				    "craftmatch_http_request_duration_seconds_sum{method=\"%s\",route="
+				    "\"%s\"} %.9f\n"
+				    "craftmatch_http_request_duration_seconds_count{method=\"%s\",route="
+				    "\"%s\"} %llu\n",
+				    method, name, (double)r->sum_ns / 1e9, method, name,
+				    (unsigned long long)r->count);
+	}
+	if (extra)
+		extra(out, arg);
+}
+
+void metrics_put_gauge(struct evbuffer *out, const char *name, const char *help, double value)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name,
+			    value);
+}
+
+void metrics_put_counter(struct evbuffer *out, const char *name, const char *help, uint64_t value)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+			    (unsigned long long)value);
+}

@@ -1,0 +1,185 @@
+/*
+ * request — reading a request and answering it (see request.h).
+ */
+#include "server/http/request.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sys/queue.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "common/xalloc.h"
+#include "server/app.h"
+#include "server/http/problem.h"
+#include "server/http/server.h"
+
+uint64_t http_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Decodes %xx; returns a new string, or NULL when it would hold a NUL byte. */
+static char *http_decode(const char *s, size_t len)
+{
+	char *raw = xstrndup(s, len);
+	size_t out_len = 0;
+	char *dec = evhttp_uridecode(raw, 0, &out_len);
+	free(raw);
+	if (dec == NULL)
+		return NULL;
+	if (strlen(dec) != out_len) {
+		free(dec);
+		return NULL;
+	}
+	char *copy = xstrdup(dec);
+	free(dec);
+	return copy;
+}
+
+char *http_req_param(struct http_req *r, const char *name)
+{
+	size_t nl = strlen(name);
+	for (int i = 0; i < r->params.n; i++)
+		if (r->params.p[i].name_len == nl && memcmp(r->params.p[i].name, name, nl) == 0)
+			return http_decode(r->params.p[i].value, r->params.p[i].value_len);
+	return NULL;
+}
+
+char *http_req_query(struct http_req *r, const char *name)
+{
+	if (r->query == NULL && !r->query_bad) {
+		const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->ev));
+		r->query = xcalloc(1, sizeof(*r->query));
+		TAILQ_INIT(r->query);
+		if (q && evhttp_parse_query_str(q, r->query) < 0)
+			r->query_bad = 1;
+	}
+	const char *v = evhttp_find_header(r->query, name);
+	if (v == NULL || strlen(v) > 4096)
+		return NULL;
+	return xstrdup(v);
+}
+
+const char *http_req_header(struct http_req *r, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
+}
+
+static int http_json_depth_ok(json_t *v, int depth)
+{
+	if (depth > HTTP_JSON_MAX_DEPTH)
+		return 0;
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *c;
+		json_object_foreach(v, k, c) if (!http_json_depth_ok(c, depth + 1)) return 0;
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(v, i, c) if (!http_json_depth_ok(c, depth + 1)) return 0;
+	}
+	return 1;
+}
+
+json_t *http_req_json_body(struct http_req *r)
+{
+	const char *ct = http_req_header(r, "Content-Type");
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+		http_reply_problem(r, 415, "unsupported-media-type", NULL,
+				   "send the body as Content-Type: application/json");
+		return NULL;
+	}
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+	size_t len = evbuffer_get_length(in);
+	const char *data = (const char *)evbuffer_pullup(in, -1);
+	json_error_t err;
+	json_t *root = json_loadb(data ? data : "", len, JSON_REJECT_DUPLICATES, &err);
+	if (root == NULL) {
+		http_reply_problem(r, 400, "malformed-json", NULL, "%s at line %d column %d",
+				   err.text, err.line, err.column);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		http_reply_problem(r, 400, "malformed-json", NULL, "the body must be a JSON object");
+		return NULL;
+	}
+	if (!http_json_depth_ok(root, 1)) {
+		json_decref(root);
+		http_reply_problem(r, 400, "malformed-json", NULL,
+				   "the body nests deeper than %d levels", HTTP_JSON_MAX_DEPTH);
+		return NULL;
+	}
+	return root;
+}
+
+void http_reply_header(struct http_req *r, const char *name, const char *value)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value);
+}
+
+void http_reply_buffer(struct http_req *r, int status, const char *content_type,
+		       struct evbuffer *body)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+	if (content_type)
+		evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "X-Request-Id", r->id);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (http_server_draining(r->app->http))
+		evhttp_add_header(h, "Connection", "close");
+	evhttp_send_reply(r->ev, status, NULL, body);
+	http_server_request_done(r->app->http, r, status);
+}
+
+void http_reply_json(struct http_req *r, int status, json_t *body)
+{
+	struct evbuffer *buf = evbuffer_new();
+	if (body) {
+		char *s = json_dumps(body, JSON_COMPACT);
+		json_decref(body);
+		if (s) {
+			evbuffer_add(buf, s, strlen(s));
+			evbuffer_add(buf, "\n", 1);
+			free(s);
+		}
+	}
+	http_reply_buffer(r, status, body ? "application/json; charset=utf-8" : NULL, buf);
+	evbuffer_free(buf);
+}
+
+void http_reply_problem(struct http_req *r, int status, const char *type_slug, json_t *errors,
+			const char *detail_fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+	va_start(ap, detail_fmt);
+	vsnprintf(detail, sizeof(detail), detail_fmt, ap);
+	va_end(ap);
+	json_t *p = problem_new(status, type_slug, detail, r->id, errors);
+	char *s = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	struct evbuffer *buf = evbuffer_new();
+	if (s) {
+		evbuffer_add(buf, s, strlen(s));
+		evbuffer_add(buf, "\n", 1);
+		free(s);
+	}
+	http_reply_buffer(r, status, "application/problem+json", buf);
+	evbuffer_free(buf);
+}
+
+void http_reply_unavailable(struct http_req *r, const char *detail)
+{
+	http_reply_header(r, "Retry-After", "1");
+	http_reply_problem(r, 503, "unavailable", NULL, "%s", detail);
+}

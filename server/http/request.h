@@ -1,0 +1,81 @@
+/*
+ * request — one HTTP request as handlers see it, and every way to answer it.
+ *
+ * A handler receives a struct http_req and must answer it exactly once with
+ * one of the http_reply_* functions, now or from a later callback. Answering
+ * sends the response, logs the request line, counts it in the metrics and
+ * frees the http_req: do not touch it afterwards.
+ */
+#ifndef CM_HTTP_REQUEST_H
+#define CM_HTTP_REQUEST_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "server/http/router.h"
+
+struct app;
+struct evhttp_request;
+struct evbuffer;
+struct evkeyvalq;
+
+struct http_req {
+	struct evhttp_request *ev;
+	struct app *app;
+	const struct route *route; /* NULL when unmatched */
+	size_t route_index;
+	const char *method;
+	char *path; /* decoded-free raw path, owned */
+	struct route_params params;
+	char id[40];
+	uint64_t start_ns;
+	json_t *account; /* the authenticated account, or NULL; owned */
+	char *token_id;	 /* id of the bearer token used, or NULL; owned */
+	void *ctx;	 /* handler's own state, owned by the handler */
+	struct evkeyvalq *query; /* parsed on first use; owned */
+	int query_bad;		 /* the query string could not be parsed */
+};
+
+/* Monotonic clock in nanoseconds. */
+uint64_t http_now_ns(void);
+
+/*
+ * Path parameter by name, %-decoded into a new string (caller frees), or
+ * NULL when absent or not decodable.
+ */
+char *http_req_param(struct http_req *r, const char *name);
+/* Query parameter (decoded) copied into a new string (caller frees), or NULL. */
+char *http_req_query(struct http_req *r, const char *name);
+/* Request header, or NULL; owned by the request. */
+const char *http_req_header(struct http_req *r, const char *name);
+
+/*
+ * Parses the body as one JSON object: Content-Type application/json, valid
+ * UTF-8, no duplicate keys, depth ≤ HTTP_JSON_MAX_DEPTH. Returns a new
+ * reference, or NULL after answering with the fitting problem (then the
+ * request is gone).
+ */
+#define HTTP_JSON_MAX_DEPTH 16
+json_t *http_req_json_body(struct http_req *r);
+
+/* Adds a response header (before replying). */
+void http_reply_header(struct http_req *r, const char *name, const char *value);
+
+/* Sends body (stolen reference, may be NULL for no body) as application/json. */
+void http_reply_json(struct http_req *r, int status, json_t *body);
+/* Sends a buffer as is with the given content type; the buffer is drained. */
+void http_reply_buffer(struct http_req *r, int status, const char *content_type,
+		       struct evbuffer *body);
+
+/*
+ * application/problem+json (RFC 9457). type_slug names an entry of the
+ * problem table (problem.c), which gives the type URI and title. detail is
+ * printf-style. errors: stolen reference to an array of {field, message}, or NULL.
+ */
+void http_reply_problem(struct http_req *r, int status, const char *type_slug, json_t *errors,
+			const char *detail_fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* 503 with Retry-After, for Redis that missed its deadline or is away. */
+void http_reply_unavailable(struct http_req *r, const char *detail);
+
+#endif

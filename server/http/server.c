@@ -1,0 +1,505 @@
+/*
+ * server — evhttp listener with connection cap, request deadline and
+ * problem+json limits (see server.h).
+ *
+ * Each connection's bufferevent is a pass-through filter over the socket.
+ * The filter's free hook is the only reliable "connection closed" signal in
+ * libevent 2.1, and its input hook sees the raw bytes, which lets us answer
+ * oversize headers (431), an oversize Content-Length (413) and a request
+ * that trickles in too slowly (408) with problem+json before evhttp's own
+ * HTML errors. A small scanner tracks where a request's headers end; it is
+ * not an HTTP parser and never decides what evhttp will parse.
+ */
+#include "server/http/server.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/xalloc.h"
+#include "server/app.h"
+#include "server/http/metrics.h"
+#include "server/http/problem.h"
+#include "server/http/request.h"
+#include "server/log.h"
+
+enum conn_phase { PHASE_IDLE, PHASE_HEADERS, PHASE_BODY, PHASE_DISPATCHED, PHASE_REJECTED };
+
+struct http_conn {
+	struct http_server *s;
+	struct bufferevent *bev; /* the filter evhttp owns */
+	struct event *deadline;
+	struct event *flush; /* see conn_output_added */
+	enum conn_phase phase;
+	size_t header_bytes;
+	char line[64];
+	size_t line_len;
+	long long content_length;
+};
+
+struct http_server {
+	struct app *app;
+	const struct route *routes;
+	size_t n_routes;
+	struct evhttp *http;
+	struct evhttp_bound_socket *sock;
+	struct evconnlistener *listener;
+	int port;
+	int paused;
+	int draining;
+	void (*drained)(void *);
+	void *drained_arg;
+	struct event *drained_ev;
+	struct http_server_stats stats;
+	uint64_t next_id;
+	char id_prefix[9];
+	/* open connections by filter bufferevent: open addressing, power of 2 */
+	struct http_conn **table;
+	size_t table_size;
+};
+
+/* ---- connection table ---- */
+
+static size_t conn_slot(const struct http_server *s, const void *bev)
+{
+	uintptr_t h = (uintptr_t)bev;
+	h ^= h >> 17;
+	h *= 0x9E3779B97F4A7C15ull;
+	return (size_t)(h >> 7) & (s->table_size - 1);
+}
+
+static void conn_table_put(struct http_server *s, struct http_conn *c);
+
+static void conn_table_grow(struct http_server *s)
+{
+	struct http_conn **old = s->table;
+	size_t old_size = s->table_size;
+	s->table_size = old_size ? old_size * 2 : 1024;
+	s->table = xcalloc(s->table_size, sizeof(*s->table));
+	for (size_t i = 0; i < old_size; i++)
+		if (old[i])
+			conn_table_put(s, old[i]);
+	free(old);
+}
+
+static void conn_table_put(struct http_server *s, struct http_conn *c)
+{
+	if ((s->stats.connections_open + 1) * 2 > s->table_size)
+		conn_table_grow(s);
+	size_t i = conn_slot(s, c->bev);
+	while (s->table[i])
+		i = (i + 1) & (s->table_size - 1);
+	s->table[i] = c;
+}
+
+static struct http_conn *conn_table_get(struct http_server *s, const void *bev)
+{
+	if (s->table_size == 0)
+		return NULL;
+	for (size_t i = conn_slot(s, bev); s->table[i]; i = (i + 1) & (s->table_size - 1))
+		if (s->table[i]->bev == bev)
+			return s->table[i];
+	return NULL;
+}
+
+static void conn_table_del(struct http_server *s, const void *bev)
+{
+	size_t mask = s->table_size - 1, i = conn_slot(s, bev);
+	while (s->table[i] && s->table[i]->bev != bev)
+		i = (i + 1) & mask;
+	if (s->table[i] == NULL)
+		return;
+	s->table[i] = NULL;
+	/* Re-seat the rest of the cluster so lookups never stop early. */
+	for (size_t j = (i + 1) & mask; s->table[j]; j = (j + 1) & mask) {
+		struct http_conn *c = s->table[j];
+		s->table[j] = NULL;
+		size_t k = conn_slot(s, c->bev);
+		while (s->table[k])
+			k = (k + 1) & mask;
+		s->table[k] = c;
+	}
+}
+
+/* ---- limits enforced on the raw bytes ---- */
+
+static void conn_arm(struct http_conn *c, int seconds)
+{
+	struct timeval tv = {seconds, 0};
+	evtimer_add(c->deadline, &tv);
+}
+
+/* Writes a complete problem response straight to the socket and half-closes it. */
+static void conn_reject(struct http_conn *c, int status, const char *slug, const char *detail)
+{
+	json_t *p = problem_new(status, slug, detail, NULL, NULL);
+	char *body = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	char head[256];
+	int hl = snprintf(head, sizeof(head),
+			  "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
+			  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			  status, problem_find(slug)->title, strlen(body) + 1);
+	struct bufferevent *under = bufferevent_get_underlying(c->bev);
+	evutil_socket_t fd = under ? bufferevent_getfd(under) : -1;
+	if (fd >= 0) {
+		/* Small enough for the socket buffer; a failed send only loses the courtesy. */
+		ssize_t w = send(fd, head, (size_t)hl, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w == hl) {
+			w = send(fd, body, strlen(body), MSG_NOSIGNAL | MSG_DONTWAIT);
+			w = send(fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		}
+		(void)w;
+		shutdown(fd, SHUT_WR);
+	}
+	free(body);
+	c->phase = PHASE_REJECTED;
+	/* Give the client a moment to read, then close for good. */
+	conn_arm(c, 2);
+}
+
+static void conn_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *c = arg;
+	if (c->phase == PHASE_REJECTED) {
+		struct bufferevent *under = bufferevent_get_underlying(c->bev);
+		if (under && bufferevent_getfd(under) >= 0)
+			shutdown(bufferevent_getfd(under), SHUT_RDWR);
+		return;
+	}
+	if (c->phase != PHASE_HEADERS && c->phase != PHASE_BODY)
+		return;
+	c->s->stats.request_timeouts++;
+	log_info("http", "request not received in time", "seconds=%d",
+		 c->s->app->cfg.request_timeout_s);
+	conn_reject(c, 408, "request-timeout", "the request was not received in time");
+}
+
+/* Scans bytes of a request head; returns -1 after rejecting the connection. */
+static int conn_scan(struct http_conn *c, const unsigned char *p, size_t n)
+{
+	const struct config *cfg = &c->s->app->cfg;
+	for (size_t i = 0; i < n && (c->phase == PHASE_IDLE || c->phase == PHASE_HEADERS); i++) {
+		unsigned char ch = p[i];
+		if (c->phase == PHASE_IDLE) {
+			if (ch == '\r' || ch == '\n')
+				continue;
+			c->phase = PHASE_HEADERS;
+			c->header_bytes = 0;
+			c->line_len = 0;
+			c->content_length = -1;
+			conn_arm(c, cfg->request_timeout_s);
+		}
+		if (++c->header_bytes > (size_t)cfg->max_header_bytes) {
+			c->s->stats.rejected_oversize++;
+			conn_reject(c, 431, "headers-too-large",
+				    "the request line and headers exceed the server's limit");
+			return -1;
+		}
+		if (ch != '\n') {
+			if (c->line_len < sizeof(c->line) - 1)
+				c->line[c->line_len++] = (char)ch;
+			continue;
+		}
+		if (c->line_len && c->line[c->line_len - 1] == '\r')
+			c->line_len--;
+		c->line[c->line_len] = '\0';
+		if (c->line_len == 0) {
+			c->phase = PHASE_BODY;
+			if (c->content_length > cfg->max_body_bytes) {
+				c->s->stats.rejected_oversize++;
+				conn_reject(c, 413, "payload-too-large",
+					    "the request body exceeds the server's limit");
+				return -1;
+			}
+		} else if (strncasecmp(c->line, "content-length:", 15) == 0) {
+			c->content_length = strtoll(c->line + 15, NULL, 10);
+		}
+		c->line_len = 0;
+	}
+	return 0;
+}
+
+static enum bufferevent_filter_result conn_filter_in(struct evbuffer *src, struct evbuffer *dst,
+						     ev_ssize_t limit,
+						     enum bufferevent_flush_mode mode, void *arg)
+{
+	struct http_conn *c = arg;
+	if (c->phase == PHASE_REJECTED) {
+		evbuffer_drain(src, evbuffer_get_length(src));
+		return BEV_NEED_MORE;
+	}
+	if (c->phase == PHASE_IDLE || c->phase == PHASE_HEADERS) {
+		struct evbuffer_iovec v[8];
+		int n = evbuffer_peek(src, -1, NULL, v, 8);
+		for (int i = 0; i < n && i < 8; i++)
+			if (conn_scan(c, v[i].iov_base, v[i].iov_len) < 0) {
+				evbuffer_drain(src, evbuffer_get_length(src));
+				return BEV_NEED_MORE;
+			}
+	}
+	evbuffer_add_buffer(dst, src);
+	return BEV_OK;
+}
+
+/*
+ * libevent 2.1's filter moves output on only while EV_WRITE is enabled on it,
+ * and evhttp adds a response before it enables writing; nothing would move
+ * the bytes then. So every addition schedules a flush for later in this loop
+ * iteration, after evhttp has enabled writing.
+ */
+static void conn_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *c = arg;
+	bufferevent_flush(c->bev, EV_WRITE, BEV_NORMAL);
+}
+
+static void conn_output_added(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct http_conn *c = arg;
+	if (info->n_added)
+		event_active(c->flush, EV_WRITE, 1);
+}
+
+static void conn_closed(void *arg)
+{
+	struct http_conn *c = arg;
+	struct http_server *s = c->s;
+	conn_table_del(s, c->bev);
+	event_free(c->deadline);
+	event_free(c->flush);
+	free(c);
+	s->stats.connections_open--;
+	if (s->paused && !s->draining && s->stats.connections_open < (uint64_t)s->app->cfg.max_connections) {
+		s->paused = 0;
+		evconnlistener_enable(s->listener);
+	}
+}
+
+static struct bufferevent *conn_new(struct event_base *base, void *arg)
+{
+	struct http_server *s = arg;
+	struct http_conn *c = xcalloc(1, sizeof(*c));
+	c->s = s;
+	c->deadline = evtimer_new(base, conn_deadline, c);
+	struct bufferevent *under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = bufferevent_filter_new(under, conn_filter_in, NULL, BEV_OPT_CLOSE_ON_FREE,
+					conn_closed, c);
+	c->flush = event_new(base, -1, 0, conn_flush, c);
+	evbuffer_add_cb(bufferevent_get_output(c->bev), conn_output_added, c);
+	conn_table_put(s, c);
+	s->stats.connections_open++;
+	s->stats.connections_total++;
+	if (s->stats.connections_open >= (uint64_t)s->app->cfg.max_connections && !s->paused) {
+		s->paused = 1;
+		s->stats.connections_paused++;
+		evconnlistener_disable(s->listener);
+		log_warn("http", "connection cap reached, pausing accepts", "open=%llu",
+			 (unsigned long long)s->stats.connections_open);
+	}
+	return c->bev;
+}
+
+/* ---- dispatch ---- */
+
+static int request_id_ok(const char *v)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n > 36)
+		return 0;
+	for (const char *p = v; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+			return 0;
+	return 1;
+}
+
+static const char *method_name(enum evhttp_cmd_type t)
+{
+	switch (t) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	}
+	return "OTHER";
+}
+
+static void http_dispatch(struct evhttp_request *ev, void *arg)
+{
+	struct http_server *s = arg;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+	struct http_conn *c = evcon ? conn_table_get(s, evhttp_connection_get_bufferevent(evcon)) : NULL;
+	if (c) {
+		c->phase = PHASE_IDLE;
+		evtimer_del(c->deadline);
+	}
+
+	struct http_req *r = xcalloc(1, sizeof(*r));
+	r->ev = ev;
+	r->app = s->app;
+	r->start_ns = http_now_ns();
+	r->method = method_name(evhttp_request_get_command(ev));
+	r->route_index = s->n_routes;
+	const char *rid = http_req_header(r, "X-Request-Id");
+	if (rid && request_id_ok(rid))
+		snprintf(r->id, sizeof(r->id), "%s", rid);
+	else
+		snprintf(r->id, sizeof(r->id), "%s%08llx", s->id_prefix,
+			 (unsigned long long)++s->next_id);
+	s->stats.requests_inflight++;
+
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(ev));
+	r->path = xstrdup(path && *path ? path : "/");
+	if (strlen(r->path) > 2048) {
+		http_reply_problem(r, 414, "bad-request", NULL, "the path is too long");
+		return;
+	}
+	/* HEAD is answered as GET; evhttp leaves the body out. */
+	const char *lookup = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
+	char allow[128];
+	size_t idx;
+	switch (router_match(s->routes, s->n_routes, lookup, r->path, &idx, &r->params, allow,
+			     sizeof(allow))) {
+	case ROUTER_FOUND:
+		r->route = &s->routes[idx];
+		r->route_index = idx;
+		r->route->handler(r);
+		return;
+	case ROUTER_BAD_METHOD:
+		http_reply_header(r, "Allow", allow);
+		http_reply_problem(r, 405, "method-not-allowed", NULL,
+				   "%s is not served on this path; allowed: %s", r->method, allow);
+		return;
+	case ROUTER_NOT_FOUND:
+		break;
+	}
+	http_reply_problem(r, 404, "not-found", NULL, "no resource at this path");
+}
+
+static void http_drained(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_server *s = arg;
+	if (s->drained)
+		s->drained(s->drained_arg);
+}
+
+void http_server_request_done(struct http_server *s, struct http_req *r, int status)
+{
+	uint64_t elapsed = http_now_ns() - r->start_ns;
+	metrics_observe_request(s->app->metrics, r->route_index, status, elapsed);
+	char qpath[160];
+	log_info("http", "request", "id=%s method=%s path=%s route=%s status=%d ms=%.3f", r->id,
+		 r->method, log_quote(qpath, sizeof(qpath), r->path),
+		 r->route ? r->route->pattern : "-", status, (double)elapsed / 1e6);
+	s->stats.requests_inflight--;
+	free(r->path);
+	free(r->token_id);
+	json_decref(r->account);
+	if (r->query) {
+		evhttp_clear_headers(r->query);
+		free(r->query);
+	}
+	free(r);
+	if (s->draining && s->stats.requests_inflight == 0) {
+		struct timeval now = {0, 0};
+		evtimer_add(s->drained_ev, &now);
+	}
+}
+
+struct http_server *http_server_new(struct app *app, const struct route *routes, size_t n_routes)
+{
+	const struct config *cfg = &app->cfg;
+	struct http_server *s = xcalloc(1, sizeof(*s));
+	s->app = app;
+	s->routes = routes;
+	s->n_routes = n_routes;
+	s->http = evhttp_new(app->base);
+	snprintf(s->id_prefix, sizeof(s->id_prefix), "%08x",
+		 (unsigned)(getpid() ^ (unsigned)http_now_ns()));
+	/* evhttp's own limits sit just above ours, as a backstop for chunked bodies. */
+	evhttp_set_max_headers_size(s->http, cfg->max_header_bytes + 1024);
+	evhttp_set_max_body_size(s->http, cfg->max_body_bytes);
+	evhttp_set_timeout(s->http, cfg->idle_timeout_s);
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_default_content_type(s->http, "application/json; charset=utf-8");
+	evhttp_set_bevcb(s->http, conn_new, s);
+	evhttp_set_gencb(s->http, http_dispatch, s);
+	s->drained_ev = evtimer_new(app->base, http_drained, s);
+	s->sock = evhttp_bind_socket_with_handle(s->http, cfg->bind, (ev_uint16_t)cfg->port);
+	if (s->sock == NULL) {
+		log_error("http", "cannot listen", "bind=%s port=%d error=\"%s\"", cfg->bind,
+			  cfg->port, strerror(errno));
+		http_server_free(s);
+		return NULL;
+	}
+	s->listener = evhttp_bound_socket_get_listener(s->sock);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (getsockname(evhttp_bound_socket_get_fd(s->sock), (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			s->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	return s;
+}
+
+void http_server_free(struct http_server *s)
+{
+	if (s == NULL)
+		return;
+	evhttp_free(s->http); /* closes connections: their free hooks run */
+	event_free(s->drained_ev);
+	free(s->table);
+	free(s);
+}
+
+int http_server_port(const struct http_server *s)
+{
+	return s->port;
+}
+
+const struct http_server_stats *http_server_stats(const struct http_server *s)
+{
+	return &s->stats;
+}
+
+void http_server_drain(struct http_server *s, void (*done)(void *), void *arg)
+{
+	s->draining = 1;
+	s->drained = done;
+	s->drained_arg = arg;
+	if (s->sock) {
+		evhttp_del_accept_socket(s->http, s->sock);
+		s->sock = NULL;
+		s->listener = NULL;
+	}
+	if (s->stats.requests_inflight == 0) {
+		struct timeval now = {0, 0};
+		evtimer_add(s->drained_ev, &now);
+	}
+}
+
+int http_server_draining(const struct http_server *s)
+{
+	return s->draining;
+}

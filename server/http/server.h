@@ -1,0 +1,50 @@
+/*
+ * server — the HTTP listener: connections, limits, dispatch, draining.
+ *
+ * Built on evhttp. What libevent 2.1 lacks is added here: a cap on open
+ * connections (counted through a pass-through filter whose free hook marks
+ * the close; at the cap the listener pauses and new clients wait in the
+ * backlog), a deadline for receiving a whole request (408), and header and
+ * body limits answered with problem+json (431, 413) before evhttp's own.
+ */
+#ifndef CM_HTTP_SERVER_H
+#define CM_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct app;
+struct http_req;
+struct route;
+struct http_server;
+
+struct http_server_stats {
+	uint64_t connections_open;
+	uint64_t connections_total;
+	uint64_t connections_paused; /* times the cap paused accepting */
+	uint64_t requests_inflight;
+	uint64_t request_timeouts;   /* 408 */
+	uint64_t rejected_oversize;  /* 413 + 431 */
+};
+
+/*
+ * Binds cfg->bind:cfg->port and serves routes. Returns NULL (logged) when
+ * the address cannot be bound.
+ */
+struct http_server *http_server_new(struct app *app, const struct route *routes, size_t n_routes);
+void http_server_free(struct http_server *s);
+/* The port actually bound (useful with --port 0). */
+int http_server_port(const struct http_server *s);
+const struct http_server_stats *http_server_stats(const struct http_server *s);
+
+/*
+ * Stops accepting and calls done(arg) once no request is in flight
+ * (or at once when none is). Keep-alive responses then say Connection: close.
+ */
+void http_server_drain(struct http_server *s, void (*done)(void *), void *arg);
+int http_server_draining(const struct http_server *s);
+
+/* Called by request.c when a request has been answered. */
+void http_server_request_done(struct http_server *s, struct http_req *r, int status);
+
+#endif

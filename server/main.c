@@ -1,0 +1,150 @@
+/*
+ * craftmatchd — the craftmatch server: HTTP API, matching engine and push
+ * hub in one event loop (roles can be split across processes; see --role).
+ *
+ * main() builds the app context, wires the subsystems and runs the loop
+ * until SIGTERM/SIGINT, then drains in-flight requests and frees everything.
+ */
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+
+#include "common/xalloc.h"
+#include "server/app.h"
+#include "server/config.h"
+#include "server/http/metrics.h"
+#include "server/http/routes.h"
+#include "server/http/server.h"
+#include "server/log.h"
+#include "server/store/store.h"
+
+struct main_state {
+	struct app *app;
+	struct event *sigterm, *sigint, *grace;
+	int stopping;
+};
+
+static void main_exit_now(evutil_socket_t fd, short what, void *arg)
+{
+	struct main_state *m = arg;
+	log_warn("main", "grace period over, exiting with requests in flight", "inflight=%llu",
+		 (unsigned long long)http_server_stats(m->app->http)->requests_inflight);
+	event_base_loopexit(m->app->base, NULL);
+}
+
+static void main_drained(void *arg)
+{
+	struct main_state *m = arg;
+	log_info("main", "drained, exiting", "%s", "");
+	event_base_loopexit(m->app->base, NULL);
+}
+
+static void main_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct main_state *m = arg;
+	if (m->stopping) {
+		log_warn("main", "second signal, exiting now", "signal=%d", (int)sig);
+		event_base_loopexit(m->app->base, NULL);
+		return;
+	}
+	m->stopping = 1;
+	log_info("main", "stopping: no new connections, finishing requests", "signal=%d grace_s=%d",
+		 (int)sig, m->app->cfg.shutdown_grace_s);
+	struct timeval grace = {m->app->cfg.shutdown_grace_s, 0};
+	evtimer_add(m->grace, &grace);
+	http_server_drain(m->app->http, main_drained, m);
+}
+
+static void main_raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct app app;
+	memset(&app, 0, sizeof(app));
+	char err[256];
+	if (config_load(&app.cfg, argc, argv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "craftmatchd: %s\n", err);
+		return 2;
+	}
+	if (app.cfg.show_help) {
+		config_usage(stdout);
+		return 0;
+	}
+	if (app.cfg.show_version) {
+		printf("craftmatchd %s\n", CRAFTMATCH_VERSION);
+		return 0;
+	}
+	if (app.cfg.show_routes) {
+		for (size_t i = 0; i < http_routes_count; i++)
+			printf("%s %s\n", http_routes[i].method, http_routes[i].pattern);
+		return 0;
+	}
+	log_setup(app.cfg.log_level, app.cfg.log_format);
+	signal(SIGPIPE, SIG_IGN);
+	main_raise_fd_limit();
+
+	struct timeval now;
+	gettimeofday(&now, NULL);
+	app.started_at = (double)now.tv_sec + (double)now.tv_usec / 1e6;
+	app.base = event_base_new();
+
+	const char **methods = xcalloc(http_routes_count, sizeof(*methods));
+	const char **names = xcalloc(http_routes_count, sizeof(*names));
+	for (size_t i = 0; i < http_routes_count; i++) {
+		methods[i] = http_routes[i].method;
+		names[i] = http_routes[i].pattern;
+	}
+	app.metrics = metrics_new(methods, names, http_routes_count);
+
+	int rc = 1;
+	struct main_state m = {.app = &app};
+	app.store = store_new(app.base, app.cfg.redis_url, app.cfg.redis_timeout_ms);
+	if (app.store == NULL) {
+		fprintf(stderr, "craftmatchd: --redis-url: cannot parse '%s'\n", app.cfg.redis_url);
+		goto done;
+	}
+	app.http = http_server_new(&app, http_routes, http_routes_count);
+	if (app.http == NULL)
+		goto done;
+
+	m.sigterm = evsignal_new(app.base, SIGTERM, main_on_signal, &m);
+	m.sigint = evsignal_new(app.base, SIGINT, main_on_signal, &m);
+	m.grace = evtimer_new(app.base, main_exit_now, &m);
+	evsignal_add(m.sigterm, NULL);
+	evsignal_add(m.sigint, NULL);
+
+	log_info("main", "listening", "bind=%s port=%d role=%s version=%s redis=%s", app.cfg.bind,
+		 http_server_port(app.http), config_role_name(app.cfg.role), CRAFTMATCH_VERSION,
+		 app.cfg.redis_url[0] ? "configured" : "none");
+	event_base_dispatch(app.base);
+	rc = 0;
+
+done:
+	/* Store first: its pending callbacks may still answer requests. */
+	store_free(app.store);
+	http_server_free(app.http);
+	if (m.sigterm)
+		event_free(m.sigterm);
+	if (m.sigint)
+		event_free(m.sigint);
+	if (m.grace)
+		event_free(m.grace);
+	metrics_free(app.metrics);
+	free(methods);
+	free(names);
+	event_base_free(app.base);
+	libevent_global_shutdown();
+	log_info("main", "stopped", "rc=%d", rc);
+	return rc;
+}

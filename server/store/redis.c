@@ -1,0 +1,414 @@
+/*
+ * redis — async Redis link with deadlines and reconnection (see redis.h).
+ *
+ * Ownership of a call: struct redis_call is handed to hiredis as privdata and
+ * freed in the hiredis callback, which hiredis always runs exactly once (with
+ * a NULL reply when the link drops or is freed). The deadline timer only marks
+ * the call finished and tells the caller; it never frees the call.
+ */
+#include "server/store/redis.h"
+
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+#include "server/log.h"
+
+#define REDIS_BACKOFF_MIN_MS 50
+#define REDIS_BACKOFF_MAX_MS 2000
+#define REDIS_CONNECT_TIMEOUT_MS 2000
+#define REDIS_MAX_PENDING 100000
+/* A link whose pings miss this many deadlines in a row is dropped and redialled. */
+#define REDIS_WATCHDOG_MISSES 3
+
+struct redis {
+	struct event_base *base;
+	char *name;
+	char host[256];
+	int port;
+	char password[256];
+	int db;
+	int timeout_ms;
+
+	redisAsyncContext *ac;
+	int connected; /* TCP up and AUTH/SELECT sent */
+	int ready;     /* connect hook finished */
+	int ever_connected;
+	int backoff_ms;
+	int closing;
+	struct event *retry_timer;
+	struct event *connect_timer;
+	struct event *watchdog_timer;
+	int watchdog_misses;
+	int watchdog_inflight;
+
+	redis_connect_hook hook;
+	void *hook_arg;
+	struct redis_stats stats;
+};
+
+struct redis_call {
+	struct redis *r;
+	redis_cb cb;
+	void *arg;
+	struct event *timer;
+	int finished; /* caller already told (timeout or down) */
+	int in_hiredis;
+};
+
+static void redis_connect_now(struct redis *r);
+
+int redis_url_parse(const char *url, char *host, size_t hostlen, int *port, char *password,
+		    size_t pwlen, int *db, const char **why)
+{
+	*port = 6379;
+	*db = 0;
+	password[0] = '\0';
+	if (strncmp(url, "redis://", 8) != 0) {
+		*why = "must start with redis://";
+		return -1;
+	}
+	const char *p = url + 8;
+	const char *at = strrchr(p, '@');
+	if (at) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		const char *pw = colon ? colon + 1 : p;
+		size_t l = (size_t)(at - pw);
+		if (l >= pwlen) {
+			*why = "password too long";
+			return -1;
+		}
+		memcpy(password, pw, l);
+		password[l] = '\0';
+		p = at + 1;
+	}
+	const char *end = p + strcspn(p, ":/");
+	size_t hl = (size_t)(end - p);
+	if (hl == 0 || hl >= hostlen) {
+		*why = "missing or too long host";
+		return -1;
+	}
+	memcpy(host, p, hl);
+	host[hl] = '\0';
+	p = end;
+	if (*p == ':') {
+		char *e;
+		long v = strtol(p + 1, &e, 10);
+		if (e == p + 1 || v < 1 || v > 65535) {
+			*why = "bad port";
+			return -1;
+		}
+		*port = (int)v;
+		p = e;
+	}
+	if (*p == '/' && p[1]) {
+		char *e;
+		long v = strtol(p + 1, &e, 10);
+		if (e == p + 1 || *e || v < 0 || v > 1000) {
+			*why = "bad database number";
+			return -1;
+		}
+		*db = (int)v;
+		p = e;
+	} else if (*p == '/') {
+		p++;
+	}
+	if (*p) {
+		*why = "unexpected text after host and port";
+		return -1;
+	}
+	return 0;
+}
+
+static void redis_call_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct redis_call *c = arg;
+	if (!c->in_hiredis) {
+		/* Never sent: the link was down. */
+		if (c->cb)
+			c->cb(c->r, REDIS_DOWN, NULL, c->arg);
+		event_free(c->timer);
+		free(c);
+		return;
+	}
+	c->finished = 1;
+	c->r->stats.timeouts++;
+	if (c->cb)
+		c->cb(c->r, REDIS_TIMEOUT, NULL, c->arg);
+}
+
+static void redis_call_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct redis_call *c = privdata;
+	struct redis *r = c->r;
+	r->stats.pending--;
+	if (!c->finished) {
+		c->finished = 1;
+		if (c->timer)
+			event_del(c->timer);
+		if (c->cb)
+			c->cb(r, reply ? REDIS_DONE : REDIS_DOWN, reply, c->arg);
+	}
+	if (c->timer)
+		event_free(c->timer);
+	free(c);
+}
+
+void redis_command(struct redis *r, redis_cb cb, void *arg, int argc, const char **argv,
+		   const size_t *argvlen, int timeout_ms)
+{
+	struct redis_call *c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	c->cb = cb;
+	c->arg = arg;
+	if (timeout_ms < 0)
+		timeout_ms = r->timeout_ms;
+	r->stats.commands++;
+	if (!r->connected || r->ac == NULL || r->stats.pending >= REDIS_MAX_PENDING ||
+	    redisAsyncCommandArgv(r->ac, redis_call_reply, c, argc, argv, argvlen) != REDIS_OK) {
+		/* Report asynchronously so the caller never re-enters itself. */
+		c->timer = evtimer_new(r->base, redis_call_timeout, c);
+		struct timeval now = {0, 0};
+		evtimer_add(c->timer, &now);
+		return;
+	}
+	c->in_hiredis = 1;
+	r->stats.pending++;
+	if (timeout_ms > 0) {
+		c->timer = evtimer_new(r->base, redis_call_timeout, c);
+		struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+		evtimer_add(c->timer, &tv);
+	}
+}
+
+void redis_commandv(struct redis *r, redis_cb cb, void *arg, int timeout_ms, int argc, ...)
+{
+	const char *argv[32];
+	size_t lens[32];
+	va_list ap;
+	va_start(ap, argc);
+	for (int i = 0; i < argc && i < 32; i++) {
+		argv[i] = va_arg(ap, const char *);
+		lens[i] = strlen(argv[i]);
+	}
+	va_end(ap);
+	redis_command(r, cb, arg, argc < 32 ? argc : 32, argv, lens, timeout_ms);
+}
+
+static void redis_schedule_retry(struct redis *r)
+{
+	if (r->closing)
+		return;
+	struct timeval tv = {r->backoff_ms / 1000, (r->backoff_ms % 1000) * 1000};
+	evtimer_add(r->retry_timer, &tv);
+	r->backoff_ms = r->backoff_ms * 2 > REDIS_BACKOFF_MAX_MS ? REDIS_BACKOFF_MAX_MS
+								: r->backoff_ms * 2;
+}
+
+static void redis_link_lost(struct redis *r, const char *why)
+{
+	int was = r->connected;
+	r->ac = NULL;
+	r->connected = 0;
+	r->ready = 0;
+	evtimer_del(r->connect_timer);
+	if (was) {
+		r->stats.disconnects++;
+		log_warn("redis", "disconnected", "link=%s error=\"%s\"", r->name, why ? why : "");
+	}
+	redis_schedule_retry(r);
+}
+
+static void redis_on_connect(const redisAsyncContext *ac, int status)
+{
+	struct redis *r = ac->data;
+	if (r == NULL || r->ac != ac)
+		return;
+	evtimer_del(r->connect_timer);
+	if (status != REDIS_OK) {
+		log_debug("redis", "connect failed", "link=%s error=\"%s\"", r->name, ac->errstr);
+		/* hiredis frees the context after this callback. */
+		r->ac = NULL;
+		redis_schedule_retry(r);
+		return;
+	}
+	r->connected = 1;
+	r->backoff_ms = REDIS_BACKOFF_MIN_MS;
+	if (r->ever_connected)
+		r->stats.reconnects++;
+	r->ever_connected = 1;
+	log_info("redis", "connected", "link=%s host=%s port=%d", r->name, r->host, r->port);
+	if (r->password[0])
+		redis_commandv(r, NULL, NULL, -1, 2, "AUTH", r->password);
+	if (r->db) {
+		char db[16];
+		snprintf(db, sizeof(db), "%d", r->db);
+		redis_commandv(r, NULL, NULL, -1, 2, "SELECT", db);
+	}
+	if (r->hook)
+		r->hook(r, r->hook_arg);
+	else
+		r->ready = 1;
+}
+
+static void redis_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct redis *r = ac->data;
+	if (r == NULL || r->ac != ac)
+		return;
+	redis_link_lost(r, status == REDIS_OK ? "closed" : ac->errstr);
+}
+
+static void redis_connect_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct redis *r = arg;
+	if (r->ac == NULL || r->connected)
+		return;
+	redisAsyncContext *ac = r->ac;
+	ac->data = NULL; /* its callbacks no longer speak for us */
+	r->ac = NULL;
+	redisAsyncFree(ac);
+	log_debug("redis", "connect timed out", "link=%s", r->name);
+	redis_schedule_retry(r);
+}
+
+static void redis_force_drop(struct redis *r, const char *why)
+{
+	redisAsyncContext *ac = r->ac;
+	if (ac == NULL)
+		return;
+	redis_link_lost(r, why); /* clears r->ac first: the callbacks below ignore it */
+	redisAsyncFree(ac);	 /* pending calls end with REDIS_DOWN */
+}
+
+static void redis_watchdog_reply(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	r->watchdog_inflight = 0;
+	if (st == REDIS_TIMEOUT) {
+		if (++r->watchdog_misses >= REDIS_WATCHDOG_MISSES) {
+			log_warn("redis", "link wedged, redialling", "link=%s misses=%d", r->name,
+				 r->watchdog_misses);
+			r->watchdog_misses = 0;
+			redis_force_drop(r, "ping deadlines missed");
+		}
+	} else {
+		r->watchdog_misses = 0;
+	}
+}
+
+static void redis_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct redis *r = arg;
+	if (r->connected && !r->watchdog_inflight) {
+		r->watchdog_inflight = 1;
+		redis_commandv(r, redis_watchdog_reply, NULL, -1, 1, "PING");
+	}
+}
+
+static void redis_retry(evutil_socket_t fd, short what, void *arg)
+{
+	redis_connect_now(arg);
+}
+
+static void redis_connect_now(struct redis *r)
+{
+	if (r->closing || r->ac)
+		return;
+	redisAsyncContext *ac = redisAsyncConnect(r->host, r->port);
+	if (ac == NULL || ac->err) {
+		log_debug("redis", "connect failed", "link=%s error=\"%s\"", r->name,
+			  ac ? ac->errstr : "out of memory");
+		if (ac)
+			redisAsyncFree(ac);
+		redis_schedule_retry(r);
+		return;
+	}
+	ac->data = r;
+	r->ac = ac;
+	redisLibeventAttach(ac, r->base);
+	redisAsyncSetConnectCallback(ac, redis_on_connect);
+	redisAsyncSetDisconnectCallback(ac, redis_on_disconnect);
+	struct timeval tv = {REDIS_CONNECT_TIMEOUT_MS / 1000, (REDIS_CONNECT_TIMEOUT_MS % 1000) * 1000};
+	evtimer_add(r->connect_timer, &tv);
+}
+
+struct redis *redis_new(struct event_base *base, const char *url, int timeout_ms, const char *name)
+{
+	struct redis *r = xcalloc(1, sizeof(*r));
+	const char *why;
+	if (redis_url_parse(url, r->host, sizeof(r->host), &r->port, r->password,
+			    sizeof(r->password), &r->db, &why) < 0) {
+		log_error("redis", "bad url", "reason=\"%s\"", why);
+		free(r);
+		return NULL;
+	}
+	r->base = base;
+	r->name = xstrdup(name);
+	r->timeout_ms = timeout_ms;
+	r->backoff_ms = REDIS_BACKOFF_MIN_MS;
+	r->retry_timer = evtimer_new(base, redis_retry, r);
+	r->connect_timer = evtimer_new(base, redis_connect_timeout, r);
+	r->watchdog_timer = event_new(base, -1, EV_PERSIST, redis_watchdog, r);
+	struct timeval every = {1, 0};
+	evtimer_add(r->watchdog_timer, &every);
+	redis_connect_now(r);
+	return r;
+}
+
+void redis_set_connect_hook(struct redis *r, redis_connect_hook hook, void *arg)
+{
+	r->hook = hook;
+	r->hook_arg = arg;
+}
+
+void redis_reconnect(struct redis *r)
+{
+	redis_force_drop(r, "reconnect requested");
+}
+
+void redis_free(struct redis *r)
+{
+	if (r == NULL)
+		return;
+	r->closing = 1;
+	if (r->ac) {
+		redisAsyncContext *ac = r->ac;
+		r->ac = NULL;
+		r->connected = 0;
+		redisAsyncFree(ac); /* runs pending callbacks with NULL replies */
+	}
+	event_free(r->retry_timer);
+	event_free(r->connect_timer);
+	event_free(r->watchdog_timer);
+	free(r->name);
+	free(r);
+}
+
+int redis_connected(const struct redis *r)
+{
+	return r->connected;
+}
+
+int redis_ready(const struct redis *r)
+{
+	return r->connected && r->ready;
+}
+
+void redis_set_ready(struct redis *r, int ready)
+{
+	r->ready = ready;
+}
+
+const struct redis_stats *redis_stats(const struct redis *r)
+{
+	return &r->stats;
+}
+
+const char *redis_name(const struct redis *r)
+{
+	return r->name;
+}

@@ -1,0 +1,73 @@
+/*
+ * redis — one asynchronous Redis connection that never blocks the loop.
+ *
+ * Wraps hiredis' async API on libevent with what hiredis 0.14 lacks:
+ *  - a deadline on every command (a timer per call): the callback runs with
+ *    REDIS_TIMEOUT when it passes, and the late reply is dropped;
+ *  - reconnection with exponential backoff when Redis goes away, counted;
+ *  - a hook run after each (re)connect, before the link counts as ready
+ *    (store loads its function library there).
+ * Commands are always argv with lengths: user text never meets a format.
+ */
+#ifndef CM_STORE_REDIS_H
+#define CM_STORE_REDIS_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct redis;
+
+enum redis_status {
+	REDIS_DONE,	/* reply is set (it may be a Redis error reply) */
+	REDIS_TIMEOUT,	/* the deadline passed first */
+	REDIS_DOWN,	/* no connection, or it dropped before the reply */
+};
+
+/* reply is owned by hiredis and valid only during the call; NULL unless REDIS_DONE. */
+typedef void (*redis_cb)(struct redis *r, enum redis_status st, redisReply *reply, void *arg);
+
+/* Called on every successful (re)connect; call redis_set_ready(r, 1) when done. */
+typedef void (*redis_connect_hook)(struct redis *r, void *arg);
+
+struct redis_stats {
+	uint64_t reconnects; /* successful connects after the first */
+	uint64_t disconnects;
+	uint64_t timeouts;
+	uint64_t commands;
+	uint64_t pending;
+};
+
+/*
+ * Parses redis://[:password@]host[:port][/db]. Returns 0, or -1 with a reason.
+ * host is written into hostbuf.
+ */
+int redis_url_parse(const char *url, char *host, size_t hostlen, int *port, char *password,
+		    size_t pwlen, int *db, const char **why);
+
+/* Returns a new link (connecting in the background), or NULL with a bad URL. */
+struct redis *redis_new(struct event_base *base, const char *url, int timeout_ms, const char *name);
+void redis_set_connect_hook(struct redis *r, redis_connect_hook hook, void *arg);
+/* Closes the link; pending callbacks run with REDIS_DOWN before it returns. */
+void redis_free(struct redis *r);
+
+/*
+ * Sends argv; cb runs exactly once, never before this returns.
+ * timeout_ms < 0 uses the link's default; 0 means no deadline (blocking
+ * reads such as XREAD BLOCK, which carry their own).
+ */
+void redis_command(struct redis *r, redis_cb cb, void *arg, int argc, const char **argv,
+		   const size_t *argvlen, int timeout_ms);
+/* Convenience for NUL-terminated server-made arguments. */
+void redis_commandv(struct redis *r, redis_cb cb, void *arg, int timeout_ms, int argc, ...);
+
+int redis_connected(const struct redis *r);
+int redis_ready(const struct redis *r);
+void redis_set_ready(struct redis *r, int ready);
+/* Drops the connection and reconnects (used when the link looks wedged). */
+void redis_reconnect(struct redis *r);
+const struct redis_stats *redis_stats(const struct redis *r);
+const char *redis_name(const struct redis *r);
+
+#endif
