@@ -1,0 +1,186 @@
+/*
+ * Unit tests for common/textfold: UTF-8 validation, NFC, search folding.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/textfold.h"
+
+/* Folds s and compares with want (NULL: folding must fail). */
+static void assert_fold(const char *s, size_t len, const char *want)
+{
+	char *got = text_fold(s, len);
+
+	if (want == NULL) {
+		assert_null(got);
+		return;
+	}
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+#define FOLD(s, want) assert_fold((s), strlen(s), (want))
+
+static void test_fold_equal_forms(void **state)
+{
+	(void)state;
+	FOLD("Bát Tràng", "bat trang");
+	FOLD("BÁT TRÀNG", "bat trang");
+	FOLD("bat trang", "bat trang");
+	FOLD("  Bát \t  Tràng \n", "bat trang");
+	/* NFD input folds like the precomposed one. */
+	FOLD("Ba\xcc\x81t Tra\xcc\x80ng", "bat trang");
+	/* No-break space and ideographic space are spaces too. */
+	FOLD("Bát\xc2\xa0Tràng", "bat trang");
+	FOLD("Bát\xe3\x80\x80Tràng", "bat trang");
+	/* Full-width letters fold by compatibility. */
+	FOLD("\xef\xbc\xa2\xef\xbc\xa1\xef\xbc\xb4", "bat");
+	FOLD("", "");
+	FOLD("   ", "");
+}
+
+static void test_fold_d_with_stroke(void **state)
+{
+	(void)state;
+	FOLD("Đồng Kỵ", "dong ky");
+	FOLD("ĐỒNG KỴ", "dong ky");
+	FOLD("đồng kỵ", "dong ky");
+	FOLD("Đông Hồ", "dong ho");
+	FOLD("Đắk Lắk", "dak lak");
+}
+
+static void test_fold_whole_alphabet(void **state)
+{
+	(void)state;
+	FOLD("ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬĐÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ",
+	     "aaaaaaaaaaaaaaaaadeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyy");
+	FOLD("àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ",
+	     "aaaaaaaaaaaaaaaaadeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyy");
+	/* Old-style tone placement ("hoà") folds like the new one ("hòa"). */
+	FOLD("Hoà Bình", "hoa binh");
+	FOLD("Hòa Bình", "hoa binh");
+	/* Punctuation stays in text_fold. */
+	FOLD("Gốm, sứ!", "gom, su!");
+}
+
+static void test_fold_key(void **state)
+{
+	char *k;
+
+	(void)state;
+	k = text_fold_key("TP. Hồ Chí Minh", strlen("TP. Hồ Chí Minh"));
+	assert_string_equal(k, "tp ho chi minh");
+	free(k);
+	k = text_fold_key("Bà Rịa–Vũng Tàu", strlen("Bà Rịa–Vũng Tàu"));
+	assert_string_equal(k, "ba ria vung tau");
+	free(k);
+	k = text_fold_key(" -- Thừa Thiên - Huế ..", strlen(" -- Thừa Thiên - Huế .."));
+	assert_string_equal(k, "thua thien hue");
+	free(k);
+	k = text_fold_key("...", 3);
+	assert_string_equal(k, "");
+	free(k);
+	assert_null(text_fold_key("\xff", 1));
+}
+
+static void test_invalid_utf8(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+	} bad[] = {
+	    {"\xff", 1},
+	    {"\xc3", 1},		 /* truncated */
+	    {"B\xc3t", 3},		 /* bad continuation */
+	    {"\xc0\xaf", 2},		 /* overlong '/' */
+	    {"\xe0\x80\xaf", 3},	 /* overlong, 3 bytes */
+	    {"\xed\xa0\x80", 3},	 /* surrogate U+D800 */
+	    {"\xf4\x90\x80\x80", 4},	 /* above U+10FFFF */
+	    {"\xf8\x88\x80\x80\x80", 5}, /* 5-byte form */
+	    {"a\0b", 3},		 /* embedded NUL */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(text_valid_utf8(bad[i].s, bad[i].len), 0);
+		assert_null(text_nfc(bad[i].s, bad[i].len));
+		assert_null(text_fold(bad[i].s, bad[i].len));
+		assert_null(text_casefold(bad[i].s, bad[i].len));
+	}
+	assert_int_equal(text_valid_utf8("", 0), 1);
+	assert_int_equal(text_valid_utf8("plain", 5), 1);
+	assert_int_equal(text_valid_utf8("Bát Tràng", strlen("Bát Tràng")), 1);
+	assert_int_equal(text_valid_utf8("\xf0\x9f\x8f\xba", 4), 1); /* U+1F3FA amphora */
+	/* Only len bytes are looked at. */
+	assert_int_equal(text_valid_utf8("ab\xff", 2), 1);
+}
+
+static void test_nfc(void **state)
+{
+	char *s;
+
+	(void)state;
+	/* "Bát Tràng" decomposed -> precomposed. */
+	s = text_nfc("Ba\xcc\x81t Tra\xcc\x80ng", strlen("Ba\xcc\x81t Tra\xcc\x80ng"));
+	assert_string_equal(s, "Bát Tràng");
+	free(s);
+	/* ệ as e + circumflex + dot below (non-canonical order) -> U+1EC7. */
+	s = text_nfc("Nghe\xcc\x82\xcc\xa3 An", strlen("Nghe\xcc\x82\xcc\xa3 An"));
+	assert_string_equal(s, "Nghệ An");
+	free(s);
+	/* Already NFC: unchanged, and a new copy. */
+	s = text_nfc("Đồng Kỵ", strlen("Đồng Kỵ"));
+	assert_string_equal(s, "Đồng Kỵ");
+	free(s);
+	s = text_nfc("", 0);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+static void test_casefold_keeps_marks(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = text_casefold("TẠ", strlen("TẠ"));
+	assert_string_equal(s, "tạ");
+	free(s);
+	s = text_casefold("Tá", strlen("Tá"));
+	assert_string_not_equal(s, "tạ");
+	free(s);
+}
+
+static void test_contains_folded(void **state)
+{
+	char *hay = text_fold("Gốm sứ BÁT TRÀNG cao cấp", strlen("Gốm sứ BÁT TRÀNG cao cấp"));
+	char *needle = text_fold("bat trang", 9);
+	char *other = text_fold("Bát Trung", strlen("Bát Trung"));
+
+	(void)state;
+	assert_int_equal(text_contains_folded(hay, needle), 1);
+	assert_int_equal(text_contains_folded(hay, other), 0);
+	assert_int_equal(text_contains_folded(hay, ""), 1);
+	assert_int_equal(text_contains_folded(NULL, needle), 0);
+	assert_int_equal(text_contains_folded(hay, NULL), 0);
+	free(hay);
+	free(needle);
+	free(other);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_fold_equal_forms),	 cmocka_unit_test(test_fold_d_with_stroke),
+	    cmocka_unit_test(test_fold_whole_alphabet),	 cmocka_unit_test(test_fold_key),
+	    cmocka_unit_test(test_invalid_utf8),	 cmocka_unit_test(test_nfc),
+	    cmocka_unit_test(test_casefold_keeps_marks), cmocka_unit_test(test_contains_folded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
