@@ -14,6 +14,7 @@
 #include <sys/time.h>
 
 #include "common/xalloc.h"
+#include "server/admin.h"
 #include "server/app.h"
 #include "server/config.h"
 #include "server/http/metrics.h"
@@ -114,6 +115,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "craftmatchd: --redis-url: cannot parse '%s'\n", app.cfg.redis_url);
 		goto done;
 	}
+	if (app.cfg.create_admin[0]) {
+		rc = admin_create(&app, app.cfg.create_admin);
+		goto done;
+	}
 	app.http = http_server_new(&app, http_routes, http_routes_count);
 	if (app.http == NULL)
 		goto done;
@@ -129,6 +134,7 @@ int main(int argc, char **argv)
 		 app.cfg.redis_url[0] ? "configured" : "none");
 	event_base_dispatch(app.base);
 	rc = 0;
+	log_info("main", "stopped", "rc=%d", rc);
 
 done:
 	/* Store first: its pending callbacks may still answer requests. */
@@ -145,6 +151,5 @@ done:
 	free(names);
 	event_base_free(app.base);
 	libevent_global_shutdown();
-	log_info("main", "stopped", "rc=%d", rc);
 	return rc;
 }

@@ -4,12 +4,23 @@
  */
 #include "server/http/routes.h"
 
+#include "server/api/accounts.h"
 #include "server/api/health.h"
+#include "server/api/reference.h"
+#include "server/api/tokens.h"
 
 const struct route http_routes[] = {
 	{"GET", "/healthz", health_healthz, ROUTE_PUBLIC},
 	{"GET", "/readyz", health_readyz, ROUTE_PUBLIC},
 	{"GET", "/metrics", health_metrics, ROUTE_PUBLIC},
+	{"GET", "/v1/provinces", reference_provinces, ROUTE_PUBLIC},
+	{"GET", "/v1/materials", reference_materials, ROUTE_PUBLIC},
+	{"GET", "/v1/me", accounts_me, 0},
+	{"POST", "/v1/accounts", accounts_create, 0},
+	{"GET", "/v1/accounts/{id}", accounts_get, 0},
+	{"POST", "/v1/tokens", tokens_create, 0},
+	{"GET", "/v1/tokens", tokens_list, 0},
+	{"DELETE", "/v1/tokens/{id}", tokens_revoke, 0},
 };
 
 const size_t http_routes_count = sizeof(http_routes) / sizeof(http_routes[0]);

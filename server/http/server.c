@@ -29,6 +29,7 @@
 
 #include "common/xalloc.h"
 #include "server/app.h"
+#include "server/http/auth.h"
 #include "server/http/metrics.h"
 #include "server/http/problem.h"
 #include "server/http/request.h"
@@ -380,7 +381,10 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 	case ROUTER_FOUND:
 		r->route = &s->routes[idx];
 		r->route_index = idx;
-		r->route->handler(r);
+		if (r->route->flags & ROUTE_PUBLIC)
+			r->route->handler(r);
+		else
+			auth_dispatch(r);
 		return;
 	case ROUTER_BAD_METHOD:
 		http_reply_header(r, "Allow", allow);

@@ -3,6 +3,7 @@
  */
 #include "server/store/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,7 @@ struct store *store_new(struct event_base *base, const char *url, int timeout_ms
 		return NULL;
 	}
 	redis_set_connect_hook(s->link, store_on_connect, s);
+	s->events_maxlen = 1000000;
 	return s;
 }
 
@@ -97,4 +99,103 @@ void store_probe(struct store *s, redis_cb cb, void *arg)
 	p->cb = cb;
 	p->arg = arg;
 	redis_commandv(s->link, store_probe_reply, p, -1, 3, "FCALL_RO", "cm_version", "0");
+}
+
+/* Converts a reply to JSON: strings, integers, arrays and nil (null). */
+static json_t *store_reply_json(const redisReply *rp)
+{
+	switch (rp->type) {
+	case REDIS_REPLY_STRING:
+	case REDIS_REPLY_STATUS:
+		return json_stringn_nocheck(rp->str, rp->len);
+	case REDIS_REPLY_INTEGER:
+		return json_integer(rp->integer);
+	case REDIS_REPLY_ARRAY: {
+		json_t *a = json_array();
+		for (size_t i = 0; i < rp->elements; i++)
+			json_array_append_new(a, store_reply_json(rp->element[i]));
+		return a;
+	}
+	default:
+		return json_null();
+	}
+}
+
+static const struct {
+	const char *code;
+	enum store_status status;
+} store_codes[] = {
+	{"CM_NOTFOUND", STORE_NOT_FOUND}, {"CM_CONFLICT", STORE_CONFLICT},
+	{"CM_FORBIDDEN", STORE_FORBIDDEN}, {"CM_REFUSED", STORE_REFUSED},
+	{"CM_INVALID", STORE_INVALID},
+};
+
+struct store_call {
+	store_cb cb;
+	void *arg;
+	char fn[48];
+};
+
+static void store_fcall_reply(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	struct store_call *c = arg;
+	struct store_reply res = {STORE_OK, NULL, NULL};
+	if (st != REDIS_DONE) {
+		res.status = STORE_UNAVAILABLE;
+		res.message = st == REDIS_TIMEOUT ? "Redis did not answer within the deadline"
+						  : "Redis is not connected";
+	} else if (reply->type == REDIS_REPLY_ERROR) {
+		res.status = STORE_FAILED;
+		res.message = reply->str;
+		for (size_t i = 0; i < sizeof(store_codes) / sizeof(store_codes[0]); i++) {
+			size_t l = strlen(store_codes[i].code);
+			if (strncmp(reply->str, store_codes[i].code, l) == 0) {
+				res.status = store_codes[i].status;
+				res.message = reply->str[l] == ' ' ? reply->str + l + 1 : reply->str + l;
+			}
+		}
+		if (res.status == STORE_FAILED) {
+			log_error("store", "function failed", "fn=%s error=\"%.200s\"", c->fn,
+				  reply->str);
+			if (strstr(reply->str, "Function not found"))
+				res.status = STORE_UNAVAILABLE;
+		}
+	} else {
+		res.value = store_reply_json(reply);
+	}
+	c->cb(&res, c->arg);
+	json_decref(res.value);
+	free(c);
+}
+
+void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, const char **keys,
+		 int nargs, const char **args, const size_t *arglens, store_cb cb, void *arg)
+{
+	const char *argv[STORE_MAX_ARGS + 3];
+	size_t lens[STORE_MAX_ARGS + 3];
+	char nk[16];
+	if (nkeys + nargs > STORE_MAX_ARGS)
+		abort(); /* a programming error, not input */
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	int n = 0;
+	argv[n] = read_only ? "FCALL_RO" : "FCALL";
+	lens[n] = strlen(argv[n]);
+	n++;
+	argv[n] = fn;
+	lens[n++] = strlen(fn);
+	argv[n] = nk;
+	lens[n++] = strlen(nk);
+	for (int i = 0; i < nkeys; i++, n++) {
+		argv[n] = keys[i];
+		lens[n] = strlen(keys[i]);
+	}
+	for (int i = 0; i < nargs; i++, n++) {
+		argv[n] = args[i];
+		lens[n] = arglens ? arglens[i] : strlen(args[i]);
+	}
+	struct store_call *c = xcalloc(1, sizeof(*c));
+	c->cb = cb;
+	c->arg = arg;
+	snprintf(c->fn, sizeof(c->fn), "%s", fn);
+	redis_command(s->link, store_fcall_reply, c, n, argv, lens, -1);
 }

@@ -1,0 +1,48 @@
+/*
+ * account — accounts as JSON documents: validation, rendering, and the
+ * rules of who may create whom and who sees contact details.
+ *
+ * A stored account document:
+ *   {id, role, name, province, commune, contact:{phone,email,address},
+ *    scope:{provinces:[codes], forums:[ids]}, created_at, created_by}
+ * Pure: no I/O.
+ */
+#ifndef CM_ACCOUNT_H
+#define CM_ACCOUNT_H
+
+#include <jansson.h>
+
+enum account_role { ACCOUNT_VILLAGE, ACCOUNT_SUPPLIER, ACCOUNT_MODERATOR, ACCOUNT_ADMIN,
+		    ACCOUNT_ROLE_UNKNOWN };
+
+enum account_role account_role_parse(const char *s);
+const char *account_role_name(enum account_role role);
+/* The role of a stored document (ACCOUNT_ROLE_UNKNOWN when absent). */
+enum account_role account_role_of(const json_t *doc);
+
+/*
+ * Checks a POST /v1/accounts body. Returns a new document without id,
+ * created_at and created_by, or NULL with every problem appended to *errors.
+ */
+json_t *account_from_request(const json_t *body, json_t **errors);
+
+/*
+ * Whether creator may create an account like doc. Returns 1, or 0 with a
+ * reason: admins create anyone; moderators create villages and suppliers
+ * inside their province scope (any province when their scope is forums only).
+ */
+int account_may_create(const json_t *creator, const json_t *doc, const char **why);
+
+/*
+ * Whether a moderator's scope covers a province and/or forum (either may be
+ * NULL or ""). Admins cover everything; other roles nothing.
+ */
+int account_covers(const json_t *viewer, const char *province, const char *forum);
+
+/* Whether viewer may see subject's contact details (self, admin, moderator in scope). */
+int account_sees_contact(const json_t *viewer, const json_t *subject);
+
+/* Returns a new public rendering of doc; contact only when with_contact. */
+json_t *account_render(const json_t *doc, int with_contact);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * api — shared handler helpers (see api.h).
+ */
+#include "server/api/api.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "server/http/request.h"
+#include "server/store/keys.h"
+
+void api_reply_store_error(struct http_req *r, const struct store_reply *res)
+{
+	const char *msg = res->message ? res->message : "";
+	switch (res->status) {
+	case STORE_OK:
+		http_reply_problem(r, 500, "internal", NULL, "unexpected store outcome");
+		return;
+	case STORE_NOT_FOUND:
+		http_reply_problem(r, 404, "not-found", NULL, "%s", msg);
+		return;
+	case STORE_CONFLICT:
+	case STORE_REFUSED:
+		http_reply_problem(r, 409, "conflict", NULL, "%s", msg);
+		return;
+	case STORE_FORBIDDEN:
+		http_reply_problem(r, 403, "forbidden", NULL, "%s", msg);
+		return;
+	case STORE_INVALID:
+		http_reply_problem(r, 400, "validation", NULL, "%s", msg);
+		return;
+	case STORE_UNAVAILABLE:
+		http_reply_unavailable(r, msg);
+		return;
+	case STORE_FAILED:
+		break;
+	}
+	http_reply_problem(r, 500, "internal", NULL, "the store failed; see the server log");
+}
+
+enum account_role api_role(const struct http_req *r)
+{
+	return account_role_of(r->account);
+}
+
+const char *api_account_id(const struct http_req *r)
+{
+	return json_string_value(json_object_get(r->account, "id"));
+}
+
+int api_idempotency(struct http_req *r, struct api_idem *out)
+{
+	memset(out, 0, sizeof(*out));
+	const char *k = http_req_header(r, "Idempotency-Key");
+	if (k == NULL)
+		return 0;
+	size_t kl = strlen(k);
+	int printable = kl > 0 && kl <= 255;
+	for (size_t i = 0; printable && i < kl; i++)
+		printable = k[i] >= 0x21 && k[i] <= 0x7e;
+	if (!printable) {
+		http_reply_problem(r, 400, "bad-request", NULL,
+				   "Idempotency-Key must be 1 to 255 visible ASCII characters");
+		return -1;
+	}
+	char khash[IDS_TOKEN_HASH_HEX];
+	ids_token_hash(k, kl, khash);
+	char suffix[IDS_TOKEN_HASH_HEX + 2];
+	snprintf(suffix, sizeof(suffix), ":%s", khash);
+	keys_idempotency(out->key, api_account_id(r), suffix);
+
+	/* Fingerprint: method, path and body, so a reused key with another request is caught. */
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+	size_t bl = evbuffer_get_length(in);
+	size_t hl = strlen(r->method) + strlen(r->path) + 2;
+	char *buf = malloc(hl + bl + 1);
+	if (buf == NULL)
+		abort();
+	int n = snprintf(buf, hl + 1, "%s %s\n", r->method, r->path);
+	evbuffer_copyout(in, buf + n, bl);
+	ids_token_hash(buf, (size_t)n + bl, out->fingerprint);
+	free(buf);
+	out->idem.key = out->key;
+	out->idem.fingerprint = out->fingerprint;
+	return 0;
+}
+
+int64_t api_now_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+const char *api_time_text(int64_t ms, char buf[32])
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+	return buf;
+}
+
+void api_reply_invalid(struct http_req *r, json_t *errors)
+{
+	size_t n = json_array_size(errors);
+	http_reply_problem(r, 400, "validation", errors, "%zu field%s %s not valid; see errors", n,
+			   n == 1 ? "" : "s", n == 1 ? "is" : "are");
+}

@@ -1,0 +1,45 @@
+/*
+ * api — what every resource handler shares: mapping store outcomes to
+ * problems, role checks, Idempotency-Key handling, timestamps.
+ */
+#ifndef CM_API_H
+#define CM_API_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "common/account.h"
+#include "common/ids.h"
+#include "server/store/accounts.h"
+
+struct http_req;
+
+/* Answers a failed store call with the fitting problem (404, 409, 503, ...). */
+void api_reply_store_error(struct http_req *r, const struct store_reply *res);
+
+/* The caller's role (the request has passed authentication). */
+enum account_role api_role(const struct http_req *r);
+const char *api_account_id(const struct http_req *r);
+
+/*
+ * The request's Idempotency-Key, as a Redis key scoped to the caller, with
+ * a fingerprint of the method, path and body. Returns 0 (idem filled,
+ * idem->key NULL when the header is absent), or -1 after answering 400 for
+ * a malformed key.
+ */
+struct api_idem {
+	struct store_idem idem;
+	char key[160];
+	char fingerprint[IDS_TOKEN_HASH_HEX];
+};
+int api_idempotency(struct http_req *r, struct api_idem *out);
+
+/* Milliseconds since the epoch. */
+int64_t api_now_ms(void);
+/* RFC 3339 UTC with milliseconds into buf[32]. */
+const char *api_time_text(int64_t ms, char buf[32]);
+
+/* Answers 400 with a validation problem listing errors (stolen). */
+void api_reply_invalid(struct http_req *r, json_t *errors);
+
+#endif

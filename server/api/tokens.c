@@ -1,0 +1,178 @@
+/*
+ * tokens (API) — bearer tokens (see tokens.h).
+ *
+ * POST /v1/tokens issues a token for the caller, or, with "account_id", for
+ * an account the caller manages (admins: any; moderators: villages and
+ * suppliers in their scope) — this is how organisers hand participants their
+ * first token. The secret appears once, in the 201 response; Redis keeps
+ * only its SHA-256.
+ */
+#include "server/api/tokens.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fields.h"
+#include "common/xalloc.h"
+#include "server/api/api.h"
+#include "server/app.h"
+#include "server/http/request.h"
+
+struct tokens_ctx {
+	struct http_req *r;
+	char id[IDS_MAX];
+	char account[IDS_MAX];
+	char secret[IDS_TOKEN_MAX];
+	char hash[IDS_TOKEN_HASH_HEX];
+	char *name;
+	struct api_idem idem;
+};
+
+static void tokens_ctx_free(struct tokens_ctx *c)
+{
+	sodium_memzero(c->secret, sizeof(c->secret));
+	free(c->name);
+	free(c);
+}
+
+static void tokens_created(const struct store_reply *res, void *arg)
+{
+	struct tokens_ctx *c = arg;
+	struct http_req *r = c->r;
+	if (res->status != STORE_OK) {
+		tokens_ctx_free(c);
+		api_reply_store_error(r, res);
+		return;
+	}
+	char when[32], loc[64];
+	snprintf(loc, sizeof(loc), "/v1/tokens/%s", c->id);
+	http_reply_header(r, "Location", loc);
+	json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", c->id, "account_id", c->account,
+				"name", c->name, "token", c->secret, "created_at",
+				api_time_text(api_now_ms(), when));
+	tokens_ctx_free(c);
+	http_reply_json(r, 201, out);
+}
+
+static void tokens_issue(struct tokens_ctx *c)
+{
+	ids_new("tok", c->id);
+	ids_token_new(c->secret);
+	ids_token_hash(c->secret, strlen(c->secret), c->hash);
+	store_token_create(c->r->app->store, c->id, c->account, c->hash, c->name,
+			   api_account_id(c->r), &c->idem.idem, tokens_created, c);
+}
+
+/* For a token on another account: may the caller manage that account? */
+static void tokens_target_loaded(const struct store_reply *res, void *arg)
+{
+	struct tokens_ctx *c = arg;
+	struct http_req *r = c->r;
+	if (res->status != STORE_OK || !json_is_string(res->value)) {
+		tokens_ctx_free(c);
+		if (res->status != STORE_OK)
+			api_reply_store_error(r, res);
+		else
+			http_reply_problem(r, 404, "not-found", NULL, "no such account");
+		return;
+	}
+	json_t *target = json_loads(json_string_value(res->value), 0, NULL);
+	const char *why = NULL;
+	int ok = target && account_may_create(r->account, target, &why);
+	json_decref(target);
+	if (!ok) {
+		tokens_ctx_free(c);
+		http_reply_problem(r, 403, "forbidden", NULL,
+				   "you may not issue tokens for this account: %s",
+				   why ? why : "it is unreadable");
+		return;
+	}
+	tokens_issue(c);
+}
+
+void tokens_create(struct http_req *r)
+{
+	static const char *const allowed[] = {"name", "account_id", NULL};
+	json_t *body = http_req_json_body(r);
+	if (body == NULL)
+		return;
+	json_t *errors = NULL;
+	fields_unknown(body, "", allowed, &errors);
+	char *name = fields_string(body, "name", "name", 0, 80, 0, &errors);
+	char *account = fields_string(body, "account_id", "account_id", 0, IDS_MAX, 0, &errors);
+	json_decref(body);
+	if (account && !ids_valid("acc", account))
+		fields_error(&errors, "account_id", "is not an account id");
+	if (errors) {
+		free(name);
+		free(account);
+		api_reply_invalid(r, errors);
+		return;
+	}
+	struct tokens_ctx *c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	c->name = name ? name : xstrdup("");
+	if (api_idempotency(r, &c->idem) < 0) {
+		free(account);
+		tokens_ctx_free(c);
+		return;
+	}
+	snprintf(c->account, sizeof(c->account), "%s", account ? account : api_account_id(r));
+	int self = account == NULL || strcmp(account, api_account_id(r)) == 0;
+	free(account);
+	if (self)
+		tokens_issue(c);
+	else
+		store_account_get(r->app->store, c->account, tokens_target_loaded, c);
+}
+
+static void tokens_listed(const struct store_reply *res, void *arg)
+{
+	struct http_req *r = arg;
+	if (res->status != STORE_OK) {
+		api_reply_store_error(r, res);
+		return;
+	}
+	json_t *items = json_array();
+	size_t n = json_array_size(res->value);
+	for (size_t i = 0; i + 3 < n; i += 4) {
+		char when[32];
+		long long ms = atoll(json_string_value(json_array_get(res->value, i + 2)));
+		json_array_append_new(
+			items, json_pack("{s:O, s:O, s:s, s:b}", "id", json_array_get(res->value, i),
+					 "name", json_array_get(res->value, i + 1), "created_at",
+					 api_time_text(ms, when), "current",
+					 strcmp(json_string_value(json_array_get(res->value, i)),
+						r->token_id) == 0));
+	}
+	http_reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+void tokens_list(struct http_req *r)
+{
+	store_token_list(r->app->store, api_account_id(r), tokens_listed, r);
+}
+
+static void tokens_revoked(const struct store_reply *res, void *arg)
+{
+	struct http_req *r = arg;
+	if (res->status != STORE_OK) {
+		api_reply_store_error(r, res);
+		return;
+	}
+	http_reply_json(r, 204, NULL);
+}
+
+void tokens_revoke(struct http_req *r)
+{
+	char *id = http_req_param(r, "id");
+	if (id == NULL || !ids_valid("tok", id)) {
+		free(id);
+		http_reply_problem(r, 404, "not-found", NULL, "no such token");
+		return;
+	}
+	store_token_revoke(r->app->store, id, api_account_id(r), api_role(r) == ACCOUNT_ADMIN,
+			   tokens_revoked, r);
+	free(id);
+}

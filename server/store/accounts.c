@@ -1,0 +1,102 @@
+/*
+ * accounts (store) — argv for the account and token functions (see accounts.h).
+ */
+#include "server/store/accounts.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "server/store/keys.h"
+
+void store_now_ms(char buf[24])
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	snprintf(buf, 24, "%lld", (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000);
+}
+
+static const char *store_scope_list(const json_t *doc, const char *which, char *buf, size_t len)
+{
+	json_t *arr = json_object_get(json_object_get(doc, "scope"), which);
+	size_t o = 0, i;
+	json_t *v;
+	buf[0] = '\0';
+	json_array_foreach(arr, i, v)
+	{
+		int n = snprintf(buf + o, len - o, "%s%s", o ? "," : "", json_string_value(v));
+		if (n < 0 || (size_t)n >= len - o)
+			break;
+		o += (size_t)n;
+	}
+	return buf;
+}
+
+void store_account_create(struct store *s, const char *id, const json_t *doc, const char *by,
+			  const struct store_idem *idem, store_cb cb, void *arg)
+{
+	char k_acc[KEYS_MAX], now[24], maxlen[24], provs[512], forums[2048];
+	char *text = json_dumps(doc, JSON_COMPACT);
+	const char *prov = json_string_value(json_object_get(doc, "province"));
+	const char *keys[] = {keys_account(k_acc, id), KEY_ACCOUNTS, idem->key};
+	store_now_ms(now);
+	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	const char *args[] = {id,
+			      text,
+			      json_string_value(json_object_get(doc, "role")),
+			      prov ? prov : "",
+			      store_scope_list(doc, "provinces", provs, sizeof(provs)),
+			      store_scope_list(doc, "forums", forums, sizeof(forums)),
+			      now,
+			      by,
+			      maxlen,
+			      idem->fingerprint ? idem->fingerprint : ""};
+	store_fcall(s, "cm_account_create", 0, idem->key ? 3 : 2, keys, 10, args, NULL, cb, arg);
+	free(text);
+}
+
+void store_account_get(struct store *s, const char *id, store_cb cb, void *arg)
+{
+	char k[KEYS_MAX];
+	const char *keys[] = {keys_account(k, id)};
+	store_fcall(s, "cm_account_get", 1, 1, keys, 0, NULL, NULL, cb, arg);
+}
+
+void store_auth(struct store *s, const char *token_hash, store_cb cb, void *arg)
+{
+	char k[KEYS_MAX];
+	const char *keys[] = {keys_token(k, token_hash)};
+	store_fcall(s, "cm_auth", 1, 1, keys, 0, NULL, NULL, cb, arg);
+}
+
+void store_token_create(struct store *s, const char *id, const char *account, const char *hash,
+			const char *name, const char *by, const struct store_idem *idem,
+			store_cb cb, void *arg)
+{
+	char k_tok[KEYS_MAX], k_id[KEYS_MAX], k_set[KEYS_MAX], k_acc[KEYS_MAX], now[24], maxlen[24];
+	const char *keys[] = {keys_token(k_tok, hash), keys_token_id(k_id, id),
+			      keys_account_tokens(k_set, account), keys_account(k_acc, account),
+			      idem->key};
+	store_now_ms(now);
+	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	const char *args[] = {id, account, hash, name, now, by, maxlen,
+			      idem->fingerprint ? idem->fingerprint : ""};
+	store_fcall(s, "cm_token_create", 0, idem->key ? 5 : 4, keys, 8, args, NULL, cb, arg);
+}
+
+void store_token_revoke(struct store *s, const char *id, const char *caller, int any, store_cb cb,
+			void *arg)
+{
+	char k[KEYS_MAX], maxlen[24];
+	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	const char *keys[] = {keys_token_id(k, id)};
+	const char *args[] = {caller, any ? "1" : "0", maxlen};
+	store_fcall(s, "cm_token_revoke", 0, 1, keys, 3, args, NULL, cb, arg);
+}
+
+void store_token_list(struct store *s, const char *account, store_cb cb, void *arg)
+{
+	char k[KEYS_MAX];
+	const char *keys[] = {keys_account_tokens(k, account)};
+	store_fcall(s, "cm_token_list", 1, 1, keys, 0, NULL, NULL, cb, arg);
+}

@@ -1,0 +1,29 @@
+/*
+ * keys — the Redis key names, built only from server-made ids and codes
+ * from the reference tables (DESIGN.md invariant 6). A caller must have
+ * checked the id (ids_valid) or the code (the tables) before building a key.
+ */
+#ifndef CM_STORE_KEYS_H
+#define CM_STORE_KEYS_H
+
+#include <stdio.h>
+
+#define KEYS_MAX 128
+
+#define KEY_ACCOUNTS "cm:accounts"
+#define KEY_EVENTS "cm:events"
+
+static inline const char *keys_fmt(char buf[KEYS_MAX], const char *prefix, const char *id,
+				   const char *suffix)
+{
+	snprintf(buf, KEYS_MAX, "%s%s%s", prefix, id, suffix ? suffix : "");
+	return buf;
+}
+
+#define keys_account(buf, id) keys_fmt(buf, "cm:account:", id, NULL)
+#define keys_account_tokens(buf, id) keys_fmt(buf, "cm:account:", id, ":tokens")
+#define keys_token(buf, hash) keys_fmt(buf, "cm:token:", hash, NULL)
+#define keys_token_id(buf, id) keys_fmt(buf, "cm:tokenid:", id, NULL)
+#define keys_idempotency(buf, account, keyhash) keys_fmt(buf, "cm:idem:", account, keyhash)
+
+#endif
