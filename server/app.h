@@ -13,6 +13,7 @@ struct event_base;
 struct store;
 struct http_server;
 struct metrics;
+struct expiry;
 
 struct app {
 	struct config cfg;
@@ -20,6 +21,7 @@ struct app {
 	struct store *store;
 	struct http_server *http;
 	struct metrics *metrics;
+	struct expiry *expiry;
 	double started_at; /* wall clock, seconds */
 };
 

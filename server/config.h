@@ -28,6 +28,8 @@ struct config {
 	enum log_format log_format;
 	enum log_level log_level;
 	int shutdown_grace_s;
+	int expiry_interval_ms;
+	long events_maxlen;
 
 	/* one-shot actions, not settings */
 	char create_admin[128];

@@ -17,6 +17,7 @@
 #include "server/admin.h"
 #include "server/app.h"
 #include "server/config.h"
+#include "server/expiry.h"
 #include "server/http/metrics.h"
 #include "server/http/routes.h"
 #include "server/http/server.h"
@@ -115,6 +116,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "craftmatchd: --redis-url: cannot parse '%s'\n", app.cfg.redis_url);
 		goto done;
 	}
+	app.store->events_maxlen = app.cfg.events_maxlen;
 	if (app.cfg.create_admin[0]) {
 		rc = admin_create(&app, app.cfg.create_admin);
 		goto done;
@@ -123,6 +125,7 @@ int main(int argc, char **argv)
 	if (app.http == NULL)
 		goto done;
 
+	app.expiry = expiry_start(&app);
 	m.sigterm = evsignal_new(app.base, SIGTERM, main_on_signal, &m);
 	m.sigint = evsignal_new(app.base, SIGINT, main_on_signal, &m);
 	m.grace = evtimer_new(app.base, main_exit_now, &m);
@@ -137,6 +140,7 @@ int main(int argc, char **argv)
 	log_info("main", "stopped", "rc=%d", rc);
 
 done:
+	expiry_stop(app.expiry);
 	/* Store first: its pending callbacks may still answer requests. */
 	store_free(app.store);
 	http_server_free(app.http);

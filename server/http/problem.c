@@ -19,6 +19,7 @@ static const struct problem_type problem_types[] = {
 	{"method-not-allowed", "Method not allowed"},
 	{"request-timeout", "Request not received in time"},
 	{"conflict", "Conflict"},
+	{"precondition-failed", "Precondition failed"},
 	{"payload-too-large", "Request body too large"},
 	{"unsupported-media-type", "Unsupported media type"},
 	{"headers-too-large", "Request headers too large"},

@@ -53,7 +53,7 @@ char *http_req_param(struct http_req *r, const char *name)
 	return NULL;
 }
 
-char *http_req_query(struct http_req *r, const char *name)
+static void http_req_parse_query(struct http_req *r)
 {
 	if (r->query == NULL && !r->query_bad) {
 		const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->ev));
@@ -62,6 +62,28 @@ char *http_req_query(struct http_req *r, const char *name)
 		if (q && evhttp_parse_query_str(q, r->query) < 0)
 			r->query_bad = 1;
 	}
+}
+
+const char *http_req_query_unknown(struct http_req *r, const char *const *allowed)
+{
+	http_req_parse_query(r);
+	if (r->query_bad)
+		return "?";
+	struct evkeyval *kv;
+	TAILQ_FOREACH(kv, r->query, next)
+	{
+		int known = 0;
+		for (const char *const *a = allowed; *a && !known; a++)
+			known = strcmp(*a, kv->key) == 0;
+		if (!known)
+			return kv->key;
+	}
+	return NULL;
+}
+
+char *http_req_query(struct http_req *r, const char *name)
+{
+	http_req_parse_query(r);
 	const char *v = evhttp_find_header(r->query, name);
 	if (v == NULL || strlen(v) > 4096)
 		return NULL;

@@ -46,6 +46,11 @@ uint64_t http_now_ns(void);
 char *http_req_param(struct http_req *r, const char *name);
 /* Query parameter (decoded) copied into a new string (caller frees), or NULL. */
 char *http_req_query(struct http_req *r, const char *name);
+/*
+ * The first query parameter not named in allowed (NULL-terminated), or NULL
+ * when all are known; "?" when the query string cannot be parsed.
+ */
+const char *http_req_query_unknown(struct http_req *r, const char *const *allowed);
 /* Request header, or NULL; owned by the request. */
 const char *http_req_header(struct http_req *r, const char *name);
 

@@ -6,6 +6,7 @@
 
 #include "server/api/accounts.h"
 #include "server/api/health.h"
+#include "server/api/listings.h"
 #include "server/api/reference.h"
 #include "server/api/tokens.h"
 
@@ -21,6 +22,14 @@ const struct route http_routes[] = {
 	{"POST", "/v1/tokens", tokens_create, 0},
 	{"GET", "/v1/tokens", tokens_list, 0},
 	{"DELETE", "/v1/tokens/{id}", tokens_revoke, 0},
+	{"POST", "/v1/needs", listings_post_need, 0},
+	{"GET", "/v1/needs", listings_search_needs, 0},
+	{"POST", "/v1/offers", listings_post_offer, 0},
+	{"GET", "/v1/offers", listings_search_offers, 0},
+	{"GET", "/v1/listings", listings_search, 0},
+	{"GET", "/v1/listings/{id}", listings_get, 0},
+	{"PATCH", "/v1/listings/{id}", listings_patch, 0},
+	{"DELETE", "/v1/listings/{id}", listings_close, 0},
 };
 
 const size_t http_routes_count = sizeof(http_routes) / sizeof(http_routes[0]);

@@ -25,5 +25,10 @@ static inline const char *keys_fmt(char buf[KEYS_MAX], const char *prefix, const
 #define keys_token(buf, hash) keys_fmt(buf, "cm:token:", hash, NULL)
 #define keys_token_id(buf, id) keys_fmt(buf, "cm:tokenid:", id, NULL)
 #define keys_idempotency(buf, account, keyhash) keys_fmt(buf, "cm:idem:", account, keyhash)
+#define keys_listing(buf, id) keys_fmt(buf, "cm:listing:", id, NULL)
+#define KEY_LISTINGS "cm:listings"
+#define KEY_EXPIRY "cm:expiry"
+/* Listing indexes by a validated kind, material or province code, or account id. */
+#define keys_listings_by(buf, what, value) keys_fmt(buf, "cm:listings:" what ":", value, NULL)
 
 #endif

@@ -1,0 +1,522 @@
+/*
+ * listings (API) — posting, finding, changing and closing needs and offers.
+ *
+ * Villages post needs, suppliers post offers; every account may read every
+ * listing (owners' contact details never appear here). Changes go to Redis as
+ * one function call each (store/listings.c); PATCH is a compare-and-set on
+ * the listing's version, which GET returns as the ETag.
+ */
+#include "server/api/listings.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fields.h"
+#include "common/listing.h"
+#include "common/materials.h"
+#include "common/provinces.h"
+#include "common/textfold.h"
+#include "common/xalloc.h"
+#include "server/api/api.h"
+#include "server/app.h"
+#include "server/http/request.h"
+#include "server/store/listings.h"
+
+#define LISTINGS_PAGE_DEFAULT 20
+#define LISTINGS_PAGE_MAX 100
+#define LISTINGS_QUERY_TEXT_MAX 100
+
+struct listings_ctx {
+	struct http_req *r;
+	json_t *doc; /* the document being written */
+	char id[IDS_MAX];
+	char *owner_name;
+	char *fold;
+};
+
+static void listings_ctx_free(struct listings_ctx *c)
+{
+	json_decref(c->doc);
+	free(c->owner_name);
+	free(c->fold);
+	free(c);
+}
+
+static int64_t listings_int(const json_t *v)
+{
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	const char *s = json_string_value(v);
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+/*
+ * The API view from a stored row: [doc, status, remaining, version,
+ * owner_name, created_at, updated_at]. Returns a new reference, or NULL when
+ * the row is unreadable.
+ */
+static json_t *listings_view(const json_t *row)
+{
+	const char *text = json_string_value(json_array_get(row, 0));
+	json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+	if (doc == NULL)
+		return NULL;
+	json_object_set_new(doc, "created_at", json_integer(listings_int(json_array_get(row, 5))));
+	json_object_set_new(doc, "updated_at", json_integer(listings_int(json_array_get(row, 6))));
+	json_t *view = listing_render(doc, json_string_value(json_array_get(row, 1)),
+				      listings_int(json_array_get(row, 2)),
+				      listings_int(json_array_get(row, 3)));
+	const char *owner_name = json_string_value(json_array_get(row, 4));
+	json_object_set_new(view, "owner",
+			    json_pack("{s:O, s:s}", "id", json_object_get(doc, "owner"), "name",
+				      owner_name ? owner_name : ""));
+	json_decref(doc);
+	return view;
+}
+
+static void listings_reply_view(struct http_req *r, int status, const json_t *row)
+{
+	json_t *view = listings_view(row);
+	if (view == NULL) {
+		http_reply_problem(r, 500, "internal", NULL, "the listing record is unreadable");
+		return;
+	}
+	char etag[32];
+	snprintf(etag, sizeof(etag), "\"%" PRId64 "\"", listings_int(json_array_get(row, 3)));
+	http_reply_header(r, "ETag", etag);
+	if (status == 201) {
+		char loc[64];
+		snprintf(loc, sizeof(loc), "/v1/listings/%s",
+			 json_string_value(json_object_get(view, "id")));
+		http_reply_header(r, "Location", loc);
+	}
+	http_reply_json(r, status, view);
+}
+
+/* Reads a listing, then calls next with the row (or answers 404/503 itself). */
+typedef void (*listings_next)(struct http_req *r, const json_t *row);
+
+struct listings_load {
+	struct http_req *r;
+	listings_next next;
+	int status; /* for listings_loaded_reply */
+};
+
+static void listings_loaded(const struct store_reply *res, void *arg)
+{
+	struct listings_load *l = arg;
+	struct http_req *r = l->r;
+	listings_next next = l->next;
+	free(l);
+	if (res->status != STORE_OK) {
+		api_reply_store_error(r, res);
+		return;
+	}
+	if (!json_is_array(res->value)) {
+		http_reply_problem(r, 404, "not-found", NULL, "no such listing");
+		return;
+	}
+	next(r, res->value);
+}
+
+/* Loads the listing named by the {id} path parameter; NULL id → 404. */
+static void listings_load(struct http_req *r, const char *id, listings_next next)
+{
+	if (id == NULL || !ids_valid("lst", id)) {
+		http_reply_problem(r, 404, "not-found", NULL, "no such listing");
+		return;
+	}
+	struct listings_load *l = xcalloc(1, sizeof(*l));
+	l->r = r;
+	l->next = next;
+	store_listing_get(r->app->store, id, listings_loaded, l);
+}
+
+/* ---- POST /v1/needs, /v1/offers ---- */
+
+static void listings_reply_201(struct http_req *r, const json_t *row)
+{
+	listings_reply_view(r, 201, row);
+}
+
+static void listings_replay(struct http_req *r, const json_t *row)
+{
+	http_reply_header(r, "Idempotent-Replayed", "true");
+	listings_reply_view(r, 201, row);
+}
+
+static void listings_created(const struct store_reply *res, void *arg)
+{
+	struct listings_ctx *c = arg;
+	struct http_req *r = c->r;
+	if (res->status != STORE_OK) {
+		listings_ctx_free(c);
+		api_reply_store_error(r, res);
+		return;
+	}
+	const char *outcome = json_string_value(json_array_get(res->value, 0));
+	const char *id = json_string_value(json_array_get(res->value, 1));
+	int replay = outcome && strcmp(outcome, "replay") == 0;
+	char idbuf[IDS_MAX];
+	snprintf(idbuf, sizeof(idbuf), "%s", id ? id : "");
+	listings_ctx_free(c);
+	/* Read back what Redis holds, so the answer is exactly the stored listing. */
+	listings_load(r, idbuf, replay ? listings_replay : listings_reply_201);
+}
+
+static void listings_post(struct http_req *r, enum listing_kind kind)
+{
+	enum account_role need_role = kind == LISTING_NEED ? ACCOUNT_VILLAGE : ACCOUNT_SUPPLIER;
+	if (api_role(r) != need_role) {
+		http_reply_problem(r, 403, "forbidden", NULL, "only %s accounts post %ss",
+				   account_role_name(need_role), listing_kind_name(kind));
+		return;
+	}
+	json_t *body = http_req_json_body(r);
+	if (body == NULL)
+		return;
+	json_t *errors = NULL;
+	json_t *doc = listing_from_request(kind, body, api_now_ms(), &errors);
+	json_decref(body);
+	if (doc == NULL) {
+		api_reply_invalid(r, errors);
+		return;
+	}
+	struct listings_ctx *c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	c->doc = doc;
+	struct api_idem idem;
+	if (api_idempotency(r, &idem) < 0) {
+		listings_ctx_free(c);
+		return;
+	}
+	ids_new("lst", c->id);
+	json_object_set_new(doc, "id", json_string(c->id));
+	json_object_set_new(doc, "owner", json_string(api_account_id(r)));
+	const char *name = json_string_value(json_object_get(r->account, "name"));
+	c->owner_name = xstrdup(name ? name : "");
+	c->fold = listing_search_text(doc, c->owner_name);
+	const char *forum = json_string_value(json_object_get(doc, "forum"));
+	struct store_listing_meta m = {
+		.kind = listing_kind_name(kind),
+		.owner = api_account_id(r),
+		.owner_name = c->owner_name,
+		.material = json_string_value(json_object_get(doc, "material")),
+		.province = json_string_value(json_object_get(doc, "province")),
+		.forum = forum ? forum : "",
+		.quantity = listing_quantity_base(doc),
+		.ends_at = listing_ends_at(doc),
+		.fold = c->fold ? c->fold : "",
+	};
+	store_listing_create(r->app->store, c->id, doc, &m, &idem.idem, listings_created, c);
+}
+
+void listings_post_need(struct http_req *r)
+{
+	listings_post(r, LISTING_NEED);
+}
+
+void listings_post_offer(struct http_req *r)
+{
+	listings_post(r, LISTING_OFFER);
+}
+
+/* ---- GET /v1/listings/{id} ---- */
+
+static void listings_reply_200(struct http_req *r, const json_t *row)
+{
+	listings_reply_view(r, 200, row);
+}
+
+void listings_get(struct http_req *r)
+{
+	char *id = http_req_param(r, "id");
+	listings_load(r, id, listings_reply_200);
+	free(id);
+}
+
+/* ---- GET /v1/listings ---- */
+
+struct listings_search_ctx {
+	struct http_req *r;
+	char *q[9]; /* query values kept alive for the store call */
+};
+
+static void listings_found(const struct store_reply *res, void *arg)
+{
+	struct listings_search_ctx *c = arg;
+	struct http_req *r = c->r;
+	for (size_t i = 0; i < sizeof(c->q) / sizeof(c->q[0]); i++)
+		free(c->q[i]);
+	free(c);
+	if (res->status != STORE_OK) {
+		api_reply_store_error(r, res);
+		return;
+	}
+	json_t *items = json_array();
+	size_t i;
+	json_t *row;
+	json_array_foreach(json_array_get(res->value, 1), i, row)
+	{
+		/* rows carry the id first, then the stored view fields */
+		json_t *rest = json_array();
+		for (size_t k = 1; k < json_array_size(row); k++)
+			json_array_append(rest, json_array_get(row, k));
+		json_t *view = listings_view(rest);
+		json_decref(rest);
+		if (view)
+			json_array_append_new(items, view);
+	}
+	const char *next = json_string_value(json_array_get(res->value, 0));
+	json_t *out = json_pack("{s:o, s:o}", "items", items, "next_cursor",
+				next && *next ? json_string(next) : json_null());
+	http_reply_json(r, 200, out);
+}
+
+static void listings_search_kind(struct http_req *r, const char *fixed_kind)
+{
+	static const char *const allowed[] = {"kind",  "material", "province", "status", "forum",
+					      "owner", "q",	   "cursor",   "limit",	 NULL};
+	const char *unknown = http_req_query_unknown(r, allowed);
+	if (unknown) {
+		json_t *errors = NULL;
+		if (strcmp(unknown, "?") == 0)
+			fields_error(&errors, "query", "the query string is malformed");
+		else
+			fields_error(&errors, unknown,
+				     "unknown filter; use kind, material, province, status, forum, "
+				     "owner, q, cursor, limit");
+		api_reply_invalid(r, errors);
+		return;
+	}
+	struct listings_search_ctx *c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	json_t *errors = NULL;
+	struct store_listing_query q = {.limit = LISTINGS_PAGE_DEFAULT, .status = "open"};
+	char *kind = c->q[0] = http_req_query(r, "kind");
+	char *material = c->q[1] = http_req_query(r, "material");
+	char *province = c->q[2] = http_req_query(r, "province");
+	char *status = c->q[3] = http_req_query(r, "status");
+	char *forum = c->q[4] = http_req_query(r, "forum");
+	char *owner = c->q[5] = http_req_query(r, "owner");
+	char *text = c->q[6] = http_req_query(r, "q");
+	char *cursor = c->q[7] = http_req_query(r, "cursor");
+	char *limit = c->q[8] = http_req_query(r, "limit");
+
+	if (fixed_kind) {
+		if (kind && strcmp(kind, fixed_kind) != 0)
+			fields_error(&errors, "kind", "this path lists %ss only", fixed_kind);
+		q.kind = fixed_kind;
+	} else if (kind) {
+		if (listing_kind_parse(kind) == LISTING_KIND_UNKNOWN)
+			fields_error(&errors, "kind", "must be need or offer");
+		q.kind = kind;
+	}
+	if (material) {
+		const struct material *m = materials_find(material);
+		if (m == NULL)
+			fields_error(&errors, "material", "unknown material code (see /v1/materials)");
+		else
+			q.material = m->code;
+	}
+	if (province) {
+		const struct province *p = provinces_find(province);
+		if (p == NULL)
+			fields_error(&errors, "province",
+				     "not a province, current or former (see /v1/provinces)");
+		else
+			q.province = p->code;
+	}
+	if (status) {
+		if (strcmp(status, "any") == 0)
+			q.status = NULL;
+		else if (strcmp(status, "open") && strcmp(status, "closed") &&
+			 strcmp(status, "expired"))
+			fields_error(&errors, "status", "must be open, closed, expired or any");
+		else
+			q.status = status;
+	}
+	if (forum)
+		q.forum = forum;
+	if (owner) {
+		if (strcmp(owner, "me") == 0)
+			q.owner = api_account_id(r);
+		else if (!ids_valid("acc", owner))
+			fields_error(&errors, "owner", "must be an account id or \"me\"");
+		else
+			q.owner = owner;
+	}
+	if (text) {
+		if (fields_chars(text) > LISTINGS_QUERY_TEXT_MAX || !text_valid_utf8(text, strlen(text))) {
+			fields_error(&errors, "q", "must be valid UTF-8 text of at most %d characters",
+				     LISTINGS_QUERY_TEXT_MAX);
+		} else {
+			char *folded = text_fold_key(text, strlen(text));
+			free(text);
+			text = c->q[6] = folded;
+			/* fold_key keeps word order; search for the whole phrase */
+			q.text = text && *text ? text : NULL;
+		}
+	}
+	if (cursor) {
+		size_t n = strlen(cursor);
+		if (n == 0 || n > 18 || strspn(cursor, "0123456789") != n)
+			fields_error(&errors, "cursor", "must be the next_cursor of a previous page");
+		else
+			q.cursor = cursor;
+	}
+	if (limit) {
+		char *end;
+		long v = strtol(limit, &end, 10);
+		if (*limit == '\0' || *end || v < 1 || v > LISTINGS_PAGE_MAX)
+			fields_error(&errors, "limit", "must be from 1 to %d", LISTINGS_PAGE_MAX);
+		else
+			q.limit = (int)v;
+	}
+	if (errors) {
+		for (size_t i = 0; i < sizeof(c->q) / sizeof(c->q[0]); i++)
+			free(c->q[i]);
+		free(c);
+		api_reply_invalid(r, errors);
+		return;
+	}
+	store_listing_search(r->app->store, &q, listings_found, c);
+}
+
+void listings_search(struct http_req *r)
+{
+	listings_search_kind(r, NULL);
+}
+
+void listings_search_needs(struct http_req *r)
+{
+	listings_search_kind(r, "need");
+}
+
+void listings_search_offers(struct http_req *r)
+{
+	listings_search_kind(r, "offer");
+}
+
+/* ---- PATCH /v1/listings/{id} ---- */
+
+static void listings_updated(const struct store_reply *res, void *arg)
+{
+	struct listings_ctx *c = arg;
+	struct http_req *r = c->r;
+	if (res->status != STORE_OK) {
+		listings_ctx_free(c);
+		api_reply_store_error(r, res);
+		return;
+	}
+	char id[IDS_MAX];
+	snprintf(id, sizeof(id), "%s", c->id);
+	listings_ctx_free(c);
+	listings_load(r, id, listings_reply_200);
+}
+
+static void listings_patch_loaded(struct http_req *r, const json_t *row)
+{
+	json_t *doc = json_loads(json_string_value(json_array_get(row, 0)), 0, NULL);
+	if (doc == NULL) {
+		http_reply_problem(r, 500, "internal", NULL, "the listing record is unreadable");
+		return;
+	}
+	const char *owner = json_string_value(json_object_get(doc, "owner"));
+	if (owner == NULL || strcmp(owner, api_account_id(r)) != 0) {
+		json_decref(doc);
+		http_reply_problem(r, 403, "forbidden", NULL, "only the owner changes a listing");
+		return;
+	}
+	int64_t version = listings_int(json_array_get(row, 3));
+	const char *if_match = http_req_header(r, "If-Match");
+	if (if_match) {
+		char etag[32];
+		snprintf(etag, sizeof(etag), "\"%" PRId64 "\"", version);
+		if (strcmp(if_match, etag) != 0 && strcmp(if_match, "*") != 0) {
+			json_decref(doc);
+			http_reply_problem(r, 412, "precondition-failed", NULL,
+					   "If-Match %s does not match the current version %s",
+					   if_match, etag);
+			return;
+		}
+	}
+	json_t *body = http_req_json_body(r);
+	if (body == NULL) {
+		json_decref(doc);
+		return;
+	}
+	json_t *errors = NULL;
+	json_t *next = listing_apply_patch(doc, body, api_now_ms(), &errors);
+	json_decref(body);
+	json_decref(doc);
+	if (next == NULL) {
+		api_reply_invalid(r, errors);
+		return;
+	}
+	struct listings_ctx *c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	c->doc = next;
+	snprintf(c->id, sizeof(c->id), "%s", json_string_value(json_object_get(next, "id")));
+	const char *owner_name = json_string_value(json_array_get(row, 4));
+	c->fold = listing_search_text(next, owner_name);
+	store_listing_update(r->app->store, c->id, api_account_id(r), version, next,
+			     listing_quantity_base(next), listing_ends_at(next),
+			     c->fold ? c->fold : "", listings_updated, c);
+}
+
+void listings_patch(struct http_req *r)
+{
+	char *id = http_req_param(r, "id");
+	listings_load(r, id, listings_patch_loaded);
+	free(id);
+}
+
+/* ---- DELETE /v1/listings/{id} ---- */
+
+static void listings_closed(const struct store_reply *res, void *arg)
+{
+	struct listings_ctx *c = arg;
+	struct http_req *r = c->r;
+	if (res->status != STORE_OK) {
+		listings_ctx_free(c);
+		api_reply_store_error(r, res);
+		return;
+	}
+	char id[IDS_MAX];
+	snprintf(id, sizeof(id), "%s", c->id);
+	listings_ctx_free(c);
+	listings_load(r, id, listings_reply_200);
+}
+
+static void listings_close_loaded(struct http_req *r, const json_t *row)
+{
+	json_t *doc = json_loads(json_string_value(json_array_get(row, 0)), 0, NULL);
+	if (doc == NULL) {
+		http_reply_problem(r, 500, "internal", NULL, "the listing record is unreadable");
+		return;
+	}
+	const char *owner = json_string_value(json_object_get(doc, "owner"));
+	int allowed = (owner && strcmp(owner, api_account_id(r)) == 0) ||
+		      account_covers(r->account, json_string_value(json_object_get(doc, "province")),
+				     json_string_value(json_object_get(doc, "forum")));
+	if (!allowed) {
+		json_decref(doc);
+		http_reply_problem(r, 403, "forbidden", NULL,
+				   "only the owner, a moderator in scope or an admin closes a listing");
+		return;
+	}
+	struct listings_ctx *c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	c->doc = doc;
+	snprintf(c->id, sizeof(c->id), "%s", json_string_value(json_object_get(doc, "id")));
+	store_listing_close(r->app->store, c->id, api_account_id(r), listings_closed, c);
+}
+
+void listings_close(struct http_req *r)
+{
+	char *id = http_req_param(r, "id");
+	listings_load(r, id, listings_close_loaded);
+	free(id);
+}

@@ -1,0 +1,101 @@
+/*
+ * listings (store) — argv for the listing functions (see listings.h).
+ */
+#include "server/store/listings.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "server/store/keys.h"
+
+/* Entries one search call may examine before it returns a partial page. */
+#define STORE_SEARCH_BUDGET "5000"
+
+void store_listing_create(struct store *s, const char *id, const json_t *doc,
+			  const struct store_listing_meta *m, const struct store_idem *idem,
+			  store_cb cb, void *arg)
+{
+	char k[KEYS_MAX], qty[24], ends[24], now[24], maxlen[24];
+	char *text = json_dumps(doc, JSON_COMPACT);
+	snprintf(qty, sizeof(qty), "%" PRId64, m->quantity);
+	snprintf(ends, sizeof(ends), "%" PRId64, m->ends_at);
+	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	store_now_ms(now);
+	const char *keys[] = {keys_listing(k, id), idem->key};
+	const char *args[] = {id,	 text,	       m->kind, m->owner, m->owner_name,
+			      m->material, m->province, m->forum, qty,	   ends,
+			      m->fold,	 now,	       maxlen,	idem->fingerprint ? idem->fingerprint : ""};
+	store_fcall(s, "cm_listing_create", 0, idem->key ? 2 : 1, keys, 14, args, NULL, cb, arg);
+	free(text);
+}
+
+void store_listing_get(struct store *s, const char *id, store_cb cb, void *arg)
+{
+	char k[KEYS_MAX];
+	const char *keys[] = {keys_listing(k, id)};
+	store_fcall(s, "cm_listing_get", 1, 1, keys, 0, NULL, NULL, cb, arg);
+}
+
+void store_listing_update(struct store *s, const char *id, const char *caller,
+			  int64_t expected_version, const json_t *doc, int64_t quantity,
+			  int64_t ends_at, const char *fold, store_cb cb, void *arg)
+{
+	char k[KEYS_MAX], ver[24], qty[24], ends[24], now[24], maxlen[24];
+	char *text = json_dumps(doc, JSON_COMPACT);
+	snprintf(ver, sizeof(ver), "%" PRId64, expected_version);
+	snprintf(qty, sizeof(qty), "%" PRId64, quantity);
+	snprintf(ends, sizeof(ends), "%" PRId64, ends_at);
+	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	store_now_ms(now);
+	const char *keys[] = {keys_listing(k, id)};
+	const char *args[] = {caller, ver, text, qty, ends, fold, now, maxlen};
+	store_fcall(s, "cm_listing_update", 0, 1, keys, 8, args, NULL, cb, arg);
+	free(text);
+}
+
+void store_listing_close(struct store *s, const char *id, const char *caller, store_cb cb,
+			 void *arg)
+{
+	char k[KEYS_MAX], now[24], maxlen[24];
+	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	store_now_ms(now);
+	const char *keys[] = {keys_listing(k, id)};
+	const char *args[] = {caller, now, maxlen};
+	store_fcall(s, "cm_listing_close", 0, 1, keys, 3, args, NULL, cb, arg);
+}
+
+void store_listing_expire(struct store *s, int64_t now_ms, int batch, store_cb cb, void *arg)
+{
+	char now[24], lim[16], maxlen[24];
+	snprintf(now, sizeof(now), "%" PRId64, now_ms);
+	snprintf(lim, sizeof(lim), "%d", batch);
+	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	const char *keys[] = {KEY_EXPIRY};
+	const char *args[] = {now, lim, maxlen};
+	store_fcall(s, "cm_listing_expire", 0, 1, keys, 3, args, NULL, cb, arg);
+}
+
+void store_listing_search(struct store *s, const struct store_listing_query *q, store_cb cb,
+			  void *arg)
+{
+	char kbuf[6][KEYS_MAX], lim[16];
+	const char *keys[6];
+	int n = 0;
+	if (q->kind)
+		keys[n] = keys_listings_by(kbuf[n], "kind", q->kind), n++;
+	if (q->material)
+		keys[n] = keys_listings_by(kbuf[n], "material", q->material), n++;
+	if (q->province)
+		keys[n] = keys_listings_by(kbuf[n], "province", q->province), n++;
+	if (q->owner)
+		keys[n] = keys_listings_by(kbuf[n], "owner", q->owner), n++;
+	if (q->status)
+		keys[n] = keys_listings_by(kbuf[n], "status", q->status), n++;
+	if (n == 0)
+		keys[n++] = KEY_LISTINGS;
+	snprintf(lim, sizeof(lim), "%d", q->limit);
+	const char *args[] = {q->cursor ? q->cursor : "", lim, q->text ? q->text : "",
+			      q->forum ? q->forum : "", STORE_SEARCH_BUDGET};
+	store_fcall(s, "cm_listing_search", 1, n, keys, 5, args, NULL, cb, arg);
+}

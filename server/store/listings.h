@@ -1,0 +1,61 @@
+/*
+ * listings (store) — needs and offers in Redis.
+ *
+ * Every create, update, close and expiry is one function call that writes
+ * the listing, its indexes and its event on cm:events together.
+ */
+#ifndef CM_STORE_LISTINGS_H
+#define CM_STORE_LISTINGS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "server/store/accounts.h"
+#include "server/store/store.h"
+
+/* What the indexes and the search need besides the document. */
+struct store_listing_meta {
+	const char *kind;	/* "need" | "offer" */
+	const char *owner;	/* account id */
+	const char *owner_name;
+	const char *material;	/* code */
+	const char *province;	/* code */
+	const char *forum;	/* "" when none */
+	int64_t quantity;	/* base units */
+	int64_t ends_at;	/* ms, 0 = never */
+	const char *fold;	/* folded search text */
+};
+
+/* value: ["created"|"replay", id] */
+void store_listing_create(struct store *s, const char *id, const json_t *doc,
+			  const struct store_listing_meta *m, const struct store_idem *idem,
+			  store_cb cb, void *arg);
+
+/* value: [doc, status, remaining, version, owner_name, created_at, updated_at] or null */
+void store_listing_get(struct store *s, const char *id, store_cb cb, void *arg);
+
+/* value: [version, remaining]; NOT_FOUND, REFUSED (closed, below allocated), CONFLICT (version) */
+void store_listing_update(struct store *s, const char *id, const char *caller,
+			  int64_t expected_version, const json_t *doc, int64_t quantity,
+			  int64_t ends_at, const char *fold, store_cb cb, void *arg);
+
+/* value: [version]; REFUSED when not open */
+void store_listing_close(struct store *s, const char *id, const char *caller, store_cb cb,
+			 void *arg);
+
+/* value: number expired */
+void store_listing_expire(struct store *s, int64_t now_ms, int batch, store_cb cb, void *arg);
+
+struct store_listing_query {
+	const char *kind, *material, *province, *owner, *status; /* validated; NULL = any */
+	const char *forum;					  /* NULL = any */
+	const char *text;					  /* folded; NULL = any */
+	const char *cursor;					  /* NULL = first page */
+	int limit;
+};
+
+/* value: [next cursor or "", [[id, doc, status, remaining, version, owner_name, created_at, updated_at], ...]] */
+void store_listing_search(struct store *s, const struct store_listing_query *q, store_cb cb,
+			  void *arg);
+
+#endif
