@@ -14,6 +14,7 @@ struct store;
 struct http_server;
 struct metrics;
 struct expiry;
+struct engine;
 
 struct app {
 	struct config cfg;
@@ -22,6 +23,7 @@ struct app {
 	struct http_server *http;
 	struct metrics *metrics;
 	struct expiry *expiry;
+	struct engine *engine;
 	double started_at; /* wall clock, seconds */
 };
 

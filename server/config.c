@@ -55,6 +55,11 @@ static const struct config_setting config_settings[] = {
 	 50, 3600000, "how often listings past their end date are marked expired"},
 	{"events-maxlen", "CRAFTMATCH_EVENTS_MAXLEN", CT_LONG, CFG(events_maxlen), "1000000", 1000,
 	 1000000000L, "approximate number of entries kept in the cm:events stream"},
+	{"review-timeout", "CRAFTMATCH_REVIEW_TIMEOUT", CT_INT, CFG(review_timeout_s), "172800", 1,
+	 31536000, "seconds a proposal may wait for review, and an approved match for both "
+		   "parties, before it expires and its quantity returns"},
+	{"freight-rate", "CRAFTMATCH_FREIGHT_RATE", CT_LONG, CFG(freight_rate), "3000", 0, 1000000,
+	 "road freight in VND per tonne-km, for landed cost"},
 	{"create-admin", NULL, CT_STRING, CFG(create_admin), "", 0, 0,
 	 "create an admin account with this display name, print its token once, exit"},
 	{"routes", NULL, CT_FLAG, CFG(show_routes), "0", 0, 0,

@@ -29,6 +29,8 @@ struct config {
 	enum log_level log_level;
 	int shutdown_grace_s;
 	int expiry_interval_ms;
+	int review_timeout_s;
+	long freight_rate;
 	long events_maxlen;
 
 	/* one-shot actions, not settings */

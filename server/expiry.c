@@ -1,5 +1,7 @@
 /*
- * expiry — periodic sweep of cm:expiry (see expiry.h).
+ * expiry — periodic sweep of listings (cm:expiry) and of matches left
+ * unanswered (cm:match_expiry); see expiry.h. One sweep at a time: listings
+ * first, then matches.
  */
 #include "server/expiry.h"
 
@@ -11,6 +13,7 @@
 #include "server/app.h"
 #include "server/log.h"
 #include "server/store/listings.h"
+#include "server/store/matches.h"
 
 #define EXPIRY_BATCH 500
 
@@ -20,6 +23,8 @@ struct expiry {
 	int busy;    /* a sweep is waiting for Redis */
 	int stopped; /* expiry_stop ran while busy: the reply frees */
 	uint64_t expired;
+	uint64_t matches_expired;
+	int listings_full; /* the listing sweep filled its batch */
 };
 
 static void expiry_schedule(struct expiry *e, int ms)
@@ -28,7 +33,7 @@ static void expiry_schedule(struct expiry *e, int ms)
 	evtimer_add(e->timer, &tv);
 }
 
-static void expiry_swept(const struct store_reply *res, void *arg)
+static void expiry_matches_swept(const struct store_reply *res, void *arg)
 {
 	struct expiry *e = arg;
 	e->busy = 0;
@@ -36,18 +41,34 @@ static void expiry_swept(const struct store_reply *res, void *arg)
 		free(e);
 		return;
 	}
+	int full = e->listings_full;
+	if (res->status == STORE_OK && json_is_integer(res->value)) {
+		json_int_t n = json_integer_value(res->value);
+		e->matches_expired += (uint64_t)n;
+		if (n > 0)
+			log_info("expiry", "matches expired", "count=%lld", (long long)n);
+		full |= n >= EXPIRY_BATCH;
+	}
+	/* More are due: go again at once rather than after an interval. */
+	expiry_schedule(e, full ? 0 : e->app->cfg.expiry_interval_ms);
+}
+
+static void expiry_swept(const struct store_reply *res, void *arg)
+{
+	struct expiry *e = arg;
+	if (e->stopped) {
+		free(e);
+		return;
+	}
+	e->listings_full = 0;
 	if (res->status == STORE_OK && json_is_integer(res->value)) {
 		json_int_t n = json_integer_value(res->value);
 		e->expired += (uint64_t)n;
 		if (n > 0)
 			log_info("expiry", "listings expired", "count=%lld", (long long)n);
-		if (n >= EXPIRY_BATCH) {
-			/* More are due: go again at once rather than after an interval. */
-			expiry_schedule(e, 0);
-			return;
-		}
+		e->listings_full = n >= EXPIRY_BATCH;
 	}
-	expiry_schedule(e, e->app->cfg.expiry_interval_ms);
+	store_match_expire(e->app->store, api_now_ms(), EXPIRY_BATCH, expiry_matches_swept, e);
 }
 
 static void expiry_tick(evutil_socket_t fd, short what, void *arg)

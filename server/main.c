@@ -17,6 +17,7 @@
 #include "server/admin.h"
 #include "server/app.h"
 #include "server/config.h"
+#include "server/engine/engine.h"
 #include "server/expiry.h"
 #include "server/http/metrics.h"
 #include "server/http/routes.h"
@@ -126,6 +127,8 @@ int main(int argc, char **argv)
 		goto done;
 
 	app.expiry = expiry_start(&app);
+	if (app.cfg.role == ROLE_ALL || app.cfg.role == ROLE_ENGINE)
+		app.engine = engine_start(&app);
 	m.sigterm = evsignal_new(app.base, SIGTERM, main_on_signal, &m);
 	m.sigint = evsignal_new(app.base, SIGINT, main_on_signal, &m);
 	m.grace = evtimer_new(app.base, main_exit_now, &m);
@@ -141,6 +144,7 @@ int main(int argc, char **argv)
 
 done:
 	expiry_stop(app.expiry);
+	engine_stop(app.engine);
 	/* Store first: its pending callbacks may still answer requests. */
 	store_free(app.store);
 	http_server_free(app.http);

@@ -11,6 +11,7 @@
 #include <sys/time.h>
 
 #include "server/app.h"
+#include "server/engine/engine.h"
 #include "server/http/metrics.h"
 #include "server/http/request.h"
 #include "server/http/server.h"
@@ -92,6 +93,30 @@ static void health_metrics_extra(struct evbuffer *out, void *arg)
 	metrics_put_counter(out, "craftmatch_redis_function_loads_total",
 			    "Times the function library was loaded into Redis.",
 			    app->store->library_loads);
+	if (app->engine) {
+		const struct engine_stats *es = engine_stats(app->engine);
+		metrics_put_gauge(out, "craftmatch_engine_ready",
+				  "1 when the engine's index is built and its feed is live.",
+				  es->ready);
+		metrics_put_gauge(out, "craftmatch_engine_listings",
+				  "Open listings in the engine's index.", (double)es->listings);
+		metrics_put_gauge(out, "craftmatch_engine_queue", "Listings waiting to be matched.",
+				  (double)es->queued);
+		metrics_put_counter(out, "craftmatch_engine_runs_total", "Matching runs made.",
+				    es->runs);
+		metrics_put_counter(out, "craftmatch_engine_proposals_total",
+				    "Proposals written to Redis.", es->proposed);
+		metrics_put_counter(out, "craftmatch_engine_refused_total",
+				    "Proposals Redis refused (stock taken first, listing changed).",
+				    es->refused);
+		metrics_put_counter(out, "craftmatch_engine_events_total",
+				    "cm:events entries the engine applied.", es->events);
+		metrics_histogram_render(out, "craftmatch_engine_event_to_proposal_seconds",
+					 "From a listing's event to its proposals being written.",
+					 &es->latency);
+		metrics_histogram_render(out, "craftmatch_engine_plan_cpu_seconds",
+					 "CPU time of one matching plan.", &es->plan);
+	}
 	metrics_put_gauge(out, "craftmatch_process_start_time_seconds",
 			  "Start time of the process since the Unix epoch.", app->started_at);
 }

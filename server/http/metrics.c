@@ -4,14 +4,18 @@
 #include "server/http/metrics.h"
 
 #include <event2/buffer.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/xalloc.h"
 
 /* Upper bounds in seconds; the last bucket is +Inf. */
 static const double metrics_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 					 0.05,	 0.1,	0.25,	0.5,   1,    2.5};
-#define N_BUCKETS (sizeof(metrics_buckets) / sizeof(metrics_buckets[0]))
+#define N_BUCKETS METRICS_BUCKETS
+_Static_assert(sizeof(metrics_buckets) / sizeof(metrics_buckets[0]) == METRICS_BUCKETS,
+	       "bucket bounds and METRICS_BUCKETS agree");
 
 /* Status codes are few; keep a short list per route. */
 #define MAX_STATUSES 12
@@ -20,9 +24,7 @@ struct metrics_route {
 	int statuses[MAX_STATUSES];
 	uint64_t counts[MAX_STATUSES];
 	int n_statuses;
-	uint64_t bucket[N_BUCKETS + 1];
-	uint64_t count;
-	uint64_t sum_ns;
+	struct metrics_histogram h;
 };
 
 struct metrics {
@@ -67,13 +69,47 @@ void metrics_observe_request(struct metrics *m, size_t route, int status, uint64
 			r->statuses[r->n_statuses++] = status;
 	}
 	r->counts[i]++;
+	metrics_histogram_observe(&r->h, elapsed_ns);
+}
+
+void metrics_histogram_observe(struct metrics_histogram *h, uint64_t elapsed_ns)
+{
 	double secs = (double)elapsed_ns / 1e9;
 	size_t b = 0;
 	while (b < N_BUCKETS && secs > metrics_buckets[b])
 		b++;
-	r->bucket[b]++;
-	r->count++;
-	r->sum_ns += elapsed_ns;
+	h->bucket[b]++;
+	h->count++;
+	h->sum_ns += elapsed_ns;
+}
+
+/* Samples of one histogram; labels is "" or `key="v",...` with a trailing comma. */
+static void metrics_histogram_samples(struct evbuffer *out, const char *name, const char *labels,
+				      const struct metrics_histogram *h)
+{
+	uint64_t cum = 0;
+	for (size_t b = 0; b <= N_BUCKETS; b++) {
+		cum += h->bucket[b];
+		if (b < N_BUCKETS)
+			evbuffer_add_printf(out, "%s_bucket{%sle=\"%g\"} %llu\n", name, labels,
+					    metrics_buckets[b], (unsigned long long)cum);
+		else
+			evbuffer_add_printf(out, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, labels,
+					    (unsigned long long)cum);
+	}
+	size_t ll = strlen(labels);
+	/* _sum and _count take the labels without the trailing comma. */
+	evbuffer_add_printf(out, "%s_sum%s%.*s%s %.9f\n%s_count%s%.*s%s %llu\n", name,
+			    ll ? "{" : "", (int)(ll ? ll - 1 : 0), labels, ll ? "}" : "",
+			    (double)h->sum_ns / 1e9, name, ll ? "{" : "", (int)(ll ? ll - 1 : 0),
+			    labels, ll ? "}" : "", (unsigned long long)h->count);
+}
+
+void metrics_histogram_render(struct evbuffer *out, const char *name, const char *help,
+			      const struct metrics_histogram *h)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	metrics_histogram_samples(out, name, "", h);
 }
 
 static void metrics_labels(struct metrics *m, size_t i, const char **method, const char **name)
@@ -101,32 +137,14 @@ void metrics_render(struct metrics *m, struct evbuffer *out, metrics_extra_fn ex
 				 "# TYPE craftmatch_http_request_duration_seconds histogram\n");
 	for (size_t i = 0; i <= m->n; i++) {
 		struct metrics_route *r = &m->routes[i];
-		if (r->count == 0)
+		if (r->h.count == 0)
 			continue;
 		const char *method, *name;
 		metrics_labels(m, i, &method, &name);
-		uint64_t cum = 0;
-		for (size_t b = 0; b <= N_BUCKETS; b++) {
-			cum += r->bucket[b];
-			if (b < N_BUCKETS)
-				evbuffer_add_printf(out,
-						    "craftmatch_http_request_duration_seconds_bucket{"
-						    "method=\"%s\",route=\"%s\",le=\"%g\"} %llu\n",
-						    method, name, metrics_buckets[b],
-						    (unsigned long long)cum);
-			else
-				evbuffer_add_printf(out,
-						    "craftmatch_http_request_duration_seconds_bucket{"
-						    "method=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n",
-						    method, name, (unsigned long long)cum);
-		}
-		evbuffer_add_printf(out,
-				    "craftmatch_http_request_duration_seconds_sum{method=\"%s\",route="
-				    "\"%s\"} %.9f\n"
-				    "craftmatch_http_request_duration_seconds_count{method=\"%s\",route="
-				    "\"%s\"} %llu\n",
-				    method, name, (double)r->sum_ns / 1e9, method, name,
-				    (unsigned long long)r->count);
+		char labels[256];
+		snprintf(labels, sizeof(labels), "method=\"%s\",route=\"%s\",", method, name);
+		metrics_histogram_samples(out, "craftmatch_http_request_duration_seconds", labels,
+					  &r->h);
 	}
 	if (extra)
 		extra(out, arg);

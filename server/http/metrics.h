@@ -14,6 +14,19 @@
 struct evbuffer;
 struct metrics;
 
+/* A latency histogram with the buckets every craftmatch histogram shares. */
+#define METRICS_BUCKETS 12
+struct metrics_histogram {
+	uint64_t bucket[METRICS_BUCKETS + 1]; /* the last is +Inf */
+	uint64_t count;
+	uint64_t sum_ns;
+};
+
+void metrics_histogram_observe(struct metrics_histogram *h, uint64_t elapsed_ns);
+/* Appends HELP, TYPE and the samples of one unlabelled histogram. */
+void metrics_histogram_render(struct evbuffer *out, const char *name, const char *help,
+			      const struct metrics_histogram *h);
+
 /* route_names[i] labels route i; index n_routes is used for "unmatched". */
 struct metrics *metrics_new(const char *const *route_methods, const char *const *route_names,
 			    size_t n_routes);

@@ -7,6 +7,7 @@
 #include "server/api/accounts.h"
 #include "server/api/health.h"
 #include "server/api/listings.h"
+#include "server/api/matches.h"
 #include "server/api/reference.h"
 #include "server/api/tokens.h"
 
@@ -30,6 +31,14 @@ const struct route http_routes[] = {
 	{"GET", "/v1/listings/{id}", listings_get, 0},
 	{"PATCH", "/v1/listings/{id}", listings_patch, 0},
 	{"DELETE", "/v1/listings/{id}", listings_close, 0},
+	{"GET", "/v1/matches", matches_search, 0},
+	{"GET", "/v1/matches/{id}", matches_get, 0},
+	{"POST", "/v1/matches/{id}/approve", matches_approve, 0},
+	{"POST", "/v1/matches/{id}/reject", matches_reject, 0},
+	{"POST", "/v1/matches/{id}/accept", matches_accept, 0},
+	{"POST", "/v1/matches/{id}/decline", matches_decline, 0},
+	{"POST", "/v1/matches/{id}/fulfil", matches_fulfil, 0},
+	{"POST", "/v1/matches/{id}/cancel", matches_cancel, 0},
 };
 
 const size_t http_routes_count = sizeof(http_routes) / sizeof(http_routes[0]);

@@ -356,3 +356,353 @@ redis.register_function{
   end,
   flags = { 'no-writes' },
 }
+
+-- Matches -------------------------------------------------------------------
+--
+-- cm:match:<id> hash: doc (JSON explain, written once), need, offer,
+-- need_owner, offer_owner, need_province, offer_province, need_forum,
+-- offer_forum, material, quantity, state, version, seq, created_at,
+-- updated_at, approved_at, reviewed_by, reason, need_accepted,
+-- offer_accepted, delivered, expires_at, by.
+-- Indexes (sorted sets by seq): cm:matches, cm:matches:state:<s>,
+-- cm:matches:listing:<id>, cm:matches:account:<id>,
+-- cm:matches:material:<code>, cm:matches:province:<code>;
+-- cm:match_expiry by deadline; cm:pairs holds "need|offer" of every pair
+-- ever proposed, so a pair is never proposed twice.
+
+local MATCH_LIVE = { proposed = true, approved = true, accepted = true }
+
+local function match_event(maxlen, etype, id, m, by)
+  local need_rem = redis.call('HGET', 'cm:listing:' .. m.need, 'remaining') or ''
+  local offer_rem = redis.call('HGET', 'cm:listing:' .. m.offer, 'remaining') or ''
+  return emit(maxlen, etype, { 'match', id, 'need', m.need, 'offer', m.offer,
+    'need_owner', m.need_owner, 'offer_owner', m.offer_owner,
+    'need_province', m.need_province, 'offer_province', m.offer_province,
+    'need_forum', m.need_forum or '', 'offer_forum', m.offer_forum or '',
+    'material', m.material, 'quantity', m.quantity, 'state', m.state,
+    'approved', (m.approved_at and m.approved_at ~= '') and '1' or '0',
+    'version', m.version, 'need_remaining', need_rem, 'offer_remaining', offer_rem,
+    'by', by or '' })
+end
+
+-- cm_match_propose: one or more proposals, each checked and written
+-- atomically (invariant 3: remaining never goes below zero).
+-- KEYS: none (listing and match keys derive from server-made ids)
+-- ARGV: now_ms, events_maxlen, expires_at, then per proposal:
+--       match id, need id, offer id, quantity, need version, offer version, doc
+-- → per proposal: 'ok' or the reason it was refused
+redis.register_function('cm_match_propose', function(keys, args)
+  local now, maxlen, expires = args[1], args[2], args[3]
+  local out = {}
+  for i = 4, #args, 7 do
+    local mid, nid, oid, q = args[i], args[i + 1], args[i + 2], tonumber(args[i + 3])
+    local nkey, okey = 'cm:listing:' .. nid, 'cm:listing:' .. oid
+    local n = redis.call('HMGET', nkey, 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind')
+    local o = redis.call('HMGET', okey, 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind', 'material')
+    local pair = nid .. '|' .. oid
+    local why = nil
+    if not n[1] or not o[1] or n[7] ~= 'need' or o[7] ~= 'offer' then why = 'listing missing'
+    elseif n[1] ~= 'open' or o[1] ~= 'open' then why = 'listing not open'
+    elseif n[2] ~= args[i + 4] or o[2] ~= args[i + 5] then why = 'listing changed'
+    elseif q == nil or q <= 0 then why = 'bad quantity'
+    elseif tonumber(n[3]) < q or tonumber(o[3]) < q then why = 'remaining too low'
+    elseif redis.call('SISMEMBER', 'cm:pairs', pair) == 1 then why = 'pair already matched'
+    elseif redis.call('EXISTS', 'cm:match:' .. mid) == 1 then why = 'match id taken'
+    end
+    if why then
+      out[#out + 1] = why
+    else
+      redis.call('HINCRBY', nkey, 'remaining', -q)
+      redis.call('HINCRBY', okey, 'remaining', -q)
+      redis.call('SADD', 'cm:pairs', pair)
+      local seq = redis.call('INCR', 'cm:seq:matches')
+      local m = { need = nid, offer = oid, need_owner = n[4], offer_owner = o[4],
+        need_province = n[5], offer_province = o[5], need_forum = n[6] or '',
+        offer_forum = o[6] or '', material = o[8], quantity = tostring(q),
+        state = 'proposed', version = '1' }
+      local mkey = 'cm:match:' .. mid
+      redis.call('HSET', mkey, 'doc', args[i + 6], 'need', nid, 'offer', oid,
+        'need_owner', m.need_owner, 'offer_owner', m.offer_owner,
+        'need_province', m.need_province, 'offer_province', m.offer_province,
+        'need_forum', m.need_forum, 'offer_forum', m.offer_forum,
+        'material', m.material, 'quantity', m.quantity, 'state', 'proposed',
+        'version', '1', 'seq', seq, 'created_at', now, 'updated_at', now,
+        'expires_at', expires, 'need_accepted', '0', 'offer_accepted', '0')
+      for _, k in ipairs({ 'cm:matches', 'cm:matches:state:proposed',
+          'cm:matches:listing:' .. nid, 'cm:matches:listing:' .. oid,
+          'cm:matches:account:' .. m.need_owner, 'cm:matches:account:' .. m.offer_owner,
+          'cm:matches:material:' .. m.material,
+          'cm:matches:province:' .. m.need_province,
+          'cm:matches:province:' .. m.offer_province }) do
+        redis.call('ZADD', k, seq, mid)
+      end
+      redis.call('ZADD', 'cm:match_expiry', expires, mid)
+      match_event(maxlen, 'match.proposed', mid, m, 'engine')
+      out[#out + 1] = 'ok'
+    end
+  end
+  return out
+end)
+
+local function match_load(key)
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then return nil end
+  local m = {}
+  for i = 1, #flat, 2 do m[flat[i]] = flat[i + 1] end
+  return m
+end
+
+-- Returns the matched quantity (less what was delivered) to both listings.
+local function match_release(m, amount)
+  if amount > 0 then
+    for _, lid in ipairs({ m.need, m.offer }) do
+      local key = 'cm:listing:' .. lid
+      if redis.call('EXISTS', key) == 1 then redis.call('HINCRBY', key, 'remaining', amount) end
+    end
+  end
+end
+
+-- Which states each action leaves from, and where it goes.
+local MATCH_ACTIONS = {
+  approve = { from = { proposed = true }, to = 'approved' },
+  reject  = { from = { proposed = true }, to = 'rejected', release = true },
+  accept  = { from = { approved = true, accepted = true }, to = 'accepted' },
+  decline = { from = { approved = true, accepted = true }, to = 'declined', release = true },
+  fulfil  = { from = { confirmed = true }, to = 'fulfilled' },
+  cancel  = { from = { proposed = true, approved = true, accepted = true, confirmed = true },
+              to = 'cancelled', release = true },
+  expire  = { from = { proposed = true, approved = true, accepted = true }, to = 'expired', release = true },
+}
+
+local function match_apply(key, id, m, action, actor, side, note, now, maxlen, expires)
+  local a = MATCH_ACTIONS[action]
+  if not a then return redis.error_reply('CM_INVALID unknown action') end
+  if not a.from[m.state] then
+    return redis.error_reply('CM_REFUSED cannot ' .. action .. ' a match that is ' .. m.state)
+  end
+  local from, to = m.state, a.to
+  local sets = { 'updated_at', now }
+  if action == 'approve' then
+    m.approved_at = now
+    sets[#sets + 1] = 'approved_at'; sets[#sets + 1] = now
+    sets[#sets + 1] = 'reviewed_by'; sets[#sets + 1] = actor
+    sets[#sets + 1] = 'expires_at'; sets[#sets + 1] = expires
+    redis.call('ZADD', 'cm:match_expiry', expires, id)
+  elseif action == 'reject' then
+    sets[#sets + 1] = 'reviewed_by'; sets[#sets + 1] = actor
+  elseif action == 'accept' then
+    local field = side .. '_accepted'
+    if m[field] == '1' then
+      return redis.error_reply('CM_REFUSED you have already accepted this match')
+    end
+    m[field] = '1'
+    sets[#sets + 1] = field; sets[#sets + 1] = '1'
+    if m.need_accepted == '1' and m.offer_accepted == '1' then
+      to = 'confirmed'
+      sets[#sets + 1] = 'confirmed_at'; sets[#sets + 1] = now
+      redis.call('ZREM', 'cm:match_expiry', id)
+    end
+  elseif action == 'fulfil' then
+    local delivered = tonumber(note)
+    if delivered == nil or delivered < 0 or delivered > tonumber(m.quantity) then
+      return redis.error_reply('CM_INVALID delivered quantity must be from 0 to ' .. m.quantity)
+    end
+    sets[#sets + 1] = 'delivered'; sets[#sets + 1] = note
+    sets[#sets + 1] = 'fulfilled_at'; sets[#sets + 1] = now
+    -- What was not delivered goes back to both listings.
+    match_release(m, tonumber(m.quantity) - delivered)
+  end
+  if note and note ~= '' and action ~= 'fulfil' then
+    sets[#sets + 1] = 'reason'; sets[#sets + 1] = note
+  end
+  if a.release then
+    match_release(m, tonumber(m.quantity))
+    redis.call('ZREM', 'cm:match_expiry', id)
+  end
+  m.state = to
+  m.version = tostring(tonumber(m.version) + 1)
+  sets[#sets + 1] = 'state'; sets[#sets + 1] = to
+  sets[#sets + 1] = 'version'; sets[#sets + 1] = m.version
+  sets[#sets + 1] = 'by'; sets[#sets + 1] = actor
+  redis.call('HSET', key, unpack(sets))
+  if from ~= to then
+    redis.call('ZREM', 'cm:matches:state:' .. from, id)
+    redis.call('ZADD', 'cm:matches:state:' .. to, m.seq, id)
+  end
+  match_event(maxlen, 'match.' .. (to == 'confirmed' and 'confirmed' or a.to), id, m, actor)
+  return { to, m.version }
+end
+
+-- cm_match_act: one lifecycle step, checked against the state it leaves.
+-- KEYS: match
+-- ARGV: action, actor account id, side ('need'|'offer'|'' for moderators),
+--       note (reason, or delivered quantity for fulfil), now_ms,
+--       events_maxlen, new deadline (approve), expected version ('' any)
+-- → { new state, version }
+redis.register_function('cm_match_act', function(keys, args)
+  local m = match_load(keys[1])
+  if not m then return redis.error_reply('CM_NOTFOUND no such match') end
+  if args[8] ~= '' and args[8] ~= m.version then
+    return redis.error_reply('CM_CONFLICT the match changed meanwhile (now version ' .. m.version .. ')')
+  end
+  local id = string.sub(keys[1], string.len('cm:match:') + 1)
+  return match_apply(keys[1], id, m, args[1], args[2], args[3], args[4], args[5], args[6], args[7])
+end)
+
+-- cm_match_expire: ends live matches whose deadline has passed.
+-- KEYS: cm:match_expiry  ARGV: now_ms, limit, events_maxlen → number expired
+redis.register_function('cm_match_expire', function(keys, args)
+  local due = redis.call('ZRANGE', keys[1], '-inf', args[1], 'BYSCORE', 'LIMIT', 0, tonumber(args[2]))
+  local n = 0
+  for _, id in ipairs(due) do
+    local key = 'cm:match:' .. id
+    local m = match_load(key)
+    redis.call('ZREM', keys[1], id)
+    if m and MATCH_LIVE[m.state] then
+      match_apply(key, id, m, 'expire', 'system', '', 'not answered in time', args[1], args[3], '')
+      n = n + 1
+    end
+  end
+  return n
+end)
+
+local MATCH_VIEW = { 'doc', 'need', 'offer', 'need_owner', 'offer_owner', 'need_province',
+  'offer_province', 'need_forum', 'offer_forum', 'material', 'quantity', 'state', 'version',
+  'created_at', 'updated_at', 'approved_at', 'reviewed_by', 'reason', 'need_accepted',
+  'offer_accepted', 'delivered', 'expires_at', 'by' }
+
+-- cm_match_get  KEYS: match → values in MATCH_VIEW order, or nil
+redis.register_function{
+  function_name = 'cm_match_get',
+  callback = function(keys, args)
+    local v = redis.call('HMGET', keys[1], unpack(MATCH_VIEW))
+    if not v[1] then return nil end
+    return v
+  end,
+  flags = { 'no-writes' },
+}
+
+local function csv_set(s)
+  local t = {}
+  for item in string.gmatch(s or '', '[^,]+') do t[item] = true end
+  return t
+end
+
+-- cm_match_search: one page of matches the caller may see.
+-- KEYS: index sets to intersect (at least one)
+-- ARGV: cursor ('' first page), limit, mode ('all' | 'party' | 'scope'),
+--       scope provinces csv, scope forums csv, forum filter ('' none), budget
+-- → { next cursor or '', { { id, values in MATCH_VIEW order }... } }
+redis.register_function{
+  function_name = 'cm_match_search',
+  callback = function(keys, args)
+    local driver, others = keys[1], {}
+    local smallest = redis.call('ZCARD', driver)
+    for i = 2, #keys do
+      local c = redis.call('ZCARD', keys[i])
+      if c < smallest then
+        others[#others + 1] = driver
+        driver, smallest = keys[i], c
+      else
+        others[#others + 1] = keys[i]
+      end
+    end
+    local limit, mode, forum = tonumber(args[2]), args[3], args[6]
+    local provs, forums = csv_set(args[4]), csv_set(args[5])
+    local budget = tonumber(args[7])
+    local top = args[1] == '' and '+inf' or ('(' .. args[1])
+    local out, last = {}, ''
+    while budget > 0 do
+      local batch = redis.call('ZRANGE', driver, top, '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, 200, 'WITHSCORES')
+      if #batch == 0 then return { '', out } end
+      for i = 1, #batch, 2 do
+        local id, seq = batch[i], batch[i + 1]
+        budget = budget - 1
+        last = seq
+        local ok = true
+        for _, k in ipairs(others) do
+          if not redis.call('ZSCORE', k, id) then ok = false break end
+        end
+        local v
+        if ok then
+          v = redis.call('HMGET', 'cm:match:' .. id, unpack(MATCH_VIEW))
+          -- v[6..9]: provinces and forums; v[16]: approved_at
+          if not v[1] then ok = false
+          elseif forum ~= '' and v[8] ~= forum and v[9] ~= forum then ok = false
+          elseif mode == 'party' and not v[16] then ok = false
+          elseif mode == 'scope' and not (provs[v[6]] or provs[v[7]] or
+              (v[8] and forums[v[8]]) or (v[9] and forums[v[9]])) then ok = false
+          end
+        end
+        if ok then
+          out[#out + 1] = { id, unpack(v) }
+          if #out >= limit then return { seq, out } end
+        end
+        if budget <= 0 then return { seq, out } end
+      end
+      top = '(' .. last
+    end
+    return { last, out }
+  end,
+  flags = { 'no-writes' },
+}
+
+-- Engine support --------------------------------------------------------------
+
+-- cm_engine_snapshot: a page of open listings for rebuilding the engine's
+-- in-memory index. KEYS: cm:listings:status:open
+-- ARGV: cursor (seq, exclusive; '' first), page size
+-- → { next cursor or '', { { id, doc, remaining, version, seq }... } }
+redis.register_function{
+  function_name = 'cm_engine_snapshot',
+  callback = function(keys, args)
+    local low = args[1] == '' and '-inf' or ('(' .. args[1])
+    local batch = redis.call('ZRANGE', keys[1], low, '+inf', 'BYSCORE', 'LIMIT', 0, tonumber(args[2]), 'WITHSCORES')
+    local out, last = {}, ''
+    for i = 1, #batch, 2 do
+      local id = batch[i]
+      last = batch[i + 1]
+      local v = redis.call('HMGET', 'cm:listing:' .. id, 'doc', 'remaining', 'version', 'seq', 'status')
+      if v[1] and v[5] == 'open' then out[#out + 1] = { id, v[1], v[2], v[3], v[4] } end
+    end
+    if #batch < tonumber(args[2]) * 2 then last = '' end
+    return { last, out }
+  end,
+  flags = { 'no-writes' },
+}
+
+-- cm_engine_listing: what the engine needs of one listing.
+-- KEYS: listing → { doc, remaining, version, seq, status } or nil
+redis.register_function{
+  function_name = 'cm_engine_listing',
+  callback = function(keys, args)
+    local v = redis.call('HMGET', keys[1], 'doc', 'remaining', 'version', 'seq', 'status')
+    if not v[1] then return nil end
+    return v
+  end,
+  flags = { 'no-writes' },
+}
+
+-- cm_engine_cursor_get  KEYS: cursor key → the last feed id fully matched, or nil
+redis.register_function{
+  function_name = 'cm_engine_cursor_get',
+  callback = function(keys, args) return redis.call('GET', keys[1]) end,
+  flags = { 'no-writes' },
+}
+
+-- cm_engine_cursor  KEYS: cursor key  ARGV: stream id. Only moves forward,
+-- so a slower engine never sends the shared cursor back.
+redis.register_function('cm_engine_cursor', function(keys, args)
+  local cur = redis.call('GET', keys[1])
+  local function parse(id)
+    local ms, seq = string.match(id or '', '^(%d+)-(%d+)$')
+    return tonumber(ms or 0), tonumber(seq or 0)
+  end
+  local a_ms, a_seq = parse(cur)
+  local b_ms, b_seq = parse(args[1])
+  if b_ms > a_ms or (b_ms == a_ms and b_seq > a_seq) then
+    redis.call('SET', keys[1], args[1])
+    return 1
+  end
+  return 0
+end)

@@ -27,6 +27,11 @@ static inline const char *keys_fmt(char buf[KEYS_MAX], const char *prefix, const
 #define keys_idempotency(buf, account, keyhash) keys_fmt(buf, "cm:idem:", account, keyhash)
 #define keys_listing(buf, id) keys_fmt(buf, "cm:listing:", id, NULL)
 #define KEY_LISTINGS "cm:listings"
+#define KEY_MATCHES "cm:matches"
+#define KEY_MATCH_EXPIRY "cm:match_expiry"
+#define KEY_ENGINE_CURSOR "cm:engine:cursor"
+#define keys_match(buf, id) keys_fmt(buf, "cm:match:", id, NULL)
+#define keys_matches_by(buf, what, value) keys_fmt(buf, "cm:matches:" what ":", value, NULL)
 #define KEY_EXPIRY "cm:expiry"
 /* Listing indexes by a validated kind, material or province code, or account id. */
 #define keys_listings_by(buf, what, value) keys_fmt(buf, "cm:listings:" what ":", value, NULL)

@@ -1,0 +1,526 @@
+/*
+ * matching — candidates, exact landed costs, hard filters, the greedy split
+ * allocation and its explanation (see matching.h). No I/O, no clock, no
+ * floating point: products that can pass int64 go through __int128 and are
+ * checked before they are narrowed.
+ */
+#include "common/matching.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/geo.h"
+#include "common/materials.h"
+#include "common/provinces.h"
+#include "common/units.h"
+#include "common/xalloc.h"
+
+__extension__ typedef __int128 matching_i128;
+
+static const char *const matching_from_names[] = {
+    [MATCHING_FROM_COORDINATES] = "coordinates",
+    [MATCHING_FROM_PROVINCE_CENTRES] = "province centres",
+    [MATCHING_FROM_INTRA_PROVINCE] = "intra-province minimum",
+};
+
+/* ---- from a stored document ------------------------------------------- */
+
+/* doc[key] as an integer in lo..hi: 1 set, 0 absent or null, -1 bad. */
+static int matching_int(const json_t *obj, const char *key, int64_t lo, int64_t hi, int64_t *out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return -1;
+	*out = json_integer_value(v);
+	return 1;
+}
+
+/* A string member that fits buf[IDS_MAX]; 0 or -1. */
+static int matching_id(const json_t *doc, const char *key, char out[IDS_MAX])
+{
+	const char *s = json_string_value(json_object_get(doc, key));
+
+	if (s == NULL || s[0] == '\0' || strlen(s) >= IDS_MAX)
+		return -1;
+	memcpy(out, s, strlen(s) + 1);
+	return 0;
+}
+
+static int matching_fail(const char **why, const char *reason)
+{
+	if (why)
+		*why = reason;
+	return -1;
+}
+
+int matching_listing_from_doc(struct matching_listing *out, const json_t *doc, int64_t remaining,
+			      int64_t version, int64_t seq, const char **why)
+{
+	const char *grade;
+	json_t *price, *loc;
+	int64_t v = 0, lat, lon;
+	enum listing_kind kind = listing_kind_of(doc);
+
+	memset(out, 0, sizeof(*out));
+	out->grade_rank = -1;
+	out->price_factor = 1;
+	out->remaining = remaining;
+	out->version = version;
+	out->seq = seq;
+	if (!json_is_object(doc) || kind == LISTING_KIND_UNKNOWN)
+		return matching_fail(why, "not a need or an offer");
+	out->kind = (uint8_t)kind;
+	if (matching_id(doc, "id", out->id) != 0)
+		return matching_fail(why, "missing id");
+	if (matching_id(doc, "owner", out->owner) != 0)
+		return matching_fail(why, "missing owner");
+	if (remaining < 0 || remaining > UNITS_MAX_BASE)
+		return matching_fail(why, "remaining out of range");
+
+	out->material = materials_find(json_string_value(json_object_get(doc, "material")));
+	if (out->material == NULL)
+		return matching_fail(why, "unknown material");
+	grade = json_string_value(json_object_get(doc, "grade"));
+	if (grade != NULL) {
+		int rank = materials_grade_rank(out->material, grade);
+		if (rank < 0)
+			return matching_fail(why, "grade not on the material's scale");
+		out->grade_rank = (int8_t)rank;
+	} else if (json_object_get(doc, "grade") != NULL) {
+		return matching_fail(why, "grade not on the material's scale");
+	}
+	if (kind == LISTING_NEED)
+		out->accept_substitutes = json_is_true(json_object_get(doc, "accept_substitutes"));
+
+	price = json_object_get(doc, "price");
+	if (price != NULL) {
+		if (matching_int(price, "vnd", LISTING_PRICE_MIN, LISTING_PRICE_MAX,
+				 &out->price_vnd) != 1 ||
+		    matching_int(price, "factor", 1, MATERIALS_FACTOR_MAX, &out->price_factor) != 1)
+			return matching_fail(why, "bad price");
+	} else if (kind == LISTING_OFFER) {
+		return matching_fail(why, "offer without a price");
+	}
+
+	out->province = provinces_find(json_string_value(json_object_get(doc, "province")));
+	if (out->province == NULL)
+		return matching_fail(why, "unknown province");
+	loc = json_object_get(doc, "location");
+	if (loc != NULL) {
+		if (matching_int(loc, "lat_udeg", INT32_MIN, INT32_MAX, &lat) != 1 ||
+		    matching_int(loc, "lon_udeg", INT32_MIN, INT32_MAX, &lon) != 1 ||
+		    geo_check((int32_t)lat, (int32_t)lon, NULL) != 0)
+			return matching_fail(why, "bad location");
+		out->lat_udeg = (int32_t)lat;
+		out->lon_udeg = (int32_t)lon;
+		out->has_location = 1;
+	}
+
+	if (kind == LISTING_NEED) {
+		if (matching_int(doc, "needed_by", 0, INT64_MAX, &out->needed_by_ms) != 1)
+			return matching_fail(why, "need without needed_by");
+	} else {
+		if (matching_int(doc, "available_from", 0, INT64_MAX, &out->available_from_ms) <
+			0 ||
+		    matching_int(doc, "available_until", 1, INT64_MAX, &out->available_until_ms) <
+			0)
+			return matching_fail(why, "bad availability dates");
+		if (matching_int(json_object_get(doc, "min_order"), "base", 1, UNITS_MAX_BASE,
+				 &out->min_order_base) < 0)
+			return matching_fail(why, "bad min_order");
+	}
+	if (matching_int(doc, "max_distance_km", LISTING_DISTANCE_MIN_KM, LISTING_DISTANCE_MAX_KM,
+			 &v) < 0)
+		return matching_fail(why, "bad max_distance_km");
+	out->max_distance_km = (int32_t)v; /* 0 when absent */
+	return 0;
+}
+
+/* ---- costs ------------------------------------------------------------ */
+
+int64_t matching_price_micro(const struct matching_listing *offer)
+{
+	if (offer->price_vnd <= 0 || offer->price_factor < 1)
+		return -1;
+	matching_i128 micro =
+	    (matching_i128)offer->price_vnd * MATCHING_MICRO / offer->price_factor;
+	return micro > INT64_MAX ? -1 : (int64_t)micro;
+}
+
+int64_t matching_distance(const struct matching_listing *a, const struct matching_listing *b,
+			  enum matching_distance_from *from)
+{
+	enum matching_distance_from basis = MATCHING_FROM_COORDINATES;
+	int32_t alat, alon, blat, blon;
+	int64_t km;
+
+	if (a->has_location && b->has_location) {
+		km = geo_road_km(a->lat_udeg, a->lon_udeg, b->lat_udeg, b->lon_udeg);
+	} else if ((!a->has_location && a->province == NULL) ||
+		   (!b->has_location && b->province == NULL)) {
+		km = 0; /* unknown place: nothing to measure; the floor below */
+		basis = MATCHING_FROM_PROVINCE_CENTRES;
+	} else {
+		alat = a->has_location ? a->lat_udeg : a->province->lat_udeg;
+		alon = a->has_location ? a->lon_udeg : a->province->lon_udeg;
+		blat = b->has_location ? b->lat_udeg : b->province->lat_udeg;
+		blon = b->has_location ? b->lon_udeg : b->province->lon_udeg;
+		km = geo_road_km(alat, alon, blat, blon);
+		basis = MATCHING_FROM_PROVINCE_CENTRES;
+	}
+	if (basis != MATCHING_FROM_COORDINATES && a->province == b->province &&
+	    km < MATCHING_INTRA_PROVINCE_KM) {
+		km = MATCHING_INTRA_PROVINCE_KM;
+		basis = MATCHING_FROM_INTRA_PROVINCE;
+	}
+	if (from)
+		*from = basis;
+	return km;
+}
+
+int64_t matching_distance_km(const struct matching_listing *a, const struct matching_listing *b)
+{
+	return matching_distance(a, b, NULL);
+}
+
+const char *matching_distance_from_str(enum matching_distance_from from)
+{
+	return (unsigned)from <= MATCHING_FROM_INTRA_PROVINCE ? matching_from_names[from]
+							      : "unknown";
+}
+
+int64_t matching_freight_micro(const struct material *m, int64_t distance_km, int64_t rate)
+{
+	if (m == NULL || m->mass_g < 0 || distance_km < 0 || rate < 0)
+		return -1;
+	/* Each product of two int64 values fits __int128; check in between. */
+	matching_i128 f = (matching_i128)distance_km * m->mass_g;
+	if (f > INT64_MAX)
+		return -1;
+	f *= rate;
+	return f > INT64_MAX ? -1 : (int64_t)f;
+}
+
+/* num / den rounded half up, num >= 0, den > 0. */
+static matching_i128 matching_div_half_up(matching_i128 num, matching_i128 den)
+{
+	return (2 * num + den) / (2 * den);
+}
+
+int matching_totals(const struct matching_listing *offer, int64_t q, int64_t distance_km,
+		    int64_t rate, int64_t *goods_vnd, int64_t *freight_vnd, int64_t *landed_vnd)
+{
+	const matching_i128 cap = MATCHING_TOTAL_VND_MAX;
+	matching_i128 goods, freight;
+	int64_t per;
+
+	if (q < 0 || q > UNITS_MAX_BASE || offer->price_vnd <= 0 ||
+	    offer->price_vnd > LISTING_PRICE_MAX || offer->price_factor < 1 ||
+	    rate > MATCHING_RATE_MAX)
+		return -1;
+	per = matching_freight_micro(offer->material, distance_km, rate);
+	if (per < 0)
+		return -1;
+	/* q < 2^40 and price_vnd, per < 2^63: both products fit __int128. */
+	goods = matching_div_half_up((matching_i128)q * offer->price_vnd, offer->price_factor);
+	freight = matching_div_half_up((matching_i128)q * per, MATCHING_MICRO);
+	if (goods > cap || freight > cap || goods + freight > cap)
+		return -1;
+	if (goods_vnd)
+		*goods_vnd = (int64_t)goods;
+	if (freight_vnd)
+		*freight_vnd = (int64_t)freight;
+	if (landed_vnd)
+		*landed_vnd = (int64_t)(goods + freight);
+	return 0;
+}
+
+/* ---- hard filters ----------------------------------------------------- */
+
+/* The grade filter: 1 passes, 0 refuses (see the header on substitutes). */
+static int matching_grade_ok(const struct matching_listing *need,
+			     const struct matching_listing *offer)
+{
+	const struct material *nm = need->material;
+	int min;
+
+	if (need->grade_rank < 0)
+		return 1; /* no minimum */
+	if (offer->material == nm) {
+		min = need->grade_rank;
+	} else {
+		if (need->grade_rank == 0 || (size_t)need->grade_rank > nm->n_grades)
+			return 0; /* not a rank of the need's scale: cannot tell */
+		min = materials_grade_rank(offer->material,
+					   nm->grades[nm->n_grades - (size_t)need->grade_rank]);
+		if (min < 0)
+			return 1; /* scales not comparable: the filter does not apply */
+	}
+	return offer->grade_rank >= min;
+}
+
+static int matching_refuse(const char **why, const char *reason)
+{
+	if (why)
+		*why = reason;
+	return 0;
+}
+
+int matching_compatible(const struct matching_listing *need, const struct matching_listing *offer,
+			int64_t now_ms, int64_t distance_km, const char **why)
+{
+	if (need == NULL || offer == NULL || need->kind != LISTING_NEED ||
+	    offer->kind != LISTING_OFFER)
+		return matching_refuse(why, "not a need and an offer");
+	if (strcmp(need->owner, offer->owner) == 0)
+		return matching_refuse(why, "same owner");
+	if (need->remaining <= 0)
+		return matching_refuse(why, "the need has nothing remaining");
+	if (offer->remaining <= 0)
+		return matching_refuse(why, "the offer has nothing remaining");
+	if (offer->remaining < offer->min_order_base)
+		return matching_refuse(why, "the offer's remaining is below its minimum order");
+	if (need->remaining < offer->min_order_base)
+		return matching_refuse(why,
+				       "the need's remaining is below the offer's minimum order");
+	if (need->material == NULL || offer->material == NULL ||
+	    (need->material != offer->material && !need->accept_substitutes))
+		return matching_refuse(why, "different material");
+	if (need->material != offer->material &&
+	    !materials_is_substitute(need->material, offer->material))
+		return matching_refuse(why, "not an accepted substitute");
+	if (!matching_grade_ok(need, offer))
+		return matching_refuse(why, "grade below the need's minimum");
+	if (need->price_vnd > 0 && (offer->price_factor < 1 || need->price_factor < 1 ||
+				    (matching_i128)offer->price_vnd * need->price_factor >
+					(matching_i128)need->price_vnd * offer->price_factor))
+		return matching_refuse(why, "price above the need's maximum");
+	if (need->needed_by_ms <= now_ms)
+		return matching_refuse(why, "the need's deadline has passed");
+	if (offer->available_until_ms != 0 && offer->available_until_ms <= now_ms)
+		return matching_refuse(why, "the offer is no longer available");
+	if (offer->available_from_ms > need->needed_by_ms)
+		return matching_refuse(why, "available only after the need's deadline");
+	if (need->max_distance_km > 0 && distance_km > need->max_distance_km)
+		return matching_refuse(why, "beyond the need's maximum distance");
+	if (offer->max_distance_km > 0 && distance_km > offer->max_distance_km)
+		return matching_refuse(why, "beyond the offer's maximum distance");
+	return 1;
+}
+
+/* ---- ranking and allocation ------------------------------------------- */
+
+/* A compatible candidate with its sort keys; cands[index] is the listing. */
+struct matching_entry {
+	int64_t landed_micro;
+	int64_t deadline; /* tie-break 2: INT64_MAX for an open-ended offer */
+	int64_t seq;
+	const char *id;
+	size_t index;
+	int64_t distance_km;
+	int64_t price_micro;
+	int64_t freight_micro;
+	enum matching_distance_from from;
+};
+
+static int matching_cmp_i64(int64_t a, int64_t b)
+{
+	return (a > b) - (a < b);
+}
+
+static int matching_entry_cmp(const void *pa, const void *pb)
+{
+	const struct matching_entry *a = pa, *b = pb;
+	int c;
+
+	if ((c = matching_cmp_i64(a->landed_micro, b->landed_micro)) != 0)
+		return c;
+	if ((c = matching_cmp_i64(a->deadline, b->deadline)) != 0)
+		return c;
+	if ((c = matching_cmp_i64(a->seq, b->seq)) != 0)
+		return c;
+	if ((c = strcmp(a->id, b->id)) != 0)
+		return c;
+	return (a->index > b->index) - (a->index < b->index);
+}
+
+/*
+ * The entry of one candidate against the subject, or 0 when the pair is
+ * incompatible or its per-unit cost does not fit.
+ */
+static int matching_entry_make(const struct matching_listing *subject,
+			       const struct matching_listing *cand, size_t index, int64_t now_ms,
+			       int64_t rate, struct matching_entry *e)
+{
+	int subject_need = subject->kind == LISTING_NEED;
+	const struct matching_listing *need = subject_need ? subject : cand;
+	const struct matching_listing *offer = subject_need ? cand : subject;
+	enum matching_distance_from from;
+	int64_t km = matching_distance(need, offer, &from);
+
+	if (!matching_compatible(need, offer, now_ms, km, NULL))
+		return 0;
+	e->price_micro = matching_price_micro(offer);
+	e->freight_micro = matching_freight_micro(offer->material, km, rate);
+	if (e->price_micro < 0 || e->freight_micro < 0 ||
+	    (matching_i128)e->price_micro + e->freight_micro > INT64_MAX)
+		return 0;
+	e->landed_micro = e->price_micro + e->freight_micro;
+	if (subject_need)
+		e->deadline = offer->available_until_ms ? offer->available_until_ms : INT64_MAX;
+	else
+		e->deadline = need->needed_by_ms;
+	e->seq = cand->seq;
+	e->id = cand->id;
+	e->index = index;
+	e->distance_km = km;
+	e->from = from;
+	return 1;
+}
+
+size_t matching_plan(const struct matching_listing *subject,
+		     const struct matching_listing *const *cands, size_t n, int64_t now_ms,
+		     int64_t rate, struct matching_alloc *out, size_t max_out, size_t *considered)
+{
+	struct matching_entry *entries = NULL;
+	size_t count = 0, cap = 0, written = 0;
+	int64_t left;
+
+	if (considered)
+		*considered = n;
+	if (subject == NULL || (subject->kind != LISTING_NEED && subject->kind != LISTING_OFFER) ||
+	    rate < 0 || rate > MATCHING_RATE_MAX)
+		return 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct matching_entry e;
+		if (cands[i] == NULL ||
+		    !matching_entry_make(subject, cands[i], i, now_ms, rate, &e))
+			continue;
+		if (count == cap) {
+			cap = cap ? cap * 2 : 16;
+			entries = xrealloc(entries, cap * sizeof(*entries));
+		}
+		entries[count++] = e;
+	}
+	if (count > 1)
+		qsort(entries, count, sizeof(*entries), matching_entry_cmp);
+
+	left = subject->remaining;
+	for (size_t r = 0; r < count && left > 0 && written < max_out; r++) {
+		const struct matching_entry *e = &entries[r];
+		const struct matching_listing *cand = cands[e->index];
+		const struct matching_listing *offer =
+		    subject->kind == LISTING_OFFER ? subject : cand;
+		int64_t q = left < cand->remaining ? left : cand->remaining;
+		struct matching_alloc *a = &out[written];
+
+		if (offer->min_order_base > q)
+			continue; /* below the offer's minimum order */
+		if (matching_totals(offer, q, e->distance_km, rate, &a->goods_vnd, &a->freight_vnd,
+				    &a->landed_vnd) != 0)
+			continue;
+		a->index = e->index;
+		a->quantity = q;
+		a->distance_km = e->distance_km;
+		a->price_micro = e->price_micro;
+		a->freight_micro = e->freight_micro;
+		a->landed_micro = e->landed_micro;
+		a->rank = r + 1;
+		a->compatible = count;
+		a->cand_kind = subject->kind == LISTING_NEED ? LISTING_OFFER : LISTING_NEED;
+		a->distance_from = (uint8_t)e->from;
+		written++;
+		left -= q;
+	}
+	free(entries);
+	return written;
+}
+
+/* ---- explanation ------------------------------------------------------ */
+
+/* The code of m's unit with this factor ("tan" for 1000 of kg), or NULL. */
+static const char *matching_unit_code(const struct material *m, int64_t factor)
+{
+	for (size_t i = 0; m && i < m->n_units; i++)
+		if (m->units[i].factor == factor)
+			return m->units[i].code;
+	return NULL;
+}
+
+static const char *matching_ordinal_suffix(size_t k)
+{
+	if (k % 100 >= 11 && k % 100 <= 13)
+		return "th";
+	switch (k % 10) {
+	case 1:
+		return "st";
+	case 2:
+		return "nd";
+	case 3:
+		return "rd";
+	default:
+		return "th";
+	}
+}
+
+json_t *matching_explain(const struct matching_listing *need, const struct matching_listing *offer,
+			 const struct matching_alloc *a, int64_t rate)
+{
+	const struct material *m = offer->material;
+	const char *unit = matching_unit_code(m, offer->price_factor);
+	int substitute = need->material != offer->material;
+	int offers = a->cand_kind == LISTING_OFFER;
+	const char *what = offers ? "offer" : "need";
+	char why[256], place[48];
+	json_t *o;
+
+	/* An offer has one price for every need: its order is by freight. */
+	const char *order = offers ? "cheapest landed cost" : "nearest (lowest freight)";
+	if (a->rank == 1)
+		snprintf(place, sizeof(place), "%s", order);
+	else
+		snprintf(place, sizeof(place), "%zu%s %s", a->rank,
+			 matching_ordinal_suffix(a->rank), order);
+	snprintf(why, sizeof(why), "%s among %zu compatible %s%s%s%s", place, a->compatible, what,
+		 a->compatible == 1 ? "" : "s",
+		 a->rank > 1 ? (offers ? "; the need is split, cheaper offers were used first "
+					 "or could not meet their minimum order"
+				       : "; the offer is split, nearer needs were served first "
+					 "or were below its minimum order")
+			     : "",
+		 substitute ? "; a substitute the need accepts" : "");
+
+	o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "need", need->id, "offer", offer->id, "material",
+		      m ? m->code : "", "base_unit", m ? materials_base_unit(m) : "",
+		      "quantity_base", (json_int_t)a->quantity);
+	json_object_set_new(o, "unit_price",
+			    json_pack("{s:I, s:s, s:I}", "vnd", (json_int_t)offer->price_vnd,
+				      "unit", unit ? unit : "", "per_base_micro_vnd",
+				      (json_int_t)a->price_micro));
+	json_object_set_new(o, "distance_km", json_integer(a->distance_km));
+	json_object_set_new(
+	    o, "distance_from",
+	    json_string(matching_distance_from_str((enum matching_distance_from)a->distance_from)));
+	json_object_set_new(
+	    o, "freight",
+	    json_pack("{s:I, s:I, s:I, s:I}", "rate_vnd_per_tonne_km", (json_int_t)rate,
+		      "mass_g_per_base_unit", (json_int_t)(m ? m->mass_g : 0), "per_base_micro_vnd",
+		      (json_int_t)a->freight_micro, "total_vnd", (json_int_t)a->freight_vnd));
+	json_object_set_new(o, "goods_total_vnd", json_integer(a->goods_vnd));
+	json_object_set_new(o, "landed",
+			    json_pack("{s:I, s:I}", "per_base_micro_vnd",
+				      (json_int_t)a->landed_micro, "total_vnd",
+				      (json_int_t)a->landed_vnd));
+	json_object_set_new(o, "rank", json_integer((json_int_t)a->rank));
+	json_object_set_new(o, "candidates", json_integer((json_int_t)a->compatible));
+	json_object_set_new(o, "substitute", json_boolean(substitute));
+	if (substitute && need->material)
+		json_object_set_new(o, "need_material", json_string(need->material->code));
+	json_object_set_new(o, "why", json_string(why));
+	return o;
+}

@@ -1,0 +1,524 @@
+/*
+ * engine — the matching loop (see engine.h).
+ *
+ * Start: read the persisted feed cursor (cm:engine:cursor), load every open
+ * listing into the index page by page, then follow cm:events from the
+ * cursor. Replaying events is harmless: a pair is proposed at most once and
+ * every proposal is checked by the store.
+ *
+ * Events: listing.created/updated refetch the listing and queue it;
+ * listing.closed/expired drop it; match events carry both listings' remaining
+ * quantities, which the index takes; when quantity comes back (a match
+ * ended before confirmation) both listings are queued again.
+ *
+ * The queue is worked one listing at a time: plan with common/matching.c,
+ * propose the allocations in one call, apply what was accepted, and queue
+ * the listing again when something was refused or more may be allocated.
+ */
+#include "server/engine/engine.h"
+
+#include <event2/event.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/ids.h"
+#include "common/matching.h"
+#include "common/materials.h"
+#include "common/provinces.h"
+#include "common/xalloc.h"
+#include "server/api/api.h"
+#include "server/app.h"
+#include "server/engine/index.h"
+#include "server/http/request.h"
+#include "server/log.h"
+#include "server/store/events.h"
+#include "server/store/keys.h"
+#include "server/store/matches.h"
+
+#define ENGINE_SNAPSHOT_PAGE 2000
+#define ENGINE_MAX_PROPOSALS 5
+#define ENGINE_MAX_RETRIES 5
+#define ENGINE_FEED_BLOCK_MS 5000
+#define ENGINE_CURSOR_EVERY_MS 1000
+
+struct engine_job {
+	char id[IDS_MAX];
+	long long event_ms; /* when the triggering event was appended; 0 unknown */
+};
+
+struct engine {
+	struct app *app;
+	struct index *ix;
+	struct events_reader *feed;
+	struct event *tick;
+	struct engine_stats stats;
+	int stopping;
+	int pending; /* store calls in flight (fetches, snapshot, propose, cursor) */
+	int working; /* a proposal round is in flight */
+	int started; /* cursor read and snapshot begun */
+	char cursor[48];
+	char saved_cursor[48];
+	uint64_t cursor_saved_ns;
+	/* FIFO of jobs (ring) */
+	struct engine_job *q;
+	size_t q_head, q_len, q_cap;
+};
+
+static void engine_work(struct engine *e);
+
+/*
+ * Every store callback starts here: one call fewer in flight. Returns 1 when
+ * the engine is stopping (and frees it after the last call), so the
+ * callback only cleans up its own state.
+ */
+static int engine_returned(struct engine *e)
+{
+	e->pending--;
+	if (!e->stopping)
+		return 0;
+	if (e->pending == 0)
+		free(e);
+	return 1;
+}
+
+static uint64_t engine_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- the queue ---- */
+
+static void engine_enqueue(struct engine *e, const char *id, long long event_ms)
+{
+	struct index_entry *ent = index_get(e->ix, id);
+	if (ent == NULL || ent->queued)
+		return;
+	ent->queued = 1;
+	if (e->q_len == e->q_cap) {
+		size_t cap = e->q_cap ? e->q_cap * 2 : 256;
+		struct engine_job *q = xcalloc(cap, sizeof(*q));
+		for (size_t i = 0; i < e->q_len; i++)
+			q[i] = e->q[(e->q_head + i) % e->q_cap];
+		free(e->q);
+		e->q = q;
+		e->q_cap = cap;
+		e->q_head = 0;
+	}
+	struct engine_job *j = &e->q[(e->q_head + e->q_len) % e->q_cap];
+	snprintf(j->id, sizeof(j->id), "%s", id);
+	j->event_ms = event_ms;
+	e->q_len++;
+	e->stats.queued = e->q_len;
+}
+
+static int engine_dequeue(struct engine *e, struct engine_job *out)
+{
+	if (e->q_len == 0)
+		return 0;
+	*out = e->q[e->q_head];
+	e->q_head = (e->q_head + 1) % e->q_cap;
+	e->q_len--;
+	e->stats.queued = e->q_len;
+	return 1;
+}
+
+/* ---- loading listings into the index ---- */
+
+static int64_t engine_int(const json_t *v)
+{
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	const char *s = json_string_value(v);
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+/* Puts a listing from its stored document; returns the entry or NULL. */
+static struct index_entry *engine_put(struct engine *e, const char *doc_text, int64_t remaining,
+				      int64_t version, int64_t seq)
+{
+	json_t *doc = json_loads(doc_text, 0, NULL);
+	if (doc == NULL)
+		return NULL;
+	struct matching_listing l;
+	const char *why = NULL;
+	int rc = matching_listing_from_doc(&l, doc, remaining, version, seq, &why);
+	json_decref(doc);
+	if (rc < 0) {
+		log_warn("engine", "listing skipped", "reason=\"%s\"", why ? why : "");
+		return NULL;
+	}
+	struct index_entry *ent = index_put(e->ix, &l);
+	e->stats.listings = index_size(e->ix);
+	return ent;
+}
+
+struct engine_fetch {
+	struct engine *e;
+	char id[IDS_MAX];
+	long long event_ms;
+};
+
+static void engine_fetched(const struct store_reply *res, void *arg)
+{
+	struct engine_fetch *f = arg;
+	struct engine *e = f->e;
+	if (engine_returned(e)) {
+		free(f);
+		return;
+	}
+	if (res->status == STORE_OK) {
+		const json_t *v = res->value;
+		const char *status = json_string_value(json_array_get(v, 4));
+		if (!json_is_array(v) || status == NULL || strcmp(status, "open") != 0) {
+			index_remove(e->ix, f->id);
+			e->stats.listings = index_size(e->ix);
+		} else if (engine_put(e, json_string_value(json_array_get(v, 0)),
+				      engine_int(json_array_get(v, 1)), engine_int(json_array_get(v, 2)),
+				      engine_int(json_array_get(v, 3)))) {
+			engine_enqueue(e, f->id, f->event_ms);
+		}
+	} else if (res->status == STORE_UNAVAILABLE) {
+		log_warn("engine", "listing fetch failed", "listing=%s error=\"%s\"", f->id,
+			 res->message ? res->message : "");
+	}
+	free(f);
+	engine_work(e);
+}
+
+static void engine_fetch(struct engine *e, const char *id, long long event_ms)
+{
+	if (!ids_valid("lst", id))
+		return;
+	struct engine_fetch *f = xcalloc(1, sizeof(*f));
+	f->e = e;
+	f->event_ms = event_ms;
+	snprintf(f->id, sizeof(f->id), "%s", id);
+	e->pending++;
+	store_engine_listing(e->app->store, id, engine_fetched, f);
+}
+
+/* ---- the feed ---- */
+
+static void engine_set_remaining(struct engine *e, const char *id, const char *value,
+				 long long event_ms)
+{
+	struct index_entry *ent = index_get(e->ix, id);
+	if (ent == NULL || value == NULL || *value == '\0')
+		return;
+	int64_t rem = strtoll(value, NULL, 10);
+	int64_t before = ent->l.remaining;
+	ent->l.remaining = rem < 0 ? 0 : rem;
+	if (rem > before) {
+		/* Quantity came back: try again, with the same pair excluded by the store. */
+		ent->retries = 0;
+		engine_enqueue(e, id, event_ms);
+	}
+}
+
+static void engine_on_events(struct events_reader *rd, const struct events_entry *ev, size_t n,
+			     void *arg)
+{
+	struct engine *e = arg;
+	for (size_t i = 0; i < n; i++) {
+		const struct events_entry *x = &ev[i];
+		long long ms = events_id_ms(x->id);
+		e->stats.events++;
+		if (strcmp(x->type, "listing.created") == 0 || strcmp(x->type, "listing.updated") == 0) {
+			engine_fetch(e, events_field(x, "listing"), ms);
+		} else if (strcmp(x->type, "listing.closed") == 0 ||
+			   strcmp(x->type, "listing.expired") == 0) {
+			index_remove(e->ix, events_field(x, "listing"));
+			e->stats.listings = index_size(e->ix);
+		} else if (strncmp(x->type, "match.", 6) == 0) {
+			engine_set_remaining(e, events_field(x, "need"), events_field(x, "need_remaining"), ms);
+			engine_set_remaining(e, events_field(x, "offer"),
+					     events_field(x, "offer_remaining"), ms);
+		}
+	}
+	snprintf(e->cursor, sizeof(e->cursor), "%s", events_reader_last_id(rd));
+	engine_work(e);
+}
+
+/* ---- proposing ---- */
+
+struct engine_round {
+	struct engine *e;
+	char subject[IDS_MAX];
+	long long event_ms;
+	size_t n;
+	struct store_proposal p[ENGINE_MAX_PROPOSALS];
+	char ids[ENGINE_MAX_PROPOSALS][IDS_MAX];
+	char need[ENGINE_MAX_PROPOSALS][IDS_MAX];
+	char offer[ENGINE_MAX_PROPOSALS][IDS_MAX];
+	char *docs[ENGINE_MAX_PROPOSALS];
+	int full; /* the plan filled every slot: more may be allocated */
+};
+
+static void engine_round_free(struct engine_round *rd)
+{
+	for (size_t i = 0; i < rd->n; i++)
+		free(rd->docs[i]);
+	free(rd);
+}
+
+static void engine_proposed(const struct store_reply *res, void *arg)
+{
+	struct engine_round *rd = arg;
+	struct engine *e = rd->e;
+	e->working = 0;
+	if (engine_returned(e)) {
+		engine_round_free(rd);
+		return;
+	}
+	struct index_entry *subj = index_get(e->ix, rd->subject);
+	size_t ok = 0, refused = 0;
+	if (res->status == STORE_OK && json_is_array(res->value)) {
+		for (size_t i = 0; i < rd->n; i++) {
+			const char *r = json_string_value(json_array_get(res->value, i));
+			if (r && strcmp(r, "ok") == 0) {
+				ok++;
+				struct index_entry *ne = index_get(e->ix, rd->need[i]);
+				struct index_entry *oe = index_get(e->ix, rd->offer[i]);
+				if (ne)
+					ne->l.remaining -= rd->p[i].quantity;
+				if (oe)
+					oe->l.remaining -= rd->p[i].quantity;
+			} else {
+				refused++;
+				log_debug("engine", "proposal refused", "need=%s offer=%s reason=\"%s\"",
+					  rd->need[i], rd->offer[i], r ? r : "");
+			}
+		}
+	} else {
+		refused = rd->n;
+		log_warn("engine", "propose failed", "listing=%s error=\"%s\"", rd->subject,
+			 res->message ? res->message : "");
+	}
+	e->stats.proposed += ok;
+	e->stats.refused += refused;
+	if (ok && rd->event_ms > 0) {
+		long long now_ms = (long long)api_now_ms();
+		uint64_t lat = now_ms > rd->event_ms ? (uint64_t)(now_ms - rd->event_ms) * 1000000ull : 0;
+		metrics_histogram_observe(&e->stats.latency, lat);
+		log_info("engine", "proposed", "listing=%s proposals=%zu refused=%zu event_to_proposal_ms=%lld",
+			 rd->subject, ok, refused, now_ms - rd->event_ms);
+	}
+	if (subj && subj->l.remaining > 0 && (refused || rd->full) &&
+	    subj->retries < ENGINE_MAX_RETRIES) {
+		subj->retries++;
+		engine_enqueue(e, rd->subject, rd->event_ms);
+	}
+	engine_round_free(rd);
+	engine_work(e);
+}
+
+/* A short summary of a side for the match's stored document. */
+static json_t *engine_side(const struct matching_listing *l)
+{
+	return json_pack("{s:s, s:s, s:s}", "material", l->material->code, "province_code",
+			 l->province->code, "listing_kind",
+			 l->kind == LISTING_NEED ? "need" : "offer");
+}
+
+/* Plans the subject and sends its proposals; returns 1 when a call went out. */
+static int engine_match_one(struct engine *e, const struct engine_job *job)
+{
+	struct index_entry *subj = index_get(e->ix, job->id);
+	if (subj == NULL || subj->l.remaining <= 0)
+		return 0;
+	const struct matching_listing *const *cands;
+	size_t n = index_candidates(e->ix, subj, &cands);
+	struct matching_alloc allocs[ENGINE_MAX_PROPOSALS];
+	size_t considered = 0;
+	int64_t now = api_now_ms();
+	uint64_t t0 = engine_cpu_ns();
+	size_t k = matching_plan(&subj->l, cands, n, now, e->app->cfg.freight_rate, allocs,
+				 ENGINE_MAX_PROPOSALS, &considered);
+	metrics_histogram_observe(&e->stats.plan, engine_cpu_ns() - t0);
+	e->stats.runs++;
+	if (k == 0)
+		return 0;
+	struct engine_round *rd = xcalloc(1, sizeof(*rd));
+	rd->e = e;
+	rd->event_ms = job->event_ms;
+	rd->full = k == ENGINE_MAX_PROPOSALS;
+	snprintf(rd->subject, sizeof(rd->subject), "%s", subj->l.id);
+	for (size_t i = 0; i < k; i++) {
+		const struct matching_listing *c = cands[allocs[i].index];
+		const struct matching_listing *need = subj->l.kind == LISTING_NEED ? &subj->l : c;
+		const struct matching_listing *offer = subj->l.kind == LISTING_NEED ? c : &subj->l;
+		ids_new("mat", rd->ids[i]);
+		snprintf(rd->need[i], IDS_MAX, "%s", need->id);
+		snprintf(rd->offer[i], IDS_MAX, "%s", offer->id);
+		json_t *doc = json_pack("{s:o, s:o, s:o, s:s}", "explain",
+					matching_explain(need, offer, &allocs[i], e->app->cfg.freight_rate),
+					"need", engine_side(need), "offer", engine_side(offer),
+					"trigger", subj->l.id);
+		rd->docs[i] = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
+		rd->p[i] = (struct store_proposal){
+			.match_id = rd->ids[i],
+			.need_id = rd->need[i],
+			.offer_id = rd->offer[i],
+			.quantity = allocs[i].quantity,
+			.need_version = need->version,
+			.offer_version = offer->version,
+			.doc = rd->docs[i],
+		};
+	}
+	rd->n = k;
+	e->working = 1;
+	e->pending++;
+	int64_t expires = now + (int64_t)e->app->cfg.review_timeout_s * 1000;
+	store_match_propose(e->app->store, rd->p, rd->n, expires, engine_proposed, rd);
+	return 1;
+}
+
+static void engine_cursor_saved(const struct store_reply *res, void *arg)
+{
+	engine_returned(arg);
+}
+
+static void engine_save_cursor(struct engine *e)
+{
+	uint64_t now = http_now_ns();
+	if (strcmp(e->cursor, e->saved_cursor) == 0 ||
+	    now - e->cursor_saved_ns < ENGINE_CURSOR_EVERY_MS * 1000000ull)
+		return;
+	e->cursor_saved_ns = now;
+	snprintf(e->saved_cursor, sizeof(e->saved_cursor), "%s", e->cursor);
+	const char *keys[] = {KEY_ENGINE_CURSOR};
+	const char *args[] = {e->cursor};
+	e->pending++;
+	store_fcall(e->app->store, "cm_engine_cursor", 0, 1, keys, 1, args, NULL,
+		    engine_cursor_saved, e);
+}
+
+/* Works the queue until a proposal round is in flight or nothing is left. */
+static void engine_work(struct engine *e)
+{
+	if (e->stopping || e->working || !e->stats.ready)
+		return;
+	struct engine_job job;
+	while (engine_dequeue(e, &job)) {
+		struct index_entry *ent = index_get(e->ix, job.id);
+		if (ent)
+			ent->queued = 0;
+		if (engine_match_one(e, &job))
+			return;
+	}
+	/* Idle with every fetched listing matched: the feed position is done. */
+	if (e->pending == 0)
+		engine_save_cursor(e);
+}
+
+/* ---- start-up ---- */
+
+static void engine_snapshot_page(const struct store_reply *res, void *arg);
+
+static void engine_snapshot_next(struct engine *e, const char *cursor)
+{
+	e->pending++;
+	store_engine_snapshot(e->app->store, cursor, ENGINE_SNAPSHOT_PAGE, engine_snapshot_page, e);
+}
+
+static void engine_snapshot_page(const struct store_reply *res, void *arg)
+{
+	struct engine *e = arg;
+	if (engine_returned(e))
+		return;
+	if (res->status != STORE_OK) {
+		log_warn("engine", "snapshot page failed, retrying", "error=\"%s\"",
+			 res->message ? res->message : "");
+		e->started = 0; /* the tick starts over */
+		return;
+	}
+	size_t i;
+	json_t *row;
+	json_array_foreach(json_array_get(res->value, 1), i, row)
+	{
+		engine_put(e, json_string_value(json_array_get(row, 1)),
+			   engine_int(json_array_get(row, 2)), engine_int(json_array_get(row, 3)),
+			   engine_int(json_array_get(row, 4)));
+	}
+	const char *next = json_string_value(json_array_get(res->value, 0));
+	if (next && *next) {
+		engine_snapshot_next(e, next);
+		return;
+	}
+	log_info("engine", "index built", "listings=%zu feed_from=%s", index_size(e->ix), e->cursor);
+	e->feed = events_reader_new(e->app->base, e->app->cfg.redis_url, e->cursor,
+				    ENGINE_FEED_BLOCK_MS, e->app->cfg.redis_timeout_ms,
+				    engine_on_events, e);
+	e->stats.ready = 1;
+}
+
+static void engine_cursor_read(const struct store_reply *res, void *arg)
+{
+	struct engine *e = arg;
+	if (engine_returned(e))
+		return;
+	if (res->status != STORE_OK) {
+		e->started = 0;
+		return;
+	}
+	const char *c = json_string_value(res->value);
+	snprintf(e->cursor, sizeof(e->cursor), "%s", c && *c ? c : "0-0");
+	snprintf(e->saved_cursor, sizeof(e->saved_cursor), "%s", e->cursor);
+	engine_snapshot_next(e, NULL);
+}
+
+static void engine_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	if (!e->started && store_ready(e->app->store)) {
+		e->started = 1;
+		index_free(e->ix);
+		e->ix = index_new();
+		const char *keys[] = {KEY_ENGINE_CURSOR};
+		e->pending++;
+		store_fcall(e->app->store, "cm_engine_cursor_get", 1, 1, keys, 0, NULL, NULL,
+			    engine_cursor_read, e);
+	}
+	engine_work(e);
+}
+
+struct engine *engine_start(struct app *app)
+{
+	struct engine *e = xcalloc(1, sizeof(*e));
+	e->app = app;
+	e->ix = index_new();
+	e->tick = event_new(app->base, -1, EV_PERSIST, engine_tick, e);
+	struct timeval every = {0, 100000};
+	event_add(e->tick, &every);
+	return e;
+}
+
+void engine_stop(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	e->stopping = 1;
+	event_free(e->tick);
+	events_reader_free(e->feed);
+	/*
+	 * Store calls still in flight end (with REDIS_DOWN) when the store is
+	 * freed, after this: their callbacks see e->stopping and must find e
+	 * alive, so the last of them frees it (engine_returned).
+	 */
+	index_free(e->ix);
+	e->ix = NULL;
+	free(e->q);
+	e->q = NULL;
+	if (e->pending == 0)
+		free(e);
+}
+
+const struct engine_stats *engine_stats(const struct engine *e)
+{
+	return &e->stats;
+}

@@ -1,0 +1,36 @@
+/*
+ * engine — continuous matching: every new or changed listing is matched at
+ * once against the open listings on the other side, cheapest landed cost
+ * first, and the allocations are proposed to Redis.
+ *
+ * Runs in roles "all" and "engine". Any number of engines may run against
+ * one Redis: each proposal is checked and written by one atomic function
+ * (cm_match_propose), which refuses what another engine took first.
+ */
+#ifndef CM_ENGINE_H
+#define CM_ENGINE_H
+
+#include <stdint.h>
+
+#include "server/http/metrics.h"
+
+struct app;
+struct engine;
+
+struct engine_stats {
+	uint64_t listings;	  /* open listings in the index */
+	uint64_t queued;	  /* listings waiting to be matched */
+	uint64_t runs;		  /* matching runs made */
+	uint64_t proposed;	  /* proposals Redis accepted */
+	uint64_t refused;	  /* proposals Redis refused (taken first, changed) */
+	uint64_t events;	  /* cm:events entries applied */
+	int ready;		  /* the index is built and the feed is live */
+	struct metrics_histogram latency;  /* listing's event → its proposals written */
+	struct metrics_histogram plan;	   /* CPU time of one matching plan */
+};
+
+struct engine *engine_start(struct app *app);
+void engine_stop(struct engine *e);
+const struct engine_stats *engine_stats(const struct engine *e);
+
+#endif

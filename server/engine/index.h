@@ -1,0 +1,44 @@
+/*
+ * index — the engine's in-memory candidate index of open listings.
+ *
+ * A cache rebuilt from Redis at start and kept current from cm:events:
+ * listings by id, and per material and kind the open listings to match
+ * against, so matching never scans Redis. Never authoritative: proposals
+ * are checked again by the store.
+ */
+#ifndef CM_ENGINE_INDEX_H
+#define CM_ENGINE_INDEX_H
+
+#include <stddef.h>
+
+#include "common/matching.h"
+
+struct index;
+
+struct index_entry {
+	struct matching_listing l; /* first: a pointer to the entry is one to l */
+	size_t slot;		   /* position in its material/kind list */
+	unsigned material;	   /* materials_at() index */
+	unsigned queued : 1;	   /* waiting in the engine's queue */
+	unsigned retries : 7;	   /* proposal rounds refused since the last change */
+};
+
+struct index *index_new(void);
+void index_free(struct index *ix);
+size_t index_size(const struct index *ix);
+
+struct index_entry *index_get(struct index *ix, const char *id);
+/* Inserts or replaces the listing (by id); returns the entry. */
+struct index_entry *index_put(struct index *ix, const struct matching_listing *l);
+void index_remove(struct index *ix, const char *id);
+
+/*
+ * The candidates for subject: open listings of the other kind whose
+ * material is the subject's or a substitute either way round. Fills a
+ * scratch array owned by the index (valid until the next call) and returns
+ * its length.
+ */
+size_t index_candidates(struct index *ix, const struct index_entry *subject,
+			const struct matching_listing *const **out);
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * events — the cm:events reader (see events.h).
+ */
+#include "server/store/events.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+#include "server/log.h"
+#include "server/store/keys.h"
+#include "server/store/redis.h"
+
+#define EVENTS_BATCH "500"
+#define EVENTS_RETRY_MS 100
+
+struct events_reader {
+	struct event_base *base;
+	struct redis *link;
+	char last_id[48];
+	char block[16];
+	int block_ms;
+	int reading;
+	int closing;
+	struct event *retry;
+	events_batch_cb cb;
+	void *arg;
+	struct events_entry *batch;
+	size_t batch_cap;
+};
+
+const char *events_field(const struct events_entry *e, const char *name)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (strcmp(e->names[i], name) == 0)
+			return e->values[i];
+	return "";
+}
+
+long long events_id_ms(const char *id)
+{
+	return atoll(id);
+}
+
+static void events_read(struct events_reader *rd);
+
+static void events_retry_later(struct events_reader *rd)
+{
+	struct timeval tv = {0, EVENTS_RETRY_MS * 1000};
+	evtimer_add(rd->retry, &tv);
+}
+
+static void events_got(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	struct events_reader *rd = arg;
+	rd->reading = 0;
+	if (rd->closing)
+		return;
+	if (st != REDIS_DONE || reply->type == REDIS_REPLY_ERROR) {
+		if (st == REDIS_DONE)
+			log_warn("events", "read failed", "error=\"%s\"", reply->str);
+		events_retry_later(rd);
+		return;
+	}
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
+		redisReply *stream = reply->element[0];
+		redisReply *entries = stream->type == REDIS_REPLY_ARRAY && stream->elements == 2
+					      ? stream->element[1]
+					      : NULL;
+		size_t n = entries && entries->type == REDIS_REPLY_ARRAY ? entries->elements : 0;
+		if (n > rd->batch_cap) {
+			rd->batch_cap = n;
+			rd->batch = xrealloc(rd->batch, n * sizeof(*rd->batch));
+		}
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			redisReply *e = entries->element[i];
+			if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
+				continue;
+			struct events_entry *out = &rd->batch[k++];
+			out->id = e->element[0]->str;
+			out->type = "";
+			out->n = 0;
+			redisReply *f = e->element[1];
+			for (size_t j = 0; f->type == REDIS_REPLY_ARRAY && j + 1 < f->elements &&
+					   out->n < EVENTS_MAX_FIELDS;
+			     j += 2) {
+				out->names[out->n] = f->element[j]->str;
+				out->values[out->n] = f->element[j + 1]->str;
+				if (strcmp(out->names[out->n], "type") == 0)
+					out->type = out->values[out->n];
+				out->n++;
+			}
+		}
+		if (k > 0) {
+			snprintf(rd->last_id, sizeof(rd->last_id), "%s", rd->batch[k - 1].id);
+			rd->cb(rd, rd->batch, k, rd->arg);
+			if (rd->closing)
+				return;
+		}
+	}
+	events_read(rd);
+}
+
+static void events_read(struct events_reader *rd)
+{
+	if (rd->reading || rd->closing)
+		return;
+	if (!redis_ready(rd->link)) {
+		events_retry_later(rd);
+		return;
+	}
+	rd->reading = 1;
+	const char *argv[] = {"XREAD", "COUNT", EVENTS_BATCH, "BLOCK", rd->block, "STREAMS",
+			      KEY_EVENTS, rd->last_id};
+	size_t lens[8];
+	for (int i = 0; i < 8; i++)
+		lens[i] = strlen(argv[i]);
+	redis_command(rd->link, events_got, rd, 8, argv, lens, -1);
+}
+
+static void events_retry(evutil_socket_t fd, short what, void *arg)
+{
+	events_read(arg);
+}
+
+struct events_reader *events_reader_new(struct event_base *base, const char *url,
+					const char *start_id, int block_ms, int timeout_ms,
+					events_batch_cb cb, void *arg)
+{
+	struct events_reader *rd = xcalloc(1, sizeof(*rd));
+	rd->link = redis_new(base, url, block_ms + timeout_ms, "events");
+	if (rd->link == NULL) {
+		free(rd);
+		return NULL;
+	}
+	rd->base = base;
+	rd->block_ms = block_ms;
+	snprintf(rd->block, sizeof(rd->block), "%d", block_ms);
+	snprintf(rd->last_id, sizeof(rd->last_id), "%s", start_id);
+	rd->cb = cb;
+	rd->arg = arg;
+	rd->retry = evtimer_new(base, events_retry, rd);
+	events_retry_later(rd);
+	return rd;
+}
+
+void events_reader_free(struct events_reader *rd)
+{
+	if (rd == NULL)
+		return;
+	rd->closing = 1;
+	redis_free(rd->link); /* a pending read ends with REDIS_DOWN and sees closing */
+	event_free(rd->retry);
+	free(rd->batch);
+	free(rd);
+}
+
+const char *events_reader_last_id(const struct events_reader *rd)
+{
+	return rd->last_id;
+}
+
+int events_reader_connected(const struct events_reader *rd)
+{
+	return redis_ready(rd->link);
+}

@@ -1,0 +1,130 @@
+/*
+ * matches (store) — argv for the match and engine functions (see matches.h).
+ */
+#include "server/store/matches.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+#include "server/store/accounts.h"
+#include "server/store/keys.h"
+
+#define STORE_MATCH_BUDGET "5000"
+/* Proposals in one call: bounded so one call stays short. */
+#define STORE_PROPOSE_MAX 5
+
+void store_match_propose(struct store *s, const struct store_proposal *p, size_t n,
+			 int64_t expires_at, store_cb cb, void *arg)
+{
+	char now[24], maxlen[24], exp[24];
+	char nums[STORE_PROPOSE_MAX][3][24];
+	const char *args[3 + STORE_PROPOSE_MAX * 7];
+	if (n > STORE_PROPOSE_MAX)
+		n = STORE_PROPOSE_MAX;
+	store_now_ms(now);
+	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	snprintf(exp, sizeof(exp), "%" PRId64, expires_at);
+	int a = 0;
+	args[a++] = now;
+	args[a++] = maxlen;
+	args[a++] = exp;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(nums[i][0], 24, "%" PRId64, p[i].quantity);
+		snprintf(nums[i][1], 24, "%" PRId64, p[i].need_version);
+		snprintf(nums[i][2], 24, "%" PRId64, p[i].offer_version);
+		args[a++] = p[i].match_id;
+		args[a++] = p[i].need_id;
+		args[a++] = p[i].offer_id;
+		args[a++] = nums[i][0];
+		args[a++] = nums[i][1];
+		args[a++] = nums[i][2];
+		args[a++] = p[i].doc;
+	}
+	store_fcall(s, "cm_match_propose", 0, 0, NULL, a, args, NULL, cb, arg);
+}
+
+void store_match_get(struct store *s, const char *id, store_cb cb, void *arg)
+{
+	char k[KEYS_MAX];
+	const char *keys[] = {keys_match(k, id)};
+	store_fcall(s, "cm_match_get", 1, 1, keys, 0, NULL, NULL, cb, arg);
+}
+
+void store_match_act(struct store *s, const char *id, const char *action, const char *actor,
+		     const char *side, const char *note, int64_t expires_at,
+		     int64_t expected_version, store_cb cb, void *arg)
+{
+	char k[KEYS_MAX], now[24], maxlen[24], exp[24], ver[24];
+	store_now_ms(now);
+	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	snprintf(exp, sizeof(exp), "%" PRId64, expires_at);
+	if (expected_version > 0)
+		snprintf(ver, sizeof(ver), "%" PRId64, expected_version);
+	else
+		ver[0] = '\0';
+	const char *keys[] = {keys_match(k, id)};
+	const char *args[] = {action, actor, side, note ? note : "", now, maxlen, exp, ver};
+	store_fcall(s, "cm_match_act", 0, 1, keys, 8, args, NULL, cb, arg);
+}
+
+void store_match_expire(struct store *s, int64_t now_ms, int batch, store_cb cb, void *arg)
+{
+	char now[24], lim[16], maxlen[24];
+	snprintf(now, sizeof(now), "%" PRId64, now_ms);
+	snprintf(lim, sizeof(lim), "%d", batch);
+	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	const char *keys[] = {KEY_MATCH_EXPIRY};
+	const char *args[] = {now, lim, maxlen};
+	store_fcall(s, "cm_match_expire", 0, 1, keys, 3, args, NULL, cb, arg);
+}
+
+void store_match_search(struct store *s, const struct store_match_query *q, store_cb cb,
+			void *arg)
+{
+	char kbuf[6][KEYS_MAX], lim[16];
+	const char *keys[6];
+	int n = 0;
+	if (q->mode == STORE_MATCH_PARTY)
+		keys[n] = keys_matches_by(kbuf[n], "account", q->party), n++;
+	if (q->state)
+		keys[n] = keys_matches_by(kbuf[n], "state", q->state), n++;
+	if (q->listing)
+		keys[n] = keys_matches_by(kbuf[n], "listing", q->listing), n++;
+	if (q->material)
+		keys[n] = keys_matches_by(kbuf[n], "material", q->material), n++;
+	if (q->province)
+		keys[n] = keys_matches_by(kbuf[n], "province", q->province), n++;
+	if (n == 0)
+		keys[n++] = KEY_MATCHES;
+	snprintf(lim, sizeof(lim), "%d", q->limit);
+	const char *mode = q->mode == STORE_MATCH_ALL	  ? "all"
+			   : q->mode == STORE_MATCH_PARTY ? "party"
+							  : "scope";
+	const char *args[] = {q->cursor ? q->cursor : "",
+			      lim,
+			      mode,
+			      q->scope_provinces ? q->scope_provinces : "",
+			      q->scope_forums ? q->scope_forums : "",
+			      q->forum ? q->forum : "",
+			      STORE_MATCH_BUDGET};
+	store_fcall(s, "cm_match_search", 1, n, keys, 7, args, NULL, cb, arg);
+}
+
+void store_engine_snapshot(struct store *s, const char *cursor, int page, store_cb cb, void *arg)
+{
+	char p[16];
+	snprintf(p, sizeof(p), "%d", page);
+	const char *keys[] = {"cm:listings:status:open"};
+	const char *args[] = {cursor ? cursor : "", p};
+	store_fcall(s, "cm_engine_snapshot", 1, 1, keys, 2, args, NULL, cb, arg);
+}
+
+void store_engine_listing(struct store *s, const char *id, store_cb cb, void *arg)
+{
+	char k[KEYS_MAX];
+	const char *keys[] = {keys_listing(k, id)};
+	store_fcall(s, "cm_engine_listing", 1, 1, keys, 0, NULL, NULL, cb, arg);
+}

@@ -1,0 +1,72 @@
+/*
+ * matches (store) — proposals and the life of a match in Redis.
+ *
+ * Proposing lowers both listings' remaining quantity in the same function
+ * that checks it (invariant 3); every later step is one function that checks
+ * the state it leaves and writes the event with the change (invariant 4).
+ */
+#ifndef CM_STORE_MATCHES_H
+#define CM_STORE_MATCHES_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "server/store/store.h"
+
+struct store_proposal {
+	const char *match_id, *need_id, *offer_id;
+	int64_t quantity;
+	int64_t need_version, offer_version;
+	const char *doc; /* JSON text: the explanation */
+};
+
+/* value: array of "ok" or a refusal reason, one per proposal */
+void store_match_propose(struct store *s, const struct store_proposal *p, size_t n,
+			 int64_t expires_at, store_cb cb, void *arg);
+
+/* Field order of store_match_get / store_match_search rows (after the id in search rows). */
+enum store_match_field {
+	SMF_DOC, SMF_NEED, SMF_OFFER, SMF_NEED_OWNER, SMF_OFFER_OWNER, SMF_NEED_PROVINCE,
+	SMF_OFFER_PROVINCE, SMF_NEED_FORUM, SMF_OFFER_FORUM, SMF_MATERIAL, SMF_QUANTITY,
+	SMF_STATE, SMF_VERSION, SMF_CREATED_AT, SMF_UPDATED_AT, SMF_APPROVED_AT,
+	SMF_REVIEWED_BY, SMF_REASON, SMF_NEED_ACCEPTED, SMF_OFFER_ACCEPTED, SMF_DELIVERED,
+	SMF_EXPIRES_AT, SMF_BY, SMF_COUNT
+};
+
+/* value: array in enum store_match_field order, or null */
+void store_match_get(struct store *s, const char *id, store_cb cb, void *arg);
+
+/*
+ * value: [new state, version]. action: approve, reject, accept, decline,
+ * fulfil, cancel. side: "need"/"offer" for parties, "" otherwise. note:
+ * reason, or the delivered quantity for fulfil. expires_at: new deadline
+ * (approve). expected_version 0 = any.
+ */
+void store_match_act(struct store *s, const char *id, const char *action, const char *actor,
+		     const char *side, const char *note, int64_t expires_at,
+		     int64_t expected_version, store_cb cb, void *arg);
+
+/* value: number expired */
+void store_match_expire(struct store *s, int64_t now_ms, int batch, store_cb cb, void *arg);
+
+enum store_match_mode { STORE_MATCH_ALL, STORE_MATCH_PARTY, STORE_MATCH_SCOPE };
+
+struct store_match_query {
+	enum store_match_mode mode;
+	const char *party;			/* account id for PARTY mode */
+	const char *scope_provinces, *scope_forums; /* csv, SCOPE mode */
+	const char *state, *listing, *material, *province, *forum; /* validated; NULL any */
+	const char *cursor;
+	int limit;
+};
+
+/* value: [next cursor or "", [[id, fields...], ...]] */
+void store_match_search(struct store *s, const struct store_match_query *q, store_cb cb,
+			void *arg);
+
+/* value: [next cursor or "", [[id, doc, remaining, version, seq], ...]] */
+void store_engine_snapshot(struct store *s, const char *cursor, int page, store_cb cb, void *arg);
+/* value: [doc, remaining, version, seq, status] or null */
+void store_engine_listing(struct store *s, const char *id, store_cb cb, void *arg);
+
+#endif
