@@ -20,6 +20,7 @@ static const struct problem_type problem_types[] = {
 	{"request-timeout", "Request not received in time"},
 	{"conflict", "Conflict"},
 	{"precondition-failed", "Precondition failed"},
+	{"length-required", "Content-Length required"},
 	{"payload-too-large", "Request body too large"},
 	{"unsupported-media-type", "Unsupported media type"},
 	{"headers-too-large", "Request headers too large"},

@@ -75,7 +75,8 @@ const char *http_req_query_unknown(struct http_req *r, const char *const *allowe
 		int known = 0;
 		for (const char *const *a = allowed; *a && !known; a++)
 			known = strcmp(*a, kv->key) == 0;
-		if (!known)
+		/* A repeated filter is as ambiguous as an unknown one. */
+		if (!known || evhttp_find_header(r->query, kv->key) != kv->value)
 			return kv->key;
 	}
 	return NULL;
@@ -85,9 +86,7 @@ char *http_req_query(struct http_req *r, const char *name)
 {
 	http_req_parse_query(r);
 	const char *v = evhttp_find_header(r->query, name);
-	if (v == NULL || strlen(v) > 4096)
-		return NULL;
-	return xstrdup(v);
+	return v ? xstrdup(v) : NULL;
 }
 
 const char *http_req_header(struct http_req *r, const char *name)
@@ -159,6 +158,13 @@ void http_reply_buffer(struct http_req *r, int status, const char *content_type,
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	if (http_server_draining(r->app->http))
 		evhttp_add_header(h, "Connection", "close");
+	if (evhttp_request_get_command(r->ev) == EVHTTP_REQ_HEAD && body) {
+		/* libevent 2.1 would send the body: keep the length, drop the bytes. */
+		char len[24];
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
+		evhttp_add_header(h, "Content-Length", len);
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
 	evhttp_send_reply(r->ev, status, NULL, body);
 	http_server_request_done(r->app->http, r, status);
 }
@@ -167,7 +173,8 @@ void http_reply_json(struct http_req *r, int status, json_t *body)
 {
 	struct evbuffer *buf = evbuffer_new();
 	if (body) {
-		char *s = json_dumps(body, JSON_COMPACT);
+		/* 15 significant digits: 20.975, not 20.975000000000001 */
+		char *s = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
 		json_decref(body);
 		if (s) {
 			evbuffer_add(buf, s, strlen(s));

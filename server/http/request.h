@@ -47,8 +47,9 @@ char *http_req_param(struct http_req *r, const char *name);
 /* Query parameter (decoded) copied into a new string (caller frees), or NULL. */
 char *http_req_query(struct http_req *r, const char *name);
 /*
- * The first query parameter not named in allowed (NULL-terminated), or NULL
- * when all are known; "?" when the query string cannot be parsed.
+ * The first query parameter not named in allowed (NULL-terminated) or
+ * given twice, or NULL when all are known and single; "?" when the query
+ * string cannot be parsed.
  */
 const char *http_req_query_unknown(struct http_req *r, const char *const *allowed);
 /* Request header, or NULL; owned by the request. */

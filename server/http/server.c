@@ -41,12 +41,14 @@ struct http_conn {
 	struct http_server *s;
 	struct bufferevent *bev; /* the filter evhttp owns */
 	struct event *deadline;
-	struct event *flush; /* see conn_output_added */
+	struct event *flush;	/* see conn_output_added */
+	struct event *writable; /* the socket has room again: see conn_filter_out */
 	enum conn_phase phase;
 	size_t header_bytes;
 	char line[64];
 	size_t line_len;
 	long long content_length;
+	int chunked; /* Transfer-Encoding was sent */
 };
 
 struct http_server {
@@ -200,6 +202,7 @@ static int conn_scan(struct http_conn *c, const unsigned char *p, size_t n)
 			c->header_bytes = 0;
 			c->line_len = 0;
 			c->content_length = -1;
+			c->chunked = 0;
 			conn_arm(c, cfg->request_timeout_s);
 		}
 		if (++c->header_bytes > (size_t)cfg->max_header_bytes) {
@@ -218,6 +221,15 @@ static int conn_scan(struct http_conn *c, const unsigned char *p, size_t n)
 		c->line[c->line_len] = '\0';
 		if (c->line_len == 0) {
 			c->phase = PHASE_BODY;
+			if (c->chunked) {
+				/* Bodies here are small JSON: a length up front lets the
+				 * limit be checked before anything is read. */
+				c->s->stats.rejected_oversize++;
+				conn_reject(c, 411, "length-required",
+					    "send the body with a Content-Length; chunked transfer "
+					    "encoding is not accepted");
+				return -1;
+			}
 			if (c->content_length > cfg->max_body_bytes) {
 				c->s->stats.rejected_oversize++;
 				conn_reject(c, 413, "payload-too-large",
@@ -226,6 +238,8 @@ static int conn_scan(struct http_conn *c, const unsigned char *p, size_t n)
 			}
 		} else if (strncasecmp(c->line, "content-length:", 15) == 0) {
 			c->content_length = strtoll(c->line + 15, NULL, 10);
+		} else if (strncasecmp(c->line, "transfer-encoding:", 18) == 0) {
+			c->chunked = 1;
 		}
 		c->line_len = 0;
 	}
@@ -260,7 +274,7 @@ static enum bufferevent_filter_result conn_filter_in(struct evbuffer *src, struc
  * the bytes then. So every addition schedules a flush for later in this loop
  * iteration, after evhttp has enabled writing.
  */
-static void conn_flush(evutil_socket_t fd, short what, void *arg)
+static void conn_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_conn *c = arg;
 	bufferevent_flush(c->bev, EV_WRITE, BEV_NORMAL);
@@ -273,13 +287,53 @@ static void conn_output_added(struct evbuffer *buf, const struct evbuffer_cb_inf
 		event_active(c->flush, EV_WRITE, 1);
 }
 
+/*
+ * Output goes from the filter straight to the socket, never through the
+ * underlying bufferevent's buffer. evhttp takes "the filter's output is
+ * empty" to mean "written"; with Connection: close it then shuts the socket
+ * down at once, so bytes parked in a second buffer would be lost. Here they
+ * leave the filter only when the kernel has them; when the socket is full we
+ * wait for it to be writable and go on.
+ */
+static enum bufferevent_filter_result conn_filter_out(struct evbuffer *src, struct evbuffer *dst,
+						      ev_ssize_t limit,
+						      enum bufferevent_flush_mode mode, void *arg)
+{
+	struct http_conn *c = arg;
+	struct bufferevent *under = bufferevent_get_underlying(c->bev);
+	evutil_socket_t fd = under ? bufferevent_getfd(under) : -1;
+	if (fd < 0)
+		return BEV_ERROR;
+	while (evbuffer_get_length(src) > 0) {
+		int n = evbuffer_write(src, fd);
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+			if (c->writable == NULL)
+				c->writable = event_new(bufferevent_get_base(c->bev), fd, EV_WRITE,
+							conn_flush_cb, c);
+			event_add(c->writable, NULL);
+			return BEV_NEED_MORE;
+		}
+		return BEV_ERROR;
+	}
+	return BEV_OK;
+}
+
 static void conn_closed(void *arg)
 {
 	struct http_conn *c = arg;
 	struct http_server *s = c->s;
-	conn_table_del(s, c->bev);
 	event_free(c->deadline);
 	event_free(c->flush);
+	if (c->writable)
+		event_free(c->writable);
+	if (s == NULL) {
+		/* The server is gone; libevent finalised this connection late. */
+		free(c);
+		return;
+	}
+	conn_table_del(s, c->bev);
 	free(c);
 	s->stats.connections_open--;
 	if (s->paused && !s->draining && s->stats.connections_open < (uint64_t)s->app->cfg.max_connections) {
@@ -295,9 +349,9 @@ static struct bufferevent *conn_new(struct event_base *base, void *arg)
 	c->s = s;
 	c->deadline = evtimer_new(base, conn_deadline, c);
 	struct bufferevent *under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	c->bev = bufferevent_filter_new(under, conn_filter_in, NULL, BEV_OPT_CLOSE_ON_FREE,
+	c->bev = bufferevent_filter_new(under, conn_filter_in, conn_filter_out, BEV_OPT_CLOSE_ON_FREE,
 					conn_closed, c);
-	c->flush = event_new(base, -1, 0, conn_flush, c);
+	c->flush = event_new(base, -1, 0, conn_flush_cb, c);
 	evbuffer_add_cb(bufferevent_get_output(c->bev), conn_output_added, c);
 	conn_table_put(s, c);
 	s->stats.connections_open++;
@@ -471,7 +525,14 @@ void http_server_free(struct http_server *s)
 {
 	if (s == NULL)
 		return;
-	evhttp_free(s->http); /* closes connections: their free hooks run */
+	evhttp_free(s->http);
+	/*
+	 * libevent finalises the connections' bufferevents later (in the loop or
+	 * in event_base_free): their free hooks must not reach this server.
+	 */
+	for (size_t i = 0; i < s->table_size; i++)
+		if (s->table[i])
+			s->table[i]->s = NULL;
 	event_free(s->drained_ev);
 	free(s->table);
 	free(s);
