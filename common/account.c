@@ -29,18 +29,6 @@ enum account_role account_role_of(const json_t *doc)
 	return account_role_parse(json_string_value(json_object_get(doc, "role")));
 }
 
-/* Forum ids are short slugs: [a-z0-9][a-z0-9-]*. */
-static int account_forum_id_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 40 || s[0] == '-')
-		return 0;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			return 0;
-	return 1;
-}
-
 static void account_check_phone(const char *phone, json_t **errors)
 {
 	int digits = 0;
@@ -160,7 +148,7 @@ json_t *account_from_request(const json_t *body, json_t **errors)
 		}
 		json_array_foreach(forums, i, v)
 		{
-			if (!account_forum_id_ok(json_string_value(v)))
+			if (!fields_forum_id_ok(json_string_value(v)))
 				fields_error(errors, "scope.forums",
 					     "'%.40s' is not a forum id (a-z, 0-9 and -)",
 					     json_string_value(v));

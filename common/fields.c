@@ -46,6 +46,17 @@ void fields_unknown(const json_t *obj, const char *prefix, const char *const *al
 	}
 }
 
+int fields_forum_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > FIELDS_FORUM_MAX || s[0] == '-')
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return 0;
+	return 1;
+}
+
 size_t fields_chars(const char *s)
 {
 	size_t n = 0;
@@ -76,7 +87,10 @@ char *fields_string(const json_t *obj, const char *key, const char *field, int r
 	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t' || c == '\r'))) || c == 0x7f) {
+		int c1 = c == 0xC2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+			 (unsigned char)s[i + 1] <= 0x9F; /* U+0080..U+009F */
+		if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t' || c == '\r'))) || c == 0x7f ||
+		    c1) {
 			fields_error(errors, field, "must not contain control characters");
 			return NULL;
 		}

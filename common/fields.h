@@ -46,6 +46,10 @@ int fields_bool(const json_t *obj, const char *key, const char *field, int *out,
 json_t *fields_string_array(const json_t *obj, const char *key, const char *field, size_t max_items,
 			    size_t max_chars, json_t **errors);
 
+/* Forum ids are slugs: [a-z0-9][a-z0-9-]{0,39}. 1 when s is one. */
+#define FIELDS_FORUM_MAX 40
+int fields_forum_id_ok(const char *s);
+
 /* Characters (code points) in valid UTF-8 text. */
 size_t fields_chars(const char *s);
 

@@ -663,17 +663,6 @@ static void listing_location(json_t *doc, const json_t *body, json_t **errors)
 
 /* ---- the rest --------------------------------------------------------- */
 
-/* Forum ids are slugs: [a-z0-9][a-z0-9-]{0,39}. */
-static int listing_forum_ok(const char *s)
-{
-	if (s[0] == '-')
-		return 0;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			return 0;
-	return 1;
-}
-
 static void listing_note(json_t *doc, const json_t *body, json_t **errors)
 {
 	char *s;
@@ -767,7 +756,7 @@ json_t *listing_from_request(enum listing_kind kind, const json_t *body, int64_t
 	listing_distance(doc, body, errors);
 	listing_note(doc, body, errors);
 	if (listing_string(body, "forum", 0, LISTING_FORUM_MAX, 0, &s, errors) == 1) {
-		if (listing_forum_ok(s))
+		if (fields_forum_id_ok(s))
 			json_object_set_new(doc, "forum", json_string(s));
 		else
 			fields_error(errors, "forum",

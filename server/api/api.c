@@ -90,6 +90,29 @@ int api_idempotency(struct http_req *r, struct api_idem *out)
 	return 0;
 }
 
+int api_if_match(const char *header, const char *etag)
+{
+	size_t el = strlen(etag);
+	const char *p = header;
+	for (;;) {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			return 0;
+		if (*p == '*')
+			return 1;
+		const char *end = p;
+		if (*p == '"') {
+			const char *close = strchr(p + 1, '"');
+			end = close ? close + 1 : p + strlen(p);
+		} else {
+			end = p + strcspn(p, ",");
+		}
+		if ((size_t)(end - p) == el && memcmp(p, etag, el) == 0)
+			return 1;
+		p = end;
+	}
+}
+
 int64_t api_now_ms(void)
 {
 	struct timeval tv;

@@ -34,6 +34,12 @@ struct api_idem {
 };
 int api_idempotency(struct http_req *r, struct api_idem *out);
 
+/*
+ * 1 when an If-Match header value (a list of entity-tags, or "*") matches
+ * etag by strong comparison (RFC 9110 13.1.1): weak tags never match.
+ */
+int api_if_match(const char *header, const char *etag);
+
 /* Milliseconds since the epoch. */
 int64_t api_now_ms(void);
 /* RFC 3339 UTC with milliseconds into buf[32]. */

@@ -45,6 +45,8 @@ static void health_ready_reply(struct redis *link, enum redis_status st, redisRe
 		why = "the craftmatch function library is not loaded";
 	else if (reply->type != REDIS_REPLY_STRING || strcmp(reply->str, STORE_LIBRARY_VERSION) != 0)
 		why = "Redis holds another version of the craftmatch function library";
+	else if (!store_ready(r->app->store))
+		why = "the store is still loading its function library";
 	if (why) {
 		http_reply_unavailable(r, why);
 		return;

@@ -285,7 +285,7 @@ static void listings_search_kind(struct http_req *r, const char *fixed_kind)
 			fields_error(&errors, "query", "the query string is malformed");
 		else
 			fields_error(&errors, unknown,
-				     "unknown filter; use kind, material, province, status, forum, "
+				     "unknown or repeated filter; use kind, material, province, status, forum, "
 				     "owner, q, cursor, limit");
 		api_reply_invalid(r, errors);
 		return;
@@ -337,8 +337,11 @@ static void listings_search_kind(struct http_req *r, const char *fixed_kind)
 		else
 			q.status = status;
 	}
-	if (forum)
+	if (forum) {
+		if (!fields_forum_id_ok(forum))
+			fields_error(&errors, "forum", "must be a forum id (a-z, 0-9 and -)");
 		q.forum = forum;
+	}
 	if (owner) {
 		if (strcmp(owner, "me") == 0)
 			q.owner = api_account_id(r);
@@ -356,7 +359,9 @@ static void listings_search_kind(struct http_req *r, const char *fixed_kind)
 			free(text);
 			text = c->q[6] = folded;
 			/* fold_key keeps word order; search for the whole phrase */
-			q.text = text && *text ? text : NULL;
+			if (text == NULL || *text == '\0')
+				fields_error(&errors, "q", "has no letters or digits to search for");
+			q.text = text;
 		}
 	}
 	if (cursor) {
@@ -434,7 +439,7 @@ static void listings_patch_loaded(struct http_req *r, const json_t *row)
 	if (if_match) {
 		char etag[32];
 		snprintf(etag, sizeof(etag), "\"%" PRId64 "\"", version);
-		if (strcmp(if_match, etag) != 0 && strcmp(if_match, "*") != 0) {
+		if (!api_if_match(if_match, etag)) {
 			json_decref(doc);
 			http_reply_problem(r, 412, "precondition-failed", NULL,
 					   "If-Match %s does not match the current version %s",

@@ -455,7 +455,7 @@ void matches_search(struct http_req *r)
 	json_t *errors = NULL;
 	if (unknown) {
 		fields_error(&errors, strcmp(unknown, "?") ? unknown : "query",
-			     "unknown filter; use state, listing, material, province, forum, cursor, "
+			     "unknown or repeated filter; use state, listing, material, province, forum, cursor, "
 			     "limit");
 		api_reply_invalid(r, errors);
 		return;
@@ -499,6 +499,8 @@ void matches_search(struct http_req *r)
 		else
 			q.province = p->code;
 	}
+	if (forum && !fields_forum_id_ok(forum))
+		fields_error(&errors, "forum", "must be a forum id (a-z, 0-9 and -)");
 	q.forum = forum;
 	if (cursor) {
 		size_t n = strlen(cursor);

@@ -7,16 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "common/xalloc.h"
 #include "server/log.h"
 
 extern const char store_functions_lua[];
 extern const size_t store_functions_lua_len;
 
+#define STORE_RELOAD_MS 500
+
 static void store_library_loaded(struct redis *r, enum redis_status st, redisReply *reply,
 				 void *arg)
 {
 	struct store *s = arg;
+	s->loading = 0;
 	if (st == REDIS_DONE && reply->type != REDIS_REPLY_ERROR) {
 		s->functions_loaded = 1;
 		s->library_loads++;
@@ -26,13 +31,20 @@ static void store_library_loaded(struct redis *r, enum redis_status st, redisRep
 	}
 	log_error("store", "function library not loaded", "status=%d error=\"%s\"", (int)st,
 		  st == REDIS_DONE ? reply->str : "no reply");
-	/* Try again on the next probe or reconnect; meanwhile not ready. */
+	/* Not ready until it loads: try again shortly while the link is up. */
 	s->functions_loaded = 0;
 	redis_set_ready(r, 0);
+	if (st != REDIS_DOWN) {
+		struct timeval tv = {0, STORE_RELOAD_MS * 1000};
+		evtimer_add(s->reload, &tv);
+	}
 }
 
 static void store_load_library(struct store *s)
 {
+	if (s->loading)
+		return;
+	s->loading = 1;
 	const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", store_functions_lua};
 	size_t lens[] = {8, 4, 7, store_functions_lua_len};
 	redis_command(s->link, store_library_loaded, s, 4, argv, lens, -1);
@@ -45,11 +57,20 @@ static void store_on_connect(struct redis *r, void *arg)
 	store_load_library(s);
 }
 
+static void store_reload(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *s = arg;
+	if (redis_connected(s->link) && !s->functions_loaded)
+		store_load_library(s);
+}
+
 struct store *store_new(struct event_base *base, const char *url, int timeout_ms)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
+	s->reload = evtimer_new(base, store_reload, s);
 	s->link = redis_new(base, url, timeout_ms, "store");
 	if (s->link == NULL) {
+		event_free(s->reload);
 		free(s);
 		return NULL;
 	}
@@ -63,6 +84,7 @@ void store_free(struct store *s)
 	if (s == NULL)
 		return;
 	redis_free(s->link);
+	event_free(s->reload);
 	free(s);
 }
 
@@ -81,7 +103,7 @@ static void store_probe_reply(struct redis *r, enum redis_status st, redisReply 
 {
 	struct store_probe_ctx *p = arg;
 	if (st == REDIS_DONE && reply->type == REDIS_REPLY_ERROR &&
-	    strstr(reply->str, "not found") != NULL && p->s->functions_loaded) {
+	    strstr(reply->str, "not found") != NULL) {
 		/* Someone flushed the functions (FUNCTION FLUSH, a restore): load again. */
 		log_warn("store", "function library missing, reloading", "%s", "");
 		p->s->functions_loaded = 0;

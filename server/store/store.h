@@ -22,7 +22,9 @@ struct store {
 	struct redis *link;
 	long events_maxlen; /* approximate cap on cm:events */
 	int functions_loaded;
+	int loading; /* a FUNCTION LOAD is in flight */
 	unsigned long library_loads;
+	struct event *reload; /* retries a failed load while the link is up */
 };
 
 /* Returns a new store connecting in the background, or NULL on a bad URL. */
