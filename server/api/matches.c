@@ -131,6 +131,7 @@ struct matches_ctx {
 	char note[96];	     /* delivered quantity (fulfil) */
 	char *reason;
 	int64_t version;
+	struct api_idem idem;
 };
 
 static void matches_ctx_free(struct matches_ctx *c)
@@ -273,12 +274,23 @@ static void matches_act_loaded(struct matches_ctx *c)
 			char *bar = strchr(c->note, '|');
 			*bar = '\0';
 			const char *unit = bar[1] ? bar + 1 : materials_base_unit(m);
-			int64_t base;
+			int64_t base = 0;
 			const char *why = NULL;
-			if (units_to_base(m, c->note, unit, &base, &why) < 0) {
+			/* Nothing delivered is a valid answer: the whole quantity returns. */
+			int zero = strspn(c->note, "0.") == strlen(c->note) && c->note[0] == '0';
+			if (!zero && units_to_base(m, c->note, unit, &base, &why) < 0) {
 				matches_ctx_free(c);
 				json_t *e = NULL;
 				fields_error(&e, "delivered", "%s", why ? why : "not a quantity");
+				api_reply_invalid(r, e);
+				return;
+			}
+			if (base > matches_int(c->row, SMF_QUANTITY)) {
+				matches_ctx_free(c);
+				json_t *e = NULL;
+				fields_error(&e, "delivered",
+					     "more than the matched %s %s",
+					     matches_str(c->row, SMF_QUANTITY), materials_base_unit(m));
 				api_reply_invalid(r, e);
 				return;
 			}
@@ -300,7 +312,7 @@ static void matches_act_loaded(struct matches_ctx *c)
 	const char *note = strcmp(c->action, "fulfil") == 0 ? c->note : (c->reason ? c->reason : "");
 	int64_t expires = api_now_ms() + (int64_t)r->app->cfg.review_timeout_s * 1000;
 	store_match_act(r->app->store, c->id, c->action, api_account_id(r), side, note, expires,
-			matches_int(c->row, SMF_VERSION), matches_acted_reload, c);
+			matches_int(c->row, SMF_VERSION), &c->idem.idem, matches_acted_reload, c);
 }
 
 
@@ -327,6 +339,8 @@ static void matches_act(struct http_req *r, const char *action)
 	struct matches_ctx *c = NULL;
 	json_t *delivered = is_fulfil ? json_object_get(body, "delivered") : NULL;
 	char *unit = is_fulfil ? fields_string(body, "unit", "unit", 0, 16, 0, &errors) : NULL;
+	if (unit && delivered == NULL)
+		fields_error(&errors, "unit", "only goes with delivered");
 	if (errors) {
 		json_decref(body);
 		free(reason);
@@ -343,6 +357,12 @@ static void matches_act(struct http_req *r, const char *action)
 	}
 	c->action = action;
 	c->reason = reason;
+	if (api_idempotency(r, &c->idem) < 0) {
+		json_decref(body);
+		free(unit);
+		matches_ctx_free(c);
+		return;
+	}
 	if (delivered) {
 		/* Kept as text; converted against the match's material once loaded. */
 		char text[UNITS_TEXT_MAX];

@@ -34,9 +34,10 @@ local function emit(maxlen, etype, fields)
   return redis.call('XADD', unpack(argv))
 end
 
--- Idempotency: returns nil when the request is new (and records it), the
--- first result's id when it is a replay, or raises on a reused key.
-local function idem_check(key, fingerprint, id, kind)
+-- Idempotency. idem_lookup returns nil when the request is new, the first
+-- result's id when it is a replay, or an error reply on a reused key;
+-- idem_record remembers a request that succeeded (for a day).
+local function idem_lookup(key, fingerprint, kind)
   if key == nil then return nil end
   local prev = redis.call('HMGET', key, 'fp', 'id', 'kind')
   if prev[1] then
@@ -45,9 +46,20 @@ local function idem_check(key, fingerprint, id, kind)
     end
     return prev[2]
   end
+  return nil
+end
+
+local function idem_record(key, fingerprint, id, kind)
+  if key == nil then return end
   redis.call('HSET', key, 'fp', fingerprint, 'id', id, 'kind', kind)
   redis.call('EXPIRE', key, 86400)
-  return nil
+end
+
+-- Both at once, for creates that cannot fail after the lookup.
+local function idem_check(key, fingerprint, id, kind)
+  local prev = idem_lookup(key, fingerprint, kind)
+  if prev == nil then idem_record(key, fingerprint, id, kind) end
+  return prev
 end
 
 -- Accounts and tokens -------------------------------------------------------
@@ -534,19 +546,28 @@ local function match_apply(key, id, m, action, actor, side, note, now, maxlen, e
 end
 
 -- cm_match_act: one lifecycle step, checked against the state it leaves.
--- KEYS: match
+-- KEYS: match, [idempotency]
 -- ARGV: action, actor account id, side ('need'|'offer'|'' for moderators),
 --       note (reason, or delivered quantity for fulfil), now_ms,
---       events_maxlen, new deadline (approve), expected version ('' any)
+--       events_maxlen, new deadline (approve), expected version ('' any),
+--       [fingerprint]
 -- → { new state, version }
 redis.register_function('cm_match_act', function(keys, args)
   local m = match_load(keys[1])
   if not m then return redis.error_reply('CM_NOTFOUND no such match') end
+  -- KEYS[2], ARGV[9]: the caller's Idempotency-Key and request fingerprint.
+  local kind = 'match:' .. keys[1]
+  local replay = idem_lookup(keys[2], args[9], kind)
+  if type(replay) == 'table' then return replay end
+  if replay then return { m.state, m.version } end
   if args[8] ~= '' and args[8] ~= m.version then
     return redis.error_reply('CM_CONFLICT the match changed meanwhile (now version ' .. m.version .. ')')
   end
   local id = string.sub(keys[1], string.len('cm:match:') + 1)
-  return match_apply(keys[1], id, m, args[1], args[2], args[3], args[4], args[5], args[6], args[7])
+  -- match_apply checks everything before it writes: a refusal changes nothing.
+  local out = match_apply(keys[1], id, m, args[1], args[2], args[3], args[4], args[5], args[6], args[7])
+  if type(out) == 'table' and not out.err then idem_record(keys[2], args[9], id, kind) end
+  return out
 end)
 
 -- cm_match_expire: ends live matches whose deadline has passed.

@@ -55,7 +55,8 @@ void store_match_get(struct store *s, const char *id, store_cb cb, void *arg)
 
 void store_match_act(struct store *s, const char *id, const char *action, const char *actor,
 		     const char *side, const char *note, int64_t expires_at,
-		     int64_t expected_version, store_cb cb, void *arg)
+		     int64_t expected_version, const struct store_idem *idem, store_cb cb,
+		     void *arg)
 {
 	char k[KEYS_MAX], now[24], maxlen[24], exp[24], ver[24];
 	store_now_ms(now);
@@ -65,9 +66,10 @@ void store_match_act(struct store *s, const char *id, const char *action, const 
 		snprintf(ver, sizeof(ver), "%" PRId64, expected_version);
 	else
 		ver[0] = '\0';
-	const char *keys[] = {keys_match(k, id)};
-	const char *args[] = {action, actor, side, note ? note : "", now, maxlen, exp, ver};
-	store_fcall(s, "cm_match_act", 0, 1, keys, 8, args, NULL, cb, arg);
+	const char *keys[] = {keys_match(k, id), idem->key};
+	const char *args[] = {action, actor, side, note ? note : "", now, maxlen, exp, ver,
+			      idem->fingerprint ? idem->fingerprint : ""};
+	store_fcall(s, "cm_match_act", 0, idem->key ? 2 : 1, keys, 9, args, NULL, cb, arg);
 }
 
 void store_match_expire(struct store *s, int64_t now_ms, int batch, store_cb cb, void *arg)

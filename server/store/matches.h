@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "server/store/accounts.h"
 #include "server/store/store.h"
 
 struct store_proposal {
@@ -44,7 +45,8 @@ void store_match_get(struct store *s, const char *id, store_cb cb, void *arg);
  */
 void store_match_act(struct store *s, const char *id, const char *action, const char *actor,
 		     const char *side, const char *note, int64_t expires_at,
-		     int64_t expected_version, store_cb cb, void *arg);
+		     int64_t expected_version, const struct store_idem *idem, store_cb cb,
+		     void *arg);
 
 /* value: number expired */
 void store_match_expire(struct store *s, int64_t now_ms, int batch, store_cb cb, void *arg);
