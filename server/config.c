@@ -52,7 +52,7 @@ static const struct config_setting config_settings[] = {
 	{"shutdown-grace", "CRAFTMATCH_SHUTDOWN_GRACE", CT_INT, CFG(shutdown_grace_s), "10", 0, 3600,
 	 "seconds in-flight requests may take after SIGTERM before exit"},
 	{"expiry-interval-ms", "CRAFTMATCH_EXPIRY_INTERVAL_MS", CT_INT, CFG(expiry_interval_ms), "1000",
-	 50, 3600000, "how often listings past their end date are marked expired"},
+	 50, 3600000, "how often listings past their end date, and matches left unanswered, are expired"},
 	{"events-maxlen", "CRAFTMATCH_EVENTS_MAXLEN", CT_LONG, CFG(events_maxlen), "1000000", 1000,
 	 1000000000L, "approximate number of entries kept in the cm:events stream"},
 	{"review-timeout", "CRAFTMATCH_REVIEW_TIMEOUT", CT_INT, CFG(review_timeout_s), "172800", 1,
