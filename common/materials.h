@@ -9,8 +9,12 @@
  * behind a family prefix: "bamboo_luong", "timber_go_gu", "shell_turbo".
  *
  * Units: every material has a base unit, units[0], in which quantities are
- * stored and prices are quoted (VND per base unit). Every other accepted
- * unit is an exact integer multiple of it (factor <= MATERIALS_FACTOR_MAX),
+ * stored. Prices are not per base unit: a price is whole VND per the
+ * listing's price_unit, any accepted unit, which defaults to the quantity's
+ * unit (in a patch, to the stored price's unit); common/listing.c stores
+ * {vnd, unit, factor}, and matching turns it into micro-VND per base unit
+ * (vnd x 10^6 / factor). Every other accepted unit is an exact integer
+ * multiple of the base unit (factor <= MATERIALS_FACTOR_MAX),
  * so conversion never rounds. A unit's code is its Vietnamese name folded to
  * ASCII, so users may type either ("tấn" or "tan"):
  *

@@ -7,9 +7,7 @@
 #include "common/units.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/materials.h"
@@ -267,39 +265,6 @@ int units_from_base(const struct material *m, int64_t base, const char *unit, ch
 	return 0;
 }
 
-/* Shortest decimal that strtod() turns back into d, in plain notation. */
-static int units_real_text(double d, char *buf, size_t len, const char **why)
-{
-	char sci[40];
-
-	if (!(fabs(d) < 1e15)) {
-		*why = "too large";
-		return -1;
-	}
-	for (int p = 1; p <= 15; p++) {
-		const char *e;
-		int exp10, dec;
-
-		snprintf(sci, sizeof(sci), "%.*e", p - 1, d);
-		if (strtod(sci, NULL) != d)
-			continue;
-		e = strchr(sci, 'e');
-		exp10 = e != NULL ? atoi(e + 1) : 0;
-		/* p significant digits, the first at 10^exp10: the last is at
-		 * 10^(exp10 - p + 1), so that many decimals, or none. */
-		dec = p - 1 - exp10;
-		if (dec < 0)
-			dec = 0;
-		if (snprintf(buf, len, "%.*f", dec, d) >= (int)len) {
-			*why = "too long";
-			return -1;
-		}
-		return 0;
-	}
-	*why = "too many significant digits for a JSON number; send the quantity as a string";
-	return -1;
-}
-
 int units_json_text(const json_t *v, char *buf, size_t len, const char **why)
 {
 	if (v == NULL) {
@@ -329,9 +294,12 @@ int units_json_text(const json_t *v, char *buf, size_t len, const char **why)
 		memcpy(buf, s, n + 1);
 		return 0;
 	}
-	if (json_is_real(v))
-		return units_real_text(json_real_value(v), buf, len, why);
-	*why = "must be a number or a decimal string";
+	if (json_is_real(v)) {
+		/* jansson has already rounded it to a double: its text is gone. */
+		*why = UNITS_JSON_REAL_WHY;
+		return -1;
+	}
+	*why = "must be a decimal string or a JSON integer";
 	return -1;
 }
 

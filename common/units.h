@@ -11,16 +11,12 @@
  * rather than guessed at. The result must be a whole, positive number of
  * base units, at most UNITS_MAX_BASE.
  *
- * Quantities in JSON: send them as strings ("12.5") or as JSON integers.
- * A JSON number with a fraction or exponent has already become a double
- * when jansson hands it over, so its text is gone; units_json_text() then
- * takes the shortest decimal (at most 15 significant digits) that turns back
- * into the same double. Every decimal literal of at most 15 significant
- * digits is therefore read exactly as written; a literal with more digits
- * is refused when no such decimal exists ("send the quantity as a string"),
- * and otherwise read as that shorter decimal -- so clients with longer
- * quantities must send strings. (Reads and writes doubles in the "C" numeric
- * locale, the default; the server never calls setlocale.)
+ * Quantities in JSON: send them as decimal strings ("12.5") or as JSON
+ * integers (12). A JSON real -- any number with a fraction or exponent, even
+ * 12.5 or 12.0 -- is refused: jansson has already turned it into a double
+ * when it hands it over, so the text the client wrote is gone, and
+ * "1.0000000000000001" and "1.0" arrive as the same value. Nothing can then
+ * tell which quantity was meant, and quantities must be exact.
  *
  * Reasons (*why) are English sentences for the API's error "message". They
  * point to static strings or to per-thread storage that stays valid until the
@@ -78,12 +74,17 @@ int units_format(int64_t base, int64_t factor, char *buf, size_t len);
 int units_from_base(const struct material *m, int64_t base, const char *unit, char *buf, size_t len,
 		    const char **why);
 
+/* The reason units_json_text() gives for a JSON real. */
+#define UNITS_JSON_REAL_WHY                                                                        \
+	"send a quantity with a fraction as a string, e.g. \"12.5\" (JSON numbers with a "         \
+	"fraction are not exact)"
+
 /*
- * The decimal text of a JSON quantity (see the rule above): a string is
- * copied as is (units_to_base checks it), an integer printed, a real turned
- * into its shortest round-tripping decimal. 0, or -1 with *why ("must be a
- * number or a decimal string", "too large", "too many significant digits
- * for a JSON number; send the quantity as a string", "too long"). Use a
+ * The decimal text of a JSON quantity (see "Quantities in JSON" above): a
+ * string is copied as is (units_to_base checks it), an integer printed; a
+ * real is refused with UNITS_JSON_REAL_WHY. 0, or -1 with *why ("missing
+ * quantity", "must be a decimal string or a JSON integer", UNITS_JSON_REAL_WHY,
+ * "too long", "not a decimal number" for a string with a NUL in it). Use a
  * buffer of UNITS_TEXT_MAX bytes. v is borrowed.
  */
 int units_json_text(const json_t *v, char *buf, size_t len, const char **why);

@@ -236,8 +236,8 @@ class ListingsTest(fixtures.ApiTestCase):
         self.assertNothingWritten(snap)
 
     def test_json_number_quantities(self):
-        # A JSON number is accepted as a quantity when it is exact.
-        for raw, unit, base in ((b"12.5", "ta", 1250), (b"3", "tan", 3000), (b"0.125", "tan", 125)):
+        # A JSON integer is accepted as a quantity: it is exact as written.
+        for raw, unit, base in ((b"3", "tan", 3000), (b"1250", "kg", 1250), (b"125", "ta", 12500)):
             with self.subTest(quantity=raw, unit=unit):
                 data = json.dumps(fixtures.need_body(unit=unit)).replace(
                     '"quantity": "12.5"', '"quantity": ' + raw.decode())
@@ -247,25 +247,23 @@ class ListingsTest(fixtures.ApiTestCase):
                 self.assertEqual(status, 201, doc)
                 self.assertEqual(doc["quantity"]["base"], base)
 
-    # SERVER BUG (reported): a JSON-number quantity goes through a double, so
-    # digits beyond ~16 significant ones are silently rounded away:
-    # 1.0000000000000001 kg is stored as 1 kg, 0.30000000000000001 tấn as
-    # 300 kg, although neither is a whole number of kg (invariant 8: quantities
-    # are exact). common/units.c units_real_text() picks the shortest decimal
-    # that round-trips the double; the literal is lost in json_loadb. Fixing it
-    # needs an API decision (refuse JSON reals for quantities, or keep the
-    # literal), hence expectedFailure.
-    @unittest.expectedFailure
     def test_json_number_quantities_not_rounded(self):
+        # A JSON real is refused as a quantity, even one that looks exact:
+        # once parsed it is a double, and 1.0000000000000001 kg cannot be told
+        # from 1 kg (invariant 8: quantities are exact). A fraction goes in a
+        # decimal string ("12.5") instead.
         snap = self.snapshot()
-        for raw, unit in ((b"1.0000000000000001", "kg"), (b"0.30000000000000001", "tan"),
-                          (b"1250.0000000000001", "kg")):
+        for raw, unit in ((b"12.5", "ta"), (b"12.0", "ta"), (b"0.125", "tan"),
+                          (b"1.0000000000000001", "kg"), (b"0.30000000000000001", "tan"),
+                          (b"1250.0000000000001", "kg"), (b"1e3", "kg")):
             with self.subTest(quantity=raw, unit=unit):
                 data = json.dumps(fixtures.need_body(unit=unit)).replace(
                     '"quantity": "12.5"', '"quantity": ' + raw.decode())
+                self.assertIn('"quantity": ' + raw.decode(), data)
                 resp = self.api.call(self.village, "POST", "/v1/needs", data.encode(),
                                      {"Content-Type": "application/json"})
                 self.assertValidation(resp, ["quantity"])
+                self.assertIn('as a string, e.g. "12.5"', resp[2]["errors"][0]["message"])
         self.assertNothingWritten(snap)
 
     def test_every_field_wrong_one_problem(self):

@@ -356,12 +356,27 @@ static void test_quantities(void **state)
 	assert_int_equal(listing_quantity_base(doc), 1);
 	json_decref(doc);
 
-	/* A JSON real is read as the decimal it was written as. */
-	snprintf(text, sizeof(text), need, "clay", "12.5", "ta");
+	/* A JSON real is refused, even one that looks exact: jansson has made
+	 * it a double and its text is gone. The same quantity as a string or a
+	 * JSON integer is fine. */
+	static const char *const reals[] = {"12.5", "12.0", "1.0000000000000001", "0.1", "1e3"};
+	for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+		snprintf(text, sizeof(text), need, "clay", reals[i], "ta");
+		errors = create_bad(LISTING_NEED, text, "quantity");
+		assert_contains(message_of(errors, "quantity"),
+				"send a quantity with a fraction as a string, e.g. \"12.5\"");
+		assert_contains(message_of(errors, "quantity"), "not exact");
+		json_decref(errors);
+	}
+	snprintf(text, sizeof(text), need, "clay", "\"12.5\"", "ta");
 	doc = create_ok(LISTING_NEED, text);
 	assert_int_equal(listing_quantity_base(doc), 1250);
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(doc, "quantity"), "amount")), "12.5");
+	json_decref(doc);
+	snprintf(text, sizeof(text), need, "clay", "12", "ta");
+	doc = create_ok(LISTING_NEED, text);
+	assert_int_equal(listing_quantity_base(doc), 1200);
 	json_decref(doc);
 
 	/* Timber in m³, stored in dm³. */
@@ -617,6 +632,18 @@ static void test_min_order(void **state)
 	json_decref(create_bad(LISTING_OFFER, text, "min_order"));
 	snprintf(text, sizeof(text), offer, "0");
 	json_decref(create_bad(LISTING_OFFER, text, "min_order"));
+	/* A JSON real, even a whole one, is refused; a JSON integer is not. */
+	snprintf(text, sizeof(text), offer, "1.5");
+	errors = create_bad(LISTING_OFFER, text, "min_order");
+	assert_contains(message_of(errors, "min_order"), "as a string");
+	json_decref(errors);
+	snprintf(text, sizeof(text), offer, "2.0");
+	json_decref(create_bad(LISTING_OFFER, text, "min_order"));
+	snprintf(text, sizeof(text), offer, "1");
+	doc = create_ok(LISTING_OFFER, text);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(doc, "min_order"), "base")), 1000);
+	json_decref(doc);
 }
 
 static void test_prices(void **state)
@@ -856,6 +883,11 @@ static void test_patch_refused(void **state)
 	json_decref(errors);
 	json_decref(patch_bad(doc, "{\"min_order\": \"10.5\"}", "min_order"));
 	json_decref(patch_bad(doc, "{\"quantity\": null}", "quantity"));
+	/* JSON reals, as on creation. */
+	errors = patch_bad(doc, "{\"quantity\": 12.5, \"min_order\": 2.0}", "min_order,quantity");
+	assert_contains(message_of(errors, "quantity"), "as a string");
+	assert_contains(message_of(errors, "min_order"), "as a string");
+	json_decref(errors);
 	json_decref(patch_bad(doc, "{\"quantity\": \"0.0001\"}", "quantity"));
 	json_decref(patch_bad(doc, "{\"price_vnd\": null}", "price_vnd"));
 	json_decref(patch_bad(doc, "{\"price_vnd\": 0}", "price_vnd"));
