@@ -11,6 +11,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "common/fields.h"
 #include "server/http/request.h"
 #include "server/store/keys.h"
 
@@ -128,6 +129,45 @@ const char *api_time_text(int64_t ms, char buf[32])
 	size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf + n, 32 - n, ".%03dZ", (int)(ms % 1000));
 	return buf;
+}
+
+json_t *api_page(const json_t *reply, api_view_fn view)
+{
+	json_t *items = json_array();
+	size_t i;
+	json_t *row;
+	json_array_foreach(json_array_get(reply, 1), i, row)
+	{
+		/* rows carry the id first, then the stored fields */
+		json_t *fields = json_array();
+		for (size_t k = 1; k < json_array_size(row); k++)
+			json_array_append(fields, json_array_get(row, k));
+		json_t *v = view(json_string_value(json_array_get(row, 0)), fields);
+		json_decref(fields);
+		if (v)
+			json_array_append_new(items, v);
+	}
+	const char *next = json_string_value(json_array_get(reply, 0));
+	return json_pack("{s:o, s:o}", "items", items, "next_cursor",
+			 next && *next ? json_string(next) : json_null());
+}
+
+void api_page_params(const char *cursor, const char *limit_text, int max, int *limit,
+		     json_t **errors)
+{
+	if (cursor) {
+		size_t n = strlen(cursor);
+		if (n == 0 || n > 18 || strspn(cursor, "0123456789") != n)
+			fields_error(errors, "cursor", "must be the next_cursor of a previous page");
+	}
+	if (limit_text) {
+		char *end;
+		long v = strtol(limit_text, &end, 10);
+		if (*limit_text == '\0' || *end || v < 1 || v > max)
+			fields_error(errors, "limit", "must be from 1 to %d", max);
+		else
+			*limit = (int)v;
+	}
 }
 
 void api_reply_invalid(struct http_req *r, json_t *errors)

@@ -45,6 +45,23 @@ int64_t api_now_ms(void);
 /* RFC 3339 UTC with milliseconds into buf[32]. */
 const char *api_time_text(int64_t ms, char buf[32]);
 
+/*
+ * A page of search results as the API answers it: {"items": [...],
+ * "next_cursor": "…" | null}, from a store reply [next cursor or "",
+ * [[id, fields...], ...]]. view(id, fields) returns a new reference or NULL
+ * (the row is skipped). Returns a new reference.
+ */
+typedef json_t *(*api_view_fn)(const char *id, const json_t *fields);
+json_t *api_page(const json_t *reply, api_view_fn view);
+
+/*
+ * Checks the cursor and limit query values of a list request (either may be
+ * NULL): a cursor is the next_cursor of an earlier page, a limit 1..max.
+ * Sets *limit when given; appends errors.
+ */
+void api_page_params(const char *cursor, const char *limit_text, int max, int *limit,
+		     json_t **errors);
+
 /* Answers 400 with a validation problem listing errors (stolen). */
 void api_reply_invalid(struct http_req *r, json_t *errors);
 

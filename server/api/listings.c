@@ -243,6 +243,12 @@ struct listings_search_ctx {
 	char *q[9]; /* query values kept alive for the store call */
 };
 
+static json_t *listings_row_view(const char *id, const json_t *fields)
+{
+	(void)id; /* the stored document carries it */
+	return listings_view(fields);
+}
+
 static void listings_found(const struct store_reply *res, void *arg)
 {
 	struct listings_search_ctx *c = arg;
@@ -254,24 +260,7 @@ static void listings_found(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
-	json_t *items = json_array();
-	size_t i;
-	json_t *row;
-	json_array_foreach(json_array_get(res->value, 1), i, row)
-	{
-		/* rows carry the id first, then the stored view fields */
-		json_t *rest = json_array();
-		for (size_t k = 1; k < json_array_size(row); k++)
-			json_array_append(rest, json_array_get(row, k));
-		json_t *view = listings_view(rest);
-		json_decref(rest);
-		if (view)
-			json_array_append_new(items, view);
-	}
-	const char *next = json_string_value(json_array_get(res->value, 0));
-	json_t *out = json_pack("{s:o, s:o}", "items", items, "next_cursor",
-				next && *next ? json_string(next) : json_null());
-	http_reply_json(r, 200, out);
+	http_reply_json(r, 200, api_page(res->value, listings_row_view));
 }
 
 static void listings_search_kind(struct http_req *r, const char *fixed_kind)
@@ -364,21 +353,8 @@ static void listings_search_kind(struct http_req *r, const char *fixed_kind)
 			q.text = text;
 		}
 	}
-	if (cursor) {
-		size_t n = strlen(cursor);
-		if (n == 0 || n > 18 || strspn(cursor, "0123456789") != n)
-			fields_error(&errors, "cursor", "must be the next_cursor of a previous page");
-		else
-			q.cursor = cursor;
-	}
-	if (limit) {
-		char *end;
-		long v = strtol(limit, &end, 10);
-		if (*limit == '\0' || *end || v < 1 || v > LISTINGS_PAGE_MAX)
-			fields_error(&errors, "limit", "must be from 1 to %d", LISTINGS_PAGE_MAX);
-		else
-			q.limit = (int)v;
-	}
+	api_page_params(cursor, limit, LISTINGS_PAGE_MAX, &q.limit, &errors);
+	q.cursor = cursor;
 	if (errors) {
 		for (size_t i = 0; i < sizeof(c->q) / sizeof(c->q[0]); i++)
 			free(c->q[i]);
@@ -406,7 +382,8 @@ void listings_search_offers(struct http_req *r)
 
 /* ---- PATCH /v1/listings/{id} ---- */
 
-static void listings_updated(const struct store_reply *res, void *arg)
+/* After a write: answer with the listing as Redis now holds it. */
+static void listings_written(const struct store_reply *res, void *arg)
 {
 	struct listings_ctx *c = arg;
 	struct http_req *r = c->r;
@@ -468,7 +445,7 @@ static void listings_patch_loaded(struct http_req *r, const json_t *row)
 	c->fold = listing_search_text(next, owner_name);
 	store_listing_update(r->app->store, c->id, api_account_id(r), version, next,
 			     listing_quantity_base(next), listing_ends_at(next),
-			     c->fold ? c->fold : "", listings_updated, c);
+			     c->fold ? c->fold : "", listings_written, c);
 }
 
 void listings_patch(struct http_req *r)
@@ -479,21 +456,6 @@ void listings_patch(struct http_req *r)
 }
 
 /* ---- DELETE /v1/listings/{id} ---- */
-
-static void listings_closed(const struct store_reply *res, void *arg)
-{
-	struct listings_ctx *c = arg;
-	struct http_req *r = c->r;
-	if (res->status != STORE_OK) {
-		listings_ctx_free(c);
-		api_reply_store_error(r, res);
-		return;
-	}
-	char id[IDS_MAX];
-	snprintf(id, sizeof(id), "%s", c->id);
-	listings_ctx_free(c);
-	listings_load(r, id, listings_reply_200);
-}
 
 static void listings_close_loaded(struct http_req *r, const json_t *row)
 {
@@ -516,7 +478,7 @@ static void listings_close_loaded(struct http_req *r, const json_t *row)
 	c->r = r;
 	c->doc = doc;
 	snprintf(c->id, sizeof(c->id), "%s", json_string_value(json_object_get(doc, "id")));
-	store_listing_close(r->app->store, c->id, api_account_id(r), listings_closed, c);
+	store_listing_close(r->app->store, c->id, api_account_id(r), listings_written, c);
 }
 
 void listings_close(struct http_req *r)

@@ -432,22 +432,7 @@ static void matches_found(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
-	json_t *items = json_array();
-	size_t i;
-	json_t *row;
-	json_array_foreach(json_array_get(res->value, 1), i, row)
-	{
-		json_t *fields = json_array();
-		for (size_t k = 1; k < json_array_size(row); k++)
-			json_array_append(fields, json_array_get(row, k));
-		json_array_append_new(items,
-				      matches_view(json_string_value(json_array_get(row, 0)), fields));
-		json_decref(fields);
-	}
-	const char *next = json_string_value(json_array_get(res->value, 0));
-	http_reply_json(r, 200,
-			json_pack("{s:o, s:o}", "items", items, "next_cursor",
-				  next && *next ? json_string(next) : json_null()));
+	http_reply_json(r, 200, api_page(res->value, matches_view));
 }
 
 static void matches_csv(const json_t *arr, char *buf, size_t len)
@@ -522,20 +507,8 @@ void matches_search(struct http_req *r)
 	if (forum && !fields_forum_id_ok(forum))
 		fields_error(&errors, "forum", "must be a forum id (a-z, 0-9 and -)");
 	q.forum = forum;
-	if (cursor) {
-		size_t n = strlen(cursor);
-		if (n == 0 || n > 18 || strspn(cursor, "0123456789") != n)
-			fields_error(&errors, "cursor", "must be the next_cursor of a previous page");
-		q.cursor = cursor;
-	}
-	if (limit) {
-		char *end;
-		long v = strtol(limit, &end, 10);
-		if (*limit == '\0' || *end || v < 1 || v > MATCHES_PAGE_MAX)
-			fields_error(&errors, "limit", "must be from 1 to %d", MATCHES_PAGE_MAX);
-		else
-			q.limit = (int)v;
-	}
+	api_page_params(cursor, limit, MATCHES_PAGE_MAX, &q.limit, &errors);
+	q.cursor = cursor;
 	if (errors) {
 		matches_search_free(c);
 		api_reply_invalid(r, errors);

@@ -62,6 +62,49 @@ local function idem_check(key, fingerprint, id, kind)
   return prev
 end
 
+-- Paged scan over the intersection of sorted sets (all scored by seq),
+-- newest first. The smallest set drives; the others are checked by
+-- ZSCORE. accept(id) returns the row to list or nil. At most budget
+-- entries are examined, so one call stays short: the page may then come
+-- back partial, with a cursor to go on from.
+-- → { next cursor ('' at the end), rows }
+local function scan_page(keys, cursor, limit, budget, accept)
+  local driver, others = keys[1], {}
+  local smallest = redis.call('ZCARD', driver)
+  for i = 2, #keys do
+    local n = redis.call('ZCARD', keys[i])
+    if n < smallest then
+      others[#others + 1] = driver
+      driver, smallest = keys[i], n
+    else
+      others[#others + 1] = keys[i]
+    end
+  end
+  local top = cursor == '' and '+inf' or ('(' .. cursor)
+  local out, last = {}, ''
+  while budget > 0 do
+    local batch = redis.call('ZRANGE', driver, top, '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, 200, 'WITHSCORES')
+    if #batch == 0 then return { '', out } end
+    for i = 1, #batch, 2 do
+      local id, seq = batch[i], batch[i + 1]
+      budget = budget - 1
+      last = seq
+      local ok = true
+      for _, k in ipairs(others) do
+        if not redis.call('ZSCORE', k, id) then ok = false break end
+      end
+      local row = ok and accept(id) or nil
+      if row then
+        out[#out + 1] = row
+        if #out >= limit then return { seq, out } end
+      end
+      if budget <= 0 then return { seq, out } end
+    end
+    top = '(' .. last
+  end
+  return { last, out }
+end
+
 -- Accounts and tokens -------------------------------------------------------
 
 -- cm_account_create
@@ -321,50 +364,17 @@ end)
 redis.register_function{
   function_name = 'cm_listing_search',
   callback = function(keys, args)
-    local driver, others = keys[1], {}
-    local smallest = redis.call('ZCARD', driver)
-    for i = 2, #keys do
-      local n = redis.call('ZCARD', keys[i])
-      if n < smallest then
-        others[#others + 1] = driver
-        driver, smallest = keys[i], n
-      else
-        others[#others + 1] = keys[i]
+    local needle, forum = args[3], args[4]
+    return scan_page(keys, args[1], tonumber(args[2]), tonumber(args[5]), function(id)
+      local key = 'cm:listing:' .. id
+      if forum ~= '' and redis.call('HGET', key, 'forum') ~= forum then return nil end
+      if needle ~= '' and not string.find(redis.call('HGET', key, 'fold') or '', needle, 1, true) then
+        return nil
       end
-    end
-    local limit, needle, forum = tonumber(args[2]), args[3], args[4]
-    local budget = tonumber(args[5])
-    local top = args[1] == '' and '+inf' or ('(' .. args[1])
-    local out, last = {}, ''
-    while budget > 0 do
-      local batch = redis.call('ZRANGE', driver, top, '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, 200, 'WITHSCORES')
-      if #batch == 0 then return { '', out } end
-      for i = 1, #batch, 2 do
-        local id, seq = batch[i], batch[i + 1]
-        budget = budget - 1
-        last = seq
-        local ok = true
-        for _, k in ipairs(others) do
-          if not redis.call('ZSCORE', k, id) then ok = false break end
-        end
-        local key = 'cm:listing:' .. id
-        if ok and forum ~= '' and redis.call('HGET', key, 'forum') ~= forum then ok = false end
-        if ok and needle ~= '' then
-          local fold = redis.call('HGET', key, 'fold') or ''
-          if not string.find(fold, needle, 1, true) then ok = false end
-        end
-        if ok then
-          local v = redis.call('HMGET', key, unpack(LISTING_VIEW))
-          if v[1] then
-            out[#out + 1] = { id, unpack(v) }
-            if #out >= limit then return { seq, out } end
-          end
-        end
-        if budget <= 0 then return { seq, out } end
-      end
-      top = '(' .. last
-    end
-    return { last, out }
+      local v = redis.call('HMGET', key, unpack(LISTING_VIEW))
+      if not v[1] then return nil end
+      return { id, unpack(v) }
+    end)
   end,
   flags = { 'no-writes' },
 }
@@ -617,53 +627,18 @@ end
 redis.register_function{
   function_name = 'cm_match_search',
   callback = function(keys, args)
-    local driver, others = keys[1], {}
-    local smallest = redis.call('ZCARD', driver)
-    for i = 2, #keys do
-      local c = redis.call('ZCARD', keys[i])
-      if c < smallest then
-        others[#others + 1] = driver
-        driver, smallest = keys[i], c
-      else
-        others[#others + 1] = keys[i]
-      end
-    end
-    local limit, mode, forum = tonumber(args[2]), args[3], args[6]
+    local mode, forum = args[3], args[6]
     local provs, forums = csv_set(args[4]), csv_set(args[5])
-    local budget = tonumber(args[7])
-    local top = args[1] == '' and '+inf' or ('(' .. args[1])
-    local out, last = {}, ''
-    while budget > 0 do
-      local batch = redis.call('ZRANGE', driver, top, '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, 200, 'WITHSCORES')
-      if #batch == 0 then return { '', out } end
-      for i = 1, #batch, 2 do
-        local id, seq = batch[i], batch[i + 1]
-        budget = budget - 1
-        last = seq
-        local ok = true
-        for _, k in ipairs(others) do
-          if not redis.call('ZSCORE', k, id) then ok = false break end
-        end
-        local v
-        if ok then
-          v = redis.call('HMGET', 'cm:match:' .. id, unpack(MATCH_VIEW))
-          -- v[6..9]: provinces and forums; v[16]: approved_at
-          if not v[1] then ok = false
-          elseif forum ~= '' and v[8] ~= forum and v[9] ~= forum then ok = false
-          elseif mode == 'party' and not v[16] then ok = false
-          elseif mode == 'scope' and not (provs[v[6]] or provs[v[7]] or
-              (v[8] and forums[v[8]]) or (v[9] and forums[v[9]])) then ok = false
-          end
-        end
-        if ok then
-          out[#out + 1] = { id, unpack(v) }
-          if #out >= limit then return { seq, out } end
-        end
-        if budget <= 0 then return { seq, out } end
-      end
-      top = '(' .. last
-    end
-    return { last, out }
+    return scan_page(keys, args[1], tonumber(args[2]), tonumber(args[7]), function(id)
+      local v = redis.call('HMGET', 'cm:match:' .. id, unpack(MATCH_VIEW))
+      -- v[6..9]: provinces and forums; v[16]: approved_at
+      if not v[1] then return nil end
+      if forum ~= '' and v[8] ~= forum and v[9] ~= forum then return nil end
+      if mode == 'party' and not v[16] then return nil end
+      if mode == 'scope' and not (provs[v[6]] or provs[v[7]] or
+          (v[8] and forums[v[8]]) or (v[9] and forums[v[9]])) then return nil end
+      return { id, unpack(v) }
+    end)
   end,
   flags = { 'no-writes' },
 }
