@@ -135,34 +135,25 @@ static void listings_load(struct http_req *r, const char *id, listings_next next
 
 /* ---- POST /v1/needs, /v1/offers ---- */
 
-static void listings_reply_201(struct http_req *r, const json_t *row)
-{
-	listings_reply_view(r, 201, row);
-}
-
-static void listings_replay(struct http_req *r, const json_t *row)
-{
-	http_reply_header(r, "Idempotent-Replayed", "true");
-	listings_reply_view(r, 201, row);
-}
-
 static void listings_created(const struct store_reply *res, void *arg)
 {
 	struct listings_ctx *c = arg;
 	struct http_req *r = c->r;
+	listings_ctx_free(c);
 	if (res->status != STORE_OK) {
-		listings_ctx_free(c);
 		api_reply_store_error(r, res);
 		return;
 	}
 	const char *outcome = json_string_value(json_array_get(res->value, 0));
-	const char *id = json_string_value(json_array_get(res->value, 1));
-	int replay = outcome && strcmp(outcome, "replay") == 0;
-	char idbuf[IDS_MAX];
-	snprintf(idbuf, sizeof(idbuf), "%s", id ? id : "");
-	listings_ctx_free(c);
-	/* Read back what Redis holds, so the answer is exactly the stored listing. */
-	listings_load(r, idbuf, replay ? listings_replay : listings_reply_201);
+	const json_t *row = json_array_get(res->value, 2);
+	if (!json_is_string(json_array_get(row, 0))) {
+		http_reply_problem(r, 404, "not-found", NULL, "the listing is gone");
+		return;
+	}
+	/* The function answers with the stored row: exactly what Redis holds. */
+	if (outcome && strcmp(outcome, "replay") == 0)
+		http_reply_header(r, "Idempotent-Replayed", "true");
+	listings_reply_view(r, 201, row);
 }
 
 static void listings_post(struct http_req *r, enum listing_kind kind)

@@ -252,15 +252,21 @@ local function listing_finish(key, id, h, status, now, maxlen, by)
   return listing_event(maxlen, 'listing.' .. status, id, h, by)
 end
 
+local LISTING_VIEW = { 'doc', 'status', 'remaining', 'version', 'owner_name', 'created_at',
+  'updated_at' }
+
 -- cm_listing_create
 -- KEYS: listing, [idempotency]
 -- ARGV: id, doc, kind, owner, owner_name, material, province, forum,
 --       quantity, ends_at, fold, now_ms, events_maxlen, [fingerprint]
+-- → { 'created' | 'replay', id, { values in LISTING_VIEW order } }
 redis.register_function('cm_listing_create', function(keys, args)
   local id = args[1]
   local replay = idem_check(keys[2], args[14], id, 'listing')
   if type(replay) == 'table' then return replay end
-  if replay then return { 'replay', replay } end
+  if replay then
+    return { 'replay', replay, redis.call('HMGET', 'cm:listing:' .. replay, unpack(LISTING_VIEW)) }
+  end
   if redis.call('EXISTS', keys[1]) == 1 then
     return redis.error_reply('CM_CONFLICT listing id taken')
   end
@@ -278,11 +284,9 @@ redis.register_function('cm_listing_create', function(keys, args)
   redis.call('ZADD', 'cm:open:' .. h.kind .. ':' .. h.material, h.seq, id)
   if tonumber(h.ends_at) > 0 then redis.call('ZADD', 'cm:expiry', h.ends_at, id) end
   listing_event(args[13], 'listing.created', id, h, h.owner)
-  return { 'created', id }
+  -- The stored view comes back with the answer: no second round trip.
+  return { 'created', id, redis.call('HMGET', keys[1], unpack(LISTING_VIEW)) }
 end)
-
-local LISTING_VIEW = { 'doc', 'status', 'remaining', 'version', 'owner_name', 'created_at',
-  'updated_at' }
 
 -- cm_listing_get  KEYS: listing → { doc, status, remaining, version, owner_name, created_at, updated_at } or nil
 redis.register_function{

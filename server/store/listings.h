@@ -26,7 +26,7 @@ struct store_listing_meta {
 	const char *fold;	/* folded search text */
 };
 
-/* value: ["created"|"replay", id] */
+/* value: ["created"|"replay", id, [the stored row as store_listing_get gives it]] */
 void store_listing_create(struct store *s, const char *id, const json_t *doc,
 			  const struct store_listing_meta *m, const struct store_idem *idem,
 			  store_cb cb, void *arg);
