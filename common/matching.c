@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 
 #include "common/geo.h"
 #include "common/materials.h"
@@ -151,6 +152,37 @@ int64_t matching_price_micro(const struct matching_listing *offer)
 	return micro > INT64_MAX ? -1 : (int64_t)micro;
 }
 
+/*
+ * Road km between every two province centres, computed once: most listings
+ * give no coordinates, and the trigonometry would otherwise run for every
+ * candidate of every plan.
+ */
+#define MATCHING_MAX_PROVINCES 64
+static int64_t matching_centre_km[MATCHING_MAX_PROVINCES][MATCHING_MAX_PROVINCES];
+static once_flag matching_centres_once = ONCE_FLAG_INIT;
+
+static void matching_centres_build(void)
+{
+	size_t n = provinces_count();
+	for (size_t i = 0; i < n && i < MATCHING_MAX_PROVINCES; i++)
+		for (size_t j = 0; j < n && j < MATCHING_MAX_PROVINCES; j++) {
+			const struct province *a = provinces_at(i), *b = provinces_at(j);
+			matching_centre_km[i][j] =
+				geo_road_km(a->lat_udeg, a->lon_udeg, b->lat_udeg, b->lon_udeg);
+		}
+}
+
+/* The table's index of p, or -1 when p is not in the provinces table. */
+static long matching_province_index(const struct province *p)
+{
+	const struct province *first = provinces_at(0);
+	size_t n = provinces_count();
+	if (p == NULL || first == NULL || p < first || p >= first + n ||
+	    n > MATCHING_MAX_PROVINCES)
+		return -1;
+	return (long)(p - first);
+}
+
 int64_t matching_distance(const struct matching_listing *a, const struct matching_listing *b,
 			  enum matching_distance_from *from)
 {
@@ -163,6 +195,13 @@ int64_t matching_distance(const struct matching_listing *a, const struct matchin
 	} else if ((!a->has_location && a->province == NULL) ||
 		   (!b->has_location && b->province == NULL)) {
 		km = 0; /* unknown place: nothing to measure; the floor below */
+		basis = MATCHING_FROM_PROVINCE_CENTRES;
+	} else if (!a->has_location && !b->has_location &&
+		   matching_province_index(a->province) >= 0 &&
+		   matching_province_index(b->province) >= 0) {
+		call_once(&matching_centres_once, matching_centres_build);
+		km = matching_centre_km[matching_province_index(a->province)]
+				       [matching_province_index(b->province)];
 		basis = MATCHING_FROM_PROVINCE_CENTRES;
 	} else {
 		alat = a->has_location ? a->lat_udeg : a->province->lat_udeg;
@@ -348,6 +387,39 @@ static int matching_entry_cmp(const void *pa, const void *pb)
 	return (a->index > b->index) - (a->index < b->index);
 }
 
+/* A binary min-heap of entries under matching_entry_cmp. */
+static void matching_sift_down(struct matching_entry *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && matching_entry_cmp(&h[l], &h[m]) < 0)
+			m = l;
+		if (r < n && matching_entry_cmp(&h[r], &h[m]) < 0)
+			m = r;
+		if (m == i)
+			return;
+		struct matching_entry t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void matching_heapify(struct matching_entry *h, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		matching_sift_down(h, n, i);
+}
+
+/* Removes and returns the least entry; *n must be > 0. */
+static struct matching_entry matching_heap_pop(struct matching_entry *h, size_t *n)
+{
+	struct matching_entry top = h[0];
+	h[0] = h[--*n];
+	matching_sift_down(h, *n, 0);
+	return top;
+}
+
 /*
  * The entry of one candidate against the subject, or 0 when the pair is
  * incompatible or its per-unit cost does not fit.
@@ -407,12 +479,17 @@ size_t matching_plan(const struct matching_listing *subject,
 		}
 		entries[count++] = e;
 	}
-	if (count > 1)
-		qsort(entries, count, sizeof(*entries), matching_entry_cmp);
+	/*
+	 * Only the cheapest few are ever used: a heap hands them out in order
+	 * (O(n) to build, O(log n) each) instead of sorting all n.
+	 */
+	matching_heapify(entries, count);
+	size_t heap_n = count;
 
 	left = subject->remaining;
 	for (size_t r = 0; r < count && left > 0 && written < max_out; r++) {
-		const struct matching_entry *e = &entries[r];
+		struct matching_entry top = matching_heap_pop(entries, &heap_n);
+		const struct matching_entry *e = &top;
 		const struct matching_listing *cand = cands[e->index];
 		const struct matching_listing *offer =
 		    subject->kind == LISTING_OFFER ? subject : cand;
