@@ -286,11 +286,10 @@ static void matches_act_loaded(struct matches_ctx *c)
 				return;
 			}
 			if (base > matches_int(c->row, SMF_QUANTITY)) {
-				matches_ctx_free(c);
 				json_t *e = NULL;
-				fields_error(&e, "delivered",
-					     "more than the matched %s %s",
+				fields_error(&e, "delivered", "more than the matched %s %s",
 					     matches_str(c->row, SMF_QUANTITY), materials_base_unit(m));
+				matches_ctx_free(c); /* after the message: it reads c->row */
 				api_reply_invalid(r, e);
 				return;
 			}

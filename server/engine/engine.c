@@ -203,20 +203,33 @@ static void engine_fetch(struct engine *e, const char *id, long long event_ms)
 
 /* ---- the feed ---- */
 
-static void engine_set_remaining(struct engine *e, const char *id, const char *value,
-				 long long event_ms)
+static void engine_set_remaining(struct engine *e, const char *id, const char *value)
 {
 	struct index_entry *ent = index_get(e->ix, id);
 	if (ent == NULL || value == NULL || *value == '\0')
 		return;
 	int64_t rem = strtoll(value, NULL, 10);
-	int64_t before = ent->l.remaining;
 	ent->l.remaining = rem < 0 ? 0 : rem;
-	if (rem > before) {
-		/* Quantity came back: try again, with the same pair excluded by the store. */
-		ent->retries = 0;
-		engine_enqueue(e, id, event_ms);
-	}
+}
+
+/* Events after which quantity returns to both listings. */
+static int engine_releases(const char *type)
+{
+	static const char *const kinds[] = {"match.rejected", "match.declined", "match.cancelled",
+					    "match.expired", "match.fulfilled", NULL};
+	for (const char *const *k = kinds; *k; k++)
+		if (strcmp(*k, type) == 0)
+			return 1;
+	return 0;
+}
+
+static void engine_requeue(struct engine *e, const char *id, long long event_ms)
+{
+	struct index_entry *ent = index_get(e->ix, id);
+	if (ent == NULL || ent->l.remaining <= 0)
+		return;
+	ent->retries = 0;
+	engine_enqueue(e, id, event_ms);
 }
 
 static void engine_on_events(struct events_reader *rd, const struct events_entry *ev, size_t n,
@@ -234,9 +247,20 @@ static void engine_on_events(struct events_reader *rd, const struct events_entry
 			index_remove(e->ix, events_field(x, "listing"));
 			e->stats.listings = index_size(e->ix);
 		} else if (strncmp(x->type, "match.", 6) == 0) {
-			engine_set_remaining(e, events_field(x, "need"), events_field(x, "need_remaining"), ms);
-			engine_set_remaining(e, events_field(x, "offer"),
-					     events_field(x, "offer_remaining"), ms);
+			const char *need = events_field(x, "need"), *offer = events_field(x, "offer");
+			engine_set_remaining(e, need, events_field(x, "need_remaining"));
+			engine_set_remaining(e, offer, events_field(x, "offer_remaining"));
+			if (strcmp(x->type, "match.proposed") == 0) {
+				index_pair(e->ix, need, offer);
+			} else if (engine_releases(x->type)) {
+				/*
+				 * Quantity came back: match both again (the pair itself is
+				 * excluded). Queued even when the index already showed the
+				 * quantity (read from a snapshot while replaying).
+				 */
+				engine_requeue(e, need, ms);
+				engine_requeue(e, offer, ms);
+			}
 		}
 	}
 	snprintf(e->cursor, sizeof(e->cursor), "%s", events_reader_last_id(rd));
@@ -278,15 +302,21 @@ static void engine_proposed(const struct store_reply *res, void *arg)
 	size_t ok = 0, refused = 0;
 	if (res->status == STORE_OK && json_is_array(res->value)) {
 		for (size_t i = 0; i < rd->n; i++) {
-			const char *r = json_string_value(json_array_get(res->value, i));
+			const json_t *one = json_array_get(res->value, i);
+			const char *r = json_string_value(json_array_get(one, 0));
 			if (r && strcmp(r, "ok") == 0) {
 				ok++;
+				/*
+				 * The function says what remains on both sides; the
+				 * match.proposed event says the same, whichever comes first.
+				 */
 				struct index_entry *ne = index_get(e->ix, rd->need[i]);
 				struct index_entry *oe = index_get(e->ix, rd->offer[i]);
 				if (ne)
-					ne->l.remaining -= rd->p[i].quantity;
+					ne->l.remaining = json_integer_value(json_array_get(one, 1));
 				if (oe)
-					oe->l.remaining -= rd->p[i].quantity;
+					oe->l.remaining = json_integer_value(json_array_get(one, 2));
+				index_pair(e->ix, rd->need[i], rd->offer[i]);
 			} else {
 				refused++;
 				log_debug("engine", "proposal refused", "need=%s offer=%s reason=\"%s\"",
@@ -419,6 +449,13 @@ static void engine_work(struct engine *e)
 /* ---- start-up ---- */
 
 static void engine_snapshot_page(const struct store_reply *res, void *arg);
+static void engine_pairs_page(const struct store_reply *res, void *arg);
+
+static void engine_pairs_next(struct engine *e, const char *cursor)
+{
+	e->pending++;
+	store_engine_pairs(e->app->store, cursor, ENGINE_SNAPSHOT_PAGE, engine_pairs_page, e);
+}
 
 static void engine_snapshot_next(struct engine *e, const char *cursor)
 {
@@ -448,6 +485,37 @@ static void engine_snapshot_page(const struct store_reply *res, void *arg)
 	const char *next = json_string_value(json_array_get(res->value, 0));
 	if (next && *next) {
 		engine_snapshot_next(e, next);
+		return;
+	}
+	engine_pairs_next(e, "0");
+}
+
+static void engine_pairs_page(const struct store_reply *res, void *arg)
+{
+	struct engine *e = arg;
+	if (engine_returned(e))
+		return;
+	if (res->status != STORE_OK) {
+		log_warn("engine", "pairs page failed, retrying", "error=\"%s\"",
+			 res->message ? res->message : "");
+		e->started = 0;
+		return;
+	}
+	size_t i;
+	json_t *pair;
+	json_array_foreach(json_array_get(res->value, 1), i, pair)
+	{
+		const char *p = json_string_value(pair);
+		const char *bar = p ? strchr(p, '|') : NULL;
+		if (bar == NULL || bar - p >= IDS_MAX)
+			continue;
+		char need[IDS_MAX];
+		snprintf(need, sizeof(need), "%.*s", (int)(bar - p), p);
+		index_pair(e->ix, need, bar + 1);
+	}
+	const char *next = json_string_value(json_array_get(res->value, 0));
+	if (next && strcmp(next, "0") != 0) {
+		engine_pairs_next(e, next);
 		return;
 	}
 	log_info("engine", "index built", "listings=%zu feed_from=%s", index_size(e->ix), e->cursor);

@@ -4,6 +4,7 @@
 #include "server/engine/index.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,7 +63,10 @@ void index_free(struct index *ix)
 	if (ix == NULL)
 		return;
 	for (size_t i = 0; i < ix->table_size; i++)
-		free(ix->table[i]);
+		if (ix->table[i]) {
+			free(ix->table[i]->paired);
+			free(ix->table[i]);
+		}
 	for (size_t i = 0; i < ix->n_materials * 2; i++)
 		free(ix->lists[i].items);
 	free(ix->lists);
@@ -152,6 +156,7 @@ void index_remove(struct index *ix, const char *id)
 	if (e == NULL)
 		return;
 	index_list_del(ix, e);
+	free(e->paired);
 	free(e);
 	ix->table[i] = NULL;
 	ix->count--;
@@ -163,6 +168,27 @@ void index_remove(struct index *ix, const char *id)
 	}
 }
 
+static void index_pair_one(struct index_entry *e, const char *other)
+{
+	for (unsigned i = 0; i < e->n_paired; i++)
+		if (strcmp(e->paired[i], other) == 0)
+			return;
+	if (e->n_paired == e->cap_paired) {
+		e->cap_paired = e->cap_paired ? e->cap_paired * 2 : 4;
+		e->paired = xrealloc(e->paired, e->cap_paired * sizeof(*e->paired));
+	}
+	snprintf(e->paired[e->n_paired++], IDS_MAX, "%s", other);
+}
+
+void index_pair(struct index *ix, const char *a, const char *b)
+{
+	struct index_entry *ea = index_get(ix, a), *eb = index_get(ix, b);
+	if (ea)
+		index_pair_one(ea, b);
+	if (eb)
+		index_pair_one(eb, a);
+}
+
 static void index_scratch_add(struct index *ix, size_t *n, const struct index_list *l)
 {
 	if (*n + l->n > ix->scratch_cap) {
@@ -170,7 +196,18 @@ static void index_scratch_add(struct index *ix, size_t *n, const struct index_li
 		ix->scratch = xrealloc(ix->scratch, ix->scratch_cap * sizeof(*ix->scratch));
 	}
 	for (size_t i = 0; i < l->n; i++)
-		ix->scratch[(*n)++] = &l->items[i]->l;
+		if (!l->items[i]->excluded)
+			ix->scratch[(*n)++] = &l->items[i]->l;
+}
+
+/* Marks (or clears) the subject's earlier counterparts. */
+static void index_mark_paired(struct index *ix, const struct index_entry *subject, int on)
+{
+	for (unsigned i = 0; i < subject->n_paired; i++) {
+		struct index_entry *e = index_get(ix, subject->paired[i]);
+		if (e)
+			e->excluded = on ? 1 : 0;
+	}
 }
 
 size_t index_candidates(struct index *ix, const struct index_entry *subject,
@@ -178,10 +215,12 @@ size_t index_candidates(struct index *ix, const struct index_entry *subject,
 {
 	unsigned other = subject->l.kind == LISTING_NEED ? LISTING_OFFER : LISTING_NEED;
 	size_t n = 0;
+	index_mark_paired(ix, subject, 1);
 	index_scratch_add(ix, &n, &ix->lists[subject->material * 2 + other]);
 	for (size_t b = 0; b < ix->n_materials; b++)
 		if (ix->substitutes[subject->material * ix->n_materials + b])
 			index_scratch_add(ix, &n, &ix->lists[b * 2 + other]);
+	index_mark_paired(ix, subject, 0);
 	*out = ix->scratch;
 	return n;
 }

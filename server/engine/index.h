@@ -20,7 +20,11 @@ struct index_entry {
 	size_t slot;		   /* position in its material/kind list */
 	unsigned material;	   /* materials_at() index */
 	unsigned queued : 1;	   /* waiting in the engine's queue */
-	unsigned retries : 7;	   /* proposal rounds refused since the last change */
+	unsigned excluded : 1;	   /* scratch mark while candidates are gathered */
+	unsigned retries : 6;	   /* proposal rounds refused since the last change */
+	/* Counterparts this listing was ever proposed with: never again (cm:pairs). */
+	char (*paired)[IDS_MAX];
+	unsigned n_paired, cap_paired;
 };
 
 struct index *index_new(void);
@@ -31,6 +35,9 @@ struct index_entry *index_get(struct index *ix, const char *id);
 /* Inserts or replaces the listing (by id); returns the entry. */
 struct index_entry *index_put(struct index *ix, const struct matching_listing *l);
 void index_remove(struct index *ix, const char *id);
+
+/* Records that a and b were proposed together (either may be absent). */
+void index_pair(struct index *ix, const char *a, const char *b);
 
 /*
  * The candidates for subject: open listings of the other kind whose

@@ -21,7 +21,7 @@ struct store_proposal {
 	const char *doc; /* JSON text: the explanation */
 };
 
-/* value: array of "ok" or a refusal reason, one per proposal */
+/* value: per proposal ["ok", need remaining, offer remaining] or [refusal reason] */
 void store_match_propose(struct store *s, const struct store_proposal *p, size_t n,
 			 int64_t expires_at, store_cb cb, void *arg);
 
@@ -68,6 +68,8 @@ void store_match_search(struct store *s, const struct store_match_query *q, stor
 
 /* value: [next cursor or "", [[id, doc, remaining, version, seq], ...]] */
 void store_engine_snapshot(struct store *s, const char *cursor, int page, store_cb cb, void *arg);
+/* value: [next SSCAN cursor ("0" at the end), ["need|offer", ...]] */
+void store_engine_pairs(struct store *s, const char *cursor, int count, store_cb cb, void *arg);
 /* value: [doc, remaining, version, seq, status] or null */
 void store_engine_listing(struct store *s, const char *id, store_cb cb, void *arg);
 
