@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include "common/fields.h"
+#include "common/materials.h"
+#include "common/provinces.h"
 #include "server/http/request.h"
 #include "server/store/keys.h"
 
@@ -168,6 +170,27 @@ void api_page_params(const char *cursor, const char *limit_text, int max, int *l
 		else
 			*limit = (int)v;
 	}
+}
+
+const char *api_filter_material(const char *text, json_t **errors)
+{
+	if (text == NULL)
+		return NULL;
+	const struct material *m = materials_find(text);
+	if (m == NULL)
+		fields_error(errors, "material", "unknown material code (see /v1/materials)");
+	return m ? m->code : NULL;
+}
+
+const char *api_filter_province(const char *text, json_t **errors)
+{
+	if (text == NULL)
+		return NULL;
+	const struct province *p = provinces_find(text);
+	if (p == NULL)
+		fields_error(errors, "province",
+			     "not a province, current or former (see /v1/provinces)");
+	return p ? p->code : NULL;
 }
 
 void api_reply_invalid(struct http_req *r, json_t *errors)

@@ -62,6 +62,14 @@ json_t *api_page(const json_t *reply, api_view_fn view);
 void api_page_params(const char *cursor, const char *limit_text, int max, int *limit,
 		     json_t **errors);
 
+/*
+ * Query filters naming reference data: the material's code or the
+ * province's code (old province names accepted) for text, or NULL with an
+ * error appended when text names none. text NULL: NULL, no error.
+ */
+const char *api_filter_material(const char *text, json_t **errors);
+const char *api_filter_province(const char *text, json_t **errors);
+
 /* Answers 400 with a validation problem listing errors (stolen). */
 void api_reply_invalid(struct http_req *r, json_t *errors);
 

@@ -293,21 +293,8 @@ static void listings_search_kind(struct http_req *r, const char *fixed_kind)
 			fields_error(&errors, "kind", "must be need or offer");
 		q.kind = kind;
 	}
-	if (material) {
-		const struct material *m = materials_find(material);
-		if (m == NULL)
-			fields_error(&errors, "material", "unknown material code (see /v1/materials)");
-		else
-			q.material = m->code;
-	}
-	if (province) {
-		const struct province *p = provinces_find(province);
-		if (p == NULL)
-			fields_error(&errors, "province",
-				     "not a province, current or former (see /v1/provinces)");
-		else
-			q.province = p->code;
-	}
+	q.material = api_filter_material(material, &errors);
+	q.province = api_filter_province(province, &errors);
 	if (status) {
 		if (strcmp(status, "any") == 0)
 			q.status = NULL;

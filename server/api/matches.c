@@ -489,20 +489,8 @@ void matches_search(struct http_req *r)
 			fields_error(&errors, "listing", "must be a listing id");
 		q.listing = listing;
 	}
-	if (material) {
-		const struct material *m = materials_find(material);
-		if (m == NULL)
-			fields_error(&errors, "material", "unknown material code (see /v1/materials)");
-		else
-			q.material = m->code;
-	}
-	if (province) {
-		const struct province *p = provinces_find(province);
-		if (p == NULL)
-			fields_error(&errors, "province", "not a province, current or former");
-		else
-			q.province = p->code;
-	}
+	q.material = api_filter_material(material, &errors);
+	q.province = api_filter_province(province, &errors);
 	if (forum && !fields_forum_id_ok(forum))
 		fields_error(&errors, "forum", "must be a forum id (a-z, 0-9 and -)");
 	q.forum = forum;
