@@ -15,6 +15,7 @@ struct http_server;
 struct metrics;
 struct expiry;
 struct engine;
+struct hub;
 
 struct app {
 	struct config cfg;
@@ -24,6 +25,7 @@ struct app {
 	struct metrics *metrics;
 	struct expiry *expiry;
 	struct engine *engine;
+	struct hub *hub; /* the push hub (roles all and push), or NULL */
 	double started_at; /* wall clock, seconds */
 };
 

@@ -32,6 +32,10 @@ struct config {
 	int review_timeout_s;
 	long freight_rate;
 	long events_maxlen;
+	int events_heartbeat_s;
+	long events_buffer_bytes;
+	int events_retry_ms;
+	int stream_ticket_ttl_s;
 
 	/* one-shot actions, not settings */
 	char create_admin[128];

@@ -23,6 +23,7 @@
 #include "server/http/routes.h"
 #include "server/http/server.h"
 #include "server/log.h"
+#include "server/push/hub.h"
 #include "server/store/store.h"
 
 struct main_state {
@@ -59,6 +60,7 @@ static void main_on_signal(evutil_socket_t sig, short what, void *arg)
 		 (int)sig, m->app->cfg.shutdown_grace_s);
 	struct timeval grace = {m->app->cfg.shutdown_grace_s, 0};
 	evtimer_add(m->grace, &grace);
+	hub_drain(m->app->hub); /* open event streams end; their clients reconnect elsewhere */
 	http_server_drain(m->app->http, main_drained, m);
 }
 
@@ -129,6 +131,8 @@ int main(int argc, char **argv)
 	app.expiry = expiry_start(&app);
 	if (app.cfg.role == ROLE_ALL || app.cfg.role == ROLE_ENGINE)
 		app.engine = engine_start(&app);
+	if (app.cfg.role == ROLE_ALL || app.cfg.role == ROLE_PUSH)
+		app.hub = hub_start(&app);
 	m.sigterm = evsignal_new(app.base, SIGTERM, main_on_signal, &m);
 	m.sigint = evsignal_new(app.base, SIGINT, main_on_signal, &m);
 	m.grace = evtimer_new(app.base, main_exit_now, &m);
@@ -147,6 +151,7 @@ done:
 	engine_stop(app.engine);
 	/* Store first: its pending callbacks may still answer requests. */
 	store_free(app.store);
+	hub_stop(app.hub); /* after the store (its callbacks), before the server (its connections) */
 	http_server_free(app.http);
 	if (m.sigterm)
 		event_free(m.sigterm);

@@ -15,6 +15,7 @@
 #include "server/http/metrics.h"
 #include "server/http/request.h"
 #include "server/http/server.h"
+#include "server/push/hub.h"
 #include "server/store/store.h"
 
 static double health_now(void)
@@ -118,6 +119,26 @@ static void health_metrics_extra(struct evbuffer *out, void *arg)
 					 &es->latency);
 		metrics_histogram_render(out, "craftmatch_engine_plan_cpu_seconds",
 					 "CPU time of one matching plan.", &es->plan);
+	}
+	if (app->hub) {
+		const struct hub_stats *ps = hub_stats(app->hub);
+		metrics_put_gauge(out, "craftmatch_events_hub_live",
+				  "1 once the push hub reads cm:events (new streams start at once).",
+				  ps->live);
+		metrics_put_gauge(out, "craftmatch_events_subscribers",
+				  "Open /v1/events streams on this process.", (double)ps->subscribers);
+		metrics_put_counter(out, "craftmatch_events_delivered_total",
+				    "Events written to /v1/events subscribers (one per subscriber).",
+				    ps->delivered);
+		metrics_put_counter(out, "craftmatch_events_dropped_slow_total",
+				    "Subscribers dropped for leaving more than --events-buffer-bytes "
+				    "unread.",
+				    ps->dropped_slow);
+		metrics_put_counter(out, "craftmatch_events_resets_total",
+				    "reset events sent: a resume point older than the events kept.",
+				    ps->resets);
+		metrics_put_counter(out, "craftmatch_events_catchup_pages_total",
+				    "Pages of cm:events read for subscribers catching up.", ps->pages);
 	}
 	metrics_put_gauge(out, "craftmatch_process_start_time_seconds",
 			  "Start time of the process since the Unix epoch.", app->started_at);

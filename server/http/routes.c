@@ -5,6 +5,7 @@
 #include "server/http/routes.h"
 
 #include "server/api/accounts.h"
+#include "server/api/events.h"
 #include "server/api/health.h"
 #include "server/api/listings.h"
 #include "server/api/matches.h"
@@ -39,6 +40,9 @@ const struct route http_routes[] = {
 	{"POST", "/v1/matches/{id}/decline", matches_decline, 0},
 	{"POST", "/v1/matches/{id}/fulfil", matches_fulfil, 0},
 	{"POST", "/v1/matches/{id}/cancel", matches_cancel, 0},
+	/* Authenticates itself: a stream ticket or the bearer token (server/api/events.c). */
+	{"GET", "/v1/events", events_stream, ROUTE_PUBLIC | ROUTE_STREAM},
+	{"POST", "/v1/stream-tickets", events_ticket_create, 0},
 };
 
 const size_t http_routes_count = sizeof(http_routes) / sizeof(http_routes[0]);

@@ -1,0 +1,144 @@
+/*
+ * filter — the visibility rules and request filters of /v1/events (see filter.h).
+ */
+#include "server/push/filter.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/account.h"
+#include "common/match.h"
+
+const char *const filter_types[] = {
+	"listing.created", "listing.updated", "listing.closed",	 "listing.expired",
+	"match.proposed",  "match.approved",  "match.rejected",	 "match.accepted",
+	"match.confirmed", "match.declined",  "match.fulfilled", "match.cancelled",
+	"match.expired",   "account.created", "token.created",	 "token.revoked",
+};
+const size_t filter_types_count = sizeof(filter_types) / sizeof(filter_types[0]);
+
+static int filter_type_index(const char *type, size_t len)
+{
+	for (size_t i = 0; i < filter_types_count; i++)
+		if (strlen(filter_types[i]) == len && memcmp(filter_types[i], type, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+int filter_parse_types(const char *list, uint32_t *mask, char *bad, size_t badlen)
+{
+	*mask = 0;
+	const char *p = list;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		int i = filter_type_index(p, n);
+		if (i < 0) {
+			snprintf(bad, badlen, "%.*s", (int)n, p);
+			return -1;
+		}
+		*mask |= 1u << i;
+		if (p[n] == '\0')
+			return 0;
+		p += n + 1;
+	}
+}
+
+void filter_types_text(char *buf, size_t len)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < filter_types_count && o < len; i++) {
+		const char *dot = strchr(filter_types[i], '.');
+		size_t family = (size_t)(dot - filter_types[i]) + 1;
+		int same = i > 0 && strncmp(filter_types[i - 1], filter_types[i], family) == 0;
+		int n = same ? snprintf(buf + o, len - o, "|%s", dot + 1)
+			     : snprintf(buf + o, len - o, "%s%s", i ? ", " : "", filter_types[i]);
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+}
+
+void filter_init(struct filter *f, json_t *viewer)
+{
+	memset(f, 0, sizeof(*f));
+	f->viewer = json_incref(viewer);
+}
+
+void filter_clear(struct filter *f)
+{
+	json_decref(f->viewer);
+	f->viewer = NULL;
+}
+
+static int filter_is_viewer(const json_t *viewer, const char *account)
+{
+	const char *id = json_string_value(json_object_get(viewer, "id"));
+	return id && *account && strcmp(id, account) == 0;
+}
+
+static int filter_listing_rule(const json_t *viewer, const struct events_entry *e)
+{
+	return filter_is_viewer(viewer, events_field(e, "owner")) ||
+	       account_covers(viewer, events_field(e, "province"), events_field(e, "forum"));
+}
+
+static int filter_match_rule(const json_t *viewer, const struct events_entry *e)
+{
+	struct match_facts m = {
+		.state = events_field(e, "state"),
+		.need_owner = events_field(e, "need_owner"),
+		.offer_owner = events_field(e, "offer_owner"),
+		.need_province = events_field(e, "need_province"),
+		.offer_province = events_field(e, "offer_province"),
+		.need_forum = events_field(e, "need_forum"),
+		.offer_forum = events_field(e, "offer_forum"),
+		.approved = strcmp(events_field(e, "approved"), "1") == 0,
+	};
+	return match_visible(viewer, &m);
+}
+
+static int filter_self_rule(const json_t *viewer, const struct events_entry *e)
+{
+	return filter_is_viewer(viewer, events_field(e, "account"));
+}
+
+static const struct {
+	const char *prefix;
+	int (*visible)(const json_t *viewer, const struct events_entry *e);
+} filter_rules[] = {
+	{"listing.", filter_listing_rule},
+	{"match.", filter_match_rule},
+	{"account.", filter_self_rule},
+	{"token.", filter_self_rule},
+};
+
+int filter_visible(const json_t *viewer, const struct events_entry *e)
+{
+	if (account_role_of(viewer) == ACCOUNT_ADMIN)
+		return 1;
+	for (size_t i = 0; i < sizeof(filter_rules) / sizeof(filter_rules[0]); i++)
+		if (strncmp(e->type, filter_rules[i].prefix, strlen(filter_rules[i].prefix)) == 0)
+			return filter_rules[i].visible(viewer, e);
+	return 0;
+}
+
+/* Whether e concerns the listing: its own events, and the matches it is a side of. */
+static int filter_about_listing(const struct events_entry *e, const char *listing)
+{
+	return strcmp(events_field(e, "listing"), listing) == 0 ||
+	       strcmp(events_field(e, "need"), listing) == 0 ||
+	       strcmp(events_field(e, "offer"), listing) == 0;
+}
+
+int filter_match(const struct filter *f, const struct events_entry *e)
+{
+	if (f->types) {
+		int i = filter_type_index(e->type, strlen(e->type));
+		if (i < 0 || !(f->types & (1u << i)))
+			return 0;
+	}
+	if (f->listing[0] && !filter_about_listing(e, f->listing))
+		return 0;
+	return filter_visible(f->viewer, e);
+}

@@ -1,0 +1,645 @@
+/*
+ * hub — one cm:events reader per process, fanned out to the subscribers of
+ * GET /v1/events (see hub.h).
+ *
+ * A subscriber's life: WAITING (for the hub's own position, a moment at
+ * start) or CATCHING_UP (reading pages after its resume point), then LIVE.
+ * Its HTTP side ends in one of three ways, always in the reap callback,
+ * never inside a libevent or hiredis callback of its own connection: cleanly
+ * (drain, revoked token), dropped (too slow: the connection is freed), or
+ * closed (evhttp saw the client go; its close callback only records that).
+ * The struct itself outlives its HTTP side while a page call is out.
+ */
+#include "server/push/hub.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/xalloc.h"
+#include "server/app.h"
+#include "server/http/request.h"
+#include "server/http/server.h"
+#include "server/log.h"
+#include "server/store/backlog.h"
+#include "server/push/filter.h"
+#include "server/push/position.h"
+#include "server/push/sse.h"
+#include "server/store/events.h"
+#include "server/store/store.h"
+
+#define HUB_BLOCK_MS 5000  /* each XREAD BLOCK of the live reader */
+#define HUB_PAGE 100	   /* entries per catch-up page */
+#define HUB_PACE_MS 10	   /* a catch-up waiting for its last page to be written looks again */
+#define HUB_RETRY_MS 250   /* after a failed page */
+#define HUB_POSITION_MS 100 /* after a failed positioning call */
+
+enum sub_state {
+	SUB_WAITING,	 /* needs the hub's position first */
+	SUB_CATCHING_UP, /* reading pages; the live tail is not for it yet */
+	SUB_LIVE,	 /* takes the live tail */
+};
+
+enum sub_end { SUB_ENDED, SUB_DROPPED, SUB_CLOSED };
+static const char *const sub_end_names[] = {"ended", "dropped", "closed"};
+
+struct sub {
+	struct hub *h;
+	struct http_req *r;		 /* until the HTTP side is finished */
+	struct evhttp_request *ev;	 /* r->ev, while we may use it */
+	struct evhttp_connection *evcon; /* its connection, until evhttp closes it */
+	struct filter f;
+	struct position pos; /* every entry it may see up to here was written */
+	char pos_text[POSITION_MAX];
+	enum sub_state state;
+	int fresh;	   /* no resume point: starts at the hub's position */
+	int ready_sent;	   /* "ready" went out */
+	const char *reset; /* a reset is due: "trimmed" or "unknown" */
+	int page_inflight; /* a page call is out: the struct must outlive it */
+	int own_ev;	   /* evhttp detached ev from its closed connection: ours to free */
+	int end;	   /* to end cleanly at the next reap */
+	int drop;	   /* to drop (too slow) at the next reap */
+	int done;	   /* the HTTP side is finished */
+	int failing;	   /* the last page call failed (logged once) */
+	uint64_t delivered;
+	struct event *pace;
+	struct evbuffer *out; /* what the next write carries */
+};
+
+struct hub {
+	struct app *app;
+	struct events_reader *reader;
+	struct position pos; /* the last entry read live (or where reading began) */
+	char pos_text[POSITION_MAX];
+	int positioned;
+	int tail_inflight;
+	int draining;
+	int stopping;
+	struct event *position_retry;
+	struct event *heartbeat;
+	struct event *reap;
+	struct timeval idle; /* the server's idle timeout, for a connection's deadlines */
+	struct sub **subs;
+	size_t n_subs, cap_subs;
+	/* one live batch: its ids parsed, its frames built on first use */
+	struct position *batch_pos;
+	int *batch_ok;
+	char **batch_frame;
+	size_t *batch_len;
+	size_t batch_cap;
+	struct hub_stats stats;
+};
+
+/* ---- writing to a subscriber ---- */
+
+static void hub_wake_reap(struct hub *h)
+{
+	event_active(h->reap, EV_TIMEOUT, 0);
+}
+
+static int sub_open(const struct sub *s)
+{
+	return !s->done && s->evcon != NULL;
+}
+
+/* Bytes the kernel has not taken yet: the connection's output buffer (server.c's filter). */
+static size_t sub_unsent(const struct sub *s)
+{
+	return evbuffer_get_length(
+		bufferevent_get_output(evhttp_connection_get_bufferevent(s->evcon)));
+}
+
+/*
+ * Sends what s->out holds as one chunk. capped: a subscriber that still has
+ * more than --events-buffer-bytes unsent from before is dropped instead, so
+ * what it holds stays below the cap and one batch. (Checking before adding
+ * lets a burst larger than the cap through to a client that keeps reading.)
+ */
+static void sub_flush(struct sub *s, int capped)
+{
+	if (sub_open(s) && capped && !s->drop &&
+	    sub_unsent(s) > (size_t)s->h->app->cfg.events_buffer_bytes) {
+		s->drop = 1;
+		hub_wake_reap(s->h);
+	}
+	if (!sub_open(s) || s->drop) {
+		evbuffer_drain(s->out, evbuffer_get_length(s->out));
+		return;
+	}
+	if (evbuffer_get_length(s->out) > 0)
+		evhttp_send_reply_chunk(s->ev, s->out);
+}
+
+/*
+ * Offers the next entry of the stream to s. Entries reach a subscriber in
+ * stream order from two links; one at or before its position was given (or
+ * passed over) already. *frame is the entry's SSE frame, built on first use
+ * and shared by every subscriber of a batch.
+ */
+static void sub_offer(struct sub *s, const struct events_entry *e, const struct position *p,
+		      char **frame, size_t *len)
+{
+	if (position_cmp(p, &s->pos) <= 0)
+		return;
+	s->pos = *p;
+	snprintf(s->pos_text, sizeof(s->pos_text), "%s", e->id);
+	if (filter_match(&s->f, e)) {
+		if (*frame == NULL)
+			*frame = sse_entry_frame(e, len);
+		evbuffer_add(s->out, *frame, *len);
+		s->delivered++;
+		s->h->stats.delivered++;
+	}
+	/* The token this stream was opened with is revoked: the stream ends after telling so. */
+	if (strcmp(e->type, "token.revoked") == 0 && s->r && s->r->token_id &&
+	    strcmp(events_field(e, "token"), s->r->token_id) == 0) {
+		s->end = 1;
+		hub_wake_reap(s->h);
+	}
+}
+
+/* ---- catching up and going live ---- */
+
+static void sub_fetch(struct sub *s);
+
+static void sub_set_pos(struct sub *s, const struct position *p, const char *text)
+{
+	s->pos = *p;
+	snprintf(s->pos_text, sizeof(s->pos_text), "%s", text);
+}
+
+/*
+ * Decides what comes next for a subscriber that has no page out and is not
+ * live: wait for the hub's position, send the due reset, read on (the live
+ * reader went past it meanwhile), or go live. Going live here is safe: the
+ * hub has handed out nothing after the subscriber's position, and every
+ * later live batch is offered to it.
+ */
+static void sub_settle(struct sub *s)
+{
+	struct hub *h = s->h;
+	if (!sub_open(s) || s->end || s->drop)
+		return;
+	if (!h->positioned) {
+		s->state = SUB_WAITING;
+		return;
+	}
+	if (s->reset) {
+		const char *why = strcmp(s->reset, "unknown") == 0
+					  ? "is not a position of this event stream"
+					  : "is older than the oldest event still kept";
+		char *detail = xasprintf("%s %s: events may be missing; reload what you show "
+					 "(GET the resources again), then follow this stream",
+					 s->pos_text, why);
+		json_t *data = json_pack("{s:s, s:s, s:s}", "reason", s->reset, "after", s->pos_text,
+					 "detail", detail);
+		free(detail);
+		sse_control(s->out, h->pos_text, "reset", data);
+		h->stats.resets++;
+		log_info("push", "reset sent", "id=%s after=%s reason=%s", s->r->id, s->pos_text,
+			 s->reset);
+		s->reset = NULL;
+		sub_set_pos(s, &h->pos, h->pos_text);
+	} else if (s->fresh) {
+		s->fresh = 0;
+		sub_set_pos(s, &h->pos, h->pos_text);
+	} else if (position_cmp(&h->pos, &s->pos) > 0) {
+		log_debug("push", "live reader went past a catch-up, reading on", "id=%s at=%s live=%s",
+			  s->r->id, s->pos_text, h->pos_text);
+		s->state = SUB_CATCHING_UP;
+		sub_fetch(s);
+		return;
+	}
+	s->state = SUB_LIVE;
+	if (!s->ready_sent) {
+		s->ready_sent = 1;
+		sse_control(s->out, s->pos_text, "ready", json_object());
+	}
+	sub_flush(s, 0);
+}
+
+/* The entry of a page row [id, [field, value, ...]]; strings borrowed from row. */
+static int hub_entry_of_row(json_t *row, struct events_entry *e)
+{
+	json_t *fields = json_array_get(row, 1);
+	e->id = json_string_value(json_array_get(row, 0));
+	e->type = "";
+	e->n = 0;
+	if (e->id == NULL || !json_is_array(fields))
+		return -1;
+	for (size_t j = 0; j + 1 < json_array_size(fields) && e->n < EVENTS_MAX_FIELDS; j += 2) {
+		const char *name = json_string_value(json_array_get(fields, j));
+		const char *value = json_string_value(json_array_get(fields, j + 1));
+		if (name == NULL || value == NULL)
+			continue;
+		e->names[e->n] = name;
+		e->values[e->n] = value;
+		if (strcmp(name, "type") == 0)
+			e->type = value;
+		e->n++;
+	}
+	return 0;
+}
+
+static void sub_page_got(const struct store_reply *res, void *arg)
+{
+	struct sub *s = arg;
+	struct hub *h = s->h;
+	s->page_inflight = 0;
+	if (!sub_open(s) || s->end || s->drop || h->stopping) {
+		hub_wake_reap(h);
+		return;
+	}
+	const char *kind = res->status == STORE_OK ? json_string_value(json_array_get(res->value, 0))
+						   : NULL;
+	if (kind == NULL || (strcmp(kind, "ok") != 0 && strcmp(kind, "reset") != 0)) {
+		if (!s->failing)
+			log_warn("push", "catch-up page failed, retrying", "id=%s after=%s error=\"%s\"",
+				 s->r->id, s->pos_text,
+				 res->message ? res->message : "unexpected reply");
+		s->failing = 1;
+		struct timeval tv = {0, HUB_RETRY_MS * 1000};
+		evtimer_add(s->pace, &tv);
+		return;
+	}
+	s->failing = 0;
+	if (strcmp(kind, "reset") == 0) {
+		const char *why = json_string_value(json_array_get(res->value, 1));
+		s->reset = why && strcmp(why, "unknown") == 0 ? "unknown" : "trimmed";
+		sub_settle(s);
+		return;
+	}
+	json_t *rows = json_array_get(res->value, 1);
+	size_t n = json_array_size(rows);
+	for (size_t i = 0; i < n; i++) {
+		struct events_entry e;
+		struct position p;
+		if (hub_entry_of_row(json_array_get(rows, i), &e) < 0 ||
+		    position_parse(e.id, &p) < 0)
+			continue;
+		char *frame = NULL;
+		size_t len = 0;
+		sub_offer(s, &e, &p, &frame, &len);
+		free(frame);
+	}
+	/* Catch-up is paced by sub_fetch, not capped: its writes wait for the last page to leave. */
+	sub_flush(s, 0);
+	if (!sub_open(s) || s->end)
+		return;
+	if (n >= HUB_PAGE)
+		sub_fetch(s);
+	else
+		sub_settle(s);
+}
+
+/* Reads the next page once the last one has been written out. */
+static void sub_fetch(struct sub *s)
+{
+	if (!sub_open(s) || s->end || s->drop || s->page_inflight || s->state != SUB_CATCHING_UP)
+		return;
+	if (sub_unsent(s) > 0) {
+		struct timeval tv = {0, HUB_PACE_MS * 1000};
+		evtimer_add(s->pace, &tv);
+		return;
+	}
+	s->page_inflight = 1;
+	s->h->stats.pages++;
+	backlog_page(s->h->app->store, s->pos_text, HUB_PAGE, sub_page_got, s);
+}
+
+static void sub_pace(evutil_socket_t fd, short what, void *arg)
+{
+	sub_fetch(arg);
+}
+
+/* ---- the end of a stream ---- */
+
+/* evhttp frees the connection: a request it detached first is ours to free, else its own. */
+static void sub_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct sub *s = arg;
+	s->own_ev = s->ev != NULL && evhttp_request_get_connection(s->ev) == NULL;
+	if (!s->own_ev)
+		s->ev = NULL;
+	s->evcon = NULL;
+	hub_wake_reap(s->h);
+}
+
+/* While a stream ends: evhttp may free the connection (and the request) right away. */
+static void sub_closed_while_ending(struct evhttp_connection *evcon, void *arg)
+{
+	struct sub *s = arg;
+	s->evcon = NULL;
+}
+
+/* Finishes the HTTP side of s: ends, drops or closes its stream, then its request. */
+static void sub_finish(struct sub *s, enum sub_end how)
+{
+	struct hub *h = s->h;
+	if (s->evcon && how == SUB_DROPPED) {
+		evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+		evhttp_connection_free(s->evcon); /* frees the request with it */
+	} else if (s->evcon) {
+		/*
+		 * The last chunk, then the connection closes (the client reconnects
+		 * on a new one). Writing is paused while the chunk is added, so that
+		 * it leaves from the loop once evhttp has set what follows it; a
+		 * client that does not read it meets the usual write deadline.
+		 */
+		struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
+		struct evkeyvalq *hd = evhttp_request_get_output_headers(s->ev);
+		evhttp_connection_set_closecb(s->evcon, sub_closed_while_ending, s);
+		bufferevent_set_timeouts(bev, &h->idle, &h->idle);
+		bufferevent_disable(bev, EV_WRITE);
+		evhttp_remove_header(hd, "Connection");
+		evhttp_add_header(hd, "Connection", "close");
+		evhttp_send_reply_end(s->ev);
+		if (s->evcon) {
+			evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+			bufferevent_enable(bev, EV_WRITE);
+		}
+	} else if (s->own_ev) {
+		evhttp_send_reply_end(s->ev); /* without a connection: frees the request */
+	}
+	s->ev = NULL;
+	s->evcon = NULL;
+	s->done = 1;
+	h->stats.subscribers--;
+	if (how == SUB_DROPPED)
+		h->stats.dropped_slow++;
+	log_info("push", "stream over", "id=%s how=%s position=%s delivered=%llu", s->r->id,
+		 sub_end_names[how], s->pos_text, (unsigned long long)s->delivered);
+	http_server_request_done(h->app->http, s->r, 200);
+	s->r = NULL;
+}
+
+static void sub_free(struct sub *s)
+{
+	filter_clear(&s->f);
+	event_free(s->pace);
+	evbuffer_free(s->out);
+	free(s);
+}
+
+/* Finishes what is due and frees what is finished; runs outside every other callback. */
+static void hub_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct hub *h = arg;
+	size_t i = 0;
+	while (i < h->n_subs) {
+		struct sub *s = h->subs[i];
+		if (!s->done) {
+			if (s->evcon == NULL)
+				sub_finish(s, SUB_CLOSED);
+			else if (s->drop)
+				sub_finish(s, SUB_DROPPED);
+			else if (s->end)
+				sub_finish(s, SUB_ENDED);
+		}
+		if (s->done && !s->page_inflight) {
+			h->subs[i] = h->subs[--h->n_subs];
+			sub_free(s);
+			continue;
+		}
+		i++;
+	}
+}
+
+/* ---- the live reader ---- */
+
+static void hub_batch_reserve(struct hub *h, size_t n)
+{
+	if (n <= h->batch_cap)
+		return;
+	h->batch_cap = n;
+	h->batch_pos = xrealloc(h->batch_pos, n * sizeof(*h->batch_pos));
+	h->batch_ok = xrealloc(h->batch_ok, n * sizeof(*h->batch_ok));
+	h->batch_frame = xrealloc(h->batch_frame, n * sizeof(*h->batch_frame));
+	h->batch_len = xrealloc(h->batch_len, n * sizeof(*h->batch_len));
+}
+
+static void hub_on_batch(struct events_reader *rd, const struct events_entry *entries, size_t n,
+			 void *arg)
+{
+	struct hub *h = arg;
+	hub_batch_reserve(h, n);
+	for (size_t i = 0; i < n; i++) {
+		h->batch_ok[i] = position_parse(entries[i].id, &h->batch_pos[i]) == 0;
+		h->batch_frame[i] = NULL;
+		h->batch_len[i] = 0;
+	}
+	for (size_t k = 0; k < h->n_subs; k++) {
+		struct sub *s = h->subs[k];
+		if (s->state != SUB_LIVE || !sub_open(s) || s->end || s->drop)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (h->batch_ok[i])
+				sub_offer(s, &entries[i], &h->batch_pos[i], &h->batch_frame[i],
+					  &h->batch_len[i]);
+		sub_flush(s, 1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(h->batch_frame[i]);
+		if (h->batch_ok[i]) {
+			h->pos = h->batch_pos[i];
+			snprintf(h->pos_text, sizeof(h->pos_text), "%s", entries[i].id);
+		}
+	}
+}
+
+static void hub_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	struct hub *h = arg;
+	for (size_t k = 0; k < h->n_subs; k++) {
+		struct sub *s = h->subs[k];
+		if (!sub_open(s) || s->end || s->drop)
+			continue;
+		sse_comment(s->out, "ping");
+		sub_flush(s, s->state == SUB_LIVE);
+	}
+}
+
+static void hub_position(struct hub *h);
+
+static void hub_tail_got(const struct store_reply *res, void *arg)
+{
+	struct hub *h = arg;
+	h->tail_inflight = 0;
+	if (h->stopping)
+		return;
+	const char *id = res->status == STORE_OK ? json_string_value(res->value) : NULL;
+	struct position p;
+	if (id == NULL || position_parse(id, &p) < 0) {
+		struct timeval tv = {0, HUB_POSITION_MS * 1000};
+		evtimer_add(h->position_retry, &tv);
+		return;
+	}
+	h->reader = events_reader_new(h->app->base, h->app->cfg.redis_url, id, HUB_BLOCK_MS,
+				      h->app->cfg.redis_timeout_ms, hub_on_batch, h);
+	if (h->reader == NULL) {
+		log_error("push", "cannot start the event reader", "redis=%s", "unparsable");
+		return;
+	}
+	h->pos = p;
+	snprintf(h->pos_text, sizeof(h->pos_text), "%s", id);
+	h->positioned = 1;
+	h->stats.live = 1;
+	log_info("push", "hub reading cm:events", "after=%s", id);
+	for (size_t k = 0; k < h->n_subs; k++)
+		if (h->subs[k]->state == SUB_WAITING)
+			sub_settle(h->subs[k]);
+}
+
+static void hub_position(struct hub *h)
+{
+	if (h->positioned || h->tail_inflight || h->stopping)
+		return;
+	if (!store_ready(h->app->store)) {
+		struct timeval tv = {0, HUB_POSITION_MS * 1000};
+		evtimer_add(h->position_retry, &tv);
+		return;
+	}
+	h->tail_inflight = 1;
+	backlog_tail(h->app->store, hub_tail_got, h);
+}
+
+static void hub_position_retry(evutil_socket_t fd, short what, void *arg)
+{
+	hub_position(arg);
+}
+
+/* ---- the hub ---- */
+
+struct hub *hub_start(struct app *app)
+{
+	struct hub *h = xcalloc(1, sizeof(*h));
+	const struct config *cfg = &app->cfg;
+	h->app = app;
+	h->idle.tv_sec = cfg->idle_timeout_s;
+	h->position_retry = evtimer_new(app->base, hub_position_retry, h);
+	h->reap = event_new(app->base, -1, 0, hub_reap, h);
+	h->heartbeat = event_new(app->base, -1, EV_PERSIST, hub_heartbeat, h);
+	/* Heartbeats must come more often than the idle timeout, which would end a silent stream. */
+	long every_ms = (long)cfg->events_heartbeat_s * 1000;
+	if (every_ms > (long)cfg->idle_timeout_s * 500) {
+		every_ms = (long)cfg->idle_timeout_s * 500;
+		log_warn("push", "heartbeat shortened to half the idle timeout", "heartbeat_ms=%ld",
+			 every_ms);
+	}
+	struct timeval every = {every_ms / 1000, (every_ms % 1000) * 1000};
+	event_add(h->heartbeat, &every);
+	hub_position(h);
+	return h;
+}
+
+void hub_drain(struct hub *h)
+{
+	if (h == NULL)
+		return;
+	h->draining = 1;
+	for (size_t k = 0; k < h->n_subs; k++)
+		h->subs[k]->end = 1;
+	hub_wake_reap(h);
+}
+
+void hub_stop(struct hub *h)
+{
+	if (h == NULL)
+		return;
+	h->stopping = 1;
+	events_reader_free(h->reader);
+	for (size_t k = 0; k < h->n_subs; k++) {
+		struct sub *s = h->subs[k];
+		if (!s->done)
+			sub_finish(s, s->evcon ? SUB_ENDED : SUB_CLOSED);
+		if (s->page_inflight)
+			log_error("push", "a catch-up call outlives the hub", "position=%s",
+				  s->pos_text);
+		else
+			sub_free(s);
+	}
+	free(h->subs);
+	free(h->batch_pos);
+	free(h->batch_ok);
+	free(h->batch_frame);
+	free(h->batch_len);
+	event_free(h->position_retry);
+	event_free(h->reap);
+	event_free(h->heartbeat);
+	free(h);
+}
+
+int hub_subscribe(struct hub *h, struct http_req *r, struct filter *f, const char *resume)
+{
+	if (h->draining)
+		return -1;
+	struct sub *s = xcalloc(1, sizeof(*s));
+	s->h = h;
+	s->r = r;
+	s->ev = r->ev;
+	s->evcon = evhttp_request_get_connection(r->ev);
+	s->f = *f;
+	memset(f, 0, sizeof(*f));
+	s->out = evbuffer_new();
+	s->pace = evtimer_new(h->app->base, sub_pace, s);
+	if (h->n_subs == h->cap_subs) {
+		h->cap_subs = h->cap_subs ? h->cap_subs * 2 : 64;
+		h->subs = xrealloc(h->subs, h->cap_subs * sizeof(*h->subs));
+	}
+	h->subs[h->n_subs++] = s;
+	h->stats.subscribers++;
+	if (s->evcon == NULL) {
+		/* The client left while the request was being authenticated. */
+		s->own_ev = 1;
+		hub_wake_reap(h);
+		return 0;
+	}
+	evhttp_connection_set_closecb(s->evcon, sub_closed, s);
+	struct evkeyvalq *hd = evhttp_request_get_output_headers(r->ev);
+	evhttp_add_header(hd, "Content-Type", "text/event-stream; charset=utf-8");
+	evhttp_add_header(hd, "Cache-Control", "no-store");
+	evhttp_add_header(hd, "X-Request-Id", r->id);
+	evhttp_add_header(hd, "X-Accel-Buffering", "no"); /* proxies: do not buffer the stream */
+	evhttp_send_reply_start(r->ev, 200, "OK");
+	/*
+	 * The client says nothing while it listens: no read deadline. The write
+	 * deadline (the idle timeout) stays; heartbeats keep it from firing while
+	 * the client reads. Reading stays on, to notice the client leave.
+	 */
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
+	bufferevent_set_timeouts(bev, NULL, &h->idle);
+	bufferevent_enable(bev, EV_READ);
+	/*
+	 * The kernel's send buffer is kept to the same size as the cap (Linux
+	 * would grow it to megabytes): what a subscriber leaves unread stays
+	 * bounded in the kernel too, and the cap, measured on what the kernel
+	 * did not take, is reached in time.
+	 */
+	struct bufferevent *under = bufferevent_get_underlying(bev);
+	evutil_socket_t fd = under ? bufferevent_getfd(under) : -1;
+	int sndbuf = (int)h->app->cfg.events_buffer_bytes;
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	sse_retry(s->out, h->app->cfg.events_retry_ms);
+	sub_flush(s, 0);
+	if (resume) {
+		struct position p;
+		position_parse(resume, &p);
+		sub_set_pos(s, &p, resume);
+		s->state = SUB_CATCHING_UP;
+		sub_fetch(s);
+	} else {
+		s->fresh = 1;
+		sub_settle(s);
+	}
+	return 0;
+}
+
+const struct hub_stats *hub_stats(const struct hub *h)
+{
+	return &h->stats;
+}

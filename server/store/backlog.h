@@ -1,0 +1,24 @@
+/*
+ * backlog — what the push hub asks Redis besides its live read: where the
+ * stream ends now, and pages of it after a position for a subscriber that
+ * catches up. Both are read-only functions of the library (functions.lua:
+ * cm_events_tail, cm_events_page) called on the store's link, so they share
+ * its deadline and its reconnection.
+ */
+#ifndef CM_STORE_BACKLOG_H
+#define CM_STORE_BACKLOG_H
+
+#include "server/store/store.h"
+
+/* value: the stream's last generated id, or "0-0" when it does not exist */
+void backlog_tail(struct store *s, store_cb cb, void *arg);
+
+/*
+ * value: ["ok", [[id, [field, value, ...]], ...]] with at most count entries
+ * after `after` (a validated id, exclusive); or ["reset", "trimmed"] when
+ * entries after it are no longer kept, ["reset", "unknown"] when it is not a
+ * position of this stream.
+ */
+void backlog_page(struct store *s, const char *after, int count, store_cb cb, void *arg);
+
+#endif
