@@ -1,0 +1,1062 @@
+#!/usr/bin/env python3
+"""scripts/bench.d/bench.py -- the measuring run behind scripts/bench.
+
+Run it through scripts/bench (which installs and builds first); see the
+top of scripts/bench and docs/performance.md for what it measures and how.
+Python 3 standard library only; the heavy lifting is done by the C tools
+built into build-bench/ (cmbench-data, cmbench-load, cmbench-floor).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import http.client
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+from harness import RedisClient, free_port  # noqa: E402  (the e2e suite's RESP client)
+
+HOST = "127.0.0.1"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+FOCUS = "clay"  # the engine phase's material: exactly --focus open offers of it
+
+# Targets of issue 6, beside which the results are printed.
+TARGETS = {
+    "post_cpu_ratio": 1.5,       # craftmatchd CPU us/request <= 1.5 x floor
+    "match_p99_ms": 5.0,         # at 1,000 listings/s
+    "sse_rss_kib": 10.0,         # per idle subscriber, 10k subscribers
+    "restart_1m_s": 10.0,        # restart-to-ready with 1M listings
+    "engine_median_us": 100.0,   # per new listing against 10k candidates
+}
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+def die(msg):
+    log(msg)
+    sys.exit(1)
+
+
+# ---------------------------------------------------------------------------
+# processes
+# ---------------------------------------------------------------------------
+
+_children = []
+
+
+def _raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, 65536) if hard != resource.RLIM_INFINITY else 65536
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+def _preexec():
+    os.setsid()  # our own process group: a Ctrl-C reaches the bench, which stops children in order
+    _raise_nofile()
+
+
+def spawn(argv, log_path, env=None):
+    f = open(log_path, "ab")
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
+                         env=env, preexec_fn=_preexec, close_fds=True)
+    f.close()
+    _children.append(p)
+    return p
+
+
+def stop(p, timeout=20):
+    if p is None or p.poll() is not None:
+        return
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait(10)
+
+
+def stop_all():
+    for p in reversed(_children):
+        try:
+            stop(p, 10)
+        except Exception:
+            pass
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process (all threads), in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def run_tool(argv, timeout=900):
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                       preexec_fn=_raise_nofile)
+    if r.returncode != 0:
+        die("%s failed (%d):\n%s" % (os.path.basename(argv[0]), r.returncode,
+                                     r.stderr.decode(errors="replace")[-3000:]))
+    out = r.stdout.decode().strip()
+    return json.loads(out.splitlines()[-1]) if out else None
+
+
+# ---------------------------------------------------------------------------
+# HTTP helpers
+# ---------------------------------------------------------------------------
+
+def http_get(port, path, token=None, timeout=5):
+    c = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        h = {"Authorization": "Bearer " + token} if token else {}
+        c.request("GET", path, headers=h)
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def http_post(port, path, body, token, timeout=10):
+    c = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        c.request("POST", path, body=body.encode() if isinstance(body, str) else body,
+                  headers={"Authorization": "Bearer " + token,
+                           "Content-Type": "application/json"})
+        r = c.getresponse()
+        return r.status, r.getheader("Location"), r.read()
+    finally:
+        c.close()
+
+
+METRIC_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$')
+
+
+def metrics(port):
+    st, body = http_get(port, "/metrics")
+    if st != 200:
+        return {}
+    out = {}
+    for line in body.decode().splitlines():
+        m = METRIC_RE.match(line)
+        if m:
+            out[(m.group(1), m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def histogram(ms, name):
+    """{le: cumulative count}, sum, count of a histogram in a metrics() dict."""
+    buckets = {}
+    for (n, labels), v in ms.items():
+        if n == name + "_bucket":
+            le = re.search(r'le="([^"]+)"', labels).group(1)
+            buckets[float("inf") if le == "+Inf" else float(le)] = v
+    return buckets, ms.get((name + "_sum", ""), 0.0), ms.get((name + "_count", ""), 0.0)
+
+
+def hist_delta(before, after, name):
+    b0, s0, c0 = histogram(before, name)
+    b1, s1, c1 = histogram(after, name)
+    d = {le: b1.get(le, 0) - b0.get(le, 0) for le in b1}
+    return d, s1 - s0, c1 - c0
+
+
+def finite(x, scale=1.0):
+    return None if x is None or x == float("inf") else x * scale
+
+
+def hist_quantile(buckets, count, q):
+    """Upper bound of the bucket holding quantile q, and a linear estimate inside it."""
+    if count <= 0:
+        return None, None
+    target = q * count
+    prev_le, prev_c = 0.0, 0.0
+    for le in sorted(buckets):
+        c = buckets[le]
+        if c >= target:
+            if le == float("inf"):
+                return le, None
+            frac = (target - prev_c) / (c - prev_c) if c > prev_c else 1.0
+            return le, prev_le + (le - prev_le) * frac
+        prev_le, prev_c = le, c
+    return None, None
+
+
+# ---------------------------------------------------------------------------
+# the stack under test
+# ---------------------------------------------------------------------------
+
+class Stack:
+    def __init__(self, args, tmp):
+        self.args = args
+        self.tmp = tmp
+        self.bin = os.path.join(args.build_dir, "craftmatchd")
+        self.tool = lambda name: os.path.join(args.build_dir, name)
+        self.redis = None
+        self.redis_port = None
+        self.cm = None
+        self.cm_port = None
+        self.floor = None
+        self.floor_port = None
+
+    # -- Redis --
+    def start_redis(self):
+        rdir = os.path.join(self.tmp, "redis")
+        os.makedirs(rdir, exist_ok=True)
+        for attempt in range(5):
+            port = free_port()
+            argv = [shutil.which("redis-server") or "redis-server", "--port", str(port),
+                    "--bind", HOST, "--dir", rdir, "--save", "", "--daemonize", "no",
+                    "--logfile", os.path.join(self.tmp, "redis.log"),
+                    "--appendonly", "yes", "--appendfsync", "always"]
+            p = spawn(argv, os.path.join(self.tmp, "redis.out"))
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and p.poll() is None:
+                try:
+                    with RedisClient(port, timeout=2.0) as c:
+                        info = c.execute("INFO", "server")
+                    pid = int(re.search(r"process_id:(\d+)", info).group(1))
+                    if pid != p.pid:
+                        # someone else's Redis on this port: never touch it
+                        raise OSError("port %d is another Redis (pid %d)" % (port, pid))
+                    self.redis, self.redis_port = p, port
+                    return
+                except (OSError, ValueError):
+                    time.sleep(0.05)
+            stop(p)
+        die("could not start a private redis-server; see %s/redis.log" % self.tmp)
+
+    def rc(self):
+        return RedisClient(self.redis_port, timeout=120.0)
+
+    def used_memory(self):
+        with self.rc() as c:
+            info = c.execute("INFO", "memory")
+        return int(re.search(r"used_memory:(\d+)", info).group(1))
+
+    # -- craftmatchd --
+    def cm_argv(self):
+        return [self.bin, "--port", str(self.cm_port), "--bind", HOST,
+                "--redis-url", "redis://%s:%d" % (HOST, self.redis_port),
+                "--log-level", "warn", "--max-connections", str(self.args.max_connections),
+                "--idle-timeout", "600"]
+
+    def start_cm(self, wait=True):
+        if self.cm_port is None:
+            self.cm_port = free_port()
+        t0 = time.monotonic()
+        self.cm = spawn(self.cm_argv(), os.path.join(self.tmp, "craftmatchd.log"))
+        if wait:
+            return self.wait_ready(t0)
+        return None
+
+    def ready_state(self):
+        try:
+            st, _ = http_get(self.cm_port, "/readyz", timeout=2)
+            if st != 200:
+                return False
+            ms = metrics(self.cm_port)
+            return ms.get(("craftmatch_engine_ready", ""), 0) == 1
+        except (OSError, http.client.HTTPException):
+            return False
+
+    def wait_ready(self, t0, timeout=600):
+        while time.monotonic() - t0 < timeout:
+            if self.cm.poll() is not None:
+                die("craftmatchd exited (%s); see %s/craftmatchd.log" % (self.cm.returncode,
+                                                                        self.tmp))
+            if self.ready_state():
+                return time.monotonic() - t0
+            time.sleep(0.005)
+        die("craftmatchd not ready after %ds" % timeout)
+
+    def stop_cm(self):
+        stop(self.cm, 30)
+        self.cm = None
+
+    def create_admin(self):
+        r = subprocess.run([self.bin, "--create-admin", "Quản trị bench",
+                            "--redis-url", "redis://%s:%d" % (HOST, self.redis_port),
+                            "--log-level", "warn"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        out = r.stdout.decode()
+        acc = re.search(r"admin account: (acc_\w+)", out)
+        tok = re.search(r"token: (cm_[A-Za-z0-9_-]+)", out)
+        if r.returncode != 0 or not acc or not tok:
+            die("craftmatchd --create-admin failed: %s" % r.stderr.decode()[-2000:])
+        return acc.group(1), tok.group(1)
+
+    # -- floor --
+    def start_floor(self):
+        self.floor_port = free_port()
+        self.floor = spawn([self.tool("cmbench-floor"), "--port", str(self.floor_port),
+                            "--redis-port", str(self.redis_port)],
+                           os.path.join(self.tmp, "floor.log"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((HOST, self.floor_port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        die("cmbench-floor did not start; see %s/floor.log" % self.tmp)
+
+
+# ---------------------------------------------------------------------------
+# the run
+# ---------------------------------------------------------------------------
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def load_phase(st, args, acc_file, count, seed, res_key, res):
+    """Bulk load `count` background listings (+ the focus offers at first)."""
+    data = st.tool("cmbench-data")
+    mem0 = st.used_memory()
+    with st.rc() as c:
+        ev0 = c.execute("MEMORY", "USAGE", "cm:events", "SAMPLES", "0") or 0
+    t0 = time.monotonic()
+    focus = 0
+    if res_key == "load":
+        focus = args.focus
+        run_tool([data, "listings", "--redis", "%s:%d" % (HOST, st.redis_port),
+                  "--accounts", acc_file, "--count", str(focus), "--profile", "background",
+                  "--material", FOCUS, "--kind", "offer", "--seed", str(seed)])
+    rest = count - focus
+    chunk = 200000
+    done = 0
+    while done < rest:
+        n = min(chunk, rest - done)
+        run_tool([data, "listings", "--redis", "%s:%d" % (HOST, st.redis_port),
+                  "--accounts", acc_file, "--count", str(n), "--profile", "background",
+                  "--exclude", FOCUS, "--seed", str(seed + 1 + done)], timeout=3600)
+        done += n
+        if rest > chunk:
+            log("  %d / %d listings" % (done + focus, count))
+    secs = time.monotonic() - t0
+    run_tool([data, "cursor", "--redis", "%s:%d" % (HOST, st.redis_port)])
+    mem1 = st.used_memory()
+    with st.rc() as c:
+        ev1 = c.execute("MEMORY", "USAGE", "cm:events", "SAMPLES", "0") or 0
+        total = c.execute("ZCARD", "cm:listings:status:open")
+    res[res_key] = {
+        "listings": count, "seconds": round(secs, 1), "per_second": round(count / secs),
+        "open_listings_total": total,
+        "redis_used_memory_delta_bytes": mem1 - mem0,
+        "redis_bytes_per_listing": round((mem1 - mem0) / count, 1),
+        "events_stream_bytes_per_listing": round((ev1 - ev0) / count, 1),
+        "redis_used_memory_bytes": mem1,
+    }
+    log("  loaded %d listings in %.1fs (%.0f/s); Redis %.0f bytes per listing (%.0f of them "
+        "the cm:events entry)" % (count, secs, count / secs, (mem1 - mem0) / count,
+                                  (ev1 - ev0) / count))
+
+
+def restart_phase(st, reps, label, res):
+    times = []
+    for i in range(reps):
+        st.stop_cm()
+        t = st.start_cm(wait=True)
+        times.append(t)
+        log("  restart-to-ready (%s): %.3fs" % (label, t))
+    ms = metrics(st.cm_port)
+    res["restart_" + label] = {
+        "seconds": [round(t, 3) for t in times], "median_s": round(median(times), 3),
+        "engine_listings": ms.get(("craftmatch_engine_listings", ""), None),
+    }
+
+
+def self_check(st, args, acc_file, res):
+    """A listing posted through the API and one written by cmbench-data from the same
+    body must be stored alike (all but ids, times and sequence numbers)."""
+    data = st.tool("cmbench-data")
+    mismatches = []
+    for i, kind in enumerate(("need", "offer")):
+        seed = str(9000 + i)
+        out = subprocess.run([data, "one", "--accounts", acc_file, "--profile", "background",
+                              "--kind", kind, "--seed", seed,
+                              "--redis", "%s:%d" % (HOST, st.redis_port)],
+                             stdout=subprocess.PIPE, check=True).stdout.decode()
+        k, owner, token, body = out.rstrip("\n").split("\t", 3)
+        status, loc, raw = http_post(st.cm_port, "/v1/%ss" % k, body, token)
+        if status != 201:
+            die("self-check: POST /v1/%ss answered %d: %s" % (k, status, raw[:500]))
+        api_id = loc.rsplit("/", 1)[1]
+        with st.rc() as c:
+            ids = c.execute("ZREVRANGE", "cm:listings:owner:" + owner, 0, 1)
+            loader_id = [x for x in ids if x != api_id][0]
+            a = c.execute("HGETALL", "cm:listing:" + api_id)
+            b = c.execute("HGETALL", "cm:listing:" + loader_id)
+        a, b = dict(zip(a[::2], a[1::2])), dict(zip(b[::2], b[1::2]))
+        da, db = json.loads(a.pop("doc")), json.loads(b.pop("doc"))
+        for d, lid in ((da, api_id), (db, loader_id)):
+            assert d.pop("id") == lid
+            d.pop("available_from", None)  # "now" when not given
+        for h in (a, b):
+            for f in ("seq", "created_at", "updated_at", "version"):
+                h.pop(f, None)
+        if da != db:
+            mismatches.append("%s doc: api %s != loader %s" % (kind, da, db))
+        if a != b:
+            mismatches.append("%s hash: api %s != loader %s" % (kind, a, b))
+    res["loader_self_check"] = "ok" if not mismatches else mismatches
+    if mismatches:
+        die("the loader no longer writes what the server writes:\n" + "\n".join(mismatches))
+    log("  loader self-check: a listing posted through the API and one bulk-loaded from the "
+        "same body are stored alike")
+
+
+def has_events(st):
+    routes = subprocess.run([st.bin, "--routes"], stdout=subprocess.PIPE).stdout.decode()
+    return "/v1/events" in routes
+
+
+def load_run(st, args, reqs, port, duration, connections, rate=None, watch=False, drain=0,
+             record=None, sse_token=None):
+    argv = [st.tool("cmbench-load"), "--port", str(port), "--requests", reqs,
+            "--connections", str(connections), "--duration", str(duration)]
+    if rate:
+        argv += ["--rate", str(rate)]
+    if watch:
+        argv += ["--watch-redis", "%s:%d" % (HOST, st.redis_port), "--drain", str(drain)]
+    if record:
+        argv += ["--record", record]
+    if sse_token:
+        argv += ["--sse-path", "/v1/events?types=match.proposed", "--token", sse_token]
+    return run_tool(argv, timeout=int(duration) + 120)
+
+
+def commandstats(st):
+    """{command: (calls, usec)} from INFO commandstats."""
+    with st.rc() as c:
+        info = c.execute("INFO", "commandstats")
+    out = {}
+    for m in re.finditer(r"cmdstat_([\w|]+):calls=(\d+),usec=(\d+)", info):
+        out[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+    return out
+
+
+def commandstats_delta(before, after, n):
+    """Per request: Redis commands run and their usec, by command."""
+    d = {}
+    for k, (calls, usec) in after.items():
+        c0, u0 = before.get(k, (0, 0))
+        if calls > c0 and n:
+            d[k] = {"calls_per_req": round((calls - c0) / n, 2),
+                    "usec_per_req": round((usec - u0) / n, 1)}
+    return d
+
+
+def measured(st, args, server_pid, fn, settle=None):
+    """Runs fn() and returns (its result, server CPU s, Redis CPU s). settle(), when
+    given, runs before the second reading: work the requests left queued (the
+    engine's) is theirs too."""
+    c0, r0 = cpu_ticks(server_pid), cpu_ticks(st.redis.pid)
+    out = fn()
+    if settle:
+        settle()
+    c1, r1 = cpu_ticks(server_pid), cpu_ticks(st.redis.pid)
+    return out, c1 - c0, r1 - r0
+
+
+def post_phase(st, args, reqs, res):
+    """craftmatchd POST vs the floor, interleaved, args.reps times."""
+    rows = []
+    for rep in range(args.reps):
+        row = {}
+        for who, port, pid in (("craftmatchd", st.cm_port, st.cm.pid),
+                               ("floor", st.floor_port, st.floor.pid)):
+            load_run(st, args, reqs, port, args.warmup, args.connections)  # warm-up
+            m0 = metrics(st.cm_port) if who == "craftmatchd" else {}
+            cs0 = commandstats(st)
+            out, cpu, rcpu = measured(
+                st, args, pid, lambda: load_run(st, args, reqs, port, args.seconds,
+                                                args.connections),
+                settle=(lambda: wait_engine_idle(st)) if who == "craftmatchd" else None)
+            m1 = metrics(st.cm_port) if who == "craftmatchd" else {}
+            cs1 = commandstats(st)
+            n = out["completed"]
+            _, plan_s, _ = hist_delta(m0, m1, "craftmatch_engine_plan_cpu_seconds")
+            ok = sum(v for k, v in out["status"].items() if k.startswith("2"))
+            row[who] = {
+                "throughput": out["throughput"], "p50_ms": out["latency_us"]["p50"] / 1e3,
+                "p99_ms": out["latency_us"]["p99"] / 1e3, "max_ms": out["latency_us"]["max"] / 1e3,
+                "cpu_us_per_req": cpu * 1e6 / n if n else None,
+                "redis_cpu_us_per_req": rcpu * 1e6 / n if n else None,
+                "requests": n, "ok": ok, "errors": out["errors"], "status": out["status"],
+                "redis_commands": commandstats_delta(cs0, cs1, n),
+            }
+            if who == "craftmatchd":
+                # the engine plans every new listing in the same process: its share
+                row[who]["engine_plan_cpu_us_per_req"] = plan_s * 1e6 / n if n else None
+                row[who]["proposals"] = m1.get(("craftmatch_engine_proposals_total", ""), 0) - \
+                    m0.get(("craftmatch_engine_proposals_total", ""), 0)
+                if row[who]["proposals"]:
+                    log("  WARNING: background listings were matched (%d proposals): the "
+                        "data set is meant never to cross" % row[who]["proposals"])
+            if ok != n or out["errors"]:
+                log("  WARNING: %s answered %s, %d connection errors" % (who, out["status"],
+                                                                        out["errors"]))
+        cm, fl = row["craftmatchd"], row["floor"]
+        row["ratio"] = {
+            "cpu": cm["cpu_us_per_req"] / fl["cpu_us_per_req"] if fl["cpu_us_per_req"] else None,
+            "throughput": cm["throughput"] / fl["throughput"] if fl["throughput"] else None,
+            "p99": cm["p99_ms"] / fl["p99_ms"] if fl["p99_ms"] else None,
+        }
+        log("  POST rep %d: craftmatchd %.0f/s p50 %.2fms p99 %.2fms %.0fus CPU/req (engine "
+            "plan %.0fus of it) | floor "
+            "%.0f/s p50 %.2fms p99 %.2fms %.0fus CPU/req | CPU ratio %.2f" % (
+                rep + 1, cm["throughput"], cm["p50_ms"], cm["p99_ms"], cm["cpu_us_per_req"],
+                cm["engine_plan_cpu_us_per_req"], fl["throughput"], fl["p50_ms"], fl["p99_ms"], fl["cpu_us_per_req"],
+                row["ratio"]["cpu"]))
+        rows.append(row)
+    summary = {}
+    for who in ("craftmatchd", "floor"):
+        summary[who] = {k: median([r[who].get(k) for r in rows]) for k in
+                        ("throughput", "p50_ms", "p99_ms", "max_ms", "cpu_us_per_req",
+                         "redis_cpu_us_per_req", "engine_plan_cpu_us_per_req")}
+    summary["ratio"] = {k: median([r["ratio"][k] for r in rows]) for k in
+                        ("cpu", "throughput", "p99")}
+    res["post"] = {"reps": rows, "median": summary, "connections": args.connections,
+                   "seconds": args.seconds}
+
+
+def search_phase(st, args, reqs, res):
+    rows = []
+    for rep in range(args.reps):
+        load_run(st, args, reqs, st.cm_port, args.warmup, args.connections)
+        cs0 = commandstats(st)
+        out, cpu, rcpu = measured(st, args, st.cm.pid, lambda: load_run(
+            st, args, reqs, st.cm_port, args.seconds, args.connections))
+        cs1 = commandstats(st)
+        n = out["completed"]
+        row = {"throughput": out["throughput"], "p50_ms": out["latency_us"]["p50"] / 1e3,
+               "p99_ms": out["latency_us"]["p99"] / 1e3, "max_ms": out["latency_us"]["max"] / 1e3,
+               "cpu_us_per_req": cpu * 1e6 / n if n else None,
+               "redis_cpu_us_per_req": rcpu * 1e6 / n if n else None,
+               "status": out["status"], "errors": out["errors"],
+               "redis_commands": commandstats_delta(cs0, cs1, n)}
+        log("  GET /v1/listings rep %d: %.0f/s p50 %.2fms p99 %.2fms, %.0fus server + %.0fus "
+            "Redis CPU/req %s" % (rep + 1, row["throughput"], row["p50_ms"], row["p99_ms"],
+                                  row["cpu_us_per_req"], row["redis_cpu_us_per_req"],
+                                  out["status"]))
+        rows.append(row)
+    res["search"] = {"reps": rows, "median": {k: median([r[k] for r in rows]) for k in
+                                              ("throughput", "p50_ms", "p99_ms", "max_ms",
+                                               "cpu_us_per_req", "redis_cpu_us_per_req")}}
+
+
+def engine_phase(st, args, acc_file, res):
+    """New needs of the focus material (crossing every one of its --focus offers)
+    posted slowly, so each plan runs alone; plus the plan alone, off-line."""
+    data = st.tool("cmbench-data")
+    reqs = os.path.join(st.tmp, "engine.req")
+    n = args.engine_subjects
+    subprocess.run([data, "requests", "--accounts", acc_file, "--count", str(n), "--profile",
+                    "wide", "--kind", "need", "--material", FOCUS, "--seed", "77",
+                    "--out", reqs], check=True)
+    with st.rc() as c:
+        cands = c.execute("ZCARD", "cm:open:offer:" + FOCUS)
+    m0 = metrics(st.cm_port)
+    rate = args.engine_rate
+    out, cpu, rcpu = measured(st, args, st.cm.pid, lambda: load_run(
+        st, args, reqs, st.cm_port, n / rate, 4, rate=rate))
+    time.sleep(1.0)
+    m1 = metrics(st.cm_port)
+    b, s, cnt = hist_delta(m0, m1, "craftmatch_engine_plan_cpu_seconds")
+    le50, est50 = hist_quantile(b, cnt, 0.5)
+    runs = m1.get(("craftmatch_engine_runs_total", ""), 0) - m0.get(
+        ("craftmatch_engine_runs_total", ""), 0)
+    off = run_tool([data, "plan", "--candidates", str(cands), "--subjects",
+                    str(args.plan_subjects), "--material", FOCUS, "--accounts", acc_file])
+    res["engine"] = {
+        "material": FOCUS, "open_counterparts": cands, "posted": out["completed"],
+        "rate": rate, "runs": runs,
+        "plan_cpu_mean_us": s / cnt * 1e6 if cnt else None,
+        "plan_cpu_median_bucket_le_us": le50 * 1e6 if le50 not in (None, float("inf")) else None,
+        "plan_cpu_median_interpolated_us": est50 * 1e6 if est50 is not None else None,
+        "server_cpu_us_per_posted_need": cpu * 1e6 / out["completed"] if out["completed"] else None,
+        "offline_plan": off,
+    }
+    log("  engine: %d needs of %s against %d open offers: plan CPU mean %.0fus (histogram "
+        "median <= %s us); matching_plan alone: median %.0fus, mean %.0fus, p99 %.0fus" % (
+            out["completed"], FOCUS, cands, s / cnt * 1e6 if cnt else -1,
+            "%.0f" % (le50 * 1e6) if le50 else "?", off["median_us"], off["mean_us"],
+            off["p99_us"]))
+
+
+def wait_engine_idle(st, timeout=120):
+    """Until the engine's queue is empty (a phase that outran it must not load the next)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if metrics(st.cm_port).get(("craftmatch_engine_queue", ""), 0) == 0:
+            return
+        time.sleep(0.05)
+    log("  WARNING: the engine's queue did not empty in %ds" % timeout)
+
+
+def latency_trend(record):
+    """p50 posted->proposed (ms) of the listings sent in the first and the last third."""
+    rows = []
+    with open(record) as f:
+        for line in f:
+            lid, sent, seen = line.rstrip("\n").split("\t")[:3]
+            rows.append((int(sent), int(seen)))
+    rows.sort()
+    if len(rows) < 30:
+        return None, None
+    k = len(rows) // 3
+    out = []
+    for part in (rows[:k], rows[-k:]):
+        lat = [(seen - sent) / 1e6 for sent, seen in part if seen]
+        # an unmatched listing counts as never: worse than any latency
+        lat += [float("inf")] * sum(1 for _, seen in part if not seen)
+        m = median(lat)
+        out.append(None if m == float("inf") else round(m, 2))
+    return out
+
+
+def match_phase(st, args, acc_file, res, admin_token):
+    """Crossing needs and offers at a steady rate; POST sent -> match.proposed readable
+    in cm:events (XREAD) and, when craftmatchd has /v1/events, pushed to a subscriber."""
+    sse_token = admin_token if has_events(st) else None
+    data = st.tool("cmbench-data")
+    reqs = os.path.join(st.tmp, "cross.req")
+    subprocess.run([data, "requests", "--accounts", acc_file, "--count", "20000",
+                    "--profile", "cross", "--kind", "mix", "--exclude", FOCUS, "--seed", "55",
+                    "--out", reqs], check=True)
+    rates = [r for r in (1000, 700, 500, 300, 200, 100, 50) if r <= args.match_rate]
+    chosen = None
+    tried = []
+    for rate in rates:
+        rows = []
+        for rep in range(args.reps):
+            m0 = metrics(st.cm_port)
+            record = os.path.join(st.tmp, "match-%d-%d.tsv" % (rate, rep))
+            out, cpu, rcpu = measured(st, args, st.cm.pid, lambda: load_run(
+                st, args, reqs, st.cm_port, args.seconds, 64, rate=rate, watch=True, drain=3,
+                record=record, sse_token=sse_token))
+            m1 = metrics(st.cm_port)
+            trend = latency_trend(record)
+            b, s, cnt = hist_delta(m0, m1, "craftmatch_engine_event_to_proposal_seconds")
+            le99, _ = hist_quantile(b, cnt, 0.99)
+            le50, _ = hist_quantile(b, cnt, 0.5)
+            ml = out["match_latency_us"]
+            achieved = out["completed"] / args.seconds
+            row = {
+                "rate": rate, "achieved_rate": round(achieved, 1), "posted": out["posted"],
+                "matched": out["matched"],
+                "post_p50_ms": out["latency_us"]["p50"] / 1e3,
+                "post_p99_ms": out["latency_us"]["p99"] / 1e3,
+                "match_p50_ms": ml["p50"] / 1e3, "match_p99_ms": ml["p99"] / 1e3,
+                "match_max_ms": ml["max"] / 1e3,
+                "stream_created_to_proposed_ms": out["stream_created_to_proposed_ms"],
+                "engine_event_to_proposal_hist": {"count": cnt, "mean_ms": s / cnt * 1e3 if cnt
+                                                  else None,
+                                                  "p50_bucket_le_ms": finite(le50, 1e3),
+                                                  "p99_bucket_le_ms": finite(le99, 1e3)},
+                "server_cpu_us_per_listing": cpu * 1e6 / out["completed"] if out["completed"]
+                else None,
+                "redis_cpu_us_per_listing": rcpu * 1e6 / out["completed"] if out["completed"]
+                else None,
+                "status": out["status"], "errors": out["errors"],
+                "queue_after": m1.get(("craftmatch_engine_queue", ""), None),
+                "match_p50_ms_first_third": trend[0], "match_p50_ms_last_third": trend[1],
+            }
+            if sse_token:
+                sl = out["sse_match_latency_us"]
+                row.update({"sse_seen": out["sse_seen"], "sse_match_p50_ms": sl["p50"] / 1e3,
+                            "sse_match_p99_ms": sl["p99"] / 1e3,
+                            "sse_match_max_ms": sl["max"] / 1e3})
+            log("  match @%d/s rep %d: achieved %.0f/s, %d/%d matched, POST p99 %.1fms, "
+                "posted->proposed p50 %.2fms p99 %.2fms max %.1fms (p50 %.1fms in the first "
+                "third, %.1fms in the last)" % (
+                    rate, rep + 1, achieved, out["matched"], out["posted"], row["post_p99_ms"],
+                    row["match_p50_ms"], row["match_p99_ms"], row["match_max_ms"],
+                    trend[0] or -1, trend[1] or -1))
+            if sse_token:
+                log("    pushed over SSE: %d seen, p50 %.2fms p99 %.2fms max %.1fms" % (
+                    row["sse_seen"], row["sse_match_p50_ms"], row["sse_match_p99_ms"],
+                    row["sse_match_max_ms"]))
+            rows.append(row)
+            # sustained: the offered rate was served, (almost) every listing was
+            # matched, and the engine kept up: its latency did not keep growing
+            row["kept_up"] = not (achieved < 0.95 * rate or out["matched"] < 0.9 * out["posted"]
+                                  or trend[0] is None or trend[1] is None
+                                  or trend[1] > 2 * trend[0] + 20)
+            if not row["kept_up"] and rep == 0:
+                break  # the first repetition decides whether to go on at this rate
+        # a rate is sustained when most of its repetitions kept up
+        sustained = sum(r["kept_up"] for r in rows) * 2 > args.reps
+        wait_engine_idle(st)
+        tried.append({"rate": rate, "sustained": sustained, "reps": rows})
+        if sustained:
+            chosen = rate
+            break
+        log("  %d listings/s not sustained on this machine; trying lower" % rate)
+    res["match"] = {"tried": tried, "rate": chosen}
+    if chosen is not None:
+        rows = tried[-1]["reps"]
+        res["match"]["median"] = {k: median([r.get(k) for r in rows]) for k in
+                                  ("achieved_rate", "post_p99_ms", "match_p50_ms",
+                                   "match_p99_ms", "match_max_ms", "server_cpu_us_per_listing",
+                                   "redis_cpu_us_per_listing", "sse_match_p50_ms",
+                                   "sse_match_p99_ms", "sse_match_max_ms")}
+
+
+def sse_phase(st, args, res, admin_token):
+    if not has_events(st):
+        res["sse"] = "skipped: no /v1/events"
+        log("  SSE fan-out skipped: no /v1/events")
+        return
+    data = st.tool("cmbench-data")
+    reqs = os.path.join(st.tmp, "pub.req")
+    subprocess.run([data, "requests", "--accounts", os.path.join(st.tmp, "accounts.tsv"),
+                    "--count", "100", "--profile", "background", "--kind", "mix", "--exclude",
+                    FOCUS, "--seed", "99", "--out", reqs], check=True)
+    out = {}
+    for n in args.sse:
+        rss0 = rss_kib(st.cm.pid)
+        argv = [st.tool("cmbench-load"), "--sse", "--port", str(st.cm_port), "--sse-path",
+                "/v1/events", "--token", admin_token, "--subscribers", str(n), "--idle", "4",
+                "--requests", reqs, "--publish", "20", "--publish-interval", "100"]
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             preexec_fn=_raise_nofile)
+        rss_idle = None
+        line = p.stderr.readline().decode()
+        if line.startswith("ready"):
+            time.sleep(2.0)  # idle subscribers, all connected
+            rss_idle = rss_kib(st.cm.pid)
+        so, se = p.communicate(timeout=300)
+        if p.returncode != 0:
+            log("  SSE %d: cmbench-load failed: %s %s" % (n, line, se.decode()[-1000:]))
+            out[str(n)] = {"error": (line + se.decode())[-1000:]}
+            continue
+        r = json.loads(so.decode().strip().splitlines()[-1])
+        r["rss_before_kib"] = rss0
+        r["rss_idle_kib"] = rss_idle
+        r["rss_kib_per_subscriber"] = (rss_idle - rss0) / n if rss_idle else None
+        out[str(n)] = r
+        d = r["delivery_us"]
+        log("  SSE %d subscribers: %.2f KiB RSS each; delivery p50 %.1fms p99 %.1fms max "
+            "%.1fms (%d of %d deliveries)" % (n, r["rss_kib_per_subscriber"] or -1,
+                                               d["p50"] / 1e3, d["p99"] / 1e3, d["max"] / 1e3,
+                                               r["deliveries"], r["expected_deliveries"]))
+        time.sleep(1.0)
+    res["sse"] = out
+
+
+# ---------------------------------------------------------------------------
+# report
+# ---------------------------------------------------------------------------
+
+def fmt(v, nd=1, unit=""):
+    if v is None:
+        return "n/a"
+    if isinstance(v, str):
+        return v
+    return ("%." + str(nd) + "f%s") % (v, unit)
+
+
+def gap(value, target, lower_is_better=True):
+    if value is None:
+        return "n/a"
+    g = value / target
+    if lower_is_better:
+        return "meets (%.2fx of target)" % g if value <= target else "%.2fx over" % g
+    return "meets" if value >= target else "%.2fx under" % (target / value)
+
+
+def report_md(res):
+    L = []
+    m = res["machine"]
+    L.append("# craftmatch bench %s" % res["started"])
+    L.append("")
+    L.append("`%s` — %s, %s cores (%s), load average %s at start, %s at end; Redis %s; "
+             "commit %s%s." % (res["command"], m["cpu_model"], m["nproc"], m["kernel"],
+                                m["loadavg_start"], m.get("loadavg_end", "?"),
+                                m["redis_version"], m["git_commit"],
+                                " (dirty tree)" if m["git_dirty"] else ""))
+    L.append("")
+    ld = res.get("load", {})
+    L.append("Data: %s accounts, %s open listings loaded (%s offers of `%s` for the engine "
+             "phase), %s listings/s bulk load. Phases %ss each, medians of %d repetitions." % (
+                 res.get("accounts"), ld.get("listings"), res["params"]["focus"], FOCUS,
+                 ld.get("per_second"), res["params"]["seconds"], res["params"]["reps"]))
+    L.append("")
+    L.append("| measure | craftmatchd | floor | ratio | target | gap |")
+    L.append("| --- | --- | --- | --- | --- | --- |")
+    p = res.get("post", {}).get("median")
+    if p:
+        cm, fl, r = p["craftmatchd"], p["floor"], p["ratio"]
+        L.append("| POST throughput (req/s, %d conns) | %s | %s | %s | | |" % (
+            res["post"]["connections"], fmt(cm["throughput"], 0), fmt(fl["throughput"], 0),
+            fmt(r["throughput"], 2)))
+        L.append("| POST latency p50 / p99 (ms) | %s / %s | %s / %s | p99 %s | | |" % (
+            fmt(cm["p50_ms"], 2), fmt(cm["p99_ms"], 2), fmt(fl["p50_ms"], 2),
+            fmt(fl["p99_ms"], 2), fmt(r["p99"], 2)))
+        L.append("| POST server CPU per request (µs) | %s | %s | **%s** | ≤ 1.5× floor | %s |" % (
+            fmt(cm["cpu_us_per_req"], 0), fmt(fl["cpu_us_per_req"], 0), fmt(r["cpu"], 2),
+            gap(r["cpu"], TARGETS["post_cpu_ratio"])))
+        L.append("| of which the engine's plan of each new listing (µs) | %s | | | | |" %
+                 fmt(cm.get("engine_plan_cpu_us_per_req"), 0))
+        L.append("| POST Redis CPU per request (µs) | %s | %s | %s | | |" % (
+            fmt(cm["redis_cpu_us_per_req"], 0), fmt(fl["redis_cpu_us_per_req"], 0),
+            fmt(cm["redis_cpu_us_per_req"] / fl["redis_cpu_us_per_req"]
+                if fl["redis_cpu_us_per_req"] else None, 2)))
+    s = res.get("search", {}).get("median")
+    if s:
+        L.append("| GET /v1/listings search (req/s) | %s | | | | |" % fmt(s["throughput"], 0))
+        L.append("| search latency p50 / p99 (ms) | %s / %s | | | | |" % (
+            fmt(s["p50_ms"], 2), fmt(s["p99_ms"], 2)))
+        L.append("| search CPU per request, server + Redis (µs) | %s + %s | | | | |" % (
+            fmt(s["cpu_us_per_req"], 0), fmt(s["redis_cpu_us_per_req"], 0)))
+    mt = res.get("match")
+    if mt:
+        if mt.get("rate"):
+            md = mt["median"]
+            L.append("| match latency posted → match.proposed, p50 / p99 / max (ms) at %d "
+                     "listings/s | %s / **%s** / %s | | | p99 ≤ 5 ms at 1,000/s | %s%s |" % (
+                         mt["rate"], fmt(md["match_p50_ms"], 2), fmt(md["match_p99_ms"], 2),
+                         fmt(md["match_max_ms"], 1), gap(md["match_p99_ms"], 5.0),
+                         "" if mt["rate"] == 1000 else "; 1,000/s not sustained here"))
+        else:
+            L.append("| match latency | no rate sustained | | | p99 ≤ 5 ms at 1,000/s | not met |")
+        if mt.get("rate") and mt["median"].get("sse_match_p50_ms") is not None:
+            md = mt["median"]
+            L.append("| the same, pushed over SSE (GET /v1/events, admin) p50 / p99 / max (ms) "
+                     "| %s / %s / %s | | | | |" % (fmt(md["sse_match_p50_ms"], 2),
+                                                  fmt(md["sse_match_p99_ms"], 2),
+                                                  fmt(md["sse_match_max_ms"], 1)))
+        first = mt["tried"][0] if mt["tried"] else None
+        if first and not first["sustained"]:
+            r0 = first["reps"][0]
+            L.append("| the same at %d listings/s offered (not sustained: the engine falls "
+                     "behind), p50 / p99 / max (ms) | %s / %s / %s | | | | |" % (
+                         first["rate"], fmt(r0["match_p50_ms"], 0), fmt(r0["match_p99_ms"], 0),
+                         fmt(r0["match_max_ms"], 0)))
+    e = res.get("engine")
+    if e:
+        off = e["offline_plan"]
+        L.append("| engine plan CPU per new listing vs %d candidates: median / mean (µs) | "
+                 "%s / %s (matching_plan alone); server histogram mean %s, median ≤ %s "
+                 "| | | median ≤ 100 µs | %s |" % (
+                     e["open_counterparts"], fmt(off["median_us"], 0), fmt(off["mean_us"], 0),
+                     fmt(e["plan_cpu_mean_us"], 0), fmt(e["plan_cpu_median_bucket_le_us"], 0),
+                     gap(off["median_us"], 100.0)))
+        L.append("| server CPU per posted need incl. API + engine (µs) | %s | | | | |" % fmt(
+            e["server_cpu_us_per_posted_need"], 0))
+    sse = res.get("sse")
+    if isinstance(sse, str):
+        L.append("| SSE fan-out | %s | | | 10k idle ≤ 10 KiB each | n/a |" % sse)
+    elif sse:
+        for n, r in sse.items():
+            if "error" in r:
+                L.append("| SSE %s subscribers | error | | | | |" % n)
+                continue
+            d = r["delivery_us"]
+            L.append("| SSE %s subscribers: RSS per subscriber (KiB); delivery p50 / p99 / max "
+                     "(ms) | %s; %s / %s / %s | | | %s | %s |" % (
+                         n, fmt(r["rss_kib_per_subscriber"], 2), fmt(d["p50"] / 1e3, 1),
+                         fmt(d["p99"] / 1e3, 1), fmt(d["max"] / 1e3, 1),
+                         "≤ 10 KiB each" if n == "10000" else "",
+                         gap(r["rss_kib_per_subscriber"], 10.0) if n == "10000" else ""))
+    for key, label, tgt in (("restart_loaded", "restart-to-ready, %s listings", None),
+                            ("restart_big", "restart-to-ready, %s listings", 10.0)):
+        r = res.get(key)
+        if r:
+            L.append("| %s (s) | %s | | | %s | %s |" % (
+                label % fmt(r["engine_listings"], 0), fmt(r["median_s"], 2),
+                "≤ 10 s with 1M" if tgt else "", gap(r["median_s"], tgt) if tgt else ""))
+    for key in ("load", "load_big"):
+        r = res.get(key)
+        if r:
+            L.append("| Redis memory per listing, %s loaded (bytes; of which cm:events) | "
+                     "%s (%s) | | | | |" % (fmt(r["listings"], 0),
+                                            fmt(r["redis_bytes_per_listing"], 0),
+                                            fmt(r["events_stream_bytes_per_listing"], 0)))
+            L.append("| bulk load of %s listings (s) | %s | | | | |" % (
+                fmt(r["listings"], 0), fmt(r["seconds"], 1)))
+    L.append("")
+    L.append("Medians of the repetitions; each repetition's figures are in the JSON file.")
+    return "\n".join(L) + "\n"
+
+
+# ---------------------------------------------------------------------------
+
+def machine_info():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    rv = subprocess.run(["redis-server", "--version"], stdout=subprocess.PIPE).stdout.decode()
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.decode().strip()
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.decode().strip()
+    return {"nproc": os.cpu_count(), "cpu_model": model,
+            "kernel": platform.release(), "loadavg_start": os.getloadavg()[0],
+            "redis_version": (re.search(r"v=(\S+)", rv) or [None, "?"])[1],
+            "git_commit": commit or "?", "git_dirty": bool(dirty)}
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="scripts/bench")
+    ap.add_argument("--small", action="store_true", help="10k listings: a quick run")
+    ap.add_argument("--big", action="store_true", help="also load to 1M listings and restart")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=5.0, help="measured seconds per phase")
+    ap.add_argument("--warmup", type=float, default=1.0)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--listings", type=int, default=None)
+    ap.add_argument("--accounts", type=int, default=None, help="villages = suppliers = N")
+    ap.add_argument("--focus", type=int, default=None,
+                    help="open offers of %s the engine phase plans against" % FOCUS)
+    ap.add_argument("--match-rate", type=int, default=1000)
+    ap.add_argument("--engine-subjects", type=int, default=300)
+    ap.add_argument("--engine-rate", type=float, default=50.0)
+    ap.add_argument("--plan-subjects", type=int, default=1000)
+    ap.add_argument("--sse", default="1000,10000")
+    ap.add_argument("--skip", default="", help="comma list: post,search,engine,match,sse,restart")
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
+    ap.add_argument("--out-dir", default=os.path.join(ROOT, "bench-results"))
+    ap.add_argument("--max-connections", type=int, default=12000)
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
+    ap.add_argument("--command", default="scripts/bench")
+    args = ap.parse_args()
+    if args.listings is None:
+        args.listings = 10000 if args.small else 100000
+    if args.accounts is None:
+        args.accounts = 300 if args.small else 2000
+    if args.focus is None:
+        args.focus = min(10000, args.listings // 2) if not args.small else 3000
+    args.sse = [int(x) for x in args.sse.split(",") if x]
+    skip = set(x for x in args.skip.split(",") if x)
+    for t in ("craftmatchd", "cmbench-data", "cmbench-load", "cmbench-floor"):
+        if not os.access(os.path.join(args.build_dir, t), os.X_OK):
+            die("%s/%s is missing: run scripts/bench (it builds them)" % (args.build_dir, t))
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    res = {"started": started.isoformat(timespec="seconds"), "command": args.command,
+           "machine": machine_info(), "params": {k: v for k, v in vars(args).items()
+                                                 if k not in ("build_dir", "out_dir")}}
+    tmp = tempfile.mkdtemp(prefix="cm-bench-")
+    st = Stack(args, tmp)
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+    t_all = time.monotonic()
+    try:
+        log("machine: %s, %d cores, load average %.2f; temp dir %s" % (
+            res["machine"]["cpu_model"], res["machine"]["nproc"],
+            res["machine"]["loadavg_start"], tmp))
+        st.start_redis()
+        log("Redis %s on port %d (AOF, appendfsync always)" % (res["machine"]["redis_version"],
+                                                               st.redis_port))
+        st.start_cm()  # loads the function library
+        st.stop_cm()
+        admin_id, admin_token = st.create_admin()
+        acc_file = os.path.join(tmp, "accounts.tsv")
+        log("loading: %d villages, %d suppliers, 20 moderators; %d listings" % (
+            args.accounts, args.accounts, args.listings))
+        out = run_tool([st.tool("cmbench-data"), "accounts", "--redis",
+                        "%s:%d" % (HOST, st.redis_port), "--admin", admin_id, "--villages",
+                        str(args.accounts), "--suppliers", str(args.accounts), "--moderators",
+                        "20", "--seed", "1", "--out", acc_file])
+        res["accounts"] = out["accounts"]
+        load_phase(st, args, acc_file, args.listings, 1000, "load", res)
+        if "restart" not in skip:
+            st.start_cm()
+            st.stop_cm()  # first start: index built once, Redis warm
+            restart_phase(st, args.reps, "loaded", res)
+        else:
+            st.start_cm()
+        self_check(st, args, acc_file, res)
+        st.start_floor()
+
+        data = st.tool("cmbench-data")
+        post_reqs = os.path.join(tmp, "post.req")
+        subprocess.run([data, "requests", "--accounts", acc_file, "--count", "20000",
+                        "--profile", "background", "--kind", "mix", "--exclude", FOCUS,
+                        "--seed", "11", "--out", post_reqs], check=True)
+        if "post" not in skip:
+            log("POST /v1/needs + /v1/offers vs the floor, %d connections, %gs x %d" % (
+                args.connections, args.seconds, args.reps))
+            post_phase(st, args, post_reqs, res)
+        if "search" not in skip:
+            search_reqs = os.path.join(tmp, "search.req")
+            subprocess.run([data, "searches", "--accounts", acc_file, "--count", "5000",
+                            "--seed", "12", "--out", search_reqs], check=True)
+            log("GET /v1/listings searches, %d connections" % args.connections)
+            search_phase(st, args, search_reqs, res)
+        if "engine" not in skip:
+            wait_engine_idle(st)
+            log("engine cost per new listing")
+            engine_phase(st, args, acc_file, res)
+        if "match" not in skip:
+            log("posted -> match.proposed at a steady rate")
+            match_phase(st, args, acc_file, res, admin_token)
+        if "sse" not in skip:
+            log("SSE fan-out")
+            sse_phase(st, args, res, admin_token)
+        if args.big:
+            with st.rc() as c:
+                have = c.execute("ZCARD", "cm:listings")
+            more = max(0, 1000000 - have)
+            log("--big: loading %d more listings to 1M" % more)
+            st.stop_cm()
+            load_phase(st, args, acc_file, more, 5000000, "load_big", res)
+            st.start_cm()
+            st.stop_cm()
+            restart_phase(st, args.reps, "big", res)
+    finally:
+        res["machine"]["loadavg_end"] = os.getloadavg()[0]
+        res["seconds_total"] = round(time.monotonic() - t_all, 1)
+        stop(st.floor)
+        stop(st.cm, 30)
+        stop(st.redis, 60)
+        stop_all()
+        if args.keep:
+            log("kept %s" % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(args.out_dir, exist_ok=True)
+    base = os.path.join(args.out_dir, stamp)
+    with open(base + ".json", "w") as f:
+        json.dump(res, f, indent=1, ensure_ascii=False)
+    md = report_md(res)
+    with open(base + ".md", "w") as f:
+        f.write(md)
+    print(md)
+    log("results: %s.json and %s.md (%.0fs in all)" % (base, base, res["seconds_total"]))
+
+
+if __name__ == "__main__":
+    main()
