@@ -6,6 +6,8 @@
  */
 #include "common/matching.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +140,90 @@ int matching_listing_from_doc(struct matching_listing *out, const json_t *doc, i
 			 &v) < 0)
 		return matching_fail(why, "bad max_distance_km");
 	out->max_distance_km = (int32_t)v; /* 0 when absent */
+	return 0;
+}
+
+int matching_listing_encode(const struct matching_listing *l, char *buf, size_t len)
+{
+	if (l->material == NULL || l->province == NULL)
+		return -1;
+	int n = snprintf(buf, len,
+			 "m1 %u %s %s %d %u %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
+			 " %" PRId64 " %" PRId64 " %" PRId32 " %u %" PRId32 " %" PRId32 " %s %s",
+			 (unsigned)l->kind, l->material->code, l->province->code, (int)l->grade_rank,
+			 (unsigned)l->accept_substitutes, l->price_vnd, l->price_factor,
+			 l->needed_by_ms, l->available_from_ms, l->available_until_ms,
+			 l->min_order_base, l->max_distance_km, (unsigned)l->has_location,
+			 l->lat_udeg, l->lon_udeg, l->id, l->owner);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/* The next space-separated word of *p into buf; 0, or -1 when none fits. */
+static int matching_word(const char **p, char *buf, size_t len)
+{
+	const char *s = *p;
+	while (*s == ' ')
+		s++;
+	size_t n = strcspn(s, " ");
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	*p = s + n;
+	return 0;
+}
+
+static int matching_number(const char **p, int64_t min, int64_t max, int64_t *out)
+{
+	char w[24], *end;
+	if (matching_word(p, w, sizeof(w)) < 0)
+		return -1;
+	errno = 0;
+	long long v = strtoll(w, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int matching_listing_decode(struct matching_listing *out, const char *text, int64_t remaining,
+			    int64_t version, int64_t seq, const char **why)
+{
+	const char *p = text;
+	char w[IDS_MAX];
+	int64_t kind, grade, subst, has_loc, lat, lon, max_km;
+	memset(out, 0, sizeof(*out));
+	if (matching_word(&p, w, sizeof(w)) < 0 || strcmp(w, "m1") != 0)
+		return matching_fail(why, "not an engine record");
+	if (matching_number(&p, LISTING_NEED, LISTING_OFFER, &kind) < 0 ||
+	    matching_word(&p, w, sizeof(w)) < 0 || (out->material = materials_find(w)) == NULL ||
+	    matching_word(&p, w, sizeof(w)) < 0 || (out->province = provinces_find(w)) == NULL ||
+	    matching_number(&p, -1, INT8_MAX, &grade) < 0 || matching_number(&p, 0, 1, &subst) < 0 ||
+	    matching_number(&p, 0, LISTING_PRICE_MAX, &out->price_vnd) < 0 ||
+	    matching_number(&p, 1, MATERIALS_FACTOR_MAX, &out->price_factor) < 0 ||
+	    matching_number(&p, 0, INT64_MAX, &out->needed_by_ms) < 0 ||
+	    matching_number(&p, 0, INT64_MAX, &out->available_from_ms) < 0 ||
+	    matching_number(&p, 0, INT64_MAX, &out->available_until_ms) < 0 ||
+	    matching_number(&p, 0, UNITS_MAX_BASE, &out->min_order_base) < 0 ||
+	    matching_number(&p, 0, LISTING_DISTANCE_MAX_KM, &max_km) < 0 ||
+	    matching_number(&p, 0, 1, &has_loc) < 0 ||
+	    matching_number(&p, INT32_MIN, INT32_MAX, &lat) < 0 ||
+	    matching_number(&p, INT32_MIN, INT32_MAX, &lon) < 0 ||
+	    matching_word(&p, out->id, sizeof(out->id)) < 0 ||
+	    matching_word(&p, out->owner, sizeof(out->owner)) < 0 || *p != '\0')
+		return matching_fail(why, "malformed engine record");
+	if (remaining < 0 || remaining > UNITS_MAX_BASE)
+		return matching_fail(why, "remaining out of range");
+	out->kind = (uint8_t)kind;
+	out->grade_rank = (int8_t)grade;
+	out->accept_substitutes = (uint8_t)subst;
+	out->max_distance_km = (int32_t)max_km;
+	out->has_location = (uint8_t)has_loc;
+	out->lat_udeg = (int32_t)lat;
+	out->lon_udeg = (int32_t)lon;
+	out->remaining = remaining;
+	out->version = version;
+	out->seq = seq;
 	return 0;
 }
 
@@ -309,8 +395,14 @@ static int matching_refuse(const char **why, const char *reason)
 	return 0;
 }
 
-int matching_compatible(const struct matching_listing *need, const struct matching_listing *offer,
-			int64_t now_ms, int64_t distance_km, const char **why)
+/*
+ * Every hard filter but distance, in the documented order: the part that
+ * needs no trigonometry, so a plan runs it first and measures distance only
+ * for the candidates that pass.
+ */
+static int matching_compatible_here(const struct matching_listing *need,
+				    const struct matching_listing *offer, int64_t now_ms,
+				    const char **why)
 {
 	if (need == NULL || offer == NULL || need->kind != LISTING_NEED ||
 	    offer->kind != LISTING_OFFER)
@@ -344,11 +436,26 @@ int matching_compatible(const struct matching_listing *need, const struct matchi
 		return matching_refuse(why, "the offer is no longer available");
 	if (offer->available_from_ms > need->needed_by_ms)
 		return matching_refuse(why, "available only after the need's deadline");
+	return 1;
+}
+
+/* The distance filters: each side's maximum distance, when it has one. */
+static int matching_compatible_apart(const struct matching_listing *need,
+				     const struct matching_listing *offer, int64_t distance_km,
+				     const char **why)
+{
 	if (need->max_distance_km > 0 && distance_km > need->max_distance_km)
 		return matching_refuse(why, "beyond the need's maximum distance");
 	if (offer->max_distance_km > 0 && distance_km > offer->max_distance_km)
 		return matching_refuse(why, "beyond the offer's maximum distance");
 	return 1;
+}
+
+int matching_compatible(const struct matching_listing *need, const struct matching_listing *offer,
+			int64_t now_ms, int64_t distance_km, const char **why)
+{
+	return matching_compatible_here(need, offer, now_ms, why) &&
+	       matching_compatible_apart(need, offer, distance_km, why);
 }
 
 /* ---- ranking and allocation ------------------------------------------- */
@@ -432,9 +539,11 @@ static int matching_entry_make(const struct matching_listing *subject,
 	const struct matching_listing *need = subject_need ? subject : cand;
 	const struct matching_listing *offer = subject_need ? cand : subject;
 	enum matching_distance_from from;
-	int64_t km = matching_distance(need, offer, &from);
 
-	if (!matching_compatible(need, offer, now_ms, km, NULL))
+	if (!matching_compatible_here(need, offer, now_ms, NULL))
+		return 0;
+	int64_t km = matching_distance(need, offer, &from);
+	if (!matching_compatible_apart(need, offer, km, NULL))
 		return 0;
 	e->price_micro = matching_price_micro(offer);
 	e->freight_micro = matching_freight_micro(offer->material, km, rate);

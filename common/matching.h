@@ -169,6 +169,22 @@ struct matching_alloc {
 int matching_listing_from_doc(struct matching_listing *out, const json_t *doc, int64_t remaining,
 			      int64_t version, int64_t seq, const char **why);
 
+/*
+ * The engine record: a listing's struct matching_listing (less remaining,
+ * version and seq, which the store keeps in fields of their own) as one
+ * short line of text, stored beside the document so a restarting engine
+ * loads a million listings without parsing a million JSON documents:
+ *   "m1 KIND MATERIAL PROVINCE GRADE_RANK SUBST PRICE_VND PRICE_FACTOR
+ *    NEEDED_BY AVAILABLE_FROM AVAILABLE_UNTIL MIN_ORDER MAX_KM HAS_LOC LAT LON
+ *    ID OWNER"
+ * encode returns 0, or -1 when buf is too small (MATCHING_RECORD_MAX is
+ * enough); decode returns 0, or -1 with a static *why.
+ */
+#define MATCHING_RECORD_MAX 256
+int matching_listing_encode(const struct matching_listing *l, char *buf, size_t len);
+int matching_listing_decode(struct matching_listing *out, const char *text, int64_t remaining,
+			    int64_t version, int64_t seq, const char **why);
+
 /* floor(price_vnd x 10^6 / price_factor): micro-VND per base unit; -1 when
  * the listing has no price or a factor below 1. */
 int64_t matching_price_micro(const struct matching_listing *offer);

@@ -762,6 +762,12 @@ static void store_listing(redisContext *c, enum listing_kind kind, const json_t 
 	snprintf(qty, sizeof(qty), "%" PRId64, listing_quantity_base(doc));
 	snprintf(ends, sizeof(ends), "%" PRId64, listing_ends_at(doc));
 	snprintf(now, sizeof(now), "%" PRId64, t);
+	/* The engine record, as server/api/listings.c listings_engine_record. */
+	char engine[MATCHING_RECORD_MAX] = "";
+	struct matching_listing ml;
+	if (matching_listing_from_doc(&ml, doc, listing_quantity_base(doc), 1, 0, NULL) < 0 ||
+	    matching_listing_encode(&ml, engine, sizeof(engine)) < 0)
+		engine[0] = '\0';
 	const char *keys[] = {k};
 	const char *args[] = {id,
 			      text,
@@ -776,9 +782,10 @@ static void store_listing(redisContext *c, enum listing_kind kind, const json_t 
 			      fold ? fold : "",
 			      now,
 			      EVENTS_MAXLEN,
-			      ""};
+			      "",
+			      engine};
 	pipe_what = "cm_listing_create";
-	pipe_fcall(c, "cm_listing_create", 1, keys, 14, args);
+	pipe_fcall(c, "cm_listing_create", 1, keys, 15, args);
 	free(text);
 	free(fold);
 	json_decref(doc);

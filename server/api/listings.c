@@ -14,6 +14,7 @@
 
 #include "common/fields.h"
 #include "common/listing.h"
+#include "common/matching.h"
 #include "common/materials.h"
 #include "common/provinces.h"
 #include "common/textfold.h"
@@ -28,12 +29,23 @@
 #define LISTINGS_QUERY_TEXT_MAX 100
 
 struct listings_ctx {
+	char engine[MATCHING_RECORD_MAX]; /* the engine record stored beside the doc */
 	struct http_req *r;
 	json_t *doc; /* the document being written */
 	char id[IDS_MAX];
 	char *owner_name;
 	char *fold;
 };
+
+/* What the engine loads instead of the document ("" when it cannot be made). */
+static void listings_engine_record(const json_t *doc, char buf[MATCHING_RECORD_MAX])
+{
+	struct matching_listing l;
+	buf[0] = '\0';
+	if (matching_listing_from_doc(&l, doc, listing_quantity_base(doc), 1, 0, NULL) < 0 ||
+	    matching_listing_encode(&l, buf, MATCHING_RECORD_MAX) < 0)
+		buf[0] = '\0';
+}
 
 static void listings_ctx_free(struct listings_ctx *c)
 {
@@ -188,6 +200,7 @@ static void listings_post(struct http_req *r, enum listing_kind kind)
 	const char *name = json_string_value(json_object_get(r->account, "name"));
 	c->owner_name = xstrdup(name ? name : "");
 	c->fold = listing_search_text(doc, c->owner_name);
+	listings_engine_record(doc, c->engine);
 	const char *forum = json_string_value(json_object_get(doc, "forum"));
 	struct store_listing_meta m = {
 		.kind = listing_kind_name(kind),
@@ -199,6 +212,7 @@ static void listings_post(struct http_req *r, enum listing_kind kind)
 		.quantity = listing_quantity_base(doc),
 		.ends_at = listing_ends_at(doc),
 		.fold = c->fold ? c->fold : "",
+		.engine = c->engine,
 	};
 	store_listing_create(r->app->store, c->id, doc, &m, &idem.idem, listings_created, c);
 }
@@ -421,9 +435,10 @@ static void listings_patch_loaded(struct http_req *r, const json_t *row)
 	snprintf(c->id, sizeof(c->id), "%s", json_string_value(json_object_get(next, "id")));
 	const char *owner_name = json_string_value(json_array_get(row, 4));
 	c->fold = listing_search_text(next, owner_name);
+	listings_engine_record(next, c->engine);
 	store_listing_update(r->app->store, c->id, api_account_id(r), version, next,
 			     listing_quantity_base(next), listing_ends_at(next),
-			     c->fold ? c->fold : "", listings_written, c);
+			     c->fold ? c->fold : "", c->engine, listings_written, c);
 }
 
 void listings_patch(struct http_req *r)

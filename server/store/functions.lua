@@ -258,7 +258,8 @@ local LISTING_VIEW = { 'doc', 'status', 'remaining', 'version', 'owner_name', 'c
 -- cm_listing_create
 -- KEYS: listing, [idempotency]
 -- ARGV: id, doc, kind, owner, owner_name, material, province, forum,
---       quantity, ends_at, fold, now_ms, events_maxlen, [fingerprint]
+--       quantity, ends_at, fold, now_ms, events_maxlen, fingerprint ('' none),
+--       engine record (matching.h: what the engine loads instead of doc)
 -- → { 'created' | 'replay', id, { values in LISTING_VIEW order } }
 redis.register_function('cm_listing_create', function(keys, args)
   local id = args[1]
@@ -274,7 +275,7 @@ redis.register_function('cm_listing_create', function(keys, args)
     forum = args[8], status = 'open', quantity = args[9], remaining = args[9],
     version = '1', ends_at = args[10] }
   h.seq = tostring(redis.call('INCR', 'cm:seq:listings'))
-  redis.call('HSET', keys[1], 'doc', args[2], 'kind', h.kind, 'owner', h.owner,
+  redis.call('HSET', keys[1], 'doc', args[2], 'eng', args[15] or '', 'kind', h.kind, 'owner', h.owner,
     'owner_name', args[5], 'material', h.material, 'province', h.province,
     'forum', h.forum, 'status', 'open', 'quantity', h.quantity, 'remaining', h.remaining,
     'version', '1', 'seq', h.seq, 'ends_at', h.ends_at, 'fold', args[11],
@@ -301,7 +302,8 @@ redis.register_function{
 
 -- cm_listing_update (PATCH by the owner)
 -- KEYS: listing
--- ARGV: caller, expected version, doc, quantity, ends_at, fold, now_ms, events_maxlen
+-- ARGV: caller, expected version, doc, quantity, ends_at, fold, now_ms, events_maxlen,
+--       engine record
 redis.register_function('cm_listing_update', function(keys, args)
   local h = listing_load(keys[1])
   if not h or h.owner ~= args[1] then return redis.error_reply('CM_NOTFOUND no such listing of yours') end
@@ -321,7 +323,7 @@ redis.register_function('cm_listing_update', function(keys, args)
   h.quantity = args[4]
   h.remaining = tostring(q - allocated)
   h.version = tostring(tonumber(h.version) + 1)
-  redis.call('HSET', keys[1], 'doc', args[3], 'quantity', h.quantity, 'remaining', h.remaining,
+  redis.call('HSET', keys[1], 'doc', args[3], 'eng', args[9] or '', 'quantity', h.quantity, 'remaining', h.remaining,
     'version', h.version, 'ends_at', args[5], 'fold', args[6], 'updated_at', args[7])
   if tonumber(args[5]) > 0 then redis.call('ZADD', 'cm:expiry', args[5], id)
   else redis.call('ZREM', 'cm:expiry', id) end
@@ -652,7 +654,7 @@ redis.register_function{
 -- cm_engine_snapshot: a page of open listings for rebuilding the engine's
 -- in-memory index. KEYS: cm:listings:status:open
 -- ARGV: cursor (seq, exclusive; '' first), page size
--- → { next cursor or '', { { id, doc, remaining, version, seq }... } }
+-- → { next cursor or '', { { id, engine record or doc, remaining, version, seq }... } }
 redis.register_function{
   function_name = 'cm_engine_snapshot',
   callback = function(keys, args)
@@ -662,8 +664,12 @@ redis.register_function{
     for i = 1, #batch, 2 do
       local id = batch[i]
       last = batch[i + 1]
-      local v = redis.call('HMGET', 'cm:listing:' .. id, 'doc', 'remaining', 'version', 'seq', 'status')
-      if v[1] and v[5] == 'open' then out[#out + 1] = { id, v[1], v[2], v[3], v[4] } end
+      local v = redis.call('HMGET', 'cm:listing:' .. id, 'eng', 'remaining', 'version', 'seq', 'status')
+      if v[5] == 'open' then
+        -- The engine record when there is one; the document otherwise.
+        local rec = (v[1] and v[1] ~= '') and v[1] or redis.call('HGET', 'cm:listing:' .. id, 'doc')
+        out[#out + 1] = { id, rec, v[2], v[3], v[4] }
+      end
     end
     if #batch < tonumber(args[2]) * 2 then last = '' end
     return { last, out }
@@ -672,12 +678,14 @@ redis.register_function{
 }
 
 -- cm_engine_listing: what the engine needs of one listing.
--- KEYS: listing → { doc, remaining, version, seq, status } or nil
+-- KEYS: listing → { engine record (or doc), remaining, version, seq, status } or nil
 redis.register_function{
   function_name = 'cm_engine_listing',
   callback = function(keys, args)
-    local v = redis.call('HMGET', keys[1], 'doc', 'remaining', 'version', 'seq', 'status')
-    if not v[1] then return nil end
+    local v = redis.call('HMGET', keys[1], 'eng', 'remaining', 'version', 'seq', 'status', 'doc')
+    if not v[6] then return nil end
+    if not v[1] or v[1] == '' then v[1] = v[6] end
+    v[6] = nil
     return v
   end,
   flags = { 'no-writes' },

@@ -23,10 +23,11 @@ void store_listing_create(struct store *s, const char *id, const json_t *doc,
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
 	store_now_ms(now);
 	const char *keys[] = {keys_listing(k, id), idem->key};
-	const char *args[] = {id,	 text,	       m->kind, m->owner, m->owner_name,
+	const char *args[] = {id,	   text,       m->kind, m->owner, m->owner_name,
 			      m->material, m->province, m->forum, qty,	   ends,
-			      m->fold,	 now,	       maxlen,	idem->fingerprint ? idem->fingerprint : ""};
-	store_fcall(s, "cm_listing_create", 0, idem->key ? 2 : 1, keys, 14, args, NULL, cb, arg);
+			      m->fold,	   now,	       maxlen,	idem->fingerprint ? idem->fingerprint : "",
+			      m->engine};
+	store_fcall(s, "cm_listing_create", 0, idem->key ? 2 : 1, keys, 15, args, NULL, cb, arg);
 	free(text);
 }
 
@@ -39,7 +40,8 @@ void store_listing_get(struct store *s, const char *id, store_cb cb, void *arg)
 
 void store_listing_update(struct store *s, const char *id, const char *caller,
 			  int64_t expected_version, const json_t *doc, int64_t quantity,
-			  int64_t ends_at, const char *fold, store_cb cb, void *arg)
+			  int64_t ends_at, const char *fold, const char *engine, store_cb cb,
+			  void *arg)
 {
 	char k[KEYS_MAX], ver[24], qty[24], ends[24], now[24], maxlen[24];
 	char *text = json_dumps(doc, JSON_COMPACT);
@@ -49,8 +51,8 @@ void store_listing_update(struct store *s, const char *id, const char *caller,
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
 	store_now_ms(now);
 	const char *keys[] = {keys_listing(k, id)};
-	const char *args[] = {caller, ver, text, qty, ends, fold, now, maxlen};
-	store_fcall(s, "cm_listing_update", 0, 1, keys, 8, args, NULL, cb, arg);
+	const char *args[] = {caller, ver, text, qty, ends, fold, now, maxlen, engine};
+	store_fcall(s, "cm_listing_update", 0, 1, keys, 9, args, NULL, cb, arg);
 	free(text);
 }
 

@@ -24,6 +24,7 @@ struct store_listing_meta {
 	int64_t quantity;	/* base units */
 	int64_t ends_at;	/* ms, 0 = never */
 	const char *fold;	/* folded search text */
+	const char *engine;	/* matching_listing_encode() of the listing */
 };
 
 /* value: ["created"|"replay", id, [the stored row as store_listing_get gives it]] */
@@ -37,7 +38,8 @@ void store_listing_get(struct store *s, const char *id, store_cb cb, void *arg);
 /* value: [version, remaining]; NOT_FOUND, REFUSED (closed, below allocated), CONFLICT (version) */
 void store_listing_update(struct store *s, const char *id, const char *caller,
 			  int64_t expected_version, const json_t *doc, int64_t quantity,
-			  int64_t ends_at, const char *fold, store_cb cb, void *arg);
+			  int64_t ends_at, const char *fold, const char *engine, store_cb cb,
+			  void *arg);
 
 /* value: [version]; REFUSED when not open */
 void store_listing_close(struct store *s, const char *id, const char *caller, store_cb cb,

@@ -867,6 +867,46 @@ static void test_listing_is_compact(void **state)
 
 /* ---- explanation ------------------------------------------------------ */
 
+/* The engine record carries everything a plan reads, exactly. */
+static void test_record_round_trip(void **state)
+{
+	(void)state;
+	struct matching_listing a = need("lst_need", 1250), b = offer("lst_offer", 8000, 1500000, 1000);
+	a.accept_substitutes = 1;
+	a.grade_rank = 1;
+	a.max_distance_km = 300;
+	a.price_vnd = 2000000;
+	a.price_factor = 1000;
+	b.min_order_base = 500;
+	b.available_until_ms = NOW + 9 * DAY;
+	b.has_location = 0;
+	b.lat_udeg = 0;
+	b.lon_udeg = 0;
+	b.province = provinces_find("HP");
+	const struct matching_listing *all[] = {&a, &b};
+	for (size_t i = 0; i < 2; i++) {
+		char rec[MATCHING_RECORD_MAX];
+		struct matching_listing back;
+		const char *why = NULL;
+		assert_int_equal(matching_listing_encode(all[i], rec, sizeof(rec)), 0);
+		assert_int_equal(matching_listing_decode(&back, rec, all[i]->remaining,
+							 all[i]->version, all[i]->seq, &why),
+				 0);
+		assert_memory_equal(&back, all[i], sizeof(back));
+	}
+	/* Too small a buffer, and damaged records, are refused. */
+	char tiny[16], rec[MATCHING_RECORD_MAX];
+	struct matching_listing back;
+	const char *why = NULL;
+	assert_int_equal(matching_listing_encode(&a, tiny, sizeof(tiny)), -1);
+	assert_int_equal(matching_listing_encode(&a, rec, sizeof(rec)), 0);
+	rec[strlen(rec) - 1] = '\0';
+	strcat(rec, " extra");
+	assert_int_equal(matching_listing_decode(&back, rec, 1, 1, 1, &why), -1);
+	assert_int_equal(matching_listing_decode(&back, "m1 0 nosuch HN", 1, 1, 1, &why), -1);
+	assert_int_equal(matching_listing_decode(&back, "", 1, 1, 1, &why), -1);
+}
+
 static void test_explain(void **state)
 {
 	(void)state;
@@ -973,6 +1013,7 @@ int main(void)
 	    cmocka_unit_test(test_offer_to_needs_nearest_first),
 	    cmocka_unit_test(test_from_doc),
 	    cmocka_unit_test(test_listing_is_compact),
+	    cmocka_unit_test(test_record_round_trip),
 	    cmocka_unit_test(test_explain),
 	};
 
