@@ -21,7 +21,14 @@ void fields_error(json_t **errors, const char *field, const char *fmt, ...)
 	if (*errors == NULL)
 		*errors = json_array();
 	json_t *e = json_object();
-	json_object_set_new(e, "field", json_string(field));
+	/*
+	 * A field name built from a client's key may have been cut inside a
+	 * UTF-8 character: shorten it to whole characters rather than lose it.
+	 */
+	size_t fl = strlen(field);
+	while (fl > 0 && !text_valid_utf8(field, fl))
+		fl--;
+	json_object_set_new(e, "field", json_stringn(field, fl));
 	/* Messages may quote client text cut at a byte limit: never fail on it. */
 	json_t *m = json_string(msg);
 	json_object_set_new(e, "message", m ? m : json_string("invalid value"));

@@ -15,7 +15,7 @@ struct evbuffer;
 struct metrics;
 
 /* A latency histogram with the buckets every craftmatch histogram shares. */
-#define METRICS_BUCKETS 12
+#define METRICS_BUCKETS 16
 struct metrics_histogram {
 	uint64_t bucket[METRICS_BUCKETS + 1]; /* the last is +Inf */
 	uint64_t count;
