@@ -563,14 +563,44 @@ static int matching_entry_make(const struct matching_listing *subject,
 	return 1;
 }
 
-size_t matching_plan(const struct matching_listing *subject,
-		     const struct matching_listing *const *cands, size_t n, int64_t now_ms,
-		     int64_t rate, struct matching_alloc *out, size_t max_out, size_t *considered)
+/* Sift-down for a max-heap of int64 (the pruning bound of a by-price plan). */
+static void matching_max_sift(int64_t *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && h[l] > h[m])
+			m = l;
+		if (r < n && h[r] > h[m])
+			m = r;
+		if (m == i)
+			return;
+		int64_t t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/*
+ * The plan. With prune (a need whose offers come ordered by price), the
+ * scan stops at the first offer whose price alone is above the landed cost
+ * of the MATCHING_PRUNE_KEEP cheapest compatible offers seen: no offer after
+ * it can rank among them. *pruned tells the caller when that happened and
+ * the allocation needed more than those, so it can plan again in full.
+ */
+static size_t matching_plan_run(const struct matching_listing *subject,
+				const struct matching_listing *const *cands, size_t n,
+				int64_t now_ms, int64_t rate, struct matching_alloc *out,
+				size_t max_out, size_t *considered, int prune, int *redo)
 {
 	struct matching_entry *entries = NULL;
-	size_t count = 0, cap = 0, written = 0;
+	size_t count = 0, cap = 0, written = 0, scanned = n;
 	int64_t left;
+	int64_t best[MATCHING_PRUNE_KEEP];
+	size_t best_n = 0;
+	int pruned = 0;
 
+	*redo = 0;
 	if (considered)
 		*considered = n;
 	if (subject == NULL || (subject->kind != LISTING_NEED && subject->kind != LISTING_OFFER) ||
@@ -579,6 +609,12 @@ size_t matching_plan(const struct matching_listing *subject,
 
 	for (size_t i = 0; i < n; i++) {
 		struct matching_entry e;
+		if (prune && best_n == MATCHING_PRUNE_KEEP && cands[i] &&
+		    matching_price_micro(cands[i]) > best[0]) {
+			scanned = i;
+			pruned = 1;
+			break;
+		}
 		if (cands[i] == NULL ||
 		    !matching_entry_make(subject, cands[i], i, now_ms, rate, &e))
 			continue;
@@ -587,7 +623,21 @@ size_t matching_plan(const struct matching_listing *subject,
 			entries = xrealloc(entries, cap * sizeof(*entries));
 		}
 		entries[count++] = e;
+		if (prune) {
+			/* keep the MATCHING_PRUNE_KEEP smallest landed costs; best[0] the largest */
+			if (best_n < MATCHING_PRUNE_KEEP) {
+				best[best_n++] = e.landed_micro;
+				if (best_n == MATCHING_PRUNE_KEEP)
+					for (size_t k = best_n / 2; k-- > 0;)
+						matching_max_sift(best, best_n, k);
+			} else if (e.landed_micro < best[0]) {
+				best[0] = e.landed_micro;
+				matching_max_sift(best, best_n, 0);
+			}
+		}
 	}
+	if (considered)
+		*considered = scanned;
 	/*
 	 * Only the cheapest few are ever used: a heap hands them out in order
 	 * (O(n) to build, O(log n) each) instead of sorting all n.
@@ -597,6 +647,11 @@ size_t matching_plan(const struct matching_listing *subject,
 
 	left = subject->remaining;
 	for (size_t r = 0; r < count && left > 0 && written < max_out; r++) {
+		if (pruned && r >= MATCHING_PRUNE_KEEP) {
+			/* Past what the pruned scan can vouch for: plan in full. */
+			*redo = 1;
+			break;
+		}
 		struct matching_entry top = matching_heap_pop(entries, &heap_n);
 		const struct matching_entry *e = &top;
 		const struct matching_listing *cand = cands[e->index];
@@ -625,6 +680,31 @@ size_t matching_plan(const struct matching_listing *subject,
 	}
 	free(entries);
 	return written;
+}
+
+size_t matching_plan(const struct matching_listing *subject,
+		     const struct matching_listing *const *cands, size_t n, int64_t now_ms,
+		     int64_t rate, struct matching_alloc *out, size_t max_out, size_t *considered)
+{
+	int redo;
+	return matching_plan_run(subject, cands, n, now_ms, rate, out, max_out, considered, 0,
+				 &redo);
+}
+
+size_t matching_plan_by_price(const struct matching_listing *subject,
+			      const struct matching_listing *const *cands, size_t n,
+			      int64_t now_ms, int64_t rate, struct matching_alloc *out,
+			      size_t max_out, size_t *considered)
+{
+	int redo = 0;
+	size_t k = 0;
+	if (subject && subject->kind == LISTING_NEED)
+		k = matching_plan_run(subject, cands, n, now_ms, rate, out, max_out, considered, 1,
+				      &redo);
+	if (subject == NULL || subject->kind != LISTING_NEED || redo)
+		k = matching_plan_run(subject, cands, n, now_ms, rate, out, max_out, considered, 0,
+				      &redo);
+	return k;
 }
 
 /* ---- explanation ------------------------------------------------------ */

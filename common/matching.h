@@ -263,6 +263,23 @@ size_t matching_plan(const struct matching_listing *subject,
 		     int64_t rate, struct matching_alloc *out, size_t max_out, size_t *considered);
 
 /*
+ * matching_plan() for a need whose candidate offers come ordered by
+ * matching_price_micro(), cheapest first: the same allocations, found
+ * without looking at every offer. The scan stops once an offer's price alone
+ * is above the landed cost of the MATCHING_PRUNE_KEEP cheapest compatible
+ * offers already seen (freight is never negative, so no later offer can
+ * rank among them); when the allocation would need more than those, it
+ * plans again in full. A pruned plan's "compatible" counts the compatible
+ * offers examined, and *considered how many were examined. For any other
+ * subject it is matching_plan().
+ */
+#define MATCHING_PRUNE_KEEP 32
+size_t matching_plan_by_price(const struct matching_listing *subject,
+			      const struct matching_listing *const *cands, size_t n,
+			      int64_t now_ms, int64_t rate, struct matching_alloc *out,
+			      size_t max_out, size_t *considered);
+
+/*
  * Why a match was proposed, for the moderator: a new object
  *   {"need", "offer": ids, "material", "base_unit", "quantity_base",
  *    "unit_price": {"vnd", "unit", "per_base_micro_vnd"},

@@ -1010,9 +1010,17 @@ static int listing_to_matching(enum listing_kind kind, const json_t *body, const
 	return 0;
 }
 
+static int plan_by_price(const void *pa, const void *pb)
+{
+	int64_t x = matching_price_micro(*(const struct matching_listing *const *)pa);
+	int64_t y = matching_price_micro(*(const struct matching_listing *const *)pb);
+	return (x > y) - (x < y);
+}
+
 /*
- * The engine's planning step alone (common/matching.c matching_plan, as
- * server/engine/engine.c calls it), timed in thread CPU per subject: new
+ * The engine's planning step alone, as server/engine/engine.c makes it for a
+ * need: the material's offers in price order (as the engine's index keeps
+ * them) and matching_plan_by_price, timed in thread CPU per subject: new
  * wide-profile needs against `cands` background offers of one material.
  */
 static int cmd_plan(long ncand, long nsubj, const char *material)
@@ -1045,6 +1053,7 @@ static int cmd_plan(long ncand, long nsubj, const char *material)
 		json_decref(b);
 		ptrs[i] = &cands[i];
 	}
+	qsort(ptrs, (size_t)ncand, sizeof(*ptrs), plan_by_price);
 	uint64_t *ns = calloc((size_t)nsubj, sizeof(*ns));
 	size_t total_considered = 0, total_allocs = 0;
 	struct matching_alloc allocs[5];
@@ -1056,8 +1065,8 @@ static int cmd_plan(long ncand, long nsubj, const char *material)
 		json_decref(b);
 		size_t considered = 0;
 		uint64_t t0 = thread_ns();
-		size_t k = matching_plan(&subj, ptrs, (size_t)ncand, now_ms(), 3000, allocs, 5,
-					 &considered);
+		size_t k = matching_plan_by_price(&subj, ptrs, (size_t)ncand, now_ms(), 3000,
+						  allocs, 5, &considered);
 		ns[s] = thread_ns() - t0;
 		total_considered += considered;
 		total_allocs += k;

@@ -367,13 +367,15 @@ static int engine_match_one(struct engine *e, const struct engine_job *job)
 	if (subj == NULL || subj->l.remaining <= 0)
 		return 0;
 	const struct matching_listing *const *cands;
-	size_t n = index_candidates(e->ix, subj, &cands);
+	int by_price = 0;
+	size_t n = index_candidates(e->ix, subj, &cands, &by_price);
 	struct matching_alloc allocs[ENGINE_MAX_PROPOSALS];
 	size_t considered = 0;
 	int64_t now = api_now_ms();
 	uint64_t t0 = engine_cpu_ns();
-	size_t k = matching_plan(&subj->l, cands, n, now, e->app->cfg.freight_rate, allocs,
-				 ENGINE_MAX_PROPOSALS, &considered);
+	size_t k = (by_price ? matching_plan_by_price : matching_plan)(
+		&subj->l, cands, n, now, e->app->cfg.freight_rate, allocs, ENGINE_MAX_PROPOSALS,
+		&considered);
 	metrics_histogram_observe(&e->stats.plan, engine_cpu_ns() - t0);
 	e->stats.runs++;
 	if (k == 0)

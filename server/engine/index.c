@@ -95,12 +95,39 @@ struct index_entry *index_get(struct index *ix, const char *id)
 	return ix->table[index_find_slot(ix, id)];
 }
 
+/*
+ * Needs are kept in any order (swap-remove by slot). Offers are kept ordered
+ * by price per base unit, cheapest first, so a need's plan can stop early
+ * (matching_plan_by_price); an offer is found again by binary search on its
+ * price, then among the offers of that same price.
+ */
+static size_t index_offer_lower(const struct index_list *l, int64_t price)
+{
+	size_t lo = 0, hi = l->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (l->items[mid]->price_key < price)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static void index_list_add(struct index *ix, struct index_entry *e)
 {
 	struct index_list *l = &ix->lists[e->material * 2 + e->l.kind];
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 64;
 		l->items = xrealloc(l->items, l->cap * sizeof(*l->items));
+	}
+	if (e->l.kind == LISTING_OFFER) {
+		e->price_key = matching_price_micro(&e->l);
+		size_t at = index_offer_lower(l, e->price_key + 1); /* after equal prices */
+		memmove(&l->items[at + 1], &l->items[at], (l->n - at) * sizeof(*l->items));
+		l->items[at] = e;
+		l->n++;
+		return;
 	}
 	e->slot = l->n;
 	l->items[l->n++] = e;
@@ -109,6 +136,16 @@ static void index_list_add(struct index *ix, struct index_entry *e)
 static void index_list_del(struct index *ix, struct index_entry *e)
 {
 	struct index_list *l = &ix->lists[e->material * 2 + e->l.kind];
+	if (e->l.kind == LISTING_OFFER) {
+		for (size_t at = index_offer_lower(l, e->price_key); at < l->n; at++)
+			if (l->items[at] == e) {
+				memmove(&l->items[at], &l->items[at + 1],
+					(l->n - at - 1) * sizeof(*l->items));
+				l->n--;
+				return;
+			}
+		return;
+	}
 	struct index_entry *last = l->items[--l->n];
 	l->items[e->slot] = last;
 	last->slot = e->slot;
@@ -211,16 +248,21 @@ static void index_mark_paired(struct index *ix, const struct index_entry *subjec
 }
 
 size_t index_candidates(struct index *ix, const struct index_entry *subject,
-			const struct matching_listing *const **out)
+			const struct matching_listing *const **out, int *by_price)
 {
 	unsigned other = subject->l.kind == LISTING_NEED ? LISTING_OFFER : LISTING_NEED;
-	size_t n = 0;
+	size_t n = 0, lists = 0;
 	index_mark_paired(ix, subject, 1);
 	index_scratch_add(ix, &n, &ix->lists[subject->material * 2 + other]);
 	for (size_t b = 0; b < ix->n_materials; b++)
-		if (ix->substitutes[subject->material * ix->n_materials + b])
+		if (ix->substitutes[subject->material * ix->n_materials + b] &&
+		    ix->lists[b * 2 + other].n > 0) {
 			index_scratch_add(ix, &n, &ix->lists[b * 2 + other]);
+			lists++;
+		}
 	index_mark_paired(ix, subject, 0);
+	/* One offer list alone is in price order; several put together are not. */
+	*by_price = other == LISTING_OFFER && lists == 0;
 	*out = ix->scratch;
 	return n;
 }

@@ -17,7 +17,8 @@ struct index;
 
 struct index_entry {
 	struct matching_listing l; /* first: a pointer to the entry is one to l */
-	size_t slot;		   /* position in its material/kind list */
+	size_t slot;		   /* position in its need list (offer lists are ordered) */
+	int64_t price_key;	   /* offers: matching_price_micro(), the list's order */
 	unsigned material;	   /* materials_at() index */
 	unsigned queued : 1;	   /* waiting in the engine's queue */
 	unsigned excluded : 1;	   /* scratch mark while candidates are gathered */
@@ -46,6 +47,6 @@ void index_pair(struct index *ix, const char *a, const char *b);
  * its length.
  */
 size_t index_candidates(struct index *ix, const struct index_entry *subject,
-			const struct matching_listing *const **out);
+			const struct matching_listing *const **out, int *by_price);
 
 #endif

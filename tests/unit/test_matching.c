@@ -907,6 +907,76 @@ static void test_record_round_trip(void **state)
 	assert_int_equal(matching_listing_decode(&back, "", 1, 1, 1, &why), -1);
 }
 
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static int by_price(const void *pa, const void *pb)
+{
+	const struct matching_listing *a = *(const struct matching_listing *const *)pa;
+	const struct matching_listing *b = *(const struct matching_listing *const *)pb;
+	int64_t x = matching_price_micro(a), y = matching_price_micro(b);
+	return (x > y) - (x < y);
+}
+
+/*
+ * The by-price plan makes the same allocations as the full plan, whether or
+ * not it prunes, over many random worlds (seeded, reproducible).
+ */
+static void test_plan_by_price_same_allocations(void **state)
+{
+	(void)state;
+	uint64_t x = 0x2545F4914F6CDD1Dull;
+#define RND() xorshift(&x)
+	static const char *const provs[] = {"HN", "HP", "QN", "BN", "NB", "TH", "LCI", "PT"};
+	int pruned_some = 0;
+	for (int world = 0; world < 300; world++) {
+		size_t n = 1 + RND() % 400;
+		struct matching_listing *offers = calloc(n, sizeof(*offers));
+		const struct matching_listing **cands = calloc(n, sizeof(*cands));
+		for (size_t i = 0; i < n; i++) {
+			char id[32];
+			snprintf(id, sizeof(id), "lst_o%zu", i);
+			offers[i] = offer(id, 100 + (int64_t)(RND() % 20000),
+					  500 + (int64_t)(RND() % 3000), 1);
+			offers[i].province = provinces_find(provs[RND() % 8]);
+			offers[i].has_location = RND() % 3 == 0;
+			offers[i].lat_udeg = LAT0 + (int32_t)(RND() % 400000);
+			offers[i].lon_udeg = LON0 + (int32_t)(RND() % 400000);
+			offers[i].min_order_base = RND() % 4 == 0 ? (int64_t)(RND() % 5000) : 0;
+			offers[i].grade_rank = (int8_t)(1 + RND() % 3);
+			cands[i] = &offers[i];
+		}
+		qsort(cands, n, sizeof(*cands), by_price);
+		struct matching_listing nd = need("lst_need", 1 + (int64_t)(RND() % 60000));
+		nd.province = provinces_find(provs[RND() % 8]);
+		nd.has_location = RND() % 2;
+		nd.grade_rank = RND() % 2 ? -1 : 2;
+		nd.price_vnd = RND() % 3 ? 0 : 1500 + (int64_t)(RND() % 2000);
+		struct matching_alloc full[5], fast[5];
+		size_t considered_full = 0, considered_fast = 0;
+		size_t kf = matching_plan(&nd, cands, n, NOW, 3000, full, 5, &considered_full);
+		size_t kp = matching_plan_by_price(&nd, cands, n, NOW, 3000, fast, 5,
+						   &considered_fast);
+		assert_int_equal(kf, kp);
+		for (size_t i = 0; i < kf; i++) {
+			assert_int_equal(full[i].index, fast[i].index);
+			assert_int_equal(full[i].quantity, fast[i].quantity);
+			assert_int_equal(full[i].rank, fast[i].rank);
+			assert_int_equal(full[i].landed_vnd, fast[i].landed_vnd);
+		}
+		pruned_some |= considered_fast < n;
+		free(cands);
+		free(offers);
+	}
+	assert_true(pruned_some); /* the worlds do exercise pruning */
+#undef RND
+}
+
 static void test_explain(void **state)
 {
 	(void)state;
@@ -1014,6 +1084,7 @@ int main(void)
 	    cmocka_unit_test(test_from_doc),
 	    cmocka_unit_test(test_listing_is_compact),
 	    cmocka_unit_test(test_record_round_trip),
+	    cmocka_unit_test(test_plan_by_price_same_allocations),
 	    cmocka_unit_test(test_explain),
 	};
 
