@@ -62,6 +62,15 @@ local function idem_check(key, fingerprint, id, kind)
   return prev
 end
 
+-- A hash as a Lua table (field → value), or nil when the key is absent.
+local function hash_load(key)
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then return nil end
+  local h = {}
+  for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
+  return h
+end
+
 -- Paged scan over the intersection of sorted sets (all scored by seq),
 -- newest first. The smallest set drives; the others are checked by
 -- ZSCORE. accept(id) returns the row to list or nil. At most budget
@@ -226,13 +235,6 @@ local function listing_indexes(h)
   }
 end
 
-local function listing_load(key)
-  local flat = redis.call('HGETALL', key)
-  if #flat == 0 then return nil end
-  local h = {}
-  for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
-  return h
-end
 
 local function listing_event(maxlen, etype, id, h, by)
   return emit(maxlen, etype, { 'listing', id, 'kind', h.kind, 'owner', h.owner,
@@ -305,7 +307,7 @@ redis.register_function{
 -- ARGV: caller, expected version, doc, quantity, ends_at, fold, now_ms, events_maxlen,
 --       engine record
 redis.register_function('cm_listing_update', function(keys, args)
-  local h = listing_load(keys[1])
+  local h = hash_load(keys[1])
   if not h or h.owner ~= args[1] then return redis.error_reply('CM_NOTFOUND no such listing of yours') end
   if h.status ~= 'open' then
     return redis.error_reply('CM_REFUSED the listing is ' .. h.status .. '; only open listings change')
@@ -334,7 +336,7 @@ end)
 -- cm_listing_close
 -- KEYS: listing  ARGV: caller, now_ms, events_maxlen
 redis.register_function('cm_listing_close', function(keys, args)
-  local h = listing_load(keys[1])
+  local h = hash_load(keys[1])
   if not h then return redis.error_reply('CM_NOTFOUND no such listing') end
   if h.status ~= 'open' then
     return redis.error_reply('CM_REFUSED the listing is already ' .. h.status)
@@ -351,7 +353,7 @@ redis.register_function('cm_listing_expire', function(keys, args)
   local n = 0
   for _, id in ipairs(due) do
     local key = 'cm:listing:' .. id
-    local h = listing_load(key)
+    local h = hash_load(key)
     if h and h.status == 'open' then
       listing_finish(key, id, h, 'expired', args[1], args[3], 'system')
       n = n + 1
@@ -472,13 +474,6 @@ redis.register_function('cm_match_propose', function(keys, args)
   return out
 end)
 
-local function match_load(key)
-  local flat = redis.call('HGETALL', key)
-  if #flat == 0 then return nil end
-  local m = {}
-  for i = 1, #flat, 2 do m[flat[i]] = flat[i + 1] end
-  return m
-end
 
 -- Returns the matched quantity (less what was delivered) to both listings.
 local function match_release(m, amount)
@@ -569,7 +564,7 @@ end
 --       [fingerprint]
 -- → { new state, version }
 redis.register_function('cm_match_act', function(keys, args)
-  local m = match_load(keys[1])
+  local m = hash_load(keys[1])
   if not m then return redis.error_reply('CM_NOTFOUND no such match') end
   -- KEYS[2], ARGV[9]: the caller's Idempotency-Key and request fingerprint.
   local kind = 'match:' .. keys[1]
@@ -593,7 +588,7 @@ redis.register_function('cm_match_expire', function(keys, args)
   local n = 0
   for _, id in ipairs(due) do
     local key = 'cm:match:' .. id
-    local m = match_load(key)
+    local m = hash_load(key)
     redis.call('ZREM', keys[1], id)
     if m and MATCH_LIVE[m.state] then
       match_apply(key, id, m, 'expire', 'system', '', 'not answered in time', args[1], args[3], '')
