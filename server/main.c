@@ -64,6 +64,17 @@ static void main_on_signal(evutil_socket_t sig, short what, void *arg)
 	http_server_drain(m->app->http, main_drained, m);
 }
 
+/* libevent's own warnings become log lines like every other. */
+static void main_libevent_log(int severity, const char *msg)
+{
+	enum log_level level = severity == EVENT_LOG_DEBUG  ? LOG_DEBUG
+			       : severity == EVENT_LOG_MSG  ? LOG_INFO
+			       : severity == EVENT_LOG_WARN ? LOG_WARN
+							    : LOG_ERROR;
+	char q[512];
+	log_write(level, "libevent", "message", "text=%s", log_quote(q, sizeof(q), msg));
+}
+
 static void main_raise_fd_limit(void)
 {
 	struct rlimit rl;
@@ -96,6 +107,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_setup(app.cfg.log_level, app.cfg.log_format);
+	event_set_log_callback(main_libevent_log);
 	signal(SIGPIPE, SIG_IGN);
 	main_raise_fd_limit();
 
