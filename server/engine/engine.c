@@ -136,6 +136,14 @@ static int64_t engine_int(const json_t *v)
 	return s ? strtoll(s, NULL, 10) : 0;
 }
 
+/* An integer or decimal-string reply element. */
+static int64_t engine_reply_int(const redisReply *r)
+{
+	if (r->type == REDIS_REPLY_INTEGER)
+		return r->integer;
+	return r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
+}
+
 /*
  * Puts a listing from its engine record, or from its stored document when it
  * has none (written before records existed); returns the entry or NULL.
@@ -482,17 +490,26 @@ static void engine_snapshot_page(const struct store_reply *res, void *arg)
 		e->started = 0; /* the tick starts over */
 		return;
 	}
-	size_t i;
-	json_t *row;
-	json_array_foreach(json_array_get(res->value, 1), i, row)
-	{
-		engine_put(e, json_string_value(json_array_get(row, 1)),
-			   engine_int(json_array_get(row, 2)), engine_int(json_array_get(row, 3)),
-			   engine_int(json_array_get(row, 4)));
+	/* The page comes raw: a million rows must not become a million JSON trees. */
+	const redisReply *rp = res->raw;
+	const redisReply *rows = rp && rp->type == REDIS_REPLY_ARRAY && rp->elements == 2
+					 ? rp->element[1]
+					 : NULL;
+	for (size_t i = 0; rows && rows->type == REDIS_REPLY_ARRAY && i < rows->elements; i++) {
+		const redisReply *row = rows->element[i];
+		if (row->type != REDIS_REPLY_ARRAY || row->elements != 5 ||
+		    row->element[1]->type != REDIS_REPLY_STRING)
+			continue;
+		engine_put(e, row->element[1]->str, engine_reply_int(row->element[2]),
+			   engine_reply_int(row->element[3]), engine_reply_int(row->element[4]));
 	}
-	const char *next = json_string_value(json_array_get(res->value, 0));
-	if (next && *next) {
-		engine_snapshot_next(e, next);
+	const redisReply *next = rp && rp->type == REDIS_REPLY_ARRAY && rp->elements == 2
+					 ? rp->element[0]
+					 : NULL;
+	if (next && next->type == REDIS_REPLY_STRING && next->len > 0) {
+		char cursor[32];
+		snprintf(cursor, sizeof(cursor), "%s", next->str);
+		engine_snapshot_next(e, cursor);
 		return;
 	}
 	engine_pairs_next(e, "0");

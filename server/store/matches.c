@@ -121,7 +121,7 @@ void store_engine_snapshot(struct store *s, const char *cursor, int page, store_
 	snprintf(p, sizeof(p), "%d", page);
 	const char *keys[] = {"cm:listings:status:open"};
 	const char *args[] = {cursor ? cursor : "", p};
-	store_fcall(s, "cm_engine_snapshot", 1, 1, keys, 2, args, NULL, cb, arg);
+	store_fcall_raw(s, "cm_engine_snapshot", 1, 1, keys, 2, args, NULL, cb, arg);
 }
 
 void store_engine_listing(struct store *s, const char *id, store_cb cb, void *arg)
