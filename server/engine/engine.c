@@ -36,6 +36,7 @@
 #include "server/store/events.h"
 #include "server/store/keys.h"
 #include "server/store/matches.h"
+#include "server/store/snapshot.h"
 
 #define ENGINE_SNAPSHOT_PAGE 2000
 #define ENGINE_MAX_PROPOSALS 5
@@ -134,14 +135,6 @@ static int64_t engine_int(const json_t *v)
 		return json_integer_value(v);
 	const char *s = json_string_value(v);
 	return s ? strtoll(s, NULL, 10) : 0;
-}
-
-/* An integer or decimal-string reply element. */
-static int64_t engine_reply_int(const redisReply *r)
-{
-	if (r->type == REDIS_REPLY_INTEGER)
-		return r->integer;
-	return r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
 }
 
 /*
@@ -464,7 +457,6 @@ static void engine_work(struct engine *e)
 
 /* ---- start-up ---- */
 
-static void engine_snapshot_page(const struct store_reply *res, void *arg);
 static void engine_pairs_page(const struct store_reply *res, void *arg);
 
 static void engine_pairs_next(struct engine *e, const char *cursor)
@@ -473,46 +465,37 @@ static void engine_pairs_next(struct engine *e, const char *cursor)
 	store_engine_pairs(e->app->store, cursor, ENGINE_SNAPSHOT_PAGE, engine_pairs_page, e);
 }
 
+static void engine_snapshot_row(void *arg, const char *id, const char *record, int64_t remaining,
+				int64_t version, int64_t seq)
+{
+	struct engine *e = arg;
+	if (!e->stopping)
+		engine_put(e, record, remaining, version, seq);
+}
+
+static void engine_snapshot_done(void *arg, int ok, const char *next);
+
 static void engine_snapshot_next(struct engine *e, const char *cursor)
 {
 	e->pending++;
-	store_engine_snapshot(e->app->store, cursor, ENGINE_SNAPSHOT_PAGE, engine_snapshot_page, e);
+	snapshot_page(e->app->store, cursor, ENGINE_SNAPSHOT_PAGE, engine_snapshot_row,
+		      engine_snapshot_done, e);
 }
 
-static void engine_snapshot_page(const struct store_reply *res, void *arg)
+static void engine_snapshot_done(void *arg, int ok, const char *next)
 {
 	struct engine *e = arg;
 	if (engine_returned(e))
 		return;
-	if (res->status != STORE_OK) {
-		log_warn("engine", "snapshot page failed, retrying", "error=\"%s\"",
-			 res->message ? res->message : "");
+	if (!ok) {
+		log_warn("engine", "snapshot page failed, retrying", "%s", "");
 		e->started = 0; /* the tick starts over */
 		return;
 	}
-	/* The page comes raw: a million rows must not become a million JSON trees. */
-	const redisReply *rp = res->raw;
-	const redisReply *rows = rp && rp->type == REDIS_REPLY_ARRAY && rp->elements == 2
-					 ? rp->element[1]
-					 : NULL;
-	for (size_t i = 0; rows && rows->type == REDIS_REPLY_ARRAY && i < rows->elements; i++) {
-		const redisReply *row = rows->element[i];
-		if (row->type != REDIS_REPLY_ARRAY || row->elements != 5 ||
-		    row->element[1]->type != REDIS_REPLY_STRING)
-			continue;
-		engine_put(e, row->element[1]->str, engine_reply_int(row->element[2]),
-			   engine_reply_int(row->element[3]), engine_reply_int(row->element[4]));
-	}
-	const redisReply *next = rp && rp->type == REDIS_REPLY_ARRAY && rp->elements == 2
-					 ? rp->element[0]
-					 : NULL;
-	if (next && next->type == REDIS_REPLY_STRING && next->len > 0) {
-		char cursor[32];
-		snprintf(cursor, sizeof(cursor), "%s", next->str);
-		engine_snapshot_next(e, cursor);
-		return;
-	}
-	engine_pairs_next(e, "0");
+	if (next)
+		engine_snapshot_next(e, next);
+	else
+		engine_pairs_next(e, "0");
 }
 
 static void engine_pairs_page(const struct store_reply *res, void *arg)

@@ -646,32 +646,6 @@ redis.register_function{
 
 -- Engine support --------------------------------------------------------------
 
--- cm_engine_snapshot: a page of open listings for rebuilding the engine's
--- in-memory index. KEYS: cm:listings:status:open
--- ARGV: cursor (seq, exclusive; '' first), page size
--- → { next cursor or '', { { id, engine record or doc, remaining, version, seq }... } }
-redis.register_function{
-  function_name = 'cm_engine_snapshot',
-  callback = function(keys, args)
-    local low = args[1] == '' and '-inf' or ('(' .. args[1])
-    local batch = redis.call('ZRANGE', keys[1], low, '+inf', 'BYSCORE', 'LIMIT', 0, tonumber(args[2]), 'WITHSCORES')
-    local out, last = {}, ''
-    for i = 1, #batch, 2 do
-      local id = batch[i]
-      last = batch[i + 1]
-      local v = redis.call('HMGET', 'cm:listing:' .. id, 'eng', 'remaining', 'version', 'seq', 'status')
-      if v[5] == 'open' then
-        -- The engine record when there is one; the document otherwise.
-        local rec = (v[1] and v[1] ~= '') and v[1] or redis.call('HGET', 'cm:listing:' .. id, 'doc')
-        out[#out + 1] = { id, rec, v[2], v[3], v[4] }
-      end
-    end
-    if #batch < tonumber(args[2]) * 2 then last = '' end
-    return { last, out }
-  end,
-  flags = { 'no-writes' },
-}
-
 -- cm_engine_listing: what the engine needs of one listing.
 -- KEYS: listing → { engine record (or doc), remaining, version, seq, status } or nil
 redis.register_function{

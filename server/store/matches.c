@@ -115,15 +115,6 @@ void store_match_search(struct store *s, const struct store_match_query *q, stor
 	store_fcall(s, "cm_match_search", 1, n, keys, 7, args, NULL, cb, arg);
 }
 
-void store_engine_snapshot(struct store *s, const char *cursor, int page, store_cb cb, void *arg)
-{
-	char p[16];
-	snprintf(p, sizeof(p), "%d", page);
-	const char *keys[] = {"cm:listings:status:open"};
-	const char *args[] = {cursor ? cursor : "", p};
-	store_fcall_raw(s, "cm_engine_snapshot", 1, 1, keys, 2, args, NULL, cb, arg);
-}
-
 void store_engine_listing(struct store *s, const char *id, store_cb cb, void *arg)
 {
 	char k[KEYS_MAX];

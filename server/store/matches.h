@@ -66,11 +66,6 @@ struct store_match_query {
 void store_match_search(struct store *s, const struct store_match_query *q, store_cb cb,
 			void *arg);
 
-/*
- * raw (store_fcall_raw): [next cursor or "", [[id, engine record or doc,
- * remaining, version, seq], ...]]
- */
-void store_engine_snapshot(struct store *s, const char *cursor, int page, store_cb cb, void *arg);
 /* value: [next SSCAN cursor ("0" at the end), ["need|offer", ...]] */
 void store_engine_pairs(struct store *s, const char *cursor, int count, store_cb cb, void *arg);
 /* value: [doc, remaining, version, seq, status] or null */

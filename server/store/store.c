@@ -155,14 +155,13 @@ static const struct {
 struct store_call {
 	store_cb cb;
 	void *arg;
-	int raw; /* hand the hiredis reply over as it is */
 	char fn[48];
 };
 
 static void store_fcall_reply(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
 {
 	struct store_call *c = arg;
-	struct store_reply res = {STORE_OK, NULL, NULL, NULL};
+	struct store_reply res = {STORE_OK, NULL, NULL};
 	if (st != REDIS_DONE) {
 		res.status = STORE_UNAVAILABLE;
 		res.message = st == REDIS_TIMEOUT ? "Redis did not answer within the deadline"
@@ -183,8 +182,6 @@ static void store_fcall_reply(struct redis *r, enum redis_status st, redisReply 
 			if (strstr(reply->str, "Function not found"))
 				res.status = STORE_UNAVAILABLE;
 		}
-	} else if (c->raw) {
-		res.raw = reply;
 	} else {
 		res.value = store_reply_json(reply);
 	}
@@ -193,9 +190,8 @@ static void store_fcall_reply(struct redis *r, enum redis_status st, redisReply 
 	free(c);
 }
 
-static void store_fcall_opt(struct store *s, const char *fn, int read_only, int nkeys,
-			    const char **keys, int nargs, const char **args, const size_t *arglens,
-			    store_cb cb, void *arg, int raw)
+void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, const char **keys,
+		 int nargs, const char **args, const size_t *arglens, store_cb cb, void *arg)
 {
 	const char *argv[STORE_MAX_ARGS + 3];
 	size_t lens[STORE_MAX_ARGS + 3];
@@ -222,19 +218,7 @@ static void store_fcall_opt(struct store *s, const char *fn, int read_only, int 
 	struct store_call *c = xcalloc(1, sizeof(*c));
 	c->cb = cb;
 	c->arg = arg;
-	c->raw = raw;
 	snprintf(c->fn, sizeof(c->fn), "%s", fn);
 	redis_command(s->link, store_fcall_reply, c, n, argv, lens, -1);
 }
 
-void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, const char **keys,
-		 int nargs, const char **args, const size_t *arglens, store_cb cb, void *arg)
-{
-	store_fcall_opt(s, fn, read_only, nkeys, keys, nargs, args, arglens, cb, arg, 0);
-}
-
-void store_fcall_raw(struct store *s, const char *fn, int read_only, int nkeys, const char **keys,
-		     int nargs, const char **args, const size_t *arglens, store_cb cb, void *arg)
-{
-	store_fcall_opt(s, fn, read_only, nkeys, keys, nargs, args, arglens, cb, arg, 1);
-}

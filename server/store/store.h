@@ -51,7 +51,6 @@ struct store_reply {
 	enum store_status status;
 	json_t *value;	     /* the reply as JSON (strings, integers, arrays, null); borrowed */
 	const char *message; /* for refusals and failures; borrowed */
-	const redisReply *raw; /* store_fcall_raw only: the reply as hiredis gives it; borrowed */
 };
 
 /* Runs during the reply; copy (json_incref) what outlives it. */
@@ -65,14 +64,6 @@ typedef void (*store_cb)(const struct store_reply *res, void *arg);
  */
 void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, const char **keys,
 		 int nargs, const char **args, const size_t *arglens, store_cb cb, void *arg);
-
-/*
- * store_fcall without the JSON conversion: on STORE_OK, res->raw is the
- * hiredis reply and res->value NULL. For large replies read in a hot path
- * (the engine's snapshot), where building JSON would cost more than the read.
- */
-void store_fcall_raw(struct store *s, const char *fn, int read_only, int nkeys, const char **keys,
-		     int nargs, const char **args, const size_t *arglens, store_cb cb, void *arg);
 
 /* Ready: connected and the function library loaded. */
 int store_ready(const struct store *s);
