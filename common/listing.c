@@ -19,7 +19,6 @@
 #include "common/units.h"
 #include "common/xalloc.h"
 
-#define MS_PER_DAY INT64_C(86400000)
 
 static const char *const listing_kind_names[] = {"need", "offer"};
 
@@ -105,146 +104,9 @@ static int listing_string(const json_t *obj, const char *key, int required, size
 	return listing_nerr(*errors) > before ? -1 : 0;
 }
 
-/* ---- dates ------------------------------------------------------------ */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil; exact for every year). */
-static int64_t listing_days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* The inverse: civil_from_days. */
-static void listing_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-static int listing_days_in_month(int y, int m)
-{
-	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return m == 2 && leap ? 29 : days[m - 1];
-}
-
-/* Exactly n ASCII digits at s; stops at the NUL, never reads past it. */
-static int listing_digits(const char *s, int n, int *out)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-int listing_time_parse(const char *s, enum listing_day_edge edge, int64_t *out_ms, const char **why)
-{
-	static const char form[] = "must be a date like 2026-12-01 or a date-time with a zone "
-				   "like 2026-12-01T08:00:00+07:00";
-	int y, mo, d, h, mi, sec, ms = 0, off_min = 0;
-	size_t len = s ? strlen(s) : 0;
-	const char *p;
-
-	if (len < 10 || len > LISTING_TIME_TEXT_MAX || listing_digits(s, 4, &y) || s[4] != '-' ||
-	    listing_digits(s + 5, 2, &mo) || s[7] != '-' || listing_digits(s + 8, 2, &d))
-		goto bad_form;
-	if (y < LISTING_YEAR_MIN || y > LISTING_YEAR_MAX) {
-		*why = "the year must be from 2000 to 2100";
-		return -1;
-	}
-	if (mo < 1 || mo > 12 || d < 1 || d > listing_days_in_month(y, mo)) {
-		*why = "no such date";
-		return -1;
-	}
-	int64_t days = listing_days_from_civil(y, mo, d);
-	if (len == 10) {
-		/* A calendar day in Vietnam: [00:00, 24:00) at UTC+7. */
-		if (edge == LISTING_DAY_START)
-			*out_ms = days * MS_PER_DAY - LISTING_TZ_OFFSET_MS;
-		else
-			*out_ms = (days + 1) * MS_PER_DAY - 1 - LISTING_TZ_OFFSET_MS;
-		return 0;
-	}
-
-	/* RFC 3339 date-time: full-date "T" HH:MM:SS [.frac] ("Z" / ±HH:MM). */
-	p = s + 10;
-	if ((*p != 'T' && *p != 't') || listing_digits(p + 1, 2, &h) || p[3] != ':' ||
-	    listing_digits(p + 4, 2, &mi) || p[6] != ':' || listing_digits(p + 7, 2, &sec))
-		goto bad_form;
-	p += 9;
-	if (*p == '.') {
-		int n = 0;
-		for (p++; *p >= '0' && *p <= '9'; p++, n++)
-			if (n < 3) /* milliseconds; finer digits are truncated */
-				ms = ms * 10 + (*p - '0');
-		if (n == 0 || n > 9)
-			goto bad_form;
-		for (; n < 3; n++)
-			ms *= 10;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int oh, om;
-		if (listing_digits(p + 1, 2, &oh) || p[3] != ':' || listing_digits(p + 4, 2, &om))
-			goto bad_form;
-		if (oh > 23 || om > 59) {
-			*why = "no such UTC offset";
-			return -1;
-		}
-		off_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
-		p += 6;
-	} else {
-		goto bad_form;
-	}
-	if (*p != '\0')
-		goto bad_form;
-	if (h > 23 || mi > 59 || sec > 59) {
-		*why = "no such time of day";
-		return -1;
-	}
-	*out_ms = days * MS_PER_DAY + ((int64_t)h * 3600 + mi * 60 + sec) * 1000 + ms -
-		  (int64_t)off_min * 60000;
-	return 0;
-
-bad_form:
-	*why = form;
-	return -1;
-}
-
-void listing_time_format(int64_t ms, char *buf, size_t len)
-{
-	int64_t days = ms / MS_PER_DAY, rem, y;
-	int m, d;
-
-	if (ms % MS_PER_DAY < 0)
-		days--;
-	rem = ms - days * MS_PER_DAY;
-	listing_civil_from_days(days, &y, &m, &d);
-	snprintf(buf, len, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d,
-		 (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
-		 (int)(rem % 1000));
-}
-
 /* body[key] as a time: 1 set, 0 absent or null, -1 bad (error recorded). */
 static int listing_time(const json_t *body, const char *key, const char *vi,
-			enum listing_day_edge edge, int64_t *out, json_t **errors)
+			enum dates_edge edge, int64_t *out, json_t **errors)
 {
 	json_t *v = json_object_get(body, key);
 	const char *why;
@@ -252,11 +114,11 @@ static int listing_time(const json_t *body, const char *key, const char *vi,
 	if (listing_absent(v))
 		return 0;
 	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-		listing_time_parse(NULL, edge, out, &why);
+		dates_parse(NULL, edge, out, &why);
 		fields_error(errors, key, "%s: %s", vi, why);
 		return -1;
 	}
-	if (listing_time_parse(json_string_value(v), edge, out, &why) != 0) {
+	if (dates_parse(json_string_value(v), edge, out, &why) != 0) {
 		fields_error(errors, key, "%s: %s", vi, why);
 		return -1;
 	}
@@ -277,7 +139,7 @@ static void listing_dates(json_t *doc, enum listing_kind kind, const json_t *bod
 	if (kind == LISTING_NEED) {
 		if (patch && json_object_get(body, "needed_by") == NULL)
 			return;
-		int r = listing_time(body, "needed_by", "hạn cần", LISTING_DAY_END, &t, errors);
+		int r = listing_time(body, "needed_by", "hạn cần", DATES_DAY_END, &t, errors);
 		if (r == 0)
 			fields_error(errors, "needed_by",
 				     "hạn cần: is required: the day you need the material by "
@@ -294,14 +156,14 @@ static void listing_dates(json_t *doc, enum listing_kind kind, const json_t *bod
 	if (patch && fv == NULL && uv == NULL)
 		return;
 	if (!patch || fv) {
-		rf = listing_time(body, "available_from", "có hàng từ", LISTING_DAY_START, &t,
+		rf = listing_time(body, "available_from", "có hàng từ", DATES_DAY_START, &t,
 				  errors);
 		from = rf == 1 ? t : now_ms;
 	} else if (json_is_integer(json_object_get(doc, "available_from"))) {
 		from = json_integer_value(json_object_get(doc, "available_from"));
 	}
 	if (!patch || uv) {
-		ru = listing_time(body, "available_until", "có hàng đến", LISTING_DAY_END, &until,
+		ru = listing_time(body, "available_until", "có hàng đến", DATES_DAY_END, &until,
 				  errors);
 	} else if (json_is_integer(json_object_get(doc, "available_until"))) {
 		until = json_integer_value(json_object_get(doc, "available_until"));
@@ -884,7 +746,7 @@ json_t *listing_render(const json_t *doc, const char *status, int64_t remaining_
 	const struct material_unit *u = m ? listing_stored_unit(m, doc, "quantity") : NULL;
 	int64_t quantity = listing_quantity_base(doc);
 	json_t *out = json_deep_copy(doc);
-	char buf[LISTING_TIME_BUF];
+	char buf[DATES_BUF];
 
 	if (status)
 		json_object_set_new(out, "status", json_string(status));
@@ -905,7 +767,7 @@ json_t *listing_render(const json_t *doc, const char *status, int64_t remaining_
 	for (const char *const *t = times; *t; t++) {
 		json_t *v = json_object_get(doc, *t);
 		if (json_is_integer(v)) {
-			listing_time_format(json_integer_value(v), buf, sizeof(buf));
+			dates_format(json_integer_value(v), buf, sizeof(buf));
 			json_object_set_new(out, *t, json_string(buf));
 		}
 	}

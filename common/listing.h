@@ -48,6 +48,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/dates.h"
+
 /* Limits; validation and the API description read these. */
 #define LISTING_NOTE_MAX 2000	     /* characters */
 #define LISTING_COMMUNE_MAX 100	     /* characters */
@@ -60,13 +62,6 @@
 #define LISTING_PRICE_MAX INT64_C(1000000000000)
 #define LISTING_DISTANCE_MIN_KM 1
 #define LISTING_DISTANCE_MAX_KM 5000
-#define LISTING_YEAR_MIN 2000 /* dates outside these years are refused */
-#define LISTING_YEAR_MAX 2100
-#define LISTING_TIME_TEXT_MAX 40 /* characters of a date or date-time */
-/* Vietnam's offset from UTC (ICT, UTC+7, no daylight saving), in ms. */
-#define LISTING_TZ_OFFSET_MS (INT64_C(7) * 3600 * 1000)
-/* Buffer for listing_time_format(): "2026-12-01T16:59:59.999Z" + NUL. */
-#define LISTING_TIME_BUF 32
 
 enum listing_kind { LISTING_NEED, LISTING_OFFER, LISTING_KIND_UNKNOWN };
 
@@ -134,21 +129,5 @@ char *listing_search_text(const json_t *doc, const char *owner_name);
 json_t *listing_render(const json_t *doc, const char *status, int64_t remaining_base,
 		       int64_t version);
 
-/* Which end of a calendar day a bare "YYYY-MM-DD" means. */
-enum listing_day_edge { LISTING_DAY_START, LISTING_DAY_END };
-
-/*
- * Parses a date ("YYYY-MM-DD", a day in Vietnam, taken at `edge`) or an RFC
- * 3339 date-time with "Z" or a numeric offset (fractions of a second beyond
- * milliseconds are truncated; no leap second) into ms since the epoch.
- * Years LISTING_YEAR_MIN..MAX as written. 0, or -1 with a static English
- * *why ("no such date: …" cases included).
- */
-int listing_time_parse(const char *s, enum listing_day_edge edge, int64_t *out_ms,
-		       const char **why);
-
-/* ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (at least
- * LISTING_TIME_BUF bytes). */
-void listing_time_format(int64_t ms, char *buf, size_t len);
 
 #endif

@@ -8,7 +8,7 @@
  * Checked beyond "no crash": both edges agree on whether the text is a
  * time; the start of a day is not after its end (and a date-time is one
  * instant); a refusal has a reason; the time is within the accepted years
- * (give or take the zone); listing_time_format() of it parses back to it.
+ * (give or take the zone); dates_format() of it parses back to it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,11 +24,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = fuzz_cstr(data, size);
-	char buf[LISTING_TIME_BUF];
+	char buf[DATES_BUF];
 	const char *why_start = NULL, *why_end = NULL, *why = NULL;
 	int64_t start = -1, end = -1, back = -1;
-	int r_start = listing_time_parse(s, LISTING_DAY_START, &start, &why_start);
-	int r_end = listing_time_parse(s, LISTING_DAY_END, &end, &why_end);
+	int r_start = dates_parse(s, DATES_DAY_START, &start, &why_start);
+	int r_end = dates_parse(s, DATES_DAY_END, &end, &why_end);
 
 	fuzz_check(r_start == r_end, "the day's edges disagree on whether it is a time");
 	if (r_start != 0) {
@@ -44,10 +44,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The formatted instant is an RFC 3339 UTC time: the same ms back, or
 	 * refused only when UTC falls outside the accepted years. */
-	listing_time_format(start, buf, sizeof(buf));
-	if (listing_time_parse(buf, LISTING_DAY_START, &back, &why) == 0)
-		fuzz_check(back == start, "listing_time_format() does not parse back");
-	listing_time_parse(NULL, LISTING_DAY_END, &back, &why);
+	dates_format(start, buf, sizeof(buf));
+	if (dates_parse(buf, DATES_DAY_START, &back, &why) == 0)
+		fuzz_check(back == start, "dates_format() does not parse back");
+	dates_parse(NULL, DATES_DAY_END, &back, &why);
 	fuzz_check(why != NULL, "NULL refused without a reason");
 	free(s);
 	return 0;

@@ -471,12 +471,12 @@ static void test_provinces(void **state)
 	json_decref(errors);
 }
 
-static void assert_time(const char *s, enum listing_day_edge edge, int64_t want)
+static void assert_time(const char *s, enum dates_edge edge, int64_t want)
 {
 	int64_t got = -1;
 	const char *why = NULL;
 
-	if (listing_time_parse(s, edge, &got, &why) != 0)
+	if (dates_parse(s, edge, &got, &why) != 0)
 		fail_msg("%s: %s", s, why);
 	if (got != want)
 		fail_msg("%s: got %lld, want %lld", s, (long long)got, (long long)want);
@@ -487,7 +487,7 @@ static void assert_time_bad(const char *s, const char *want_why)
 	int64_t got = -7;
 	const char *why = NULL;
 
-	if (listing_time_parse(s, LISTING_DAY_END, &got, &why) == 0)
+	if (dates_parse(s, DATES_DAY_END, &got, &why) == 0)
 		fail_msg("%s accepted as %lld", s, (long long)got);
 	assert_int_equal(got, -7);
 	assert_contains(why, want_why);
@@ -496,29 +496,29 @@ static void assert_time_bad(const char *s, const char *want_why)
 static void test_time_parse(void **state)
 {
 	(void)state;
-	char buf[LISTING_TIME_BUF];
+	char buf[DATES_BUF];
 
 	/* A bare date is a day in Vietnam (UTC+7): its end for deadlines... */
-	assert_time("2026-12-01", LISTING_DAY_END, DEC1_END);
-	listing_time_format(DEC1_END, buf, sizeof(buf));
+	assert_time("2026-12-01", DATES_DAY_END, DEC1_END);
+	dates_format(DEC1_END, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-12-01T16:59:59.999Z");
 	/* ...its start (00:00 local = 17:00Z the day before) for available_from. */
-	assert_time("2026-12-01", LISTING_DAY_START, DEC1_END + 1 - INT64_C(86400000));
-	listing_time_format(DEC1_END + 1 - INT64_C(86400000), buf, sizeof(buf));
+	assert_time("2026-12-01", DATES_DAY_START, DEC1_END + 1 - INT64_C(86400000));
+	dates_format(DEC1_END + 1 - INT64_C(86400000), buf, sizeof(buf));
 	assert_string_equal(buf, "2026-11-30T17:00:00.000Z");
 
 	/* RFC 3339 with offsets: the same instant three ways. */
-	assert_time("2026-12-01T08:00:00+07:00", LISTING_DAY_END, DEC1_8AM);
-	assert_time("2026-12-01T01:00:00Z", LISTING_DAY_END, DEC1_8AM);
-	assert_time("2026-11-30t19:30:00-05:30", LISTING_DAY_END, DEC1_8AM);
-	assert_time("2026-12-01T01:00:00.5z", LISTING_DAY_END, DEC1_8AM + 500);
-	assert_time("2026-12-01T01:00:00.123999+00:00", LISTING_DAY_END, DEC1_8AM + 123);
+	assert_time("2026-12-01T08:00:00+07:00", DATES_DAY_END, DEC1_8AM);
+	assert_time("2026-12-01T01:00:00Z", DATES_DAY_END, DEC1_8AM);
+	assert_time("2026-11-30t19:30:00-05:30", DATES_DAY_END, DEC1_8AM);
+	assert_time("2026-12-01T01:00:00.5z", DATES_DAY_END, DEC1_8AM + 500);
+	assert_time("2026-12-01T01:00:00.123999+00:00", DATES_DAY_END, DEC1_8AM + 123);
 	/* Across a year boundary. */
-	assert_time("2026-12-31T23:30:00-05:30", LISTING_DAY_END, INT64_C(1798779600000));
+	assert_time("2026-12-31T23:30:00-05:30", DATES_DAY_END, INT64_C(1798779600000));
 	/* Leap days, and the ends of the accepted range. */
-	assert_time("2028-02-29", LISTING_DAY_END, INT64_C(1835456399999));
-	assert_time("2000-01-01", LISTING_DAY_START, INT64_C(946659600000));
-	assert_time("2100-12-31", LISTING_DAY_START, INT64_C(4133869200000));
+	assert_time("2028-02-29", DATES_DAY_END, INT64_C(1835456399999));
+	assert_time("2000-01-01", DATES_DAY_START, INT64_C(946659600000));
+	assert_time("2100-12-31", DATES_DAY_START, INT64_C(4133869200000));
 
 	assert_time_bad("2026-02-30", "no such date");
 	assert_time_bad("2027-02-29", "no such date");
@@ -551,11 +551,11 @@ static void test_time_parse(void **state)
 	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
 		assert_time_bad(forms[i], "must be a date like 2026-12-01");
 
-	listing_time_format(0, buf, sizeof(buf));
+	dates_format(0, buf, sizeof(buf));
 	assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
-	listing_time_format(-1, buf, sizeof(buf));
+	dates_format(-1, buf, sizeof(buf));
 	assert_string_equal(buf, "1969-12-31T23:59:59.999Z");
-	listing_time_format(INT64_C(951782400000), buf, sizeof(buf)); /* 2000-02-29 */
+	dates_format(INT64_C(951782400000), buf, sizeof(buf)); /* 2000-02-29 */
 	assert_string_equal(buf, "2000-02-29T00:00:00.000Z");
 }
 
@@ -821,8 +821,8 @@ static void test_patch_allowed(void **state)
 	assert_int_equal(json_integer_value(json_object_get(out, "max_distance_km")), 50);
 	assert_json(json_object_get(out, "min_order"),
 		    "{\"amount\": \"500\", \"unit\": \"kg\", \"base\": 500}");
-	char buf[LISTING_TIME_BUF];
-	listing_time_format(listing_ends_at(out), buf, sizeof(buf));
+	char buf[DATES_BUF];
+	dates_format(listing_ends_at(out), buf, sizeof(buf));
 	assert_string_equal(buf, "2027-06-30T05:00:00.000Z");
 	json_decref(out);
 
