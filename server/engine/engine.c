@@ -473,29 +473,17 @@ static void engine_snapshot_row(void *arg, const char *id, const char *record, i
 		engine_put(e, record, remaining, version, seq);
 }
 
-static void engine_snapshot_done(void *arg, int ok, const char *next);
-
-static void engine_snapshot_next(struct engine *e, const char *cursor)
-{
-	e->pending++;
-	snapshot_page(e->app->store, cursor, ENGINE_SNAPSHOT_PAGE, engine_snapshot_row,
-		      engine_snapshot_done, e);
-}
-
-static void engine_snapshot_done(void *arg, int ok, const char *next)
+static void engine_snapshot_done(void *arg, int ok)
 {
 	struct engine *e = arg;
 	if (engine_returned(e))
 		return;
 	if (!ok) {
-		log_warn("engine", "snapshot page failed, retrying", "%s", "");
+		log_warn("engine", "snapshot failed, retrying", "%s", "");
 		e->started = 0; /* the tick starts over */
 		return;
 	}
-	if (next)
-		engine_snapshot_next(e, next);
-	else
-		engine_pairs_next(e, "0");
+	engine_pairs_next(e, "0");
 }
 
 static void engine_pairs_page(const struct store_reply *res, void *arg)
@@ -545,7 +533,9 @@ static void engine_cursor_read(const struct store_reply *res, void *arg)
 	const char *c = json_string_value(res->value);
 	snprintf(e->cursor, sizeof(e->cursor), "%s", c && *c ? c : "0-0");
 	snprintf(e->saved_cursor, sizeof(e->saved_cursor), "%s", e->cursor);
-	engine_snapshot_next(e, NULL);
+	e->pending++;
+	snapshot_run(e->app->store, ENGINE_SNAPSHOT_PAGE, engine_snapshot_row, engine_snapshot_done,
+		     e);
 }
 
 static void engine_tick(evutil_socket_t fd, short what, void *arg)
