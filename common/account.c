@@ -3,6 +3,7 @@
  */
 #include "common/account.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,6 +233,22 @@ int account_sees_contact(const json_t *viewer, const json_t *subject)
 		return 1;
 	return account_covers(viewer, json_string_value(json_object_get(subject, "province")),
 			      NULL);
+}
+
+const char *account_scope_csv(const json_t *doc, const char *which, char *buf, size_t len)
+{
+	json_t *arr = json_object_get(json_object_get(doc, "scope"), which);
+	size_t o = 0, i;
+	json_t *v;
+	buf[0] = '\0';
+	json_array_foreach(arr, i, v)
+	{
+		int n = snprintf(buf + o, len - o, "%s%s", o ? "," : "", json_string_value(v));
+		if (n < 0 || (size_t)n >= len - o)
+			break;
+		o += (size_t)n;
+	}
+	return buf;
 }
 
 json_t *account_render(const json_t *doc, int with_contact)

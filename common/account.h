@@ -11,6 +11,7 @@
 #define CM_ACCOUNT_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 enum account_role { ACCOUNT_VILLAGE, ACCOUNT_SUPPLIER, ACCOUNT_MODERATOR, ACCOUNT_ADMIN,
 		    ACCOUNT_ROLE_UNKNOWN };
@@ -41,6 +42,12 @@ int account_covers(const json_t *viewer, const char *province, const char *forum
 
 /* Whether viewer may see subject's contact details (self, admin, moderator in scope). */
 int account_sees_contact(const json_t *viewer, const json_t *subject);
+
+/*
+ * The codes of a moderator's scope ("provinces" or "forums") joined with
+ * commas into buf (as the store keeps them); "" when none. Returns buf.
+ */
+const char *account_scope_csv(const json_t *doc, const char *which, char *buf, size_t len);
 
 /* Returns a new public rendering of doc; contact only when with_contact. */
 json_t *account_render(const json_t *doc, int with_contact);

@@ -429,21 +429,6 @@ static json_t *as_received(const json_t *body)
 	return v;
 }
 
-static void scope_csv(const json_t *doc, const char *which, char *buf, size_t len)
-{
-	json_t *arr = json_object_get(json_object_get(doc, "scope"), which);
-	size_t o = 0, i;
-	json_t *v;
-	buf[0] = '\0';
-	json_array_foreach(arr, i, v)
-	{
-		int n = snprintf(buf + o, len - o, "%s%s", o ? "," : "", json_string_value(v));
-		if (n < 0 || (size_t)n >= len - o)
-			break;
-		o += (size_t)n;
-	}
-}
-
 /* As server/api/accounts.c + server/store/accounts.c store_account_create. */
 static void store_account(redisContext *c, const json_t *body, const char *by, char id[IDS_MAX])
 {
@@ -466,8 +451,8 @@ static void store_account(redisContext *c, const json_t *body, const char *by, c
 	const char *prov = json_string_value(json_object_get(doc, "province"));
 	snprintf(now, sizeof(now), "%" PRId64, t);
 	snprintf(k_acc, sizeof(k_acc), "cm:account:%s", id);
-	scope_csv(doc, "provinces", provs, sizeof(provs));
-	scope_csv(doc, "forums", fos, sizeof(fos));
+	account_scope_csv(doc, "provinces", provs, sizeof(provs));
+	account_scope_csv(doc, "forums", fos, sizeof(fos));
 	const char *keys[] = {k_acc, "cm:accounts"};
 	const char *args[] = {id,
 			      text,

@@ -434,20 +434,6 @@ static void matches_found(const struct store_reply *res, void *arg)
 	http_reply_json(r, 200, api_page(res->value, matches_view));
 }
 
-static void matches_csv(const json_t *arr, char *buf, size_t len)
-{
-	size_t o = 0, i;
-	json_t *v;
-	buf[0] = '\0';
-	json_array_foreach((json_t *)arr, i, v)
-	{
-		int n = snprintf(buf + o, len - o, "%s%s", o ? "," : "", json_string_value(v));
-		if (n < 0 || (size_t)n >= len - o)
-			break;
-		o += (size_t)n;
-	}
-}
-
 void matches_search(struct http_req *r)
 {
 	static const char *const allowed[] = {"state", "listing", "material", "province",
@@ -506,9 +492,8 @@ void matches_search(struct http_req *r)
 		q.mode = STORE_MATCH_ALL;
 		break;
 	case ACCOUNT_MODERATOR: {
-		json_t *scope = json_object_get(r->account, "scope");
-		matches_csv(json_object_get(scope, "provinces"), c->provinces, sizeof(c->provinces));
-		matches_csv(json_object_get(scope, "forums"), c->forums, sizeof(c->forums));
+		account_scope_csv(r->account, "provinces", c->provinces, sizeof(c->provinces));
+		account_scope_csv(r->account, "forums", c->forums, sizeof(c->forums));
 		q.mode = STORE_MATCH_SCOPE;
 		q.scope_provinces = c->provinces;
 		q.scope_forums = c->forums;

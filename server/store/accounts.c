@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "common/account.h"
 #include "server/store/keys.h"
 
 void store_now_ms(char buf[24])
@@ -14,22 +15,6 @@ void store_now_ms(char buf[24])
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	snprintf(buf, 24, "%lld", (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000);
-}
-
-static const char *store_scope_list(const json_t *doc, const char *which, char *buf, size_t len)
-{
-	json_t *arr = json_object_get(json_object_get(doc, "scope"), which);
-	size_t o = 0, i;
-	json_t *v;
-	buf[0] = '\0';
-	json_array_foreach(arr, i, v)
-	{
-		int n = snprintf(buf + o, len - o, "%s%s", o ? "," : "", json_string_value(v));
-		if (n < 0 || (size_t)n >= len - o)
-			break;
-		o += (size_t)n;
-	}
-	return buf;
 }
 
 void store_account_create(struct store *s, const char *id, const json_t *doc, const char *by,
@@ -45,8 +30,8 @@ void store_account_create(struct store *s, const char *id, const json_t *doc, co
 			      text,
 			      json_string_value(json_object_get(doc, "role")),
 			      prov ? prov : "",
-			      store_scope_list(doc, "provinces", provs, sizeof(provs)),
-			      store_scope_list(doc, "forums", forums, sizeof(forums)),
+			      account_scope_csv(doc, "provinces", provs, sizeof(provs)),
+			      account_scope_csv(doc, "forums", forums, sizeof(forums)),
 			      now,
 			      by,
 			      maxlen,
