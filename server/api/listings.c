@@ -384,10 +384,9 @@ static void listings_written(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
-	char id[IDS_MAX];
-	snprintf(id, sizeof(id), "%s", c->id);
 	listings_ctx_free(c);
-	listings_load(r, id, listings_reply_200);
+	/* The function answers with the row as written: what the owner changed. */
+	listings_reply_200(r, res->value);
 }
 
 static void listings_patch_loaded(struct http_req *r, const json_t *row)

@@ -6,7 +6,8 @@
  * cursor. Replaying events is harmless: a pair is proposed at most once and
  * every proposal is checked by the store.
  *
- * Events: listing.created/updated refetch the listing and queue it;
+ * Events: listing.created/updated put the listing (from the record the event
+ * carries) and queue it;
  * listing.closed/expired drop it; match events carry both listings' remaining
  * quantities, which the index takes; when quantity comes back (a match
  * ended before confirmation) both listings are queued again.
@@ -210,6 +211,26 @@ static void engine_fetch(struct engine *e, const char *id, long long event_ms)
 
 /* ---- the feed ---- */
 
+/*
+ * listing.created/updated: the event carries the engine record and seq
+ * (functions.lua, listing_event), so the listing goes into the index as of
+ * the event, with no read; an event without them (appended before they were
+ * carried) makes the engine fetch the listing instead.
+ */
+static void engine_listing_event(struct engine *e, const struct events_entry *x, long long ms)
+{
+	const char *id = events_field(x, "listing");
+	const char *rec = events_field(x, "_eng");
+	const char *seq = events_field(x, "_seq");
+	if (strncmp(rec, "m1 ", 3) != 0 || *seq == '\0' || !ids_valid("lst", id)) {
+		engine_fetch(e, id, ms);
+		return;
+	}
+	if (engine_put(e, rec, strtoll(events_field(x, "remaining"), NULL, 10),
+		       strtoll(events_field(x, "version"), NULL, 10), strtoll(seq, NULL, 10)))
+		engine_enqueue(e, id, ms);
+}
+
 static void engine_set_remaining(struct engine *e, const char *id, const char *value)
 {
 	struct index_entry *ent = index_get(e->ix, id);
@@ -248,7 +269,7 @@ static void engine_on_events(struct events_reader *rd, const struct events_entry
 		long long ms = events_id_ms(x->id);
 		e->stats.events++;
 		if (strcmp(x->type, "listing.created") == 0 || strcmp(x->type, "listing.updated") == 0) {
-			engine_fetch(e, events_field(x, "listing"), ms);
+			engine_listing_event(e, x, ms);
 		} else if (strcmp(x->type, "listing.closed") == 0 ||
 			   strcmp(x->type, "listing.expired") == 0) {
 			index_remove(e->ix, events_field(x, "listing"));

@@ -236,10 +236,19 @@ local function listing_indexes(h)
 end
 
 
-local function listing_event(maxlen, etype, id, h, by)
-  return emit(maxlen, etype, { 'listing', id, 'kind', h.kind, 'owner', h.owner,
+-- Fields whose names start with '_' are for the servers, never pushed to
+-- clients: listing.created and listing.updated carry the engine record and
+-- the listing's seq, so an engine puts the listing in its index from the
+-- event alone, with no read of the hash (and as of the event, in order).
+local function listing_event(maxlen, etype, id, h, by, eng)
+  local fields = { 'listing', id, 'kind', h.kind, 'owner', h.owner,
     'material', h.material, 'province', h.province, 'forum', h.forum or '',
-    'version', h.version, 'status', h.status, 'remaining', h.remaining, 'by', by or '' })
+    'version', h.version, 'status', h.status, 'remaining', h.remaining, 'by', by or '' }
+  if eng and eng ~= '' then
+    fields[#fields + 1] = '_eng'; fields[#fields + 1] = eng
+    fields[#fields + 1] = '_seq'; fields[#fields + 1] = h.seq
+  end
+  return emit(maxlen, etype, fields)
 end
 
 -- Moves an open listing to a final status: indexes, expiry, event.
@@ -286,7 +295,7 @@ redis.register_function('cm_listing_create', function(keys, args)
   redis.call('ZADD', 'cm:listings:status:open', h.seq, id)
   redis.call('ZADD', 'cm:open:' .. h.kind .. ':' .. h.material, h.seq, id)
   if tonumber(h.ends_at) > 0 then redis.call('ZADD', 'cm:expiry', h.ends_at, id) end
-  listing_event(args[13], 'listing.created', id, h, h.owner)
+  listing_event(args[13], 'listing.created', id, h, h.owner, args[15])
   -- The stored view comes back with the answer: no second round trip.
   return { 'created', id, redis.call('HMGET', keys[1], unpack(LISTING_VIEW)) }
 end)
@@ -306,6 +315,7 @@ redis.register_function{
 -- KEYS: listing
 -- ARGV: caller, expected version, doc, quantity, ends_at, fold, now_ms, events_maxlen,
 --       engine record
+-- → { values in LISTING_VIEW order }, as written
 redis.register_function('cm_listing_update', function(keys, args)
   local h = hash_load(keys[1])
   if not h or h.owner ~= args[1] then return redis.error_reply('CM_NOTFOUND no such listing of yours') end
@@ -329,12 +339,14 @@ redis.register_function('cm_listing_update', function(keys, args)
     'version', h.version, 'ends_at', args[5], 'fold', args[6], 'updated_at', args[7])
   if tonumber(args[5]) > 0 then redis.call('ZADD', 'cm:expiry', args[5], id)
   else redis.call('ZREM', 'cm:expiry', id) end
-  listing_event(args[8], 'listing.updated', id, h, args[1])
-  return { h.version, h.remaining }
+  listing_event(args[8], 'listing.updated', id, h, args[1], args[9])
+  -- The view as this write left it (an engine may allocate from it at once).
+  return redis.call('HMGET', keys[1], unpack(LISTING_VIEW))
 end)
 
 -- cm_listing_close
 -- KEYS: listing  ARGV: caller, now_ms, events_maxlen
+-- → { values in LISTING_VIEW order }, as written
 redis.register_function('cm_listing_close', function(keys, args)
   local h = hash_load(keys[1])
   if not h then return redis.error_reply('CM_NOTFOUND no such listing') end
@@ -343,7 +355,7 @@ redis.register_function('cm_listing_close', function(keys, args)
   end
   local id = string.sub(keys[1], string.len('cm:listing:') + 1)
   listing_finish(keys[1], id, h, 'closed', args[2], args[3], args[1])
-  return { h.version }
+  return redis.call('HMGET', keys[1], unpack(LISTING_VIEW))
 end)
 
 -- cm_listing_expire: ends open listings whose end time has passed.

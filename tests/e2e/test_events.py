@@ -5,7 +5,9 @@ Proves, against a real redis-server and craftmatchd:
 - the stream's form: 200 text/event-stream, no-store, X-Request-Id; first a
   retry: hint; "ready" whose id is the position the stream starts from;
   every event with id: = its cm:events entry id, event: = its type, data: =
-  the entry's fields plus id and type, exactly as XRANGE shows them;
+  the entry's fields plus id and type, exactly as XRANGE shows them, less
+  the fields for the servers ('_' names: the engine record a listing event
+  carries);
 - heartbeats (": ping") keep a stream open well past --idle-timeout, while
   a silent keep-alive connection is still closed at it;
 - the query is checked (unknown or repeated parameters, bad types, listing
@@ -365,8 +367,13 @@ def expected(rc, viewer, after, until, types=None, listing=None):
         if listing and not about_listing(f, listing):
             continue
         if visible(viewer, f):
-            out.append((eid, dict(f, id=eid)))
+            out.append((eid, dict(pushed(f), id=eid)))
     return out
+
+
+def pushed(fields):
+    """An entry's fields as a client gets them: without the servers' '_' fields."""
+    return {k: v for k, v in fields.items() if not k.startswith("_")}
 
 
 def received(client):
@@ -451,6 +458,13 @@ class EventsTest(StreamTestCase):
         self.assertTrue(any(d.get("listing") == need["id"] for _, d in want))
         c.wait_id(want[-1][0])
         self.assertEqual(received(c), want)
+        # The stored entry carries the engine's record; the pushed one does not.
+        created = [f for _, f in fixtures.listing_events(self.rc, need["id"])
+                   if f["type"] == "listing.created"]
+        self.assertTrue(created and created[0]["_eng"].startswith("m1 "), created)
+        self.assertEqual(set(created[0]) - set(pushed(created[0])), {"_eng", "_seq"})
+        sent = [d for _, d in received(c) if d.get("listing") == need["id"]]
+        self.assertFalse([k for d in sent for k in d if k.startswith("_")], sent)
 
     def test_heartbeats_keep_a_stream_open_past_the_idle_timeout(self):
         c = self.open_ready(self.admin)
