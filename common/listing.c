@@ -738,6 +738,12 @@ static json_t *listing_render_amount(int64_t base, const struct material *m,
 json_t *listing_render(const json_t *doc, const char *status, int64_t remaining_base,
 		       int64_t version)
 {
+	return listing_render_in_place(json_deep_copy(doc), status, remaining_base, version);
+}
+
+json_t *listing_render_in_place(json_t *doc, const char *status, int64_t remaining_base,
+				int64_t version)
+{
 	static const char *const times[] = {"needed_by",  "available_from", "available_until",
 					    "created_at", "updated_at",	    NULL};
 	const struct material *m = materials_find(listing_str(doc, "material"));
@@ -745,7 +751,7 @@ json_t *listing_render(const json_t *doc, const char *status, int64_t remaining_
 	const struct province *p = pcode ? provinces_find(pcode) : NULL;
 	const struct material_unit *u = m ? listing_stored_unit(m, doc, "quantity") : NULL;
 	int64_t quantity = listing_quantity_base(doc);
-	json_t *out = json_deep_copy(doc);
+	json_t *out = doc; /* everything above was read before any field is replaced */
 	char buf[DATES_BUF];
 
 	if (status)

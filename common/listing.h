@@ -128,6 +128,9 @@ char *listing_search_text(const json_t *doc, const char *owner_name);
  */
 json_t *listing_render(const json_t *doc, const char *status, int64_t remaining_base,
 		       int64_t version);
+/* The same, turning doc itself into the view (the caller's reference to doc moves to it). */
+json_t *listing_render_in_place(json_t *doc, const char *status, int64_t remaining_base,
+		       int64_t version);
 
 
 #endif

@@ -35,6 +35,7 @@ struct listings_ctx {
 	char id[IDS_MAX];
 	char *owner_name;
 	char *fold;
+	int closing; /* DELETE, not PATCH */
 };
 
 /* What the engine loads instead of the document ("" when it cannot be made). */
@@ -65,31 +66,34 @@ static int64_t listings_int(const json_t *v)
 
 /*
  * The API view from a stored row: [doc, status, remaining, version,
- * owner_name, created_at, updated_at]. Returns a new reference, or NULL when
- * the row is unreadable.
+ * owner_name, created_at, updated_at]. doc, when not NULL, is the row's
+ * document already parsed (the one just written): the view is made of it
+ * (the reference moves to the view) instead of parsing the row's text.
+ * Returns a new reference, or NULL when the row is unreadable.
  */
-static json_t *listings_view(const json_t *row)
+static json_t *listings_view(const json_t *row, json_t *doc)
 {
-	const char *text = json_string_value(json_array_get(row, 0));
-	json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
-	if (doc == NULL)
-		return NULL;
+	if (doc == NULL) {
+		const char *text = json_string_value(json_array_get(row, 0));
+		doc = text ? json_loads(text, 0, NULL) : NULL;
+		if (doc == NULL)
+			return NULL;
+	}
 	json_object_set_new(doc, "created_at", json_integer(listings_int(json_array_get(row, 5))));
 	json_object_set_new(doc, "updated_at", json_integer(listings_int(json_array_get(row, 6))));
-	json_t *view = listing_render(doc, json_string_value(json_array_get(row, 1)),
-				      listings_int(json_array_get(row, 2)),
-				      listings_int(json_array_get(row, 3)));
+	json_t *view = listing_render_in_place(doc, json_string_value(json_array_get(row, 1)),
+					       listings_int(json_array_get(row, 2)),
+					       listings_int(json_array_get(row, 3)));
 	const char *owner_name = json_string_value(json_array_get(row, 4));
 	json_object_set_new(view, "owner",
-			    json_pack("{s:O, s:s}", "id", json_object_get(doc, "owner"), "name",
+			    json_pack("{s:O, s:s}", "id", json_object_get(view, "owner"), "name",
 				      owner_name ? owner_name : ""));
-	json_decref(doc);
 	return view;
 }
 
-static void listings_reply_view(struct http_req *r, int status, const json_t *row)
+static void listings_reply_view(struct http_req *r, int status, const json_t *row, json_t *doc)
 {
-	json_t *view = listings_view(row);
+	json_t *view = listings_view(row, doc);
 	if (view == NULL) {
 		http_reply_problem(r, 500, "internal", NULL, "the listing record is unreadable");
 		return;
@@ -151,21 +155,30 @@ static void listings_created(const struct store_reply *res, void *arg)
 {
 	struct listings_ctx *c = arg;
 	struct http_req *r = c->r;
-	listings_ctx_free(c);
 	if (res->status != STORE_OK) {
+		listings_ctx_free(c);
 		api_reply_store_error(r, res);
 		return;
 	}
 	const char *outcome = json_string_value(json_array_get(res->value, 0));
 	const json_t *row = json_array_get(res->value, 2);
 	if (!json_is_string(json_array_get(row, 0))) {
+		listings_ctx_free(c);
 		http_reply_problem(r, 404, "not-found", NULL, "the listing is gone");
 		return;
 	}
-	/* The function answers with the stored row: exactly what Redis holds. */
+	/*
+	 * The function answers with the stored row: exactly what Redis holds.
+	 * Created: its document is the one just sent, so that is not parsed
+	 * again; a replay is the first request's listing, read from the row.
+	 */
+	json_t *doc = NULL;
 	if (outcome && strcmp(outcome, "replay") == 0)
 		http_reply_header(r, "Idempotent-Replayed", "true");
-	listings_reply_view(r, 201, row);
+	else
+		doc = json_incref(c->doc);
+	listings_ctx_free(c);
+	listings_reply_view(r, 201, row, doc);
 }
 
 static void listings_post(struct http_req *r, enum listing_kind kind)
@@ -231,7 +244,7 @@ void listings_post_offer(struct http_req *r)
 
 static void listings_reply_200(struct http_req *r, const json_t *row)
 {
-	listings_reply_view(r, 200, row);
+	listings_reply_view(r, 200, row, NULL);
 }
 
 void listings_get(struct http_req *r)
@@ -251,7 +264,7 @@ struct listings_search_ctx {
 static json_t *listings_row_view(const char *id, const json_t *fields)
 {
 	(void)id; /* the stored document carries it */
-	return listings_view(fields);
+	return listings_view(fields, NULL);
 }
 
 static void listings_found(const struct store_reply *res, void *arg)
@@ -384,9 +397,14 @@ static void listings_written(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
+	/*
+	 * The function answers with the row as written. After a PATCH (checked
+	 * against the version it was made from) its document is c->doc; a close
+	 * does not check the version, so the row's own document is read.
+	 */
+	json_t *doc = c->closing ? NULL : json_incref(c->doc);
 	listings_ctx_free(c);
-	/* The function answers with the row as written: what the owner changed. */
-	listings_reply_200(r, res->value);
+	listings_reply_view(r, 200, res->value, doc);
 }
 
 static void listings_patch_loaded(struct http_req *r, const json_t *row)
@@ -469,6 +487,7 @@ static void listings_close_loaded(struct http_req *r, const json_t *row)
 	struct listings_ctx *c = xcalloc(1, sizeof(*c));
 	c->r = r;
 	c->doc = doc;
+	c->closing = 1;
 	snprintf(c->id, sizeof(c->id), "%s", json_string_value(json_object_get(doc, "id")));
 	store_listing_close(r->app->store, c->id, api_account_id(r), listings_written, c);
 }
