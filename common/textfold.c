@@ -4,6 +4,7 @@
  */
 #include "common/textfold.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -109,19 +110,19 @@ static int text_is_key_sep(unsigned char c)
 	return c < 0x80 && !text_is_ascii_alnum(c);
 }
 
-char *text_fold(const char *s, size_t len)
-{
-	const utf8proc_option_t opts = UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE |
-				       UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK | UTF8PROC_LUMP |
-				       UTF8PROC_IGNORE | UTF8PROC_STRIPCC;
-	char *f = text_map(s, len, opts);
-	char *out;
+#define TEXT_FOLD_OPTS                                                                     \
+	(UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD |        \
+	 UTF8PROC_STRIPMARK | UTF8PROC_LUMP | UTF8PROC_IGNORE | UTF8PROC_STRIPCC)
 
-	if (f == NULL)
-		return NULL;
-	/* Case folding has turned Đ (U+0110) into đ (U+0111, C4 91). It has no
-	 * decomposition, so STRIPMARK left it; Vietnamese readers fold it to d. */
-	out = f;
+/*
+ * Case folding has turned Đ (U+0110) into đ (U+0111, C4 91). It has no
+ * decomposition, so STRIPMARK left it; Vietnamese readers fold it to d.
+ * Then spaces are squeezed. Rewrites f in place.
+ */
+static void text_fold_finish(char *f)
+{
+	char *out = f;
+
 	for (const char *p = f; *p != '\0'; p++) {
 		if ((unsigned char)p[0] == 0xC4 && (unsigned char)p[1] == 0x91) {
 			*out++ = 'd';
@@ -132,7 +133,172 @@ char *text_fold(const char *s, size_t len)
 	}
 	*out = '\0';
 	text_squeeze(f, text_is_space);
+}
+
+char *text_fold_reference(const char *s, size_t len)
+{
+	char *f = text_map(s, len, TEXT_FOLD_OPTS);
+
+	if (f != NULL)
+		text_fold_finish(f);
 	return f;
+}
+
+/*
+ * The fast path. utf8proc costs some hundreds of instructions per character
+ * however plain the text, and a search key is made on every write. Folding
+ * is per character except where characters combine: a base and the marks
+ * after it (composition, then STRIPMARK), and Hangul jamo (which compose
+ * with each other though none is a mark). So the text is cut into clusters,
+ * a character and the marks that follow it. A cluster that is one character
+ * of the table's range (U+0001-U+10FF: Latin with Vietnamese's base
+ * letters, Greek, Cyrillic and the scripts up to Myanmar; U+1E00-U+1EFF:
+ * Latin Extended Additional, Vietnamese's precomposed letters), not a mark
+ * itself and not folded to nothing, is folded by a table utf8proc filled
+ * once; runs of other clusters go to utf8proc together. The result is
+ * text_fold_reference's: a unit test compares the two for every character
+ * of the range, alone and in contexts, and the text fuzzer on any input.
+ */
+#define TEXT_MEMO_OUT 15
+#define TEXT_MEMO_NONE 0xFF /* not folded by the table */
+
+struct text_memo {
+	unsigned char len; /* bytes of out, or TEXT_MEMO_NONE */
+	char out[TEXT_MEMO_OUT];
+};
+
+static struct text_memo text_memo_tab[0x1100 + 0x100];
+static pthread_once_t text_memo_once = PTHREAD_ONCE_INIT;
+
+static int text_memo_slot(utf8proc_int32_t cp)
+{
+	if (cp >= 0 && cp < 0x1100)
+		return (int)cp;
+	if (cp >= 0x1E00 && cp < 0x1F00)
+		return 0x1100 + (int)(cp - 0x1E00);
+	return -1;
+}
+
+static int text_is_mark(utf8proc_int32_t cp)
+{
+	const utf8proc_property_t *pr = utf8proc_get_property(cp);
+
+	return pr->combining_class != 0 || pr->category == UTF8PROC_CATEGORY_MN ||
+	       pr->category == UTF8PROC_CATEGORY_MC || pr->category == UTF8PROC_CATEGORY_ME;
+}
+
+static void text_memo_fill(void)
+{
+	for (size_t i = 0; i < sizeof(text_memo_tab) / sizeof(text_memo_tab[0]); i++)
+		text_memo_tab[i].len = TEXT_MEMO_NONE;
+	for (utf8proc_int32_t cp = 1; cp < 0x1F00; cp++) {
+		int slot = text_memo_slot(cp);
+		utf8proc_uint8_t enc[4];
+		utf8proc_ssize_t n;
+		char *f;
+
+		if (slot < 0 || !utf8proc_codepoint_valid(cp) || text_is_mark(cp))
+			continue;
+		n = utf8proc_encode_char(cp, enc);
+		f = n > 0 ? text_map((const char *)enc, (size_t)n, TEXT_FOLD_OPTS) : NULL;
+		/*
+		 * A character that folds to nothing (ignorable, control) stays
+		 * out: its neighbours may combine across it (two Hangul jamo
+		 * around a soft hyphen compose).
+		 */
+		if (f != NULL && strlen(f) > 0 && strlen(f) <= TEXT_MEMO_OUT) {
+			memcpy(text_memo_tab[slot].out, f, strlen(f));
+			text_memo_tab[slot].len = (unsigned char)strlen(f);
+		}
+		free(f);
+	}
+}
+
+struct text_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static void text_put(struct text_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		while (b->len + n + 1 > b->cap)
+			b->cap *= 2;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+/* Appends utf8proc's folding of s[0..len); 0, or -1 when it fails. */
+static int text_put_mapped(struct text_buf *b, const char *s, size_t len)
+{
+	char *f = text_map(s, len, TEXT_FOLD_OPTS);
+
+	if (f == NULL)
+		return -1;
+	text_put(b, f, strlen(f));
+	free(f);
+	return 0;
+}
+
+/* The code point at s (valid UTF-8, len > 0); *n: its length in bytes. */
+static utf8proc_int32_t text_next(const char *s, size_t len, size_t *n)
+{
+	utf8proc_int32_t cp;
+
+	if ((unsigned char)s[0] < 0x80) {
+		*n = 1;
+		return (unsigned char)s[0];
+	}
+	*n = (size_t)utf8proc_iterate((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &cp);
+	return cp;
+}
+
+char *text_fold(const char *s, size_t len)
+{
+	struct text_buf b;
+	size_t i = 0, run = 0; /* clusters from run to i wait for utf8proc */
+	int in_run = 0;
+
+	if (len > (size_t)PTRDIFF_MAX / 16 || !text_valid_utf8(s, len))
+		return NULL;
+	pthread_once(&text_memo_once, text_memo_fill);
+	b.cap = len + 16;
+	b.p = xmalloc(b.cap);
+	b.len = 0;
+	while (i < len) {
+		size_t n, m;
+		utf8proc_int32_t cp = text_next(s + i, len - i, &n);
+		size_t end = i + n; /* the cluster: cp and the marks after it */
+		int slot = text_memo_slot(cp);
+
+		while (end < len) {
+			utf8proc_int32_t next = text_next(s + end, len - end, &m);
+
+			if (next < 0x300 || !text_is_mark(next))
+				break;
+			end += m;
+		}
+		if (end == i + n && slot >= 0 && text_memo_tab[slot].len != TEXT_MEMO_NONE) {
+			if (in_run && text_put_mapped(&b, s + run, i - run) < 0)
+				goto fail;
+			in_run = 0;
+			text_put(&b, text_memo_tab[slot].out, text_memo_tab[slot].len);
+		} else if (!in_run) {
+			in_run = 1;
+			run = i;
+		}
+		i = end;
+	}
+	if (in_run && text_put_mapped(&b, s + run, len - run) < 0)
+		goto fail;
+	b.p[b.len] = '\0';
+	text_fold_finish(b.p);
+	return b.p;
+fail:
+	free(b.p);
+	return NULL;
 }
 
 char *text_fold_key(const char *s, size_t len)

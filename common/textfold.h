@@ -7,8 +7,10 @@
  * not know about Vietnamese (đ/Đ is a letter of its own, not d + a mark, so
  * stripping marks leaves it alone) and the whitespace rules.
  *
- * Pure functions: no I/O, no global state. Every returned string is a new
- * malloc'd buffer owned by the caller (free()); allocation aborts on OOM.
+ * Pure functions: no I/O. The one global is text_fold's table of folded
+ * characters, filled once (pthread_once) and only read after. Every returned
+ * string is a new malloc'd buffer owned by the caller (free()); allocation
+ * aborts on OOM.
  */
 #ifndef CM_TEXTFOLD_H
 #define CM_TEXTFOLD_H
@@ -46,6 +48,13 @@ char *text_casefold(const char *s, size_t len);
  * Caller frees.
  */
 char *text_fold(const char *s, size_t len);
+
+/*
+ * text_fold done by utf8proc alone, character by character: what text_fold
+ * must equal (it takes a faster path through a table for most characters).
+ * For tests.
+ */
+char *text_fold_reference(const char *s, size_t len);
 
 /*
  * Like text_fold, then every ASCII character that is not a letter or a digit

@@ -7,7 +7,8 @@
  *
  * Checked beyond "no crash": every function agrees with text_valid_utf8 on
  * which inputs are text; what comes back is valid UTF-8; a fold key holds
- * only single spaces between words; a province found is one of the table.
+ * only single spaces between words; text_fold's fast path gives what
+ * utf8proc alone gives; a province found is one of the table.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,6 +41,10 @@ static void fuzz_text_key(const char *s, size_t len, int valid)
 		fuzz_check(text_valid_utf8(key, n), "fold key is not valid UTF-8");
 		fuzz_check(text_contains_folded(key, ""), "the empty needle is not found");
 		fuzz_check(text_valid_utf8(fold, strlen(fold)), "fold is not valid UTF-8");
+		char *ref = text_fold_reference(s, len);
+		fuzz_check(ref != NULL && strcmp(ref, fold) == 0,
+			   "text_fold() differs from utf8proc alone (text_fold_reference)");
+		free(ref);
 	}
 	free(key);
 	free(fold);

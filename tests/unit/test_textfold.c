@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,6 +175,97 @@ static void test_contains_folded(void **state)
 	free(other);
 }
 
+/* UTF-8 of cp into out (NUL-terminated); its length. */
+static size_t put_utf8(uint32_t cp, char *out)
+{
+	size_t n;
+
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		out[0] = (char)(0xC0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		n = 2;
+	} else if (cp < 0x10000) {
+		out[0] = (char)(0xE0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (cp & 0x3F));
+		n = 3;
+	} else {
+		out[0] = (char)(0xF0 | (cp >> 18));
+		out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[3] = (char)(0x80 | (cp & 0x3F));
+		n = 4;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/* text_fold(s) must equal text_fold_reference(s), failure included. */
+static void assert_fold_as_reference(const char *s)
+{
+	char *fast = text_fold(s, strlen(s));
+	char *slow = text_fold_reference(s, strlen(s));
+
+	if (slow == NULL) {
+		assert_null(fast);
+		return;
+	}
+	assert_non_null(fast);
+	if (strcmp(fast, slow) != 0)
+		fail_msg("text_fold(\"%s\") = \"%s\", utf8proc alone gives \"%s\"", s, fast, slow);
+	free(fast);
+	free(slow);
+}
+
+/*
+ * The table path equals utf8proc's: every code point up to U+2FFF (the
+ * table's range and well past it) alone and between letters, before and
+ * after combining marks, beside Hangul jamo and in CR LF; then random
+ * strings drawn from a mix of ASCII, Vietnamese letters, marks, jamo,
+ * ignorables and compatibility characters.
+ */
+static void test_fold_fast_path_equals_utf8proc(void **state)
+{
+	static const char *const ctx[][2] = {
+	    {"", ""},	   {"a", "b"},		 {"A", "\xCC\x81"}, /* then U+0301 */
+	    {"\xCC\x81", "e"}, {"\xE1\x84\x80", "\xE1\x85\xA1"}, /* jamo L before, V after */
+	    {"\r", "\n"},	   {"\xEA\xB0\x80", "\xE1\x86\xA8"}, /* syllable before, T after */
+	};
+	static const uint32_t pool[] = {
+	    'a', 'Z', ' ', '\t', '\n', '\r', '-', '.', 0x01, 0x7F, 0xC0, 0xD0, 0xDF, 0xE0,
+	    0x110, 0x111, 0x1A0, 0x1AF, 0x1B0, 0x300, 0x301, 0x303, 0x309, 0x323, 0x345,
+	    0x34F, 0xAD, 0x200B, 0x200D, 0xFEFF, 0x1100, 0x1161, 0x11A8, 0xAC00, 0x3131,
+	    0x314F, 0x1EA0, 0x1EA1, 0x1EC7, 0x1EF9, 0xFB01, 0xFF21, 0x2126, 0x212A, 0x1E9E,
+	    0x130, 0x149, 0x390, 0x3A3, 0x3C2, 0x1F00, 0x0E33, 0x0B3E, 0x0B47, 0x102E, 0x1025,
+	};
+	char buf[64], one[8];
+	unsigned seed = 12345;
+
+	(void)state;
+	for (uint32_t cp = 1; cp < 0x3000; cp++) {
+		if (cp >= 0xD800 && cp < 0xE000)
+			continue;
+		put_utf8(cp, one);
+		for (size_t k = 0; k < sizeof(ctx) / sizeof(ctx[0]); k++) {
+			snprintf(buf, sizeof(buf), "%s%s%s", ctx[k][0], one, ctx[k][1]);
+			assert_fold_as_reference(buf);
+		}
+	}
+	for (int round = 0; round < 20000; round++) {
+		size_t len = 0, n = 1 + (seed >> 16) % 8;
+
+		for (size_t j = 0; j < n; j++) {
+			seed = seed * 1103515245u + 12345u;
+			len += put_utf8(pool[(seed >> 16) % (sizeof(pool) / sizeof(pool[0]))], buf + len);
+		}
+		seed = seed * 1103515245u + 12345u;
+		assert_fold_as_reference(buf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +273,7 @@ int main(void)
 	    cmocka_unit_test(test_fold_whole_alphabet),	 cmocka_unit_test(test_fold_key),
 	    cmocka_unit_test(test_invalid_utf8),	 cmocka_unit_test(test_nfc),
 	    cmocka_unit_test(test_casefold_keeps_marks), cmocka_unit_test(test_contains_folded),
+	    cmocka_unit_test(test_fold_fast_path_equals_utf8proc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
