@@ -63,9 +63,22 @@ static char *text_map(const char *s, size_t len, utf8proc_option_t opts)
 	return xrealloc(buf, (size_t)m + 1);
 }
 
-char *text_nfc(const char *s, size_t len)
+char *text_nfc_reference(const char *s, size_t len)
 {
 	return text_map(s, len, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+}
+
+static int text_nfc_already(const char *s, size_t len);
+
+char *text_nfc(const char *s, size_t len)
+{
+	if (len < (size_t)PTRDIFF_MAX && text_nfc_already(s, len)) {
+		char *out = xmalloc(len + 1);
+		memcpy(out, s, len);
+		out[len] = '\0';
+		return out;
+	}
+	return text_nfc_reference(s, len);
 }
 
 char *text_casefold(const char *s, size_t len)
@@ -165,6 +178,7 @@ char *text_fold_reference(const char *s, size_t len)
 struct text_memo {
 	unsigned char len; /* bytes of out, or TEXT_MEMO_NONE */
 	char out[TEXT_MEMO_OUT];
+	unsigned char nfc; /* a starter that NFC leaves as it is */
 };
 
 static struct text_memo text_memo_tab[0x1100 + 0x100];
@@ -200,6 +214,9 @@ static void text_memo_fill(void)
 		if (slot < 0 || !utf8proc_codepoint_valid(cp) || text_is_mark(cp))
 			continue;
 		n = utf8proc_encode_char(cp, enc);
+		f = n > 0 ? text_nfc_reference((const char *)enc, (size_t)n) : NULL;
+		text_memo_tab[slot].nfc = f != NULL && (size_t)n == strlen(f) && memcmp(f, enc, (size_t)n) == 0;
+		free(f);
 		f = n > 0 ? text_map((const char *)enc, (size_t)n, TEXT_FOLD_OPTS) : NULL;
 		/*
 		 * A character that folds to nothing (ignorable, control) stays
@@ -212,6 +229,38 @@ static void text_memo_fill(void)
 		}
 		free(f);
 	}
+}
+
+/*
+ * 1 when s[0..len) is valid UTF-8 made only of the table's characters that
+ * NFC leaves alone and that are starters (no marks). Such characters do not
+ * compose with each other (the starters that do are Hangul jamo, outside
+ * the table), so the text is its own NFC.
+ */
+static int text_nfc_already(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	pthread_once(&text_memo_once, text_memo_fill);
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n;
+		int slot;
+
+		if (c >= 0x20 && c < 0x7F) { /* printable ASCII: the common case */
+			i++;
+			continue;
+		}
+		n = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
+		if (n <= 0 || cp == 0)
+			return 0;
+		slot = text_memo_slot(cp);
+		if (slot < 0 || !text_memo_tab[slot].nfc)
+			return 0;
+		i += (size_t)n;
+	}
+	return 1;
 }
 
 struct text_buf {

@@ -29,6 +29,8 @@ int text_valid_utf8(const char *s, size_t len);
  * is not valid (see text_valid_utf8). Caller frees.
  */
 char *text_nfc(const char *s, size_t len);
+/* text_nfc by utf8proc alone (text_nfc skips text that is already NFC). For tests. */
+char *text_nfc_reference(const char *s, size_t len);
 
 /*
  * Returns a new NFC, case-folded copy of s[0..len) that keeps its diacritics

@@ -19,6 +19,7 @@
 #include "server/config.h"
 #include "server/engine/engine.h"
 #include "server/expiry.h"
+#include "server/http/auth.h"
 #include "server/http/metrics.h"
 #include "server/http/routes.h"
 #include "server/http/server.h"
@@ -172,6 +173,7 @@ done:
 	if (m.grace)
 		event_free(m.grace);
 	metrics_free(app.metrics);
+	auth_cache_free();
 	free(methods);
 	free(names);
 	event_base_free(app.base);

@@ -7,7 +7,7 @@
  *
  * Checked beyond "no crash": every function agrees with text_valid_utf8 on
  * which inputs are text; what comes back is valid UTF-8; a fold key holds
- * only single spaces between words; text_fold's fast path gives what
+ * only single spaces between words; text_nfc's and text_fold's fast paths give what
  * utf8proc alone gives; a province found is one of the table.
  */
 #include <stdint.h>
@@ -58,7 +58,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct province *p;
 
 	fuzz_check(valid == 0 || memchr(data, 0, size) == NULL, "text with a NUL is valid");
-	fuzz_text_out(text_nfc(s, size), valid, "text_nfc() and text_valid_utf8() disagree");
+	char *nfc = text_nfc(s, size), *nfc_ref = text_nfc_reference(s, size);
+	fuzz_check(nfc == NULL ? nfc_ref == NULL : nfc_ref != NULL && strcmp(nfc, nfc_ref) == 0,
+		   "text_nfc() differs from utf8proc alone (text_nfc_reference)");
+	free(nfc_ref);
+	fuzz_text_out(nfc, valid, "text_nfc() and text_valid_utf8() disagree");
 	fuzz_text_out(text_casefold(s, size), valid,
 		      "text_casefold() and text_valid_utf8() disagree");
 	fuzz_text_key(s, size, valid);

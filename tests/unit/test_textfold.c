@@ -203,7 +203,7 @@ static size_t put_utf8(uint32_t cp, char *out)
 	return n;
 }
 
-/* text_fold(s) must equal text_fold_reference(s), failure included. */
+/* text_fold and text_nfc must equal utf8proc alone (the *_reference functions), failure included. */
 static void assert_fold_as_reference(const char *s)
 {
 	char *fast = text_fold(s, strlen(s));
@@ -218,16 +218,24 @@ static void assert_fold_as_reference(const char *s)
 		fail_msg("text_fold(\"%s\") = \"%s\", utf8proc alone gives \"%s\"", s, fast, slow);
 	free(fast);
 	free(slow);
+	fast = text_nfc(s, strlen(s));
+	slow = text_nfc_reference(s, strlen(s));
+	assert_non_null(fast);
+	assert_non_null(slow);
+	if (strcmp(fast, slow) != 0)
+		fail_msg("text_nfc(\"%s\") = \"%s\", utf8proc alone gives \"%s\"", s, fast, slow);
+	free(fast);
+	free(slow);
 }
 
 /*
- * The table path equals utf8proc's: every code point up to U+2FFF (the
+ * The table paths equal utf8proc's: every code point up to U+2FFF (the
  * table's range and well past it) alone and between letters, before and
  * after combining marks, beside Hangul jamo and in CR LF; then random
  * strings drawn from a mix of ASCII, Vietnamese letters, marks, jamo,
  * ignorables and compatibility characters.
  */
-static void test_fold_fast_path_equals_utf8proc(void **state)
+static void test_fast_paths_equal_utf8proc(void **state)
 {
 	static const char *const ctx[][2] = {
 	    {"", ""},	   {"a", "b"},		 {"A", "\xCC\x81"}, /* then U+0301 */
@@ -273,7 +281,7 @@ int main(void)
 	    cmocka_unit_test(test_fold_whole_alphabet),	 cmocka_unit_test(test_fold_key),
 	    cmocka_unit_test(test_invalid_utf8),	 cmocka_unit_test(test_nfc),
 	    cmocka_unit_test(test_casefold_keeps_marks), cmocka_unit_test(test_contains_folded),
-	    cmocka_unit_test(test_fold_fast_path_equals_utf8proc),
+	    cmocka_unit_test(test_fast_paths_equal_utf8proc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
