@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "common/ids.h"
+#include "common/jsonout.h"
 #include "common/matching.h"
 #include "common/materials.h"
 #include "common/provinces.h"
@@ -418,7 +419,7 @@ static int engine_match_one(struct engine *e, const struct engine_job *job)
 					matching_explain(need, offer, &allocs[i], e->app->cfg.freight_rate),
 					"need", engine_side(need), "offer", engine_side(offer),
 					"trigger", subj->l.id);
-		rd->docs[i] = json_dumps(doc, JSON_COMPACT);
+		rd->docs[i] = jsonout_dumps(doc, 0, NULL);
 		json_decref(doc);
 		rd->p[i] = (struct store_proposal){
 			.match_id = rd->ids[i],

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/jsonout.h"
 #include "common/xalloc.h"
 #include "server/app.h"
 #include "server/http/problem.h"
@@ -174,10 +175,11 @@ void http_reply_json(struct http_req *r, int status, json_t *body)
 	struct evbuffer *buf = evbuffer_new();
 	if (body) {
 		/* 15 significant digits: 20.975, not 20.975000000000001 */
-		char *s = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+		size_t len;
+		char *s = jsonout_dumps(body, JSON_REAL_PRECISION(15), &len);
 		json_decref(body);
 		if (s) {
-			evbuffer_add(buf, s, strlen(s));
+			evbuffer_add(buf, s, len);
 			evbuffer_add(buf, "\n", 1);
 			free(s);
 		}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsonout.h"
 #include "common/xalloc.h"
 
 void sse_retry(struct evbuffer *out, int ms)
@@ -22,7 +23,7 @@ void sse_comment(struct evbuffer *out, const char *text)
 /* "id: ...\nevent: ...\ndata: <data>\n\n" into a new string. */
 static char *sse_frame(const char *id, const char *type, json_t *data, size_t *len)
 {
-	char *json = json_dumps(data, JSON_COMPACT);
+	char *json = jsonout_dumps(data, 0, NULL);
 	char *frame = xasprintf("id: %s\nevent: %s\ndata: %s\n\n", id, type, json ? json : "{}");
 	free(json);
 	*len = strlen(frame);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/jsonout.h"
 #include "server/store/keys.h"
 
 /* Entries one search call may examine before it returns a partial page. */
@@ -17,7 +18,7 @@ void store_listing_create(struct store *s, const char *id, const json_t *doc,
 			  store_cb cb, void *arg)
 {
 	char k[KEYS_MAX], qty[24], ends[24], now[24], maxlen[24];
-	char *text = json_dumps(doc, JSON_COMPACT);
+	char *text = jsonout_dumps(doc, 0, NULL);
 	snprintf(qty, sizeof(qty), "%" PRId64, m->quantity);
 	snprintf(ends, sizeof(ends), "%" PRId64, m->ends_at);
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
@@ -44,7 +45,7 @@ void store_listing_update(struct store *s, const char *id, const char *caller,
 			  void *arg)
 {
 	char k[KEYS_MAX], ver[24], qty[24], ends[24], now[24], maxlen[24];
-	char *text = json_dumps(doc, JSON_COMPACT);
+	char *text = jsonout_dumps(doc, 0, NULL);
 	snprintf(ver, sizeof(ver), "%" PRId64, expected_version);
 	snprintf(qty, sizeof(qty), "%" PRId64, quantity);
 	snprintf(ends, sizeof(ends), "%" PRId64, ends_at);

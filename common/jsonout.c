@@ -1,0 +1,147 @@
+/*
+ * jsonout — compact JSON text of a jansson value (see jsonout.h).
+ */
+#include "common/jsonout.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+
+struct jsonout {
+	char *p;
+	size_t len, cap;
+};
+
+static void jsonout_grow(struct jsonout *o, size_t n)
+{
+	if (o->len + n + 1 <= o->cap)
+		return;
+	while (o->len + n + 1 > o->cap)
+		o->cap *= 2;
+	o->p = xrealloc(o->p, o->cap);
+}
+
+static void jsonout_put(struct jsonout *o, const char *s, size_t n)
+{
+	jsonout_grow(o, n);
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+static void jsonout_char(struct jsonout *o, char c)
+{
+	jsonout_grow(o, 1);
+	o->p[o->len++] = c;
+}
+
+static void jsonout_string(struct jsonout *o, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t run = 0;
+
+	jsonout_char(o, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[7];
+		size_t elen = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		jsonout_put(o, s + run, i - run);
+		run = i + 1;
+		esc[0] = '\\';
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xF];
+			elen = 6;
+		}
+		jsonout_put(o, esc, elen);
+	}
+	jsonout_put(o, s + run, n - run);
+	jsonout_char(o, '"');
+}
+
+static void jsonout_value(struct jsonout *o, const json_t *v, size_t flags)
+{
+	char buf[32];
+	int n;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char *key;
+		json_t *item;
+		int first = 1;
+
+		jsonout_char(o, '{');
+		json_object_foreach((json_t *)v, key, item) {
+			if (!first)
+				jsonout_char(o, ',');
+			first = 0;
+			jsonout_string(o, key, strlen(key));
+			jsonout_char(o, ':');
+			jsonout_value(o, item, flags);
+		}
+		jsonout_char(o, '}');
+		break;
+	}
+	case JSON_ARRAY:
+		jsonout_char(o, '[');
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			if (i > 0)
+				jsonout_char(o, ',');
+			jsonout_value(o, json_array_get(v, i), flags);
+		}
+		jsonout_char(o, ']');
+		break;
+	case JSON_STRING:
+		jsonout_string(o, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		n = snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		jsonout_put(o, buf, (size_t)n);
+		break;
+	case JSON_REAL: {
+		char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | flags);
+
+		if (s != NULL)
+			jsonout_put(o, s, strlen(s));
+		free(s);
+		break;
+	}
+	case JSON_TRUE:
+		jsonout_put(o, "true", 4);
+		break;
+	case JSON_FALSE:
+		jsonout_put(o, "false", 5);
+		break;
+	case JSON_NULL:
+		jsonout_put(o, "null", 4);
+		break;
+	}
+}
+
+char *jsonout_dumps(const json_t *v, size_t flags, size_t *len)
+{
+	struct jsonout o = {NULL, 0, 256};
+
+	if (v == NULL)
+		return NULL;
+	o.p = xmalloc(o.cap);
+	jsonout_value(&o, v, flags);
+	o.p[o.len] = '\0';
+	if (len)
+		*len = o.len;
+	return o.p;
+}
