@@ -105,6 +105,12 @@ static void health_metrics_extra(struct evbuffer *out, void *arg)
 				  "Open listings in the engine's index.", (double)es->listings);
 		metrics_put_gauge(out, "craftmatch_engine_queue", "Listings waiting to be matched.",
 				  (double)es->queued);
+		metrics_put_gauge(out, "craftmatch_engine_rounds_in_flight",
+				  "Proposal rounds sent to Redis and not answered yet.",
+				  (double)es->rounds);
+		metrics_put_gauge(out, "craftmatch_engine_reserved_base_units",
+				  "Quantity those rounds hold back from planning (both sides).",
+				  (double)es->reserved);
 		metrics_put_counter(out, "craftmatch_engine_runs_total", "Matching runs made.",
 				    es->runs);
 		metrics_put_counter(out, "craftmatch_engine_proposals_total",

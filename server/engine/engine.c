@@ -42,6 +42,14 @@
 
 #define ENGINE_SNAPSHOT_PAGE 2000
 #define ENGINE_MAX_PROPOSALS 5
+/*
+ * Proposal rounds in flight at once. Each waits for Redis (and its fsync);
+ * one at a time capped the engine at a few hundred rounds a second. The
+ * quantities a round proposes are reserved in the index until its answer
+ * (or its match.proposed event) comes, so the rounds after it plan with
+ * what is left, as Redis, which runs them in order, will see it.
+ */
+#define ENGINE_MAX_ROUNDS 8
 #define ENGINE_MAX_RETRIES 5
 #define ENGINE_FEED_BLOCK_MS 5000
 #define ENGINE_CURSOR_EVERY_MS 1000
@@ -59,7 +67,8 @@ struct engine {
 	struct engine_stats stats;
 	int stopping;
 	int pending; /* store calls in flight (fetches, snapshot, propose, cursor) */
-	int working; /* a proposal round is in flight */
+	int rounds;  /* proposal rounds in flight */
+	struct engine_round *round_list[ENGINE_MAX_ROUNDS];
 	int started; /* cursor read and snapshot begun */
 	char cursor[48];
 	char saved_cursor[48];
@@ -237,8 +246,7 @@ static void engine_set_remaining(struct engine *e, const char *id, const char *v
 	struct index_entry *ent = index_get(e->ix, id);
 	if (ent == NULL || value == NULL || *value == '\0')
 		return;
-	int64_t rem = strtoll(value, NULL, 10);
-	ent->l.remaining = rem < 0 ? 0 : rem;
+	index_set_known(ent, strtoll(value, NULL, 10));
 }
 
 /* Events after which quantity returns to both listings. */
@@ -261,6 +269,8 @@ static void engine_requeue(struct engine *e, const char *id, long long event_ms)
 	engine_enqueue(e, id, event_ms);
 }
 
+static void engine_release_match(struct engine *e, const char *match_id);
+
 static void engine_on_events(struct events_reader *rd, const struct events_entry *ev, size_t n,
 			     void *arg)
 {
@@ -277,6 +287,8 @@ static void engine_on_events(struct events_reader *rd, const struct events_entry
 			e->stats.listings = index_size(e->ix);
 		} else if (strncmp(x->type, "match.", 6) == 0) {
 			const char *need = events_field(x, "need"), *offer = events_field(x, "offer");
+			if (strcmp(x->type, "match.proposed") == 0)
+				engine_release_match(e, events_field(x, "match")); /* ours, in flight */
 			engine_set_remaining(e, need, events_field(x, "need_remaining"));
 			engine_set_remaining(e, offer, events_field(x, "offer_remaining"));
 			if (strcmp(x->type, "match.proposed") == 0) {
@@ -308,8 +320,41 @@ struct engine_round {
 	char need[ENGINE_MAX_PROPOSALS][IDS_MAX];
 	char offer[ENGINE_MAX_PROPOSALS][IDS_MAX];
 	char *docs[ENGINE_MAX_PROPOSALS];
+	int released[ENGINE_MAX_PROPOSALS]; /* its reservation was given back */
 	int full; /* the plan filled every slot: more may be allocated */
 };
+
+/* Gives back proposal i's reservation on both sides, once. */
+static void engine_release(struct engine *e, struct engine_round *rd, size_t i)
+{
+	if (rd->released[i])
+		return;
+	rd->released[i] = 1;
+	struct index_entry *ne = index_get(e->ix, rd->need[i]);
+	struct index_entry *oe = index_get(e->ix, rd->offer[i]);
+	if (ne)
+		index_reserve(ne, -rd->p[i].quantity);
+	if (oe)
+		index_reserve(oe, -rd->p[i].quantity);
+	e->stats.reserved -= 2 * rd->p[i].quantity;
+}
+
+/*
+ * match.proposed of a round still in flight: its event can come before the
+ * answer, and then says what remains with this proposal counted, so its
+ * reservation goes now rather than count twice.
+ */
+static void engine_release_match(struct engine *e, const char *match_id)
+{
+	for (int r = 0; r < e->rounds; r++) {
+		struct engine_round *rd = e->round_list[r];
+		for (size_t i = 0; i < rd->n; i++)
+			if (strcmp(rd->ids[i], match_id) == 0) {
+				engine_release(e, rd, i);
+				return;
+			}
+	}
+}
 
 static void engine_round_free(struct engine_round *rd)
 {
@@ -322,11 +367,18 @@ static void engine_proposed(const struct store_reply *res, void *arg)
 {
 	struct engine_round *rd = arg;
 	struct engine *e = rd->e;
-	e->working = 0;
+	for (int r = 0; r < e->rounds; r++)
+		if (e->round_list[r] == rd) {
+			e->round_list[r] = e->round_list[--e->rounds];
+			e->stats.rounds = (uint64_t)e->rounds;
+			break;
+		}
 	if (engine_returned(e)) {
 		engine_round_free(rd);
 		return;
 	}
+	for (size_t i = 0; i < rd->n; i++)
+		engine_release(e, rd, i);
 	struct index_entry *subj = index_get(e->ix, rd->subject);
 	size_t ok = 0, refused = 0;
 	if (res->status == STORE_OK && json_is_array(res->value)) {
@@ -342,9 +394,9 @@ static void engine_proposed(const struct store_reply *res, void *arg)
 				struct index_entry *ne = index_get(e->ix, rd->need[i]);
 				struct index_entry *oe = index_get(e->ix, rd->offer[i]);
 				if (ne)
-					ne->l.remaining = json_integer_value(json_array_get(one, 1));
+					index_set_known(ne, json_integer_value(json_array_get(one, 1)));
 				if (oe)
-					oe->l.remaining = json_integer_value(json_array_get(one, 2));
+					index_set_known(oe, json_integer_value(json_array_get(one, 2)));
 				index_pair(e->ix, rd->need[i], rd->offer[i]);
 			} else {
 				refused++;
@@ -366,10 +418,16 @@ static void engine_proposed(const struct store_reply *res, void *arg)
 		log_info("engine", "proposed", "listing=%s proposals=%zu refused=%zu event_to_proposal_ms=%lld",
 			 rd->subject, ok, refused, now_ms - rd->event_ms);
 	}
-	if (subj && subj->l.remaining > 0 && (refused || rd->full) &&
-	    subj->retries < ENGINE_MAX_RETRIES) {
-		subj->retries++;
-		engine_enqueue(e, rd->subject, rd->event_ms);
+	if (subj) {
+		subj->in_round = 0;
+		if (subj->again) {
+			subj->again = 0;
+			engine_enqueue(e, rd->subject, rd->event_ms);
+		} else if (subj->l.remaining > 0 && (refused || rd->full) &&
+			   subj->retries < ENGINE_MAX_RETRIES) {
+			subj->retries++;
+			engine_enqueue(e, rd->subject, rd->event_ms);
+		}
 	}
 	engine_round_free(rd);
 	engine_work(e);
@@ -432,7 +490,19 @@ static int engine_match_one(struct engine *e, const struct engine_job *job)
 		};
 	}
 	rd->n = k;
-	e->working = 1;
+	/* What this round proposes is not there for the rounds planned after it. */
+	for (size_t i = 0; i < k; i++) {
+		struct index_entry *ne = index_get(e->ix, rd->need[i]);
+		struct index_entry *oe = index_get(e->ix, rd->offer[i]);
+		if (ne)
+			index_reserve(ne, rd->p[i].quantity);
+		if (oe)
+			index_reserve(oe, rd->p[i].quantity);
+		e->stats.reserved += 2 * rd->p[i].quantity;
+	}
+	subj->in_round = 1;
+	e->round_list[e->rounds++] = rd;
+	e->stats.rounds = (uint64_t)e->rounds;
 	e->pending++;
 	int64_t expires = now + (int64_t)e->app->cfg.review_timeout_s * 1000;
 	store_match_propose(e->app->store, rd->p, rd->n, expires, engine_proposed, rd);
@@ -459,18 +529,25 @@ static void engine_save_cursor(struct engine *e)
 		    engine_cursor_saved, e);
 }
 
-/* Works the queue until a proposal round is in flight or nothing is left. */
+/*
+ * Works the queue until ENGINE_MAX_ROUNDS proposal rounds are in flight or
+ * nothing is left. A listing already in a round is matched again after it.
+ */
 static void engine_work(struct engine *e)
 {
-	if (e->stopping || e->working || !e->stats.ready)
+	if (e->stopping || !e->stats.ready)
 		return;
 	struct engine_job job;
-	while (engine_dequeue(e, &job)) {
+	while (e->rounds < ENGINE_MAX_ROUNDS && engine_dequeue(e, &job)) {
 		struct index_entry *ent = index_get(e->ix, job.id);
-		if (ent)
-			ent->queued = 0;
-		if (engine_match_one(e, &job))
-			return;
+		if (ent == NULL)
+			continue;
+		ent->queued = 0;
+		if (ent->in_round) {
+			ent->again = 1;
+			continue;
+		}
+		engine_match_one(e, &job);
 	}
 	/* Idle with every fetched listing matched: the feed position is done. */
 	if (e->pending == 0)

@@ -20,6 +20,8 @@ struct engine;
 struct engine_stats {
 	uint64_t listings;	  /* open listings in the index */
 	uint64_t queued;	  /* listings waiting to be matched */
+	uint64_t rounds;	  /* proposal rounds in flight */
+	int64_t reserved;	  /* quantity (both sides, base units) those rounds hold in the index */
 	uint64_t runs;		  /* matching runs made */
 	uint64_t proposed;	  /* proposals Redis accepted */
 	uint64_t refused;	  /* proposals Redis refused (taken first, changed) */

@@ -181,8 +181,29 @@ struct index_entry *index_put(struct index *ix, const struct matching_listing *l
 	e->l = *l;
 	e->material = index_material(ix, l->material);
 	e->retries = 0;
+	index_set_known(e, l->remaining); /* reservations in flight stand */
 	index_list_add(ix, e);
 	return e;
+}
+
+static void index_refresh(struct index_entry *e)
+{
+	int64_t avail = e->known - e->reserved;
+	e->l.remaining = avail > 0 ? avail : 0;
+}
+
+void index_set_known(struct index_entry *e, int64_t known)
+{
+	e->known = known > 0 ? known : 0;
+	index_refresh(e);
+}
+
+void index_reserve(struct index_entry *e, int64_t q)
+{
+	e->reserved += q;
+	if (e->reserved < 0)
+		e->reserved = 0;
+	index_refresh(e);
 }
 
 void index_remove(struct index *ix, const char *id)

@@ -20,9 +20,18 @@ struct index_entry {
 	size_t slot;		   /* position in its need list (offer lists are ordered) */
 	int64_t price_key;	   /* offers: matching_price_micro(), the list's order */
 	unsigned material;	   /* materials_at() index */
+	/*
+	 * l.remaining is what a plan may still allocate: known (the remaining
+	 * quantity Redis last reported) less reserved (what proposals in flight
+	 * take). index_set_known() and index_reserve() keep it so.
+	 */
+	int64_t known;
+	int64_t reserved;
 	unsigned queued : 1;	   /* waiting in the engine's queue */
 	unsigned excluded : 1;	   /* scratch mark while candidates are gathered */
 	unsigned retries : 6;	   /* proposal rounds refused since the last change */
+	unsigned in_round : 1;	   /* the subject of a proposal round in flight */
+	unsigned again : 1;	   /* changed while in a round: match again after it */
 	/* Counterparts this listing was ever proposed with: never again (cm:pairs). */
 	char (*paired)[IDS_MAX];
 	unsigned n_paired, cap_paired;
@@ -36,6 +45,11 @@ struct index_entry *index_get(struct index *ix, const char *id);
 /* Inserts or replaces the listing (by id); returns the entry. */
 struct index_entry *index_put(struct index *ix, const struct matching_listing *l);
 void index_remove(struct index *ix, const char *id);
+
+/* Sets what Redis reports as remaining (negative counts as 0). */
+void index_set_known(struct index_entry *e, int64_t known);
+/* Adds q (negative: gives back) to what proposals in flight take. */
+void index_reserve(struct index_entry *e, int64_t q);
 
 /* Records that a and b were proposed together (either may be absent). */
 void index_pair(struct index *ix, const char *a, const char *b);

@@ -664,14 +664,15 @@ def engine_counters(daemon):
 
 def wait_engine_idle(rc, daemons, quiet=2.0, timeout=90.0):
     """Waits until the engines of daemons have settled: each one's queue is
-    empty and neither its run and event counters nor cm:events moved for
+    empty, no proposal round is in flight, and neither its run and event counters nor cm:events moved for
     `quiet` seconds. Returns the last event id."""
     deadline = time.monotonic() + timeout
     last = None
     since = time.monotonic()
     while True:
         state = (last_event_id(rc), tuple(engine_counters(d)[:3] for d in daemons))
-        busy = any(q[0] != 0 for q in state[1])
+        busy = any(q[0] != 0 for q in state[1]) or any(
+            d.metrics().value("craftmatch_engine_rounds_in_flight") for d in daemons)
         if state != last or busy:
             last, since = state, time.monotonic()
         elif time.monotonic() - since >= quiet:

@@ -400,6 +400,10 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
         for d in self.daemons:
             m = d.metrics()
             self.assertEqual(m.value("craftmatch_engine_queue"), 0, self.msg("queue"))
+            self.assertEqual(m.value("craftmatch_engine_rounds_in_flight"), 0, self.msg("rounds"))
+            # every reservation of a round was given back (none leaks stock from planning)
+            self.assertEqual(m.value("craftmatch_engine_reserved_base_units"), 0,
+                             self.msg("reserved"))
             self.assertEqual(m.value("craftmatch_engine_listings"), open_listings,
                              self.msg("an engine's index vs the open listings in Redis"))
         # freeze Redis: stop both daemons (each must exit 0, sanitizers clean)
