@@ -17,11 +17,9 @@ struct index;
 
 struct index_entry {
 	struct matching_listing l; /* first: a pointer to the entry is one to l */
-	size_t slot;		   /* position in its need list (offer lists are ordered) */
-	int64_t price_key;	   /* offers: matching_price_micro(), the list's order */
+	int64_t key;		   /* matching_row_key(): its place in its list */
 	unsigned material;	   /* materials_at() index */
 	unsigned queued : 1;	   /* waiting in the engine's queue */
-	unsigned excluded : 1;	   /* scratch mark while candidates are gathered */
 	unsigned retries : 6;	   /* proposal rounds refused since the last change */
 	/* Counterparts this listing was ever proposed with: never again (cm:pairs). */
 	char (*paired)[IDS_MAX];
@@ -41,12 +39,21 @@ void index_remove(struct index *ix, const char *id);
 void index_pair(struct index *ix, const char *a, const char *b);
 
 /*
- * The candidates for subject: open listings of the other kind whose
- * material is the subject's or a substitute either way round. Fills a
- * scratch array owned by the index (valid until the next call) and returns
- * its length.
+ * Sets a listing's remaining, in its entry and in the row its plans read:
+ * the one way to change it without index_put().
  */
-size_t index_candidates(struct index *ix, const struct index_entry *subject,
-			const struct matching_listing *const **out, int *by_price);
+void index_set_remaining(struct index *ix, struct index_entry *e, int64_t remaining);
+
+/*
+ * Plans subject (matching_plan_runs) against its candidates: the open
+ * listings of the other kind whose material is the subject's or a
+ * substitute either way round (for a need, only when it accepts
+ * substitutes), less the ones it was ever proposed with. Writes up to
+ * max_out allocations to out and, for each, the candidate's listing to
+ * picked[i] (owned by the index, valid until it changes). Returns how many.
+ */
+size_t index_plan(struct index *ix, const struct index_entry *subject, int64_t now_ms,
+		  int64_t rate, struct matching_alloc *out, size_t max_out, size_t *considered,
+		  const struct matching_listing **picked);
 
 #endif
