@@ -722,6 +722,20 @@ void matching_row_fill(struct matching_row *r, const struct matching_listing *l)
 	r->material = (uint8_t)matching_material_index(l->material);
 	r->grade_rank = l->grade_rank;
 	r->accept_substitutes = l->accept_substitutes;
+	if (r->province != MATCHING_ROW_NONE && r->material != MATCHING_ROW_NONE &&
+	    (l->kind != LISTING_OFFER || r->key >= 0))
+		r->flags |= MATCHING_ROW_PLAIN;
+	if (r->max_distance_km > 0)
+		r->flags |= MATCHING_ROW_LIMIT;
+	matching_row_set_remaining(r, l->remaining);
+}
+
+void matching_row_set_remaining(struct matching_row *r, int64_t remaining)
+{
+	r->remaining = remaining;
+	r->flags &= (uint8_t)~MATCHING_ROW_OPEN;
+	if (remaining > 0 && remaining >= r->min_order_base)
+		r->flags |= MATCHING_ROW_OPEN;
 }
 
 /*
@@ -751,6 +765,7 @@ struct matching_subj {
 	int8_t mat_min_grade[MATCHING_ROW_NONE];
 	int64_t mat_per_km[MATCHING_ROW_NONE];
 	int64_t mat_fits[MATCHING_ROW_NONE];
+	const struct material *mat[MATCHING_ROW_NONE];
 };
 
 enum { MATCHING_ROW_NO, MATCHING_ROW_YES, MATCHING_ROW_ASK };
@@ -759,6 +774,7 @@ enum { MATCHING_ROW_NO, MATCHING_ROW_YES, MATCHING_ROW_ASK };
 static void matching_subj_costs(struct matching_subj *s, unsigned m)
 {
 	const struct material *om = materials_at(m);
+	s->mat[m] = om;
 	s->mat_per_km[m] = -1;
 	s->mat_fits[m] = -1;
 	if (om->mass_g < 0 || om->mass_g > INT64_MAX / MATCHING_KM_ANY ||
@@ -803,8 +819,7 @@ static inline int matching_row_here(struct matching_subj *s, const struct matchi
 {
 	const struct matching_listing *l = s->l;
 
-	if (r->owner_hash == s->row.owner_hash || r->material == MATCHING_ROW_NONE ||
-	    r->province == MATCHING_ROW_NONE)
+	if (r->owner_hash == s->row.owner_hash || !(r->flags & MATCHING_ROW_PLAIN))
 		return MATCHING_ROW_ASK;
 	if (r->remaining <= 0)
 		return MATCHING_ROW_NO;
@@ -956,7 +971,7 @@ static size_t matching_plan_concat(const struct matching_listing *subject,
 	const struct matching_listing **all = xmalloc((n ? n : 1) * sizeof(*all));
 	for (size_t r = 0; r < n_runs; r++)
 		for (size_t i = 0; i < runs[r].n; i++)
-			all[k++] = runs[r].rows[i].skip ? NULL : runs[r].cands[i];
+			all[k++] = runs[r].rows[i].flags & MATCHING_ROW_SKIP ? NULL : runs[r].cands[i];
 	k = matching_plan(subject, all, n, now_ms, rate, out, max_out, considered);
 	free(all);
 	return k;
@@ -981,32 +996,23 @@ static void matching_pass_push(struct matching_pass *p, const struct matching_en
 }
 
 /*
- * One candidate that a fast filter did not settle: counted when compatible
- * and costed in full unless the bound shows it cannot rank among the best.
+ * A candidate that passes every filter but the distance limits, and whose
+ * price is in m's reach: counted when compatible, and costed in full unless
+ * the bound shows it cannot rank among the best.
  */
-static void matching_pass_row(struct matching_subj *s, struct matching_pass *p,
+static void matching_pass_yes(struct matching_subj *s, struct matching_pass *p,
 			      const struct matching_row *r, const struct matching_listing *cand,
 			      size_t index)
 {
 	const struct matching_listing *need = s->need ? s->l : cand;
 	const struct matching_listing *offer = s->need ? cand : s->l;
 	struct matching_entry e;
-	int ok = matching_row_here(s, r);
-
-	if (ok == MATCHING_ROW_NO)
-		return;
-	if (ok == MATCHING_ROW_ASK) {
-		/* the listings decide, as matching_plan() does */
-		if (matching_entry_make(s->l, cand, index, s->now_ms, s->rate, &e))
-			matching_pass_push(p, &e);
-		return;
-	}
-
 	unsigned m = s->need ? r->material : s->row.material;
 	int64_t price = s->need ? r->key : s->price_micro;
 	int64_t per_km = s->mat_per_km[m];
 	int64_t deadline = s->need ? r->until_ms : r->from_ms;
 	int64_t limit = s->limit;
+
 	if (r->max_distance_km > 0 && (limit == 0 || r->max_distance_km < limit))
 		limit = r->max_distance_km;
 	if (p->bound && p->best_n == MATCHING_PRUNE_KEEP && per_km >= 0) {
@@ -1034,7 +1040,7 @@ static void matching_pass_row(struct matching_subj *s, struct matching_pass *p,
 	}
 	int64_t km = matching_row_km(s, r, &e.from);
 	if (!matching_compatible_apart(need, offer, km, NULL) ||
-	    !matching_entry_cost(&e, materials_at(m), price, km, s->rate))
+	    !matching_entry_cost(&e, s->mat[m], price, km, s->rate))
 		return;
 	e.deadline = deadline;
 	e.cand = cand;
@@ -1042,55 +1048,130 @@ static void matching_pass_row(struct matching_subj *s, struct matching_pass *p,
 	matching_pass_push(p, &e);
 }
 
+/* One candidate that the quick filters did not settle. */
+static void matching_pass_row(struct matching_subj *s, struct matching_pass *p,
+			      const struct matching_row *r, const struct matching_listing *cand,
+			      size_t index)
+{
+	struct matching_entry e;
+	int ok = matching_row_here(s, r);
+
+	if (ok == MATCHING_ROW_YES) {
+		matching_pass_yes(s, p, r, cand, index);
+	} else if (ok == MATCHING_ROW_ASK) {
+		/* the listings decide, as matching_plan() does */
+		if (matching_entry_make(s->l, cand, index, s->now_ms, s->rate, &e))
+			matching_pass_push(p, &e);
+	}
+}
+
+/*
+ * The filters of the common case, from the row alone: YES when every
+ * filter but the distance limits passes and the landed cost fits whatever
+ * the distance, NO when one refuses, ASK for the rest (a material not yet
+ * worked out, an owner hash or a price equal to the subject's, a
+ * substitute, an unknown place), which matching_pass_row() settles.
+ */
+static inline int matching_row_quick(const struct matching_subj *s, const struct matching_row *r)
+{
+	unsigned m = r->material;
+
+	if (s->need) {
+		if (!(r->flags & MATCHING_ROW_PLAIN) || r->key == s->row.key ||
+		    r->owner_hash == s->row.owner_hash || s->mat_state[m] != 2 ||
+		    r->key > s->mat_fits[m])
+			return s->mat_state[m] == 1 && (r->flags & MATCHING_ROW_PLAIN)
+				   ? MATCHING_ROW_NO
+				   : MATCHING_ROW_ASK;
+		return (r->flags & MATCHING_ROW_OPEN) & (r->key >= 0) &
+			       (s->l->remaining >= r->min_order_base) &
+			       (r->grade_rank >= s->mat_min_grade[m]) & (r->until_ms > s->now_ms) &
+			       (r->from_ms <= s->l->needed_by_ms)
+			   ? MATCHING_ROW_YES
+			   : MATCHING_ROW_NO;
+	}
+	if (!(r->flags & MATCHING_ROW_PLAIN) || r->key == s->price_micro ||
+	    r->owner_hash == s->row.owner_hash || m != s->row.material ||
+	    s->price_micro > s->mat_fits[m])
+		return MATCHING_ROW_ASK;
+	return (r->flags & MATCHING_ROW_OPEN) & (r->key > s->price_micro) &
+		       (r->remaining >= s->l->min_order_base) &
+		       ((r->grade_rank < 0) | (s->l->grade_rank >= r->grade_rank)) &
+		       (r->from_ms > s->now_ms) & (s->l->available_from_ms <= r->from_ms)
+		   ? MATCHING_ROW_YES
+		   : MATCHING_ROW_NO;
+}
+
+/* matching_pass_count() of one row that is not of the common case. */
+static void matching_count_row(struct matching_subj *s, struct matching_pass *p,
+			       const struct matching_row *r, const struct matching_listing *cand,
+			       size_t index)
+{
+	int ok = matching_row_quick(s, r);
+	if (ok == MATCHING_ROW_NO)
+		return;
+	if (ok == MATCHING_ROW_YES) {
+		int64_t limit = s->limit;
+		if (r->max_distance_km > 0 && (limit == 0 || r->max_distance_km < limit))
+			limit = r->max_distance_km;
+		if (limit == 0) {
+			p->compatible++;
+			return;
+		}
+		int64_t lo, hi;
+		matching_row_km_bounds(s, r, &lo, &hi);
+		if (lo > limit)
+			return;
+		if (hi <= limit) {
+			p->compatible++;
+			return;
+		}
+	}
+	if (cand != NULL)
+		matching_pass_row(s, p, r, cand, index);
+}
+
 /*
  * The rest of a run of offers for a need subject once the bound is full and
  * every price ahead is above it: none of them can rank among the best, so
- * only the compatible are counted. The common case (a material worked out,
- * a price that surely fits, nothing the listings must settle, a distance
- * limit that the bounds decide) is counted here from the row alone; any
- * other row goes through matching_pass_row(), which counts it as well.
+ * only the compatible are counted. The common case (the run's material,
+ * worked out; open; a price under the maximum that surely fits; no
+ * distance limit on either side; an owner hash not the subject's) is
+ * counted from five fields of the row, on locals the loop keeps in
+ * registers; any other row goes through matching_count_row().
  */
 static void matching_pass_count(struct matching_subj *s, struct matching_pass *p,
 				const struct matching_run *run, size_t i, size_t base)
 {
-	const struct matching_listing *l = s->l;
-	const int64_t need_key = s->row.key, now = s->now_ms, needed_by = l->needed_by_ms;
-	const int64_t need_left = l->remaining, limit_subject = s->limit;
+	const struct matching_row *rows = run->rows;
+	const int64_t need_key = s->row.key;
+	const int64_t now = s->now_ms, needed_by = s->l->needed_by_ms, left = s->l->remaining;
 	const uint32_t owner = s->row.owner_hash;
+	const unsigned m = i < run->n ? rows[i].material : MATCHING_ROW_NONE;
+	const uint8_t want = MATCHING_ROW_OPEN | MATCHING_ROW_PLAIN;
+	const uint8_t mask = want | MATCHING_ROW_LIMIT | MATCHING_ROW_SKIP;
+	int64_t stop = 0; /* no common case */
+	int8_t min_grade = 0;
+	size_t counted = 0;
 
-	for (; i < run->n; i++) {
-		const struct matching_row *r = &run->rows[i];
-		if (r->key > need_key)
-			return; /* above the maximum, and every one after it */
-		if (r->skip)
-			continue;
-		unsigned m = r->material;
-		if (r->key == need_key || r->owner_hash == owner || m == MATCHING_ROW_NONE ||
-		    r->province == MATCHING_ROW_NONE || s->mat_state[m] != 2 ||
-		    r->key > s->mat_fits[m])
-			goto ask;
-		/* the filters that refuse for good */
-		if ((r->remaining <= 0) | (r->remaining < r->min_order_base) |
-		    (need_left < r->min_order_base) | (r->grade_rank < s->mat_min_grade[m]) |
-		    (r->until_ms <= now) | (r->from_ms > needed_by) | (r->key < 0))
-			continue;
-		int64_t limit = limit_subject;
-		if (r->max_distance_km > 0 && (limit == 0 || r->max_distance_km < limit))
-			limit = r->max_distance_km;
-		if (limit > 0) {
-			int64_t lo, hi;
-			matching_row_km_bounds(s, r, &lo, &hi);
-			if (lo > limit)
-				continue;
-			if (hi > limit)
-				goto ask;
-		}
-		p->compatible++;
-		continue;
-ask:
-		if (run->cands[i] != NULL)
-			matching_pass_row(s, p, r, run->cands[i], base + i);
+	if (m != MATCHING_ROW_NONE && s->mat_state[m] == 2 && s->limit == 0) {
+		stop = need_key < s->mat_fits[m] ? need_key : s->mat_fits[m];
+		min_grade = s->mat_min_grade[m];
 	}
+	for (; i < run->n; i++) {
+		const struct matching_row *r = &rows[i];
+		if ((r->flags & mask) == want && r->key < stop && r->material == m &&
+		    r->owner_hash != owner) {
+			counted += (left >= r->min_order_base) & (r->grade_rank >= min_grade) &
+				   (r->until_ms > now) & (r->from_ms <= needed_by);
+			continue;
+		}
+		if (r->key > need_key)
+			break; /* above the maximum, and every one after it */
+		if (!(r->flags & MATCHING_ROW_SKIP))
+			matching_count_row(s, p, r, run->cands[i], base + i);
+	}
+	p->compatible += counted;
 }
 
 /*
@@ -1117,7 +1198,12 @@ static size_t matching_plan_pass(struct matching_subj *s, const struct matching_
 				matching_pass_count(s, &p, run, i, base);
 				break;
 			}
-			if (!r->skip && run->cands[i] != NULL)
+			if ((r->flags & MATCHING_ROW_SKIP) || run->cands[i] == NULL)
+				continue;
+			int ok = matching_row_quick(s, r);
+			if (ok == MATCHING_ROW_YES)
+				matching_pass_yes(s, &p, r, run->cands[i], base + i);
+			else if (ok == MATCHING_ROW_ASK)
 				matching_pass_row(s, &p, r, run->cands[i], base + i);
 		}
 	}

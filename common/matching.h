@@ -284,9 +284,17 @@ struct matching_row {
 	int8_t grade_rank;
 	uint8_t has_location;
 	uint8_t accept_substitutes;
-	uint8_t skip;		  /* the caller's mark: not a candidate this time */
+	uint8_t flags;		  /* MATCHING_ROW_* */
 };
 #define MATCHING_ROW_NONE 0xff
+/* remaining > 0 and not below the listing's own minimum order */
+#define MATCHING_ROW_OPEN 1
+/* province and material known, coordinates on the globe, (offers) a price */
+#define MATCHING_ROW_PLAIN 2
+/* a maximum distance */
+#define MATCHING_ROW_LIMIT 4
+/* the caller's mark: not a candidate this time (matching_row_fill clears it) */
+#define MATCHING_ROW_SKIP 8
 
 /*
  * The order of a run of rows. Offers: matching_price_micro(), and a run of
@@ -295,8 +303,10 @@ struct matching_row {
  * (or it does not fit), and a run of needs is in descending key order.
  */
 int64_t matching_row_key(const struct matching_listing *l);
-/* Fills *r from l (skip 0). */
+/* Fills *r from l (not marked MATCHING_ROW_SKIP). */
 void matching_row_fill(struct matching_row *r, const struct matching_listing *l);
+/* Sets the row's remaining (and its MATCHING_ROW_OPEN flag). */
+void matching_row_set_remaining(struct matching_row *r, int64_t remaining);
 
 /* Candidates of one list: cands[i] is described by rows[i], in key order. */
 struct matching_run {
@@ -307,7 +317,8 @@ struct matching_run {
 
 /*
  * matching_plan() over the concatenation of the runs' cands (an allocation's
- * index is its place in that concatenation; a row marked skip counts as a
+ * index is its place in that concatenation; a row marked MATCHING_ROW_SKIP
+ * counts as a
  * NULL candidate): exactly the same allocations, every field equal, the
  * number of compatible candidates included, so that every explanation is
  * the same; found without costing every candidate. Each run must be in its
@@ -330,7 +341,7 @@ struct matching_run {
  *     it.
  * *considered (may be NULL) = how many candidates were costed in full.
  */
-#define MATCHING_PRUNE_KEEP 32
+#define MATCHING_PRUNE_KEEP 16
 size_t matching_plan_runs(const struct matching_listing *subject, const struct matching_run *runs,
 			  size_t n_runs, int64_t now_ms, int64_t rate, struct matching_alloc *out,
 			  size_t max_out, size_t *considered);

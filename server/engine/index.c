@@ -181,7 +181,7 @@ void index_set_remaining(struct index *ix, struct index_entry *e, int64_t remain
 	size_t at = index_position(l, e);
 	e->l.remaining = remaining;
 	if (at < l->n)
-		l->rows[at].remaining = remaining;
+		matching_row_set_remaining(&l->rows[at], remaining);
 }
 
 static void index_grow(struct index *ix)
@@ -269,7 +269,8 @@ static void index_mark_paired(struct index *ix, const struct index_entry *subjec
 		struct index_list *l = index_list_of(ix, e);
 		size_t at = index_position(l, e);
 		if (at < l->n)
-			l->rows[at].skip = on ? 1 : 0;
+			l->rows[at].flags = (uint8_t)(on ? l->rows[at].flags | MATCHING_ROW_SKIP
+							   : l->rows[at].flags & ~MATCHING_ROW_SKIP);
 	}
 }
 

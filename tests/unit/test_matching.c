@@ -1022,7 +1022,8 @@ static void test_plan_runs_same_allocations(void **state)
 			qsort(cands[r], m, sizeof(*cands[r]), by_key);
 			for (size_t i = 0; i < m; i++) {
 				matching_row_fill(&rows[r][i], cands[r][i]);
-				rows[r][i].skip = xorshift(&x) % 30 == 0;
+				if (xorshift(&x) % 30 == 0)
+					rows[r][i].flags |= MATCHING_ROW_SKIP;
 			}
 			runs[r] = (struct matching_run){cands[r], rows[r], m};
 			n += m;
@@ -1031,7 +1032,7 @@ static void test_plan_runs_same_allocations(void **state)
 		n = 0;
 		for (size_t r = 0; r < n_runs; r++)
 			for (size_t i = 0; i < runs[r].n; i++, n++)
-				all[n] = rows[r][i].skip ? NULL : cands[r][i];
+				all[n] = rows[r][i].flags & MATCHING_ROW_SKIP ? NULL : cands[r][i];
 
 		struct matching_listing subj = world_listing(&x, skind, "lst_subject", mats[0]);
 		subj.remaining = 1 + (int64_t)(xorshift(&x) % 60000);
