@@ -766,6 +766,8 @@ struct matching_subj {
 	int64_t mat_per_km[MATCHING_ROW_NONE];
 	int64_t mat_fits[MATCHING_ROW_NONE];
 	const struct material *mat[MATCHING_ROW_NONE];
+	/* a subject without coordinates: matching_row_km() to each province's centre */
+	int64_t centre_km[MATCHING_MAX_PROVINCES];
 };
 
 enum { MATCHING_ROW_NO, MATCHING_ROW_YES, MATCHING_ROW_ASK };
@@ -884,8 +886,8 @@ static inline int64_t matching_row_km(const struct matching_subj *s, const struc
  * bounds round down and up from it and allow 2 m for the haversine's own
  * rounding. When neither side has coordinates the table is exact.
  */
-static inline void matching_row_km_bounds(const struct matching_subj *s, const struct matching_row *r,
-				   int64_t *lo, int64_t *hi)
+static inline void matching_row_km_bounds(const struct matching_subj *s,
+					  const struct matching_row *r, int64_t *lo, int64_t *hi)
 {
 	enum matching_distance_from from;
 	int64_t dlat, dlon, m;
@@ -908,6 +910,22 @@ static inline void matching_row_km_bounds(const struct matching_subj *s, const s
 		*lo = *lo < MATCHING_INTRA_PROVINCE_KM ? MATCHING_INTRA_PROVINCE_KM : *lo;
 		*hi = *hi < MATCHING_INTRA_PROVINCE_KM ? MATCHING_INTRA_PROVINCE_KM : *hi;
 	}
+}
+
+/* The lower bound alone, the centres' distance from a per-plan table. */
+static inline int64_t matching_row_km_lo(const struct matching_subj *s,
+					 const struct matching_row *r)
+{
+	if (!s->row.has_location && !r->has_location)
+		return s->centre_km[r->province];
+	int64_t dlat = (int64_t)s->row.lat_udeg - r->lat_udeg;
+	dlat = dlat < 0 ? -dlat : dlat;
+	int64_t m = dlat * 111195 / 1000000 - 2;
+	int64_t lo = m > 0 ? m * GEO_ROAD_NUM / (GEO_ROAD_DEN * 1000) : 0;
+	if (!(s->row.has_location && r->has_location) && s->row.province == r->province &&
+	    lo < MATCHING_INTRA_PROVINCE_KM)
+		lo = MATCHING_INTRA_PROVINCE_KM;
+	return lo;
 }
 
 /*
@@ -1185,6 +1203,8 @@ static size_t matching_plan_pass(struct matching_subj *s, const struct matching_
 {
 	struct matching_pass p = {.bound = bound};
 	size_t base = 0, written;
+	/* a rows's flags say whether it has a limit; the subject's is known */
+	const int subject_open = bound && s->limit == 0;
 
 	for (size_t k = 0; k < n_runs; base += runs[k++].n) {
 		const struct matching_run *run = &runs[k];
@@ -1201,9 +1221,27 @@ static size_t matching_plan_pass(struct matching_subj *s, const struct matching_
 			if ((r->flags & MATCHING_ROW_SKIP) || run->cands[i] == NULL)
 				continue;
 			int ok = matching_row_quick(s, r);
+			if (ok == MATCHING_ROW_NO)
+				continue;
+			if (ok == MATCHING_ROW_YES && subject_open && !(r->flags & MATCHING_ROW_LIMIT) &&
+			    p.best_n == MATCHING_PRUNE_KEEP) {
+				/*
+				 * matching_pass_yes()'s bound, inline for the common
+				 * case: a quick YES means the freight per km is known
+				 * and price + any freight fits.
+				 */
+				unsigned m = s->need ? r->material : s->row.material;
+				int64_t price = s->need ? r->key : s->price_micro;
+				int64_t deadline = s->need ? r->until_ms : r->from_ms;
+				int64_t lb = price + matching_row_km_lo(s, r) * s->mat_per_km[m];
+				if (matching_best_after(lb, deadline, &p.best[0])) {
+					p.compatible++;
+					continue;
+				}
+			}
 			if (ok == MATCHING_ROW_YES)
 				matching_pass_yes(s, &p, r, run->cands[i], base + i);
-			else if (ok == MATCHING_ROW_ASK)
+			else
 				matching_pass_row(s, &p, r, run->cands[i], base + i);
 		}
 	}
@@ -1256,6 +1294,13 @@ size_t matching_plan_runs(const struct matching_listing *subject, const struct m
 	call_once(&matching_centres_once, matching_centres_build);
 	if (!s.need)
 		matching_subj_costs(&s, s.row.material);
+	for (size_t q = 0; q < provinces_count() && q < MATCHING_MAX_PROVINCES; q++) {
+		int64_t km = s.need ? matching_centre_km[s.row.province][q]
+				    : matching_centre_km[q][s.row.province];
+		if (q == s.row.province && km < MATCHING_INTRA_PROVINCE_KM)
+			km = MATCHING_INTRA_PROVINCE_KM;
+		s.centre_km[q] = km;
+	}
 	k = matching_plan_pass(&s, runs, n_runs, out, max_out, considered, 1, &redo);
 	if (redo)
 		k = matching_plan_pass(&s, runs, n_runs, out, max_out, considered, 0, &redo);

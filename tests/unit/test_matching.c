@@ -1017,6 +1017,11 @@ static void test_plan_runs_same_allocations(void **state)
 				ls[r][i] = world_listing(&x, ckind, id, mats[r]);
 				if (world % 5 == 0) /* many small ones: deep allocations */
 					ls[r][i].remaining /= 40;
+				if (world % 7 == 3) {
+					/* on one meridian: the latitude bound is tight */
+					ls[r][i].lon_udeg = LON0;
+					ls[r][i].has_location = xorshift(&x) % 4 != 0;
+				}
 				cands[r][i] = &ls[r][i];
 			}
 			qsort(cands[r], m, sizeof(*cands[r]), by_key);
@@ -1035,12 +1040,25 @@ static void test_plan_runs_same_allocations(void **state)
 				all[n] = rows[r][i].flags & MATCHING_ROW_SKIP ? NULL : cands[r][i];
 
 		struct matching_listing subj = world_listing(&x, skind, "lst_subject", mats[0]);
+		if (world % 7 == 3) {
+			subj.lon_udeg = LON0;
+			subj.has_location = 1;
+		}
 		subj.remaining = 1 + (int64_t)(xorshift(&x) % 60000);
 		if (skind == LISTING_OFFER)
 			subj.price_vnd = (1500 + (int64_t)(xorshift(&x) % 2000)) * subj.price_factor;
 		else if (xorshift(&x) % 2)
 			subj.price_vnd = 0;
 		size_t max_out = xorshift(&x) % 3 == 0 ? 40 : 5;
+		if (world % 3 == 2) {
+			/*
+			 * Exactly as many ranks as the bound vouches for, each
+			 * candidate taken whole: a bound that pruned one of them
+			 * would show here, not be planned again.
+			 */
+			max_out = MATCHING_PRUNE_KEEP;
+			subj.remaining = UNITS_MAX_BASE;
+		}
 		struct matching_alloc full[40], fast[40];
 		size_t considered = 0;
 		size_t kf = matching_plan(&subj, all, n, NOW, RATE, full, max_out, NULL);
