@@ -746,6 +746,9 @@ void matching_row_set_remaining(struct matching_row *r, int64_t remaining)
  */
 #define MATCHING_KM_ANY INT64_C(26100)
 
+/* Grade ranks whose substitute answers a plan keeps (larger ones are asked). */
+#define MATCHING_GRADES_MAX 16
+
 /* What a plan over rows knows of its subject, worked out once. */
 struct matching_subj {
 	const struct matching_listing *l;
@@ -766,11 +769,26 @@ struct matching_subj {
 	int64_t mat_per_km[MATCHING_ROW_NONE];
 	int64_t mat_fits[MATCHING_ROW_NONE];
 	const struct material *mat[MATCHING_ROW_NONE];
+	/*
+	 * An offer subject: for a need of material m with minimum grade g
+	 * (< MATCHING_GRADES_MAX), whether the offer passes matching_grade_ok;
+	 * 0 not worked out, 1 no, 2 yes. (mat_state[m] is then 2 when the
+	 * offer's material substitutes for m.)
+	 */
+	uint8_t sub_grade[MATCHING_ROW_NONE][MATCHING_GRADES_MAX];
 	/* a subject without coordinates: matching_row_km() to each province's centre */
 	int64_t centre_km[MATCHING_MAX_PROVINCES];
 };
 
 enum { MATCHING_ROW_NO, MATCHING_ROW_YES, MATCHING_ROW_ASK };
+
+/* matching_grade_ok() of offer for a need of material nm and grade rank g. */
+static int matching_sub_grade_ok(const struct matching_listing *offer,
+				 const struct material *nm, int g)
+{
+	struct matching_listing need = {.material = nm, .grade_rank = (int8_t)g};
+	return matching_grade_ok(&need, offer);
+}
 
 /* Freight per km and the fitting price for offer material m at the plan's rate. */
 static void matching_subj_costs(struct matching_subj *s, unsigned m)
@@ -842,10 +860,23 @@ static inline int matching_row_here(struct matching_subj *s, const struct matchi
 	}
 	if (r->remaining < l->min_order_base)
 		return MATCHING_ROW_NO;
-	if (r->material != s->row.material)
-		return r->accept_substitutes ? MATCHING_ROW_ASK : MATCHING_ROW_NO;
-	if (r->grade_rank >= 0 && l->grade_rank < r->grade_rank)
+	if (r->material != s->row.material) {
+		/* a need of another material that takes the subject as a substitute */
+		if (!r->accept_substitutes || s->mat_state[r->material] != 2)
+			return MATCHING_ROW_NO;
+		if (r->grade_rank >= MATCHING_GRADES_MAX)
+			return MATCHING_ROW_ASK;
+		if (r->grade_rank >= 0) {
+			uint8_t *g = &s->sub_grade[r->material][r->grade_rank];
+			if (*g == 0)
+				*g = matching_sub_grade_ok(l, materials_at(r->material),
+							   r->grade_rank) ? 2 : 1;
+			if (*g != 2)
+				return MATCHING_ROW_NO;
+		}
+	} else if (r->grade_rank >= 0 && l->grade_rank < r->grade_rank) {
 		return MATCHING_ROW_NO;
+	}
 	if (r->key < s->price_micro)
 		return MATCHING_ROW_NO;
 	if (r->key == s->price_micro)
@@ -1292,8 +1323,12 @@ size_t matching_plan_runs(const struct matching_listing *subject, const struct m
 		      (subject->available_until_ms != 0 && subject->available_until_ms <= now_ms)))
 		return 0;
 	call_once(&matching_centres_once, matching_centres_build);
-	if (!s.need)
+	if (!s.need) {
 		matching_subj_costs(&s, s.row.material);
+		for (size_t m = 0; m < materials_count() && m < MATCHING_ROW_NONE; m++)
+			s.mat_state[m] =
+			    materials_is_substitute(materials_at(m), subject->material) ? 2 : 1;
+	}
 	for (size_t q = 0; q < provinces_count() && q < MATCHING_MAX_PROVINCES; q++) {
 		int64_t km = s.need ? matching_centre_km[s.row.province][q]
 				    : matching_centre_km[q][s.row.province];

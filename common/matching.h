@@ -58,6 +58,12 @@
  * An offer as the subject has one price for all needs, so its ranking is by
  * freight: nearest (per unit of freight) first.
  *
+ * The engine plans over rows (matching_plan_runs): the fields a plan reads,
+ * packed one cache line per candidate, in lists ordered by price, so a plan
+ * stops where prices go out of reach and only counts the candidates that a
+ * lower bound shows cannot rank among the best. Its allocations, the count
+ * of compatible candidates included, are matching_plan()'s.
+ *
  * Allocation is greedy in that order: q = min(what the subject has left,
  * the candidate's remaining); a candidate whose offer side has a minimum
  * order above q is skipped (the next, smaller-need or larger-offer one may

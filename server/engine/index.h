@@ -3,8 +3,10 @@
  *
  * A cache rebuilt from Redis at start and kept current from cm:events:
  * listings by id, and per material and kind the open listings to match
- * against, so matching never scans Redis. Never authoritative: proposals
- * are checked again by the store.
+ * against, so matching never scans Redis. Those lists are in key order
+ * (matching_row_key) with each listing's matching_row beside it, as
+ * matching_plan_runs reads them. Never authoritative: proposals are
+ * checked again by the store.
  */
 #ifndef CM_ENGINE_INDEX_H
 #define CM_ENGINE_INDEX_H
@@ -16,7 +18,7 @@
 struct index;
 
 struct index_entry {
-	struct matching_listing l; /* first: a pointer to the entry is one to l */
+	struct matching_listing l; /* its remaining changes via index_set_remaining() */
 	int64_t key;		   /* matching_row_key(): its place in its list */
 	unsigned material;	   /* materials_at() index */
 	unsigned queued : 1;	   /* waiting in the engine's queue */

@@ -983,8 +983,8 @@ static void assert_same_allocs(const struct matching_alloc *a, const struct matc
  * A plan over rows makes exactly the allocations of the full plan over the
  * same candidates (every field, the count of compatible ones included, so
  * every explanation is the same), over many random worlds (seeded,
- * reproducible): needs and offers as the subject, one run or a material and
- * its substitute in two, skipped rows, same owners, coordinates or
+ * reproducible): needs and offers as the subject, one run or a material, its
+ * substitute and a material that is none in up to three, skipped rows, same owners, coordinates or
  * province centres, distance limits, minimum orders, grades, prices that
  * tie once floored, dates. The worlds are checked to exercise each fast
  * path: the bound, the stop at the price, allocations past the bound's
@@ -998,12 +998,13 @@ static void test_plan_runs_same_allocations(void **state)
 	for (int world = 0; world < 1200; world++) {
 		enum listing_kind skind = world % 2 ? LISTING_OFFER : LISTING_NEED;
 		enum listing_kind ckind = skind == LISTING_NEED ? LISTING_OFFER : LISTING_NEED;
-		size_t n_runs = 1 + xorshift(&x) % 2, n = 0;
-		static const char *const mats[] = {"white_clay", "kaolin"};
-		struct matching_listing *ls[2];
-		const struct matching_listing **cands[2];
-		struct matching_row *rows[2];
-		struct matching_run runs[2];
+		/* the third is no substitute: the plan must refuse it all the same */
+		size_t n_runs = 1 + xorshift(&x) % 3, n = 0;
+		static const char *const mats[] = {"white_clay", "kaolin", "clay"};
+		struct matching_listing *ls[3];
+		const struct matching_listing **cands[3];
+		struct matching_row *rows[3];
+		struct matching_run runs[3];
 		const struct matching_listing **all;
 		char id[32];
 
@@ -1072,8 +1073,8 @@ static void test_plan_runs_same_allocations(void **state)
 			pruned[skind == LISTING_OFFER] = 1;
 		if (kf > 0 && full[kf - 1].rank > MATCHING_PRUNE_KEEP)
 			deep = 1; /* past the bound's ranks: planned again */
-		for (size_t i = 0; n_runs == 2 && i < kf; i++)
-			merged |= full[i].index >= runs[0].n; /* from the second run */
+		for (size_t i = 0; n_runs >= 2 && i < kf; i++)
+			merged |= full[i].index >= runs[0].n; /* from a later run */
 		if (skind == LISTING_OFFER && kf > 0) {
 			/* needs whose maximum is below the offer's price: the scan stops */
 			for (size_t i = 0; i < runs[0].n; i++)
