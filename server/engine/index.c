@@ -108,21 +108,28 @@ struct index_entry *index_get(struct index *ix, const char *id)
 
 /*
  * Both kinds are kept in key order so a plan can stop early or bound its
- * costs (matching_plan_runs); a listing is found again by binary search on
- * its key, then among the listings of that same key.
+ * costs (matching_plan_runs). Listings of an equal key (needs without a
+ * maximum price all share one) are ordered by the address of their
+ * listing, which a plan never looks at, so that a listing is found again,
+ * and a new one placed, by binary search rather than a walk over its ties.
  */
-static int index_before(const struct index_list *l, int64_t a, int64_t b)
+static int index_before(const struct index_list *l, size_t at, int64_t key,
+			const struct matching_listing *item)
 {
-	return l->ascending ? a < b : a > b;
+	int64_t k = l->rows[at].key;
+	if (k != key)
+		return l->ascending ? k < key : k > key;
+	return (uintptr_t)l->items[at] < (uintptr_t)item;
 }
 
-/* The first position whose key is not before key. */
-static size_t index_lower(const struct index_list *l, int64_t key)
+/* The first position not before (key, item). */
+static size_t index_lower(const struct index_list *l, int64_t key,
+			  const struct matching_listing *item)
 {
 	size_t lo = 0, hi = l->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (index_before(l, l->rows[mid].key, key))
+		if (index_before(l, mid, key, item))
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -133,9 +140,7 @@ static size_t index_lower(const struct index_list *l, int64_t key)
 /* The position of e in its list, or l->n when it is not there. */
 static size_t index_position(const struct index_list *l, const struct index_entry *e)
 {
-	size_t at = index_lower(l, e->key);
-	while (at < l->n && l->rows[at].key == e->key && l->items[at] != &e->l)
-		at++;
+	size_t at = index_lower(l, e->key, &e->l);
 	return at < l->n && l->items[at] == &e->l ? at : l->n;
 }
 
@@ -153,10 +158,7 @@ static void index_list_add(struct index *ix, struct index_entry *e)
 		l->rows = xrealloc(l->rows, l->cap * sizeof(*l->rows));
 	}
 	e->key = matching_row_key(&e->l);
-	/* after the listings of an equal key */
-	size_t at = index_lower(l, e->key);
-	while (at < l->n && l->rows[at].key == e->key)
-		at++;
+	size_t at = index_lower(l, e->key, &e->l);
 	memmove(&l->items[at + 1], &l->items[at], (l->n - at) * sizeof(*l->items));
 	memmove(&l->rows[at + 1], &l->rows[at], (l->n - at) * sizeof(*l->rows));
 	l->items[at] = &e->l;
