@@ -58,6 +58,12 @@
  * An offer as the subject has one price for all needs, so its ranking is by
  * freight: nearest (per unit of freight) first.
  *
+ * The engine plans over rows (matching_plan_runs): the fields a plan reads,
+ * packed one cache line per candidate, in lists ordered by price, so a plan
+ * stops where prices go out of reach and only counts the candidates that a
+ * lower bound shows cannot rank among the best. Its allocations, the count
+ * of compatible candidates included, are matching_plan()'s.
+ *
  * Allocation is greedy in that order: q = min(what the subject has left,
  * the candidate's remaining); a candidate whose offer side has a minimum
  * order above q is skipped (the next, smaller-need or larger-offer one may
@@ -263,21 +269,88 @@ size_t matching_plan(const struct matching_listing *subject,
 		     int64_t rate, struct matching_alloc *out, size_t max_out, size_t *considered);
 
 /*
- * matching_plan() for a need whose candidate offers come ordered by
- * matching_price_micro(), cheapest first: the same allocations, found
- * without looking at every offer. The scan stops once an offer's price alone
- * is above the landed cost of the MATCHING_PRUNE_KEEP cheapest compatible
- * offers already seen (freight is never negative, so no later offer can
- * rank among them); when the allocation would need more than those, it
- * plans again in full. A pruned plan's "compatible" counts the compatible
- * offers examined, and *considered how many were examined. For any other
- * subject it is matching_plan().
+ * The fields of one candidate that a plan reads, packed into one cache line
+ * so that a plan streams through an array of rows instead of following a
+ * pointer to a 168-byte listing per candidate. matching_row_fill() makes a
+ * row from its listing; remaining is the one field that changes without a
+ * refill, and whoever changes a listing's remaining sets the row's too.
  */
-#define MATCHING_PRUNE_KEEP 32
-size_t matching_plan_by_price(const struct matching_listing *subject,
-			      const struct matching_listing *const *cands, size_t n,
-			      int64_t now_ms, int64_t rate, struct matching_alloc *out,
-			      size_t max_out, size_t *considered);
+struct matching_row {
+	int64_t key;		  /* matching_row_key(): the order of a run */
+	int64_t remaining;	  /* = the listing's */
+	int64_t min_order_base;	  /* offers; 0 for needs */
+	int64_t from_ms;	  /* offers: available_from; needs: needed_by */
+	int64_t until_ms;	  /* offers: available_until, INT64_MAX when open-ended */
+	uint32_t owner_hash;	  /* of the owner id: equal hashes are compared in full */
+	int32_t max_distance_km;  /* 0 = no limit */
+	int32_t lat_udeg, lon_udeg; /* the listing's point, or its province's centre */
+	uint8_t material;	  /* materials_at() index; MATCHING_ROW_NONE unknown */
+	uint8_t province;	  /* provinces_at() index; MATCHING_ROW_NONE unknown, or
+				   * coordinates off the globe: planned from the listing */
+	int8_t grade_rank;
+	uint8_t has_location;
+	uint8_t accept_substitutes;
+	uint8_t flags;		  /* MATCHING_ROW_* */
+};
+#define MATCHING_ROW_NONE 0xff
+/* remaining > 0 and not below the listing's own minimum order */
+#define MATCHING_ROW_OPEN 1
+/* province and material known, coordinates on the globe, (offers) a price */
+#define MATCHING_ROW_PLAIN 2
+/* a maximum distance */
+#define MATCHING_ROW_LIMIT 4
+/* the caller's mark: not a candidate this time (matching_row_fill clears it) */
+#define MATCHING_ROW_SKIP 8
+
+/*
+ * The order of a run of rows. Offers: matching_price_micro(), and a run of
+ * offers is in ascending key order. Needs: the maximum price per base unit,
+ * floor(price_vnd x 10^6 / price_factor), INT64_MAX when the need has none
+ * (or it does not fit), and a run of needs is in descending key order.
+ */
+int64_t matching_row_key(const struct matching_listing *l);
+/* Fills *r from l (not marked MATCHING_ROW_SKIP). */
+void matching_row_fill(struct matching_row *r, const struct matching_listing *l);
+/* Sets the row's remaining (and its MATCHING_ROW_OPEN flag). */
+void matching_row_set_remaining(struct matching_row *r, int64_t remaining);
+
+/* Candidates of one list: cands[i] is described by rows[i], in key order. */
+struct matching_run {
+	const struct matching_listing *const *cands;
+	const struct matching_row *rows;
+	size_t n;
+};
+
+/*
+ * matching_plan() over the concatenation of the runs' cands (an allocation's
+ * index is its place in that concatenation; a row marked MATCHING_ROW_SKIP
+ * counts as a
+ * NULL candidate): exactly the same allocations, every field equal, the
+ * number of compatible candidates included, so that every explanation is
+ * the same; found without costing every candidate. Each run must be in its
+ * key order (see matching_row_key()) and hold the other kind than subject:
+ * a material's list, and the lists of its substitutes. How:
+ *   - a run stops at the first row whose price is out of the subject's
+ *     reach (an offer above a need's maximum, a need whose maximum is below
+ *     an offer's price): every row after it refuses the price too;
+ *   - the filters run on the row first, and only what the row cannot settle
+ *     (an equal owner hash, a price equal to the bound once floored, a
+ *     substitute need's grade) reads the listings; a distance is measured
+ *     from the table of province centres when neither side has coordinates;
+ *   - the MATCHING_PRUNE_KEEP least (landed cost, deadline) pairs seen so
+ *     far are a bound: a candidate whose price plus a lower bound of its
+ *     freight (from the change of latitude alone) comes after them cannot
+ *     rank among them, so it is only counted when compatible, never costed
+ *     in full; in a need's run of offers, once the price alone passes the
+ *     bound, the rest is counted from the rows. When the allocation needs
+ *     more ranks than the bound vouches for, the plan is made again without
+ *     it.
+ * *considered (may be NULL) = how many candidates were costed in full.
+ */
+#define MATCHING_PRUNE_KEEP 16
+size_t matching_plan_runs(const struct matching_listing *subject, const struct matching_run *runs,
+			  size_t n_runs, int64_t now_ms, int64_t rate, struct matching_alloc *out,
+			  size_t max_out, size_t *considered);
 
 /*
  * Why a match was proposed, for the moderator: a new object

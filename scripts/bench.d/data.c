@@ -12,6 +12,8 @@
  *   cmbench-data searches --accounts FILE --count N [--seed S] --out FILE
  *   cmbench-data cursor   --redis H:P
  *   cmbench-data plan     --candidates N --subjects M [--material CODE] [--seed S]
+ *                         [--subject need|offer] [--profile P] [--substitutes yes|no]
+ *                         [--method runs|full]
  *
  * Accounts, tokens and listings are written exactly as craftmatchd writes
  * them: the request body goes through the server's own validation and
@@ -995,24 +997,74 @@ static int listing_to_matching(enum listing_kind kind, const json_t *body, const
 	return 0;
 }
 
-static int plan_by_price(const void *pa, const void *pb)
+#define PLAN_LISTS_MAX 8
+
+/* The order of the engine's lists (matching_row_key): offers ascending, needs descending. */
+static int plan_by_key(const void *pa, const void *pb)
 {
-	int64_t x = matching_price_micro(*(const struct matching_listing *const *)pa);
-	int64_t y = matching_price_micro(*(const struct matching_listing *const *)pb);
-	return (x > y) - (x < y);
+	const struct matching_listing *a = *(const struct matching_listing *const *)pa;
+	const struct matching_listing *b = *(const struct matching_listing *const *)pb;
+	int64_t x = matching_row_key(a), y = matching_row_key(b);
+	int c = (x > y) - (x < y);
+	return a->kind == LISTING_OFFER ? c : -c;
+}
+
+/* One material's background listings of a kind, as the engine's index keeps them. */
+struct plan_list {
+	struct matching_listing *ls;
+	const struct matching_listing **ptrs;
+	struct matching_row *rows;
+	size_t n;
+};
+
+static void plan_list_make(struct plan_list *pl, enum listing_kind kind, const struct material *m,
+			   long n, int64_t *seq)
+{
+	pl->n = (size_t)n;
+	pl->ls = calloc(pl->n ? pl->n : 1, sizeof(*pl->ls));
+	pl->ptrs = calloc(pl->n ? pl->n : 1, sizeof(*pl->ptrs));
+	pl->rows = calloc(pl->n ? pl->n : 1, sizeof(*pl->rows));
+	for (size_t i = 0; i < pl->n; i++) {
+		const struct acct *a;
+		json_t *b = listing_body(kind, PROFILE_BACKGROUND, m, &a);
+		listing_to_matching(kind, b, a, ++*seq, &pl->ls[i]);
+		json_decref(b);
+		pl->ptrs[i] = &pl->ls[i];
+	}
+	qsort(pl->ptrs, pl->n, sizeof(*pl->ptrs), plan_by_key);
+	for (size_t i = 0; i < pl->n; i++)
+		matching_row_fill(&pl->rows[i], pl->ptrs[i]);
 }
 
 /*
- * The engine's planning step alone, as server/engine/engine.c makes it for a
- * need: the material's offers in price order (as the engine's index keeps
- * them) and matching_plan_by_price, timed in thread CPU per subject: new
- * wide-profile needs against `cands` background offers of one material.
+ * The engine's planning step alone, as server/engine/index.c makes it:
+ * `cands` background listings of the other kind in key order with their
+ * rows, one list per material (the material's, and with --substitutes yes
+ * its substitutes' too, the candidates split evenly; needs as subjects then
+ * accept substitutes), and matching_plan_runs, timed in thread CPU per
+ * subject: new listings of --profile (default wide: crossing every
+ * candidate on price) of --subject need|offer. --method full times
+ * matching_plan over the same candidates instead: the plain plan that
+ * offers and substitute-taking needs got before matching_plan_runs.
  */
-static int cmd_plan(long ncand, long nsubj, const char *material)
+static int cmd_plan(long ncand, long nsubj, const char *material, const char *subject,
+		    const char *profile, const char *substitutes, const char *method)
 {
-	const struct material *m = materials_find(material ? material : "clay");
+	enum listing_kind skind = LISTING_NEED;
+	if (subject && strcmp(subject, "offer") == 0)
+		skind = LISTING_OFFER;
+	else if (subject && strcmp(subject, "need") != 0)
+		die("--subject need|offer");
+	enum listing_kind ckind = skind == LISTING_NEED ? LISTING_OFFER : LISTING_NEED;
+	int subst = substitutes && strcmp(substitutes, "yes") == 0;
+	int full = method && strcmp(method, "full") == 0;
+	if (method && !full && strcmp(method, "runs") != 0)
+		die("--method runs|full");
+	const struct material *m =
+	    materials_find(material ? material : subst ? "white_clay" : "clay");
 	if (m == NULL)
 		die("unknown material");
+	enum profile prof = profile ? profile_parse(profile) : PROFILE_WIDE;
 	/* owners: the plan only compares owner ids */
 	static struct acct fake[2];
 	snprintf(fake[0].id, IDS_MAX, "acc_00000000000000000000");
@@ -1029,43 +1081,77 @@ static int cmd_plan(long ncand, long nsubj, const char *material)
 		by_role[1] = &s1;
 		n_by_role[0] = n_by_role[1] = 1;
 	}
-	struct matching_listing *cands = calloc((size_t)ncand, sizeof(*cands));
-	const struct matching_listing **ptrs = calloc((size_t)ncand, sizeof(*ptrs));
-	for (long i = 0; i < ncand; i++) {
-		const struct acct *a;
-		json_t *b = listing_body(LISTING_OFFER, PROFILE_BACKGROUND, m, &a);
-		listing_to_matching(LISTING_OFFER, b, a, i + 1, &cands[i]);
-		json_decref(b);
-		ptrs[i] = &cands[i];
+
+	/* the lists: the material's, then its substitutes' (either way), as the index */
+	const struct material *mats[PLAN_LISTS_MAX];
+	size_t n_mats = 0;
+	mats[n_mats++] = m;
+	for (size_t i = 0; subst && i < materials_count() && n_mats < PLAN_LISTS_MAX; i++) {
+		const struct material *o = materials_at(i);
+		if (o != m && (materials_is_substitute(m, o) || materials_is_substitute(o, m)))
+			mats[n_mats++] = o;
 	}
-	qsort(ptrs, (size_t)ncand, sizeof(*ptrs), plan_by_price);
+	if (subst && n_mats == 1)
+		die("%s has no substitutes", m->code);
+	struct plan_list lists[PLAN_LISTS_MAX];
+	struct matching_run runs[PLAN_LISTS_MAX];
+	int64_t seq = 0;
+	for (size_t k = 0; k < n_mats; k++) {
+		long share = ncand / (long)n_mats + ((long)k < ncand % (long)n_mats);
+		plan_list_make(&lists[k], ckind, mats[k], share, &seq);
+		runs[k] = (struct matching_run){lists[k].ptrs, lists[k].rows, lists[k].n};
+	}
+	const struct matching_listing **all = calloc((size_t)ncand + 1, sizeof(*all));
+	size_t n_all = 0;
+	for (size_t k = 0; k < n_mats; k++)
+		for (size_t i = 0; i < lists[k].n; i++)
+			all[n_all++] = lists[k].ptrs[i];
+
 	uint64_t *ns = calloc((size_t)nsubj, sizeof(*ns));
-	size_t total_considered = 0, total_allocs = 0;
+	size_t total_considered = 0, total_allocs = 0, total_compatible = 0;
 	struct matching_alloc allocs[5];
 	for (long s = 0; s < nsubj; s++) {
 		const struct acct *a;
 		struct matching_listing subj;
-		json_t *b = listing_body(LISTING_NEED, PROFILE_WIDE, m, &a);
-		listing_to_matching(LISTING_NEED, b, a, ncand + s + 1, &subj);
+		json_t *b = listing_body(skind, prof, m, &a);
+		listing_to_matching(skind, b, a, ++seq, &subj);
 		json_decref(b);
-		size_t considered = 0;
+		if (subst && skind == LISTING_NEED)
+			subj.accept_substitutes = 1;
+		size_t considered = 0, k;
+		int64_t now = now_ms();
 		uint64_t t0 = thread_ns();
-		size_t k = matching_plan_by_price(&subj, ptrs, (size_t)ncand, now_ms(), 3000,
-						  allocs, 5, &considered);
+		if (full)
+			k = matching_plan(&subj, all, n_all, now, 3000, allocs, 5, &considered);
+		else
+			k = matching_plan_runs(&subj, runs, n_mats, now, 3000, allocs, 5,
+					       &considered);
 		ns[s] = thread_ns() - t0;
 		total_considered += considered;
 		total_allocs += k;
+		total_compatible += k ? allocs[0].compatible : 0;
 	}
 	qsort(ns, (size_t)nsubj, sizeof(*ns), cmp_u64);
 	double sum = 0;
 	for (long s = 0; s < nsubj; s++)
 		sum += (double)ns[s];
-	printf("{\"candidates\": %ld, \"subjects\": %ld, \"material\": \"%s\", "
+	printf("{\"candidates\": %ld, \"subjects\": %ld, \"material\": \"%s\", \"subject\": \"%s\", "
+	       "\"lists\": %zu, \"method\": \"%s\", "
 	       "\"median_us\": %.1f, \"mean_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, "
-	       "\"considered_mean\": %.1f, \"allocations_mean\": %.2f}\n",
-	       ncand, nsubj, m->code, ns[nsubj / 2] / 1e3, sum / nsubj / 1e3,
+	       "\"considered_mean\": %.1f, \"allocations_mean\": %.2f, "
+	       "\"compatible_mean\": %.1f}\n",
+	       ncand, nsubj, m->code, skind == LISTING_NEED ? "need" : "offer", n_mats,
+	       full ? "full" : "runs", ns[nsubj / 2] / 1e3, sum / nsubj / 1e3,
 	       ns[(size_t)(nsubj * 0.9)] / 1e3, ns[(size_t)(nsubj * 0.99)] / 1e3,
-	       (double)total_considered / nsubj, (double)total_allocs / nsubj);
+	       (double)total_considered / nsubj, (double)total_allocs / nsubj,
+	       (double)total_compatible / nsubj);
+	for (size_t k = 0; k < n_mats; k++) {
+		free(lists[k].ls);
+		free(lists[k].ptrs);
+		free(lists[k].rows);
+	}
+	free(all);
+	free(ns);
 	return 0;
 }
 
@@ -1078,7 +1164,8 @@ int main(int argc, char **argv)
 		    "[options] (see the top of scripts/bench.d/data.c)");
 	const char *cmd = argv[1];
 	const char *redis = NULL, *admin = NULL, *out = NULL, *accounts = NULL, *profile = NULL,
-		   *kind = NULL, *material = NULL, *host = "127.0.0.1";
+		   *kind = NULL, *material = NULL, *host = "127.0.0.1", *subject = NULL,
+		   *substitutes = NULL, *method = NULL;
 	long villages_n = 0, suppliers_n = 0, moderators_n = 0, count = 0, seed = 1,
 	     candidates = 10000, subjects = 1000;
 	for (int i = 2; i < argc; i++) {
@@ -1103,6 +1190,12 @@ int main(int argc, char **argv)
 			material = v;
 		else if (strcmp(o, "--host") == 0)
 			host = v;
+		else if (strcmp(o, "--subject") == 0)
+			subject = v;
+		else if (strcmp(o, "--substitutes") == 0)
+			substitutes = v;
+		else if (strcmp(o, "--method") == 0)
+			method = v;
 		else if (strcmp(o, "--exclude") == 0) {
 			if ((excluded = materials_find(v)) == NULL)
 				die("unknown material '%s'", v);
@@ -1137,7 +1230,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "plan") == 0) {
 		if (accounts)
 			accounts_read(accounts);
-		return cmd_plan(candidates, subjects, material);
+		return cmd_plan(candidates, subjects, material, subject, profile, substitutes,
+				method);
 	}
 	if (!accounts)
 		die("%s needs --accounts", cmd);

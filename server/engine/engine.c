@@ -246,7 +246,7 @@ static void engine_set_remaining(struct engine *e, const char *id, const char *v
 	struct index_entry *ent = index_get(e->ix, id);
 	if (ent == NULL || value == NULL || *value == '\0')
 		return;
-	index_set_known(ent, strtoll(value, NULL, 10));
+	index_set_known(e->ix, ent, strtoll(value, NULL, 10));
 }
 
 /* Events after which quantity returns to both listings. */
@@ -333,9 +333,9 @@ static void engine_release(struct engine *e, struct engine_round *rd, size_t i)
 	struct index_entry *ne = index_get(e->ix, rd->need[i]);
 	struct index_entry *oe = index_get(e->ix, rd->offer[i]);
 	if (ne)
-		index_reserve(ne, -rd->p[i].quantity);
+		index_reserve(e->ix, ne, -rd->p[i].quantity);
 	if (oe)
-		index_reserve(oe, -rd->p[i].quantity);
+		index_reserve(e->ix, oe, -rd->p[i].quantity);
 	e->stats.reserved -= 2 * rd->p[i].quantity;
 }
 
@@ -394,9 +394,11 @@ static void engine_proposed(const struct store_reply *res, void *arg)
 				struct index_entry *ne = index_get(e->ix, rd->need[i]);
 				struct index_entry *oe = index_get(e->ix, rd->offer[i]);
 				if (ne)
-					index_set_known(ne, json_integer_value(json_array_get(one, 1)));
+					index_set_known(e->ix, ne,
+							json_integer_value(json_array_get(one, 1)));
 				if (oe)
-					index_set_known(oe, json_integer_value(json_array_get(one, 2)));
+					index_set_known(e->ix, oe,
+							json_integer_value(json_array_get(one, 2)));
 				index_pair(e->ix, rd->need[i], rd->offer[i]);
 			} else {
 				refused++;
@@ -447,16 +449,13 @@ static int engine_match_one(struct engine *e, const struct engine_job *job)
 	struct index_entry *subj = index_get(e->ix, job->id);
 	if (subj == NULL || subj->l.remaining <= 0)
 		return 0;
-	const struct matching_listing *const *cands;
-	int by_price = 0;
-	size_t n = index_candidates(e->ix, subj, &cands, &by_price);
+	const struct matching_listing *picked[ENGINE_MAX_PROPOSALS];
 	struct matching_alloc allocs[ENGINE_MAX_PROPOSALS];
 	size_t considered = 0;
 	int64_t now = api_now_ms();
 	uint64_t t0 = engine_cpu_ns();
-	size_t k = (by_price ? matching_plan_by_price : matching_plan)(
-		&subj->l, cands, n, now, e->app->cfg.freight_rate, allocs, ENGINE_MAX_PROPOSALS,
-		&considered);
+	size_t k = index_plan(e->ix, subj, now, e->app->cfg.freight_rate, allocs,
+			      ENGINE_MAX_PROPOSALS, &considered, picked);
 	metrics_histogram_observe(&e->stats.plan, engine_cpu_ns() - t0);
 	e->stats.runs++;
 	if (k == 0)
@@ -467,7 +466,7 @@ static int engine_match_one(struct engine *e, const struct engine_job *job)
 	rd->full = k == ENGINE_MAX_PROPOSALS;
 	snprintf(rd->subject, sizeof(rd->subject), "%s", subj->l.id);
 	for (size_t i = 0; i < k; i++) {
-		const struct matching_listing *c = cands[allocs[i].index];
+		const struct matching_listing *c = picked[i];
 		const struct matching_listing *need = subj->l.kind == LISTING_NEED ? &subj->l : c;
 		const struct matching_listing *offer = subj->l.kind == LISTING_NEED ? c : &subj->l;
 		ids_new("mat", rd->ids[i]);
@@ -495,9 +494,9 @@ static int engine_match_one(struct engine *e, const struct engine_job *job)
 		struct index_entry *ne = index_get(e->ix, rd->need[i]);
 		struct index_entry *oe = index_get(e->ix, rd->offer[i]);
 		if (ne)
-			index_reserve(ne, rd->p[i].quantity);
+			index_reserve(e->ix, ne, rd->p[i].quantity);
 		if (oe)
-			index_reserve(oe, rd->p[i].quantity);
+			index_reserve(e->ix, oe, rd->p[i].quantity);
 		e->stats.reserved += 2 * rd->p[i].quantity;
 	}
 	subj->in_round = 1;

@@ -11,9 +11,16 @@
 #include "common/materials.h"
 #include "common/xalloc.h"
 
+/*
+ * The open listings of one material and kind, in key order (matching_row_key:
+ * offers by price ascending, needs by maximum price descending), with each
+ * one's matching_row beside it: a plan reads the rows as a contiguous array.
+ */
 struct index_list {
-	struct index_entry **items;
+	const struct matching_listing **items; /* &entry->l */
+	struct matching_row *rows; /* rows[i] describes items[i]->l */
 	size_t n, cap;
+	int ascending;
 };
 
 struct index {
@@ -22,8 +29,7 @@ struct index {
 	size_t n_materials;
 	struct index_list *lists; /* [material * 2 + kind] */
 	unsigned char *substitutes; /* [a * n + b]: b substitutes for a (either way) */
-	const struct matching_listing **scratch;
-	size_t scratch_cap;
+	struct matching_run *runs;  /* n_materials of them: a plan's lists */
 };
 
 static uint64_t index_hash(const char *s)
@@ -47,7 +53,10 @@ struct index *index_new(void)
 	struct index *ix = xcalloc(1, sizeof(*ix));
 	ix->n_materials = materials_count();
 	ix->lists = xcalloc(ix->n_materials * 2, sizeof(*ix->lists));
+	for (size_t i = 0; i < ix->n_materials; i++)
+		ix->lists[i * 2 + LISTING_OFFER].ascending = 1;
 	ix->substitutes = xcalloc(ix->n_materials * ix->n_materials, 1);
+	ix->runs = xcalloc(ix->n_materials, sizeof(*ix->runs));
 	for (size_t a = 0; a < ix->n_materials; a++)
 		for (size_t b = 0; b < ix->n_materials; b++)
 			ix->substitutes[a * ix->n_materials + b] =
@@ -67,12 +76,14 @@ void index_free(struct index *ix)
 			free(ix->table[i]->paired);
 			free(ix->table[i]);
 		}
-	for (size_t i = 0; i < ix->n_materials * 2; i++)
+	for (size_t i = 0; i < ix->n_materials * 2; i++) {
 		free(ix->lists[i].items);
+		free(ix->lists[i].rows);
+	}
 	free(ix->lists);
 	free(ix->table);
 	free(ix->substitutes);
-	free(ix->scratch);
+	free(ix->runs);
 	free(ix);
 }
 
@@ -96,17 +107,29 @@ struct index_entry *index_get(struct index *ix, const char *id)
 }
 
 /*
- * Needs are kept in any order (swap-remove by slot). Offers are kept ordered
- * by price per base unit, cheapest first, so a need's plan can stop early
- * (matching_plan_by_price); an offer is found again by binary search on its
- * price, then among the offers of that same price.
+ * Both kinds are kept in key order so a plan can stop early or bound its
+ * costs (matching_plan_runs). Listings of an equal key (needs without a
+ * maximum price all share one) are ordered by the address of their
+ * listing, which a plan never looks at, so that a listing is found again,
+ * and a new one placed, by binary search rather than a walk over its ties.
  */
-static size_t index_offer_lower(const struct index_list *l, int64_t price)
+static int index_before(const struct index_list *l, size_t at, int64_t key,
+			const struct matching_listing *item)
+{
+	int64_t k = l->rows[at].key;
+	if (k != key)
+		return l->ascending ? k < key : k > key;
+	return (uintptr_t)l->items[at] < (uintptr_t)item;
+}
+
+/* The first position not before (key, item). */
+static size_t index_lower(const struct index_list *l, int64_t key,
+			  const struct matching_listing *item)
 {
 	size_t lo = 0, hi = l->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (l->items[mid]->price_key < price)
+		if (index_before(l, mid, key, item))
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -114,41 +137,53 @@ static size_t index_offer_lower(const struct index_list *l, int64_t price)
 	return lo;
 }
 
+/* The position of e in its list, or l->n when it is not there. */
+static size_t index_position(const struct index_list *l, const struct index_entry *e)
+{
+	size_t at = index_lower(l, e->key, &e->l);
+	return at < l->n && l->items[at] == &e->l ? at : l->n;
+}
+
+static struct index_list *index_list_of(struct index *ix, const struct index_entry *e)
+{
+	return &ix->lists[e->material * 2 + e->l.kind];
+}
+
 static void index_list_add(struct index *ix, struct index_entry *e)
 {
-	struct index_list *l = &ix->lists[e->material * 2 + e->l.kind];
+	struct index_list *l = index_list_of(ix, e);
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 64;
 		l->items = xrealloc(l->items, l->cap * sizeof(*l->items));
+		l->rows = xrealloc(l->rows, l->cap * sizeof(*l->rows));
 	}
-	if (e->l.kind == LISTING_OFFER) {
-		e->price_key = matching_price_micro(&e->l);
-		size_t at = index_offer_lower(l, e->price_key + 1); /* after equal prices */
-		memmove(&l->items[at + 1], &l->items[at], (l->n - at) * sizeof(*l->items));
-		l->items[at] = e;
-		l->n++;
-		return;
-	}
-	e->slot = l->n;
-	l->items[l->n++] = e;
+	e->key = matching_row_key(&e->l);
+	size_t at = index_lower(l, e->key, &e->l);
+	memmove(&l->items[at + 1], &l->items[at], (l->n - at) * sizeof(*l->items));
+	memmove(&l->rows[at + 1], &l->rows[at], (l->n - at) * sizeof(*l->rows));
+	l->items[at] = &e->l;
+	matching_row_fill(&l->rows[at], &e->l);
+	l->n++;
 }
 
 static void index_list_del(struct index *ix, struct index_entry *e)
 {
-	struct index_list *l = &ix->lists[e->material * 2 + e->l.kind];
-	if (e->l.kind == LISTING_OFFER) {
-		for (size_t at = index_offer_lower(l, e->price_key); at < l->n; at++)
-			if (l->items[at] == e) {
-				memmove(&l->items[at], &l->items[at + 1],
-					(l->n - at - 1) * sizeof(*l->items));
-				l->n--;
-				return;
-			}
+	struct index_list *l = index_list_of(ix, e);
+	size_t at = index_position(l, e);
+	if (at == l->n)
 		return;
-	}
-	struct index_entry *last = l->items[--l->n];
-	l->items[e->slot] = last;
-	last->slot = e->slot;
+	memmove(&l->items[at], &l->items[at + 1], (l->n - at - 1) * sizeof(*l->items));
+	memmove(&l->rows[at], &l->rows[at + 1], (l->n - at - 1) * sizeof(*l->rows));
+	l->n--;
+}
+
+void index_set_remaining(struct index *ix, struct index_entry *e, int64_t remaining)
+{
+	struct index_list *l = index_list_of(ix, e);
+	size_t at = index_position(l, e);
+	e->l.remaining = remaining;
+	if (at < l->n)
+		matching_row_set_remaining(&l->rows[at], remaining);
 }
 
 static void index_grow(struct index *ix)
@@ -162,6 +197,8 @@ static void index_grow(struct index *ix)
 			ix->table[index_find_slot(ix, old[i]->l.id)] = old[i];
 	free(old);
 }
+
+static int64_t index_avail(const struct index_entry *e);
 
 struct index_entry *index_put(struct index *ix, const struct matching_listing *l)
 {
@@ -181,29 +218,32 @@ struct index_entry *index_put(struct index *ix, const struct matching_listing *l
 	e->l = *l;
 	e->material = index_material(ix, l->material);
 	e->retries = 0;
-	index_set_known(e, l->remaining); /* reservations in flight stand */
+	/* Reservations in flight stand; the row is made from l by index_list_add. */
+	e->known = l->remaining > 0 ? l->remaining : 0;
+	e->l.remaining = index_avail(e);
 	index_list_add(ix, e);
 	return e;
 }
 
-static void index_refresh(struct index_entry *e)
+/* What a plan may allocate: known less reserved, never below 0. */
+static int64_t index_avail(const struct index_entry *e)
 {
 	int64_t avail = e->known - e->reserved;
-	e->l.remaining = avail > 0 ? avail : 0;
+	return avail > 0 ? avail : 0;
 }
 
-void index_set_known(struct index_entry *e, int64_t known)
+void index_set_known(struct index *ix, struct index_entry *e, int64_t known)
 {
 	e->known = known > 0 ? known : 0;
-	index_refresh(e);
+	index_set_remaining(ix, e, index_avail(e));
 }
 
-void index_reserve(struct index_entry *e, int64_t q)
+void index_reserve(struct index *ix, struct index_entry *e, int64_t q)
 {
 	e->reserved += q;
 	if (e->reserved < 0)
 		e->reserved = 0;
-	index_refresh(e);
+	index_set_remaining(ix, e, index_avail(e));
 }
 
 void index_remove(struct index *ix, const char *id)
@@ -247,43 +287,47 @@ void index_pair(struct index *ix, const char *a, const char *b)
 		index_pair_one(eb, a);
 }
 
-static void index_scratch_add(struct index *ix, size_t *n, const struct index_list *l)
-{
-	if (*n + l->n > ix->scratch_cap) {
-		ix->scratch_cap = (*n + l->n) * 2;
-		ix->scratch = xrealloc(ix->scratch, ix->scratch_cap * sizeof(*ix->scratch));
-	}
-	for (size_t i = 0; i < l->n; i++)
-		if (!l->items[i]->excluded)
-			ix->scratch[(*n)++] = &l->items[i]->l;
-}
-
-/* Marks (or clears) the subject's earlier counterparts. */
+/* Marks (or clears) the subject's earlier counterparts: not candidates. */
 static void index_mark_paired(struct index *ix, const struct index_entry *subject, int on)
 {
 	for (unsigned i = 0; i < subject->n_paired; i++) {
 		struct index_entry *e = index_get(ix, subject->paired[i]);
-		if (e)
-			e->excluded = on ? 1 : 0;
+		if (e == NULL || e->l.kind == subject->l.kind)
+			continue;
+		struct index_list *l = index_list_of(ix, e);
+		size_t at = index_position(l, e);
+		if (at < l->n)
+			l->rows[at].flags = (uint8_t)(on ? l->rows[at].flags | MATCHING_ROW_SKIP
+							   : l->rows[at].flags & ~MATCHING_ROW_SKIP);
 	}
 }
 
-size_t index_candidates(struct index *ix, const struct index_entry *subject,
-			const struct matching_listing *const **out, int *by_price)
+size_t index_plan(struct index *ix, const struct index_entry *subject, int64_t now_ms,
+		  int64_t rate, struct matching_alloc *out, size_t max_out, size_t *considered,
+		  const struct matching_listing **picked)
 {
 	unsigned other = subject->l.kind == LISTING_NEED ? LISTING_OFFER : LISTING_NEED;
-	size_t n = 0, lists = 0;
+	struct matching_run *runs = ix->runs;
+	size_t n_runs = 0;
+	const struct index_list *l = &ix->lists[subject->material * 2 + other];
+
+	runs[n_runs++] = (struct matching_run){l->items, l->rows, l->n};
+	/* A need that takes no substitute finds none of them compatible. */
+	for (size_t b = 0; b < ix->n_materials; b++) {
+		l = &ix->lists[b * 2 + other];
+		if (ix->substitutes[subject->material * ix->n_materials + b] && l->n > 0 &&
+		    (other == LISTING_NEED || subject->l.accept_substitutes))
+			runs[n_runs++] = (struct matching_run){l->items, l->rows, l->n};
+	}
 	index_mark_paired(ix, subject, 1);
-	index_scratch_add(ix, &n, &ix->lists[subject->material * 2 + other]);
-	for (size_t b = 0; b < ix->n_materials; b++)
-		if (ix->substitutes[subject->material * ix->n_materials + b] &&
-		    ix->lists[b * 2 + other].n > 0) {
-			index_scratch_add(ix, &n, &ix->lists[b * 2 + other]);
-			lists++;
-		}
+	size_t k = matching_plan_runs(&subject->l, runs, n_runs, now_ms, rate, out, max_out,
+				      considered);
 	index_mark_paired(ix, subject, 0);
-	/* One offer list alone is in price order; several put together are not. */
-	*by_price = other == LISTING_OFFER && lists == 0;
-	*out = ix->scratch;
-	return n;
+	for (size_t i = 0; i < k; i++) {
+		size_t at = out[i].index, r = 0;
+		while (at >= runs[r].n)
+			at -= runs[r++].n;
+		picked[i] = runs[r].cands[at];
+	}
+	return k;
 }

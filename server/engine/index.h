@@ -3,8 +3,10 @@
  *
  * A cache rebuilt from Redis at start and kept current from cm:events:
  * listings by id, and per material and kind the open listings to match
- * against, so matching never scans Redis. Never authoritative: proposals
- * are checked again by the store.
+ * against, so matching never scans Redis. Those lists are in key order
+ * (matching_row_key) with each listing's matching_row beside it, as
+ * matching_plan_runs reads them. Never authoritative: proposals are
+ * checked again by the store.
  */
 #ifndef CM_ENGINE_INDEX_H
 #define CM_ENGINE_INDEX_H
@@ -16,9 +18,8 @@
 struct index;
 
 struct index_entry {
-	struct matching_listing l; /* first: a pointer to the entry is one to l */
-	size_t slot;		   /* position in its need list (offer lists are ordered) */
-	int64_t price_key;	   /* offers: matching_price_micro(), the list's order */
+	struct matching_listing l; /* its remaining: see known and reserved below */
+	int64_t key;		   /* matching_row_key(): its place in its list */
 	unsigned material;	   /* materials_at() index */
 	/*
 	 * l.remaining is what a plan may still allocate: known (the remaining
@@ -28,7 +29,6 @@ struct index_entry {
 	int64_t known;
 	int64_t reserved;
 	unsigned queued : 1;	   /* waiting in the engine's queue */
-	unsigned excluded : 1;	   /* scratch mark while candidates are gathered */
 	unsigned retries : 6;	   /* proposal rounds refused since the last change */
 	unsigned in_round : 1;	   /* the subject of a proposal round in flight */
 	unsigned again : 1;	   /* changed while in a round: match again after it */
@@ -47,20 +47,29 @@ struct index_entry *index_put(struct index *ix, const struct matching_listing *l
 void index_remove(struct index *ix, const char *id);
 
 /* Sets what Redis reports as remaining (negative counts as 0). */
-void index_set_known(struct index_entry *e, int64_t known);
+void index_set_known(struct index *ix, struct index_entry *e, int64_t known);
 /* Adds q (negative: gives back) to what proposals in flight take. */
-void index_reserve(struct index_entry *e, int64_t q);
+void index_reserve(struct index *ix, struct index_entry *e, int64_t q);
 
 /* Records that a and b were proposed together (either may be absent). */
 void index_pair(struct index *ix, const char *a, const char *b);
 
 /*
- * The candidates for subject: open listings of the other kind whose
- * material is the subject's or a substitute either way round. Fills a
- * scratch array owned by the index (valid until the next call) and returns
- * its length.
+ * Sets a listing's remaining, in its entry and in the row its plans read
+ * (the engine goes through index_set_known and index_reserve, which call it).
  */
-size_t index_candidates(struct index *ix, const struct index_entry *subject,
-			const struct matching_listing *const **out, int *by_price);
+void index_set_remaining(struct index *ix, struct index_entry *e, int64_t remaining);
+
+/*
+ * Plans subject (matching_plan_runs) against its candidates: the open
+ * listings of the other kind whose material is the subject's or a
+ * substitute either way round (for a need, only when it accepts
+ * substitutes), less the ones it was ever proposed with. Writes up to
+ * max_out allocations to out and, for each, the candidate's listing to
+ * picked[i] (owned by the index, valid until it changes). Returns how many.
+ */
+size_t index_plan(struct index *ix, const struct index_entry *subject, int64_t now_ms,
+		  int64_t rate, struct matching_alloc *out, size_t max_out, size_t *considered,
+		  const struct matching_listing **picked);
 
 #endif

@@ -1,0 +1,158 @@
+/*
+ * Unit tests for server/engine/index: after any sequence of puts, removals,
+ * remaining changes and pairings, a plan through the index (its key-ordered
+ * lists and rows) makes the allocations of the full plan over the same
+ * candidates, found by brute force from a plain copy of what was put.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/matching.h"
+#include "common/materials.h"
+#include "common/provinces.h"
+#include "server/engine/index.h"
+
+#define NOW INT64_C(1795737600000)
+#define DAY INT64_C(86400000)
+#define RATE MATCHING_FREIGHT_VND_PER_TONNE_KM
+#define N_LISTINGS 300
+
+static uint64_t rnd(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static const char *const mats[] = {"white_clay", "kaolin", "clay"};
+static const char *const provs[] = {"HN", "HP", "QN", "BN", "NB"};
+
+static struct matching_listing random_listing(uint64_t *x, size_t i)
+{
+	struct matching_listing l;
+	memset(&l, 0, sizeof(l));
+	snprintf(l.id, sizeof(l.id), "lst_%03zu", i);
+	snprintf(l.owner, sizeof(l.owner), "acc_%02u", (unsigned)(rnd(x) % 12));
+	l.kind = (uint8_t)(rnd(x) % 2 ? LISTING_NEED : LISTING_OFFER);
+	l.material = materials_find(mats[rnd(x) % 3]);
+	l.province = provinces_find(provs[rnd(x) % 5]);
+	l.grade_rank = (int8_t)(rnd(x) % 4) - 1;
+	l.remaining = 1 + (int64_t)(rnd(x) % 5000);
+	l.price_factor = 1;
+	/* few distinct prices, and needs without a maximum: many equal keys */
+	l.price_vnd = 1000 + 100 * (int64_t)(rnd(x) % 8);
+	if (l.kind == LISTING_NEED) {
+		l.price_vnd = rnd(x) % 3 ? 0 : l.price_vnd + 200;
+		l.needed_by_ms = NOW + 30 * DAY;
+		l.accept_substitutes = (uint8_t)(rnd(x) % 2);
+	} else {
+		l.available_from_ms = NOW - DAY;
+		l.min_order_base = rnd(x) % 4 ? 0 : (int64_t)(rnd(x) % 1000);
+	}
+	l.has_location = rnd(x) % 3 == 0;
+	l.lat_udeg = 21000000 + (int32_t)(rnd(x) % 500000);
+	l.lon_udeg = 105000000 + (int32_t)(rnd(x) % 500000);
+	l.seq = (int64_t)i + 1;
+	l.version = 1;
+	return l;
+}
+
+/*
+ * The candidates of a plan, by brute force: the other kind, the material or
+ * a substitute either way, less those the subject's entry was paired with
+ * (paired[s][i]: s's list names i's id).
+ */
+static size_t candidates(const struct matching_listing *shadow, const int *present,
+			 const unsigned char paired[N_LISTINGS][N_LISTINGS], size_t subject,
+			 const struct matching_listing **out)
+{
+	const struct matching_listing *s = &shadow[subject];
+	size_t n = 0;
+	for (size_t i = 0; i < N_LISTINGS; i++) {
+		const struct matching_listing *c = &shadow[i];
+		if (!present[i] || c->kind == s->kind || paired[subject][i])
+			continue;
+		if (c->material != s->material && !materials_is_substitute(s->material, c->material) &&
+		    !materials_is_substitute(c->material, s->material))
+			continue;
+		out[n++] = c;
+	}
+	return n;
+}
+
+static void test_index_plans_as_the_full_plan(void **state)
+{
+	(void)state;
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	static struct matching_listing shadow[N_LISTINGS];
+	static unsigned char paired[N_LISTINGS][N_LISTINGS];
+	static int present[N_LISTINGS];
+	const struct matching_listing *cands[N_LISTINGS];
+	struct index *ix = index_new();
+	size_t plans = 0, allocated = 0;
+
+	memset(paired, 0, sizeof(paired));
+	memset(present, 0, sizeof(present));
+	for (int step = 0; step < 6000; step++) {
+		size_t i = rnd(&x) % N_LISTINGS;
+		unsigned op = (unsigned)(rnd(&x) % 10);
+		if (op < 4 || !present[i]) {
+			/* a new listing, or a changed one (price, place, kind...) */
+			shadow[i] = random_listing(&x, i);
+			index_put(ix, &shadow[i]);
+			present[i] = 1;
+		} else if (op == 4) {
+			index_remove(ix, shadow[i].id);
+			present[i] = 0;
+			/* its own list goes; the others still name it */
+			memset(paired[i], 0, sizeof(paired[i]));
+		} else if (op < 7) {
+			shadow[i].remaining = (int64_t)(rnd(&x) % 3000);
+			index_set_remaining(ix, index_get(ix, shadow[i].id), shadow[i].remaining);
+		} else if (op == 7) {
+			size_t j = rnd(&x) % N_LISTINGS;
+			if (present[j] && j != i) {
+				index_pair(ix, shadow[i].id, shadow[j].id);
+				paired[i][j] = paired[j][i] = 1;
+			}
+		} else {
+			struct matching_alloc a[5], b[5];
+			const struct matching_listing *picked[5];
+			size_t n = candidates(shadow, present, paired, i, cands);
+			size_t kf = matching_plan(&shadow[i], cands, n, NOW, RATE, a, 5, NULL);
+			size_t ki = index_plan(ix, index_get(ix, shadow[i].id), NOW, RATE, b, 5, NULL,
+					       picked);
+			assert_int_equal(kf, ki);
+			for (size_t k = 0; k < kf; k++) {
+				assert_string_equal(cands[a[k].index]->id, picked[k]->id);
+				assert_int_equal(a[k].quantity, b[k].quantity);
+				assert_int_equal(a[k].rank, b[k].rank);
+				assert_int_equal(a[k].compatible, b[k].compatible);
+				assert_int_equal(a[k].landed_vnd, b[k].landed_vnd);
+				assert_int_equal(a[k].distance_km, b[k].distance_km);
+			}
+			plans++;
+			allocated += kf;
+		}
+	}
+	assert_true(plans > 500);
+	assert_true(allocated > 500); /* the plans do allocate */
+	index_free(ix);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_index_plans_as_the_full_plan),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
