@@ -1,6 +1,7 @@
 /*
  * Unit tests for server/engine/index: after any sequence of puts, removals,
- * remaining changes and pairings, a plan through the index (its key-ordered
+ * remaining changes (reported by Redis, or reserved by proposal rounds in
+ * flight) and pairings, a plan through the index (its key-ordered
  * lists and rows) makes the allocations of the full plan over the same
  * candidates, found by brute force from a plain copy of what was put.
  */
@@ -95,12 +96,14 @@ static void test_index_plans_as_the_full_plan(void **state)
 	static struct matching_listing shadow[N_LISTINGS];
 	static unsigned char paired[N_LISTINGS][N_LISTINGS];
 	static int present[N_LISTINGS];
+	static int64_t known[N_LISTINGS], reserved[N_LISTINGS];
 	const struct matching_listing *cands[N_LISTINGS];
 	struct index *ix = index_new();
 	size_t plans = 0, allocated = 0;
 
 	memset(paired, 0, sizeof(paired));
 	memset(present, 0, sizeof(present));
+	memset(reserved, 0, sizeof(reserved));
 	for (int step = 0; step < 6000; step++) {
 		size_t i = rnd(&x) % N_LISTINGS;
 		unsigned op = (unsigned)(rnd(&x) % 10);
@@ -108,6 +111,11 @@ static void test_index_plans_as_the_full_plan(void **state)
 			/* a new listing, or a changed one (price, place, kind...) */
 			shadow[i] = random_listing(&x, i);
 			index_put(ix, &shadow[i]);
+			/* a replaced entry keeps what rounds in flight reserve; a new one has none */
+			if (!present[i])
+				reserved[i] = 0;
+			known[i] = shadow[i].remaining;
+			shadow[i].remaining = known[i] > reserved[i] ? known[i] - reserved[i] : 0;
 			present[i] = 1;
 		} else if (op == 4) {
 			index_remove(ix, shadow[i].id);
@@ -115,8 +123,17 @@ static void test_index_plans_as_the_full_plan(void **state)
 			/* its own list goes; the others still name it */
 			memset(paired[i], 0, sizeof(paired[i]));
 		} else if (op < 7) {
-			shadow[i].remaining = (int64_t)(rnd(&x) % 3000);
-			index_set_remaining(ix, index_get(ix, shadow[i].id), shadow[i].remaining);
+			struct index_entry *e = index_get(ix, shadow[i].id);
+			if (op == 5) {
+				known[i] = (int64_t)(rnd(&x) % 3000);
+				index_set_known(ix, e, known[i]);
+			} else {
+				int64_t q = (int64_t)(rnd(&x) % 2000) - 800; /* reserve or give back */
+				reserved[i] = reserved[i] + q > 0 ? reserved[i] + q : 0;
+				index_reserve(ix, e, q);
+			}
+			shadow[i].remaining = known[i] > reserved[i] ? known[i] - reserved[i] : 0;
+			assert_int_equal(e->l.remaining, shadow[i].remaining);
 		} else if (op == 7) {
 			size_t j = rnd(&x) % N_LISTINGS;
 			if (present[j] && j != i) {
