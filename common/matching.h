@@ -177,9 +177,9 @@ int matching_listing_from_doc(struct matching_listing *out, const json_t *doc, i
 
 /*
  * The engine record: a listing's struct matching_listing (less remaining,
- * version and seq, which the store keeps in fields of their own) as one
- * short line of text, stored beside the document so a restarting engine
- * loads a million listings without parsing a million JSON documents:
+ * version and seq, which the store keeps beside it) as one short line of
+ * text, stored with each open listing so a restarting engine loads a
+ * million listings without parsing a million JSON documents:
  *   "m1 KIND MATERIAL PROVINCE GRADE_RANK SUBST PRICE_VND PRICE_FACTOR
  *    NEEDED_BY AVAILABLE_FROM AVAILABLE_UNTIL MIN_ORDER MAX_KM HAS_LOC LAT LON
  *    ID OWNER"

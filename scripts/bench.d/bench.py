@@ -410,7 +410,12 @@ def self_check(st, args, acc_file, res):
             loader_id = [x for x in ids if x != api_id][0]
             a = c.execute("HGETALL", "cm:listing:" + api_id)
             b = c.execute("HGETALL", "cm:listing:" + loader_id)
-        a, b = dict(zip(a[::2], a[1::2])), dict(zip(b[::2], b[1::2]))
+            a, b = dict(zip(a[::2], a[1::2])), dict(zip(b[::2], b[1::2]))
+            # The engine's entry of each (functions.lua, cm:eng), compared
+            # with the hash.
+            for h, lid in ((a, api_id), (b, loader_id)):
+                h["<cm:eng entry>"] = c.execute(
+                    "HGET", "cm:eng:%s:%s" % (h.get("kind"), h.get("material")), lid) or ""
         da, db = json.loads(a.pop("doc")), json.loads(b.pop("doc"))
         for d, lid in ((da, api_id), (db, loader_id)):
             assert d.pop("id") == lid
@@ -418,14 +423,16 @@ def self_check(st, args, acc_file, res):
         for h, lid in ((a, api_id), (b, loader_id)):
             for f in ("seq", "created_at", "updated_at", "version"):
                 h.pop(f, None)
-            # The engine record (matching.h) holds the id and available_from
-            # (word 10, "now" when not given) too: compare the rest.
-            eng = h.get("eng", "").split(" ")
-            if len(eng) == 18:
-                assert eng[16] == lid, (eng[16], lid)
-                eng[16] = "<id>"
-                eng[9] = "<available_from>"
-                h["eng"] = " ".join(eng)
+            # The engine's entry is "REMAINING VERSION SEQ RECORD"; the
+            # record (matching.h) holds the id and available_from (its word
+            # 10, "now" when not given) too: compare the rest.
+            eng = h["<cm:eng entry>"].split(" ")
+            if len(eng) != 21 or eng[19] != lid:
+                mismatches.append("%s %s: no engine entry of 21 words naming it: %r" % (
+                    kind, lid, h["<cm:eng entry>"]))
+                continue
+            eng[1], eng[2], eng[12], eng[19] = "<version>", "<seq>", "<available_from>", "<id>"
+            h["<cm:eng entry>"] = " ".join(eng)
         if da != db:
             mismatches.append("%s doc: api %s != loader %s" % (kind, da, db))
         if a != b:
@@ -587,7 +594,7 @@ def engine_phase(st, args, acc_file, res):
                     "wide", "--kind", "need", "--material", FOCUS, "--seed", "77",
                     "--out", reqs], check=True)
     with st.rc() as c:
-        cands = c.execute("ZCARD", "cm:open:offer:" + FOCUS)
+        cands = c.execute("HLEN", "cm:eng:offer:" + FOCUS)
     m0 = metrics(st.cm_port)
     rate = args.engine_rate
     out, cpu, rcpu = measured(st, args, st.cm.pid, lambda: load_run(

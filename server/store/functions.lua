@@ -222,8 +222,31 @@ redis.register_function{
 -- version, seq, ends_at, fold, created_at, updated_at.
 -- Indexes (sorted sets scored by posting order seq): cm:listings,
 -- cm:listings:kind:<k>, :material:<code>, :province:<code>, :owner:<id>,
--- :status:<s>; cm:open:<kind>:<material> (open listings, for the engine);
--- cm:expiry scored by end time (ms) for open listings that end.
+-- :status:<s>; cm:expiry scored by end time (ms) for open listings that end.
+--
+-- cm:eng:<kind>:<material> hash: the open listings for the engine, field
+-- the listing id, value "REMAINING VERSION SEQ RECORD" (RECORD: the engine
+-- record of common/matching.h, '' for listings posted before records
+-- existed). A restarting engine reads a page of these with one HSCAN
+-- instead of one read per listing. Every function that opens, changes or
+-- ends a listing writes its entry in the same call, so the entry is always
+-- exactly the listing's state; only open listings have one.
+
+local function eng_key(kind, material) return 'cm:eng:' .. kind .. ':' .. material end
+
+local function eng_put(kind, material, id, remaining, version, seq, record)
+  redis.call('HSET', eng_key(kind, material), id,
+    remaining .. ' ' .. version .. ' ' .. seq .. ' ' .. (record or ''))
+end
+
+-- A new remaining quantity for an open listing's entry (none: not open).
+local function eng_remaining(kind, material, id, remaining)
+  local key = eng_key(kind, material)
+  local v = redis.call('HGET', key, id)
+  if not v then return end
+  local rest = string.find(v, ' ', 1, true)
+  redis.call('HSET', key, id, remaining .. string.sub(v, rest))
+end
 
 local function listing_indexes(h)
   return {
@@ -255,7 +278,8 @@ end
 local function listing_finish(key, id, h, status, now, maxlen, by)
   redis.call('ZREM', 'cm:listings:status:' .. h.status, id)
   redis.call('ZADD', 'cm:listings:status:' .. status, h.seq, id)
-  redis.call('ZREM', 'cm:open:' .. h.kind .. ':' .. h.material, id)
+  redis.call('HDEL', eng_key(h.kind, h.material), id)
+  if h.eng then redis.call('HDEL', key, 'eng') end -- posted before cm:eng
   redis.call('ZREM', 'cm:expiry', id)
   h.status = status
   h.version = tostring(tonumber(h.version) + 1)
@@ -286,14 +310,14 @@ redis.register_function('cm_listing_create', function(keys, args)
     forum = args[8], status = 'open', quantity = args[9], remaining = args[9],
     version = '1', ends_at = args[10] }
   h.seq = tostring(redis.call('INCR', 'cm:seq:listings'))
-  redis.call('HSET', keys[1], 'doc', args[2], 'eng', args[15] or '', 'kind', h.kind, 'owner', h.owner,
+  redis.call('HSET', keys[1], 'doc', args[2], 'kind', h.kind, 'owner', h.owner,
     'owner_name', args[5], 'material', h.material, 'province', h.province,
     'forum', h.forum, 'status', 'open', 'quantity', h.quantity, 'remaining', h.remaining,
     'version', '1', 'seq', h.seq, 'ends_at', h.ends_at, 'fold', args[11],
     'created_at', args[12], 'updated_at', args[12])
   for _, k in ipairs(listing_indexes(h)) do redis.call('ZADD', k, h.seq, id) end
   redis.call('ZADD', 'cm:listings:status:open', h.seq, id)
-  redis.call('ZADD', 'cm:open:' .. h.kind .. ':' .. h.material, h.seq, id)
+  eng_put(h.kind, h.material, id, h.remaining, h.version, h.seq, args[15])
   if tonumber(h.ends_at) > 0 then redis.call('ZADD', 'cm:expiry', h.ends_at, id) end
   listing_event(args[13], 'listing.created', id, h, h.owner, args[15])
   -- The stored view comes back with the answer: no second round trip.
@@ -335,8 +359,11 @@ redis.register_function('cm_listing_update', function(keys, args)
   h.quantity = args[4]
   h.remaining = tostring(q - allocated)
   h.version = tostring(tonumber(h.version) + 1)
-  redis.call('HSET', keys[1], 'doc', args[3], 'eng', args[9] or '', 'quantity', h.quantity, 'remaining', h.remaining,
+  redis.call('HSET', keys[1], 'doc', args[3], 'quantity', h.quantity, 'remaining', h.remaining,
     'version', h.version, 'ends_at', args[5], 'fold', args[6], 'updated_at', args[7])
+  -- Posted before engine records: the record moves to cm:eng with this change.
+  if h.eng then redis.call('HDEL', keys[1], 'eng') end
+  eng_put(h.kind, h.material, id, h.remaining, h.version, h.seq, args[9])
   if tonumber(args[5]) > 0 then redis.call('ZADD', 'cm:expiry', args[5], id)
   else redis.call('ZREM', 'cm:expiry', id) end
   listing_event(args[8], 'listing.updated', id, h, args[1], args[9])
@@ -439,7 +466,7 @@ redis.register_function('cm_match_propose', function(keys, args)
   for i = 4, #args, 7 do
     local mid, nid, oid, q = args[i], args[i + 1], args[i + 2], tonumber(args[i + 3])
     local nkey, okey = 'cm:listing:' .. nid, 'cm:listing:' .. oid
-    local n = redis.call('HMGET', nkey, 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind')
+    local n = redis.call('HMGET', nkey, 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind', 'material')
     local o = redis.call('HMGET', okey, 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind', 'material')
     local pair = nid .. '|' .. oid
     local why = nil
@@ -454,8 +481,8 @@ redis.register_function('cm_match_propose', function(keys, args)
     if why then
       out[#out + 1] = { why }
     else
-      redis.call('HINCRBY', nkey, 'remaining', -q)
-      redis.call('HINCRBY', okey, 'remaining', -q)
+      eng_remaining(n[7], n[8], nid, redis.call('HINCRBY', nkey, 'remaining', -q))
+      eng_remaining(o[7], o[8], oid, redis.call('HINCRBY', okey, 'remaining', -q))
       redis.call('SADD', 'cm:pairs', pair)
       local seq = redis.call('INCR', 'cm:seq:matches')
       local m = { need = nid, offer = oid, need_owner = n[4], offer_owner = o[4],
@@ -492,7 +519,8 @@ local function match_release(m, amount)
   if amount > 0 then
     for _, lid in ipairs({ m.need, m.offer }) do
       local key = 'cm:listing:' .. lid
-      if redis.call('EXISTS', key) == 1 then redis.call('HINCRBY', key, 'remaining', amount) end
+      local l = redis.call('HMGET', key, 'kind', 'material')
+      if l[1] then eng_remaining(l[1], l[2], lid, redis.call('HINCRBY', key, 'remaining', amount)) end
     end
   end
 end
@@ -659,18 +687,57 @@ redis.register_function{
 -- Engine support --------------------------------------------------------------
 
 -- cm_engine_listing: what the engine needs of one listing.
--- KEYS: listing → { engine record (or doc), remaining, version, seq, status } or nil
+-- KEYS: listing → { engine record (or doc; '' when not open), remaining,
+--   version, seq, status } or nil
 redis.register_function{
   function_name = 'cm_engine_listing',
   callback = function(keys, args)
-    local v = redis.call('HMGET', keys[1], 'eng', 'remaining', 'version', 'seq', 'status', 'doc')
-    if not v[6] then return nil end
-    if not v[1] or v[1] == '' then v[1] = v[6] end
-    v[6] = nil
-    return v
+    local v = redis.call('HMGET', keys[1], 'kind', 'material', 'remaining', 'version', 'seq',
+      'status', 'eng')
+    if not v[1] then return nil end
+    local record = ''
+    if v[6] == 'open' then
+      local id = string.sub(keys[1], string.len('cm:listing:') + 1)
+      local e = redis.call('HGET', eng_key(v[1], v[2]), id)
+      record = e and string.match(e, '^%S+ %S+ %S+ (.*)$') or v[7] or ''
+      if record == '' then record = redis.call('HGET', keys[1], 'doc') end
+    end
+    return { record, v[3], v[4], v[5], v[6] }
   end,
   flags = { 'no-writes' },
 }
+
+-- cm_engine_backfill: the cm:eng entries of open listings posted before
+-- those hashes existed (the record was then the field 'eng' of the
+-- listing's hash, and sorted sets cm:open:<kind>:<material> listed the
+-- open listings), a page at a time in posting order. The engine runs it at
+-- start until the marker is set. A listing changed meanwhile got its entry
+-- from that change, and one closed has none to get. The entries mirror
+-- state already written, so no event is appended.
+-- KEYS: cm:listings:status:open, marker
+-- ARGV: cursor (seq, exclusive; '' first), count, then every material code
+--   (the old sorted sets are dropped once done)
+-- → the next cursor, or '' when done (the marker is then set)
+redis.register_function('cm_engine_backfill', function(keys, args)
+  local low = args[1] == '' and '-inf' or ('(' .. args[1])
+  local page = redis.call('ZRANGE', keys[1], low, '+inf', 'BYSCORE', 'LIMIT', 0,
+    tonumber(args[2]), 'WITHSCORES')
+  for i = 1, #page, 2 do
+    local id, key = page[i], 'cm:listing:' .. page[i]
+    local h = redis.call('HMGET', key, 'kind', 'material', 'status', 'remaining', 'version',
+      'seq', 'eng')
+    if h[3] == 'open' and redis.call('HEXISTS', eng_key(h[1], h[2]), id) == 0 then
+      eng_put(h[1], h[2], id, h[4], h[5], h[6], h[7] or '')
+    end
+    if h[7] then redis.call('HDEL', key, 'eng') end
+  end
+  if #page > 0 then return page[#page] end
+  for i = 3, #args do
+    redis.call('DEL', 'cm:open:need:' .. args[i], 'cm:open:offer:' .. args[i])
+  end
+  redis.call('SET', keys[2], '1')
+  return ''
+end)
 
 -- cm_engine_cursor_get  KEYS: cursor key → the last feed id fully matched, or nil
 redis.register_function{

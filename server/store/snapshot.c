@@ -1,5 +1,6 @@
 /*
- * snapshot — pipelined reads of open listings (see snapshot.h).
+ * snapshot — paged reads of the engine's hashes of open listings (see
+ * snapshot.h).
  */
 #include "server/store/snapshot.h"
 
@@ -8,146 +9,204 @@
 #include <string.h>
 
 #include "common/ids.h"
+#include "common/materials.h"
 #include "common/xalloc.h"
 #include "server/store/keys.h"
 
-#define SNAPSHOT_PAGES_IN_FLIGHT 2
+/* Hashes scanned at once: one page read by Redis while one is decoded. */
+#define SNAPSHOT_LANES 2
+/* Open listings brought over per cm_engine_backfill call (a Lua loop: kept short). */
+#define SNAPSHOT_BACKFILL_PAGE "500"
 
 struct snapshot {
 	struct store *s;
 	snapshot_row_cb row;
 	snapshot_done_cb done;
 	void *arg;
-	int page;	  /* ids asked for per page */
-	int in_flight;	  /* pages whose ids or fields are still awaited */
+	char count[16];	  /* HSCAN COUNT */
+	int in_flight;	  /* calls awaited: marker, backfill, scans, documents */
 	int failed;
-	int ended;	  /* a page came back short: no more pages */
-	int cursor_ready; /* cursor holds the next page's start, not asked for yet */
-	char cursor[32];  /* seq of the last id seen */
+	size_t next_hash; /* the next of the 2 × materials_count() hashes to scan */
 };
 
-struct snapshot_item {
+/* One hash being scanned. */
+struct snapshot_lane {
 	struct snapshot *sn;
-	size_t *waiting; /* the page's count of replies to come */
-	char id[IDS_MAX];
-	int64_t seq;
+	char key[KEYS_MAX];
 };
 
-static void snapshot_ask(struct snapshot *sn);
+/* A listing without an engine record, waiting for its document. */
+struct snapshot_doc {
+	struct snapshot *sn;
+	char id[IDS_MAX];
+	int64_t remaining, version, seq;
+};
 
-static int64_t snapshot_int(const redisReply *r)
-{
-	return r && r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
-}
+static void snapshot_scan_next(struct snapshot *sn, struct snapshot_lane *lane);
 
-/* A page is finished: ask for more, or end the run when nothing is left. */
-static void snapshot_page_done(struct snapshot *sn)
+/* A call came back: the run ends after the last one. */
+static void snapshot_returned(struct snapshot *sn)
 {
-	sn->in_flight--;
-	if (!sn->failed && !sn->ended && sn->cursor_ready)
-		snapshot_ask(sn);
-	if (sn->in_flight == 0) {
+	if (--sn->in_flight == 0) {
 		sn->done(sn->arg, !sn->failed);
 		free(sn);
 	}
 }
 
-static void snapshot_item_done(struct snapshot_item *it)
+static void snapshot_doc_read(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
 {
-	struct snapshot *sn = it->sn;
-	size_t *waiting = it->waiting;
-	free(it);
-	if (--*waiting == 0) {
-		free(waiting);
-		snapshot_page_done(sn);
-	}
+	struct snapshot_doc *d = arg;
+	struct snapshot *sn = d->sn;
+	if (st != REDIS_DONE || reply->type == REDIS_REPLY_ERROR)
+		sn->failed = 1;
+	else if (reply->type == REDIS_REPLY_STRING && !sn->failed)
+		sn->row(sn->arg, d->id, reply->str, d->remaining, d->version, d->seq);
+	/* nil: the listing is gone since; its event tells the engine. */
+	free(d);
+	snapshot_returned(sn);
 }
 
-static void snapshot_doc(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+/*
+ * One entry of a hash: "REMAINING VERSION SEQ RECORD". An empty RECORD
+ * (posted before engine records) sends for the listing's document.
+ */
+static void snapshot_entry(struct snapshot *sn, const redisReply *field, const redisReply *value)
 {
-	struct snapshot_item *it = arg;
-	struct snapshot *sn = it->sn;
-	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
-		sn->failed = 1;
-	else if (reply->element[0]->type == REDIS_REPLY_STRING && !sn->failed)
-		sn->row(sn->arg, it->id, reply->element[0]->str, snapshot_int(reply->element[1]),
-			snapshot_int(reply->element[2]), it->seq);
-	snapshot_item_done(it);
-}
-
-/* One listing's fields: eng, remaining, version, status. */
-static void snapshot_fields(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
-{
-	struct snapshot_item *it = arg;
-	struct snapshot *sn = it->sn;
-	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
-		sn->failed = 1;
-	} else if (!sn->failed && reply->element[3]->type == REDIS_REPLY_STRING &&
-		   strcmp(reply->element[3]->str, "open") == 0) {
-		const redisReply *eng = reply->element[0];
-		if (eng->type != REDIS_REPLY_STRING || eng->len == 0) {
-			/* Written before engine records existed: read the document. */
-			char key[KEYS_MAX];
-			keys_listing(key, it->id);
-			redis_commandv(r, snapshot_doc, it, -1, 5, "HMGET", key, "doc", "remaining",
-				       "version");
+	if (field->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING)
+		return;
+	char *p = value->str, *end;
+	int64_t v[3];
+	for (int i = 0; i < 3; i++) {
+		v[i] = strtoll(p, &end, 10);
+		if (end == p || *end != ' ')
 			return;
-		}
-		sn->row(sn->arg, it->id, eng->str, snapshot_int(reply->element[1]),
-			snapshot_int(reply->element[2]), it->seq);
+		p = end + 1;
 	}
-	snapshot_item_done(it);
+	if (*p) {
+		sn->row(sn->arg, field->str, p, v[0], v[1], v[2]);
+		return;
+	}
+	if (!ids_valid("lst", field->str))
+		return;
+	struct snapshot_doc *d = xcalloc(1, sizeof(*d));
+	d->sn = sn;
+	snprintf(d->id, sizeof(d->id), "%s", field->str);
+	d->remaining = v[0];
+	d->version = v[1];
+	d->seq = v[2];
+	char key[KEYS_MAX];
+	keys_listing(key, d->id);
+	sn->in_flight++;
+	redis_commandv(sn->s->link, snapshot_doc_read, d, -1, 3, "HGET", key, "doc");
 }
 
-static void snapshot_ids(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+static void snapshot_scanned(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	struct snapshot_lane *lane = arg;
+	struct snapshot *sn = lane->sn;
+	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY) {
+		sn->failed = 1;
+		free(lane);
+		snapshot_returned(sn);
+		return;
+	}
+	const redisReply *kv = reply->element[1];
+	if (!sn->failed)
+		for (size_t i = 0; i + 1 < kv->elements; i += 2)
+			snapshot_entry(sn, kv->element[i], kv->element[i + 1]);
+	const char *cursor = reply->element[0]->str;
+	if (sn->failed) {
+		free(lane);
+		snapshot_returned(sn);
+	} else if (strcmp(cursor, "0") != 0) {
+		/* The call stays in flight: this lane goes on with the same hash. */
+		redis_commandv(r, snapshot_scanned, lane, -1, 5, "HSCAN", lane->key, cursor, "COUNT",
+			       sn->count);
+	} else {
+		snapshot_scan_next(sn, lane);
+	}
+}
+
+/* Starts the lane on the next hash not yet scanned, or ends it. */
+static void snapshot_scan_next(struct snapshot *sn, struct snapshot_lane *lane)
+{
+	size_t n = materials_count();
+	if (sn->failed || sn->next_hash >= 2 * n) {
+		free(lane);
+		snapshot_returned(sn);
+		return;
+	}
+	size_t i = sn->next_hash++;
+	const char *code = materials_at(i / 2)->code;
+	if (i % 2 == 0)
+		keys_eng(lane->key, "need", code);
+	else
+		keys_eng(lane->key, "offer", code);
+	redis_commandv(sn->s->link, snapshot_scanned, lane, -1, 5, "HSCAN", lane->key, "0",
+		       "COUNT", sn->count);
+}
+
+static void snapshot_scan(struct snapshot *sn)
+{
+	for (int i = 0; i < SNAPSHOT_LANES; i++) {
+		struct snapshot_lane *lane = xcalloc(1, sizeof(*lane));
+		lane->sn = sn;
+		sn->in_flight++;
+		snapshot_scan_next(sn, lane);
+	}
+}
+
+static void snapshot_backfill(struct snapshot *sn, const char *cursor);
+
+static void snapshot_backfilled(struct redis *r, enum redis_status st, redisReply *reply,
+				void *arg)
 {
 	struct snapshot *sn = arg;
-	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY) {
+	if (st != REDIS_DONE || reply->type != REDIS_REPLY_STRING)
 		sn->failed = 1;
-		snapshot_page_done(sn);
-		return;
-	}
-	size_t n = reply->elements / 2;
-	if (n < (size_t)sn->page)
-		sn->ended = 1;
-	if (n == 0) {
-		snapshot_page_done(sn);
-		return;
-	}
-	snprintf(sn->cursor, sizeof(sn->cursor), "%s", reply->element[2 * n - 1]->str);
-	sn->cursor_ready = !sn->ended;
-	size_t *waiting = xmalloc(sizeof(*waiting));
-	*waiting = n;
-	for (size_t i = 0; i < n; i++) {
-		const char *id = reply->element[2 * i]->str;
-		struct snapshot_item *it = xcalloc(1, sizeof(*it));
-		it->sn = sn;
-		it->waiting = waiting;
-		snprintf(it->id, sizeof(it->id), "%s", id);
-		it->seq = strtoll(reply->element[2 * i + 1]->str, NULL, 10);
-		char key[KEYS_MAX];
-		keys_listing(key, ids_valid("lst", id) ? id : "invalid");
-		redis_commandv(r, snapshot_fields, it, -1, 6, "HMGET", key, "eng", "remaining",
-			       "version", "status");
-	}
-	/* The next page's ids now, while this page's fields are read. */
-	if (sn->cursor_ready && sn->in_flight < SNAPSHOT_PAGES_IN_FLIGHT)
-		snapshot_ask(sn);
+	else if (reply->len > 0)
+		snapshot_backfill(sn, reply->str);
+	else
+		snapshot_scan(sn);
+	snapshot_returned(sn);
 }
 
-/* Asks for the page after the cursor (the first page when none yet). */
-static void snapshot_ask(struct snapshot *sn)
+/* One page of cm_engine_backfill after cursor ('' first). */
+static void snapshot_backfill(struct snapshot *sn, const char *cursor)
 {
-	char low[40], count[16];
-	if (sn->cursor[0])
-		snprintf(low, sizeof(low), "(%s", sn->cursor);
-	else
-		snprintf(low, sizeof(low), "-inf");
-	snprintf(count, sizeof(count), "%d", sn->page);
-	sn->cursor_ready = 0;
+	size_t n = materials_count();
+	const char **argv = xcalloc(7 + n, sizeof(*argv));
+	size_t *lens = xcalloc(7 + n, sizeof(*lens));
+	int argc = 0;
+	argv[argc++] = "FCALL";
+	argv[argc++] = "cm_engine_backfill";
+	argv[argc++] = "2";
+	argv[argc++] = "cm:listings:status:open";
+	argv[argc++] = KEY_ENGINE_BACKFILLED;
+	argv[argc++] = cursor;
+	argv[argc++] = SNAPSHOT_BACKFILL_PAGE;
+	for (size_t i = 0; i < n; i++)
+		argv[argc++] = materials_at(i)->code;
+	for (int i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
 	sn->in_flight++;
-	redis_commandv(sn->s->link, snapshot_ids, sn, -1, 9, "ZRANGE", "cm:listings:status:open",
-		       low, "+inf", "BYSCORE", "LIMIT", "0", count, "WITHSCORES");
+	redis_command(sn->s->link, snapshot_backfilled, sn, argc, argv, lens, -1);
+	free(argv);
+	free(lens);
+}
+
+static void snapshot_marker(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	struct snapshot *sn = arg;
+	if (st != REDIS_DONE || reply->type == REDIS_REPLY_ERROR)
+		sn->failed = 1;
+	else if (reply->type == REDIS_REPLY_STRING)
+		snapshot_scan(sn);
+	else
+		snapshot_backfill(sn, "");
+	snapshot_returned(sn);
 }
 
 void snapshot_run(struct store *s, int page, snapshot_row_cb row, snapshot_done_cb done,
@@ -158,6 +217,7 @@ void snapshot_run(struct store *s, int page, snapshot_row_cb row, snapshot_done_
 	sn->row = row;
 	sn->done = done;
 	sn->arg = arg;
-	sn->page = page;
-	snapshot_ask(sn);
+	snprintf(sn->count, sizeof(sn->count), "%d", page);
+	sn->in_flight = 1;
+	redis_commandv(s->link, snapshot_marker, sn, -1, 2, "GET", KEY_ENGINE_BACKFILLED);
 }

@@ -2,14 +2,22 @@
  * snapshot — reading every open listing's engine record, for an engine
  * rebuilding its index.
  *
- * Pages in posting order: one ZRANGE over the open listings, then one
- * pipelined HMGET per listing — native commands, which Redis answers
- * several times faster than the same reads made one by one inside a
- * function. The next page's ids are asked for as soon as this page's are
- * known, so Redis reads while craftmatchd decodes; at most two pages are in
- * flight, which bounds the commands pending. Not atomic: the engine follows
- * cm:events from a position taken before the snapshot, so changes made
- * meanwhile reach it anyway.
+ * The open listings are kept for the engine in one hash per kind and
+ * material, cm:eng:<kind>:<material> (functions.lua): field the listing id,
+ * value "REMAINING VERSION SEQ RECORD". A page is one HSCAN of one of them,
+ * a few thousand listings in one reply: Redis walks a table instead of
+ * looking up a hash per listing, and craftmatchd handles one reply and one
+ * deadline per page instead of one per listing. Two hashes are scanned at
+ * once, so Redis reads one page while craftmatchd decodes the other.
+ *
+ * Data written before those hashes existed is brought over first, once:
+ * cm_engine_backfill pages through the open listings until it sets the
+ * marker KEY_ENGINE_BACKFILLED. A listing whose record is empty (posted
+ * before engine records) is read from its JSON document instead.
+ *
+ * Not atomic: the engine follows cm:events from a position taken before
+ * the snapshot, so changes made meanwhile reach it anyway; HSCAN may return
+ * a listing twice, which the index takes as a replacement.
  */
 #ifndef CM_STORE_SNAPSHOT_H
 #define CM_STORE_SNAPSHOT_H
@@ -27,7 +35,10 @@ typedef void (*snapshot_row_cb)(void *arg, const char *id, const char *record,
 /* The whole snapshot is done; ok 0 when Redis failed somewhere (start over). */
 typedef void (*snapshot_done_cb)(void *arg, int ok);
 
-/* Reads every open listing, page listings at a time; done runs once, last. */
+/*
+ * Reads every open listing, about page listings per Redis call; done runs
+ * once, last, after every row.
+ */
 void snapshot_run(struct store *s, int page, snapshot_row_cb row, snapshot_done_cb done,
 		  void *arg);
 

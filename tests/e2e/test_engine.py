@@ -23,6 +23,12 @@ Proves:
   runs get no proposal; an engine started afterwards rebuilds its index
   from Redis (an offer it never saw an event for is matched), follows
   cm:events from the persisted cursor cm:engine:cursor and moves it on.
+- The engine's entries (cm:eng:<kind>:<material>, what a restarting engine
+  reads) say each open listing's remaining, version and seq through a
+  proposal, a rejection, a PATCH and a close, which removes the entry.
+  Data stored before those entries (the record a field of the listing's
+  hash, or no record at all) is brought over by the next engine start,
+  which then matches those listings.
 - Metrics: craftmatch_engine_proposals_total moves by the number of
   proposals, craftmatch_engine_event_to_proposal_seconds_count by at least
   one per round, runs and events applied move, the queue drains to 0, and
@@ -394,6 +400,103 @@ class EngineRestartTest(fixtures.MatchHelpers, harness.TestCase):
         got = self.by_offer(self.matches_of(need["id"]))
         self.assertIn(c["id"], got, "the need was not re-matched after the restart")
         self.assertEqual(got[c["id"]]["quantity"]["base"], 8000)
+
+    def hash_of(self, lid):
+        flat = self.rc.execute("HGETALL", "cm:listing:" + lid)
+        return dict(zip(flat[0::2], flat[1::2]))
+
+    def entry(self, h, lid):
+        return self.rc.execute("HGET", "cm:eng:%s:%s" % (h["kind"], h["material"]), lid)
+
+    def assertEntriesMirror(self, *lids, record=True):
+        """Each open listing has its cm:eng entry saying the hash's remaining,
+        version and seq, then its engine record (none when record is False);
+        a listing no longer open has no entry."""
+        for lid in lids:
+            h = self.hash_of(lid)
+            e = self.entry(h, lid)
+            if h["status"] != "open":
+                self.assertIsNone(e, "%s is %s but has an entry" % (lid, h["status"]))
+                continue
+            self.assertIsNotNone(e, "open listing %s has no entry" % lid)
+            words = e.split(" ")
+            self.assertEqual(words[:3], [h["remaining"], h["version"], h["seq"]], e)
+            if record:
+                self.assertEqual((len(words), words[3], words[-2]), (21, "m1", lid), e)
+            else:
+                self.assertEqual(words[3:], [""], e)
+
+    def test_entries_follow_every_change(self):
+        d = self.start_daemon(self.redis)
+        self.use(d)
+        mod = self.moderator(provinces=["HN"])
+        village = self.party("village", "HN")
+        sa, sb = self.party("supplier", "HP"), self.party("supplier", "HP")
+        a = self.offer(sa, "rattan", 8, 900000)
+        b = self.offer(sb, "rattan", 30, 950000)
+        self.assertEntriesMirror(a["id"], b["id"])
+        need = self.need(village, "rattan", 12)
+        got = self.by_offer(self.wait_for_matches(need["id"], 2, actor=mod))
+        fixtures.wait_engine_idle(self.rc, [d])
+        self.assertEqual(self.remaining(b["id"]), 26000)
+        self.assertEntriesMirror(a["id"], b["id"], need["id"])
+        self.assertEqual(self.entry(self.hash_of(a["id"]), a["id"]).split(" ")[0], "0")
+        # quantity back to both sides (the engine may propose again: only
+        # the mirror is checked)
+        self.act_ok(mod, got[b["id"]]["id"], "reject", {"reason": "Giá vận chuyển chưa rõ"})
+        self.assertEntriesMirror(a["id"], b["id"], need["id"])
+        status, _, _ = self.api.call(sb, "PATCH", "/v1/listings/" + b["id"],
+                                     {"quantity": "40", "unit": "tan"})
+        self.assertEqual(status, 200)
+        fixtures.wait_engine_idle(self.rc, [d])
+        self.assertEntriesMirror(a["id"], b["id"], need["id"])
+        status, _, _ = self.api.call(sb, "DELETE", "/v1/listings/" + b["id"])
+        self.assertEqual(status, 200)
+        self.assertEntriesMirror(a["id"], b["id"], need["id"])
+        self.assertIsNone(self.entry(self.hash_of(b["id"]), b["id"]))
+
+    def test_data_from_before_the_entries_is_brought_over(self):
+        e1 = self.start_daemon(self.redis)
+        self.use(e1)
+        mod = self.moderator(provinces=["HN"])
+        village = self.party("village", "HN")
+        sa, sb = self.party("supplier", "HP"), self.party("supplier", "HP")
+        a = self.offer(sa, "sedge", 6, 1200000)
+        b = self.offer(sb, "sedge", 8, 1300000)
+        closed = self.offer(sb, "sedge", 3, 1100000)
+        self.assertEqual(self.api.call(sb, "DELETE", "/v1/listings/" + closed["id"])[0], 200)
+        self.stop_engine(e1)
+        # Rewritten as stored before cm:eng: a's record a field of its hash,
+        # b without any record (its document is read), both in the sorted
+        # set cm:open:offer:sedge, and the closed one left there too.
+        for o, legacy_record in ((a, True), (b, False)):
+            h = self.hash_of(o["id"])
+            words = self.entry(h, o["id"]).split(" ", 3)
+            self.rc.execute("HDEL", "cm:eng:offer:sedge", o["id"])
+            if legacy_record:
+                self.rc.execute("HSET", "cm:listing:" + o["id"], "eng", words[3])
+            self.rc.execute("ZADD", "cm:open:offer:sedge", h["seq"], o["id"])
+        self.rc.execute("ZADD", "cm:open:offer:sedge", 1, closed["id"])
+        self.rc.execute("HSET", "cm:listing:" + closed["id"], "eng", "m1 stale")
+        self.rc.execute("DEL", "cm:engine:backfilled")
+
+        e2 = self.start_daemon(self.redis)
+        self.use(e2)
+        harness.wait_for(lambda: e2.metric("craftmatch_engine_ready") == 1, WAIT,
+                         message="engine ready")
+        self.assertEqual(self.rc.execute("GET", "cm:engine:backfilled"), "1")
+        self.assertEqual(e2.metric("craftmatch_engine_listings"), 2)
+        self.assertEqual(self.rc.execute("EXISTS", "cm:open:offer:sedge"), 0)
+        for lid in (a["id"], b["id"]):
+            self.assertNotIn("eng", self.hash_of(lid), lid)
+        self.assertEntriesMirror(a["id"], closed["id"])
+        self.assertEntriesMirror(b["id"], record=False)
+        need = self.need(village, "sedge", 10)
+        got = self.by_offer(self.wait_for_matches(need["id"], 2, actor=mod))
+        self.assertEqual(sorted(got), sorted([a["id"], b["id"]]))
+        fixtures.wait_engine_idle(self.rc, [e2])
+        self.assertEntriesMirror(a["id"], need["id"])
+        self.assertEntriesMirror(b["id"], record=False)
 
 
 if __name__ == "__main__":

@@ -642,6 +642,9 @@ class ListingsTest(fixtures.ApiTestCase):
                           doc["allocated"]["base"]), (3000, 2500, 500))
         h = self.rhash(lid)
         self.assertEqual((h["quantity"], h["remaining"]), ("3000", "2500"))
+        # what a restarting engine reads of it says the same
+        entry = self.rc.execute("HGET", "cm:eng:need:clay", lid).split(" ")
+        self.assertEqual(entry[:4], ["2500", h["version"], h["seq"], "m1"])
 
     # -- closing --
 
@@ -655,6 +658,7 @@ class ListingsTest(fixtures.ApiTestCase):
         self.assert401(self.close(None, lid))
         self.assertNothingWritten(snap)
         self.assertEqual(self.rhash(lid)["status"], "open")
+        self.assertIsNotNone(self.rc.execute("HGET", "cm:eng:need:clay", lid))
 
         mark = fixtures.last_event_id(self.rc)
         status, headers, doc = self.close(self.village, lid)
@@ -663,7 +667,7 @@ class ListingsTest(fixtures.ApiTestCase):
         self.assertEqual(headers.get("ETag"), '"2"')
         self.assertEqual(self.rhash(lid)["status"], "closed")
         self.assertIsNone(self.rc.execute("ZSCORE", "cm:expiry", lid))
-        self.assertIsNone(self.rc.execute("ZSCORE", "cm:open:need:clay", lid))
+        self.assertIsNone(self.rc.execute("HGET", "cm:eng:need:clay", lid))
         ev = self.assertEventTypes(lid, ["listing.closed"], mark)
         self.assertEqual((ev[0]["status"], ev[0]["version"], ev[0]["by"]),
                          ("closed", "2", self.village.id))
