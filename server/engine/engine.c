@@ -576,6 +576,7 @@ static void engine_snapshot_done(void *arg, int ok)
 	struct engine *e = arg;
 	if (engine_returned(e))
 		return;
+	index_load(e->ix, 0);
 	if (!ok) {
 		log_warn("engine", "snapshot failed, retrying", "%s", "");
 		e->started = 0; /* the tick starts over */
@@ -632,6 +633,7 @@ static void engine_cursor_read(const struct store_reply *res, void *arg)
 	snprintf(e->cursor, sizeof(e->cursor), "%s", c && *c ? c : "0-0");
 	snprintf(e->saved_cursor, sizeof(e->saved_cursor), "%s", e->cursor);
 	e->pending++;
+	index_load(e->ix, 1);
 	snapshot_run(e->app->store, ENGINE_SNAPSHOT_PAGE, engine_snapshot_row, engine_snapshot_done,
 		     e);
 }

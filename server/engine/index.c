@@ -21,6 +21,7 @@ struct index_list {
 	struct matching_row *rows; /* rows[i] describes items[i]->l */
 	size_t n, cap;
 	int ascending;
+	int unsorted; /* appended while loading (index_load): in no order yet */
 };
 
 struct index {
@@ -30,6 +31,7 @@ struct index {
 	struct index_list *lists; /* [material * 2 + kind] */
 	unsigned char *substitutes; /* [a * n + b]: b substitutes for a (either way) */
 	struct matching_run *runs;  /* n_materials of them: a plan's lists */
+	int loading; /* index_load(): listings appended, put in order at its end */
 };
 
 static uint64_t index_hash(const char *s)
@@ -140,6 +142,12 @@ static size_t index_lower(const struct index_list *l, int64_t key,
 /* The position of e in its list, or l->n when it is not there. */
 static size_t index_position(const struct index_list *l, const struct index_entry *e)
 {
+	if (l->unsorted) { /* loading: a replacement is rare */
+		for (size_t at = 0; at < l->n; at++)
+			if (l->items[at] == &e->l)
+				return at;
+		return l->n;
+	}
 	size_t at = index_lower(l, e->key, &e->l);
 	return at < l->n && l->items[at] == &e->l ? at : l->n;
 }
@@ -158,6 +166,13 @@ static void index_list_add(struct index *ix, struct index_entry *e)
 		l->rows = xrealloc(l->rows, l->cap * sizeof(*l->rows));
 	}
 	e->key = matching_row_key(&e->l);
+	if (ix->loading) {
+		l->items[l->n] = &e->l;
+		matching_row_fill(&l->rows[l->n], &e->l);
+		l->n++;
+		l->unsorted = 1;
+		return;
+	}
 	size_t at = index_lower(l, e->key, &e->l);
 	memmove(&l->items[at + 1], &l->items[at], (l->n - at) * sizeof(*l->items));
 	memmove(&l->rows[at + 1], &l->rows[at], (l->n - at) * sizeof(*l->rows));
@@ -184,6 +199,60 @@ void index_set_remaining(struct index *ix, struct index_entry *e, int64_t remain
 	e->l.remaining = remaining;
 	if (at < l->n)
 		matching_row_set_remaining(&l->rows[at], remaining);
+}
+
+/* A list's sort key, copied out so sorting reads one array. */
+struct index_order {
+	int64_t key;
+	uintptr_t item;
+	size_t at;
+};
+
+static int index_order_up(const void *a, const void *b)
+{
+	const struct index_order *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->item > y->item) - (x->item < y->item);
+}
+
+static int index_order_down(const void *a, const void *b)
+{
+	const struct index_order *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key > y->key ? -1 : 1;
+	return (x->item > y->item) - (x->item < y->item);
+}
+
+/* Puts a list loaded in any order in index_before's order, rows alongside. */
+static void index_list_sort(struct index_list *l)
+{
+	size_t n = l->n ? l->n : 1;
+	struct index_order *o = xcalloc(n, sizeof(*o));
+	const struct matching_listing **items = xcalloc(n, sizeof(*items));
+	struct matching_row *rows = xcalloc(n, sizeof(*rows));
+	for (size_t i = 0; i < l->n; i++)
+		o[i] = (struct index_order){l->rows[i].key, (uintptr_t)l->items[i], i};
+	qsort(o, l->n, sizeof(*o), l->ascending ? index_order_up : index_order_down);
+	for (size_t i = 0; i < l->n; i++) {
+		items[i] = l->items[o[i].at];
+		rows[i] = l->rows[o[i].at];
+	}
+	memcpy(l->items, items, l->n * sizeof(*items));
+	memcpy(l->rows, rows, l->n * sizeof(*rows));
+	free(o);
+	free(items);
+	free(rows);
+	l->unsorted = 0;
+}
+
+void index_load(struct index *ix, int on)
+{
+	if (ix->loading && !on)
+		for (size_t i = 0; i < ix->n_materials * 2; i++)
+			if (ix->lists[i].unsorted)
+				index_list_sort(&ix->lists[i]);
+	ix->loading = on;
 }
 
 static void index_grow(struct index *ix)

@@ -51,6 +51,16 @@ void index_set_known(struct index *ix, struct index_entry *e, int64_t known);
 /* Adds q (negative: gives back) to what proposals in flight take. */
 void index_reserve(struct index *ix, struct index_entry *e, int64_t q);
 
+/*
+ * Loading many listings at once (the start-up snapshot): between
+ * index_load(ix, 1) and index_load(ix, 0) listings are appended to their
+ * lists and each list is put in key order once, at the end, instead of
+ * each listing in its place as it comes (a search and a move of the tail
+ * of items and rows per listing, which at 1M listings cost seconds).
+ * index_plan() must not be called meanwhile.
+ */
+void index_load(struct index *ix, int on);
+
 /* Records that a and b were proposed together (either may be absent). */
 void index_pair(struct index *ix, const char *a, const char *b);
 

@@ -4,6 +4,7 @@
  * flight) and pairings, a plan through the index (its key-ordered
  * lists and rows) makes the allocations of the full plan over the same
  * candidates, found by brute force from a plain copy of what was put.
+ * The same holds for an index loaded in bulk, in any order, as at start.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -165,10 +166,89 @@ static void test_index_plans_as_the_full_plan(void **state)
 	index_free(ix);
 }
 
+/* Every present listing's plan through ix equals the full plan. */
+static size_t plans_match(struct index *ix, const struct matching_listing *shadow,
+			  const int *present, const unsigned char paired[N_LISTINGS][N_LISTINGS])
+{
+	const struct matching_listing *cands[N_LISTINGS];
+	size_t allocated = 0;
+	for (size_t i = 0; i < N_LISTINGS; i++) {
+		if (!present[i])
+			continue;
+		struct matching_alloc a[5], b[5];
+		const struct matching_listing *picked[5];
+		size_t n = candidates(shadow, present, paired, i, cands);
+		size_t kf = matching_plan(&shadow[i], cands, n, NOW, RATE, a, 5, NULL);
+		size_t ki = index_plan(ix, index_get(ix, shadow[i].id), NOW, RATE, b, 5, NULL, picked);
+		assert_int_equal(kf, ki);
+		for (size_t k = 0; k < kf; k++) {
+			assert_string_equal(cands[a[k].index]->id, picked[k]->id);
+			assert_int_equal(a[k].quantity, b[k].quantity);
+			assert_int_equal(a[k].compatible, b[k].compatible);
+		}
+		allocated += kf;
+	}
+	return allocated;
+}
+
+/*
+ * Loaded in bulk (index_load), in any order and with a listing seen twice
+ * (a snapshot's HSCAN may return one again), the index plans as the full
+ * plan does; and so it does after changes that follow the load.
+ */
+static void test_bulk_load_plans_as_the_full_plan(void **state)
+{
+	(void)state;
+	uint64_t x = 0xD1B54A32D192ED03ull;
+	static struct matching_listing shadow[N_LISTINGS];
+	static unsigned char paired[N_LISTINGS][N_LISTINGS];
+	static int present[N_LISTINGS];
+	size_t order[N_LISTINGS];
+
+	memset(paired, 0, sizeof(paired));
+	for (size_t i = 0; i < N_LISTINGS; i++) {
+		shadow[i] = random_listing(&x, i);
+		present[i] = 1;
+		order[i] = i;
+	}
+	for (size_t i = N_LISTINGS - 1; i > 0; i--) {
+		size_t j = rnd(&x) % (i + 1), t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	struct index *ix = index_new();
+	index_load(ix, 1);
+	for (size_t i = 0; i < N_LISTINGS; i++) {
+		index_put(ix, &shadow[order[i]]);
+		if (i == N_LISTINGS / 2)
+			index_put(ix, &shadow[order[0]]);
+	}
+	index_load(ix, 0);
+	assert_int_equal(index_size(ix), N_LISTINGS);
+	assert_true(plans_match(ix, shadow, present, paired) > 50);
+
+	for (size_t i = 0; i < N_LISTINGS; i += 7) {
+		shadow[i].remaining = (int64_t)(rnd(&x) % 3000);
+		index_set_known(ix, index_get(ix, shadow[i].id), shadow[i].remaining);
+	}
+	for (size_t i = 3; i < N_LISTINGS; i += 11) {
+		index_remove(ix, shadow[i].id);
+		present[i] = 0;
+	}
+	for (size_t i = 5; i < N_LISTINGS; i += 13) {
+		shadow[i] = random_listing(&x, i);
+		index_put(ix, &shadow[i]);
+		present[i] = 1;
+	}
+	assert_true(plans_match(ix, shadow, present, paired) > 50);
+	index_free(ix);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_index_plans_as_the_full_plan),
+	    cmocka_unit_test(test_bulk_load_plans_as_the_full_plan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
