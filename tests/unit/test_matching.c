@@ -905,6 +905,23 @@ static void test_record_round_trip(void **state)
 	assert_int_equal(matching_listing_decode(&back, rec, 1, 1, 1, &why), -1);
 	assert_int_equal(matching_listing_decode(&back, "m1 0 nosuch HN", 1, 1, 1, &why), -1);
 	assert_int_equal(matching_listing_decode(&back, "", 1, 1, 1, &why), -1);
+	/* A number damaged in each way the scanner must refuse. */
+	static const char *const numbers[] = {"-", "+", "1x", "x1", "2", "99999999999999999999",
+					      "9223372036854775808", "1-"};
+	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+		snprintf(rec, sizeof(rec), "m1 %s clay HN -1 0 0 1 0 0 0 0 0 0 0 0 lst_x acc_y",
+			 numbers[i]);
+		assert_int_equal(matching_listing_decode(&back, rec, 1, 1, 1, &why), -1);
+	}
+	/* The smallest and largest int32 coordinates, and a '+', are read. */
+	assert_int_equal(matching_listing_decode(&back,
+						 "m1 +0 clay HN -1 0 0 1 0 0 0 0 0 1 -2147483648 "
+						 "2147483647 lst_x acc_y",
+						 1, 1, 1, &why),
+			 0);
+	assert_int_equal(back.lat_udeg, INT32_MIN);
+	assert_int_equal(back.lon_udeg, INT32_MAX);
+	assert_string_equal(back.owner, "acc_y");
 }
 
 static uint64_t xorshift(uint64_t *x)
