@@ -26,6 +26,12 @@ struct index_list {
 
 struct index {
 	struct index_entry **table; /* open addressing by id */
+	/*
+	 * Per slot, the low 32 bits of its id's hash: a probe reads an entry
+	 * only when they agree, and growing places entries without reading
+	 * them (at 1M listings each read is a cache miss).
+	 */
+	uint32_t *tags;
 	size_t table_size, count;
 	size_t n_materials;
 	struct index_list *lists; /* [material * 2 + kind] */
@@ -66,6 +72,7 @@ struct index *index_new(void)
 					   materials_is_substitute(materials_at(b), materials_at(a)));
 	ix->table_size = 1024;
 	ix->table = xcalloc(ix->table_size, sizeof(*ix->table));
+	ix->tags = xcalloc(ix->table_size, sizeof(*ix->tags));
 	return ix;
 }
 
@@ -84,6 +91,7 @@ void index_free(struct index *ix)
 	}
 	free(ix->lists);
 	free(ix->table);
+	free(ix->tags);
 	free(ix->substitutes);
 	free(ix->runs);
 	free(ix);
@@ -94,18 +102,33 @@ size_t index_size(const struct index *ix)
 	return ix->count;
 }
 
-static size_t index_find_slot(const struct index *ix, const char *id)
+/* The slot holding id, or the empty one where it goes; *tag is its tag. */
+static size_t index_find_slot(const struct index *ix, const char *id, uint32_t *tag)
 {
 	size_t mask = ix->table_size - 1;
-	size_t i = (size_t)index_hash(id) & mask;
-	while (ix->table[i] && strcmp(ix->table[i]->l.id, id) != 0)
+	uint32_t t = (uint32_t)index_hash(id);
+	size_t i = t & mask;
+	while (ix->table[i] && (ix->tags[i] != t || strcmp(ix->table[i]->l.id, id) != 0))
 		i = (i + 1) & mask;
+	*tag = t;
 	return i;
+}
+
+/* Puts e (whose id has tag) in the first empty slot from its place. */
+static void index_place(struct index *ix, struct index_entry *e, uint32_t tag)
+{
+	size_t mask = ix->table_size - 1;
+	size_t i = tag & mask;
+	while (ix->table[i])
+		i = (i + 1) & mask;
+	ix->table[i] = e;
+	ix->tags[i] = tag;
 }
 
 struct index_entry *index_get(struct index *ix, const char *id)
 {
-	return ix->table[index_find_slot(ix, id)];
+	uint32_t tag;
+	return ix->table[index_find_slot(ix, id, &tag)];
 }
 
 /*
@@ -258,30 +281,36 @@ void index_load(struct index *ix, int on)
 static void index_grow(struct index *ix)
 {
 	struct index_entry **old = ix->table;
+	uint32_t *old_tags = ix->tags;
 	size_t old_size = ix->table_size;
 	ix->table_size *= 2;
 	ix->table = xcalloc(ix->table_size, sizeof(*ix->table));
+	ix->tags = xcalloc(ix->table_size, sizeof(*ix->tags));
 	for (size_t i = 0; i < old_size; i++)
 		if (old[i])
-			ix->table[index_find_slot(ix, old[i]->l.id)] = old[i];
+			index_place(ix, old[i], old_tags[i]);
 	free(old);
+	free(old_tags);
 }
 
 static int64_t index_avail(const struct index_entry *e);
 
 struct index_entry *index_put(struct index *ix, const struct matching_listing *l)
 {
-	size_t i = index_find_slot(ix, l->id);
+	uint32_t tag;
+	size_t i = index_find_slot(ix, l->id, &tag);
 	struct index_entry *e = ix->table[i];
 	if (e) {
 		index_list_del(ix, e);
 	} else {
+		e = xcalloc(1, sizeof(*e));
 		if ((ix->count + 1) * 2 > ix->table_size) {
 			index_grow(ix);
-			i = index_find_slot(ix, l->id);
+			index_place(ix, e, tag);
+		} else {
+			ix->table[i] = e;
+			ix->tags[i] = tag;
 		}
-		e = xcalloc(1, sizeof(*e));
-		ix->table[i] = e;
 		ix->count++;
 	}
 	e->l = *l;
@@ -318,7 +347,8 @@ void index_reserve(struct index *ix, struct index_entry *e, int64_t q)
 void index_remove(struct index *ix, const char *id)
 {
 	size_t mask = ix->table_size - 1;
-	size_t i = index_find_slot(ix, id);
+	uint32_t tag;
+	size_t i = index_find_slot(ix, id, &tag);
 	struct index_entry *e = ix->table[i];
 	if (e == NULL)
 		return;
@@ -331,7 +361,7 @@ void index_remove(struct index *ix, const char *id)
 	for (size_t j = (i + 1) & mask; ix->table[j]; j = (j + 1) & mask) {
 		struct index_entry *m = ix->table[j];
 		ix->table[j] = NULL;
-		ix->table[index_find_slot(ix, m->l.id)] = m;
+		index_place(ix, m, ix->tags[j]);
 	}
 }
 

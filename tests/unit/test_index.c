@@ -5,6 +5,7 @@
  * lists and rows) makes the allocations of the full plan over the same
  * candidates, found by brute force from a plain copy of what was put.
  * The same holds for an index loaded in bulk, in any order, as at start.
+ * Lookups by id stay right while the table grows and entries leave it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -244,11 +245,47 @@ static void test_bulk_load_plans_as_the_full_plan(void **state)
 	index_free(ix);
 }
 
+/* Lookups by id stay right while the table grows and entries leave it. */
+static void test_lookups_through_growth_and_removals(void **state)
+{
+	(void)state;
+	enum { N = 5000 };
+	uint64_t x = 0x2545F4914F6CDD1Dull;
+	struct index *ix = index_new();
+	char id[IDS_MAX];
+	for (int i = 0; i < N; i++) {
+		struct matching_listing l = random_listing(&x, 0);
+		snprintf(l.id, sizeof(l.id), "lst_%020d", i);
+		assert_non_null(index_put(ix, &l));
+	}
+	assert_int_equal(index_size(ix), N);
+	for (int i = 0; i < N; i += 3) {
+		snprintf(id, sizeof(id), "lst_%020d", i);
+		index_remove(ix, id);
+	}
+	index_remove(ix, "lst_absent");
+	size_t left = 0;
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "lst_%020d", i);
+		struct index_entry *e = index_get(ix, id);
+		if (i % 3 == 0) {
+			assert_null(e);
+		} else {
+			assert_non_null(e);
+			assert_string_equal(e->l.id, id);
+			left++;
+		}
+	}
+	assert_int_equal(index_size(ix), left);
+	index_free(ix);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_index_plans_as_the_full_plan),
 	    cmocka_unit_test(test_bulk_load_plans_as_the_full_plan),
+	    cmocka_unit_test(test_lookups_through_growth_and_removals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
