@@ -38,6 +38,8 @@ struct index {
 	unsigned char *substitutes; /* [a * n + b]: b substitutes for a (either way) */
 	struct matching_run *runs;  /* n_materials of them: a plan's lists */
 	int loading; /* index_load(): listings appended, put in order at its end */
+	const struct material *last_material; /* index_material()'s last answer */
+	unsigned last_material_at;
 };
 
 static uint64_t index_hash(const char *s)
@@ -48,11 +50,17 @@ static uint64_t index_hash(const char *s)
 	return h;
 }
 
-static unsigned index_material(const struct index *ix, const struct material *m)
+static unsigned index_material(struct index *ix, const struct material *m)
 {
+	/* Listings come in runs of one material (a snapshot page is one). */
+	if (m == ix->last_material)
+		return ix->last_material_at;
 	for (size_t i = 0; i < ix->n_materials; i++)
-		if (materials_at(i) == m)
+		if (materials_at(i) == m) {
+			ix->last_material = m;
+			ix->last_material_at = (unsigned)i;
 			return (unsigned)i;
+		}
 	return 0;
 }
 
