@@ -1157,11 +1157,32 @@ static int cmd_plan(long ncand, long nsubj, const char *material, const char *su
 
 /* ---- main ---------------------------------------------------------------- */
 
+static const char data_usage[] =
+	"usage: cmbench-data accounts|listings|one|requests|searches|cursor|plan [options]\n"
+	"  accounts --redis H:P --admin ACC --villages N --suppliers N --moderators N [--seed S]\n"
+	"           --out FILE\n"
+	"  listings --redis H:P --accounts FILE --count N [--profile P] [--material CODE\n"
+	"           --kind need|offer] [--seed S]\n"
+	"  one      --accounts FILE --profile P --kind K --seed S --index I\n"
+	"  requests --accounts FILE --count N --profile P --kind need|offer|mix [--material CODE]\n"
+	"           [--seed S] [--host H:P] --out FILE\n"
+	"  searches --accounts FILE --count N [--seed S] --out FILE\n"
+	"  cursor   --redis H:P\n"
+	"  plan     --candidates N --subjects M [--material CODE] [--seed S]\n"
+	"           [--subject need|offer] [--profile P] [--substitutes yes|no] [--method runs|full]\n"
+	"(the top of scripts/bench.d/data.c says what each does)\n";
+
 int main(int argc, char **argv)
 {
-	if (argc < 2)
-		die("usage: cmbench-data accounts|listings|one|requests|searches|cursor|plan "
-		    "[options] (see the top of scripts/bench.d/data.c)");
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(data_usage, stdout);
+			return 0;
+		}
+	if (argc < 2) {
+		fputs(data_usage, stderr);
+		return 2;
+	}
 	const char *cmd = argv[1];
 	const char *redis = NULL, *admin = NULL, *out = NULL, *accounts = NULL, *profile = NULL,
 		   *kind = NULL, *material = NULL, *host = "127.0.0.1", *subject = NULL,
