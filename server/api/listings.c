@@ -116,7 +116,6 @@ typedef void (*listings_next)(struct http_req *r, const json_t *row);
 struct listings_load {
 	struct http_req *r;
 	listings_next next;
-	int status; /* for listings_loaded_reply */
 };
 
 static void listings_loaded(const struct store_reply *res, void *arg)
@@ -387,7 +386,7 @@ void listings_search_offers(struct http_req *r)
 
 /* ---- PATCH /v1/listings/{id} ---- */
 
-/* After a write: answer with the listing as Redis now holds it. */
+/* After a PATCH or DELETE: answer with the listing as the function wrote it. */
 static void listings_written(const struct store_reply *res, void *arg)
 {
 	struct listings_ctx *c = arg;

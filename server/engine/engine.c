@@ -324,19 +324,26 @@ struct engine_round {
 	int full; /* the plan filled every slot: more may be allocated */
 };
 
-/* Gives back proposal i's reservation on both sides, once. */
+/* Reserves (sign 1) or gives back (sign -1) proposal i's quantity on both sides. */
+static void engine_hold(struct engine *e, struct engine_round *rd, size_t i, int sign)
+{
+	int64_t q = sign * rd->p[i].quantity;
+	struct index_entry *ne = index_get(e->ix, rd->need[i]);
+	struct index_entry *oe = index_get(e->ix, rd->offer[i]);
+	if (ne)
+		index_reserve(e->ix, ne, q);
+	if (oe)
+		index_reserve(e->ix, oe, q);
+	e->stats.reserved += 2 * q;
+}
+
+/* Gives back proposal i's reservation, once. */
 static void engine_release(struct engine *e, struct engine_round *rd, size_t i)
 {
 	if (rd->released[i])
 		return;
 	rd->released[i] = 1;
-	struct index_entry *ne = index_get(e->ix, rd->need[i]);
-	struct index_entry *oe = index_get(e->ix, rd->offer[i]);
-	if (ne)
-		index_reserve(e->ix, ne, -rd->p[i].quantity);
-	if (oe)
-		index_reserve(e->ix, oe, -rd->p[i].quantity);
-	e->stats.reserved -= 2 * rd->p[i].quantity;
+	engine_hold(e, rd, i, -1);
 }
 
 /*
@@ -443,12 +450,12 @@ static json_t *engine_side(const struct matching_listing *l)
 			 l->kind == LISTING_NEED ? "need" : "offer");
 }
 
-/* Plans the subject and sends its proposals; returns 1 when a call went out. */
-static int engine_match_one(struct engine *e, const struct engine_job *job)
+/* Plans the subject and sends its proposals, if it has any. */
+static void engine_match_one(struct engine *e, const struct engine_job *job)
 {
 	struct index_entry *subj = index_get(e->ix, job->id);
 	if (subj == NULL || subj->l.remaining <= 0)
-		return 0;
+		return;
 	const struct matching_listing *picked[ENGINE_MAX_PROPOSALS];
 	struct matching_alloc allocs[ENGINE_MAX_PROPOSALS];
 	size_t considered = 0;
@@ -459,7 +466,7 @@ static int engine_match_one(struct engine *e, const struct engine_job *job)
 	metrics_histogram_observe(&e->stats.plan, engine_cpu_ns() - t0);
 	e->stats.runs++;
 	if (k == 0)
-		return 0;
+		return;
 	struct engine_round *rd = xcalloc(1, sizeof(*rd));
 	rd->e = e;
 	rd->event_ms = job->event_ms;
@@ -490,22 +497,14 @@ static int engine_match_one(struct engine *e, const struct engine_job *job)
 	}
 	rd->n = k;
 	/* What this round proposes is not there for the rounds planned after it. */
-	for (size_t i = 0; i < k; i++) {
-		struct index_entry *ne = index_get(e->ix, rd->need[i]);
-		struct index_entry *oe = index_get(e->ix, rd->offer[i]);
-		if (ne)
-			index_reserve(e->ix, ne, rd->p[i].quantity);
-		if (oe)
-			index_reserve(e->ix, oe, rd->p[i].quantity);
-		e->stats.reserved += 2 * rd->p[i].quantity;
-	}
+	for (size_t i = 0; i < k; i++)
+		engine_hold(e, rd, i, 1);
 	subj->in_round = 1;
 	e->round_list[e->rounds++] = rd;
 	e->stats.rounds = (uint64_t)e->rounds;
 	e->pending++;
 	int64_t expires = now + (int64_t)e->app->cfg.review_timeout_s * 1000;
 	store_match_propose(e->app->store, rd->p, rd->n, expires, engine_proposed, rd);
-	return 1;
 }
 
 static void engine_cursor_saved(const struct store_reply *res, void *arg)

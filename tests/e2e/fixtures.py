@@ -655,11 +655,10 @@ def match_events(rc, match_id, after="0-0"):
 
 
 def engine_counters(daemon):
-    """(queue, runs, events applied, proposals) of a daemon's engine, from /metrics."""
+    """(queue, rounds in flight, runs, events applied) of a daemon's engine, from /metrics."""
     m = daemon.metrics()
-    return (m.value("craftmatch_engine_queue"), m.value("craftmatch_engine_runs_total"),
-            m.value("craftmatch_engine_events_total"),
-            m.value("craftmatch_engine_proposals_total"))
+    return (m.value("craftmatch_engine_queue"), m.value("craftmatch_engine_rounds_in_flight"),
+            m.value("craftmatch_engine_runs_total"), m.value("craftmatch_engine_events_total"))
 
 
 def wait_engine_idle(rc, daemons, quiet=2.0, timeout=90.0):
@@ -670,9 +669,8 @@ def wait_engine_idle(rc, daemons, quiet=2.0, timeout=90.0):
     last = None
     since = time.monotonic()
     while True:
-        state = (last_event_id(rc), tuple(engine_counters(d)[:3] for d in daemons))
-        busy = any(q[0] != 0 for q in state[1]) or any(
-            d.metrics().value("craftmatch_engine_rounds_in_flight") for d in daemons)
+        state = (last_event_id(rc), tuple(engine_counters(d) for d in daemons))
+        busy = any(q[0] != 0 or q[1] != 0 for q in state[1])
         if state != last or busy:
             last, since = state, time.monotonic()
         elif time.monotonic() - since >= quiet:
