@@ -57,7 +57,7 @@ static void account_check_email(const char *email, json_t **errors)
 json_t *account_from_request(const json_t *body, json_t **errors)
 {
 	static const char *const allowed[] = {"role", "name", "province", "commune",
-					      "contact", "scope", NULL};
+					      "forum", "contact", "scope", NULL};
 	static const char *const contact_allowed[] = {"phone", "email", "address", NULL};
 	static const char *const scope_allowed[] = {"provinces", "forums", NULL};
 	size_t n_before = *errors ? json_array_size(*errors) : 0;
@@ -96,6 +96,15 @@ json_t *account_from_request(const json_t *body, json_t **errors)
 	if (commune)
 		json_object_set_new(doc, "commune", json_string(commune));
 	free(commune);
+
+	char *forum = fields_string(body, "forum", "forum", 0, FIELDS_FORUM_MAX, 0, errors);
+	if (forum && !needs_place)
+		fields_error(errors, "forum", "only village and supplier accounts register for a forum");
+	else if (forum && !fields_forum_id_ok(forum))
+		fields_error(errors, "forum", "diễn đàn: not a forum id (a-z, 0-9 and '-')");
+	else if (forum)
+		json_object_set_new(doc, "forum", json_string(forum));
+	free(forum);
 
 	json_t *contact = json_object_get(body, "contact");
 	if (contact && !json_is_object(contact)) {
@@ -200,27 +209,26 @@ int account_covers(const json_t *viewer, const char *province, const char *forum
 	}
 }
 
-int account_may_create(const json_t *creator, const json_t *doc, const char **why)
+int account_may_manage(const json_t *caller, const json_t *subject, const char **why)
 {
-	enum account_role target = account_role_of(doc);
-	switch (account_role_of(creator)) {
+	enum account_role target = account_role_of(subject);
+	switch (account_role_of(caller)) {
 	case ACCOUNT_ADMIN:
 		return 1;
-	case ACCOUNT_MODERATOR: {
+	case ACCOUNT_MODERATOR:
 		if (target != ACCOUNT_VILLAGE && target != ACCOUNT_SUPPLIER) {
-			*why = "moderators create village and supplier accounts only";
+			*why = "moderators manage village and supplier accounts only";
 			return 0;
 		}
-		json_t *provs = json_object_get(json_object_get(creator, "scope"), "provinces");
-		if (json_array_size(provs) > 0 &&
-		    !account_array_has(provs, json_string_value(json_object_get(doc, "province")))) {
-			*why = "the account's province is outside your scope";
+		/* account_covers: the province, or the forum the account was registered for. */
+		if (!account_covers(caller, json_string_value(json_object_get(subject, "province")),
+				    json_string_value(json_object_get(subject, "forum")))) {
+			*why = "the account's province and forum are outside your scope";
 			return 0;
 		}
 		return 1;
-	}
 	default:
-		*why = "only admins and moderators create accounts";
+		*why = "only admins and moderators manage other accounts";
 		return 0;
 	}
 }
@@ -229,10 +237,10 @@ int account_sees_contact(const json_t *viewer, const json_t *subject)
 {
 	const char *vid = json_string_value(json_object_get(viewer, "id"));
 	const char *sid = json_string_value(json_object_get(subject, "id"));
+	const char *why = NULL;
 	if (vid && sid && strcmp(vid, sid) == 0)
 		return 1;
-	return account_covers(viewer, json_string_value(json_object_get(subject, "province")),
-			      NULL);
+	return account_may_manage(viewer, subject, &why);
 }
 
 const char *account_scope_csv(const json_t *doc, const char *which, char *buf, size_t len)

@@ -3,8 +3,9 @@
  * rules of who may create whom and who sees contact details.
  *
  * A stored account document:
- *   {id, role, name, province, commune, contact:{phone,email,address},
+ *   {id, role, name, province, commune, forum, contact:{phone,email,address},
  *    scope:{provinces:[codes], forums:[ids]}, created_at, created_by}
+ * (forum: the forum a village or supplier was registered for, if any.)
  * Pure: no I/O.
  */
 #ifndef CM_ACCOUNT_H
@@ -28,11 +29,16 @@ enum account_role account_role_of(const json_t *doc);
 json_t *account_from_request(const json_t *body, json_t **errors);
 
 /*
- * Whether creator may create an account like doc. Returns 1, or 0 with a
- * reason: admins create anyone; moderators create villages and suppliers
- * inside their province scope (any province when their scope is forums only).
+ * Whether caller may manage subject: register it, issue, list and revoke its
+ * tokens, see its contact details. The one rule for acting on an account
+ * other than one's own; every such route asks it. Returns 1, or 0 with a
+ * reason (*why, a static string): admins manage every account; a moderator
+ * manages village and supplier accounts whose province is in its scope's
+ * provinces or whose forum is in its scope's forums (a moderator whose scope
+ * lists only forums manages only accounts registered for those forums);
+ * nobody else manages any account.
  */
-int account_may_create(const json_t *creator, const json_t *doc, const char **why);
+int account_may_manage(const json_t *caller, const json_t *subject, const char **why);
 
 /*
  * Whether a moderator's scope covers a province and/or forum (either may be
@@ -40,7 +46,7 @@ int account_may_create(const json_t *creator, const json_t *doc, const char **wh
  */
 int account_covers(const json_t *viewer, const char *province, const char *forum);
 
-/* Whether viewer may see subject's contact details (self, admin, moderator in scope). */
+/* Whether viewer may see subject's contact details: its own, or one it manages. */
 int account_sees_contact(const json_t *viewer, const json_t *subject);
 
 /*

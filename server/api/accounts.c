@@ -2,8 +2,9 @@
  * accounts (API) — creating and reading accounts (see accounts.h).
  *
  * Forum organisers register the participants: admins create any account,
- * moderators create villages and suppliers in their scope. Contact details
- * show only to the account itself, admins and moderators in scope.
+ * moderators villages and suppliers of their provinces or forums. Who may
+ * register an account, and who sees its contact details besides itself, is
+ * one rule: account_may_manage() (common/account.c).
  */
 #include "server/api/accounts.h"
 
@@ -97,7 +98,7 @@ void accounts_create(struct http_req *r)
 		return;
 	}
 	const char *why = NULL;
-	if (!account_may_create(r->account, doc, &why)) {
+	if (!account_may_manage(r->account, doc, &why)) {
 		json_decref(doc);
 		http_reply_problem(r, 403, "forbidden", NULL, "%s", why);
 		return;

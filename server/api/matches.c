@@ -460,14 +460,15 @@ void matches_search(struct http_req *r)
 	char *forum = c->q[4] = http_req_query(r, "forum");
 	char *cursor = c->q[5] = http_req_query(r, "cursor");
 	char *limit = c->q[6] = http_req_query(r, "limit");
-	if (state) {
+	/* "any" is every state, as status=any is every status of GET /v1/listings. */
+	if (state && strcmp(state, "any") != 0) {
 		int ok = 0;
 		for (const char *const *s = states; *s && !ok; s++)
 			ok = strcmp(*s, state) == 0;
 		if (!ok)
 			fields_error(&errors, "state",
 				     "must be proposed, approved, rejected, accepted, confirmed, "
-				     "fulfilled, declined, cancelled or expired");
+				     "fulfilled, declined, cancelled, expired or any");
 		q.state = state;
 	}
 	if (listing) {

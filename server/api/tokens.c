@@ -2,10 +2,13 @@
  * tokens (API) — bearer tokens (see tokens.h).
  *
  * POST /v1/tokens issues a token for the caller, or, with "account_id", for
- * an account the caller manages (admins: any; moderators: villages and
- * suppliers in their scope) — this is how organisers hand participants their
- * first token. The secret appears once, in the 201 response; Redis keeps
- * only its SHA-256.
+ * an account the caller manages — this is how organisers hand participants
+ * their first token. GET /v1/tokens lists the caller's tokens, or with
+ * ?account_id= those of an account it manages; DELETE revokes one of the
+ * caller's tokens or of an account it manages. "Manages" is one rule,
+ * account_may_manage() (common/account.c), the same that decides who may
+ * register the account. The secret appears once, in the 201 response; Redis
+ * keeps only its SHA-256.
  */
 #include "server/api/tokens.h"
 
@@ -64,6 +67,19 @@ static void tokens_issue(struct tokens_ctx *c)
 			   api_account_id(c->r), &c->idem.idem, tokens_created, c);
 }
 
+/*
+ * Whether the caller manages the account whose stored document is doc_text
+ * (account_may_manage); *why says why not.
+ */
+static int tokens_manages(struct http_req *r, const char *doc_text, const char **why)
+{
+	json_t *doc = doc_text ? json_loads(doc_text, 0, NULL) : NULL;
+	*why = "the account record is unreadable";
+	int ok = doc && account_may_manage(r->account, doc, why);
+	json_decref(doc);
+	return ok;
+}
+
 /* For a token on another account: may the caller manage that account? */
 static void tokens_target_loaded(const struct store_reply *res, void *arg)
 {
@@ -77,15 +93,11 @@ static void tokens_target_loaded(const struct store_reply *res, void *arg)
 			http_reply_problem(r, 404, "not-found", NULL, "no such account");
 		return;
 	}
-	json_t *target = json_loads(json_string_value(res->value), 0, NULL);
 	const char *why = NULL;
-	int ok = target && account_may_create(r->account, target, &why);
-	json_decref(target);
-	if (!ok) {
+	if (!tokens_manages(r, json_string_value(res->value), &why)) {
 		tokens_ctx_free(c);
 		http_reply_problem(r, 403, "forbidden", NULL,
-				   "you may not issue tokens for this account: %s",
-				   why ? why : "it is unreadable");
+				   "you may not issue tokens for this account: %s", why);
 		return;
 	}
 	tokens_issue(c);
@@ -149,9 +161,52 @@ static void tokens_listed(const struct store_reply *res, void *arg)
 	http_reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
+/* GET /v1/tokens?account_id= for another account: may the caller manage it? */
+static void tokens_list_target_loaded(const struct store_reply *res, void *arg)
+{
+	struct tokens_ctx *c = arg;
+	struct http_req *r = c->r;
+	const char *why = NULL;
+	if (res->status != STORE_OK)
+		api_reply_store_error(r, res);
+	else if (!json_is_string(res->value))
+		http_reply_problem(r, 404, "not-found", NULL, "no such account");
+	else if (!tokens_manages(r, json_string_value(res->value), &why))
+		http_reply_problem(r, 403, "forbidden", NULL,
+				   "you may not see the tokens of this account: %s", why);
+	else
+		store_token_list(r->app->store, c->account, tokens_listed, r);
+	tokens_ctx_free(c);
+}
+
 void tokens_list(struct http_req *r)
 {
-	store_token_list(r->app->store, api_account_id(r), tokens_listed, r);
+	static const char *const allowed[] = {"account_id", NULL};
+	const char *unknown = http_req_query_unknown(r, allowed);
+	json_t *errors = NULL;
+	if (unknown) {
+		fields_error(&errors, strcmp(unknown, "?") ? unknown : "query",
+			     "unknown or repeated parameter; use account_id");
+		api_reply_invalid(r, errors);
+		return;
+	}
+	char *account = http_req_query(r, "account_id");
+	if (account == NULL || strcmp(account, api_account_id(r)) == 0) {
+		free(account);
+		store_token_list(r->app->store, api_account_id(r), tokens_listed, r);
+		return;
+	}
+	if (!ids_valid("acc", account)) {
+		free(account);
+		fields_error(&errors, "account_id", "is not an account id");
+		api_reply_invalid(r, errors);
+		return;
+	}
+	struct tokens_ctx *c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	snprintf(c->account, sizeof(c->account), "%s", account);
+	free(account);
+	store_account_get(r->app->store, c->account, tokens_list_target_loaded, c);
 }
 
 static void tokens_revoked(const struct store_reply *res, void *arg)
@@ -164,6 +219,32 @@ static void tokens_revoked(const struct store_reply *res, void *arg)
 	http_reply_json(r, 204, NULL);
 }
 
+/*
+ * The token's account is known: the caller's own, or one it manages, may be
+ * revoked. Anyone else is told the token does not exist, so token ids leak
+ * nothing.
+ */
+static void tokens_revoke_owner(const struct store_reply *res, void *arg)
+{
+	struct tokens_ctx *c = arg;
+	struct http_req *r = c->r;
+	const char *account = json_string_value(json_array_get(res->value, 0));
+	const char *why = NULL;
+	if (res->status != STORE_OK) {
+		api_reply_store_error(r, res);
+	} else if (account == NULL) {
+		http_reply_problem(r, 404, "not-found", NULL, "no such token");
+	} else {
+		int own = strcmp(account, api_account_id(r)) == 0;
+		if (own || tokens_manages(r, json_string_value(json_array_get(res->value, 1)), &why))
+			store_token_revoke(r->app->store, c->id, api_account_id(r), !own,
+					   tokens_revoked, r);
+		else
+			http_reply_problem(r, 404, "not-found", NULL, "no such token");
+	}
+	tokens_ctx_free(c);
+}
+
 void tokens_revoke(struct http_req *r)
 {
 	char *id = http_req_param(r, "id");
@@ -172,7 +253,9 @@ void tokens_revoke(struct http_req *r)
 		http_reply_problem(r, 404, "not-found", NULL, "no such token");
 		return;
 	}
-	store_token_revoke(r->app->store, id, api_account_id(r), api_role(r) == ACCOUNT_ADMIN,
-			   tokens_revoked, r);
+	struct tokens_ctx *c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	snprintf(c->id, sizeof(c->id), "%s", id);
 	free(id);
+	store_token_account(r->app->store, c->id, tokens_revoke_owner, c);
 }

@@ -79,6 +79,13 @@ void store_token_revoke(struct store *s, const char *id, const char *caller, int
 	store_fcall(s, "cm_token_revoke", 0, 1, keys, 3, args, NULL, cb, arg);
 }
 
+void store_token_account(struct store *s, const char *id, store_cb cb, void *arg)
+{
+	char k[KEYS_MAX];
+	const char *keys[] = {keys_token_id(k, id)};
+	store_fcall(s, "cm_token_account", 1, 1, keys, 0, NULL, NULL, cb, arg);
+}
+
 void store_token_list(struct store *s, const char *account, store_cb cb, void *arg)
 {
 	char k[KEYS_MAX];

@@ -31,6 +31,8 @@ void store_token_create(struct store *s, const char *id, const char *account, co
 /* value: 1; NOT_FOUND when absent or not the caller's (unless any) */
 void store_token_revoke(struct store *s, const char *id, const char *caller, int any, store_cb cb,
 			void *arg);
+/* value: [account id, account doc text] of the token's account, or null */
+void store_token_account(struct store *s, const char *id, store_cb cb, void *arg);
 /* value: flat [id, name, created_at, created_by, ...] */
 void store_token_list(struct store *s, const char *account, store_cb cb, void *arg);
 

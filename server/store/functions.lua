@@ -215,6 +215,21 @@ redis.register_function{
   flags = { 'no-writes' },
 }
 
+-- cm_token_account  KEYS: token id → { account id, account doc } or nil
+-- (who a token belongs to, so the caller's authority over that account can
+-- be checked before it revokes the token)
+redis.register_function{
+  function_name = 'cm_token_account',
+  callback = function(keys, args)
+    local account = redis.call('HGET', keys[1], 'account')
+    if not account then return nil end
+    local doc = redis.call('HGET', 'cm:account:' .. account, 'doc')
+    if not doc then return nil end
+    return { account, doc }
+  end,
+  flags = { 'no-writes' },
+}
+
 -- Listings ------------------------------------------------------------------
 --
 -- cm:listing:<id> hash: doc (JSON, never re-encoded here), kind, owner,
