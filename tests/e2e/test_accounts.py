@@ -11,8 +11,10 @@ wrong Content-Type (415) are refused — and a refused request creates nothing
 ("Hải Dương", "Hà Tây", "Nam Định", "Yên Bái") are accepted and stored as the
 current province's code. Contact details show to the account itself, admins
 and moderators whose scope covers the account's province, and to no one else.
-Moderators create only villages and suppliers in their scope (403 otherwise);
-villages and suppliers create nothing. Idempotency-Key: a retry returns the
+Moderators create only villages and suppliers in their scope (403 otherwise):
+of their provinces, or registered for one of their forums ("forum"), so a
+moderator whose scope lists only forums registers nobody else; villages and
+suppliers create nothing. Idempotency-Key: a retry returns the
 first account and creates nothing; the same key with another body is a 409;
 keys are per caller.
 """
@@ -306,6 +308,37 @@ class AccountsTest(fixtures.ApiTestCase):
         for prov in ("HN", "BN"):
             status, _, doc = self.post(mod2, fixtures.account_body("village", province=prov))
             self.assertEqual(status, 201, doc)
+
+    def test_forums_only_moderator_registers_only_for_its_forums(self):
+        forum = "dien-dan-cung-cau-" + fixtures.unique("f")
+        mod = self.api.make_actor(self.admin, "moderator", "moderator-forum",
+                                  scope={"forums": [forum]})
+        before = self.n_accounts(), self.stream_len()
+        refused = [("village", {}), ("supplier", {"province": "NB"}),   # no forum: not its
+                   ("village", {"forum": "dien-dan-khac"}),              # another forum
+                   ("moderator", {"scope": {"forums": [forum]}}), ("admin", {})]
+        for role, over in refused:
+            with self.subTest(role=role, refused=over):
+                self.assertProblemResp(self.post(mod, fixtures.account_body(role, **over)), 403)
+        self.assertNothingCreated(*before)
+        for role, prov in (("village", "NB"), ("supplier", "HN")):
+            with self.subTest(role=role, province=prov):
+                body = fixtures.account_body(role, province=prov, forum=forum)
+                status, _, doc = self.post(mod, body)
+                self.assertEqual(status, 201, doc)
+                self.assertEqual(doc["forum"], forum)
+                self.assertEqual(doc["contact"], body["contact"])  # it manages it: it sees them
+                # the province's moderator manages it too; another province's does not
+                seen = self.api.call(self.mod_hn, "GET", "/v1/accounts/" + doc["id"])[2]
+                self.assertEqual("contact" in seen, prov == "HN", seen)
+                self.assertEqual(self.api.call(mod, "GET", "/v1/accounts/" + doc["id"])[2]
+                                 .get("contact"), body["contact"])
+        # only villages and suppliers register for a forum; the id is checked
+        for role, over in (("moderator", {"forum": forum}), ("admin", {"forum": forum}),
+                           ("village", {"forum": "Diễn đàn"}), ("village", {"forum": 7})):
+            with self.subTest(role=role, invalid=over):
+                self.assertValidation(self.post(self.admin, fixtures.account_body(role, **over)),
+                                      ["forum"])
 
     def test_villages_and_suppliers_create_nothing(self):
         before = self.n_accounts(), self.stream_len()

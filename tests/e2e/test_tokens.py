@@ -6,10 +6,11 @@ Proves: any account issues a token for itself and an organiser (admin, or a
 moderator for villages and suppliers in its scope) for an account it
 manages; the secret is shown once, in the 201, and authenticates as that
 account; GET /v1/tokens lists the caller's own tokens (which one is
-"current") and never a secret or its hash; DELETE revokes, and the very next
-request with the revoked secret gets 401; a token of someone else is a 404
-(it is not even said to exist) unless the caller is an admin, and stays
-valid; secrets never reach Redis in clear — not in any key or value, not in
+"current") and never a secret or its hash, with ?account_id= those of an
+account the caller manages; DELETE revokes, and the very next request with
+the revoked secret gets 401; a token of someone else is a 404 (it is not
+even said to exist) unless the caller manages its account (an admin, a
+moderator in scope), and stays valid; secrets never reach Redis in clear — not in any key or value, not in
 the AOF on disk — nor the server log (Redis holds their SHA-256); malformed
 or unknown credentials get 401 with WWW-Authenticate: Bearer.
 """
@@ -28,6 +29,8 @@ class TokensTest(fixtures.ApiTestCase):
             api, admin = cls.api, cls.admin
             cls.mod_hn = api.make_actor(admin, "moderator", "moderator-HN",
                                         scope={"provinces": ["HN"]})
+            cls.mod_nb = api.make_actor(admin, "moderator", "moderator-NB",
+                                        scope={"provinces": ["NB"]})
             cls.village_hp = api.make_actor(admin, "village", "village-HP", province="HP")
         except BaseException:
             cls._close_shared()
@@ -87,6 +90,34 @@ class TokensTest(fixtures.ApiTestCase):
         # an admin issues for a moderator (the organiser's own first token)
         self.assertTokenBody(self.api.call(self.admin, "POST", "/v1/tokens",
                                            {"account_id": self.mod_hn.id}), self.mod_hn.id)
+
+    def test_forums_only_moderator_issues_only_for_its_forums(self):
+        """A moderator whose scope lists only forums cannot mint a token for a
+        village or supplier of any province and act as it: only for accounts
+        registered for its forums."""
+        forum = "dien-dan-" + fixtures.unique("tk")
+        mod = self.api.make_actor(self.admin, "moderator", "moderator-forum",
+                                  scope={"forums": [forum]})
+        targets = [self.api.create_account(self.admin, "village"),                # HN
+                   self.api.create_account(self.admin, "supplier", province="NB"),
+                   self.api.create_account(self.admin, "village", province="HP",
+                                           forum="dien-dan-khac")]
+        before = self.rc.execute("XLEN", "cm:events")
+        for t in targets:
+            with self.subTest(target=t["name"]):
+                self.assertProblemResp(self.api.call(mod, "POST", "/v1/tokens",
+                                                     {"account_id": t["id"]}), 403)
+                self.assertProblemResp(self.api.call(
+                    mod, "GET", "/v1/tokens?account_id=" + t["id"]), 403)
+                seen = self.api.call(mod, "GET", "/v1/accounts/" + t["id"])[2]
+                self.assertNotIn("contact", seen)
+                self.assertEqual(self.rc.execute("SCARD", "cm:account:%s:tokens" % t["id"]), 0)
+        self.assertEqual(self.rc.execute("XLEN", "cm:events"), before, "refusals wrote events")
+        # an account registered for its forum, in any province: it acts for it
+        mine = self.api.create_account(self.admin, "supplier", province="NB", forum=forum)
+        t = self.assertTokenBody(self.api.call(mod, "POST", "/v1/tokens",
+                                               {"account_id": mine["id"]}), mine["id"])
+        self.assertIsAccount(t["token"], mine["id"])
 
     def test_issuing_for_others_refused(self):
         v = self.fresh_village()
@@ -182,7 +213,7 @@ class TokensTest(fixtures.ApiTestCase):
         owner = self.fresh_village()
         other = self.fresh_village()
         before = self.rc.execute("XLEN", "cm:events")
-        for actor in (other, self.mod_hn):  # the moderator's scope covers HN: still not its token
+        for actor in (other, self.mod_nb):  # neither manages a village of Hà Nội
             with self.subTest(actor=actor.label):
                 self.assertProblemResp(
                     self.api.call(actor, "DELETE", "/v1/tokens/" + owner.token_id), 404)
@@ -193,10 +224,41 @@ class TokensTest(fixtures.ApiTestCase):
         self.assertEqual(self.rc.execute("XLEN", "cm:events"), before)
         self.assertIsAccount(owner.token, owner.id)
         self.assert401(self.api.call(None, "DELETE", "/v1/tokens/" + owner.token_id))
+        # the moderator of Hà Nội manages the village: it may revoke its tokens
+        spare = self.api.issue_token(owner)
+        resp = self.api.call(self.mod_hn, "DELETE", "/v1/tokens/" + spare["id"])
+        self.assertEqual(resp[0], 204, resp[2])
+        self.assert401(self.me(spare["token"]))
         # an admin may revoke any token
         resp = self.api.call(self.admin, "DELETE", "/v1/tokens/" + owner.token_id)
         self.assertEqual(resp[0], 204, resp[2])
         self.assert401(self.me(owner.token))
+
+    def test_list_tokens_of_a_managed_account(self):
+        v = self.fresh_village()  # in Hà Nội
+        extra = self.api.issue_token(v, name="điện thoại")
+        want = {v.token_id, extra["id"]}
+        for actor in (self.admin, self.mod_hn):
+            with self.subTest(actor=actor.label):
+                status, _, body = self.api.call(actor, "GET", "/v1/tokens?account_id=" + v.id)
+                self.assertEqual(status, 200, body)
+                self.assertEqual({t["id"] for t in body["items"]}, want)
+                self.assertEqual([t for t in body["items"] if t["current"]], [])
+                self.assertNotIn(extra["token"], json.dumps(body))
+        for actor in (self.mod_nb, self.village_hp):
+            with self.subTest(actor=actor.label):
+                self.assertProblemResp(
+                    self.api.call(actor, "GET", "/v1/tokens?account_id=" + v.id), 403)
+        self.assertProblemResp(self.api.call(
+            self.admin, "GET", "/v1/tokens?account_id=acc_00000000000000000000"), 404)
+        self.assertValidation(self.api.call(self.admin, "GET", "/v1/tokens?account_id=nope"),
+                              ["account_id"])
+        self.assertValidation(self.api.call(self.admin, "GET", "/v1/tokens?owner=me"),
+                              ["owner"])
+        # its own id is its own list
+        self.assertEqual(self.token_ids(v), want)
+        status, _, body = self.api.call(v, "GET", "/v1/tokens?account_id=" + v.id)
+        self.assertEqual({t["id"] for t in body["items"]}, want)
 
     # -- secrecy --
 
