@@ -157,6 +157,22 @@ def bootstrap_admin(redis, name="Quản trị hệ thống"):
                  token_id=tok_id.group(1), label="admin")
 
 
+def served_routes():
+    """[(method, pattern)] as `craftmatchd --routes` prints them, in table order."""
+    p = harness.run_craftmatchd("--routes")
+    if p.returncode != 0:
+        raise AssertionError("craftmatchd --routes exited %d: %s" % (p.returncode, p.stderr))
+    routes = []
+    for line in p.stdout.splitlines():
+        m = re.match(r"^([A-Z]+) (/\S*)$", line)
+        if not m:
+            raise AssertionError("unexpected --routes line %r" % line)
+        routes.append((m.group(1), m.group(2)))
+    if not routes:
+        raise AssertionError("craftmatchd --routes printed nothing")
+    return routes
+
+
 def _apply(body, overrides):
     out = dict(body)
     for k, v in overrides.items():

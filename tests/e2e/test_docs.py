@@ -1,9 +1,14 @@
-"""The README's configuration table says what craftmatchd --help says.
+"""Docs that drift from the code fail here.
 
-Every row of the table between the CONFIG TABLE markers must name a setting
-that --help lists, with the same environment variable and default, and every
-setting --help lists (with an environment variable) must have a row. Docs
-that drift from the code fail here.
+The README's configuration table says what craftmatchd --help says: every
+row of the table between the CONFIG TABLE markers must name a setting that
+--help lists, with the same environment variable and default, and every
+setting --help lists (with an environment variable) must have a row.
+
+Idempotency-Key: every POST but POST /v1/stream-tickets honours it (match
+actions included; test_matches.py and test_openapi.py prove the code and
+docs/openapi.yaml), so no sentence of the Markdown docs may say that some
+other request takes none.
 """
 import os
 import re
@@ -49,6 +54,38 @@ class ReadmeConfigTest(unittest.TestCase):
         for flag, (env, default) in helped.items():
             with self.subTest(flag=flag):
                 self.assertEqual(documented[flag], (env, default))
+
+
+# "take no Idempotency-Key", "do not take an `Idempotency-Key`", "ignore ... Idempotency-Key"
+NO_KEY_CLAIM = re.compile(r"(takes?\s+no|(does|do)\s+not\s+take(\s+an?)?|ignores?)\s+`?"
+                          r"Idempotency-Key", re.I)
+
+
+def markdown_docs():
+    paths = [os.path.join(ROOT, "README.md")]
+    docs = os.path.join(ROOT, "docs")
+    paths += [os.path.join(docs, n) for n in sorted(os.listdir(docs)) if n.endswith(".md")]
+    return paths
+
+
+class IdempotencyDocsTest(unittest.TestCase):
+    def test_no_doc_says_a_post_takes_no_key(self):
+        claims = []
+        for path in markdown_docs():
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            # sentences, with line breaks folded
+            for sentence in re.split(r"(?<=[.;:])\s+", re.sub(r"\s+", " ", text)):
+                if NO_KEY_CLAIM.search(sentence) and "stream-tickets" not in sentence:
+                    claims.append("%s: %s" % (os.path.relpath(path, ROOT), sentence.strip()))
+        self.assertEqual(claims, [], "every POST but POST /v1/stream-tickets takes an "
+                         "Idempotency-Key (match actions included)")
+
+    def test_regex_finds_the_claim(self):
+        # the check above can fail: the sentence docs/errors.md once carried
+        self.assertTrue(NO_KEY_CLAIM.search(
+            "Match actions take no `Idempotency-Key`, so repeating one gets this answer"))
+        self.assertFalse(NO_KEY_CLAIM.search("Match actions take an `Idempotency-Key`"))
 
 
 if __name__ == "__main__":

@@ -557,6 +557,7 @@ class MatchFiltersTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         self.assertEqual(q(), every)
         self.assertEqual(q(state="proposed"), every)
         self.assertEqual(q(state="fulfilled"), [])
+        self.assertEqual(q(state="any"), every)  # as status=any for listings
         self.assertEqual(q(listing=self.n1["id"]), [m1["id"]])
         self.assertEqual(q(listing=self.o3["id"]), self.ids(copper))
         self.assertEqual(q(listing=self.n3[1]["id"]),
@@ -747,6 +748,90 @@ class MatchExpiryTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
                               "match.confirmed"])
             return
         self.fail("could not confirm within the 2 s window in 3 attempts")
+
+
+class MatchIdempotencyTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
+    """Every match action takes an Idempotency-Key: a retry with the same key
+    and body answers 200 with the match as it stands and changes nothing; the
+    same key with another body is 409; a retry without a key is 409 (the match
+    has moved on). The actions are those `craftmatchd --routes` serves."""
+
+    # action: (the state it starts from, who takes it, its body, another body,
+    #          the material of its pair — one each, so pairs never cross)
+    ACTIONS = {
+        "approve": ("proposed", "mod", None, {"reason": "Đủ hồ sơ"}, "sedge"),
+        "reject": ("proposed", "mod", {"reason": "Thiếu hồ sơ"}, {"reason": "Khác"}, "seagrass"),
+        "accept": ("approved", "village", None, {"reason": "Đồng ý"}, "eggshell"),
+        "decline": ("approved", "supplier", {"reason": "Hết hàng"}, {"reason": "Khác"},
+                    "feldspar"),
+        "cancel": ("confirmed", "mod", {"reason": "Hai bên hủy"}, {"reason": "Khác"},
+                   "glaze"),
+        "fulfil": ("confirmed", "village", {"delivered": "5", "unit": "tan"},
+                   {"delivered": "4", "unit": "tan"}, "buffalo_horn"),
+    }
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        try:
+            cls.mod = cls.api.make_actor(cls.admin, "moderator", "moderator-HN",
+                                         scope={"provinces": ["HN"]})
+        except BaseException:
+            cls._close_shared()
+            raise
+
+    def match_in(self, state, material):
+        """A 5 tấn match between a new village and supplier, brought to state."""
+        village, supplier = self.party("village", "HN"), self.party("supplier", "HP")
+        self.offer(supplier, material, 20, 1500000)
+        need = self.need(village, material, 5)
+        mid = self.wait_for_matches(need["id"], 1)[0]["id"]
+        steps = {"proposed": [], "approved": [(self.mod, "approve")],
+                 "confirmed": [(self.mod, "approve"), (village, "accept"),
+                               (supplier, "accept")]}[state]
+        for actor, action in steps:
+            self.act_ok(actor, mid, action)
+        return {"mod": self.mod, "village": village, "supplier": supplier}, mid
+
+    def test_actions_are_the_served_ones(self):
+        served = {p.rsplit("/", 1)[1] for m, p in fixtures.served_routes()
+                  if m == "POST" and p.startswith("/v1/matches/{id}/")}
+        self.assertEqual(served, set(self.ACTIONS))
+
+    def test_retried_action_with_the_same_key_replays(self):
+        for action, (state, who, body, other, material) in sorted(self.ACTIONS.items()):
+            with self.subTest(action=action):
+                actors, mid = self.match_in(state, material)
+                actor = actors[who]
+                key = {"Idempotency-Key": "%s-%s" % (action, fixtures.unique("k"))}
+                mark = fixtures.last_event_id(self.rc)
+                s1, _, first = fixtures.match_act(self.api, actor, mid, action, body, key)
+                self.assertEqual(s1, 200, first)
+                stored = fixtures.redis_hash(self.rc, "cm:match:" + mid)
+                self.assertEqual(len(fixtures.match_events(self.rc, mid, mark)), 1)
+                # the retry: the match as it stands, nothing written
+                s2, h2, again = fixtures.match_act(self.api, actor, mid, action, body, key)
+                self.assertEqual(s2, 200, again)
+                self.assertEqual((again["state"], again["version"]),
+                                 (first["state"], first["version"]))
+                self.assertEqual(h2.get("ETag"), '"%d"' % first["version"])
+                self.assertEqual(fixtures.redis_hash(self.rc, "cm:match:" + mid), stored)
+                self.assertEqual(len(fixtures.match_events(self.rc, mid, mark)), 1,
+                                 "the retry wrote an event")
+                # the same key for another request, and a retry without a key: 409
+                self.act_refused(actor, mid, action, 409, other, key)
+                self.act_refused(actor, mid, action, 409, body)
+        # a retry after the match moved on answers with the match as it is now
+        actors, mid = self.match_in("proposed", "cattle_horn")
+        key = {"Idempotency-Key": fixtures.unique("approve-later")}
+        self.assertEqual(fixtures.match_act(self.api, self.mod, mid, "approve", None, key)[0],
+                         200)
+        view, _ = self.act_ok(actors["village"], mid, "accept", state="accepted")
+        mark = fixtures.last_event_id(self.rc)
+        status, _, now = fixtures.match_act(self.api, self.mod, mid, "approve", None, key)
+        self.assertEqual((status, now["state"], now["version"]),
+                         (200, "accepted", view["version"]), now)
+        self.assertEqual(fixtures.match_events(self.rc, mid, mark), [])
 
 
 if __name__ == "__main__":
