@@ -5,6 +5,11 @@ row of the table between the CONFIG TABLE markers must name a setting that
 --help lists, with the same environment variable and default, and every
 setting --help lists (with an environment variable) must have a row.
 
+The commands the docs show run as shown: no shell block of the Markdown docs
+calls a bare `craftmatchd` (it is not on PATH: `build/craftmatchd`, or where
+`cmake --install` put it), and `cmake --install BUILD --prefix DIR` puts a
+craftmatchd that runs in DIR/bin.
+
 Idempotency-Key: every POST but POST /v1/stream-tickets honours it (match
 actions included; test_matches.py and test_openapi.py prove the code and
 docs/openapi.yaml), so no sentence of the Markdown docs may say that some
@@ -54,6 +59,49 @@ class ReadmeConfigTest(unittest.TestCase):
         for flag, (env, default) in helped.items():
             with self.subTest(flag=flag):
                 self.assertEqual(documented[flag], (env, default))
+
+
+def shell_lines(path):
+    """(line number, text) of every line inside ```sh / ```bash / ```console blocks."""
+    out, inside = [], False
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            fence = re.match(r"^\s*```(\w*)", line)
+            if fence:
+                inside = not inside and fence.group(1) in ("sh", "bash", "console", "shell")
+                continue
+            if inside:
+                out.append((n, line.rstrip("\n")))
+    return out
+
+
+class CommandsTest(unittest.TestCase):
+    def test_no_bare_craftmatchd_in_shell_blocks(self):
+        bare = []
+        for path in markdown_docs():
+            for n, line in shell_lines(path):
+                cmd = re.sub(r"^\s*(\$\s+)?", "", line)
+                # a command word: at the start, or after a pipe, ;, && or $(
+                for m in re.finditer(r"(?:^|[|;&(]\s*)craftmatchd\b", cmd):
+                    bare.append("%s:%d: %s" % (os.path.relpath(path, ROOT), n, line))
+        self.assertEqual(bare, [], "craftmatchd is not on PATH: write build/craftmatchd")
+        self.assertTrue(any(l.startswith("build/craftmatchd") for _, l in
+                            shell_lines(os.path.join(ROOT, "docs", "api.md"))))
+
+    def test_cmake_install_puts_craftmatchd_in_bin(self):
+        build = os.path.dirname(os.path.abspath(harness.craftmatchd_binary()))
+        self.assertTrue(os.path.exists(os.path.join(build, "CMakeCache.txt")), build)
+        prefix = harness._mkdtemp("cm-e2e-prefix-")
+        self.addCleanup(harness._rmtree, prefix)
+        p = subprocess.run(["cmake", "--install", build, "--prefix", prefix],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        installed = os.path.join(prefix, "bin", "craftmatchd")
+        self.assertTrue(os.access(installed, os.X_OK), p.stdout)
+        v = subprocess.run([installed, "--version"], capture_output=True, text=True,
+                           timeout=30, env=harness.child_env())
+        self.assertEqual(v.returncode, 0, v.stderr)
+        self.assertIn("craftmatchd", v.stdout)
 
 
 # "take no Idempotency-Key", "do not take an `Idempotency-Key`", "ignore ... Idempotency-Key"
