@@ -1,148 +1,398 @@
 """
-e2e: authorisation — who may do what, as one table.
+e2e: authorisation — the whole matrix, in one table.
 
-Rows: (endpoint) × columns: (caller) → the expected status. Callers: no
-token, an admin, a moderator whose scope covers the resources (Hà Nội) and
-one whose scope does not (Ninh Bình), the village that owns the need, another
-village, the supplier that owns the offer, another supplier — every account
-in Hà Nội. Every cell is run and every mismatch is reported at once.
+Rows: every route that `craftmatchd --routes` prints (a route without a row
+fails the test, so a new route cannot arrive without its expectations).
+Columns: the caller's role — anonymous, a village, a supplier, a moderator
+whose scope is a province (Hà Nội), a moderator whose scope is a forum only,
+an admin — and, for routes that name a resource, whose resource it is:
 
-The rules the table encodes: every /v1 route except the reference data needs
-a token (401 with WWW-Authenticate otherwise); admins and moderators create
-accounts, moderators only villages and suppliers in their scope, and issue
-tokens for the accounts they may create; a token is revoked by its owner or
-an admin, anyone else is told it does not exist (404); villages post needs,
-suppliers post offers; every account reads every listing; only the owner
-changes one; the owner, a moderator in scope and an admin close one.
-A refused request changes nothing (checked on the two listings at the end).
+  own  the caller's own (its account, token, listing, a match it is party to)
+  in   someone else's, inside the caller's scope (for the province moderator
+       in Hà Nội; for the forum moderator registered for / posted in its
+       forum, from Ninh Bình; for everyone else the Hà Nội one)
+  out  someone else's, outside the caller's scope (each moderator gets the
+       other one's "in"; everyone else one of Ninh Bình with no forum)
+
+Each cell is an outcome: the status, or 200+c / 200-c for an account shown
+with / without its contact details; "-" where the cell does not exist (an
+anonymous caller owns nothing, a moderator owns no listing and is party to no
+match). Every cell is run against the real server; every mismatch is listed
+at once. A refused request changes nothing: the resource it aimed at (the
+account count, the target's tokens, the listing or match hash in Redis) is
+the same after it. Every 4xx is problem+json, every 401 carries
+WWW-Authenticate: Bearer.
+
+The rule behind the account rows is account_may_manage() (common/account.c):
+registering an account, issuing, listing and revoking its tokens and seeing
+its contact details need the same authority — admins, or a moderator whose
+scope holds the account's province or the forum it was registered for.
 """
+import json
+import socket
+
 import fixtures
 import harness
 
-ROLES = ("anonymous", "admin", "mod_in", "mod_out", "village", "other_village", "supplier",
-         "other_supplier")
+ROLES = ("anonymous", "village", "supplier", "mod_prov", "mod_forum", "admin")
+TARGETS = ("own", "in", "out")
+
+# route -> {target: outcomes in ROLES order}; "-" as the target: the route
+# names no resource.
+EXPECT = {
+    "GET /healthz":                   {"-": "200   200   200   200   200   200"},
+    "GET /readyz":                    {"-": "200   200   200   200   200   200"},
+    "GET /metrics":                   {"-": "200   200   200   200   200   200"},
+    "GET /v1/provinces":              {"-": "200   200   200   200   200   200"},
+    "GET /v1/materials":              {"-": "200   200   200   200   200   200"},
+    "GET /v1/me":                     {"-": "401   200   200   200   200   200"},
+    "POST /v1/accounts":              {"in":  "401   403   403   201   201   201",
+                                       "out": "401   403   403   403   403   201"},
+    "GET /v1/accounts/{id}":          {"own": "-   200+c 200+c 200+c 200+c 200+c",
+                                       "in":  "401 200-c 200-c 200+c 200+c 200+c",
+                                       "out": "401 200-c 200-c 200-c 200-c 200+c"},
+    "POST /v1/tokens":                {"own": "-     201   201   201   201   201",
+                                       "in":  "401   403   403   201   201   201",
+                                       "out": "401   403   403   403   403   201"},
+    "GET /v1/tokens":                 {"own": "-     200   200   200   200   200",
+                                       "in":  "401   403   403   200   200   200",
+                                       "out": "401   403   403   403   403   200"},
+    "DELETE /v1/tokens/{id}":         {"own": "-     204   204   204   204   204",
+                                       "in":  "401   404   404   204   204   204",
+                                       "out": "401   404   404   404   404   204"},
+    "POST /v1/needs":                 {"-": "401   201   403   403   403   403"},
+    "GET /v1/needs":                  {"-": "401   200   200   200   200   200"},
+    "POST /v1/offers":                {"-": "401   403   201   403   403   403"},
+    "GET /v1/offers":                 {"-": "401   200   200   200   200   200"},
+    "GET /v1/listings":               {"-": "401   200   200   200   200   200"},
+    "GET /v1/listings/{id}":          {"own": "-     200   200   -     -     -",
+                                       "in":  "401   200   200   200   200   200",
+                                       "out": "401   200   200   200   200   200"},
+    "PATCH /v1/listings/{id}":        {"own": "-     200   200   -     -     -",
+                                       "in":  "401   403   403   403   403   403",
+                                       "out": "401   403   403   403   403   403"},
+    "DELETE /v1/listings/{id}":       {"own": "-     200   200   -     -     -",
+                                       "in":  "401   403   403   200   200   200",
+                                       "out": "401   403   403   403   403   200"},
+    "GET /v1/matches":                {"-": "401   200   200   200   200   200"},
+    # an approved match (parties see it from approval on)
+    "GET /v1/matches/{id}":           {"own": "-     200   200   -     -     -",
+                                       "in":  "401   404   404   200   200   200",
+                                       "out": "401   404   404   404   404   200"},
+    # a proposed match: the parties do not see it yet
+    "POST /v1/matches/{id}/approve":  {"own": "-     404   404   -     -     -",
+                                       "in":  "401   404   404   200   200   200",
+                                       "out": "401   404   404   404   404   200"},
+    "POST /v1/matches/{id}/reject":   {"own": "-     404   404   -     -     -",
+                                       "in":  "401   404   404   200   200   200",
+                                       "out": "401   404   404   404   404   200"},
+    # an approved match
+    "POST /v1/matches/{id}/accept":   {"own": "-     200   200   -     -     -",
+                                       "in":  "401   404   404   403   403   403",
+                                       "out": "401   404   404   404   404   403"},
+    "POST /v1/matches/{id}/decline":  {"own": "-     200   200   -     -     -",
+                                       "in":  "401   404   404   403   403   403",
+                                       "out": "401   404   404   404   404   403"},
+    "POST /v1/matches/{id}/cancel":   {"own": "-     403   403   -     -     -",
+                                       "in":  "401   404   404   200   200   200",
+                                       "out": "401   404   404   404   404   200"},
+    # a confirmed match: only the village records the delivery
+    "POST /v1/matches/{id}/fulfil":   {"own": "-     200   403   -     -     -",
+                                       "in":  "401   404   404   403   403   403",
+                                       "out": "401   404   404   404   404   403"},
+    "GET /v1/events":                 {"-": "401   200   200   200   200   200"},
+    "POST /v1/stream-tickets":        {"-": "401   200   200   200   200   200"},
+}
+
+# The state a match must be in for each route that acts on one.
+MATCH_STATE = {"GET /v1/matches/{id}": "approved", "POST /v1/matches/{id}/approve": "proposed",
+               "POST /v1/matches/{id}/reject": "proposed",
+               "POST /v1/matches/{id}/accept": "approved",
+               "POST /v1/matches/{id}/decline": "approved",
+               "POST /v1/matches/{id}/cancel": "approved",
+               "POST /v1/matches/{id}/fulfil": "confirmed"}
+MATCH_BODY = {"reject": {"reason": "Thiếu hồ sơ"}, "decline": {"reason": "Hết hàng"},
+              "cancel": {"reason": "Hai bên hủy"}}
+MATCH_MATERIAL = "brass"  # no other listing of this test uses it
+ENDS_MATCH = {"reject", "decline", "cancel"}
 
 
-def row(*statuses):
-    assert len(statuses) == len(ROLES)
-    return dict(zip(ROLES, statuses))
+def outcomes(text):
+    cells = text.split()
+    assert len(cells) == len(ROLES), text
+    return dict(zip(ROLES, cells))
 
 
-class AuthzTest(fixtures.ApiTestCase):
+def stream_status(port, path, token):
+    """GET an SSE stream: (status, headers, body) — the body only when it is not the stream."""
+    with socket.create_connection((harness.HOST, port), timeout=harness.HTTP_TIMEOUT) as s:
+        auth = "Authorization: Bearer %s\r\n" % token if token else ""
+        s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (path, harness.HOST, auth))
+                  .encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = s.recv(4096)
+            if not chunk:
+                raise ConnectionError("closed before the response head: %r" % buf)
+            buf += chunk
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = harness.Headers([tuple(x.strip() for x in l.split(":", 1)) for l in lines[1:]])
+        if status == 200:
+            return status, headers, None
+        n = int(headers.get("Content-Length", "0"))
+        while len(rest) < n:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            rest += chunk
+        return status, headers, json.loads(rest[:n].decode("utf-8"))
+
+
+class AuthzMatrixTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         try:
+            cls.forum = "dien-dan-" + fixtures.unique("authz")
             api, admin = cls.api, cls.admin
+            mk = lambda role, label, **kw: api.make_actor(admin, role, label, **kw)
             cls.actors = {
                 "anonymous": fixtures.ANONYMOUS,
-                "admin": admin,
-                "mod_in": api.make_actor(admin, "moderator", "mod_in",
-                                         scope={"provinces": ["HN"]}),
-                "mod_out": api.make_actor(admin, "moderator", "mod_out",
-                                          scope={"provinces": ["NB"]}),
-                "village": api.make_actor(admin, "village", "village"),
-                "other_village": api.make_actor(admin, "village", "other_village"),
-                "supplier": api.make_actor(admin, "supplier", "supplier", province="HN"),
-                "other_supplier": api.make_actor(admin, "supplier", "other_supplier",
-                                                 province="HN"),
+                "village": mk("village", "village", province="HN"),
+                "supplier": mk("supplier", "supplier", province="HN"),
+                "mod_prov": mk("moderator", "mod_prov", scope={"provinces": ["HN"]}),
+                "mod_forum": mk("moderator", "mod_forum", scope={"forums": [cls.forum]}),
+                # an admin with contact details of its own (the bootstrap one has none)
+                "admin": mk("admin", "admin", contact={"phone": "024 3825 0000",
+                                                        "email": "quantri@example.vn"}),
             }
-            # an account outside the table whose tokens others try to issue and revoke
-            cls.third = api.make_actor(admin, "village", "third")
-            cls.need = api.post_need(cls.actors["village"])
-            cls.offer = api.post_offer(cls.actors["supplier"], province="HN")
+            # the three worlds others' resources live in: (province, forum),
+            # a village owning the accounts' and listings' side, a supplier
+            cls.worlds = {
+                "prov": ("HN", None, mk("village", "v-prov", province="HN"),
+                         mk("supplier", "s-prov", province="HP")),
+                "forum": ("NB", cls.forum, mk("village", "v-forum", province="NB",
+                                              forum=cls.forum),
+                          mk("supplier", "s-nb", province="NB")),
+                "out": ("NB", None, mk("village", "v-out", province="NB"),
+                        mk("supplier", "s-out", province="NB")),
+            }
+            cls.own_need = api.post_need(cls.actors["village"])
+            cls.own_offer = api.post_offer(cls.actors["supplier"])
+            cls.world_need = {w: api.post_need(v, province=p, **({"forum": f} if f else {}))
+                              for w, (p, f, v, _) in cls.worlds.items()}
+            cls.pool = {}  # (world, state) -> match id, until an action moves it on
         except BaseException:
             cls._close_shared()
             raise
 
-    def fresh_third_token_id(self):
-        return self.api.issue_token(self.admin, self.third.id)["id"]
+    # -- whose resource ---------------------------------------------------------
 
-    def fresh_need_id(self):
-        return self.api.post_need(self.actors["village"])["id"]
+    @staticmethod
+    def world_of(role, target):
+        """The world of someone else's resource in ('in') or out of the caller's scope."""
+        if target == "in":
+            return "forum" if role == "mod_forum" else "prov"
+        if role == "mod_prov":
+            return "forum"
+        if role == "mod_forum":
+            return "prov"
+        return "out"
 
-    def table(self):
-        need, offer, village = self.need["id"], self.offer["id"], self.actors["village"]
-        new_village = lambda: ("POST", "/v1/accounts", fixtures.account_body("village"))
-        return [
-            ("GET /v1/me", lambda: ("GET", "/v1/me", None),
-             row(401, 200, 200, 200, 200, 200, 200, 200)),
-            ("POST /v1/accounts (village in HN)", new_village,
-             row(401, 201, 201, 403, 403, 403, 403, 403)),
-            ("GET /v1/accounts/{village}", lambda: ("GET", "/v1/accounts/" + village.id, None),
-             row(401, 200, 200, 200, 200, 200, 200, 200)),
-            ("POST /v1/tokens (for self)", lambda: ("POST", "/v1/tokens", {}),
-             row(401, 201, 201, 201, 201, 201, 201, 201)),
-            ("POST /v1/tokens (for another account)",
-             lambda: ("POST", "/v1/tokens", {"account_id": self.third.id}),
-             row(401, 201, 201, 403, 403, 403, 403, 403)),
-            ("GET /v1/tokens", lambda: ("GET", "/v1/tokens", None),
-             row(401, 200, 200, 200, 200, 200, 200, 200)),
-            ("DELETE /v1/tokens/{someone else's}",
-             lambda: ("DELETE", "/v1/tokens/" + self.fresh_third_token_id(), None),
-             row(401, 204, 404, 404, 404, 404, 404, 404)),
-            ("POST /v1/needs", lambda: ("POST", "/v1/needs", fixtures.need_body()),
-             row(401, 403, 403, 403, 201, 201, 403, 403)),
-            ("POST /v1/offers", lambda: ("POST", "/v1/offers", fixtures.offer_body()),
-             row(401, 403, 403, 403, 403, 403, 201, 201)),
-            ("GET /v1/listings", lambda: ("GET", "/v1/listings", None),
-             row(401, 200, 200, 200, 200, 200, 200, 200)),
-            ("GET /v1/needs", lambda: ("GET", "/v1/needs", None),
-             row(401, 200, 200, 200, 200, 200, 200, 200)),
-            ("GET /v1/listings/{id}", lambda: ("GET", "/v1/listings/" + need, None),
-             row(401, 200, 200, 200, 200, 200, 200, 200)),
-            ("PATCH /v1/listings/{village's need}",
-             lambda: ("PATCH", "/v1/listings/" + need, {"note": "sửa"}),
-             row(401, 403, 403, 403, 200, 403, 403, 403)),
-            ("PATCH /v1/listings/{supplier's offer}",
-             lambda: ("PATCH", "/v1/listings/" + offer, {"note": "sửa"}),
-             row(401, 403, 403, 403, 403, 403, 200, 403)),
-            ("DELETE /v1/listings/{village's need}",
-             lambda: ("DELETE", "/v1/listings/" + self.fresh_need_id(), None),
-             row(401, 200, 200, 403, 200, 403, 403, 403)),
-        ]
+    def fields(self, world):
+        prov, forum, _, _ = self.worlds[world]
+        return dict(province=prov, **({"forum": forum} if forum else {}))
 
-    def test_authorization_table(self):
-        failures = []
-        cells = 0
-        for name, make, expected in self.table():
-            for role in ROLES:
-                cells += 1
-                actor = self.actors[role]
-                method, path, body = make()
-                try:
-                    status, headers, resp = self.api.call(actor, method, path, body)
-                except Exception as e:  # a broken connection is a mismatch too
-                    failures.append("%-40s %-15s expected %d, got %r" % (name, role,
-                                                                         expected[role], e))
-                    continue
-                want = expected[role]
-                problem = None
-                if status != want:
-                    detail = resp.get("detail") if isinstance(resp, dict) else resp
-                    problem = "expected %d, got %d (%s)" % (want, status, str(detail)[:120])
-                elif status >= 400:
-                    if harness.media_type(headers) != "application/problem+json" or \
-                            not isinstance(resp, dict) or resp.get("status") != status:
-                        problem = "%d is not a problem+json body: %r" % (status, resp)
-                    elif status == 401 and not headers.get("WWW-Authenticate", "").startswith(
-                            "Bearer"):
-                        problem = "401 without WWW-Authenticate: Bearer"
-                if problem:
-                    failures.append("%-40s %-15s %s" % (name, role, problem))
-        self.assertEqual(cells, 15 * len(ROLES))
+    def account_id(self, role, target):
+        if target == "own":
+            return self.actors[role].id
+        return self.worlds[self.world_of(role, target)][2].id
 
-        # refusals changed nothing: one PATCH each succeeded (version 1 → 2)
-        for lst, owner in ((self.need, "village"), (self.offer, "supplier")):
-            doc = self.api.get_listing(self.admin, lst["id"])
-            if (doc["version"], doc["status"], doc.get("note")) != (2, "open", "sửa"):
-                failures.append("%s of %s is now version %s, %s, note %r; expected 2, open, "
-                                "'sửa'" % (lst["kind"], owner, doc["version"], doc["status"],
-                                           doc.get("note")))
-            types = [t for t, _ in fixtures.listing_events(self.rc, lst["id"])]
-            if types != ["listing.created", "listing.updated"]:
-                failures.append("events of the %s: %r" % (lst["kind"], types))
+    def own_listing(self, role, fresh=False):
+        actor = self.actors[role]
+        if role == "village":
+            return self.api.post_need(actor) if fresh else self.own_need
+        if role == "supplier":
+            return self.api.post_offer(actor) if fresh else self.own_offer
+        return None
+
+    def listing(self, role, target, fresh=False):
+        if target == "own":
+            return self.own_listing(role, fresh)
+        world = self.world_of(role, target)
+        if not fresh:
+            return self.world_need[world]
+        return self.api.post_need(self.worlds[world][2], **self.fields(world))
+
+    def parties(self, world):
+        if world == "own":
+            return self.actors["village"], self.actors["supplier"], {"province": "HN"}
+        _, _, village, supplier = self.worlds[world]
+        return village, supplier, self.fields(world)
+
+    def match(self, role, target, state):
+        """A match of the target's world in state, from the pool or made now."""
+        if target == "own" and role not in ("village", "supplier"):
+            return None
+        world = "own" if target == "own" else self.world_of(role, target)
+        mid = self.pool.get((world, state))
+        if mid:
+            return mid
+        village, supplier, where = self.parties(world)
+        self.offer(supplier, MATCH_MATERIAL, 5, 1500000, province=where["province"])
+        need = self.need(village, MATCH_MATERIAL, 5, **where)
+        items = self.wait_for_matches(need["id"], 1)
+        mid = items[0]["id"]
+        steps = {"proposed": [], "approved": [(self.admin, "approve")],
+                 "confirmed": [(self.admin, "approve"), (village, "accept"),
+                               (supplier, "accept")]}[state]
+        for actor, action in steps:
+            self.act_ok(actor, mid, action)
+        self.pool[(world, state)] = mid
+        return mid
+
+    def spend_match(self, mid, action):
+        """The action moved the match on: out of the pool; a match that ended
+        gives its listings back, so they are closed before the engine pairs
+        them with the next match of this test."""
+        for k, v in list(self.pool.items()):
+            if v == mid:
+                del self.pool[k]
+        if action in ENDS_MATCH:
+            m = fixtures.redis_hash(self.rc, "cm:match:" + mid)
+            for lid in (m["need"], m["offer"]):
+                resp = self.api.call(self.admin, "DELETE", "/v1/listings/" + lid)
+                self.assertIn(resp[0], (200, 409), resp[2])
+
+    # -- the request of each cell --------------------------------------------
+
+    def cell(self, route, role, target):
+        """(method, path, body, snapshot(), after(status)) for one cell; None if it does not exist.
+
+        snapshot() reads what a refusal must leave unchanged; after(status)
+        tidies up once the request went through."""
+        method, pattern = route.split(" ", 1)
+        rc = self.rc
+        nothing = lambda: None
+        done = lambda status: None
+        if target == "-":
+            return method, pattern, self.default_body(route), nothing, done
+        if target == "own" and role == "anonymous":
+            return None
+        if pattern == "/v1/accounts":
+            world = self.world_of(role, target)
+            body = fixtures.account_body("village", **self.fields(world))
+            return method, pattern, body, lambda: rc.execute("ZCARD", "cm:accounts"), done
+        if pattern.startswith("/v1/accounts/"):
+            return method, "/v1/accounts/" + self.account_id(role, target), None, nothing, done
+        if route in ("POST /v1/tokens", "GET /v1/tokens"):
+            acc = self.account_id(role, target)
+            tokens = lambda: sorted(rc.execute("SMEMBERS", "cm:account:%s:tokens" % acc))
+            if method == "POST":
+                return method, pattern, {} if target == "own" else {"account_id": acc}, \
+                    tokens, done
+            return method, pattern + ("" if target == "own" else "?account_id=" + acc), None, \
+                tokens, done
+        if pattern == "/v1/tokens/{id}":
+            acc = self.account_id(role, target)
+            issuer = self.actors[role] if target == "own" else self.admin
+            tok = self.api.issue_token(issuer, acc)["id"]
+            return method, "/v1/tokens/" + tok, None, \
+                lambda: rc.execute("EXISTS", "cm:tokenid:" + tok), done
+        if pattern == "/v1/listings/{id}":
+            lst = self.listing(role, target, fresh=(method == "DELETE"))
+            if lst is None:
+                return None
+            body = {"note": "sửa"} if method == "PATCH" else None
+            return method, "/v1/listings/" + lst["id"], body, \
+                lambda: fixtures.redis_hash(rc, "cm:listing:" + lst["id"]), done
+        if route in MATCH_STATE:
+            mid = self.match(role, target, MATCH_STATE[route])
+            if mid is None:
+                return None
+            action = pattern.rsplit("/", 1)[1]
+            after = (lambda status: self.spend_match(mid, action)) if method == "POST" else done
+            return method, pattern.replace("{id}", mid), MATCH_BODY.get(action), \
+                lambda: fixtures.redis_hash(rc, "cm:match:" + mid), after
+        raise AssertionError("no request for %s (%s)" % (route, target))
+
+    def default_body(self, route):
+        return {"POST /v1/needs": fixtures.need_body(), "POST /v1/offers": fixtures.offer_body(),
+                "POST /v1/stream-tickets": {}}.get(route)
+
+    def send(self, role, method, path, body):
+        actor = self.actors[role]
+        if path == "/v1/events":
+            return stream_status(self.daemon.port, path, actor.token)
+        return self.api.call(actor, method, path, body)
+
+    @staticmethod
+    def outcome(route, status, resp):
+        if route == "GET /v1/accounts/{id}" and status == 200:
+            return "200+c" if "contact" in resp else "200-c"
+        return str(status)
+
+    # -- the tests ----------------------------------------------------------------
+
+    def test_every_served_route_has_a_row(self):
+        served = ["%s %s" % r for r in fixtures.served_routes()]
+        self.assertEqual(sorted(set(served) - set(EXPECT)), [],
+                         "routes without expectations: add their row to EXPECT")
+        self.assertEqual(sorted(set(EXPECT) - set(served)), [], "rows for routes not served")
+        for route, row in EXPECT.items():
+            self.assertTrue(set(row) == {"-"} or set(row) <= set(TARGETS), route)
+            for target, text in row.items():
+                cells = outcomes(text)
+                self.assertTrue(all(c == "-" or c in ("200+c", "200-c") or c.isdigit()
+                                    for c in cells.values()), (route, target))
+                self.assertEqual(cells["anonymous"] == "-", target == "own", (route, target))
+
+    def test_matrix(self):
+        failures, cells = [], 0
+        for method, pattern in fixtures.served_routes():
+            route = "%s %s" % (method, pattern)
+            for target, text in EXPECT.get(route, {}).items():
+                for role, want in outcomes(text).items():
+                    spec = self.cell(route, role, target)
+                    if (spec is None) != (want == "-"):
+                        failures.append("%-34s %-4s %-10s the table says %s, but the cell %s" % (
+                            route, target, role, want,
+                            "does not exist" if spec is None else "exists"))
+                        continue
+                    if spec is None:
+                        continue
+                    cells += 1
+                    m, path, body, snapshot, after = spec
+                    before = snapshot()
+                    try:
+                        status, headers, resp = self.send(role, m, path, body)
+                    except Exception as e:  # a broken connection is a mismatch too
+                        failures.append("%-34s %-4s %-10s expected %s, got %r" % (
+                            route, target, role, want, e))
+                        continue
+                    got = self.outcome(route, status, resp)
+                    problem = None
+                    if got != want:
+                        detail = resp.get("detail") if isinstance(resp, dict) else resp
+                        problem = "expected %s, got %s (%s)" % (want, got, str(detail)[:100])
+                    elif status >= 400:
+                        if harness.media_type(headers) != "application/problem+json" or \
+                                not isinstance(resp, dict) or resp.get("status") != status:
+                            problem = "%d is not a problem+json body: %r" % (status, resp)
+                        elif status == 401 and not headers.get(
+                                "WWW-Authenticate", "").startswith("Bearer"):
+                            problem = "401 without WWW-Authenticate: Bearer"
+                        elif snapshot() != before:
+                            problem = "refused with %d but changed its target" % status
+                    if status < 300:
+                        after(status)
+                    if problem:
+                        failures.append("%-34s %-4s %-10s %s" % (route, target, role, problem))
+        self.assertEqual(cells, sum(1 for row in EXPECT.values() for text in row.values()
+                                    for c in text.split() if c != "-"))
         if failures:
             self.fail("%d of %d cells wrong:\n" % (len(failures), cells) + "\n".join(failures))
 
