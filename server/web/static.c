@@ -27,30 +27,30 @@ static const struct {
 	const char *ext;
 	const char *type;
 } static_types[] = {
-	{"html", "text/html; charset=utf-8"},
-	{"js", "text/javascript; charset=utf-8"},
-	{"mjs", "text/javascript; charset=utf-8"},
-	{"css", "text/css; charset=utf-8"},
-	{"json", "application/json; charset=utf-8"},
-	{"map", "application/json; charset=utf-8"},
-	{"geojson", "application/geo+json"},
-	{"webmanifest", "application/manifest+json"},
-	{"txt", "text/plain; charset=utf-8"},
-	{"xml", "application/xml"},
-	{"svg", "image/svg+xml"},
-	{"png", "image/png"},
-	{"jpg", "image/jpeg"},
-	{"jpeg", "image/jpeg"},
-	{"gif", "image/gif"},
-	{"webp", "image/webp"},
-	{"avif", "image/avif"},
-	{"ico", "image/x-icon"},
-	{"woff", "font/woff"},
-	{"woff2", "font/woff2"},
-	{"ttf", "font/ttf"},
-	{"otf", "font/otf"},
-	{"wasm", "application/wasm"},
-	{"pdf", "application/pdf"},
+    {"html", "text/html; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"json", "application/json; charset=utf-8"},
+    {"map", "application/json; charset=utf-8"},
+    {"geojson", "application/geo+json"},
+    {"webmanifest", "application/manifest+json"},
+    {"txt", "text/plain; charset=utf-8"},
+    {"xml", "application/xml"},
+    {"svg", "image/svg+xml"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"webp", "image/webp"},
+    {"avif", "image/avif"},
+    {"ico", "image/x-icon"},
+    {"woff", "font/woff"},
+    {"woff2", "font/woff2"},
+    {"ttf", "font/ttf"},
+    {"otf", "font/otf"},
+    {"wasm", "application/wasm"},
+    {"pdf", "application/pdf"},
 };
 
 #define STATIC_IMMUTABLE "public, max-age=31536000, immutable"
@@ -71,7 +71,8 @@ void static_resolve_root(struct config *cfg)
 	static const char *const candidates[] = {"/web", "/../share/craftmatch/web"};
 	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
 		struct stat st;
-		int len = snprintf(cfg->web_root, sizeof(cfg->web_root), "%s%s", exe, candidates[i]);
+		int len =
+		    snprintf(cfg->web_root, sizeof(cfg->web_root), "%s%s", exe, candidates[i]);
 		if (len < (int)sizeof(cfg->web_root) && stat(cfg->web_root, &st) == 0 &&
 		    S_ISDIR(st.st_mode))
 			return;
@@ -186,7 +187,8 @@ static int static_accepts_gzip(const char *ae)
 		p += strspn(p, " \t,");
 		size_t len = strcspn(p, " \t;,");
 		int named = (len == 4 && strncasecmp(p, "gzip", 4) == 0) ||
-			    (len == 6 && strncasecmp(p, "x-gzip", 6) == 0) || (len == 1 && *p == '*');
+			    (len == 6 && strncasecmp(p, "x-gzip", 6) == 0) ||
+			    (len == 1 && *p == '*');
 		const char *end = p + strcspn(p, ",");
 		const char *q = named ? strstr(p, "q=") : NULL;
 		if (q && q > end)
@@ -283,7 +285,7 @@ static void static_send(struct http_req *r, const char *root, const char *file, 
 	char etag[96];
 	snprintf(etag, sizeof(etag), "\"%llx-%llx-%llx%s\"", (unsigned long long)st->st_size,
 		 (unsigned long long)st->st_mtim.tv_sec * 1000000000ull +
-			 (unsigned long long)st->st_mtim.tv_nsec,
+		     (unsigned long long)st->st_mtim.tv_nsec,
 		 (unsigned long long)st->st_ino, gz ? "-gz" : "");
 	http_reply_header(r, "ETag", etag);
 	http_reply_header(r, "Vary", "Accept-Encoding");
@@ -327,7 +329,8 @@ void static_serve(struct http_req *r)
 		fd = static_open(root, file, &st);
 		if (fd < 0 && strncmp(rel, "/assets/", 8) == 0) {
 			free(rel);
-			http_reply_problem(r, 404, "not-found", NULL, "no such file of the web app");
+			http_reply_problem(r, 404, "not-found", NULL,
+					   "no such file of the web app");
 			return;
 		}
 		if (fd < 0) {
