@@ -65,11 +65,16 @@ static const struct config_setting config_settings[] = {
 	 600000, "reconnection delay /v1/events suggests to its clients (the SSE retry: field)"},
 	{"stream-ticket-ttl", "CRAFTMATCH_STREAM_TICKET_TTL", CT_INT, CFG(stream_ticket_ttl_s), "60", 1,
 	 3600, "seconds a single-use stream ticket (POST /v1/stream-tickets) stays valid"},
+	{"session-ttl", "CRAFTMATCH_SESSION_TTL", CT_INT, CFG(session_ttl_s), "2592000", 60, 31536000,
+	 "seconds a browser session (POST /v1/sessions) lasts before its owner signs in again"},
 	{"review-timeout", "CRAFTMATCH_REVIEW_TIMEOUT", CT_INT, CFG(review_timeout_s), "172800", 1,
 	 31536000, "seconds a proposal may wait for review, and an approved match for both "
 		   "parties, before it expires and its quantity returns"},
 	{"freight-rate", "CRAFTMATCH_FREIGHT_RATE", CT_LONG, CFG(freight_rate), "3000", 0, 1000000,
 	 "road freight in VND per tonne-km, for landed cost"},
+	{"web-root", "CRAFTMATCH_WEB_ROOT", CT_STRING, CFG(web_root), "", 0, 0,
+	 "folder of the built web app served at / (default: web/ beside the craftmatchd binary, "
+	 "else ../share/craftmatch/web from it)"},
 	{"create-admin", NULL, CT_STRING, CFG(create_admin), "", 0, 0,
 	 "create an admin account with this display name, print its token once, exit"},
 	{"routes", NULL, CT_FLAG, CFG(show_routes), "0", 0, 0,

@@ -102,6 +102,12 @@ EXPECT = {
                                        "out": "401   404   404   404   404   403"},
     "GET /v1/events":                 {"-": "401   200   200   200   200   200"},
     "POST /v1/stream-tickets":        {"-": "401   200   200   200   200   200"},
+    # signing in is public and takes the code in its body; without the app's
+    # X-Craftmatch header and a same-origin Origin it is refused (CSRF rule,
+    # test_sessions covers the browser's way)
+    "POST /v1/sessions":              {"-": "403   403   403   403   403   403"},
+    # a bearer caller has no session to end
+    "DELETE /v1/sessions/current":    {"-": "401   404   404   404   404   404"},
 }
 
 # The state a match must be in for each route that acts on one.
@@ -321,7 +327,8 @@ class AuthzMatrixTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
 
     def default_body(self, route):
         return {"POST /v1/needs": fixtures.need_body(), "POST /v1/offers": fixtures.offer_body(),
-                "POST /v1/stream-tickets": {}}.get(route)
+                "POST /v1/stream-tickets": {},
+                "POST /v1/sessions": {"code": self.actors["village"].token}}.get(route)
 
     def send(self, role, method, path, body):
         actor = self.actors[role]
