@@ -4,19 +4,37 @@ craftmatch — the Redis function library: every state change in one place.
 
 Each function is one atomic state change: it checks what it must, writes the
 state and its indexes, and appends the event to cm:events in the same call
-(DESIGN.md invariants 3 and 4). craftmatchd embeds this file and loads it with
-FUNCTION LOAD REPLACE at start and after every reconnect.
+(DESIGN.md invariants 3 and 4). craftmatchd embeds this file; after every
+connect it asks Redis for the loaded library's version (cm_version) and loads
+its own with FUNCTION LOAD REPLACE unless a newer one is loaded
+(server/store/library.h).
 
 Keys: every key a function touches is built from server-made ids passed in
 KEYS or derived here from them; user text arrives only in ARGV.
+
+Versions. Every change to this file takes a new LIBRARY_VERSION (one more),
+and LIBRARY_HASH becomes the SHA-256 of the file without its LIBRARY_VERSION
+and LIBRARY_HASH lines:
+  grep -Ev '^local LIBRARY_(VERSION|HASH) = ' server/store/functions.lua | sha256sum
+The unit test test_library holds the hash against the text, so a change
+without a new version fails it. LIBRARY_SERVES_FROM is the oldest
+LIBRARY_VERSION whose craftmatchd this library still serves unchanged (every
+function it calls, with the same keys, arguments and answers): keep it when
+a change only adds, set it to the new version when a change breaks older
+callers. A craftmatchd never replaces a newer library, and works with one
+only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = '1'
+local LIBRARY_VERSION = 2
+local LIBRARY_SERVES_FROM = 2
+local LIBRARY_HASH = 'd8f1199a23c9fcab1ba54e50be788af63a4a520ccb93d937d2c183a4e58f1f02'
 
--- cm_version: readiness probe; returns the loaded library version.
+-- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
   function_name = 'cm_version',
-  callback = function(keys, args) return LIBRARY_VERSION end,
+  callback = function(keys, args)
+    return { tostring(LIBRARY_VERSION), tostring(LIBRARY_SERVES_FROM), LIBRARY_HASH }
+  end,
   flags = { 'no-writes', 'allow-stale' },
 }
 
