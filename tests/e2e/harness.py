@@ -871,10 +871,12 @@ class Craftmatchd:
     redis: a RedisServer, a redis:// URL, or None (then pass --redis-url in args).
     wait: "ready" (default: /readyz 200), "live" (/healthz answers), or None.
     expect_exit: the exit code teardown requires after its SIGTERM.
+    binary: another craftmatchd build to run (default: craftmatchd_binary()).
     """
 
     def __init__(self, redis=None, args=(), env=None, wait="ready", expect_exit=0,
-                 ready_timeout=READY_TIMEOUT):
+                 ready_timeout=READY_TIMEOUT, binary=None):
+        self.binary = binary
         self.redis = redis
         self.args = [str(a) for a in args]
         self.env = env
@@ -898,7 +900,7 @@ class Craftmatchd:
         return self.redis
 
     def argv(self):
-        argv = [craftmatchd_binary(), "--bind", HOST, "--port", str(self.port)]
+        argv = [self.binary or craftmatchd_binary(), "--bind", HOST, "--port", str(self.port)]
         if self.redis is not None:
             argv += ["--redis-url", self.redis_url()]
         return argv + self.args
@@ -1319,8 +1321,9 @@ class TestCase(unittest.TestCase):
         r.start()
         return r
 
-    def start_daemon(self, redis, *args, env=None, wait="ready", expect_exit=0):
-        d = Craftmatchd(redis, args=args, env=env, wait=wait, expect_exit=expect_exit)
+    def start_daemon(self, redis, *args, env=None, wait="ready", expect_exit=0, binary=None):
+        d = Craftmatchd(redis, args=args, env=env, wait=wait, expect_exit=expect_exit,
+                        binary=binary)
         self.addCleanup(d.close)
         d.start()
         return d
