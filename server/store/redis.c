@@ -24,6 +24,8 @@
 #define REDIS_MAX_PENDING 100000
 /* A link whose pings miss this many deadlines in a row is dropped and redialled. */
 #define REDIS_WATCHDOG_MISSES 3
+/* A link without a hook asks again this soon when PING says "not yet" (LOADING...). */
+#define REDIS_NOT_READY_RETRY_MS 100
 
 struct redis {
 	struct event_base *base;
@@ -46,6 +48,7 @@ struct redis {
 	struct event *retry_timer;
 	struct event *connect_timer;
 	struct event *watchdog_timer;
+	struct event *ping_timer; /* PING again: Redis said "not yet" */
 	int watchdog_misses;
 	int watchdog_inflight;
 
@@ -225,6 +228,7 @@ static void redis_link_lost(struct redis *r, const char *why)
 	r->ready = 0;
 	r->proved = 0;
 	evtimer_del(r->connect_timer);
+	evtimer_del(r->ping_timer);
 	if (was)
 		r->stats.disconnects++;
 	if (was_ready) {
@@ -268,8 +272,16 @@ static void redis_ping_reply(struct redis *r, enum redis_status st, redisReply *
 	if (st != REDIS_DONE || !r->connected)
 		return; /* dropped meanwhile: the link's loss is already handled */
 	if (reply->type == REDIS_REPLY_ERROR) {
-		redis_refuse(r, reply->str);
-		return;
+		if (redis_error_kind(reply->str) != REDIS_ERROR_NOT_READY) {
+			redis_refuse(r, reply->str);
+			return;
+		}
+		/* LOADING and the like: the link is fine, Redis is not ready yet. */
+		if (r->hook == NULL) {
+			struct timeval tv = {0, REDIS_NOT_READY_RETRY_MS * 1000};
+			evtimer_add(r->ping_timer, &tv);
+			return;
+		}
 	}
 	if (r->hook)
 		r->hook(r, r->hook_arg);
@@ -357,6 +369,13 @@ static void redis_watchdog(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void redis_ping_again(evutil_socket_t fd, short what, void *arg)
+{
+	struct redis *r = arg;
+	if (r->connected && !r->ready)
+		redis_commandv(r, redis_ping_reply, NULL, -1, 1, "PING");
+}
+
 static void redis_retry(evutil_socket_t fd, short what, void *arg)
 {
 	redis_connect_now(arg);
@@ -401,6 +420,7 @@ struct redis *redis_new(struct event_base *base, const char *url, int timeout_ms
 	r->retry_timer = evtimer_new(base, redis_retry, r);
 	r->connect_timer = evtimer_new(base, redis_connect_timeout, r);
 	r->watchdog_timer = event_new(base, -1, EV_PERSIST, redis_watchdog, r);
+	r->ping_timer = evtimer_new(base, redis_ping_again, r);
 	struct timeval every = {1, 0};
 	evtimer_add(r->watchdog_timer, &every);
 	redis_connect_now(r);
@@ -432,6 +452,7 @@ void redis_free(struct redis *r)
 	event_free(r->retry_timer);
 	event_free(r->connect_timer);
 	event_free(r->watchdog_timer);
+	event_free(r->ping_timer);
 	free(r->name);
 	free(r);
 }
