@@ -43,7 +43,7 @@ static void health_ready_reply(int ready, const char *why, void *arg)
 		return;
 	}
 	char version[24];
-	snprintf(version, sizeof(version), "%ld", library_version());
+	snprintf(version, sizeof(version), "%ld", library_loaded_version(r->app->store->library));
 	http_reply_json(r, 200,
 			json_pack("{s:s, s:s, s:s}", "status", "ready", "redis", "ok", "functions",
 				  version));

@@ -37,6 +37,7 @@ struct library {
 	enum library_state state;
 	int busy; /* a check or a load is in flight */
 	unsigned long loads;
+	long loaded; /* the version in Redis, as last seen */
 	struct event *timer; /* the next check */
 	char why[320];	     /* why not ready (state REFUSED or WAITING) */
 	char logged[320];    /* the last reason logged, so it is logged once */
@@ -99,6 +100,7 @@ static void library_not_ready(struct library *lib, enum library_state st, int er
 static void library_set_ready(struct library *lib, long loaded)
 {
 	lib->state = LIBRARY_READY;
+	lib->loaded = loaded;
 	lib->why[0] = '\0';
 	lib->logged[0] = '\0';
 	redis_set_ready(lib->link, 1);
@@ -319,6 +321,11 @@ const char *library_why(struct library *lib)
 unsigned long library_loads(const struct library *lib)
 {
 	return lib->loads;
+}
+
+long library_loaded_version(const struct library *lib)
+{
+	return lib->loaded;
 }
 
 struct library_probe {

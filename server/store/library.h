@@ -37,6 +37,9 @@ int library_ready(const struct library *lib);
 /* Why the store is not ready, for /readyz and 503s; valid until the next call. */
 const char *library_why(struct library *lib);
 
+/* The version of the library in Redis when last ready (this build's or a newer one). */
+long library_loaded_version(const struct library *lib);
+
 /* Times FUNCTION LOAD succeeded. */
 unsigned long library_loads(const struct library *lib);
 

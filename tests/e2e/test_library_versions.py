@@ -125,6 +125,7 @@ class LibraryVersionsTest(harness.TestCase):
         d = self.start_daemon(self.redis)
         self.assertEqual(loaded(self.redis), (self.v + 1, self.v))
         self.assertEqual(d.metric("craftmatch_redis_function_loads_total"), 0)
+        self.assertEqual(d.request("GET", "/readyz")[2]["functions"], str(self.v + 1))
         self.assertIn("using a newer function library", d.log_text())
         resp = d.request("POST", "/v1/accounts", fixtures.account_body("village"),
                          token=self.admin.token)
