@@ -44,9 +44,9 @@ static void health_ready_reply(int ready, const char *why, void *arg)
 	}
 	char version[24];
 	snprintf(version, sizeof(version), "%ld", library_loaded_version(r->app->store->library));
-	http_reply_json(r, 200,
-			json_pack("{s:s, s:s, s:s}", "status", "ready", "redis", "ok", "functions",
-				  version));
+	http_reply_json(
+	    r, 200,
+	    json_pack("{s:s, s:s, s:s}", "status", "ready", "redis", "ok", "functions", version));
 }
 
 void health_readyz(struct http_req *r)

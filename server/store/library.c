@@ -35,9 +35,9 @@ enum library_state {
 struct library {
 	struct redis *link;
 	enum library_state state;
-	int busy; /* a check or a load is in flight */
+	int busy; /* in flight: 1 a check or a load, 2 the check of a new link */
 	unsigned long loads;
-	long loaded; /* the version in Redis, as last seen */
+	long loaded;	     /* the version in Redis, as last seen */
 	struct event *timer; /* the next check */
 	char why[320];	     /* why not ready (state REFUSED or WAITING) */
 	char logged[320];    /* the last reason logged, so it is logged once */
@@ -89,8 +89,8 @@ static void library_not_ready(struct library *lib, enum library_state st, int er
 	if (strcmp(lib->why, lib->logged) != 0) {
 		snprintf(lib->logged, sizeof(lib->logged), "%s", lib->why);
 		if (error)
-			log_error("store", "function library not usable", "version=%ld reason=\"%s\"",
-				  store_functions_version, lib->why);
+			log_error("store", "function library not usable",
+				  "version=%ld reason=\"%s\"", store_functions_version, lib->why);
 		else
 			log_info("store", "waiting for Redis", "reason=\"%s\"", lib->why);
 	}
@@ -155,7 +155,8 @@ static void library_loaded(struct redis *r, enum redis_status st, redisReply *re
 	}
 	if (reply->type != REDIS_REPLY_ERROR) {
 		lib->loads++;
-		log_info("store", "function library loaded", "version=%ld", store_functions_version);
+		log_info("store", "function library loaded", "version=%ld",
+			 store_functions_version);
 		library_set_ready(lib, store_functions_version);
 		return;
 	}
@@ -223,11 +224,12 @@ static int library_judge(struct library *lib, enum redis_status st, const redisR
 		library_set_ready(lib, loaded);
 		return 1;
 	case VERDICT_NEWER_BAD:
-		library_not_ready(lib, LIBRARY_REFUSED, 1, LIBRARY_VERIFY_MS,
-				  "Redis holds version %ld of the craftmatch function library, which "
-				  "serves craftmatchd built with version %ld or later; this craftmatchd "
-				  "has version %ld: upgrade it",
-				  loaded, from, store_functions_version);
+		library_not_ready(
+		    lib, LIBRARY_REFUSED, 1, LIBRARY_VERIFY_MS,
+		    "Redis holds version %ld of the craftmatch function library, which "
+		    "serves craftmatchd built with version %ld or later; this craftmatchd "
+		    "has version %ld: upgrade it",
+		    loaded, from, store_functions_version);
 		return 0;
 	case VERDICT_NOT_READY:
 		library_not_ready(lib, LIBRARY_WAITING, 0, LIBRARY_RETRY_BUSY_MS,

@@ -479,7 +479,8 @@ void redis_set_ready(struct redis *r, int ready)
 		if (r->ever_connected)
 			r->stats.reconnects++;
 		r->ever_connected = 1;
-		log_info("redis", "connected", "link=%s host=%s port=%d", r->name, r->host, r->port);
+		log_info("redis", "connected", "link=%s host=%s port=%d", r->name, r->host,
+			 r->port);
 	}
 	r->ready = ready;
 }

@@ -90,7 +90,7 @@ struct store_call {
 	store_cb cb;
 	void *arg;
 	char fn[48];
-	struct event *timer;  /* answering a call refused before it was sent */
+	struct event *timer; /* answering a call refused before it was sent */
 	char why[400];
 };
 

@@ -46,7 +46,8 @@ static void content_hash(char hex[crypto_hash_sha256_BYTES * 2 + 1])
 		const char *next = nl ? nl + 1 : end;
 		if (strncmp(p, VERSION_LINE, strlen(VERSION_LINE)) != 0 &&
 		    strncmp(p, HASH_LINE, strlen(HASH_LINE)) != 0)
-			crypto_hash_sha256_update(&st, (const unsigned char *)p, (size_t)(next - p));
+			crypto_hash_sha256_update(&st, (const unsigned char *)p,
+						  (size_t)(next - p));
 		p = next;
 	}
 	unsigned char out[crypto_hash_sha256_BYTES];
