@@ -4,8 +4,10 @@
 #   docker run --rm -p 8080:8080 -e CRAFTMATCH_REDIS_URL=redis://redis-host:6379 craftmatch
 #
 # Both stages install their packages with scripts/setup, so the package list
-# lives in one place. Redis is not in the image: run it beside it (see
-# docs/compose.yaml), with appendonly yes and appendfsync always.
+# lives in one place. Redis is not in the image: run it beside it with
+# scripts/redis-start (see docs/compose.yaml and docs/operations.md), which
+# sets appendonly yes, appendfsync always and aof-load-truncated no, and cuts
+# a torn AOF tail off whole before every start.
 
 # --- build: compiler and headers, release binary ------------------------------
 FROM debian:bookworm-slim AS build

@@ -226,10 +226,11 @@ class Stack:
         os.makedirs(rdir, exist_ok=True)
         for attempt in range(5):
             port = free_port()
-            argv = [shutil.which("redis-server") or "redis-server", "--port", str(port),
-                    "--bind", HOST, "--dir", rdir, "--save", "", "--daemonize", "no",
-                    "--logfile", os.path.join(self.tmp, "redis.log"),
-                    "--appendonly", "yes", "--appendfsync", "always"]
+            # scripts/redis-start: Redis as craftmatch runs it (AOF, fsync always).
+            argv = [os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                 "redis-start"), "--port", str(port),
+                    "--bind", HOST, "--dir", rdir, "--daemonize", "no",
+                    "--logfile", os.path.join(self.tmp, "redis.log")]
             p = spawn(argv, os.path.join(self.tmp, "redis.out"))
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline and p.poll() is None:

@@ -1,12 +1,14 @@
 /*
  * health — /healthz, /readyz and /metrics (see health.h).
  *
- * /readyz asks Redis every time (FCALL_RO cm_version) rather than trusting a
- * flag, so it also notices a flushed function library and triggers a reload.
+ * /readyz answers at once with the store's reason when it is not ready;
+ * when it is, it asks Redis (FCALL_RO cm_version) rather than trusting a
+ * flag, so it also notices a flushed or replaced function library.
  */
 #include "server/api/health.h"
 
 #include <event2/buffer.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -33,32 +35,27 @@ void health_healthz(struct http_req *r)
 	http_reply_json(r, 200, b);
 }
 
-static void health_ready_reply(struct redis *link, enum redis_status st, redisReply *reply,
-			       void *arg)
+static void health_ready_reply(int ready, const char *why, void *arg)
 {
 	struct http_req *r = arg;
-	const char *why = NULL;
-	if (st == REDIS_TIMEOUT)
-		why = "Redis did not answer within the deadline";
-	else if (st == REDIS_DOWN)
-		why = "Redis is not connected";
-	else if (reply->type == REDIS_REPLY_ERROR)
-		why = "the craftmatch function library is not loaded";
-	else if (reply->type != REDIS_REPLY_STRING || strcmp(reply->str, STORE_LIBRARY_VERSION) != 0)
-		why = "Redis holds another version of the craftmatch function library";
-	else if (!store_ready(r->app->store))
-		why = "the store is still loading its function library";
-	if (why) {
+	if (!ready) {
 		http_reply_unavailable(r, why);
 		return;
 	}
-	http_reply_json(r, 200,
-			json_pack("{s:s, s:s, s:s}", "status", "ready", "redis", "ok",
-				  "functions", STORE_LIBRARY_VERSION));
+	char version[24];
+	snprintf(version, sizeof(version), "%ld", library_loaded_version(r->app->store->library));
+	http_reply_json(
+	    r, 200,
+	    json_pack("{s:s, s:s, s:s}", "status", "ready", "redis", "ok", "functions", version));
 }
 
 void health_readyz(struct http_req *r)
 {
+	/* Not ready: the store knows why (refused, loading, another library...). */
+	if (!store_ready(r->app->store)) {
+		http_reply_unavailable(r, store_why(r->app->store));
+		return;
+	}
 	store_probe(r->app->store, health_ready_reply, r);
 }
 
@@ -87,6 +84,9 @@ static void health_metrics_extra(struct evbuffer *out, void *arg)
 			    "Successful reconnections to Redis after a lost link.", rs->reconnects);
 	metrics_put_counter(out, "craftmatch_redis_disconnects_total", "Redis links lost.",
 			    rs->disconnects);
+	metrics_put_counter(out, "craftmatch_redis_refused_total",
+			    "Redis links dropped before they became usable (refused, closed).",
+			    rs->refusals);
 	metrics_put_counter(out, "craftmatch_redis_timeouts_total",
 			    "Redis calls that missed their deadline.", rs->timeouts);
 	metrics_put_counter(out, "craftmatch_redis_commands_total", "Redis calls issued.",
@@ -95,7 +95,7 @@ static void health_metrics_extra(struct evbuffer *out, void *arg)
 			  (double)rs->pending);
 	metrics_put_counter(out, "craftmatch_redis_function_loads_total",
 			    "Times the function library was loaded into Redis.",
-			    app->store->library_loads);
+			    library_loads(app->store->library));
 	if (app->engine) {
 		const struct engine_stats *es = engine_stats(app->engine);
 		metrics_put_gauge(out, "craftmatch_engine_ready",

@@ -148,23 +148,15 @@ static int64_t engine_int(const json_t *v)
 	return s ? strtoll(s, NULL, 10) : 0;
 }
 
-/*
- * Puts a listing from its engine record, or from its stored document when it
- * has none (written before records existed); returns the entry or NULL.
- */
+/* Puts a listing from its engine record; returns the entry or NULL. */
 static struct index_entry *engine_put(struct engine *e, const char *stored, int64_t remaining,
 				      int64_t version, int64_t seq)
 {
 	struct matching_listing l;
-	const char *why = NULL;
-	int rc;
-	if (stored && strncmp(stored, "m1 ", 3) == 0) {
+	const char *why = "no engine record";
+	int rc = -1;
+	if (stored && strncmp(stored, "m1 ", 3) == 0)
 		rc = matching_listing_decode(&l, stored, remaining, version, seq, &why);
-	} else {
-		json_t *doc = stored ? json_loads(stored, 0, NULL) : NULL;
-		rc = doc ? matching_listing_from_doc(&l, doc, remaining, version, seq, &why) : -1;
-		json_decref(doc);
-	}
 	if (rc < 0) {
 		log_warn("engine", "listing skipped", "reason=\"%s\"", why ? why : "unreadable");
 		return NULL;

@@ -4,19 +4,37 @@ craftmatch — the Redis function library: every state change in one place.
 
 Each function is one atomic state change: it checks what it must, writes the
 state and its indexes, and appends the event to cm:events in the same call
-(DESIGN.md invariants 3 and 4). craftmatchd embeds this file and loads it with
-FUNCTION LOAD REPLACE at start and after every reconnect.
+(DESIGN.md invariants 3 and 4). craftmatchd embeds this file; after every
+connect it asks Redis for the loaded library's version (cm_version) and loads
+its own with FUNCTION LOAD REPLACE unless a newer one is loaded
+(server/store/library.h).
 
 Keys: every key a function touches is built from server-made ids passed in
 KEYS or derived here from them; user text arrives only in ARGV.
+
+Versions. Every change to this file takes a new LIBRARY_VERSION (one more),
+and LIBRARY_HASH becomes the SHA-256 of the file without its LIBRARY_VERSION
+and LIBRARY_HASH lines:
+  grep -Ev '^local LIBRARY_(VERSION|HASH) = ' server/store/functions.lua | sha256sum
+The unit test test_library holds the hash against the text, so a change
+without a new version fails it. LIBRARY_SERVES_FROM is the oldest
+LIBRARY_VERSION whose craftmatchd this library still serves unchanged (every
+function it calls, with the same keys, arguments and answers): keep it when
+a change only adds, set it to the new version when a change breaks older
+callers. A craftmatchd never replaces a newer library, and works with one
+only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = '1'
+local LIBRARY_VERSION = 2
+local LIBRARY_SERVES_FROM = 2
+local LIBRARY_HASH = 'd8f1199a23c9fcab1ba54e50be788af63a4a520ccb93d937d2c183a4e58f1f02'
 
--- cm_version: readiness probe; returns the loaded library version.
+-- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
   function_name = 'cm_version',
-  callback = function(keys, args) return LIBRARY_VERSION end,
+  callback = function(keys, args)
+    return { tostring(LIBRARY_VERSION), tostring(LIBRARY_SERVES_FROM), LIBRARY_HASH }
+  end,
   flags = { 'no-writes', 'allow-stale' },
 }
 
@@ -248,8 +266,7 @@ redis.register_function{
 --
 -- cm:eng:<kind>:<material> hash: the open listings for the engine, field
 -- the listing id, value "REMAINING VERSION SEQ RECORD" (RECORD: the engine
--- record of common/matching.h, '' for listings posted before records
--- existed). A restarting engine reads a page of these with one HSCAN
+-- record of common/matching.h). A restarting engine reads a page of these with one HSCAN
 -- instead of one read per listing. Every function that opens, changes or
 -- ends a listing writes its entry in the same call, so the entry is always
 -- exactly the listing's state; only open listings have one.
@@ -301,7 +318,6 @@ local function listing_finish(key, id, h, status, now, maxlen, by)
   redis.call('ZREM', 'cm:listings:status:' .. h.status, id)
   redis.call('ZADD', 'cm:listings:status:' .. status, h.seq, id)
   redis.call('HDEL', eng_key(h.kind, h.material), id)
-  if h.eng then redis.call('HDEL', key, 'eng') end -- posted before cm:eng
   redis.call('ZREM', 'cm:expiry', id)
   h.status = status
   h.version = tostring(tonumber(h.version) + 1)
@@ -383,8 +399,6 @@ redis.register_function('cm_listing_update', function(keys, args)
   h.version = tostring(tonumber(h.version) + 1)
   redis.call('HSET', keys[1], 'doc', args[3], 'quantity', h.quantity, 'remaining', h.remaining,
     'version', h.version, 'ends_at', args[5], 'fold', args[6], 'updated_at', args[7])
-  -- Posted before engine records: the record moves to cm:eng with this change.
-  if h.eng then redis.call('HDEL', keys[1], 'eng') end
   eng_put(h.kind, h.material, id, h.remaining, h.version, h.seq, args[9])
   if tonumber(args[5]) > 0 then redis.call('ZADD', 'cm:expiry', args[5], id)
   else redis.call('ZREM', 'cm:expiry', id) end
@@ -709,57 +723,24 @@ redis.register_function{
 -- Engine support --------------------------------------------------------------
 
 -- cm_engine_listing: what the engine needs of one listing.
--- KEYS: listing → { engine record (or doc; '' when not open), remaining,
+-- KEYS: listing → { engine record ('' when not open), remaining,
 --   version, seq, status } or nil
 redis.register_function{
   function_name = 'cm_engine_listing',
   callback = function(keys, args)
     local v = redis.call('HMGET', keys[1], 'kind', 'material', 'remaining', 'version', 'seq',
-      'status', 'eng')
+      'status')
     if not v[1] then return nil end
     local record = ''
     if v[6] == 'open' then
       local id = string.sub(keys[1], string.len('cm:listing:') + 1)
       local e = redis.call('HGET', eng_key(v[1], v[2]), id)
-      record = e and string.match(e, '^%S+ %S+ %S+ (.*)$') or v[7] or ''
-      if record == '' then record = redis.call('HGET', keys[1], 'doc') end
+      record = e and string.match(e, '^%S+ %S+ %S+ (.*)$') or ''
     end
     return { record, v[3], v[4], v[5], v[6] }
   end,
   flags = { 'no-writes' },
 }
-
--- cm_engine_backfill: the cm:eng entries of open listings posted before
--- those hashes existed (the record was then the field 'eng' of the
--- listing's hash, and sorted sets cm:open:<kind>:<material> listed the
--- open listings), a page at a time in posting order. The engine runs it at
--- start until the marker is set. A listing changed meanwhile got its entry
--- from that change, and one closed has none to get. The entries mirror
--- state already written, so no event is appended.
--- KEYS: cm:listings:status:open, marker
--- ARGV: cursor (seq, exclusive; '' first), count, then every material code
---   (the old sorted sets are dropped once done)
--- → the next cursor, or '' when done (the marker is then set)
-redis.register_function('cm_engine_backfill', function(keys, args)
-  local low = args[1] == '' and '-inf' or ('(' .. args[1])
-  local page = redis.call('ZRANGE', keys[1], low, '+inf', 'BYSCORE', 'LIMIT', 0,
-    tonumber(args[2]), 'WITHSCORES')
-  for i = 1, #page, 2 do
-    local id, key = page[i], 'cm:listing:' .. page[i]
-    local h = redis.call('HMGET', key, 'kind', 'material', 'status', 'remaining', 'version',
-      'seq', 'eng')
-    if h[3] == 'open' and redis.call('HEXISTS', eng_key(h[1], h[2]), id) == 0 then
-      eng_put(h[1], h[2], id, h[4], h[5], h[6], h[7] or '')
-    end
-    if h[7] then redis.call('HDEL', key, 'eng') end
-  end
-  if #page > 0 then return page[#page] end
-  for i = 3, #args do
-    redis.call('DEL', 'cm:open:need:' .. args[i], 'cm:open:offer:' .. args[i])
-  end
-  redis.call('SET', keys[2], '1')
-  return ''
-end)
 
 -- cm_engine_cursor_get  KEYS: cursor key → the last feed id fully matched, or nil
 redis.register_function{

@@ -34,8 +34,6 @@ static inline const char *keys_fmt(char buf[KEYS_MAX], const char *prefix, const
 #define KEY_MATCHES "cm:matches"
 #define KEY_MATCH_EXPIRY "cm:match_expiry"
 #define KEY_ENGINE_CURSOR "cm:engine:cursor"
-/* Set once every open listing has its cm:eng entry (cm_engine_backfill). */
-#define KEY_ENGINE_BACKFILLED "cm:engine:backfilled"
 /* The engine's open listings of a kind ("need" or "offer", a literal) and a material. */
 #define keys_eng(buf, kind, code) keys_fmt(buf, "cm:eng:" kind ":", code, NULL)
 #define keys_match(buf, id) keys_fmt(buf, "cm:match:", id, NULL)

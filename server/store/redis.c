@@ -24,6 +24,8 @@
 #define REDIS_MAX_PENDING 100000
 /* A link whose pings miss this many deadlines in a row is dropped and redialled. */
 #define REDIS_WATCHDOG_MISSES 3
+/* A link without a hook asks again this soon when PING says "not yet" (LOADING...). */
+#define REDIS_NOT_READY_RETRY_MS 100
 
 struct redis {
 	struct event_base *base;
@@ -35,14 +37,18 @@ struct redis {
 	int timeout_ms;
 
 	redisAsyncContext *ac;
-	int connected; /* TCP up and AUTH/SELECT sent */
-	int ready;     /* connect hook finished */
+	int connected; /* TCP up: AUTH, SELECT and PING sent */
+	int ready;     /* PING answered and the connect hook finished */
+	int proved;    /* this connection has been ready once */
 	int ever_connected;
+	/* Grows with each dial that does not end in a usable link; reset only by ready. */
 	int backoff_ms;
+	char refusal[256]; /* why the last link was refused ("" once one is usable) */
 	int closing;
 	struct event *retry_timer;
 	struct event *connect_timer;
 	struct event *watchdog_timer;
+	struct event *ping_timer; /* PING again: Redis said "not yet" */
 	int watchdog_misses;
 	int watchdog_inflight;
 
@@ -209,18 +215,78 @@ static void redis_schedule_retry(struct redis *r)
 								: r->backoff_ms * 2;
 }
 
+/*
+ * A link that was usable logs its loss; one that never became usable (Redis
+ * refused it, or closed it first) logs one line per dial, with the reason and
+ * the wait before the next, which doubles up to REDIS_BACKOFF_MAX_MS.
+ */
 static void redis_link_lost(struct redis *r, const char *why)
 {
-	int was = r->connected;
+	int was = r->connected, was_ready = r->proved;
 	r->ac = NULL;
 	r->connected = 0;
 	r->ready = 0;
+	r->proved = 0;
 	evtimer_del(r->connect_timer);
-	if (was) {
+	evtimer_del(r->ping_timer);
+	if (was)
 		r->stats.disconnects++;
+	if (was_ready) {
 		log_warn("redis", "disconnected", "link=%s error=\"%s\"", r->name, why ? why : "");
+	} else if (was) {
+		if (r->refusal[0] == '\0')
+			snprintf(r->refusal, sizeof(r->refusal), "%s",
+				 why && *why ? why : "closed before it answered");
+		r->stats.refusals++;
+		log_warn("redis", "link refused", "link=%s reason=\"%s\" retry_ms=%d", r->name,
+			 r->refusal, r->backoff_ms);
 	}
 	redis_schedule_retry(r);
+}
+
+static void redis_force_drop(struct redis *r, const char *why);
+
+void redis_refuse(struct redis *r, const char *why)
+{
+	if (r->ac == NULL)
+		return;
+	snprintf(r->refusal, sizeof(r->refusal), "%s", why);
+	r->proved = 0; /* logged as refused, not as a lost link */
+	redis_force_drop(r, why);
+}
+
+/* AUTH and SELECT: an error reply means this link is of no use. */
+static void redis_setup_reply(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	if (st == REDIS_DONE && reply->type == REDIS_REPLY_ERROR)
+		redis_refuse(r, reply->str);
+}
+
+/* PING answered: the link carries commands; the hook decides whether it is ready. */
+static void redis_ping_reply(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	if (st == REDIS_TIMEOUT && r->connected) {
+		redis_refuse(r, "no answer to PING within the deadline");
+		return;
+	}
+	if (st != REDIS_DONE || !r->connected)
+		return; /* dropped meanwhile: the link's loss is already handled */
+	if (reply->type == REDIS_REPLY_ERROR) {
+		if (redis_error_kind(reply->str) != REDIS_ERROR_NOT_READY) {
+			redis_refuse(r, reply->str);
+			return;
+		}
+		/* LOADING and the like: the link is fine, Redis is not ready yet. */
+		if (r->hook == NULL) {
+			struct timeval tv = {0, REDIS_NOT_READY_RETRY_MS * 1000};
+			evtimer_add(r->ping_timer, &tv);
+			return;
+		}
+	}
+	if (r->hook)
+		r->hook(r, r->hook_arg);
+	else
+		redis_set_ready(r, 1);
 }
 
 static void redis_on_connect(const redisAsyncContext *ac, int status)
@@ -237,22 +303,16 @@ static void redis_on_connect(const redisAsyncContext *ac, int status)
 		return;
 	}
 	r->connected = 1;
-	r->backoff_ms = REDIS_BACKOFF_MIN_MS;
-	if (r->ever_connected)
-		r->stats.reconnects++;
-	r->ever_connected = 1;
-	log_info("redis", "connected", "link=%s host=%s port=%d", r->name, r->host, r->port);
+	r->refusal[0] = '\0';
+	log_debug("redis", "connected", "link=%s host=%s port=%d", r->name, r->host, r->port);
 	if (r->password[0])
-		redis_commandv(r, NULL, NULL, -1, 2, "AUTH", r->password);
+		redis_commandv(r, redis_setup_reply, NULL, -1, 2, "AUTH", r->password);
 	if (r->db) {
 		char db[16];
 		snprintf(db, sizeof(db), "%d", r->db);
-		redis_commandv(r, NULL, NULL, -1, 2, "SELECT", db);
+		redis_commandv(r, redis_setup_reply, NULL, -1, 2, "SELECT", db);
 	}
-	if (r->hook)
-		r->hook(r, r->hook_arg);
-	else
-		r->ready = 1;
+	redis_commandv(r, redis_ping_reply, NULL, -1, 1, "PING");
 }
 
 static void redis_on_disconnect(const redisAsyncContext *ac, int status)
@@ -309,6 +369,13 @@ static void redis_watchdog(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void redis_ping_again(evutil_socket_t fd, short what, void *arg)
+{
+	struct redis *r = arg;
+	if (r->connected && !r->ready)
+		redis_commandv(r, redis_ping_reply, NULL, -1, 1, "PING");
+}
+
 static void redis_retry(evutil_socket_t fd, short what, void *arg)
 {
 	redis_connect_now(arg);
@@ -353,6 +420,7 @@ struct redis *redis_new(struct event_base *base, const char *url, int timeout_ms
 	r->retry_timer = evtimer_new(base, redis_retry, r);
 	r->connect_timer = evtimer_new(base, redis_connect_timeout, r);
 	r->watchdog_timer = event_new(base, -1, EV_PERSIST, redis_watchdog, r);
+	r->ping_timer = evtimer_new(base, redis_ping_again, r);
 	struct timeval every = {1, 0};
 	evtimer_add(r->watchdog_timer, &every);
 	redis_connect_now(r);
@@ -384,6 +452,7 @@ void redis_free(struct redis *r)
 	event_free(r->retry_timer);
 	event_free(r->connect_timer);
 	event_free(r->watchdog_timer);
+	event_free(r->ping_timer);
 	free(r->name);
 	free(r);
 }
@@ -400,7 +469,50 @@ int redis_ready(const struct redis *r)
 
 void redis_set_ready(struct redis *r, int ready)
 {
+	if (ready && !r->connected)
+		return;
+	if (ready && !r->proved) {
+		/* The link proved usable: the next loss starts the back-off afresh. */
+		r->proved = 1;
+		r->backoff_ms = REDIS_BACKOFF_MIN_MS;
+		r->refusal[0] = '\0';
+		if (r->ever_connected)
+			r->stats.reconnects++;
+		r->ever_connected = 1;
+		log_info("redis", "connected", "link=%s host=%s port=%d", r->name, r->host,
+			 r->port);
+	}
 	r->ready = ready;
+}
+
+const char *redis_refusal(const struct redis *r)
+{
+	return r->refusal;
+}
+
+/* Error codes (the reply's first word) by what they say about the server. */
+static const struct {
+	const char *code;
+	enum redis_error_kind kind;
+} redis_error_codes[] = {
+	{"LOADING", REDIS_ERROR_NOT_READY},     {"BUSY", REDIS_ERROR_NOT_READY},
+	{"MASTERDOWN", REDIS_ERROR_NOT_READY},  {"TRYAGAIN", REDIS_ERROR_NOT_READY},
+	{"NOREPLICAS", REDIS_ERROR_NOT_READY},  {"CLUSTERDOWN", REDIS_ERROR_NOT_READY},
+	{"NOAUTH", REDIS_ERROR_REFUSED},	      {"WRONGPASS", REDIS_ERROR_REFUSED},
+	{"DENIED", REDIS_ERROR_REFUSED},	      {"NOPERM", REDIS_ERROR_REFUSED},
+};
+
+enum redis_error_kind redis_error_kind(const char *err)
+{
+	size_t n = strcspn(err, " ");
+	for (size_t i = 0; i < sizeof(redis_error_codes) / sizeof(redis_error_codes[0]); i++)
+		if (strlen(redis_error_codes[i].code) == n &&
+		    memcmp(err, redis_error_codes[i].code, n) == 0)
+			return redis_error_codes[i].kind;
+	/* AUTH with a wrong password before Redis 6: "ERR invalid password". */
+	if (strncmp(err, "ERR invalid password", 20) == 0 || strncmp(err, "ERR AUTH", 8) == 0)
+		return REDIS_ERROR_REFUSED;
+	return REDIS_ERROR_OTHER;
 }
 
 const struct redis_stats *redis_stats(const struct redis *r)

@@ -4,9 +4,13 @@
  * Wraps hiredis' async API on libevent with what hiredis 0.14 lacks:
  *  - a deadline on every command (a timer per call): the callback runs with
  *    REDIS_TIMEOUT when it passes, and the late reply is dropped;
- *  - reconnection with exponential backoff when Redis goes away, counted;
- *  - a hook run after each (re)connect, before the link counts as ready
- *    (store loads its function library there).
+ *  - reconnection with exponential backoff when Redis goes away or refuses
+ *    the link (an error to AUTH, SELECT or the first PING: a wrong password,
+ *    NOAUTH, protected mode's DENIED), counted; the backoff resets only when
+ *    a link becomes ready, so a Redis that accepts connections and refuses
+ *    every command is dialled less and less often, one log line per dial;
+ *  - a hook run after each (re)connect once PING answered, before the link
+ *    counts as ready (store checks and loads its function library there).
  * Commands are always argv with lengths: user text never meets a format.
  */
 #ifndef CM_STORE_REDIS_H
@@ -28,12 +32,16 @@ enum redis_status {
 /* reply is owned by hiredis and valid only during the call; NULL unless REDIS_DONE. */
 typedef void (*redis_cb)(struct redis *r, enum redis_status st, redisReply *reply, void *arg);
 
-/* Called on every successful (re)connect; call redis_set_ready(r, 1) when done. */
+/*
+ * Called on every (re)connect once PING answered; call redis_set_ready(r, 1)
+ * when the link is usable, or redis_refuse() when it is not.
+ */
 typedef void (*redis_connect_hook)(struct redis *r, void *arg);
 
 struct redis_stats {
-	uint64_t reconnects; /* successful connects after the first */
+	uint64_t reconnects; /* links made ready after the first */
 	uint64_t disconnects;
+	uint64_t refusals; /* links dropped before they became ready */
 	uint64_t timeouts;
 	uint64_t commands;
 	uint64_t pending;
@@ -64,10 +72,23 @@ void redis_commandv(struct redis *r, redis_cb cb, void *arg, int timeout_ms, int
 
 int redis_connected(const struct redis *r);
 int redis_ready(const struct redis *r);
+/* Ready 1 also resets the reconnection backoff: the link proved usable. */
 void redis_set_ready(struct redis *r, int ready);
+/* Drops a link Redis will not serve (why: its error reply) and redials after the backoff. */
+void redis_refuse(struct redis *r, const char *why);
+/* Why the last link was refused, or "" (none since the last ready link). */
+const char *redis_refusal(const struct redis *r);
 /* Drops the connection and reconnects (used when the link looks wedged). */
 void redis_reconnect(struct redis *r);
 const struct redis_stats *redis_stats(const struct redis *r);
+
+/* What an error reply says about the server. */
+enum redis_error_kind {
+	REDIS_ERROR_OTHER,     /* about the command */
+	REDIS_ERROR_NOT_READY, /* not yet: LOADING, BUSY, MASTERDOWN, TRYAGAIN, ... (retry) */
+	REDIS_ERROR_REFUSED,   /* not for us: NOAUTH, WRONGPASS, DENIED, NOPERM */
+};
+enum redis_error_kind redis_error_kind(const char *err);
 const char *redis_name(const struct redis *r);
 
 #endif

@@ -10,11 +10,6 @@
  * deadline per page instead of one per listing. Two hashes are scanned at
  * once, so Redis reads one page while craftmatchd decodes the other.
  *
- * Data written before those hashes existed is brought over first, once:
- * cm_engine_backfill pages through the open listings until it sets the
- * marker KEY_ENGINE_BACKFILLED. A listing whose record is empty (posted
- * before engine records) is read from its JSON document instead.
- *
  * Not atomic: the engine follows cm:events from a position taken before
  * the snapshot, so changes made meanwhile reach it anyway; HSCAN may return
  * a listing twice, which the index takes as a replacement.
@@ -27,8 +22,8 @@
 #include "server/store/store.h"
 
 /*
- * One open listing: its engine record (or its JSON document when it has
- * none), remaining, version and seq. Strings are borrowed for the call.
+ * One open listing: its engine record, remaining, version and seq. Strings
+ * are borrowed for the call.
  */
 typedef void (*snapshot_row_cb)(void *arg, const char *id, const char *record,
 				int64_t remaining, int64_t version, int64_t seq);

@@ -1,5 +1,5 @@
 /*
- * store — the Redis link and the function library's life (see store.h).
+ * store — the Redis link and calls into the function library (see store.h).
  */
 #include "server/store/store.h"
 
@@ -12,68 +12,22 @@
 #include "common/xalloc.h"
 #include "server/log.h"
 
-extern const char store_functions_lua[];
-extern const size_t store_functions_lua_len;
-
-#define STORE_RELOAD_MS 500
-
-static void store_library_loaded(struct redis *r, enum redis_status st, redisReply *reply,
-				 void *arg)
-{
-	struct store *s = arg;
-	s->loading = 0;
-	if (st == REDIS_DONE && reply->type != REDIS_REPLY_ERROR) {
-		s->functions_loaded = 1;
-		s->library_loads++;
-		redis_set_ready(r, 1);
-		log_info("store", "function library loaded", "version=%s", STORE_LIBRARY_VERSION);
-		return;
-	}
-	log_error("store", "function library not loaded", "status=%d error=\"%s\"", (int)st,
-		  st == REDIS_DONE ? reply->str : "no reply");
-	/* Not ready until it loads: try again shortly while the link is up. */
-	s->functions_loaded = 0;
-	redis_set_ready(r, 0);
-	if (st != REDIS_DOWN) {
-		struct timeval tv = {0, STORE_RELOAD_MS * 1000};
-		evtimer_add(s->reload, &tv);
-	}
-}
-
-static void store_load_library(struct store *s)
-{
-	if (s->loading)
-		return;
-	s->loading = 1;
-	const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", store_functions_lua};
-	size_t lens[] = {8, 4, 7, store_functions_lua_len};
-	redis_command(s->link, store_library_loaded, s, 4, argv, lens, -1);
-}
-
 static void store_on_connect(struct redis *r, void *arg)
 {
 	struct store *s = arg;
-	s->functions_loaded = 0;
-	store_load_library(s);
-}
-
-static void store_reload(evutil_socket_t fd, short what, void *arg)
-{
-	struct store *s = arg;
-	if (redis_connected(s->link) && !s->functions_loaded)
-		store_load_library(s);
+	library_connected(s->library);
 }
 
 struct store *store_new(struct event_base *base, const char *url, int timeout_ms)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
-	s->reload = evtimer_new(base, store_reload, s);
+	s->base = base;
 	s->link = redis_new(base, url, timeout_ms, "store");
 	if (s->link == NULL) {
-		event_free(s->reload);
 		free(s);
 		return NULL;
 	}
+	s->library = library_new(base, s->link);
 	redis_set_connect_hook(s->link, store_on_connect, s);
 	s->events_maxlen = 1000000;
 	return s;
@@ -84,43 +38,23 @@ void store_free(struct store *s)
 	if (s == NULL)
 		return;
 	redis_free(s->link);
-	event_free(s->reload);
+	library_free(s->library);
 	free(s);
 }
 
 int store_ready(const struct store *s)
 {
-	return redis_ready(s->link) && s->functions_loaded;
+	return library_ready(s->library);
 }
 
-struct store_probe_ctx {
-	struct store *s;
-	redis_cb cb;
-	void *arg;
-};
-
-static void store_probe_reply(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+const char *store_why(struct store *s)
 {
-	struct store_probe_ctx *p = arg;
-	if (st == REDIS_DONE && reply->type == REDIS_REPLY_ERROR &&
-	    strstr(reply->str, "not found") != NULL) {
-		/* Someone flushed the functions (FUNCTION FLUSH, a restore): load again. */
-		log_warn("store", "function library missing, reloading", "%s", "");
-		p->s->functions_loaded = 0;
-		redis_set_ready(r, 0);
-		store_load_library(p->s);
-	}
-	p->cb(r, st, reply, p->arg);
-	free(p);
+	return library_why(s->library);
 }
 
-void store_probe(struct store *s, redis_cb cb, void *arg)
+void store_probe(struct store *s, library_probe_cb cb, void *arg)
 {
-	struct store_probe_ctx *p = xmalloc(sizeof(*p));
-	p->s = s;
-	p->cb = cb;
-	p->arg = arg;
-	redis_commandv(s->link, store_probe_reply, p, -1, 3, "FCALL_RO", "cm_version", "0");
+	library_probe(s->library, cb, arg);
 }
 
 /* Converts a reply to JSON: strings, integers, arrays and nil (null). */
@@ -156,7 +90,19 @@ struct store_call {
 	store_cb cb;
 	void *arg;
 	char fn[48];
+	struct event *timer; /* answering a call refused before it was sent */
+	char why[400];
 };
+
+/* A call made while the store is not ready: 503 with the reason, from the loop. */
+static void store_refused_now(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_call *c = arg;
+	struct store_reply res = {STORE_UNAVAILABLE, NULL, c->why};
+	c->cb(&res, c->arg);
+	event_free(c->timer);
+	free(c);
+}
 
 static void store_fcall_reply(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
 {
@@ -177,10 +123,13 @@ static void store_fcall_reply(struct redis *r, enum redis_status st, redisReply 
 			}
 		}
 		if (res.status == STORE_FAILED) {
-			log_error("store", "function failed", "fn=%s error=\"%.200s\"", c->fn,
-				  reply->str);
-			if (strstr(reply->str, "Function not found"))
+			/* "Not yet" (LOADING, BUSY, ...), a refused link or a library gone: 503. */
+			if (redis_error_kind(reply->str) != REDIS_ERROR_OTHER ||
+			    strstr(reply->str, "Function not found"))
 				res.status = STORE_UNAVAILABLE;
+			else
+				log_error("store", "function failed", "fn=%s error=\"%.200s\"", c->fn,
+					  reply->str);
 		}
 	} else {
 		res.value = store_reply_json(reply);
@@ -219,6 +168,14 @@ void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, cons
 	c->cb = cb;
 	c->arg = arg;
 	snprintf(c->fn, sizeof(c->fn), "%s", fn);
+	if (!store_ready(s)) {
+		/* Never sent: the library in Redis is not (yet) one this build works with. */
+		snprintf(c->why, sizeof(c->why), "%s", store_why(s));
+		c->timer = evtimer_new(s->base, store_refused_now, c);
+		struct timeval now = {0, 0};
+		evtimer_add(c->timer, &now);
+		return;
+	}
 	redis_command(s->link, store_fcall_reply, c, n, argv, lens, -1);
 }
 

@@ -3,28 +3,24 @@
  *
  * Handlers never speak Redis: they call store_* functions, which send argv
  * commands (mostly FCALL into the craftmatch function library) over the
- * store's link and report back through a callback. This file owns the link
- * and the function library's life: loaded after every (re)connect, reloaded
- * when a probe finds it missing.
+ * store's link and report back through a callback. This file owns the link;
+ * library.h the function library's life in Redis.
  */
 #ifndef CM_STORE_H
 #define CM_STORE_H
 
 #include <jansson.h>
 
+#include "server/store/library.h"
 #include "server/store/redis.h"
 
 struct event_base;
 
-#define STORE_LIBRARY_VERSION "1"
-
 struct store {
+	struct event_base *base;
 	struct redis *link;
-	long events_maxlen; /* approximate cap on cm:events */
-	int functions_loaded;
-	int loading; /* a FUNCTION LOAD is in flight */
-	unsigned long library_loads;
-	struct event *reload; /* retries a failed load while the link is up */
+	struct library *library; /* its life in Redis: checked, loaded, verified */
+	long events_maxlen;	 /* approximate cap on cm:events */
 };
 
 /* Returns a new store connecting in the background, or NULL on a bad URL. */
@@ -65,14 +61,20 @@ typedef void (*store_cb)(const struct store_reply *res, void *arg);
 void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, const char **keys,
 		 int nargs, const char **args, const size_t *arglens, store_cb cb, void *arg);
 
-/* Ready: connected and the function library loaded. */
+/*
+ * Ready: connected, and the function library in Redis is one this build
+ * works with. A call made while not ready is answered STORE_UNAVAILABLE
+ * with store_why(), without reaching Redis.
+ */
 int store_ready(const struct store *s);
+/* Why the store is not ready (for /readyz and 503s); valid until the next call. */
+const char *store_why(struct store *s);
 
 /*
- * Probes Redis with FCALL_RO cm_version; cb gets REDIS_DONE with a string
- * reply naming the loaded version, or an error reply when it is missing
- * (then a reload is started).
+ * Asks Redis for the loaded library's version now (FCALL_RO cm_version);
+ * cb gets 1, or 0 with the reason. A library missing or older is loaded
+ * again; a newer one this build cannot use makes the store not ready.
  */
-void store_probe(struct store *s, redis_cb cb, void *arg);
+void store_probe(struct store *s, library_probe_cb cb, void *arg);
 
 #endif
