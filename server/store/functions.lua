@@ -25,9 +25,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 2
+local LIBRARY_VERSION = 3
 local LIBRARY_SERVES_FROM = 2
-local LIBRARY_HASH = 'd8f1199a23c9fcab1ba54e50be788af63a4a520ccb93d937d2c183a4e58f1f02'
+local LIBRARY_HASH = '5504db9e70525edfbae9b81036463e84a89ff73bb762003724b6cd8d4d5f1626'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
