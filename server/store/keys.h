@@ -32,6 +32,8 @@ static inline const char *keys_fmt(char buf[KEYS_MAX], const char *prefix, const
 #define KEY_MATCHES "cm:matches"
 #define KEY_MATCH_EXPIRY "cm:match_expiry"
 #define KEY_ENGINE_CURSOR "cm:engine:cursor"
+/* Pairs whose last match failed, with both versions then (functions.lua). */
+#define KEY_PAIRS_FAILED "cm:pairs:failed"
 /* Set once every open listing has its cm:eng entry (cm_engine_backfill). */
 #define KEY_ENGINE_BACKFILLED "cm:engine:backfilled"
 /* The engine's open listings of a kind ("need" or "offer", a literal) and a material. */
