@@ -650,11 +650,16 @@ local function match_apply(key, id, m, action, actor, side, note, now, maxlen, e
     redis.call('ZREM', 'cm:matches:state:' .. from, id)
     redis.call('ZADD', 'cm:matches:state:' .. to, m.seq, id)
   end
+  -- A failed pair of two open listings is recorded (one that ended is
+  -- never proposed again anyway, and its entries went with it).
   local failed = MATCH_FAILED[to] or (action == 'fulfil' and tonumber(note) == 0)
   if failed then
-    local v = { redis.call('HGET', 'cm:listing:' .. m.need, 'version') or '',
-      redis.call('HGET', 'cm:listing:' .. m.offer, 'version') or '' }
-    redis.call('HSET', PAIRS_FAILED, m.need .. '|' .. m.offer, v[1] .. ' ' .. v[2])
+    local n = redis.call('HMGET', 'cm:listing:' .. m.need, 'status', 'version')
+    local o = redis.call('HMGET', 'cm:listing:' .. m.offer, 'status', 'version')
+    failed = n[1] == 'open' and o[1] == 'open'
+    if failed then
+      redis.call('HSET', PAIRS_FAILED, m.need .. '|' .. m.offer, n[2] .. ' ' .. o[2])
+    end
   end
   match_event(maxlen, 'match.' .. (to == 'confirmed' and 'confirmed' or a.to), id, m, actor,
     failed)
@@ -665,8 +670,8 @@ local function match_apply(key, id, m, action, actor, side, note, now, maxlen, e
 end
 
 -- listing_finish's second half: every match of listing id not yet confirmed
--- is cancelled (reason 'listing_closed', 'listing_expired' or
--- 'listing_filled', by whoever ended the listing), and the listing's
+-- is cancelled (reason 'listing_closed' or 'listing_expired', by whoever
+-- ended the listing; a filled listing has none left), and the listing's
 -- failed-pair entries go (it is never proposed again). Confirmed matches
 -- stay.
 listing_end_matches = function(id, reason, by, now, maxlen)
