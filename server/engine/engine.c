@@ -299,7 +299,8 @@ static void engine_on_events(struct events_reader *rd, const struct events_entry
 			/* The match failed: its pair waits for a change of either side. */
 			if (strcmp(events_field(x, "_failed"), "1") == 0)
 				index_fail(e->ix, need,
-					   strtoll(events_field(x, "_need_version"), NULL, 10), offer,
+					   strtoll(events_field(x, "_need_version"), NULL, 10),
+					   offer,
 					   strtoll(events_field(x, "_offer_version"), NULL, 10));
 			if (engine_releases(x->type)) {
 				/*

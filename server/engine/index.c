@@ -377,8 +377,7 @@ void index_remove(struct index *ix, const char *id)
 }
 
 /* Records (or updates) e's failure with other. */
-static void index_fail_one(struct index_entry *e, const char *other, int64_t mine,
-			   int64_t theirs)
+static void index_fail_one(struct index_entry *e, const char *other, int64_t mine, int64_t theirs)
 {
 	struct index_failed *f = NULL;
 	for (unsigned i = 0; i < e->n_failed && f == NULL; i++)

@@ -1301,7 +1301,8 @@ static void test_explain_says_each_sides_basis(void **state)
 		c->has_location = 0;
 		c->province = hp;
 		int64_t want = road_km_here(p->lat_udeg, p->lon_udeg, hp->lat_udeg, hp->lon_udeg);
-		int64_t centres = road_km_here(hn->lat_udeg, hn->lon_udeg, hp->lat_udeg, hp->lon_udeg);
+		int64_t centres =
+		    road_km_here(hn->lat_udeg, hn->lon_udeg, hp->lat_udeg, hp->lon_udeg);
 		assert_true(want != centres);
 		assert_int_equal(matching_plan(&n, cands, 1, NOW, RATE, out, 1, NULL), 1);
 		json_t *e = matching_explain(&n, &o, &out[0], RATE);
@@ -1314,9 +1315,9 @@ static void test_explain_says_each_sides_basis(void **state)
 				    basis[n.has_location]);
 		assert_string_equal(json_string_value(json_object_get(lb, "offer")),
 				    basis[o.has_location]);
-		assert_int_equal(
-		    json_integer_value(json_object_get(json_object_get(e, "freight"), "per_base_micro_vnd")),
-		    want * 1000 * RATE);
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(e, "freight"),
+								    "per_base_micro_vnd")),
+				 want * 1000 * RATE);
 		json_decref(e);
 	}
 }
