@@ -24,6 +24,7 @@ static const char *const matching_from_names[] = {
     [MATCHING_FROM_COORDINATES] = "coordinates",
     [MATCHING_FROM_PROVINCE_CENTRES] = "province centres",
     [MATCHING_FROM_INTRA_PROVINCE] = "intra-province minimum",
+    [MATCHING_FROM_MIXED] = "coordinates and a province centre",
 };
 
 /* ---- from a stored document ------------------------------------------- */
@@ -327,7 +328,8 @@ int64_t matching_distance(const struct matching_listing *a, const struct matchin
 		blat = b->has_location ? b->lat_udeg : b->province->lat_udeg;
 		blon = b->has_location ? b->lon_udeg : b->province->lon_udeg;
 		km = geo_road_km(alat, alon, blat, blon);
-		basis = MATCHING_FROM_PROVINCE_CENTRES;
+		basis = a->has_location || b->has_location ? MATCHING_FROM_MIXED
+							   : MATCHING_FROM_PROVINCE_CENTRES;
 	}
 	if (basis != MATCHING_FROM_COORDINATES && a->province == b->province &&
 	    km < MATCHING_INTRA_PROVINCE_KM) {
@@ -346,8 +348,7 @@ int64_t matching_distance_km(const struct matching_listing *a, const struct matc
 
 const char *matching_distance_from_str(enum matching_distance_from from)
 {
-	return (unsigned)from <= MATCHING_FROM_INTRA_PROVINCE ? matching_from_names[from]
-							      : "unknown";
+	return (unsigned)from <= MATCHING_FROM_MIXED ? matching_from_names[from] : "unknown";
 }
 
 int64_t matching_freight_micro(const struct material *m, int64_t distance_km, int64_t rate)
@@ -929,11 +930,13 @@ static inline int64_t matching_row_km(const struct matching_subj *s, const struc
 		*from = MATCHING_FROM_COORDINATES;
 		return geo_road_km(n->lat_udeg, n->lon_udeg, o->lat_udeg, o->lon_udeg);
 	}
-	if (!n->has_location && !o->has_location)
+	if (!n->has_location && !o->has_location) {
 		km = matching_centre_km[n->province][o->province]; /* built by the plan */
-	else
+		*from = MATCHING_FROM_PROVINCE_CENTRES;
+	} else {
 		km = geo_road_km(n->lat_udeg, n->lon_udeg, o->lat_udeg, o->lon_udeg);
-	*from = MATCHING_FROM_PROVINCE_CENTRES;
+		*from = MATCHING_FROM_MIXED;
+	}
 	if (n->province == o->province && km < MATCHING_INTRA_PROVINCE_KM) {
 		km = MATCHING_INTRA_PROVINCE_KM;
 		*from = MATCHING_FROM_INTRA_PROVINCE;
@@ -1401,6 +1404,12 @@ static const char *matching_ordinal_suffix(size_t k)
 	}
 }
 
+/* The point a side's distance is measured from (explain's "location_basis"). */
+static const char *matching_location_basis(const struct matching_listing *l)
+{
+	return l->has_location ? "coordinates" : "province centre";
+}
+
 json_t *matching_explain(const struct matching_listing *need, const struct matching_listing *offer,
 			 const struct matching_alloc *a, int64_t rate)
 {
@@ -1439,6 +1448,9 @@ json_t *matching_explain(const struct matching_listing *need, const struct match
 	json_object_set_new(
 	    o, "distance_from",
 	    json_string(matching_distance_from_str((enum matching_distance_from)a->distance_from)));
+	json_object_set_new(o, "location_basis",
+			    json_pack("{s:s, s:s}", "need", matching_location_basis(need), "offer",
+				      matching_location_basis(offer)));
 	json_object_set_new(
 	    o, "freight",
 	    json_pack("{s:I, s:I, s:I, s:I}", "rate_vnd_per_tonne_km", (json_int_t)rate,

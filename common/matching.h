@@ -32,7 +32,9 @@
  * Distance between a need and an offer (matching_distance):
  *   - both sides gave coordinates: geo_road_km between them;
  *   - otherwise a side without coordinates stands at its province's
- *     administrative centre, and the same geo_road_km is taken;
+ *     administrative centre, and the same geo_road_km is taken (basis
+ *     "province centres" when both did, "coordinates and a province
+ *     centre" when one did);
  *   - when a centre stood in and both sides are in the same province, the
  *     distance is at least MATCHING_INTRA_PROVINCE_KM: "0 km" would make the
  *     freight free, yet the two may be at opposite ends of the province.
@@ -114,11 +116,16 @@ struct province;
  */
 #define MATCHING_TOTAL_VND_MAX INT64_C(1000000000000000000)
 
-/* Where a distance came from (explain's "distance_from"). */
+/*
+ * Where a distance came from (explain's "distance_from"); explain's
+ * "location_basis" says which point stood for each side.
+ */
 enum matching_distance_from {
 	MATCHING_FROM_COORDINATES,	/* "coordinates": both sides' own points */
-	MATCHING_FROM_PROVINCE_CENTRES, /* "province centres": a centre stood in */
-	MATCHING_FROM_INTRA_PROVINCE	/* "intra-province minimum": the floor */
+	MATCHING_FROM_PROVINCE_CENTRES, /* "province centres": both sides' centres */
+	MATCHING_FROM_INTRA_PROVINCE,	/* "intra-province minimum": the floor */
+	MATCHING_FROM_MIXED		/* "coordinates and a province centre": one
+					 * side's own point, the other's centre */
 };
 
 /*
@@ -206,7 +213,7 @@ int64_t matching_distance(const struct matching_listing *a, const struct matchin
 int64_t matching_distance_km(const struct matching_listing *a, const struct matching_listing *b);
 
 /* Name of a basis: "coordinates", "province centres", "intra-province
- * minimum". Static storage. */
+ * minimum", "coordinates and a province centre". Static storage. */
 const char *matching_distance_from_str(enum matching_distance_from from);
 
 /*
@@ -357,7 +364,10 @@ size_t matching_plan_runs(const struct matching_listing *subject, const struct m
  *   {"need", "offer": ids, "material", "base_unit", "quantity_base",
  *    "unit_price": {"vnd", "unit", "per_base_micro_vnd"},
  *    "distance_km", "distance_from": "coordinates" | "province centres" |
+ *                                    "coordinates and a province centre" |
  *                                    "intra-province minimum",
+ *    "location_basis": {"need", "offer": "coordinates" | "province centre"}
+ *      (the point each side's distance was measured from),
  *    "freight": {"rate_vnd_per_tonne_km", "mass_g_per_base_unit",
  *                "per_base_micro_vnd", "total_vnd"},
  *    "goods_total_vnd", "landed": {"per_base_micro_vnd", "total_vnd"},

@@ -325,8 +325,8 @@ static void listings_search_kind(struct http_req *r, const char *fixed_kind)
 		if (strcmp(status, "any") == 0)
 			q.status = NULL;
 		else if (strcmp(status, "open") && strcmp(status, "closed") &&
-			 strcmp(status, "expired"))
-			fields_error(&errors, "status", "must be open, closed, expired or any");
+			 strcmp(status, "expired") && strcmp(status, "filled"))
+			fields_error(&errors, "status", "must be open, closed, expired, filled or any");
 		else
 			q.status = status;
 	}

@@ -2,15 +2,19 @@
  * engine — the matching loop (see engine.h).
  *
  * Start: read the persisted feed cursor (cm:engine:cursor), load every open
- * listing into the index page by page, then follow cm:events from the
- * cursor. Replaying events is harmless: a pair is proposed at most once and
- * every proposal is checked by the store.
+ * listing into the index page by page and the failed pairs
+ * (cm:pairs:failed), then follow cm:events from the cursor. Replaying events
+ * is harmless: every proposal is checked by the store.
  *
  * Events: listing.created/updated put the listing (from the record the event
  * carries) and queue it;
- * listing.closed/expired drop it; match events carry both listings' remaining
- * quantities, which the index takes; when quantity comes back (a match
- * ended before confirmation) both listings are queued again.
+ * listing.closed/expired/filled drop it; match events carry both listings'
+ * remaining quantities, which the index takes; when quantity comes back (a
+ * match ended before confirmation, or delivered less) both listings are
+ * queued again. A match that failed (rejected, declined, cancelled,
+ * expired) keeps its pair out of their plans until one of the two listings
+ * changes (a new version); a pair whose match went through, or is still
+ * live, may be planned again for what either side has left.
  *
  * The queue is worked one listing at a time: plan with common/matching.c,
  * propose the allocations in one call, apply what was accepted, and queue
@@ -274,7 +278,8 @@ static void engine_on_events(struct events_reader *rd, const struct events_entry
 		if (strcmp(x->type, "listing.created") == 0 || strcmp(x->type, "listing.updated") == 0) {
 			engine_listing_event(e, x, ms);
 		} else if (strcmp(x->type, "listing.closed") == 0 ||
-			   strcmp(x->type, "listing.expired") == 0) {
+			   strcmp(x->type, "listing.expired") == 0 ||
+			   strcmp(x->type, "listing.filled") == 0) {
 			index_remove(e->ix, events_field(x, "listing"));
 			e->stats.listings = index_size(e->ix);
 		} else if (strncmp(x->type, "match.", 6) == 0) {
@@ -283,13 +288,18 @@ static void engine_on_events(struct events_reader *rd, const struct events_entry
 				engine_release_match(e, events_field(x, "match")); /* ours, in flight */
 			engine_set_remaining(e, need, events_field(x, "need_remaining"));
 			engine_set_remaining(e, offer, events_field(x, "offer_remaining"));
-			if (strcmp(x->type, "match.proposed") == 0) {
-				index_pair(e->ix, need, offer);
-			} else if (engine_releases(x->type)) {
+			/* The match failed: its pair waits for a change of either side. */
+			if (strcmp(events_field(x, "_failed"), "1") == 0)
+				index_fail(e->ix, need,
+					   strtoll(events_field(x, "_need_version"), NULL, 10),
+					   offer,
+					   strtoll(events_field(x, "_offer_version"), NULL, 10));
+			if (engine_releases(x->type)) {
 				/*
-				 * Quantity came back: match both again (the pair itself is
-				 * excluded). Queued even when the index already showed the
-				 * quantity (read from a snapshot while replaying).
+				 * Quantity came back: match both again (a failed pair is
+				 * excluded until a side changes). Queued even when the
+				 * index already showed the quantity (read from a snapshot
+				 * while replaying).
 				 */
 				engine_requeue(e, need, ms);
 				engine_requeue(e, offer, ms);
@@ -398,7 +408,6 @@ static void engine_proposed(const struct store_reply *res, void *arg)
 				if (oe)
 					index_set_known(e->ix, oe,
 							json_integer_value(json_array_get(one, 2)));
-				index_pair(e->ix, rd->need[i], rd->offer[i]);
 			} else {
 				refused++;
 				log_debug("engine", "proposal refused", "need=%s offer=%s reason=\"%s\"",
@@ -551,7 +560,8 @@ static void engine_pairs_page(const struct store_reply *res, void *arg);
 static void engine_pairs_next(struct engine *e, const char *cursor)
 {
 	e->pending++;
-	store_engine_pairs(e->app->store, cursor, ENGINE_SNAPSHOT_PAGE, engine_pairs_page, e);
+	store_engine_failed_pairs(e->app->store, cursor, ENGINE_SNAPSHOT_PAGE, engine_pairs_page,
+				  e);
 }
 
 static void engine_snapshot_row(void *arg, const char *id, const char *record, int64_t remaining,
@@ -587,17 +597,18 @@ static void engine_pairs_page(const struct store_reply *res, void *arg)
 		e->started = 0;
 		return;
 	}
-	size_t i;
-	json_t *pair;
-	json_array_foreach(json_array_get(res->value, 1), i, pair)
-	{
-		const char *p = json_string_value(pair);
+	/* "need|offer", "NEED_VERSION OFFER_VERSION", ... */
+	const json_t *flat = json_array_get(res->value, 1);
+	for (size_t i = 0; i + 1 < json_array_size(flat); i += 2) {
+		const char *p = json_string_value(json_array_get(flat, i));
+		const char *v = json_string_value(json_array_get(flat, i + 1));
 		const char *bar = p ? strchr(p, '|') : NULL;
-		if (bar == NULL || bar - p >= IDS_MAX)
+		if (bar == NULL || bar - p >= IDS_MAX || v == NULL)
 			continue;
-		char need[IDS_MAX];
+		char need[IDS_MAX], *end;
 		snprintf(need, sizeof(need), "%.*s", (int)(bar - p), p);
-		index_pair(e->ix, need, bar + 1);
+		long long nv = strtoll(v, &end, 10);
+		index_fail(e->ix, need, nv, bar + 1, strtoll(end, NULL, 10));
 	}
 	const char *next = json_string_value(json_array_get(res->value, 0));
 	if (next && strcmp(next, "0") != 0) {

@@ -90,7 +90,7 @@ void index_free(struct index *ix)
 		return;
 	for (size_t i = 0; i < ix->table_size; i++)
 		if (ix->table[i]) {
-			free(ix->table[i]->paired);
+			free(ix->table[i]->failed);
 			free(ix->table[i]);
 		}
 	for (size_t i = 0; i < ix->n_materials * 2; i++) {
@@ -310,6 +310,9 @@ struct index_entry *index_put(struct index *ix, const struct matching_listing *l
 	struct index_entry *e = ix->table[i];
 	if (e) {
 		index_list_del(ix, e);
+		/* A new version of this listing: its failures no longer hold. */
+		if (e->l.version != l->version)
+			e->n_failed = 0;
 	} else {
 		e = xcalloc(1, sizeof(*e));
 		if ((ix->count + 1) * 2 > ix->table_size) {
@@ -361,7 +364,7 @@ void index_remove(struct index *ix, const char *id)
 	if (e == NULL)
 		return;
 	index_list_del(ix, e);
-	free(e->paired);
+	free(e->failed);
 	free(e);
 	ix->table[i] = NULL;
 	ix->count--;
@@ -373,33 +376,46 @@ void index_remove(struct index *ix, const char *id)
 	}
 }
 
-static void index_pair_one(struct index_entry *e, const char *other)
+/* Records (or updates) e's failure with other. */
+static void index_fail_one(struct index_entry *e, const char *other, int64_t mine, int64_t theirs)
 {
-	for (unsigned i = 0; i < e->n_paired; i++)
-		if (strcmp(e->paired[i], other) == 0)
-			return;
-	if (e->n_paired == e->cap_paired) {
-		e->cap_paired = e->cap_paired ? e->cap_paired * 2 : 4;
-		e->paired = xrealloc(e->paired, e->cap_paired * sizeof(*e->paired));
+	struct index_failed *f = NULL;
+	for (unsigned i = 0; i < e->n_failed && f == NULL; i++)
+		if (strcmp(e->failed[i].other, other) == 0)
+			f = &e->failed[i];
+	if (f == NULL) {
+		if (e->n_failed == e->cap_failed) {
+			e->cap_failed = e->cap_failed ? e->cap_failed * 2 : 4;
+			e->failed = xrealloc(e->failed, e->cap_failed * sizeof(*e->failed));
+		}
+		f = &e->failed[e->n_failed++];
+		snprintf(f->other, IDS_MAX, "%s", other);
 	}
-	snprintf(e->paired[e->n_paired++], IDS_MAX, "%s", other);
+	f->mine = mine;
+	f->theirs = theirs;
 }
 
-void index_pair(struct index *ix, const char *a, const char *b)
+void index_fail(struct index *ix, const char *need, int64_t need_version, const char *offer,
+		int64_t offer_version)
 {
-	struct index_entry *ea = index_get(ix, a), *eb = index_get(ix, b);
-	if (ea)
-		index_pair_one(ea, b);
-	if (eb)
-		index_pair_one(eb, a);
+	struct index_entry *en = index_get(ix, need), *eo = index_get(ix, offer);
+	if (en)
+		index_fail_one(en, offer, need_version, offer_version);
+	if (eo)
+		index_fail_one(eo, need, offer_version, need_version);
 }
 
-/* Marks (or clears) the subject's earlier counterparts: not candidates. */
-static void index_mark_paired(struct index *ix, const struct index_entry *subject, int on)
+/*
+ * Marks (or clears) the counterparts whose last match with the subject
+ * failed, when neither side has changed since: not candidates.
+ */
+static void index_mark_failed(struct index *ix, const struct index_entry *subject, int on)
 {
-	for (unsigned i = 0; i < subject->n_paired; i++) {
-		struct index_entry *e = index_get(ix, subject->paired[i]);
-		if (e == NULL || e->l.kind == subject->l.kind)
+	for (unsigned i = 0; i < subject->n_failed; i++) {
+		const struct index_failed *f = &subject->failed[i];
+		struct index_entry *e = index_get(ix, f->other);
+		if (e == NULL || e->l.kind == subject->l.kind || f->mine != subject->l.version ||
+		    f->theirs != e->l.version)
 			continue;
 		struct index_list *l = index_list_of(ix, e);
 		size_t at = index_position(l, e);
@@ -426,10 +442,10 @@ size_t index_plan(struct index *ix, const struct index_entry *subject, int64_t n
 		    (other == LISTING_NEED || subject->l.accept_substitutes))
 			runs[n_runs++] = (struct matching_run){l->items, l->rows, l->n};
 	}
-	index_mark_paired(ix, subject, 1);
+	index_mark_failed(ix, subject, 1);
 	size_t k = matching_plan_runs(&subject->l, runs, n_runs, now_ms, rate, out, max_out,
 				      considered);
-	index_mark_paired(ix, subject, 0);
+	index_mark_failed(ix, subject, 0);
 	for (size_t i = 0; i < k; i++) {
 		size_t at = out[i].index, r = 0;
 		while (at >= runs[r].n)

@@ -17,6 +17,12 @@
 
 struct index;
 
+/* A counterpart whose last match with a listing failed, and both versions then. */
+struct index_failed {
+	char other[IDS_MAX];
+	int64_t mine, theirs;
+};
+
 struct index_entry {
 	struct matching_listing l; /* its remaining: see known and reserved below */
 	int64_t key;		   /* matching_row_key(): its place in its list */
@@ -32,9 +38,13 @@ struct index_entry {
 	unsigned retries : 6;	   /* proposal rounds refused since the last change */
 	unsigned in_round : 1;	   /* the subject of a proposal round in flight */
 	unsigned again : 1;	   /* changed while in a round: match again after it */
-	/* Counterparts this listing was ever proposed with: never again (cm:pairs). */
-	char (*paired)[IDS_MAX];
-	unsigned n_paired, cap_paired;
+	/*
+	 * Counterparts whose last match with this listing failed (rejected,
+	 * declined, cancelled, expired; cm:pairs:failed): not candidates while
+	 * both listings keep the versions they had then.
+	 */
+	struct index_failed *failed;
+	unsigned n_failed, cap_failed;
 };
 
 struct index *index_new(void);
@@ -61,8 +71,12 @@ void index_reserve(struct index *ix, struct index_entry *e, int64_t q);
  */
 void index_load(struct index *ix, int on);
 
-/* Records that a and b were proposed together (either may be absent). */
-void index_pair(struct index *ix, const char *a, const char *b);
+/*
+ * Records that a match of need and offer failed when they had these
+ * versions (either listing may be absent from the index).
+ */
+void index_fail(struct index *ix, const char *need, int64_t need_version, const char *offer,
+		int64_t offer_version);
 
 /*
  * Sets a listing's remaining, in its entry and in the row its plans read
@@ -74,7 +88,8 @@ void index_set_remaining(struct index *ix, struct index_entry *e, int64_t remain
  * Plans subject (matching_plan_runs) against its candidates: the open
  * listings of the other kind whose material is the subject's or a
  * substitute either way round (for a need, only when it accepts
- * substitutes), less the ones it was ever proposed with. Writes up to
+ * substitutes), less the ones whose last match with it failed while
+ * neither side has changed since. Writes up to
  * max_out allocations to out and, for each, the candidate's listing to
  * picked[i] (owned by the index, valid until it changes). Returns how many.
  */

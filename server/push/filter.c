@@ -11,7 +11,7 @@
 
 const char *const filter_types[] = {
 	"listing.created", "listing.updated", "listing.closed",	 "listing.expired",
-	"match.proposed",  "match.approved",  "match.rejected",	 "match.accepted",
+	"listing.filled",  "match.proposed",  "match.approved",  "match.rejected",	 "match.accepted",
 	"match.confirmed", "match.declined",  "match.fulfilled", "match.cancelled",
 	"match.expired",   "account.created", "token.created",	 "token.revoked",
 };

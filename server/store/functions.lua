@@ -25,9 +25,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 3
-local LIBRARY_SERVES_FROM = 2
-local LIBRARY_HASH = '5504db9e70525edfbae9b81036463e84a89ff73bb762003724b6cd8d4d5f1626'
+local LIBRARY_VERSION = 4
+local LIBRARY_SERVES_FROM = 4
+local LIBRARY_HASH = '888ad8b04cb94fd1914b4dd9ef6c3e3d21733802aa354c8ecbefbac515e92f14'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
@@ -313,7 +313,15 @@ local function listing_event(maxlen, etype, id, h, by, eng)
   return emit(maxlen, etype, fields)
 end
 
--- Moves an open listing to a final status: indexes, expiry, event.
+-- Ends the listing's matches that are not confirmed (defined with the
+-- matches below; listing_finish calls it).
+local listing_end_matches
+
+-- Moves an open listing to a final status (closed, expired, filled):
+-- indexes, expiry, event; then its matches not yet confirmed are cancelled
+-- with the reason 'listing_<status>' (their quantity returns to the other
+-- side, each with its match.cancelled event). A confirmed match stays until
+-- it is fulfilled or cancelled.
 local function listing_finish(key, id, h, status, now, maxlen, by)
   redis.call('ZREM', 'cm:listings:status:' .. h.status, id)
   redis.call('ZADD', 'cm:listings:status:' .. status, h.seq, id)
@@ -322,7 +330,9 @@ local function listing_finish(key, id, h, status, now, maxlen, by)
   h.status = status
   h.version = tostring(tonumber(h.version) + 1)
   redis.call('HSET', key, 'status', status, 'version', h.version, 'updated_at', now)
-  return listing_event(maxlen, 'listing.' .. status, id, h, by)
+  local ev = listing_event(maxlen, 'listing.' .. status, id, h, by)
+  listing_end_matches(id, 'listing_' .. status, by, now, maxlen)
+  return ev
 end
 
 local LISTING_VIEW = { 'doc', 'status', 'remaining', 'version', 'owner_name', 'created_at',
@@ -403,6 +413,10 @@ redis.register_function('cm_listing_update', function(keys, args)
   if tonumber(args[5]) > 0 then redis.call('ZADD', 'cm:expiry', args[5], id)
   else redis.call('ZREM', 'cm:expiry', id) end
   listing_event(args[8], 'listing.updated', id, h, args[1], args[9])
+  -- Down to what was already delivered: nothing is left to trade.
+  if q > 0 and tonumber(h.fulfilled or '0') >= q then
+    listing_finish(keys[1], id, h, 'filled', args[7], args[8], args[1])
+  end
   -- The view as this write left it (an engine may allocate from it at once).
   return redis.call('HMGET', keys[1], unpack(LISTING_VIEW))
 end)
@@ -472,14 +486,28 @@ redis.register_function{
 -- Indexes (sorted sets by seq): cm:matches, cm:matches:state:<s>,
 -- cm:matches:listing:<id>, cm:matches:account:<id>,
 -- cm:matches:material:<code>, cm:matches:province:<code>;
--- cm:match_expiry by deadline; cm:pairs holds "need|offer" of every pair
--- ever proposed, so a pair is never proposed twice.
+-- cm:match_expiry by deadline.
+--
+-- cm:pairs:failed hash: field "need|offer", value "NEED_VERSION OFFER_VERSION",
+-- the two listings' versions when a match of the pair last failed
+-- (rejected, declined, cancelled, expired, or fulfilled with nothing
+-- delivered: the delivery did not happen). The pair is not proposed again
+-- while both listings still have those versions: one side must change its
+-- listing first. A pair whose match went through, or is still live, may be
+-- proposed again for more. A listing's entries go when it ends.
 
 local MATCH_LIVE = { proposed = true, approved = true, accepted = true }
+local MATCH_FAILED = { rejected = true, declined = true, cancelled = true, expired = true }
+local PAIRS_FAILED = 'cm:pairs:failed'
 
-local function match_event(maxlen, etype, id, m, by)
-  local need_rem = redis.call('HGET', 'cm:listing:' .. m.need, 'remaining') or ''
-  local offer_rem = redis.call('HGET', 'cm:listing:' .. m.offer, 'remaining') or ''
+-- Fields for the servers only (never pushed): '_need_version' and
+-- '_offer_version', the listings' versions as of the event, and '_failed'
+-- ('1' when the match failed and its pair was recorded in cm:pairs:failed),
+-- which the engine keeps in its index.
+local function match_event(maxlen, etype, id, m, by, failed)
+  local n = redis.call('HMGET', 'cm:listing:' .. m.need, 'remaining', 'version')
+  local o = redis.call('HMGET', 'cm:listing:' .. m.offer, 'remaining', 'version')
+  local need_rem, offer_rem = n[1] or '', o[1] or ''
   return emit(maxlen, etype, { 'match', id, 'need', m.need, 'offer', m.offer,
     'need_owner', m.need_owner, 'offer_owner', m.offer_owner,
     'need_province', m.need_province, 'offer_province', m.offer_province,
@@ -487,7 +515,8 @@ local function match_event(maxlen, etype, id, m, by)
     'material', m.material, 'quantity', m.quantity, 'state', m.state,
     'approved', (m.approved_at and m.approved_at ~= '') and '1' or '0',
     'version', m.version, 'need_remaining', need_rem, 'offer_remaining', offer_rem,
-    'by', by or '' })
+    'by', by or '', '_need_version', n[2] or '', '_offer_version', o[2] or '',
+    '_failed', failed and '1' or '0' })
 end
 
 -- cm_match_propose: one or more proposals, each checked and written
@@ -511,7 +540,8 @@ redis.register_function('cm_match_propose', function(keys, args)
     elseif n[2] ~= args[i + 4] or o[2] ~= args[i + 5] then why = 'listing changed'
     elseif q == nil or q <= 0 then why = 'bad quantity'
     elseif tonumber(n[3]) < q or tonumber(o[3]) < q then why = 'remaining too low'
-    elseif redis.call('SISMEMBER', 'cm:pairs', pair) == 1 then why = 'pair already matched'
+    elseif redis.call('HGET', PAIRS_FAILED, pair) == n[2] .. ' ' .. o[2] then
+      why = 'pair failed and neither listing changed since'
     elseif redis.call('EXISTS', 'cm:match:' .. mid) == 1 then why = 'match id taken'
     end
     if why then
@@ -519,7 +549,7 @@ redis.register_function('cm_match_propose', function(keys, args)
     else
       eng_remaining(n[7], n[8], nid, redis.call('HINCRBY', nkey, 'remaining', -q))
       eng_remaining(o[7], o[8], oid, redis.call('HINCRBY', okey, 'remaining', -q))
-      redis.call('SADD', 'cm:pairs', pair)
+      redis.call('HDEL', PAIRS_FAILED, pair) -- a stale failure (a side changed since)
       local seq = redis.call('INCR', 'cm:seq:matches')
       local m = { need = nid, offer = oid, need_owner = n[4], offer_owner = o[4],
         need_province = n[5], offer_province = o[5], need_forum = n[6] or '',
@@ -561,6 +591,22 @@ local function match_release(m, amount)
   end
 end
 
+-- A fulfilled match adds what was delivered to both listings' 'fulfilled';
+-- an open listing whose whole quantity is delivered is filled (a need
+-- covered, an offer sold out): it leaves the market with listing.filled.
+local function match_delivered(m, delivered, now, maxlen, by)
+  for _, lid in ipairs({ m.need, m.offer }) do
+    local key = 'cm:listing:' .. lid
+    if delivered > 0 and redis.call('EXISTS', key) == 1 then
+      local total = redis.call('HINCRBY', key, 'fulfilled', delivered)
+      local h = hash_load(key)
+      if h.status == 'open' and total >= tonumber(h.quantity) then
+        listing_finish(key, lid, h, 'filled', now, maxlen, by)
+      end
+    end
+  end
+end
+
 -- Which states each action leaves from, and where it goes.
 local MATCH_ACTIONS = {
   approve = { from = { proposed = true }, to = 'approved' },
@@ -578,6 +624,18 @@ local function match_apply(key, id, m, action, actor, side, note, now, maxlen, e
   if not a then return redis.error_reply('CM_INVALID unknown action') end
   if not a.from[m.state] then
     return redis.error_reply('CM_REFUSED cannot ' .. action .. ' a match that is ' .. m.state)
+  end
+  -- Ending a listing cancels its matches not yet confirmed (listing_finish),
+  -- so this holds already; checked again so nothing can confirm a match on a
+  -- listing that is no longer open.
+  if action == 'approve' or action == 'accept' then
+    for _, side in ipairs({ 'need', 'offer' }) do
+      local st = redis.call('HGET', 'cm:listing:' .. m[side], 'status')
+      if st ~= 'open' then
+        return redis.error_reply('CM_REFUSED cannot ' .. action .. ': the ' .. side ..
+          ' is ' .. (st or 'gone'))
+      end
+    end
   end
   local from, to = m.state, a.to
   local sets = { 'updated_at', now }
@@ -628,8 +686,41 @@ local function match_apply(key, id, m, action, actor, side, note, now, maxlen, e
     redis.call('ZREM', 'cm:matches:state:' .. from, id)
     redis.call('ZADD', 'cm:matches:state:' .. to, m.seq, id)
   end
-  match_event(maxlen, 'match.' .. (to == 'confirmed' and 'confirmed' or a.to), id, m, actor)
+  -- A failed pair of two open listings is recorded (one that ended is
+  -- never proposed again anyway, and its entries went with it).
+  local failed = MATCH_FAILED[to] or (action == 'fulfil' and tonumber(note) == 0)
+  if failed then
+    local n = redis.call('HMGET', 'cm:listing:' .. m.need, 'status', 'version')
+    local o = redis.call('HMGET', 'cm:listing:' .. m.offer, 'status', 'version')
+    failed = n[1] == 'open' and o[1] == 'open'
+    if failed then
+      redis.call('HSET', PAIRS_FAILED, m.need .. '|' .. m.offer, n[2] .. ' ' .. o[2])
+    end
+  end
+  match_event(maxlen, 'match.' .. (to == 'confirmed' and 'confirmed' or a.to), id, m, actor,
+    failed)
+  if action == 'fulfil' then
+    match_delivered(m, tonumber(note), now, maxlen, actor)
+  end
   return { to, m.version }
+end
+
+-- listing_finish's second half: every match of listing id not yet confirmed
+-- is cancelled (reason 'listing_closed' or 'listing_expired', by whoever
+-- ended the listing; a filled listing has none left), and the listing's
+-- failed-pair entries go (it is never proposed again). Confirmed matches
+-- stay.
+listing_end_matches = function(id, reason, by, now, maxlen)
+  for _, mid in ipairs(redis.call('ZRANGE', 'cm:matches:listing:' .. id, 0, -1)) do
+    local key = 'cm:match:' .. mid
+    local m = hash_load(key)
+    if m then
+      if MATCH_LIVE[m.state] then
+        match_apply(key, mid, m, 'cancel', by, '', reason, now, maxlen, '')
+      end
+      redis.call('HDEL', PAIRS_FAILED, m.need .. '|' .. m.offer)
+    end
+  end
 end
 
 -- cm_match_act: one lifecycle step, checked against the state it leaves.
@@ -916,13 +1007,14 @@ redis.register_function('cm_session_end', function(keys, args)
   return 1
 end)
 
--- cm_engine_pairs: a page of cm:pairs ("need|offer" of every pair ever
--- proposed), so a restarted engine never plans a pair twice.
--- KEYS: cm:pairs  ARGV: SSCAN cursor ('0' first), count → { next cursor, { pairs } }
+-- cm_engine_failed_pairs: a page of cm:pairs:failed, so a restarted engine
+-- knows which pairs not to plan until a side changes.
+-- KEYS: cm:pairs:failed  ARGV: HSCAN cursor ('0' first), count
+-- → { next cursor, { "need|offer", "NEED_VERSION OFFER_VERSION", ... } }
 redis.register_function{
-  function_name = 'cm_engine_pairs',
+  function_name = 'cm_engine_failed_pairs',
   callback = function(keys, args)
-    return redis.call('SSCAN', keys[1], args[1], 'COUNT', tonumber(args[2]))
+    return redis.call('HSCAN', keys[1], args[1], 'COUNT', tonumber(args[2]))
   end,
   flags = { 'no-writes' },
 }

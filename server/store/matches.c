@@ -122,11 +122,12 @@ void store_engine_listing(struct store *s, const char *id, store_cb cb, void *ar
 	store_fcall(s, "cm_engine_listing", 1, 1, keys, 0, NULL, NULL, cb, arg);
 }
 
-void store_engine_pairs(struct store *s, const char *cursor, int count, store_cb cb, void *arg)
+void store_engine_failed_pairs(struct store *s, const char *cursor, int count, store_cb cb,
+			       void *arg)
 {
 	char c[16];
 	snprintf(c, sizeof(c), "%d", count);
-	const char *keys[] = {"cm:pairs"};
+	const char *keys[] = {KEY_PAIRS_FAILED};
 	const char *args[] = {cursor, c};
-	store_fcall(s, "cm_engine_pairs", 1, 1, keys, 2, args, NULL, cb, arg);
+	store_fcall(s, "cm_engine_failed_pairs", 1, 1, keys, 2, args, NULL, cb, arg);
 }

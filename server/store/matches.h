@@ -66,8 +66,13 @@ struct store_match_query {
 void store_match_search(struct store *s, const struct store_match_query *q, store_cb cb,
 			void *arg);
 
-/* value: [next SSCAN cursor ("0" at the end), ["need|offer", ...]] */
-void store_engine_pairs(struct store *s, const char *cursor, int count, store_cb cb, void *arg);
+/*
+ * A page of the failed pairs (functions.lua, cm:pairs:failed).
+ * value: [next HSCAN cursor ("0" at the end),
+ *         ["need|offer", "NEED_VERSION OFFER_VERSION", ...]]
+ */
+void store_engine_failed_pairs(struct store *s, const char *cursor, int count, store_cb cb,
+			       void *arg);
 /* value: [doc, remaining, version, seq, status] or null */
 void store_engine_listing(struct store *s, const char *id, store_cb cb, void *arg);
 

@@ -660,9 +660,12 @@ def stored_matches(rc):
     return out
 
 
-def stored_pairs(rc):
-    """cm:pairs: every (need id, offer id) ever proposed."""
-    return {tuple(p.split("|")) for p in rc.execute("SMEMBERS", "cm:pairs")}
+def failed_pairs(rc):
+    """cm:pairs:failed: {(need id, offer id): (need version, offer version)} of
+    the pairs whose last match failed, with both listings' versions then."""
+    flat = rc.execute("HGETALL", "cm:pairs:failed")
+    return {tuple(k.split("|")): tuple(int(x) for x in v.split())
+            for k, v in zip(flat[0::2], flat[1::2])}
 
 
 def match_events(rc, match_id, after="0-0"):

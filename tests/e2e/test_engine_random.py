@@ -15,10 +15,13 @@ timber in dm³/m³, bamboo by the pole), grades, prices quoted per kg, tạ,
 tấn, m³ or cây, quantities, minimum orders, distance limits, coordinates
 or not, delivery windows (a few ending within seconds), substitutes
 accepted or not. Meanwhile one thread PATCHes (quantity, price, minimum
-order, distance) and closes listings, and one plays moderator and parties:
-approves, rejects, cancels, accepts, declines and fulfils (partial
-deliveries too). Then it waits until both engines have settled (queues
-empty, counters and cm:events still) and stops them.
+order, distance, and the end date to a few seconds away, so listings
+expire with matches under way) and closes listings, and one plays
+moderator and parties: approves, rejects, cancels, accepts, declines and
+fulfils (partial deliveries too, and whole ones that fill listings); a
+step on a match that a close or an expiry cancelled meanwhile is a 409.
+Then it waits until both engines have settled (queues empty, counters and
+cm:events still) and stops them.
 
 Proves, from Redis directly:
 - No over-allocation (invariant 3): for every listing remaining >= 0 and
@@ -31,7 +34,14 @@ Proves, from Redis directly:
   cross-multiplied across price units, minimum order, delivery window,
   distances (recomputed here as the server does) within both limits,
   different owners; and the explanation's costs add up for that version.
-- No pair was proposed twice; cm:pairs is exactly the set of pairs.
+- Ended listings: a closed, expired or filled listing has no match left
+  proposed, approved or accepted; a filled one has remaining 0 and its
+  fulfilled matches delivered its whole quantity; an open one less than
+  that.
+- Re-matching: a pair is proposed again after a failed match (rejected,
+  declined, cancelled, expired, nothing delivered) only when one of the two
+  listings has a new version since the failure; cm:pairs:failed is exactly
+  the failures of open pairs the replay leaves.
 - The two engines' craftmatch_engine_proposals_total add up to the number
   of matches; each engine's index holds exactly the open listings, and its
   queue is empty.
@@ -39,7 +49,9 @@ Proves, from Redis directly:
   cm:events, each match.* event's need/offer remaining equals the replayed
   value, no remaining ever goes below 0, each listing ends with the
   remaining, status and version its hash holds, each match's events are one
-  per version along legal transitions and end in its hash's state.
+  per version along legal transitions and end in its hash's state; a
+  listing's end is followed, in the same step, by the cancellation of its
+  unconfirmed matches (reason listing_closed / listing_expired).
 """
 import collections
 import json
@@ -85,6 +97,8 @@ TRANSITIONS = {  # event type -> states it may leave
     "match.expired": {"proposed", "approved", "accepted"},
 }
 RELEASING = {"match.rejected", "match.declined", "match.cancelled", "match.expired"}
+ENDED = {"closed", "expired", "filled"}
+UNCONFIRMED = {"proposed", "approved", "accepted"}
 
 
 class Shared:
@@ -268,7 +282,12 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
                 m = cur["material"]["code"]
                 patch = {}
                 r = rng.random()
-                if r < 0.4:
+                now_ms = int(time.time() * 1000)
+                if r < 0.06 and (kind == "need" or ms_of(cur["available_from"]) <= now_ms):
+                    # ends within seconds, maybe with matches under way
+                    patch["needed_by" if kind == "need" else "available_until"] = \
+                        fixtures.rfc3339_in(rng.uniform(2, 8))[0]
+                elif r < 0.4:
                     amount, unit, _ = self.amount(rng, m)
                     patch = {"quantity": amount, "unit": unit}
                     if kind == "offer" and "min_order" in cur:
@@ -313,8 +332,14 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
                                         token=who.token)
             if status == 200:
                 shared.counts[action] += 1
-            else:
-                shared.fail("%s %s by %s -> %d %r" % (action, mid, who, status, view))
+                return status
+            if status == 409:  # a close or an expiry may have cancelled it meanwhile
+                _, _, now = c.request("GET", "/v1/matches/" + mid, token=admin.token)
+                if now.get("state") == "cancelled" and now.get("reason") in (
+                        "listing_closed", "listing_expired"):
+                    shared.counts["raced_listing_end"] += 1
+                    return status
+            shared.fail("%s %s by %s -> %d %r" % (action, mid, who, status, view))
             return status
 
         try:
@@ -421,7 +446,7 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
         self.assertEqual(proposals, len(matches),
                          self.msg("the engines' proposals_total vs matches in Redis"))
         self.check_allocation(listings, matches)
-        self.check_pairs(matches)
+        self.check_ended(listings, matches)
         versions_at = self.check_event_log(listings, matches)
         self.check_filters(shared, listings, matches, versions_at)
         self.report_left_unmatched(shared, listings)
@@ -461,22 +486,50 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
                                       "remaining %d, matches hold %d" % (
                                           lid, h["kind"], h["status"], qty, rem, held[lid])))
 
-    def check_pairs(self, matches):
-        pairs = collections.Counter((m["need"], m["offer"]) for m in matches.values())
-        twice = [p for p, n in pairs.items() if n > 1]
-        self.assertEqual(twice, [], self.msg("pairs matched twice"))
-        self.assertEqual(fixtures.stored_pairs(self.rc), set(pairs), self.msg("cm:pairs"))
+    def check_ended(self, listings, matches):
+        """A listing that ended holds no unconfirmed match; filled means all delivered."""
+        live = collections.defaultdict(list)
+        delivered = collections.Counter()
+        for mid, m in matches.items():
+            if m["state"] in UNCONFIRMED:
+                live[m["need"]].append(mid)
+                live[m["offer"]].append(mid)
+            elif m["state"] == "fulfilled":
+                delivered[m["need"]] += int(m["delivered"])
+                delivered[m["offer"]] += int(m["delivered"])
+        counts = collections.Counter(h["status"] for h in listings.values())
+        for lid, h in listings.items():
+            where = self.msg("%s %s %s" % (h["kind"], lid, h["status"]))
+            if h["status"] in ENDED:
+                self.assertEqual(live[lid], [], where + ": unconfirmed matches left")
+            if h["status"] == "filled":
+                self.assertEqual(int(h["remaining"]), 0, where)
+                self.assertEqual(delivered[lid], int(h["quantity"]), where)
+            elif h["status"] == "open":
+                self.assertLess(delivered[lid], int(h["quantity"]), where + ": not filled")
+            self.assertEqual(int(h.get("fulfilled", 0)), delivered[lid], where + ": fulfilled")
+        sys.stderr.write("test_engine_random: listings by status %s\n" % dict(counts))
+        for status in ("closed", "expired"):
+            self.assertGreater(counts[status], 0, self.msg("no listing was " + status))
 
     def check_event_log(self, listings, matches):
         """Replays cm:events; returns {match id: (need version, offer version)} at proposal."""
         rem, version, status = {}, {}, {}
         mstate, mversion = {}, {}
         at = {}
+        failed = {}  # (need, offer) -> (need version, offer version) at the failure
+        expect_cancel = []  # [(match id, by, reason)]: what a listing's end cancels next
         n_events = 0
+        rematched = 0
         for eid, f in fixtures.events(self.rc):
             n_events += 1
             t = f["type"]
             where = self.msg("event %s %r" % (eid, f))
+            if expect_cancel:
+                mid, by, reason = expect_cancel.pop(0)
+                self.assertEqual((t, f.get("match"), f["by"]), ("match.cancelled", mid, by),
+                                 where + ": the end of a listing cancels its unconfirmed matches")
+                self.assertEqual(matches[mid]["reason"], reason, where)
             if t.startswith("listing."):
                 lid = f["listing"]
                 if lid not in listings:
@@ -486,10 +539,19 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
                     self.assertEqual((f["version"], f["status"]), ("1", "open"), where)
                 elif t == "listing.updated":
                     self.assertEqual(int(f["version"]), version[lid] + 1, where)
-                elif t in ("listing.closed", "listing.expired"):
+                elif t in ("listing.closed", "listing.expired", "listing.filled"):
                     self.assertEqual(int(f["remaining"]), rem[lid], where)
                     self.assertEqual(int(f["version"]), version[lid] + 1, where)
                     self.assertEqual(f["status"], t.split(".")[1], where)
+                    self.assertEqual(status[lid], "open", where)
+                    live = sorted((int(matches[mid]["seq"]), mid) for mid, st in mstate.items()
+                                  if st in UNCONFIRMED and lid in (matches[mid]["need"],
+                                                                   matches[mid]["offer"]))
+                    if t == "listing.filled":
+                        self.assertEqual(live, [], where + ": filled with matches under way")
+                    expect_cancel = [(mid, f["by"], "listing_" + f["status"]) for _, mid in live]
+                    for pair in [p for p in failed if lid in p]:
+                        del failed[pair]
                 rem[lid] = int(f["remaining"])
                 version[lid] = int(f["version"])
                 status[lid] = f["status"]
@@ -503,6 +565,11 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
                     self.assertNotIn(mid, mstate, where)
                     self.assertEqual(f["version"], "1", where)
                     at[mid] = (version[n], version[o])
+                    # a failed pair comes back only after one side changed
+                    was = failed.pop((n, o), None)
+                    self.assertNotEqual(was, at[mid], where + ": failed pair proposed again "
+                                        "with neither listing changed")
+                    rematched += was is not None
                     self.assertEqual(status[n], "open", where)
                     self.assertEqual(status[o], "open", where)
                     rem[n] -= q
@@ -516,6 +583,9 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
                     elif t == "match.fulfilled":
                         rem[n] += q - int(m["delivered"])
                         rem[o] += q - int(m["delivered"])
+                    if (t in RELEASING or (t == "match.fulfilled" and m["delivered"] == "0")) \
+                            and status[n] == "open" and status[o] == "open":
+                        failed[(n, o)] = (version[n], version[o])
                 mstate[mid] = f["state"]
                 mversion[mid] = int(f["version"])
                 self.assertEqual(f["state"], {"match.proposed": "proposed"}.get(
@@ -524,7 +594,11 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
                 self.assertEqual(int(f["offer_remaining"]), rem[o], where)
                 self.assertGreaterEqual(rem[n], 0, where)
                 self.assertGreaterEqual(rem[o], 0, where)
+        self.assertEqual(expect_cancel, [], self.msg("cancellations missing at the end"))
         self.assertLess(n_events, 1000000, "the stream was trimmed; replay impossible")
+        self.assertEqual(fixtures.failed_pairs(self.rc), failed, self.msg("cm:pairs:failed"))
+        sys.stderr.write("test_engine_random: %d failed pair(s) proposed again after a change, "
+                         "%d waiting\n" % (rematched, len(failed)))
         for lid, h in listings.items():
             self.assertEqual(rem[lid], int(h["remaining"]), self.msg("replayed remaining " + lid))
             self.assertEqual(version[lid], int(h["version"]), self.msg("version " + lid))
@@ -610,7 +684,7 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
         on both sides for the offer's minimum order. Each is stock the
         engine left on the table (see test_matches: test_rematch_with_another_offer)."""
         now = int(time.time() * 1000)
-        pairs = fixtures.stored_pairs(self.rc)
+        failed = fixtures.failed_pairs(self.rc)
         latest = {lid: v[max(v)] for lid, v in shared.views.items()}
         open_ = {lid: h for lid, h in listings.items()
                  if h["status"] == "open" and int(h["remaining"]) > 0}
@@ -620,7 +694,8 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
                 continue
             need = latest[nid]
             for oid, oh in open_.items():
-                if oh["kind"] != "offer" or (nid, oid) in pairs:
+                if oh["kind"] != "offer" or failed.get((nid, oid)) == (
+                        int(nh["version"]), int(oh["version"])):
                     continue
                 offer = latest[oid]
                 nm, om = need["material"]["code"], offer["material"]["code"]

@@ -839,6 +839,48 @@ class VisibilityTest(StreamTestCase):
                 c.close()
 
 
+class ListingEndEventsTest(fixtures.MatchHelpers, StreamTestCase):
+    """Closing a need tells everyone concerned, live, that its unconfirmed
+    matches are cancelled: the parties of an approved one and the
+    moderators; a proposal the parties never saw stays unseen."""
+
+    def test_closing_a_need_tells_the_parties_of_its_matches(self):
+        mod = self.moderator(provinces=["HN"], label="mod-HN")
+        village = self.party("village", "HN")
+        sa, sb = self.party("supplier", "HP", label="sa"), self.party("supplier", "HP", label="sb")
+        oa = self.offer(sa, "rattan", 4, 15000000)
+        ob = self.offer(sb, "rattan", 4, 16000000)
+        need = self.need(village, "rattan", 8)
+        ms = self.by_offer(self.wait_for_matches(need["id"], 2))
+        ma, mb = ms[oa["id"]], ms[ob["id"]]
+        self.act_ok(mod, ma["id"], "approve")
+        who = {"village": village, "sa": sa, "sb": sb, "mod": mod}
+        streams = {k: self.open_ready(a) for k, a in who.items()}
+        after = max((c.ready.id for c in streams.values()), key=id_key)
+        self.assertStatus(self.api.call(village, "DELETE", "/v1/listings/" + need["id"]), 200)
+        until = fixtures.last_event_id(self.rc)
+        got = {}
+        for k, c in streams.items():
+            want = expected(self.rc, doc_of(who[k]), after, until)
+            if want:
+                c.wait_id(want[-1][0])
+            got[k] = [(d["type"], d.get("match") or d.get("listing"), d.get("state"))
+                      for _, d in received(c) if id_key(d["id"]) > id_key(after)]
+            self.assertEqual(received(c)[-len(want):] if want else [], want, k)
+        closed = ("listing.closed", need["id"], None)
+        gone_a = ("match.cancelled", ma["id"], "cancelled")
+        gone_b = ("match.cancelled", mb["id"], "cancelled")
+        self.assertEqual(got["village"], [closed, gone_a])
+        self.assertEqual(got["sa"], [gone_a])
+        self.assertEqual(got["sb"], [])
+        self.assertEqual(got["mod"], [closed, gone_a, gone_b])
+        for _, d in received(streams["sa"]):
+            if d.get("match") == ma["id"]:
+                self.assertEqual((d["by"], d["need_remaining"], d["offer_remaining"]),
+                                 (village.id, "4000", "4000"), d)
+                self.assertFalse([k for k in d if k.startswith("_")], d)
+
+
 class ShutdownTest(harness.TestCase):
 
     def test_sigterm_ends_open_streams_and_exits_0(self):

@@ -20,8 +20,11 @@ Proves:
 - Fulfil with a partial delivery returns the rest to both listings; with
   "0" delivered, all of it.
 - Reject, decline and cancel return the whole quantity to both listings;
-  cm:pairs remembers the pair and the engine never proposes it again; with
-  the old offer closed the engine re-matches the need with another offer.
+  cm:pairs:failed remembers the pair with both listings' versions and the
+  engine does not propose it again until one side changes its listing;
+  the need's returned quantity goes to another offer, and to an offer
+  already matched with it that has stock left (test_engine: the 6 t need
+  split 5 t + 1 t).
 - Expiry (--review-timeout 2): an unreviewed proposal and an approved but
   unanswered match expire and return their quantity; a confirmed one does not.
 - GET /v1/matches filters by state, listing, material, province (former
@@ -136,9 +139,10 @@ class MatchLifecycleTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         self.assertEqual(self.remaining(oa["id"]), 0)
         self.assertEqual(self.remaining(ob["id"]), 16000)
         self.assertEqual(self.api.get_listing(village, need["id"])["allocated"]["base"], 12000)
-        self.assertEqual(fixtures.stored_pairs(self.rc) & {(need["id"], oa["id"]),
-                                                           (need["id"], ob["id"])},
-                         {(need["id"], oa["id"]), (need["id"], ob["id"])})
+        # live matches are no failures: nothing keeps these pairs apart
+        self.assertEqual(set(fixtures.failed_pairs(self.rc)) & {(need["id"], oa["id"]),
+                                                                (need["id"], ob["id"])},
+                         set())
         # one match.proposed each, by the engine, with the remaining after it
         for m, need_rem, offer_rem in ((ma, 4000, 0), (mb, 0, 16000)):
             evs = fixtures.match_events(self.rc, m["id"], mark)
@@ -229,9 +233,8 @@ class MatchLifecycleTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         view, ev = self.act_ok(village, ma["id"], "fulfil", {"delivered": "6.5", "unit": "tấn"},
                                state="fulfilled")
         self.assertEqual(view["delivered_base"], 6500)
+        # (the event says what remained then: the engine may have proposed it since)
         self.assertEqual((ev["need_remaining"], ev["offer_remaining"]), ("1500", "1500"))
-        self.assertEqual(self.remaining(need["id"]), 1500)
-        self.assertEqual(self.remaining(oa["id"]), 1500)
         self.assertEqual(self.remaining(ob["id"]), 16000)
         self.assertEqual(self.api.call(village, "GET", "/v1/matches/" + ma["id"])[2]
                          ["counterparty"]["id"], s1.id)
@@ -239,11 +242,16 @@ class MatchLifecycleTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         self.act_refused(self.mod, ma["id"], "cancel", 409, {"reason": "muộn"})
         self.act_refused(village, ma["id"], "decline", 409)
 
-        # the returned 1.5 tấn cannot go back to either offer: both pairs are used
+        # the returned 1.5 tấn go back to the offer that delivered: its match
+        # went through, so the pair may be proposed again for more
+        items = wait_matches_of(self, need["id"], lambda ms: len(ms) == 3)
+        (again,) = [m for m in items if m["id"] not in (ma["id"], mb["id"])]
+        self.assertEqual((again["offer"]["id"], again["state"], again["quantity"]["base"]),
+                         (oa["id"], "proposed", 1500))
         fixtures.wait_engine_idle(self.rc, [self.daemon])
-        self.assertEqual(sorted(m["id"] for m in self.matches_of(need["id"])),
-                         sorted([ma["id"], mb["id"]]))
-        self.assertEqual(self.remaining(need["id"]), 1500)
+        self.assertEqual(self.remaining(need["id"]), 0)
+        self.assertEqual(self.remaining(oa["id"]), 0)
+        self.assertEqual(fixtures.failed_pairs(self.rc).get((need["id"], oa["id"])), None)
         # the whole story of the fulfilled match, in order
         self.assertEqual([f["type"] for _, f in fixtures.match_events(self.rc, ma["id"], mark)],
                          ["match.proposed", "match.approved", "match.accepted",
@@ -280,8 +288,14 @@ class MatchLifecycleTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
                                state="fulfilled")
         self.assertEqual(view["delivered_base"], 0)
         self.assertEqual((ev["need_remaining"], ev["offer_remaining"]), ("12000", "20000"))
+        # a delivery that did not happen is a failed match: the pair waits
+        # for one side to change its listing
+        self.assertEqual(fixtures.failed_pairs(self.rc).get((need["id"], oa["id"])), (1, 1))
+        fixtures.wait_engine_idle(self.rc, [self.daemon])
+        self.assertEqual([x["id"] for x in self.matches_of(need["id"])], [m["id"]])
         self.assertEqual(self.remaining(need["id"]), 12000)
         self.assertEqual(self.remaining(oa["id"]), 20000)
+        self.assertEqual(self.api.get_listing(village, need["id"])["status"], "open")
 
     # -- refusals of bodies and ids ---------------------------------------------
 
@@ -365,9 +379,8 @@ class MatchLifecycleTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         self.assertEqual((ev["need_remaining"], ev["offer_remaining"]), ("8000", "8000"), ev)
         fixtures.wait_engine_idle(self.rc, [self.daemon])
         self.assertEqual(self.remaining(oa["id"]), 8000)
-        # never the same pair again
-        pairs = fixtures.stored_pairs(self.rc)
-        self.assertIn((need["id"], oa["id"]), pairs)
+        # not the same pair again while neither listing changes
+        self.assertEqual(fixtures.failed_pairs(self.rc).get((need["id"], oa["id"])), (1, 1))
         again = [m for m in self.matches_of(need["id"]) if m["offer"]["id"] == oa["id"]]
         self.assertEqual([m["id"] for m in again], [ma["id"]], "the pair was proposed twice")
         self.assertEqual(len([1 for m in fixtures.stored_matches(self.rc).values()
@@ -403,12 +416,19 @@ class MatchLifecycleTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         self.assertEqual(self.remaining(oa["id"]), 8000)
 
     def test_rematch_after_the_offer_is_closed(self):
-        # The rejected offer is closed first, so the need's returned quantity
-        # can only go elsewhere: the engine proposes it from C (the only
-        # compatible offer left with stock), never again from A.
+        # Closing offer A cancels its proposal (listing_closed) in the same
+        # step, so the need's returned quantity can only go elsewhere: the
+        # engine proposes it from C (the only compatible offer left with
+        # stock), never again from A.
         village, sups, (oa, ob, oc), need, ma = self.exit_world("palm_leaf")
+        mark = fixtures.last_event_id(self.rc)
         self.assertStatus(self.api.call(sups[0], "DELETE", "/v1/listings/" + oa["id"]), 200)
-        self.leave("reject", village, sups[0], ma["id"])
+        gone = self.api.call(self.mod, "GET", "/v1/matches/" + ma["id"])[2]
+        self.assertEqual((gone["state"], gone["reason"]), ("cancelled", "listing_closed"))
+        evs = [f for _, f in fixtures.match_events(self.rc, ma["id"], mark)]
+        self.assertEqual([(f["type"], f["by"], f["need_remaining"]) for f in evs],
+                         [("match.cancelled", sups[0].id, "8000")])
+        self.act_refused(self.mod, ma["id"], "reject", 409, {"reason": "muộn"})
         items = wait_matches_of(self, need["id"], lambda ms: oc["id"] in self.by_offer(ms))
         mc = self.by_offer(items)[oc["id"]]
         self.assertEqual(mc["state"], "proposed")
@@ -428,6 +448,180 @@ class MatchLifecycleTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
                           "%s: the need was not re-matched with offer C" % how)
             self.assertEqual(self.by_offer(items)[oc["id"]]["quantity"]["base"], 8000)
             self.assertEqual(self.remaining(need["id"]), 0)
+
+
+class ListingEndTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
+    """Closing, expiry and filling of a listing, and what each does to its
+    matches. One daemon; each test its own material."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        try:
+            cls.mod = cls.api.make_actor(cls.admin, "moderator", "moderator-HN",
+                                         scope={"provinces": ["HN"]})
+        except BaseException:
+            cls._close_shared()
+            raise
+
+    world = MatchLifecycleTest.world
+
+    def three_states(self, material, need_fields=None):
+        """Need 12 tấn over offers of 4 tấn each (A cheapest, then B, C) and a
+        dearer D of 20 tấn left alone; A's match is then confirmed, B's
+        accepted by the village only, C's left proposed."""
+        village, sups, offers, need = self.world(
+            material, [(4, 1500000), (4, 1520000), (4, 1540000), (20, 1700000)],
+            need_fields=need_fields)
+        items = self.wait_for_matches(need["id"], 3, actor=self.mod)
+        ms = self.by_offer(items)
+        self.assertEqual(sorted(ms), sorted(o["id"] for o in offers[:3]), items)
+        ma, mb, mc = (ms[o["id"]] for o in offers[:3])
+        self.act_ok(self.mod, ma["id"], "approve")
+        self.act_ok(village, ma["id"], "accept")
+        self.act_ok(sups[0], ma["id"], "accept", state="confirmed")
+        self.act_ok(self.mod, mb["id"], "approve")
+        self.act_ok(village, mb["id"], "accept", state="accepted")
+        return village, sups, offers, need, (ma, mb, mc)
+
+    def check_ended(self, village, sups, offers, need, matches, mark, reason, by):
+        """After the need ended: the unconfirmed B and C are cancelled with
+        reason, in the same step (the events right after the listing's),
+        their quantity back on both sides; the confirmed A stays and is
+        fulfilled; nothing else can move B or C."""
+        ma, mb, mc = matches
+        oa, ob, oc, od = offers
+        evs = [f for _, f in fixtures.events_after(self.rc, mark)]
+        end = [i for i, f in enumerate(evs) if f.get("listing") == need["id"]]
+        self.assertEqual(len(end), 1, evs)
+        got = evs[end[0]:end[0] + 3]
+        self.assertEqual([(f["type"], f.get("match"), f.get("state"), f["by"]) for f in got],
+                         [("listing." + reason.split("_")[1], None, None, by),
+                          ("match.cancelled", mb["id"], "cancelled", by),
+                          ("match.cancelled", mc["id"], "cancelled", by)], got)
+        # B was approved: both parties see its end; C never reached them
+        self.assertEqual((got[1]["approved"], got[2]["approved"]), ("1", "0"))
+        self.assertEqual([(f["need_remaining"], f["offer_remaining"]) for f in got[1:]],
+                         [("4000", "4000"), ("8000", "4000")])
+        self.assertEqual(fixtures.redis_hash(self.rc, "cm:listing:" + need["id"])["status"],
+                         reason.split("_")[1])
+        for m in (mb, mc):
+            view = self.api.call(self.mod, "GET", "/v1/matches/" + m["id"])[2]
+            self.assertEqual((view["state"], view["reason"]), ("cancelled", reason), view)
+        self.assertEqual(self.api.call(village, "GET", "/v1/matches/" + ma["id"])[2]["state"],
+                         "confirmed")
+        # the quantity went back: to the offers, and off the ended need
+        fixtures.wait_engine_idle(self.rc, [self.daemon])
+        self.assertEqual([self.remaining(o["id"]) for o in offers], [0, 4000, 4000, 20000])
+        self.assertEqual(self.remaining(need["id"]), 8000)
+        # nothing confirms or fulfils an unconfirmed match of an ended listing
+        self.act_refused(sups[1], mb["id"], "accept", 409)
+        self.act_refused(village, mb["id"], "accept", 409)
+        self.act_refused(village, mb["id"], "fulfil", 409)
+        self.act_refused(self.mod, mc["id"], "approve", 409)
+        self.act_refused(self.mod, mc["id"], "reject", 409, {"reason": "muộn"})
+        # the confirmed one stays until it is fulfilled; the need stays ended
+        self.act_ok(village, ma["id"], "fulfil", state="fulfilled")
+        self.assertEqual(self.api.get_listing(village, need["id"])["status"],
+                         reason.split("_")[1])
+        # no live match is left on the ended need, and the engine proposes none
+        self.assertEqual(sorted((m["id"], m["state"]) for m in self.matches_of(need["id"])),
+                         sorted([(ma["id"], "fulfilled"), (mb["id"], "cancelled"),
+                                 (mc["id"], "cancelled")]))
+
+    def test_closing_a_need_ends_its_unconfirmed_matches(self):
+        village, sups, offers, need, matches = self.three_states("feldspar")
+        mark = fixtures.last_event_id(self.rc)
+        resp = self.api.call(village, "DELETE", "/v1/listings/" + need["id"])
+        self.assertStatus(resp, 200)
+        self.assertEqual(resp[2]["status"], "closed")
+        self.assertEqual(resp[2]["remaining"]["base"], 8000)
+        self.check_ended(village, sups, offers, need, matches, mark, "listing_closed", village.id)
+
+    def test_an_expiring_need_ends_its_unconfirmed_matches(self):
+        due, due_ms = fixtures.rfc3339_in(15)
+        village, sups, offers, need, matches = self.three_states(
+            "incense_powder", need_fields={"needed_by": due})
+        mark = fixtures.last_event_id(self.rc)
+        deadline = time.time() + RETURN_WAIT
+        while self.api.get_listing(village, need["id"])["status"] == "open":
+            self.assertLess(time.time(), deadline, "the need did not expire")
+            time.sleep(0.2)
+        self.assertGreaterEqual(int(time.time() * 1000), due_ms)
+        self.check_ended(village, sups, offers, need, matches, mark, "listing_expired", "system")
+
+    def test_closing_an_offer_returns_the_quantity_to_the_need(self):
+        village, (s1,), (oa,), need = self.world("glaze", [(20, 1500000)])
+        (m,) = self.wait_for_matches(need["id"], 1, actor=self.mod)
+        self.act_ok(self.mod, m["id"], "approve")
+        mark = fixtures.last_event_id(self.rc)
+        self.assertStatus(self.api.call(s1, "DELETE", "/v1/listings/" + oa["id"]), 200)
+        ev = [f for _, f in fixtures.match_events(self.rc, m["id"], mark)]
+        self.assertEqual([(f["type"], f["need_remaining"], f["by"]) for f in ev],
+                         [("match.cancelled", "12000", s1.id)])
+        self.assertEqual(self.remaining(need["id"]), 12000)
+        self.act_refused(village, m["id"], "accept", 409)
+
+    def test_fully_delivered_listings_are_filled(self):
+        # an offer of 5 tấn against a need of 12: all 5 delivered → the offer is
+        # sold out (filled); a second offer of 7 covers the rest → the need is filled
+        village, (s1,), (oa,), need = self.world("shell_turbo", [(5, 1500000)])
+        (m1,) = self.wait_for_matches(need["id"], 1, actor=self.mod)
+        self.assertEqual(m1["quantity"]["base"], 5000)
+        for who, action in ((self.mod, "approve"), (village, "accept"), (s1, "accept")):
+            self.act_ok(who, m1["id"], action)
+        mark = fixtures.last_event_id(self.rc)
+        view, _ = self.act_ok(village, m1["id"], "fulfil", {"delivered": "5", "unit": "tấn"},
+                              state="fulfilled")
+        got = [(f["type"], f.get("listing"), f.get("status"), f["remaining"] if "remaining" in f
+                else None) for _, f in fixtures.events_after(self.rc, mark)][:2]
+        self.assertEqual(got, [("match.fulfilled", None, None, None),
+                               ("listing.filled", oa["id"], "filled", "0")])
+        offer = self.api.get_listing(s1, oa["id"])
+        self.assertEqual((offer["status"], offer["remaining"]["base"], offer["version"]),
+                         ("filled", 0, 2))
+        self.assertEqual(self.api.get_listing(village, need["id"])["status"], "open")
+        self.assertEqual(self.remaining(need["id"]), 7000)
+        # a filled listing changes no more, and is found by its status
+        self.assertProblemResp(self.api.call(s1, "PATCH", "/v1/listings/" + oa["id"],
+                                             {"note": "còn hàng"}), 409)
+        self.assertProblemResp(self.api.call(s1, "DELETE", "/v1/listings/" + oa["id"]), 409)
+        s2 = self.party("supplier", "HP", name="Cơ sở shell_turbo 2")
+        ob = self.offer(s2, "shell_turbo", 7, 1500000, grade="B")
+        items = self.wait_for_matches(need["id"], 2, actor=self.mod)
+        (m2,) = [m for m in items if m["id"] != m1["id"]]
+        self.assertEqual((m2["offer"]["id"], m2["quantity"]["base"]), (ob["id"], 7000))
+        for who, action in ((self.mod, "approve"), (village, "accept"), (s2, "accept")):
+            self.act_ok(who, m2["id"], action)
+        mark = fixtures.last_event_id(self.rc)
+        self.act_ok(village, m2["id"], "fulfil", state="fulfilled")
+        filled = [f for _, f in fixtures.events_after(self.rc, mark)
+                  if f["type"] == "listing.filled"]
+        self.assertEqual(sorted(f["listing"] for f in filled), sorted([need["id"], ob["id"]]))
+        self.assertEqual(self.api.get_listing(village, need["id"])["status"], "filled")
+        for status, want in (("filled", {oa["id"], ob["id"], need["id"]}), ("open", set())):
+            resp = self.api.call(self.admin, "GET",
+                                 "/v1/listings?material=shell_turbo&status=" + status)
+            self.assertStatus(resp, 200)
+            self.assertEqual({x["id"] for x in resp[2]["items"]}, want, status)
+
+    def test_a_partial_delivery_does_not_fill(self):
+        village, s1 = self.party("village", "HN"), self.party("supplier", "HP")
+        # a minimum order of 2 tấn: the kilogram returned below is proposed to no one
+        self.offer(s1, "buffalo_horn", 20, 1500000, grade="B", min_order="2")
+        need = self.need(village, "buffalo_horn", 12)
+        (m,) = self.wait_for_matches(need["id"], 1, actor=self.mod)
+        for who, action in ((self.mod, "approve"), (village, "accept"), (s1, "accept")):
+            self.act_ok(who, m["id"], action)
+        self.act_ok(village, m["id"], "fulfil", {"delivered": "11.999", "unit": "tấn"})
+        self.assertEqual(self.api.get_listing(village, need["id"])["status"], "open")
+        # down to what was delivered by PATCH: nothing is left to trade
+        resp = self.api.call(village, "PATCH", "/v1/listings/" + need["id"],
+                             {"quantity": "11999", "unit": "kg"})
+        self.assertStatus(resp, 200)
+        self.assertEqual(resp[2]["status"], "filled")
+        self.assertEqual([t for t, _ in fixtures.listing_events(self.rc, need["id"])][-2:],
+                         ["listing.updated", "listing.filled"])
 
 
 def wait_matches_of(test, lid, predicate, timeout=RETURN_WAIT):

@@ -1,7 +1,7 @@
 /*
  * Unit tests for server/engine/index: after any sequence of puts, removals,
  * remaining changes (reported by Redis, or reserved by proposal rounds in
- * flight) and pairings, a plan through the index (its key-ordered
+ * flight), new versions and failed pairs, a plan through the index (its key-ordered
  * lists and rows) makes the allocations of the full plan over the same
  * candidates, found by brute force from a plain copy of what was put.
  * The same holds for an index loaded in bulk, in any order, as at start.
@@ -68,20 +68,28 @@ static struct matching_listing random_listing(uint64_t *x, size_t i)
 	return l;
 }
 
+/* failed[s][i]: s's entry records a failed match with i, at these versions. */
+struct failure {
+	int64_t mine, theirs;
+	unsigned char on;
+};
+
 /*
  * The candidates of a plan, by brute force: the other kind, the material or
- * a substitute either way, less those the subject's entry was paired with
- * (paired[s][i]: s's list names i's id).
+ * a substitute either way, less those whose failure the subject's entry
+ * records at both listings' present versions.
  */
 static size_t candidates(const struct matching_listing *shadow, const int *present,
-			 const unsigned char paired[N_LISTINGS][N_LISTINGS], size_t subject,
+			 const struct failure failed[N_LISTINGS][N_LISTINGS], size_t subject,
 			 const struct matching_listing **out)
 {
 	const struct matching_listing *s = &shadow[subject];
 	size_t n = 0;
 	for (size_t i = 0; i < N_LISTINGS; i++) {
 		const struct matching_listing *c = &shadow[i];
-		if (!present[i] || c->kind == s->kind || paired[subject][i])
+		const struct failure *f = &failed[subject][i];
+		if (!present[i] || c->kind == s->kind ||
+		    (f->on && f->mine == s->version && f->theirs == c->version))
 			continue;
 		if (c->material != s->material && !materials_is_substitute(s->material, c->material) &&
 		    !materials_is_substitute(c->material, s->material))
@@ -96,14 +104,14 @@ static void test_index_plans_as_the_full_plan(void **state)
 	(void)state;
 	uint64_t x = 0x9E3779B97F4A7C15ull;
 	static struct matching_listing shadow[N_LISTINGS];
-	static unsigned char paired[N_LISTINGS][N_LISTINGS];
+	static struct failure failed[N_LISTINGS][N_LISTINGS];
 	static int present[N_LISTINGS];
 	static int64_t known[N_LISTINGS], reserved[N_LISTINGS];
 	const struct matching_listing *cands[N_LISTINGS];
 	struct index *ix = index_new();
-	size_t plans = 0, allocated = 0;
+	size_t plans = 0, allocated = 0, excluded = 0;
 
-	memset(paired, 0, sizeof(paired));
+	memset(failed, 0, sizeof(failed));
 	memset(present, 0, sizeof(present));
 	memset(reserved, 0, sizeof(reserved));
 	for (int step = 0; step < 6000; step++) {
@@ -111,7 +119,14 @@ static void test_index_plans_as_the_full_plan(void **state)
 		unsigned op = (unsigned)(rnd(&x) % 10);
 		if (op < 4 || !present[i]) {
 			/* a new listing, or a changed one (price, place, kind...) */
+			int64_t was = shadow[i].version;
 			shadow[i] = random_listing(&x, i);
+			/* read again at the same version, or a new one */
+			if (present[i])
+				shadow[i].version = was + (int64_t)(rnd(&x) % 2);
+			/* a new version: the entry's own failures no longer hold */
+			if (shadow[i].version != was)
+				memset(failed[i], 0, sizeof(failed[i]));
 			index_put(ix, &shadow[i]);
 			/* a replaced entry keeps what rounds in flight reserve; a new one has none */
 			if (!present[i])
@@ -123,7 +138,7 @@ static void test_index_plans_as_the_full_plan(void **state)
 			index_remove(ix, shadow[i].id);
 			present[i] = 0;
 			/* its own list goes; the others still name it */
-			memset(paired[i], 0, sizeof(paired[i]));
+			memset(failed[i], 0, sizeof(failed[i]));
 		} else if (op < 7) {
 			struct index_entry *e = index_get(ix, shadow[i].id);
 			if (op == 5) {
@@ -139,16 +154,25 @@ static void test_index_plans_as_the_full_plan(void **state)
 		} else if (op == 7) {
 			size_t j = rnd(&x) % N_LISTINGS;
 			if (present[j] && j != i) {
-				index_pair(ix, shadow[i].id, shadow[j].id);
-				paired[i][j] = paired[j][i] = 1;
+				/* as of the versions now, or (an older event) the ones before */
+				int64_t vi = shadow[i].version - (int64_t)(rnd(&x) % 4 == 0);
+				int64_t vj = shadow[j].version;
+				index_fail(ix, shadow[i].id, vi, shadow[j].id, vj);
+				failed[i][j] = (struct failure){vi, vj, 1};
+				failed[j][i] = (struct failure){vj, vi, 1};
 			}
 		} else {
 			struct matching_alloc a[5], b[5];
 			const struct matching_listing *picked[5];
-			size_t n = candidates(shadow, present, paired, i, cands);
+			size_t n = candidates(shadow, present, failed, i, cands);
 			size_t kf = matching_plan(&shadow[i], cands, n, NOW, RATE, a, 5, NULL);
 			size_t ki = index_plan(ix, index_get(ix, shadow[i].id), NOW, RATE, b, 5, NULL,
 					       picked);
+			for (size_t c = 0; c < N_LISTINGS; c++)
+				excluded += present[c] && failed[i][c].on &&
+					    failed[i][c].mine == shadow[i].version &&
+					    failed[i][c].theirs == shadow[c].version &&
+					    shadow[c].kind != shadow[i].kind;
 			assert_int_equal(kf, ki);
 			for (size_t k = 0; k < kf; k++) {
 				assert_string_equal(cands[a[k].index]->id, picked[k]->id);
@@ -164,12 +188,13 @@ static void test_index_plans_as_the_full_plan(void **state)
 	}
 	assert_true(plans > 500);
 	assert_true(allocated > 500); /* the plans do allocate */
+	assert_true(excluded > 100);  /* and failed pairs were left out of them */
 	index_free(ix);
 }
 
 /* Every present listing's plan through ix equals the full plan. */
 static size_t plans_match(struct index *ix, const struct matching_listing *shadow,
-			  const int *present, const unsigned char paired[N_LISTINGS][N_LISTINGS])
+			  const int *present, const struct failure failed[N_LISTINGS][N_LISTINGS])
 {
 	const struct matching_listing *cands[N_LISTINGS];
 	size_t allocated = 0;
@@ -178,7 +203,7 @@ static size_t plans_match(struct index *ix, const struct matching_listing *shado
 			continue;
 		struct matching_alloc a[5], b[5];
 		const struct matching_listing *picked[5];
-		size_t n = candidates(shadow, present, paired, i, cands);
+		size_t n = candidates(shadow, present, failed, i, cands);
 		size_t kf = matching_plan(&shadow[i], cands, n, NOW, RATE, a, 5, NULL);
 		size_t ki = index_plan(ix, index_get(ix, shadow[i].id), NOW, RATE, b, 5, NULL, picked);
 		assert_int_equal(kf, ki);
@@ -202,11 +227,11 @@ static void test_bulk_load_plans_as_the_full_plan(void **state)
 	(void)state;
 	uint64_t x = 0xD1B54A32D192ED03ull;
 	static struct matching_listing shadow[N_LISTINGS];
-	static unsigned char paired[N_LISTINGS][N_LISTINGS];
+	static struct failure failed[N_LISTINGS][N_LISTINGS];
 	static int present[N_LISTINGS];
 	size_t order[N_LISTINGS];
 
-	memset(paired, 0, sizeof(paired));
+	memset(failed, 0, sizeof(failed));
 	for (size_t i = 0; i < N_LISTINGS; i++) {
 		shadow[i] = random_listing(&x, i);
 		present[i] = 1;
@@ -226,7 +251,7 @@ static void test_bulk_load_plans_as_the_full_plan(void **state)
 	}
 	index_load(ix, 0);
 	assert_int_equal(index_size(ix), N_LISTINGS);
-	assert_true(plans_match(ix, shadow, present, paired) > 50);
+	assert_true(plans_match(ix, shadow, present, failed) > 50);
 
 	for (size_t i = 0; i < N_LISTINGS; i += 7) {
 		shadow[i].remaining = (int64_t)(rnd(&x) % 3000);
@@ -241,7 +266,7 @@ static void test_bulk_load_plans_as_the_full_plan(void **state)
 		index_put(ix, &shadow[i]);
 		present[i] = 1;
 	}
-	assert_true(plans_match(ix, shadow, present, paired) > 50);
+	assert_true(plans_match(ix, shadow, present, failed) > 50);
 	index_free(ix);
 }
 

@@ -5,6 +5,7 @@
  * allocation in both directions, overflow guards and the explanation.
  * Hand-made cases; the expected numbers are worked out in the comments.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -371,14 +372,18 @@ static void test_distance_bases(void **state)
 	o.province = hp;
 	int64_t want = geo_road_km(LAT0, LON0, hp->lat_udeg, hp->lon_udeg);
 	assert_int_equal(matching_distance(&n, &o, &from), want);
-	assert_int_equal(from, MATCHING_FROM_PROVINCE_CENTRES);
-	assert_int_equal(matching_distance(&o, &n, NULL), want); /* symmetric */
+	/* one side's own point and the other's centre, said as such */
+	assert_int_equal(from, MATCHING_FROM_MIXED);
+	assert_string_equal(matching_distance_from_str(from), "coordinates and a province centre");
+	assert_int_equal(matching_distance(&o, &n, &from), want); /* symmetric */
+	assert_int_equal(from, MATCHING_FROM_MIXED);
 
 	/* Neither has a point: centre to centre, as geo computes it. */
 	n.has_location = 0;
 	assert_int_equal(matching_distance(&n, &o, &from), geo_province_distance_km(hn, hp));
 	assert_true(geo_province_distance_km(hn, hp) > MATCHING_INTRA_PROVINCE_KM);
 	assert_int_equal(from, MATCHING_FROM_PROVINCE_CENTRES);
+	assert_string_equal(matching_distance_from_str(from), "province centres");
 
 	/* Both in Hà Nội without points: the intra-province minimum, not 0. */
 	o.province = hn;
@@ -397,7 +402,7 @@ static void test_distance_bases(void **state)
 	int64_t far = geo_road_km(n.lat_udeg, n.lon_udeg, hn->lat_udeg, hn->lon_udeg);
 	assert_true(far > MATCHING_INTRA_PROVINCE_KM);
 	assert_int_equal(matching_distance(&n, &o, &from), far);
-	assert_int_equal(from, MATCHING_FROM_PROVINCE_CENTRES);
+	assert_int_equal(from, MATCHING_FROM_MIXED);
 }
 
 static void test_freight_and_totals(void **state)
@@ -1190,6 +1195,9 @@ static void test_explain(void **state)
 	assert_int_equal(json_integer_value(json_object_get(up, "per_base_micro_vnd")), 2000000000);
 	assert_int_equal(json_integer_value(json_object_get(e, "distance_km")), 145);
 	assert_string_equal(json_string_value(json_object_get(e, "distance_from")), "coordinates");
+	json_t *lb = json_object_get(e, "location_basis");
+	assert_string_equal(json_string_value(json_object_get(lb, "need")), "coordinates");
+	assert_string_equal(json_string_value(json_object_get(lb, "offer")), "coordinates");
 	json_t *fr = json_object_get(e, "freight");
 	assert_int_equal(json_integer_value(json_object_get(fr, "rate_vnd_per_tonne_km")), 3000);
 	assert_int_equal(json_integer_value(json_object_get(fr, "mass_g_per_base_unit")), 1000);
@@ -1225,6 +1233,9 @@ static void test_explain(void **state)
 			 MATCHING_INTRA_PROVINCE_KM);
 	assert_string_equal(json_string_value(json_object_get(e, "distance_from")),
 			    "intra-province minimum");
+	json_t *basis = json_object_get(e, "location_basis");
+	assert_string_equal(json_string_value(json_object_get(basis, "need")), "province centre");
+	assert_string_equal(json_string_value(json_object_get(basis, "offer")), "province centre");
 	assert_true(json_is_true(json_object_get(e, "substitute")));
 	assert_string_equal(json_string_value(json_object_get(e, "need_material")), "white_clay");
 	assert_string_equal(json_string_value(json_object_get(e, "material")), "kaolin");
@@ -1251,6 +1262,66 @@ static void test_explain(void **state)
 	json_decref(e);
 }
 
+/*
+ * Road km written here apart from common/geo.c: haversine on the IUGG mean
+ * radius, rounded to the metre, x 13/10 rounded up to the next km.
+ */
+static int64_t road_km_here(int32_t lat1, int32_t lon1, int32_t lat2, int32_t lon2)
+{
+	const double rad = 3.14159265358979323846 / 180e6;
+	double p1 = lat1 * rad, p2 = lat2 * rad;
+	double sp = sin((p2 - p1) / 2), sl = sin((double)(lon2 - lon1) * rad / 2);
+	double h = sp * sp + cos(p1) * cos(p2) * sl * sl;
+	int64_t m = llround(2 * 6371008.8 * asin(sqrt(h)));
+	return (m * 13 + 9999) / 10000;
+}
+
+/*
+ * One side's own point and the other's province centre: the distance is
+ * measured between those two, and the explanation says so for each side
+ * (a need at Bát Tràng, an offer known only by its province, Hải Phòng),
+ * whichever side gave the point.
+ */
+static void test_explain_says_each_sides_basis(void **state)
+{
+	(void)state;
+	const struct province *hn = provinces_find("HN"), *hp = provinces_find("HP");
+	struct matching_listing n = need("lst_n", 1000);
+	struct matching_listing o = offer("lst_o", 5000, 2000000, 1000);
+	const struct matching_listing *cands[] = {&o};
+	struct matching_alloc out[1];
+	static const char *const basis[2] = {"province centre", "coordinates"};
+
+	for (int point_on_need = 1; point_on_need >= 0; point_on_need--) {
+		struct matching_listing *p = point_on_need ? &n : &o, *c = point_on_need ? &o : &n;
+		p->has_location = 1;
+		p->lat_udeg = 20975500; /* Bát Tràng */
+		p->lon_udeg = 105911600;
+		p->province = hn;
+		c->has_location = 0;
+		c->province = hp;
+		int64_t want = road_km_here(p->lat_udeg, p->lon_udeg, hp->lat_udeg, hp->lon_udeg);
+		int64_t centres =
+		    road_km_here(hn->lat_udeg, hn->lon_udeg, hp->lat_udeg, hp->lon_udeg);
+		assert_true(want != centres);
+		assert_int_equal(matching_plan(&n, cands, 1, NOW, RATE, out, 1, NULL), 1);
+		json_t *e = matching_explain(&n, &o, &out[0], RATE);
+		assert_int_equal(json_integer_value(json_object_get(e, "distance_km")), want);
+		assert_string_equal(json_string_value(json_object_get(e, "distance_from")),
+				    "coordinates and a province centre");
+		json_t *lb = json_object_get(e, "location_basis");
+		assert_int_equal(json_object_size(lb), 2);
+		assert_string_equal(json_string_value(json_object_get(lb, "need")),
+				    basis[n.has_location]);
+		assert_string_equal(json_string_value(json_object_get(lb, "offer")),
+				    basis[o.has_location]);
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(e, "freight"),
+								    "per_base_micro_vnd")),
+				 want * 1000 * RATE);
+		json_decref(e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1275,6 +1346,7 @@ int main(void)
 	    cmocka_unit_test(test_plan_runs_same_allocations),
 	    cmocka_unit_test(test_rows),
 	    cmocka_unit_test(test_explain),
+	    cmocka_unit_test(test_explain_says_each_sides_basis),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
