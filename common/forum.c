@@ -77,12 +77,10 @@ static int forum_text(json_t *doc, const json_t *body, const char *key, const ch
 		      int required, size_t max, json_t **errors)
 {
 	size_t before = forum_nerr(*errors);
+	/* present in a PATCH: required too (a forum's name and venue are never cleared) */
+	json_t *v = json_object_get(body, key);
+	required = required || (v && !json_is_null(v));
 	char *s = fields_string(body, key, key, required, max, 0, errors);
-	if (s && s[strspn(s, " ")] == '\0') {
-		free(s);
-		s = NULL;
-		fields_error(errors, key, "must not be empty");
-	}
 	if (s) {
 		json_object_set_new(doc, key, json_string(s));
 		free(s);
