@@ -255,7 +255,8 @@ end
 --
 -- cm:listing:<id> hash: doc (JSON, never re-encoded here), kind, owner,
 -- owner_name, material, province, forum, status, quantity, remaining,
--- version, seq, ends_at, fold, created_at, updated_at.
+-- version, seq, ends_at, fold, created_at, updated_at; and while it is held
+-- for its forum held ('1'), held_eng (its engine record) and after_forum.
 -- Indexes (sorted sets scored by posting order seq): cm:listings,
 -- cm:listings:kind:<k>, :material:<code>, :province:<code>, :owner:<id>,
 -- :status:<s>; cm:expiry scored by end time (ms) for open listings that end.
@@ -266,7 +267,8 @@ end
 -- existed). A restarting engine reads a page of these with one HSCAN
 -- instead of one read per listing. Every function that opens, changes or
 -- ends a listing writes its entry in the same call, so the entry is always
--- exactly the listing's state; only open listings have one.
+-- exactly the listing's state; only open listings not held for a forum
+-- have one.
 
 local function eng_key(kind, material) return 'cm:eng:' .. kind .. ':' .. material end
 
