@@ -12,35 +12,42 @@
 #include "common/materials.h"
 #include "common/provinces.h"
 
-static const char *const forum_create_allowed[] = {
-    "id",	 "name",	"organiser", "provinces", "venue", "registration_opens",
-    "registration_closes", "forum_day", "materials", NULL};
+static const char *const forum_create_allowed[] = {"id",
+						   "name",
+						   "organiser",
+						   "provinces",
+						   "venue",
+						   "registration_opens",
+						   "registration_closes",
+						   "forum_day",
+						   "materials",
+						   NULL};
 static const char *const forum_patch_allowed[] = {
-    "name", "venue", "provinces", "registration_opens", "registration_closes", "forum_day",
-    "materials", NULL};
+    "name",	 "venue",     "provinces", "registration_opens", "registration_closes",
+    "forum_day", "materials", NULL};
 
 /* The date fields in the order they must keep, with their Vietnamese names. */
 static const struct {
 	const char *key;
 	const char *vi;
 } forum_dates[] = {
-	{"registration_opens", "mở đăng ký"},
-	{"registration_closes", "hạn đăng ký"},
-	{"forum_day", "ngày diễn đàn"},
+    {"registration_opens", "mở đăng ký"},
+    {"registration_closes", "hạn đăng ký"},
+    {"forum_day", "ngày diễn đàn"},
 };
 #define FORUM_NDATES (sizeof(forum_dates) / sizeof(forum_dates[0]))
 
 static const struct forum_transition forum_transitions[] = {
-	{"open", "draft", "open"},
-	{"close-registration", "open", "clearing"},
-	{"close", "review", "closed"},
-	{"cancel", "draft,open,clearing,review", "cancelled"},
+    {"open", "draft", "open"},
+    {"close-registration", "open", "clearing"},
+    {"close", "review", "closed"},
+    {"cancel", "draft,open,clearing,review", "cancelled"},
 };
 
 const struct forum_transition forum_cleared = {"cleared", "clearing", "review"};
 
-static const char *const forum_states[] = {"draft",  "open",   "clearing",
-					   "review", "closed", "cancelled", NULL};
+static const char *const forum_states[] = {"draft",  "open",	  "clearing", "review",
+					   "closed", "cancelled", NULL};
 
 static size_t forum_nerr(const json_t *errors)
 {
@@ -134,7 +141,8 @@ static void forum_codes(json_t *doc, const json_t *body, const char *key, const 
 		size_t j;
 		json_t *seen;
 		int dup = 0;
-		json_array_foreach(codes, j, seen) dup |= strcmp(json_string_value(seen), code) == 0;
+		json_array_foreach(codes, j, seen) dup |=
+		    strcmp(json_string_value(seen), code) == 0;
 		if (dup) {
 			fields_error(errors, key, "%s: '%s' is listed twice", vi, code);
 			bad = 1;
@@ -180,9 +188,10 @@ static void forum_dates_order(const json_t *doc, json_t **errors)
 		if (s == NULL || dates_parse(s, DATES_DAY_START, &ms, &why) != 0)
 			return;
 		if (i > 0 && ms < prev)
-			fields_error(errors, forum_dates[i].key, "%s: must not be before %s (%s)",
-				     forum_dates[i].vi, forum_dates[i - 1].key,
-				     json_string_value(json_object_get(doc, forum_dates[i - 1].key)));
+			fields_error(
+			    errors, forum_dates[i].key, "%s: must not be before %s (%s)",
+			    forum_dates[i].vi, forum_dates[i - 1].key,
+			    json_string_value(json_object_get(doc, forum_dates[i - 1].key)));
 		prev = ms;
 	}
 }
@@ -226,8 +235,8 @@ json_t *forum_from_request(const json_t *body, json_t **errors)
 	json_t *org = json_object_get(body, "organiser");
 	if (org) {
 		const char *o = json_string_value(org);
-		if (o == NULL || strlen(o) != json_string_length(org) || strncmp(o, "acc_", 4) != 0 ||
-		    strlen(o) > 64)
+		if (o == NULL || strlen(o) != json_string_length(org) ||
+		    strncmp(o, "acc_", 4) != 0 || strlen(o) > 64)
 			fields_error(errors, "organiser", "người tổ chức: must be an account id");
 		else
 			json_object_set(doc, "organiser", org);

@@ -17,10 +17,10 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define FORUM_ID_MIN 3		/* characters of a forum id (FIELDS_FORUM_MAX at most) */
-#define FORUM_NAME_MAX 200	/* characters */
-#define FORUM_VENUE_MAX 300	/* characters */
-#define FORUM_PROVINCES_MAX 34	/* every province-level unit at most */
+#define FORUM_ID_MIN 3	       /* characters of a forum id (FIELDS_FORUM_MAX at most) */
+#define FORUM_NAME_MAX 200     /* characters */
+#define FORUM_VENUE_MAX 300    /* characters */
+#define FORUM_PROVINCES_MAX 34 /* every province-level unit at most */
 #define FORUM_MATERIALS_MAX 50
 
 /*

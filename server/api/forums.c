@@ -74,7 +74,8 @@ static void forums_reply_view(struct http_req *r, int status, const json_t *row)
 		return;
 	}
 	char etag[32];
-	snprintf(etag, sizeof(etag), "\"%" PRId64 "\"", forums_int(json_array_get(row, SFF_VERSION)));
+	snprintf(etag, sizeof(etag), "\"%" PRId64 "\"",
+		 forums_int(json_array_get(row, SFF_VERSION)));
 	http_reply_header(r, "ETag", etag);
 	if (status == 201) {
 		char loc[96];
@@ -250,7 +251,8 @@ void forums_create(struct http_req *r)
 {
 	enum account_role role = api_role(r);
 	if (role != ACCOUNT_ADMIN && role != ACCOUNT_MODERATOR) {
-		http_reply_problem(r, 403, "forbidden", NULL, "only admins and moderators create forums");
+		http_reply_problem(r, 403, "forbidden", NULL,
+				   "only admins and moderators create forums");
 		return;
 	}
 	json_t *body = http_req_json_body(r);
@@ -354,14 +356,16 @@ void forums_search(struct http_req *r)
 		if (strcmp(unknown, "?") == 0)
 			fields_error(&errors, "query", "the query string is malformed");
 		else
-			fields_error(&errors, unknown,
-				     "unknown or repeated filter; use state, province, cursor, limit");
+			fields_error(
+			    &errors, unknown,
+			    "unknown or repeated filter; use state, province, cursor, limit");
 		api_reply_invalid(r, errors);
 		return;
 	}
 	struct forums_search_ctx *c = xcalloc(1, sizeof(*c));
 	c->r = r;
-	struct store_forum_query q = {.limit = FORUMS_PAGE_DEFAULT, .drafts = forums_sees_drafts(r)};
+	struct store_forum_query q = {.limit = FORUMS_PAGE_DEFAULT,
+				      .drafts = forums_sees_drafts(r)};
 	char *state = c->q[0] = http_req_query(r, "state");
 	char *province = c->q[1] = http_req_query(r, "province");
 	char *cursor = c->q[2] = http_req_query(r, "cursor");

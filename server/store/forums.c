@@ -21,9 +21,14 @@ void store_forum_create(struct store *s, const char *id, const json_t *doc, cons
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
 	store_now_ms(now);
 	const char *keys[] = {keys_forum(k, id), idem->key};
-	const char *args[] = {id,     text,   organiser,
-			      provinces_csv, now, maxlen,
-			      idem->fingerprint ? idem->fingerprint : "", by};
+	const char *args[] = {id,
+			      text,
+			      organiser,
+			      provinces_csv,
+			      now,
+			      maxlen,
+			      idem->fingerprint ? idem->fingerprint : "",
+			      by};
 	store_fcall(s, "cm_forum_create", 0, idem->key ? 2 : 1, keys, 8, args, NULL, cb, arg);
 	free(text);
 }
@@ -44,8 +49,8 @@ void store_forum_update(struct store *s, const char *id, const char *caller,
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
 	store_now_ms(now);
 	const char *keys[] = {keys_forum(k, id)};
-	const char *args[] = {caller, expected_version, text, provinces_csv,
-			      now,    maxlen,		FORUM_EDITABLE_STATES};
+	const char *args[] = {caller, expected_version,	    text, provinces_csv, now,
+			      maxlen, FORUM_EDITABLE_STATES};
 	store_fcall(s, "cm_forum_update", 0, 1, keys, 7, args, NULL, cb, arg);
 	free(text);
 }
@@ -58,14 +63,19 @@ void store_forum_transition(struct store *s, const char *id, const struct forum_
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
 	store_now_ms(now);
 	const char *keys[] = {keys_forum(k, id), idem ? idem->key : NULL};
-	const char *args[] = {t->action, t->from, t->to, caller, now, maxlen, expected_version,
+	const char *args[] = {t->action,
+			      t->from,
+			      t->to,
+			      caller,
+			      now,
+			      maxlen,
+			      expected_version,
 			      idem && idem->fingerprint ? idem->fingerprint : ""};
 	store_fcall(s, "cm_forum_transition", 0, idem && idem->key ? 2 : 1, keys, 8, args, NULL, cb,
 		    arg);
 }
 
-void store_forum_search(struct store *s, const struct store_forum_query *q, store_cb cb,
-			void *arg)
+void store_forum_search(struct store *s, const struct store_forum_query *q, store_cb cb, void *arg)
 {
 	char kbuf[2][KEYS_MAX], lim[16];
 	const char *keys[2];

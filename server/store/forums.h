@@ -47,7 +47,6 @@ struct store_forum_query {
 };
 
 /* value: [next cursor or "", [[id, view fields...], ...]] */
-void store_forum_search(struct store *s, const struct store_forum_query *q, store_cb cb,
-			void *arg);
+void store_forum_search(struct store *s, const struct store_forum_query *q, store_cb cb, void *arg);
 
 #endif

@@ -45,17 +45,19 @@ static void test_forum_event_receivers(void **state)
 		int created, opened; /* forum.created (draft), forum.open */
 	} table[] = {
 	    {"{\"id\":\"acc_admin\",\"role\":\"admin\"}", 1, 1},
-	    {"{\"id\":\"acc_org\",\"role\":\"moderator\",\"scope\":{\"provinces\":[\"NB\"]}}", 1, 1},
+	    {"{\"id\":\"acc_org\",\"role\":\"moderator\",\"scope\":{\"provinces\":[\"NB\"]}}", 1,
+	     1},
 	    {"{\"id\":\"acc_m1\",\"role\":\"moderator\",\"scope\":{\"provinces\":[\"BN\"]}}", 1, 1},
 	    {"{\"id\":\"acc_m2\",\"role\":\"moderator\",\"scope\":{\"forums\":[\"" FORUM "\"]}}", 1,
 	     1},
 	    {"{\"id\":\"acc_m3\",\"role\":\"moderator\",\"scope\":{\"provinces\":[\"NB\"],"
 	     "\"forums\":[\"khac\"]}}",
 	     0, 0},
-	    {"{\"id\":\"acc_v1\",\"role\":\"village\",\"province\":\"CB\",\"forum\":\"" FORUM "\"}", 0,
-	     1},
+	    {"{\"id\":\"acc_v1\",\"role\":\"village\",\"province\":\"CB\",\"forum\":\"" FORUM "\"}",
+	     0, 1},
 	    {"{\"id\":\"acc_v2\",\"role\":\"village\",\"province\":\"HN\"}", 0, 0},
-	    {"{\"id\":\"acc_s1\",\"role\":\"supplier\",\"province\":\"HN\",\"forum\":\"khac\"}", 0, 0},
+	    {"{\"id\":\"acc_s1\",\"role\":\"supplier\",\"province\":\"HN\",\"forum\":\"khac\"}", 0,
+	     0},
 	};
 	struct events_entry created = forum_event("forum.created", "draft");
 	struct events_entry opened = forum_event("forum.open", "open");
@@ -72,8 +74,8 @@ static void test_forum_types(void **state)
 	(void)state;
 	uint32_t mask;
 	char bad[32];
-	const char *types[] = {"forum.created", "forum.updated", "forum.open", "forum.clearing",
-			       "forum.review", "forum.closed", "forum.cancelled"};
+	const char *types[] = {"forum.created", "forum.updated", "forum.open",	   "forum.clearing",
+			       "forum.review",	"forum.closed",	 "forum.cancelled"};
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		assert_int_equal(filter_parse_types(types[i], &mask, bad, sizeof(bad)), 0);
 	assert_int_equal(filter_parse_types("forum.opened", &mask, bad, sizeof(bad)), -1);

@@ -14,10 +14,10 @@
 
 #include "common/forum.h"
 
-#define GOOD                                                                                    \
-	"{\"id\":\"dien-dan-ha-noi-2026\",\"name\":\"Diễn đàn kết nối cung cầu Hà Nội\","     \
-	"\"provinces\":[\"HN\",\"Bắc Ninh\"],\"venue\":\"Trung tâm Khuyến công Hà Nội\","       \
-	"\"registration_opens\":\"2026-12-01\",\"registration_closes\":\"2026-12-10\","         \
+#define GOOD                                                                                           \
+	"{\"id\":\"dien-dan-ha-noi-2026\",\"name\":\"Diễn đàn kết nối cung cầu Hà Nội\"," \
+	"\"provinces\":[\"HN\",\"Bắc Ninh\"],\"venue\":\"Trung tâm Khuyến công Hà Nội\","     \
+	"\"registration_opens\":\"2026-12-01\",\"registration_closes\":\"2026-12-10\","                \
 	"\"forum_day\":\"2026-12-12\",\"materials\":[\"clay\",\"kaolin\"]"
 
 static json_t *parse(const char *text)
@@ -47,8 +47,10 @@ static void test_forum_ids(void **state)
 	(void)state;
 	const char *good[] = {"abc", "dien-dan-2026", "a1-b2", "0000",
 			      "a234567890123456789012345678901234567890"};
-	const char *bad[] = {"", "ab", "-abc", "abc-", "a--b", "Abc", "dien dan", "diễn-đàn",
-			     "a2345678901234567890123456789012345678901", "a_b", "a/b", "a:b"};
+	const char *bad[] = {"",	 "ab",	     "-abc",
+			     "abc-",	 "a--b",     "Abc",
+			     "dien dan", "diễn-đàn", "a2345678901234567890123456789012345678901",
+			     "a_b",	 "a/b",	     "a:b"};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		assert_true(forum_id_ok(good[i]));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -115,7 +117,8 @@ static void test_forum_refused(void **state)
 	     "\"forum_day\":\"2026-12-01\"}",
 	     "registration_closes forum_day"},
 	    {"{\"id\":\"abc\",\"name\":\"D\",\"provinces\":[\"HN\"],\"venue\":\"V\","
-	     "\"registration_opens\":\"2026-02-30\",\"registration_closes\":\"2026-12-02T00:00:00Z\","
+	     "\"registration_opens\":\"2026-02-30\",\"registration_closes\":\"2026-12-02T00:00:"
+	     "00Z\","
 	     "\"forum_day\":7,\"organiser\":\"me\"}",
 	     "organiser registration_opens registration_closes forum_day"},
 	    {"[1]", ""},
@@ -202,8 +205,8 @@ static void test_forum_transitions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_forum_ids),	    cmocka_unit_test(test_forum_from_request),
-	    cmocka_unit_test(test_forum_refused),   cmocka_unit_test(test_forum_patch),
+	    cmocka_unit_test(test_forum_ids),	      cmocka_unit_test(test_forum_from_request),
+	    cmocka_unit_test(test_forum_refused),     cmocka_unit_test(test_forum_patch),
 	    cmocka_unit_test(test_forum_transitions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
