@@ -971,8 +971,13 @@ local function forum_release(id, now, maxlen, by)
   local joined, closed = 0, 0
   for _, lid in ipairs(redis.call('SMEMBERS', 'cm:forum:' .. id .. ':listings')) do
     local key = 'cm:listing:' .. lid
-    local h = hash_load(key)
-    if h and h.status == 'open' and h.held == '1' then
+    -- only the fields this needs (a forum may hold thousands: no HGETALL each)
+    local v = redis.call('HMGET', key, 'status', 'held', 'held_eng', 'after_forum', 'kind',
+      'owner', 'material', 'province', 'forum', 'version', 'remaining', 'seq', 'eng')
+    local h = { status = v[1], held = v[2], held_eng = v[3], after_forum = v[4], kind = v[5],
+      owner = v[6], material = v[7], province = v[8], forum = v[9], version = v[10],
+      remaining = v[11], seq = v[12], eng = v[13] or nil }
+    if h.status == 'open' and h.held == '1' then
       local record = h.held_eng or ''
       redis.call('HDEL', key, 'held', 'held_eng')
       h.held = nil
