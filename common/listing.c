@@ -26,12 +26,12 @@ static const char *const listing_kind_names[] = {"need", "offer"};
 static const char *const listing_need_fields[] = {
     "material", "grade",   "quantity", "unit",	    "price_vnd",       "price_unit",
     "province", "commune", "location", "needed_by", "max_distance_km", "accept_substitutes",
-    "note",	"forum",   NULL};
+    "note",	"forum",   "after_forum", NULL};
 static const char *const listing_offer_fields[] = {
     "material",	       "grade",		 "quantity",	    "unit",
     "price_vnd",       "price_unit",	 "province",	    "commune",
     "location",	       "available_from", "available_until", "min_order",
-    "max_distance_km", "note",		 "forum",	    NULL};
+    "max_distance_km", "note",		 "forum",	    "after_forum", NULL};
 /* Members of one kind only: the other kind gets a clearer error. */
 static const char *const listing_need_only[] = {"needed_by", "accept_substitutes", NULL};
 static const char *const listing_offer_only[] = {"available_from", "available_until", "min_order",
@@ -624,6 +624,19 @@ json_t *listing_from_request(enum listing_kind kind, const json_t *body, int64_t
 			fields_error(errors, "forum",
 				     "diễn đàn: not a forum id (a-z, 0-9 and '-', not starting "
 				     "with '-')");
+	}
+	free(s);
+	s = NULL;
+	/* What is left of a forum's listing once the forum closes: market (default) or close. */
+	if (listing_string(body, "after_forum", 0, 8, 0, &s, errors) == 1) {
+		if (json_object_get(doc, "forum") == NULL && json_object_get(body, "forum") == NULL)
+			fields_error(errors, "after_forum", "sau diễn đàn: only with a forum");
+		else if (strcmp(s, "market") && strcmp(s, "close"))
+			fields_error(errors, "after_forum", "sau diễn đàn: must be market or close");
+		else
+			json_object_set_new(doc, "after_forum", json_string(s));
+	} else if (json_object_get(doc, "forum")) {
+		json_object_set_new(doc, "after_forum", json_string("market"));
 	}
 	free(s);
 

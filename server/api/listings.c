@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/fields.h"
+#include "common/forum.h"
 #include "common/listing.h"
 #include "common/matching.h"
 #include "common/materials.h"
@@ -154,6 +155,14 @@ static void listings_created(const struct store_reply *res, void *arg)
 {
 	struct listings_ctx *c = arg;
 	struct http_req *r = c->r;
+	if (res->status == STORE_INVALID) {
+		/* the only input the function checks: the forum registered for */
+		json_t *errors = NULL;
+		fields_error(&errors, "forum", "%s", res->message ? res->message : "no such forum");
+		listings_ctx_free(c);
+		api_reply_invalid(r, errors);
+		return;
+	}
 	if (res->status != STORE_OK) {
 		listings_ctx_free(c);
 		api_reply_store_error(r, res);
@@ -198,6 +207,14 @@ static void listings_post(struct http_req *r, enum listing_kind kind)
 		api_reply_invalid(r, errors);
 		return;
 	}
+	/* A forum id that no forum can have is refused here, before it nears a key. */
+	const char *forum = json_string_value(json_object_get(doc, "forum"));
+	if (forum && !forum_id_ok(forum)) {
+		json_decref(doc);
+		fields_error(&errors, "forum", "diễn đàn: no such forum");
+		api_reply_invalid(r, errors);
+		return;
+	}
 	struct listings_ctx *c = xcalloc(1, sizeof(*c));
 	c->r = r;
 	c->doc = doc;
@@ -213,7 +230,6 @@ static void listings_post(struct http_req *r, enum listing_kind kind)
 	c->owner_name = xstrdup(name ? name : "");
 	c->fold = listing_search_text(doc, c->owner_name);
 	listings_engine_record(doc, c->engine);
-	const char *forum = json_string_value(json_object_get(doc, "forum"));
 	struct store_listing_meta m = {
 		.kind = listing_kind_name(kind),
 		.owner = api_account_id(r),
@@ -225,6 +241,7 @@ static void listings_post(struct http_req *r, enum listing_kind kind)
 		.ends_at = listing_ends_at(doc),
 		.fold = c->fold ? c->fold : "",
 		.engine = c->engine,
+		.after_forum = json_string_value(json_object_get(doc, "after_forum")),
 	};
 	store_listing_create(r->app->store, c->id, doc, &m, &idem.idem, listings_created, c);
 }

@@ -7,7 +7,8 @@
  * is harmless: every proposal is checked by the store.
  *
  * Events: listing.created/updated put the listing (from the record the event
- * carries) and queue it;
+ * carries) and queue it, unless it is held for a forum (held=1: it stays
+ * out until the forum ends and its listing.updated brings the record);
  * listing.closed/expired/filled drop it; match events carry both listings'
  * remaining quantities, which the index takes; when quantity comes back (a
  * match ended before confirmation, or delivered less) both listings are
@@ -228,6 +229,12 @@ static void engine_listing_event(struct engine *e, const struct events_entry *x,
 	const char *id = events_field(x, "listing");
 	const char *rec = events_field(x, "_eng");
 	const char *seq = events_field(x, "_seq");
+	if (strcmp(events_field(x, "held"), "1") == 0) {
+		/* held for its forum: out of continuous matching until the forum ends */
+		index_remove(e->ix, id);
+		e->stats.listings = index_size(e->ix);
+		return;
+	}
 	if (strncmp(rec, "m1 ", 3) != 0 || *seq == '\0' || !ids_valid("lst", id)) {
 		engine_fetch(e, id, ms);
 		return;

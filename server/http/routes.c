@@ -6,6 +6,7 @@
 
 #include "server/api/accounts.h"
 #include "server/api/events.h"
+#include "server/api/forums.h"
 #include "server/api/health.h"
 #include "server/api/listings.h"
 #include "server/api/matches.h"
@@ -44,6 +45,14 @@ const struct route http_routes[] = {
 	{"POST", "/v1/matches/{id}/decline", matches_decline, 0},
 	{"POST", "/v1/matches/{id}/fulfil", matches_fulfil, 0},
 	{"POST", "/v1/matches/{id}/cancel", matches_cancel, 0},
+	{"POST", "/v1/forums", forums_create, 0},
+	{"GET", "/v1/forums", forums_search, 0},
+	{"GET", "/v1/forums/{id}", forums_get, 0},
+	{"PATCH", "/v1/forums/{id}", forums_patch, 0},
+	{"POST", "/v1/forums/{id}/open", forums_open, 0},
+	{"POST", "/v1/forums/{id}/close-registration", forums_close_registration, 0},
+	{"POST", "/v1/forums/{id}/close", forums_close, 0},
+	{"POST", "/v1/forums/{id}/cancel", forums_cancel, 0},
 	/* Authenticates itself: a stream ticket or the bearer token (server/api/events.c). */
 	{"GET", "/v1/events", events_stream, ROUTE_PUBLIC | ROUTE_STREAM},
 	{"POST", "/v1/stream-tickets", events_ticket_create, 0},

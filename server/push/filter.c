@@ -14,6 +14,8 @@ const char *const filter_types[] = {
 	"listing.filled",  "match.proposed",  "match.approved",  "match.rejected",	 "match.accepted",
 	"match.confirmed", "match.declined",  "match.fulfilled", "match.cancelled",
 	"match.expired",   "account.created", "token.created",	 "token.revoked",
+	"forum.created",   "forum.updated",   "forum.open",	 "forum.clearing",
+	"forum.review",	   "forum.closed",    "forum.cancelled",
 };
 const size_t filter_types_count = sizeof(filter_types) / sizeof(filter_types[0]);
 
@@ -103,6 +105,30 @@ static int filter_self_rule(const json_t *viewer, const struct events_entry *e)
 	return filter_is_viewer(viewer, events_field(e, "account"));
 }
 
+/*
+ * A forum's events: its organiser, the moderators whose scope holds the
+ * forum or one of its provinces, and the villages and suppliers registered
+ * for it (their account's forum) — once it is no longer a draft.
+ */
+static int filter_forum_rule(const json_t *viewer, const struct events_entry *e)
+{
+	const char *forum = events_field(e, "forum");
+	if (filter_is_viewer(viewer, events_field(e, "organiser")) ||
+	    account_covers(viewer, NULL, forum))
+		return 1;
+	char code[16];
+	for (const char *p = events_field(e, "provinces"); *p;) {
+		size_t n = strcspn(p, ",");
+		snprintf(code, sizeof(code), "%.*s", (int)(n < sizeof(code) ? n : 0), p);
+		if (account_covers(viewer, code, NULL))
+			return 1;
+		p += n + (p[n] == ',');
+	}
+	const char *registered = json_string_value(json_object_get(viewer, "forum"));
+	return strcmp(e->type, "forum.created") != 0 && strcmp(events_field(e, "state"), "draft") &&
+	       registered && *forum && strcmp(registered, forum) == 0;
+}
+
 static const struct {
 	const char *prefix;
 	int (*visible)(const json_t *viewer, const struct events_entry *e);
@@ -111,6 +137,7 @@ static const struct {
 	{"match.", filter_match_rule},
 	{"account.", filter_self_rule},
 	{"token.", filter_self_rule},
+	{"forum.", filter_forum_rule},
 };
 
 int filter_visible(const json_t *viewer, const struct events_entry *e)

@@ -25,9 +25,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 4
-local LIBRARY_SERVES_FROM = 4
-local LIBRARY_HASH = '888ad8b04cb94fd1914b4dd9ef6c3e3d21733802aa354c8ecbefbac515e92f14'
+local LIBRARY_VERSION = 5
+local LIBRARY_SERVES_FROM = 5
+local LIBRARY_HASH = '379b6fd5ab972a4cf477d63bf5eeac282e845afb2c7290d7d97ef2c4fd1f972f'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
@@ -255,11 +255,33 @@ redis.register_function{
   flags = { 'no-writes' },
 }
 
+-- Forums: what listings ask of them ----------------------------------------
+--
+-- A listing posted with a forum registers for it: the forum must exist and
+-- be open. Until the forum closes, the listing is held out of continuous
+-- matching: its hash has held = '1' and its engine record in held_eng
+-- instead of a cm:eng entry, its events say held = '1' and carry no
+-- record, and cm_match_propose refuses it. The forum's listings are the set
+-- cm:forum:<id>:listings (ids checked by forum_id_ok in common/forum.c are
+-- the only client-chosen text in key names).
+
+-- nil when the forum takes registrations, else an error reply.
+local function forum_admits(forum)
+  local state = redis.call('HGET', 'cm:forum:' .. forum, 'state')
+  if not state then return redis.error_reply('CM_INVALID diễn đàn: no such forum') end
+  if state ~= 'open' then
+    return redis.error_reply('CM_REFUSED the forum is ' .. state ..
+      '; listings register for a forum only while it is open')
+  end
+  return nil
+end
+
 -- Listings ------------------------------------------------------------------
 --
 -- cm:listing:<id> hash: doc (JSON, never re-encoded here), kind, owner,
 -- owner_name, material, province, forum, status, quantity, remaining,
--- version, seq, ends_at, fold, created_at, updated_at.
+-- version, seq, ends_at, fold, created_at, updated_at; and while it is held
+-- for its forum held ('1'), held_eng (its engine record) and after_forum.
 -- Indexes (sorted sets scored by posting order seq): cm:listings,
 -- cm:listings:kind:<k>, :material:<code>, :province:<code>, :owner:<id>,
 -- :status:<s>; cm:expiry scored by end time (ms) for open listings that end.
@@ -269,7 +291,8 @@ redis.register_function{
 -- record of common/matching.h). A restarting engine reads a page of these with one HSCAN
 -- instead of one read per listing. Every function that opens, changes or
 -- ends a listing writes its entry in the same call, so the entry is always
--- exactly the listing's state; only open listings have one.
+-- exactly the listing's state; only open listings not held for a forum
+-- have one.
 
 local function eng_key(kind, material) return 'cm:eng:' .. kind .. ':' .. material end
 
@@ -306,7 +329,10 @@ local function listing_event(maxlen, etype, id, h, by, eng)
   local fields = { 'listing', id, 'kind', h.kind, 'owner', h.owner,
     'material', h.material, 'province', h.province, 'forum', h.forum or '',
     'version', h.version, 'status', h.status, 'remaining', h.remaining, 'by', by or '' }
-  if eng and eng ~= '' then
+  if h.held == '1' then
+    -- held for its forum: engines leave it out (no record to index)
+    fields[#fields + 1] = 'held'; fields[#fields + 1] = '1'
+  elseif eng and eng ~= '' then
     fields[#fields + 1] = '_eng'; fields[#fields + 1] = eng
     fields[#fields + 1] = '_seq'; fields[#fields + 1] = h.seq
   end
@@ -342,21 +368,27 @@ local LISTING_VIEW = { 'doc', 'status', 'remaining', 'version', 'owner_name', 'c
 -- KEYS: listing, [idempotency]
 -- ARGV: id, doc, kind, owner, owner_name, material, province, forum,
 --       quantity, ends_at, fold, now_ms, events_maxlen, fingerprint ('' none),
---       engine record (matching.h: what the engine loads instead of doc)
+--       engine record (matching.h: what the engine loads instead of doc),
+--       after_forum ('market' | 'close'; '' without a forum)
 -- → { 'created' | 'replay', id, { values in LISTING_VIEW order } }
 redis.register_function('cm_listing_create', function(keys, args)
   local id = args[1]
-  local replay = idem_check(keys[2], args[14], id, 'listing')
+  local replay = idem_lookup(keys[2], args[14], 'listing')
   if type(replay) == 'table' then return replay end
   if replay then
     return { 'replay', replay, redis.call('HMGET', 'cm:listing:' .. replay, unpack(LISTING_VIEW)) }
   end
+  if args[8] ~= '' then
+    local refused = forum_admits(args[8])
+    if refused then return refused end
+  end
   if redis.call('EXISTS', keys[1]) == 1 then
     return redis.error_reply('CM_CONFLICT listing id taken')
   end
+  idem_record(keys[2], args[14], id, 'listing')
   local h = { kind = args[3], owner = args[4], material = args[6], province = args[7],
     forum = args[8], status = 'open', quantity = args[9], remaining = args[9],
-    version = '1', ends_at = args[10] }
+    version = '1', ends_at = args[10], held = args[8] ~= '' and '1' or nil }
   h.seq = tostring(redis.call('INCR', 'cm:seq:listings'))
   redis.call('HSET', keys[1], 'doc', args[2], 'kind', h.kind, 'owner', h.owner,
     'owner_name', args[5], 'material', h.material, 'province', h.province,
@@ -365,7 +397,12 @@ redis.register_function('cm_listing_create', function(keys, args)
     'created_at', args[12], 'updated_at', args[12])
   for _, k in ipairs(listing_indexes(h)) do redis.call('ZADD', k, h.seq, id) end
   redis.call('ZADD', 'cm:listings:status:open', h.seq, id)
-  eng_put(h.kind, h.material, id, h.remaining, h.version, h.seq, args[15])
+  if h.held then
+    redis.call('HSET', keys[1], 'held', '1', 'held_eng', args[15], 'after_forum', args[16])
+    redis.call('SADD', 'cm:forum:' .. h.forum .. ':listings', id)
+  else
+    eng_put(h.kind, h.material, id, h.remaining, h.version, h.seq, args[15])
+  end
   if tonumber(h.ends_at) > 0 then redis.call('ZADD', 'cm:expiry', h.ends_at, id) end
   listing_event(args[13], 'listing.created', id, h, h.owner, args[15])
   -- The stored view comes back with the answer: no second round trip.
@@ -409,7 +446,8 @@ redis.register_function('cm_listing_update', function(keys, args)
   h.version = tostring(tonumber(h.version) + 1)
   redis.call('HSET', keys[1], 'doc', args[3], 'quantity', h.quantity, 'remaining', h.remaining,
     'version', h.version, 'ends_at', args[5], 'fold', args[6], 'updated_at', args[7])
-  eng_put(h.kind, h.material, id, h.remaining, h.version, h.seq, args[9])
+  if h.held == '1' then redis.call('HSET', keys[1], 'held_eng', args[9])
+  else eng_put(h.kind, h.material, id, h.remaining, h.version, h.seq, args[9]) end
   if tonumber(args[5]) > 0 then redis.call('ZADD', 'cm:expiry', args[5], id)
   else redis.call('ZREM', 'cm:expiry', id) end
   listing_event(args[8], 'listing.updated', id, h, args[1], args[9])
@@ -531,12 +569,13 @@ redis.register_function('cm_match_propose', function(keys, args)
   for i = 4, #args, 7 do
     local mid, nid, oid, q = args[i], args[i + 1], args[i + 2], tonumber(args[i + 3])
     local nkey, okey = 'cm:listing:' .. nid, 'cm:listing:' .. oid
-    local n = redis.call('HMGET', nkey, 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind', 'material')
-    local o = redis.call('HMGET', okey, 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind', 'material')
+    local n = redis.call('HMGET', nkey, 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind', 'material', 'held')
+    local o = redis.call('HMGET', okey, 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind', 'material', 'held')
     local pair = nid .. '|' .. oid
     local why = nil
     if not n[1] or not o[1] or n[7] ~= 'need' or o[7] ~= 'offer' then why = 'listing missing'
     elseif n[1] ~= 'open' or o[1] ~= 'open' then why = 'listing not open'
+    elseif n[9] == '1' or o[9] == '1' then why = 'listing held for its forum'
     elseif n[2] ~= args[i + 4] or o[2] ~= args[i + 5] then why = 'listing changed'
     elseif q == nil or q <= 0 then why = 'bad quantity'
     elseif tonumber(n[3]) < q or tonumber(o[3]) < q then why = 'remaining too low'
@@ -815,15 +854,17 @@ redis.register_function{
 
 -- cm_engine_listing: what the engine needs of one listing.
 -- KEYS: listing → { engine record ('' when not open), remaining,
---   version, seq, status } or nil
+--   version, seq, status ('held' for an open listing held for its forum) } or nil
 redis.register_function{
   function_name = 'cm_engine_listing',
   callback = function(keys, args)
     local v = redis.call('HMGET', keys[1], 'kind', 'material', 'remaining', 'version', 'seq',
-      'status')
+      'status', 'held')
     if not v[1] then return nil end
     local record = ''
-    if v[6] == 'open' then
+    if v[6] == 'open' and v[7] == '1' then
+      v[6] = 'held' -- held for its forum: not for the engine yet
+    elseif v[6] == 'open' then
       local id = string.sub(keys[1], string.len('cm:listing:') + 1)
       local e = redis.call('HGET', eng_key(v[1], v[2]), id)
       record = e and string.match(e, '^%S+ %S+ %S+ (.*)$') or ''
@@ -1015,6 +1056,197 @@ redis.register_function{
   function_name = 'cm_engine_failed_pairs',
   callback = function(keys, args)
     return redis.call('HSCAN', keys[1], args[1], 'COUNT', tonumber(args[2]))
+  end,
+  flags = { 'no-writes' },
+}
+
+-- Forums ------------------------------------------------------------------------
+--
+-- cm:forum:<id> hash: doc (JSON, never re-encoded here), state, version,
+-- organiser, provinces (codes, comma-separated), seq, created_at,
+-- updated_at, <state>_at for each state entered. Indexes (sorted sets by
+-- seq): cm:forums, cm:forums:state:<s>, cm:forums:province:<code>.
+-- cm:forum:<id>:listings: the listings registered for it (see forum_admits).
+-- <id> is a slug checked by forum_id_ok (common/forum.c) before any key is
+-- built from it.
+
+local function forum_view(key)
+  local v = redis.call('HMGET', key, 'doc', 'state', 'version', 'created_at', 'updated_at')
+  if not v[1] then return nil end
+  v[6] = redis.call('SCARD', key .. ':listings')
+  return v
+end
+
+local function forum_event(maxlen, etype, id, f, by, extra)
+  local fields = { 'forum', id, 'state', f.state, 'organiser', f.organiser,
+    'provinces', f.provinces, 'version', f.version, 'by', by or '' }
+  for i = 1, #(extra or {}) do fields[#fields + 1] = extra[i] end
+  return emit(maxlen, etype, fields)
+end
+
+local function forum_set_provinces(id, seq, old, new)
+  for code in string.gmatch(old or '', '[^,]+') do
+    redis.call('ZREM', 'cm:forums:province:' .. code, id)
+  end
+  for code in string.gmatch(new, '[^,]+') do
+    redis.call('ZADD', 'cm:forums:province:' .. code, seq, id)
+  end
+end
+
+-- The forum's open listings leave it: each held one joins the continuous
+-- market (its engine entry written, listing.updated carrying the record)
+-- or, when its after_forum says so, is closed. → joined, closed
+local function forum_release(id, now, maxlen, by)
+  local joined, closed = 0, 0
+  for _, lid in ipairs(redis.call('SMEMBERS', 'cm:forum:' .. id .. ':listings')) do
+    local key = 'cm:listing:' .. lid
+    -- only the fields this needs (a forum may hold thousands: no HGETALL each)
+    local v = redis.call('HMGET', key, 'status', 'held', 'held_eng', 'after_forum', 'kind',
+      'owner', 'material', 'province', 'forum', 'version', 'remaining', 'seq')
+    local h = { status = v[1], held = v[2], held_eng = v[3], after_forum = v[4], kind = v[5],
+      owner = v[6], material = v[7], province = v[8], forum = v[9], version = v[10],
+      remaining = v[11], seq = v[12] }
+    if h.status == 'open' and h.held == '1' then
+      local record = h.held_eng or ''
+      redis.call('HDEL', key, 'held', 'held_eng')
+      h.held = nil
+      if h.after_forum == 'close' then
+        listing_finish(key, lid, h, 'closed', now, maxlen, by)
+        closed = closed + 1
+      else
+        h.version = tostring(tonumber(h.version) + 1)
+        redis.call('HSET', key, 'version', h.version, 'updated_at', now)
+        eng_put(h.kind, h.material, lid, h.remaining, h.version, h.seq, record)
+        listing_event(maxlen, 'listing.updated', lid, h, by, record)
+        joined = joined + 1
+      end
+    end
+  end
+  return joined, closed
+end
+
+-- cm_forum_create
+-- KEYS: forum, [idempotency]
+-- ARGV: id, doc, organiser, provinces csv, now_ms, events_maxlen, fingerprint,
+--       created_by
+-- → { 'created' | 'replay', id, forum view }
+redis.register_function('cm_forum_create', function(keys, args)
+  local id = args[1]
+  local replay = idem_lookup(keys[2], args[7], 'forum')
+  if type(replay) == 'table' then return replay end
+  if replay then return { 'replay', replay, forum_view('cm:forum:' .. replay) } end
+  if redis.call('EXISTS', keys[1]) == 1 then
+    return redis.error_reply('CM_CONFLICT a forum with the id ' .. id .. ' exists; choose another')
+  end
+  idem_record(keys[2], args[7], id, 'forum')
+  local f = { state = 'draft', version = '1', organiser = args[3], provinces = args[4] }
+  local seq = redis.call('INCR', 'cm:seq:forums')
+  redis.call('HSET', keys[1], 'doc', args[2], 'state', f.state, 'version', f.version,
+    'organiser', f.organiser, 'provinces', f.provinces, 'seq', seq, 'created_at', args[5],
+    'updated_at', args[5], 'draft_at', args[5])
+  redis.call('ZADD', 'cm:forums', seq, id)
+  redis.call('ZADD', 'cm:forums:state:draft', seq, id)
+  forum_set_provinces(id, seq, '', f.provinces)
+  forum_event(args[6], 'forum.created', id, f, args[8])
+  return { 'created', id, forum_view(keys[1]) }
+end)
+
+-- cm_forum_get  KEYS: forum → { doc, state, version, created_at, updated_at,
+--   listings registered } or nil
+redis.register_function{
+  function_name = 'cm_forum_get',
+  callback = function(keys, args) return forum_view(keys[1]) end,
+  flags = { 'no-writes' },
+}
+
+local function forum_in(states_csv, state)
+  for s in string.gmatch(states_csv, '[^,]+') do
+    if s == state then return true end
+  end
+  return false
+end
+
+-- cm_forum_update (PATCH)
+-- KEYS: forum
+-- ARGV: caller, expected version ('' any), doc, provinces csv, now_ms,
+--       events_maxlen, states in which it may change (csv)
+-- → forum view, as written
+redis.register_function('cm_forum_update', function(keys, args)
+  local f = hash_load(keys[1])
+  if not f then return redis.error_reply('CM_NOTFOUND no such forum') end
+  if not forum_in(args[7], f.state) then
+    return redis.error_reply('CM_REFUSED the forum is ' .. f.state .. '; it changes only while ' ..
+      string.gsub(args[7], ',', ' or '))
+  end
+  if args[2] ~= '' and args[2] ~= f.version then
+    return redis.error_reply('CM_CONFLICT the forum changed meanwhile (now version ' ..
+      f.version .. '); reload and retry')
+  end
+  local id = string.sub(keys[1], string.len('cm:forum:') + 1)
+  forum_set_provinces(id, f.seq, f.provinces, args[4])
+  f.provinces = args[4]
+  f.version = tostring(tonumber(f.version) + 1)
+  redis.call('HSET', keys[1], 'doc', args[3], 'provinces', f.provinces, 'version', f.version,
+    'updated_at', args[5])
+  forum_event(args[6], 'forum.updated', id, f, args[1])
+  return forum_view(keys[1])
+end)
+
+-- cm_forum_transition: one state change, checked against the state it
+-- leaves (common/forum.c holds the table). Entering closed or cancelled
+-- releases the forum's listings in the same call (forum_release).
+-- KEYS: forum, [idempotency]
+-- ARGV: action, states it may leave (csv), state it enters, caller, now_ms,
+--       events_maxlen, expected version ('' any), [fingerprint]
+-- → forum view, as written (or as it stands, on a replay)
+redis.register_function('cm_forum_transition', function(keys, args)
+  local f = hash_load(keys[1])
+  if not f then return redis.error_reply('CM_NOTFOUND no such forum') end
+  local kind = 'forum:' .. keys[1] .. ':' .. args[1]
+  local replay = idem_lookup(keys[2], args[8], kind)
+  if type(replay) == 'table' then return replay end
+  if replay then return forum_view(keys[1]) end
+  if args[7] ~= '' and args[7] ~= f.version then
+    return redis.error_reply('CM_CONFLICT the forum changed meanwhile (now version ' ..
+      f.version .. ')')
+  end
+  if not forum_in(args[2], f.state) then
+    return redis.error_reply('CM_REFUSED cannot ' .. args[1] .. ' a forum that is ' .. f.state)
+  end
+  local id = string.sub(keys[1], string.len('cm:forum:') + 1)
+  local from, to, now = f.state, args[3], args[5]
+  local extra = { 'from', from }
+  if to == 'closed' or to == 'cancelled' then
+    local joined, closed = forum_release(id, now, args[6], args[4])
+    extra[#extra + 1] = 'joined_market'; extra[#extra + 1] = tostring(joined)
+    extra[#extra + 1] = 'closed_listings'; extra[#extra + 1] = tostring(closed)
+  end
+  f.state = to
+  f.version = tostring(tonumber(f.version) + 1)
+  redis.call('HSET', keys[1], 'state', to, 'version', f.version, 'updated_at', now,
+    to .. '_at', now)
+  redis.call('ZREM', 'cm:forums:state:' .. from, id)
+  redis.call('ZADD', 'cm:forums:state:' .. to, f.seq, id)
+  forum_event(args[6], 'forum.' .. to, id, f, args[4], extra)
+  idem_record(keys[2], args[8], id, kind)
+  return forum_view(keys[1])
+end)
+
+-- cm_forum_search: one page of forums.
+-- KEYS: index sets to intersect (at least one)
+-- ARGV: cursor ('' first page), limit, drafts shown ('1' | '0'), budget
+-- → { next cursor or '', { { id, forum view... }... } }
+redis.register_function{
+  function_name = 'cm_forum_search',
+  callback = function(keys, args)
+    local drafts = args[3] == '1'
+    return scan_page(keys, args[1], tonumber(args[2]), tonumber(args[4]), function(id)
+      local key = 'cm:forum:' .. id
+      if not drafts and redis.call('HGET', key, 'state') == 'draft' then return nil end
+      local v = forum_view(key)
+      if not v then return nil end
+      return { id, unpack(v) }
+    end)
   end,
   flags = { 'no-writes' },
 }

@@ -44,4 +44,11 @@ static inline const char *keys_fmt(char buf[KEYS_MAX], const char *prefix, const
 /* Listing indexes by a validated kind, material or province code, or account id. */
 #define keys_listings_by(buf, what, value) keys_fmt(buf, "cm:listings:" what ":", value, NULL)
 
+/* A forum by its id, once forum_id_ok (common/forum.c) has passed it: the
+ * one client-chosen text in a key name (docs/decisions.md). */
+#define keys_forum(buf, id) keys_fmt(buf, "cm:forum:", id, NULL)
+#define KEY_FORUMS "cm:forums"
+/* Forum indexes by a state name or a validated province code. */
+#define keys_forums_by(buf, what, value) keys_fmt(buf, "cm:forums:" what ":", value, NULL)
+
 #endif

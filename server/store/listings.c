@@ -27,8 +27,8 @@ void store_listing_create(struct store *s, const char *id, const json_t *doc,
 	const char *args[] = {id,	   text,       m->kind, m->owner, m->owner_name,
 			      m->material, m->province, m->forum, qty,	   ends,
 			      m->fold,	   now,	       maxlen,	idem->fingerprint ? idem->fingerprint : "",
-			      m->engine};
-	store_fcall(s, "cm_listing_create", 0, idem->key ? 2 : 1, keys, 15, args, NULL, cb, arg);
+			      m->engine, m->after_forum ? m->after_forum : ""};
+	store_fcall(s, "cm_listing_create", 0, idem->key ? 2 : 1, keys, 16, args, NULL, cb, arg);
 	free(text);
 }
 

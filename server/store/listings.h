@@ -25,9 +25,14 @@ struct store_listing_meta {
 	int64_t ends_at;	/* ms, 0 = never */
 	const char *fold;	/* folded search text */
 	const char *engine;	/* matching_listing_encode() of the listing */
+	const char *after_forum; /* "market" | "close"; NULL or "" without a forum */
 };
 
-/* value: ["created"|"replay", id, [the stored row as store_listing_get gives it]] */
+/*
+ * value: ["created"|"replay", id, [the stored row as store_listing_get gives
+ * it]]. With a forum (checked by forum_id_ok): INVALID when there is no such
+ * forum, REFUSED when it is not open; the listing is then held for it.
+ */
 void store_listing_create(struct store *s, const char *id, const json_t *doc,
 			  const struct store_listing_meta *m, const struct store_idem *idem,
 			  store_cb cb, void *arg);

@@ -231,6 +231,22 @@ def offer_body(**overrides):
     return _apply(body, overrides)
 
 
+def forum_body(**overrides):
+    """A valid POST /v1/forums body: a fresh id, Hà Nội and Bắc Ninh, registration open now."""
+    body = {"id": unique("dien-dan").lower().replace("_", "-"),
+            "name": "Diễn đàn kết nối cung cầu nguyên vật liệu làng nghề",
+            "provinces": ["HN", "Bắc Ninh"], "venue": "Trung tâm Khuyến công Hà Nội",
+            "registration_opens": vn_date(0), "registration_closes": vn_date(10),
+            "forum_day": vn_date(12), "materials": [CLAY, "kaolin"]}
+    return _apply(body, overrides)
+
+
+# The actions that take a new forum to each state (close-registration lands
+# in review: no solver is plugged into the clearing yet).
+FORUM_PATH = {"draft": (), "open": ("open",), "review": ("open", "close-registration"),
+              "closed": ("open", "close-registration", "close"), "cancelled": ("cancel",)}
+
+
 class Api:
     """Requests against one craftmatchd on behalf of Actors.
 
@@ -285,6 +301,35 @@ class Api:
         tok = self.issue_token(creator, doc["id"])
         return Actor(role, doc["id"], tok["token"], doc, token_id=tok["id"],
                      label=label or role)
+
+    # -- forums --
+
+    def create_forum(self, actor, state="draft", **overrides):
+        """POST /v1/forums, then the actions that bring it to state; returns the view."""
+        resp = self._expect("create forum", self.call(actor, "POST", "/v1/forums",
+                                                      forum_body(**overrides)), 201)
+        view = resp[2]
+        for action in FORUM_PATH[state]:
+            view = self.forum_act(actor, view["id"], action)
+            if action == "close-registration":
+                view = self.wait_forum_state(actor, view["id"], "review")
+        return view
+
+    def wait_forum_state(self, actor, fid, state, timeout=20.0):
+        """Polls GET /v1/forums/{id} until the forum is in state; returns the view."""
+        box = {}
+
+        def ok():
+            box["view"] = self._expect("get forum", self.call(actor, "GET", "/v1/forums/" + fid),
+                                       200)[2]
+            return box["view"]["state"] == state
+        harness.wait_for(ok, timeout, interval=0.05, message="forum %s %s" % (fid, state))
+        return box["view"]
+
+    def forum_act(self, actor, fid, action, body=None):
+        """POST /v1/forums/{id}/{action}; returns the 200 body (raises unless 200)."""
+        resp = self.call(actor, "POST", "/v1/forums/%s/%s" % (fid, action), body)
+        return self._expect("%s forum %s" % (action, fid), resp, 200)[2]
 
     # -- listings --
 

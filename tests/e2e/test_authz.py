@@ -100,6 +100,31 @@ EXPECT = {
     "POST /v1/matches/{id}/fulfil":   {"own": "-     200   403   -     -     -",
                                        "in":  "401   404   404   403   403   403",
                                        "out": "401   404   404   404   404   403"},
+    "POST /v1/forums":                {"-": "401   403   403   201   201   201"},
+    "GET /v1/forums":                 {"-": "401   200   200   200   200   200"},
+    # an open forum; "own": one the caller organises
+    "GET /v1/forums/{id}":            {"own": "-     -     -     200   200   200",
+                                       "in":  "401   200   200   200   200   200",
+                                       "out": "401   200   200   200   200   200"},
+    # a draft: villages and suppliers do not see it; only its organiser and admins manage it
+    "PATCH /v1/forums/{id}":          {"own": "-     -     -     200   200   200",
+                                       "in":  "401   404   404   403   403   200",
+                                       "out": "401   404   404   403   403   200"},
+    "POST /v1/forums/{id}/open":      {"own": "-     -     -     200   200   200",
+                                       "in":  "401   404   404   403   403   200",
+                                       "out": "401   404   404   403   403   200"},
+    # an open forum
+    "POST /v1/forums/{id}/close-registration":
+                                      {"own": "-     -     -     200   200   200",
+                                       "in":  "401   403   403   403   403   200",
+                                       "out": "401   403   403   403   403   200"},
+    "POST /v1/forums/{id}/cancel":    {"own": "-     -     -     200   200   200",
+                                       "in":  "401   403   403   403   403   200",
+                                       "out": "401   403   403   403   403   200"},
+    # a forum in review
+    "POST /v1/forums/{id}/close":     {"own": "-     -     -     200   200   200",
+                                       "in":  "401   403   403   403   403   200",
+                                       "out": "401   403   403   403   403   200"},
     "GET /v1/events":                 {"-": "401   200   200   200   200   200"},
     "POST /v1/stream-tickets":        {"-": "401   200   200   200   200   200"},
     # signing in is public and takes the code in its body; without the app's
@@ -120,6 +145,15 @@ MATCH_STATE = {"GET /v1/matches/{id}": "approved", "POST /v1/matches/{id}/approv
 MATCH_BODY = {"reject": {"reason": "Thiếu hồ sơ"}, "decline": {"reason": "Hết hàng"},
               "cancel": {"reason": "Hai bên hủy"}}
 MATCH_MATERIAL = "brass"  # no other listing of this test uses it
+# The forum world's matches: needs registered for a forum that has since
+# closed (a forum's listings meet offers only once it ends), in this material.
+FORUM_MATCH_MATERIAL = "tin"
+FORUM_MATCH_NEEDS = 8
+# The state a forum must be in for each route that names one.
+FORUM_STATE = {"GET /v1/forums/{id}": "open", "PATCH /v1/forums/{id}": "draft",
+               "POST /v1/forums/{id}/open": "draft",
+               "POST /v1/forums/{id}/close-registration": "open",
+               "POST /v1/forums/{id}/cancel": "open", "POST /v1/forums/{id}/close": "review"}
 ENDS_MATCH = {"reject", "decline", "cancel"}
 
 
@@ -163,14 +197,21 @@ class AuthzMatrixTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         super().setUpClass()
         try:
             cls.forum = "dien-dan-" + fixtures.unique("authz")
+            cls.forum_done = "dien-dan-" + fixtures.unique("authz-done")
             api, admin = cls.api, cls.admin
             mk = lambda role, label, **kw: api.make_actor(admin, role, label, **kw)
+            # the forums of the forum world (organised by a moderator who is none of the
+            # callers): one open for registrations, one whose needs reached the market
+            cls.mod_org = mk("moderator", "mod_org", scope={"provinces": ["NB"]})
+            api.create_forum(cls.mod_org, "open", id=cls.forum, provinces=["NB"])
+            api.create_forum(cls.mod_org, "open", id=cls.forum_done, provinces=["NB"])
             cls.actors = {
                 "anonymous": fixtures.ANONYMOUS,
                 "village": mk("village", "village", province="HN"),
                 "supplier": mk("supplier", "supplier", province="HN"),
                 "mod_prov": mk("moderator", "mod_prov", scope={"provinces": ["HN"]}),
-                "mod_forum": mk("moderator", "mod_forum", scope={"forums": [cls.forum]}),
+                "mod_forum": mk("moderator", "mod_forum",
+                                scope={"forums": [cls.forum, cls.forum_done]}),
                 # an admin with contact details of its own (the bootstrap one has none)
                 "admin": mk("admin", "admin", contact={"phone": "024 3825 0000",
                                                         "email": "quantri@example.vn"}),
@@ -191,6 +232,17 @@ class AuthzMatrixTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
             cls.world_need = {w: api.post_need(v, province=p, **({"forum": f} if f else {}))
                               for w, (p, f, v, _) in cls.worlds.items()}
             cls.pool = {}  # (world, state) -> match id, until an action moves it on
+            village_f = cls.worlds["forum"][2]
+            for _ in range(FORUM_MATCH_NEEDS):
+                post = fixtures.post_listing(api, village_f, "need", {
+                    "material": FORUM_MATCH_MATERIAL, "quantity": "5", "unit": "tan",
+                    "province": "NB", "needed_by": fixtures.vn_date(60),
+                    "forum": cls.forum_done})
+                assert post["forum"] == cls.forum_done, post
+            for action in ("close-registration", "close"):
+                if action == "close":
+                    api.wait_forum_state(cls.mod_org, cls.forum_done, "review")
+                api.forum_act(cls.mod_org, cls.forum_done, action)
         except BaseException:
             cls._close_shared()
             raise
@@ -248,9 +300,14 @@ class AuthzMatrixTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         if mid:
             return mid
         village, supplier, where = self.parties(world)
-        self.offer(supplier, MATCH_MATERIAL, 5, 1500000, province=where["province"])
-        need = self.need(village, MATCH_MATERIAL, 5, **where)
-        items = self.wait_for_matches(need["id"], 1)
+        if world == "forum":
+            # one of the needs that waited for forum_done meets this offer
+            offer = self.offer(supplier, FORUM_MATCH_MATERIAL, 5, 1500000, province="NB")
+            items = self.wait_for_matches(offer["id"], 1)
+        else:
+            self.offer(supplier, MATCH_MATERIAL, 5, 1500000, province=where["province"])
+            need = self.need(village, MATCH_MATERIAL, 5, **where)
+            items = self.wait_for_matches(need["id"], 1)
         mid = items[0]["id"]
         steps = {"proposed": [], "approved": [(self.admin, "approve")],
                  "confirmed": [(self.admin, "approve"), (village, "accept"),
@@ -315,6 +372,13 @@ class AuthzMatrixTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
             body = {"note": "sửa"} if method == "PATCH" else None
             return method, "/v1/listings/" + lst["id"], body, \
                 lambda: fixtures.redis_hash(rc, "cm:listing:" + lst["id"]), done
+        if route in FORUM_STATE:
+            fid = self.forum_of(role, target, FORUM_STATE[route])
+            if fid is None:
+                return None
+            body = {"venue": "Nhà văn hóa xã"} if method == "PATCH" else None
+            return method, pattern.replace("{id}", fid), body, \
+                lambda: fixtures.redis_hash(rc, "cm:forum:" + fid), done
         if route in MATCH_STATE:
             mid = self.match(role, target, MATCH_STATE[route])
             if mid is None:
@@ -325,10 +389,23 @@ class AuthzMatrixTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
                 lambda: fixtures.redis_hash(rc, "cm:match:" + mid), after
         raise AssertionError("no request for %s (%s)" % (route, target))
 
+    def forum_of(self, role, target, state):
+        """A forum in state: the caller's own (organised by it), or of the target's world."""
+        if target == "own":
+            if role not in ("mod_prov", "mod_forum", "admin"):
+                return None
+            return self.api.create_forum(self.actors[role], state)["id"]
+        world = self.world_of(role, target)
+        if world == "forum":
+            return self.forum  # refused before its state matters
+        province = self.worlds[world][0]
+        return self.api.create_forum(self.mod_org, state, provinces=[province])["id"]
+
     def default_body(self, route):
         return {"POST /v1/needs": fixtures.need_body(), "POST /v1/offers": fixtures.offer_body(),
                 "POST /v1/stream-tickets": {},
-                "POST /v1/sessions": {"code": self.actors["village"].token}}.get(route)
+                "POST /v1/sessions": {"code": self.actors["village"].token},
+                "POST /v1/forums": fixtures.forum_body()}.get(route)
 
     def send(self, role, method, path, body):
         actor = self.actors[role]

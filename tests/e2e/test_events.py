@@ -349,6 +349,12 @@ def visible(viewer, f):
         return f.get("approved") == "1" and me in (f.get("need_owner"), f.get("offer_owner"))
     if t.startswith(("account.", "token.")):
         return f.get("account") == me
+    if t.startswith("forum."):
+        if f.get("organiser") == me or covers(None, f.get("forum")) or \
+                any(covers(p, None) for p in f.get("provinces", "").split(",") if p):
+            return True
+        return t != "forum.created" and f.get("state") != "draft" and \
+            bool(viewer.get("forum")) and viewer.get("forum") == f.get("forum")
     return False
 
 
@@ -745,6 +751,8 @@ class VisibilityTest(StreamTestCase):
             "other_supplier": mk(admin, "supplier", "other_supplier"),
         }
         docs = {k: doc_of(a) for k, a in actors.items()}
+        # the forum the need registers for: organised by the admin, in Lạng Sơn (nobody's scope)
+        api.create_forum(admin, "open", id=self.FORUM, provinces=["LS"])
         streams = {k: self.open_ready(a) for k, a in actors.items()}
         # The village also listens through a ticket, as a browser would.
         t = new_ticket(api, actors["village"])
@@ -758,6 +766,11 @@ class VisibilityTest(StreamTestCase):
         offer = api.post_offer(actors["supplier"], **offer_over)
         other_need = api.post_need(actors["other_village"], quantity="5")  # below min order
         other_offer = api.post_offer(actors["other_supplier"])  # grade B: fits nothing
+        # the need waits for its forum: closing the forum sends it to the market
+        for action in ("close-registration", "close"):
+            if action == "close":
+                api.wait_forum_state(admin, self.FORUM, "review")
+            api.forum_act(admin, self.FORUM, action)
 
         def proposal():
             page = api.call(admin, "GET", "/v1/matches?listing=" + need["id"])[2]

@@ -331,6 +331,7 @@ class ListingsTest(fixtures.ApiTestCase):
 
     def test_filters(self):
         forum = fixtures.unique("f")
+        self.api.create_forum(self.admin, "open", id=forum)  # listings register for an open forum
         api, v, ov, s, os_ = self.api, self.village, self.other_village, self.supplier, \
             self.other_supplier
         # expired first (it takes a moment), then the rest in posting order
@@ -349,7 +350,8 @@ class ListingsTest(fixtures.ApiTestCase):
                            note="Hàng về BÁT TRÀNG mỗi tuần")
         e = api.post_need(v, forum=forum, material="kaolin", note="đã mua đủ")
         self.assertEqual(self.close(v, e["id"])[0], 200)
-        other = api.post_need(v, forum=fixtures.unique("g"))                 # another forum
+        other_forum = api.create_forum(self.admin, "open", id=fixtures.unique("g"))["id"]
+        other = api.post_need(v, forum=other_forum)                          # another forum
         harness.wait_for(lambda: self.rhash(x["id"])["status"] == "expired", EXPIRY_WAIT,
                          message="the glaze need to expire")
         A, B, C, D, E, X = (i["id"] for i in (a, b, c, d, e, x))
@@ -448,6 +450,7 @@ class ListingsTest(fixtures.ApiTestCase):
     def test_cursor_pagination(self):
         v = self.api.make_actor(self.admin, "village")
         forum = fixtures.unique("p")
+        self.api.create_forum(self.admin, "open", id=forum)  # listings register for an open forum
         posted = [self.api.post_need(v, forum=forum, quantity=str(i + 1), unit="kg")["id"]
                   for i in range(45)]
         newest_first = list(reversed(posted))
@@ -686,6 +689,7 @@ class ListingsTest(fixtures.ApiTestCase):
 
     def test_close_by_moderator_and_admin(self):
         forum = fixtures.unique("dd")
+        self.api.create_forum(self.admin, "open", id=forum)  # listings register for an open forum
         forum_mod = self.api.make_actor(self.admin, "moderator", scope={"forums": [forum]})
         cases = [
             (self.api.post_need(self.village), self.mod_hn),         # HN: in province scope

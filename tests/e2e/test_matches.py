@@ -697,8 +697,13 @@ class MatchFiltersTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
             cls.n1 = t.need(cls.v_hn, "rattan", 5)
             t.wait(1)
             # M2: rattan, NB need (in the forum) <- TN offer
+            # (the need registers for the forum and waits for it to close)
+            cls.api.create_forum(cls.admin, "open", id=cls.forum, provinces=["NB"])
             cls.o2 = t.offer(cls.s_tn, "rattan", 3, 950000, province="TN")
             cls.n2 = t.need(cls.v_nb, "rattan", 3, province="NB", forum=cls.forum)
+            cls.api.forum_act(cls.admin, cls.forum, "close-registration")
+            cls.api.wait_forum_state(cls.admin, cls.forum, "review")
+            cls.api.forum_act(cls.admin, cls.forum, "close")
             t.wait(2)
             # M3..M5: copper, HN needs <- BN offer (three needs, three matches)
             cls.o3 = t.offer(cls.s_bn, "copper", 30, 200000000, province="BN")

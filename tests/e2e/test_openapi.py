@@ -845,6 +845,25 @@ class LiveTest(SpecAssertions, harness.SharedDaemonTestCase):
         status, _, b = self.call("GET", "/v1/accounts/{id}", modt)
         self.assertProblem(status, _, b, 404)
 
+        # Forums: the organiser creates one and opens it; the need below registers for it.
+        forum_body = {"id": "dien-dan-2026", "name": "Diễn đàn kết nối cung cầu Hà Nội 2026",
+                      "provinces": ["HN", "Bắc Ninh"], "venue": "Cầu Giấy, Hà Nội",
+                      "registration_opens": "2099-01-01", "registration_closes": "2099-01-20",
+                      "forum_day": "2099-01-22", "materials": ["kaolin"]}
+        status, h, forum = self.call("POST", "/v1/forums", modt, forum_body, idem("forum"))
+        self.assertEqual((status, h["Location"], forum["state"]),
+                         (201, "/v1/forums/dien-dan-2026", "draft"))
+        status, _, b = self.call("POST", "/v1/forums", modt, forum_body)
+        self.assertProblem(status, _, b, 409)
+        status, _, b = self.call("PATCH", "/v1/forums/{id}", modt, {"forum_day": "2098-01-01"},
+                                 ids={"id": "dien-dan-2026"})
+        self.assertProblem(status, _, b, 400)
+        status, _, forum = self.call("POST", "/v1/forums/{id}/open", modt,
+                                     ids={"id": "dien-dan-2026"})
+        self.assertEqual((status, forum["state"]), (200, "open"))
+        status, _, page = self.call("GET", "/v1/forums", admin, query="?state=open&province=HN")
+        self.assertEqual([f["id"] for f in page["items"]], ["dien-dan-2026"])
+
         # Listings: a need, an offer, search, change, close.
         need_body = {"material": "kaolin", "grade": "B", "quantity": "12.5", "unit": "tấn",
                      "price_vnd": 2500000, "price_unit": "tan", "province": "Hà Nội",

@@ -166,7 +166,8 @@ static void test_need_full(void **state)
 		    " \"commune\": \"Bát Tràng\","
 		    " \"location\": {\"lat_udeg\": 20975000, \"lon_udeg\": 105912000},"
 		    " \"needed_by\": 1796144399999, \"max_distance_km\": 300,"
-		    " \"note\": \"Đất sét trắng\\nđể làm men\", \"forum\": \"dien-dan-2026\"}");
+		    " \"note\": \"Đất sét trắng\\nđể làm men\", \"forum\": \"dien-dan-2026\","
+		    " \"after_forum\": \"market\"}");
 	assert_int_equal(json_integer_value(json_object_get(doc, "needed_by")), DEC1_END);
 	assert_int_equal(listing_quantity_base(doc), 1250);
 	assert_int_equal(listing_ends_at(doc), DEC1_END);
@@ -1057,10 +1058,36 @@ static void test_accessors_on_odd_docs(void **state)
 	json_decref(doc);
 }
 
+/* after_forum: only with a forum, market (the default) or close. */
+static void test_after_forum(void **state)
+{
+	(void)state;
+	const char *base = "{\"material\": \"clay\", \"quantity\": \"5\", \"unit\": \"tan\","
+			   " \"province\": \"HN\", \"needed_by\": \"2026-12-01\"";
+	char text[512];
+	snprintf(text, sizeof(text), "%s, \"forum\": \"dien-dan-2026\", \"after_forum\": \"close\"}",
+		 base);
+	json_t *doc = create_ok(LISTING_NEED, text);
+	assert_string_equal(json_string_value(json_object_get(doc, "after_forum")), "close");
+	json_decref(doc);
+	snprintf(text, sizeof(text), "%s}", base);
+	doc = create_ok(LISTING_NEED, text);
+	assert_null(json_object_get(doc, "after_forum")); /* no forum: nothing to say */
+	json_decref(doc);
+	const char *bad[] = {", \"after_forum\": \"close\"}",
+			     ", \"forum\": \"dien-dan-2026\", \"after_forum\": \"keep\"}",
+			     ", \"forum\": \"dien-dan-2026\", \"after_forum\": 1}"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", base, bad[i]);
+		json_decref(create_bad(LISTING_NEED, text, "after_forum"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_kind_names),
+	    cmocka_unit_test(test_after_forum),
 	    cmocka_unit_test(test_need_full),
 	    cmocka_unit_test(test_need_minimal_defaults),
 	    cmocka_unit_test(test_offer_full),

@@ -1,0 +1,325 @@
+"""
+e2e: forums — the resource and the listings that register for one, over HTTP
+against a real Redis.
+
+- the whole life: a moderator creates a draft, opens it, villages and
+  suppliers register listings; those stay unmatched while registration is
+  open even though a crossing listing outside the forum exists (and the
+  outside pair is matched meanwhile); closing registration moves the forum
+  through clearing to review; closing it sends what remains of each listing
+  where its after_forum says (the market, where it is matched, or closed);
+  every state change is one event, seen on /v1/events;
+- the cancel path, and a cancelled forum refusing every further action;
+- permissions: the organiser and admins manage a forum, another moderator
+  (even one scoped to the forum) and the participants do not; a forum-scoped
+  moderator registers participants from any province for its forum; drafts
+  are hidden from villages and suppliers; who receives a forum's events;
+- bad input: problem+json naming the fields, and nothing changed in Redis;
+- list filters (state, province) and pagination; Idempotency-Key replay.
+"""
+import urllib.parse
+
+import fixtures
+import harness
+from test_events import SseClient
+
+CONTROL = ("ready", "reset")
+
+
+def forum_events(client):
+    return [(e.type, e.data) for e in client.data_events() if e.type.startswith("forum.")]
+
+
+class ForumsTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
+
+    def open_stream(self, actor):
+        c = SseClient(self.daemon.port, "/v1/events", token=actor.token)
+        self.addCleanup(c.close)
+        self.assertEqual(c.wait_status(), 200, c.body)
+        c.wait_ready()
+        return c
+
+    def organiser(self, label="organiser"):
+        return self.moderator(provinces=["HN"], label=label)
+
+    def forum_state(self, fid):
+        return self.rc.execute("HGET", "cm:forum:" + fid, "state")
+
+    def held(self, lid):
+        h = fixtures.redis_hash(self.rc, "cm:listing:" + lid)
+        return h.get("held") == "1"
+
+    def in_engine(self, lid):
+        h = fixtures.redis_hash(self.rc, "cm:listing:" + lid)
+        return bool(self.rc.execute("HEXISTS", "cm:eng:%s:%s" % (h["kind"], h["material"]), lid))
+
+    # -- the whole life -----------------------------------------------------------
+
+    def test_whole_life(self):
+        api = self.api
+        org = self.organiser()
+        stream = self.open_stream(org)
+        village = self.party("village", "HN")
+        supplier = self.party("supplier", "BN")
+        outsider = self.party("supplier", "HP")
+        other_village = self.party("village", "HN")
+
+        status, headers, draft = api.call(org, "POST", "/v1/forums", fixtures.forum_body())
+        self.assertEqual(status, 201, draft)
+        fid = draft["id"]
+        self.assertEqual((draft["state"], draft["version"], draft["organiser"], draft["listings"]),
+                         ("draft", 1, org.id, 0))
+        self.assertEqual(headers["Location"], "/v1/forums/" + fid)
+        self.assertEqual(headers["ETag"], '"1"')
+        self.assertEqual(draft["provinces"], ["HN", "BN"])
+        # a draft takes no registrations
+        resp = api.call(village, "POST", "/v1/needs", fixtures.need_body(forum=fid))
+        self.assertProblemResp(resp, 409)
+
+        opened = api.forum_act(org, fid, "open")
+        self.assertEqual((opened["state"], opened["version"]), ("open", 2))
+
+        # the forum's pair crosses, and an offer outside the forum crosses its need too
+        need = self.need(village, "kaolin", 10, forum=fid, price_vnd=6000000)
+        offer = self.offer(supplier, "kaolin", 10, 2000000, province="BN", forum=fid,
+                           after_forum="close")
+        self.assertEqual((need["forum"], need["after_forum"]), (fid, "market"))
+        self.assertEqual(offer["after_forum"], "close")
+        outside = self.offer(outsider, "kaolin", 30, 2100000)
+        control = self.need(other_village, "kaolin", 5, price_vnd=6000000)
+        # the engine is at work: the outside pair is matched...
+        self.wait_for_matches(control["id"], 1)
+        for lid in (need["id"], offer["id"]):
+            self.assertTrue(self.held(lid))
+            self.assertFalse(self.in_engine(lid))
+        self.assertFalse(self.held(outside["id"]))
+        # ... and a change to a held listing keeps it held
+        resp = api.call(village, "PATCH", "/v1/listings/" + need["id"], {"note": "Cao lanh trắng"})
+        self.assertStatus(resp, 200)
+        self.assertTrue(self.held(need["id"]))
+        fixtures.wait_engine_idle(self.rc, [self.daemon])
+        # ... while the forum's listings stay unmatched
+        self.assertEqual(self.matches_of(need["id"]), [])
+        self.assertEqual(self.matches_of(offer["id"]), [])
+        self.assertEqual(api.call(org, "GET", "/v1/forums/" + fid)[2]["listings"], 2)
+        self.assertEqual([l["id"] for l in api.search_all(org, forum=fid)],
+                         [offer["id"], need["id"]])
+
+        clearing = api.forum_act(org, fid, "close-registration")
+        self.assertEqual(clearing["state"], "clearing")
+        review = api.wait_forum_state(org, fid, "review")
+        self.assertEqual(review["version"], 4)
+        # registration is over
+        resp = api.call(village, "POST", "/v1/needs", fixtures.need_body(forum=fid))
+        self.assertProblemResp(resp, 409)
+        fixtures.wait_engine_idle(self.rc, [self.daemon])
+        self.assertEqual(self.matches_of(need["id"]), [])
+
+        mark = fixtures.last_event_id(self.rc)
+        closed = api.forum_act(org, fid, "close")
+        self.assertEqual((closed["state"], closed["version"]), ("closed", 5))
+        # the offer said close: closed; the need joins the market and meets the outside offer
+        self.assertEqual(api.get_listing(org, offer["id"])["status"], "closed")
+        self.assertFalse(self.held(need["id"]))
+        items = self.wait_for_matches(need["id"], 1)
+        self.assertEqual(items[0]["offer"]["id"], outside["id"])
+        # one event per change, in the same call: listing events then the forum's
+        evs = [f for _, f in fixtures.events_after(self.rc, mark)][:3]
+        self.assertEqual(sorted((f["type"], f.get("listing")) for f in evs[:2]),
+                         sorted([("listing.closed", offer["id"]),
+                                 ("listing.updated", need["id"])]))
+        self.assertEqual((evs[2]["type"], evs[2]["joined_market"], evs[2]["closed_listings"]),
+                         ("forum.closed", "1", "1"))
+
+        # every state change was seen on the organiser's stream, in order
+        stream.wait(lambda s: any(t == "forum.closed" for t, _ in forum_events(s)), 20,
+                    "forum.closed")
+        seen = [(t, d["forum"], d["state"], d["version"]) for t, d in forum_events(stream)]
+        self.assertEqual(seen, [("forum.created", fid, "draft", "1"),
+                                ("forum.open", fid, "open", "2"),
+                                ("forum.clearing", fid, "clearing", "3"),
+                                ("forum.review", fid, "review", "4"),
+                                ("forum.closed", fid, "closed", "5")])
+        # a closed forum refuses every action and changes nothing
+        before = fixtures.dump_all(self.rc)
+        for action in ("open", "close-registration", "close", "cancel"):
+            self.assertProblemResp(api.call(org, "POST", "/v1/forums/%s/%s" % (fid, action)), 409)
+        self.assertProblemResp(api.call(org, "PATCH", "/v1/forums/" + fid, {"venue": "Khác"}), 409)
+        self.assertEqual(fixtures.dump_all(self.rc), before)
+
+    def test_cancel_path(self):
+        api = self.api
+        org = self.organiser()
+        fid = api.create_forum(org, "open")["id"]
+        village, supplier = self.party("village", "HN"), self.party("supplier", "HN")
+        need = self.need(village, "clay", 4, forum=fid, after_forum="close")
+        offer = self.offer(supplier, "glaze_ash", 4, 900000, forum=fid)
+        mark = fixtures.last_event_id(self.rc)
+        view = api.forum_act(org, fid, "cancel")
+        self.assertEqual(view["state"], "cancelled")
+        self.assertEqual(api.get_listing(org, need["id"])["status"], "closed")
+        self.assertEqual(api.get_listing(org, offer["id"])["status"], "open")
+        self.assertTrue(self.in_engine(offer["id"]))
+        types = [f["type"] for _, f in fixtures.events_after(self.rc, mark)]
+        self.assertEqual(types[-1], "forum.cancelled")
+        self.assertEqual(sorted(types[:-1]), ["listing.closed", "listing.updated"])
+        before = fixtures.dump_all(self.rc)
+        for action in ("open", "close-registration", "close", "cancel"):
+            self.assertProblemResp(api.call(org, "POST", "/v1/forums/%s/%s" % (fid, action)), 409)
+        self.assertEqual(fixtures.dump_all(self.rc), before)
+        # a draft may be cancelled too
+        draft = api.create_forum(org)
+        self.assertEqual(api.forum_act(org, draft["id"], "cancel")["state"], "cancelled")
+
+    # -- permissions ------------------------------------------------------------------
+
+    def test_permissions(self):
+        api = self.api
+        org = self.organiser()
+        other = self.moderator(provinces=["HN"], label="other-moderator")
+        body = fixtures.forum_body()
+        fid = body["id"]
+        scoped = self.moderator(forums=[fid], label="forum-moderator")
+        participant = self.party("village", "HN", forum=fid)
+        draft = api.call(org, "POST", "/v1/forums", body)[2]
+        self.assertEqual(draft["state"], "draft")
+
+        # drafts: hidden from villages and suppliers, shown to moderators
+        self.assertProblemResp(api.call(participant, "GET", "/v1/forums/" + fid), 404)
+        self.assertNotIn(fid, [f["id"] for f in api.call(participant, "GET", "/v1/forums")[2]["items"]])
+        self.assertStatus(api.call(other, "GET", "/v1/forums/" + fid), 200)
+
+        stranger = self.party("supplier", "HN")
+        before = fixtures.dump_all(self.rc)
+        for who in (other, scoped):
+            self.assertProblemResp(api.call(who, "PATCH", "/v1/forums/" + fid, {"venue": "X"}), 403)
+            self.assertProblemResp(api.call(who, "POST", "/v1/forums/%s/open" % fid), 403)
+            self.assertProblemResp(api.call(who, "POST", "/v1/forums/%s/cancel" % fid), 403)
+        self.assertProblemResp(api.call(participant, "POST", "/v1/forums/%s/open" % fid), 404)
+        # only admins name another organiser; an organiser is a moderator or an admin
+        self.assertProblemResp(api.call(other, "POST", "/v1/forums",
+                                        fixtures.forum_body(organiser=org.id)), 403)
+        self.assertValidation(api.call(self.admin, "POST", "/v1/forums",
+                                       fixtures.forum_body(organiser=participant.id)),
+                              ["organiser"])
+        for who in (participant, stranger):
+            self.assertProblemResp(api.call(who, "POST", "/v1/forums", fixtures.forum_body()), 403)
+        self.assertEqual(fixtures.dump_all(self.rc), before)
+
+        # the organiser and admins manage it
+        view = api.call(org, "PATCH", "/v1/forums/" + fid, {"venue": "Cung Văn hóa Hữu nghị"})
+        self.assertStatus(view, 200)
+        self.assertEqual(view[2]["venue"], "Cung Văn hóa Hữu nghị")
+        self.assertEqual(view[2]["version"], 2)
+        mark = fixtures.last_event_id(self.rc)
+        mod_stream, part_stream, scoped_stream = (self.open_stream(a)
+                                                  for a in (org, participant, scoped))
+        outsider = self.party("village", "NB")
+        out_stream = self.open_stream(outsider)
+        self.assertEqual(api.forum_act(self.admin, fid, "open")["state"], "open")
+        admin_made = api.create_forum(self.admin, organiser=org.id)
+        self.assertEqual(admin_made["organiser"], org.id)
+
+        # a moderator scoped to the forum registers participants of any province for it
+        far = api.call(scoped, "POST", "/v1/accounts",
+                       fixtures.account_body("supplier", province="Cao Bằng", forum=fid))
+        self.assertStatus(far, 201)
+        self.assertProblemResp(api.call(scoped, "POST", "/v1/accounts",
+                                        fixtures.account_body("supplier", province="Cao Bằng")),
+                               403)
+
+        # who receives the forum's events: organiser, moderators in scope, participants
+        api.issue_token(outsider)
+        sentinel = fixtures.last_event_id(self.rc)
+        for s in (mod_stream, scoped_stream):
+            s.wait(lambda c: any(t == "forum.open" for t, _ in forum_events(c)), 20, "forum.open")
+        part_stream.wait(lambda c: any(t == "forum.open" for t, _ in forum_events(c)), 20,
+                         "forum.open")
+        out_stream.wait_id(sentinel)
+        self.assertEqual(forum_events(out_stream), [])
+        self.assertIn(("forum.created", admin_made["id"]),
+                      [(t, d["forum"]) for t, d in forum_events(mod_stream)])
+        self.assertNotIn("forum.created", [t for t, _ in forum_events(part_stream)])
+        self.assertLess(mark, sentinel)
+
+    # -- bad input ----------------------------------------------------------------------
+
+    def test_bad_input_changes_nothing(self):
+        api = self.api
+        org = self.organiser()
+        fid = api.create_forum(org, "open")["id"]
+        village = self.party("village", "HN")
+        before = fixtures.dump_all(self.rc)
+        cases = [
+            ({"id": "Diễn đàn"}, ["id"]),
+            ({"id": "ab"}, ["id"]),
+            ({"id": fixtures.DELETE, "name": fixtures.DELETE}, ["id", "name"]),
+            ({"provinces": ["Atlantis"], "materials": ["gold"]}, ["provinces", "materials"]),
+            ({"registration_closes": fixtures.vn_date(20)}, ["forum_day"]),
+            ({"forum_day": "2026-02-30", "colour": "red"}, ["forum_day", "colour"]),
+        ]
+        for over, fields in cases:
+            with self.subTest(body=over):
+                self.assertValidation(api.call(org, "POST", "/v1/forums",
+                                               fixtures.forum_body(**over)), fields)
+        self.assertProblemResp(api.call(org, "POST", "/v1/forums", fixtures.forum_body(id=fid)),
+                               409)
+        self.assertValidation(api.call(org, "PATCH", "/v1/forums/" + fid, {"organiser": org.id}),
+                              ["organiser"])
+        self.assertValidation(api.call(org, "PATCH", "/v1/forums/" + fid,
+                                       {"registration_opens": fixtures.vn_date(30)}),
+                              ["registration_closes"])
+        self.assertProblemResp(api.call(org, "PATCH", "/v1/forums/" + fid, {"venue": "X"},
+                                        {"If-Match": '"1"'}), 412)
+        for path in ("/v1/forums/AB", "/v1/forums/no-such-forum", "/v1/forums/a--b/open"):
+            self.assertProblemResp(api.call(org, "GET" if path.count("/") == 3 else "POST",
+                                            path), 404)
+        for q in ("?state=done", "?province=Atlantis", "?limit=0", "?colour=red"):
+            resp = api.call(org, "GET", "/v1/forums" + q)
+            self.assertProblemResp(resp, 400)
+        # a listing's forum must be an open forum
+        self.assertValidation(api.call(village, "POST", "/v1/needs",
+                                       fixtures.need_body(forum="no-such-forum")), ["forum"])
+        self.assertValidation(api.call(village, "POST", "/v1/needs",
+                                       fixtures.need_body(forum="ab")), ["forum"])
+        self.assertValidation(api.call(village, "POST", "/v1/needs",
+                                       fixtures.need_body(after_forum="close")), ["after_forum"])
+        self.assertEqual(fixtures.dump_all(self.rc), before)
+
+    # -- lists and replays ------------------------------------------------------------------
+
+    def test_list_filters_pages_and_replay(self):
+        api = self.api
+        org = self.moderator(provinces=["QN"], label="qn-organiser")
+        made = [api.create_forum(org, "open", provinces=["Quảng Ninh"]) for _ in range(3)]
+        made.append(api.create_forum(org, "draft", provinces=["QN", "LS"]))
+        ids = [f["id"] for f in made]
+        got, cursor = [], None
+        while True:
+            q = "?province=QN&limit=1" + ("&cursor=" + cursor if cursor else "")
+            status, _, page = api.call(org, "GET", "/v1/forums" + q)
+            self.assertEqual(status, 200, page)
+            self.assertLessEqual(len(page["items"]), 1)
+            got += [f["id"] for f in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        self.assertEqual(got, ids[::-1])
+        opened = api.call(org, "GET", "/v1/forums?province=QN&state=open")[2]["items"]
+        self.assertEqual([f["id"] for f in opened], ids[:3][::-1])
+        lang_son = api.call(org, "GET", "/v1/forums?province=" + urllib.parse.quote("Lạng Sơn"))[2]["items"]
+        self.assertEqual([f["id"] for f in lang_son], [ids[3]])
+
+        body = fixtures.forum_body()
+        h = {"Idempotency-Key": fixtures.unique("idem")}
+        first = api.call(org, "POST", "/v1/forums", body, h)
+        self.assertStatus(first, 201)
+        again = api.call(org, "POST", "/v1/forums", body, h)
+        self.assertStatus(again, 201)
+        self.assertEqual(again[1].get("Idempotent-Replayed"), "true")
+        self.assertEqual(again[2], first[2])
+        self.assertProblemResp(api.call(org, "POST", "/v1/forums", fixtures.forum_body(), h), 409)
+
+
+if __name__ == "__main__":
+    harness.main()
