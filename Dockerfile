@@ -14,7 +14,8 @@ WORKDIR /src
 COPY scripts/setup scripts/setup
 RUN bash scripts/setup --build-only && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN bash scripts/build --no-tests --target craftmatchd --dir build
+RUN bash scripts/build --no-tests --target craftmatchd --dir build \
+ && mkdir -p server/web/dist
 
 # --- runtime: the shared libraries, the binary, an unprivileged user ----------
 FROM debian:bookworm-slim
@@ -23,6 +24,10 @@ RUN bash /usr/local/libexec/craftmatch-setup --runtime-only \
  && rm -rf /var/lib/apt/lists/* /usr/local/libexec/craftmatch-setup \
  && useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin craftmatch
 COPY --from=build /src/build/craftmatchd /usr/local/bin/craftmatchd
+# The built web app, where craftmatchd looks for it by default
+# (../share/craftmatch/web from the binary; see --web-root). An image built
+# without it serves the API alone and answers / with "not built".
+COPY --from=build /src/server/web/dist /usr/local/share/craftmatch/web
 USER craftmatch
 EXPOSE 8080
 # craftmatchd drains in-flight requests on SIGTERM (--shutdown-grace, 10 s by

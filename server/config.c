@@ -70,6 +70,9 @@ static const struct config_setting config_settings[] = {
 		   "parties, before it expires and its quantity returns"},
 	{"freight-rate", "CRAFTMATCH_FREIGHT_RATE", CT_LONG, CFG(freight_rate), "3000", 0, 1000000,
 	 "road freight in VND per tonne-km, for landed cost"},
+	{"web-root", "CRAFTMATCH_WEB_ROOT", CT_STRING, CFG(web_root), "", 0, 0,
+	 "folder of the built web app served at / (default: web/ beside the craftmatchd binary, "
+	 "else ../share/craftmatch/web from it)"},
 	{"create-admin", NULL, CT_STRING, CFG(create_admin), "", 0, 0,
 	 "create an admin account with this display name, print its token once, exit"},
 	{"routes", NULL, CT_FLAG, CFG(show_routes), "0", 0, 0,

@@ -26,6 +26,7 @@
 #include "server/log.h"
 #include "server/push/hub.h"
 #include "server/store/store.h"
+#include "server/web/static.h"
 
 struct main_state {
 	struct app *app;
@@ -108,6 +109,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_setup(app.cfg.log_level, app.cfg.log_format);
+	static_resolve_root(&app.cfg);
 	event_set_log_callback(main_libevent_log);
 	signal(SIGPIPE, SIG_IGN);
 	main_raise_fd_limit();
@@ -155,6 +157,9 @@ int main(int argc, char **argv)
 	log_info("main", "listening", "bind=%s port=%d role=%s version=%s redis=%s", app.cfg.bind,
 		 http_server_port(app.http), config_role_name(app.cfg.role), CRAFTMATCH_VERSION,
 		 app.cfg.redis_url[0] ? "configured" : "none");
+	char qroot[1100];
+	log_info("main", "serving the web app", "web_root=%s",
+		 log_quote(qroot, sizeof(qroot), app.cfg.web_root));
 	event_base_dispatch(app.base);
 	rc = 0;
 	log_info("main", "stopped", "rc=%d", rc);

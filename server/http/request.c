@@ -156,7 +156,9 @@ void http_reply_buffer(struct http_req *r, int status, const char *content_type,
 	if (content_type)
 		evhttp_add_header(h, "Content-Type", content_type);
 	evhttp_add_header(h, "X-Request-Id", r->id);
-	evhttp_add_header(h, "Cache-Control", "no-store");
+	/* API answers are never cached; the web app's files set their own policy. */
+	if (evhttp_find_header(h, "Cache-Control") == NULL)
+		evhttp_add_header(h, "Cache-Control", "no-store");
 	if (http_server_draining(r->app->http))
 		evhttp_add_header(h, "Connection", "close");
 	if (evhttp_request_get_command(r->ev) == EVHTTP_REQ_HEAD && body) {
@@ -207,6 +209,14 @@ void http_reply_problem(struct http_req *r, int status, const char *type_slug, j
 	}
 	http_reply_buffer(r, status, "application/problem+json", buf);
 	evbuffer_free(buf);
+}
+
+void http_reply_options(struct http_req *r, const char *allow)
+{
+	char all[160];
+	snprintf(all, sizeof(all), "%s, OPTIONS", allow);
+	http_reply_header(r, "Allow", all);
+	http_reply_json(r, 204, NULL);
 }
 
 void http_reply_unavailable(struct http_req *r, const char *detail)

@@ -81,6 +81,12 @@ void http_reply_buffer(struct http_req *r, int status, const char *content_type,
 void http_reply_problem(struct http_req *r, int status, const char *type_slug, json_t *errors,
 			const char *detail_fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/*
+ * 204 to an OPTIONS request, Allow naming allow (the path's methods) and
+ * OPTIONS. Same-origin only: no CORS header is ever added.
+ */
+void http_reply_options(struct http_req *r, const char *allow);
+
 /* 503 with Retry-After, for Redis that missed its deadline or is away. */
 void http_reply_unavailable(struct http_req *r, const char *detail);
 

@@ -34,6 +34,7 @@
 #include "server/http/problem.h"
 #include "server/http/request.h"
 #include "server/log.h"
+#include "server/web/static.h"
 
 enum conn_phase { PHASE_IDLE, PHASE_HEADERS, PHASE_BODY, PHASE_DISPATCHED, PHASE_REJECTED };
 
@@ -428,6 +429,7 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 	}
 	/* HEAD is answered as GET; evhttp leaves the body out. */
 	const char *lookup = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
+	int options = strcmp(r->method, "OPTIONS") == 0;
 	char allow[128];
 	size_t idx;
 	switch (router_match(s->routes, s->n_routes, lookup, r->path, &idx, &r->params, allow,
@@ -441,12 +443,31 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 			auth_dispatch(r);
 		return;
 	case ROUTER_BAD_METHOD:
+		if (options) {
+			http_reply_options(r, allow);
+			return;
+		}
 		http_reply_header(r, "Allow", allow);
 		http_reply_problem(r, 405, "method-not-allowed", NULL,
 				   "%s is not served on this path; allowed: %s", r->method, allow);
 		return;
 	case ROUTER_NOT_FOUND:
 		break;
+	}
+	if (!static_path_reserved(r->path)) {
+		/* The web app: files are only read. */
+		if (strcmp(lookup, "GET") == 0) {
+			static_serve(r);
+		} else if (options) {
+			http_reply_options(r, "GET, HEAD");
+		} else {
+			http_reply_header(r, "Allow", "GET, HEAD, OPTIONS");
+			http_reply_problem(r, 405, "method-not-allowed", NULL,
+					   "%s is not served on this path; allowed: GET, HEAD, "
+					   "OPTIONS",
+					   r->method);
+		}
+		return;
 	}
 	http_reply_problem(r, 404, "not-found", NULL, "no resource at this path");
 }

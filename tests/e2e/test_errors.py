@@ -25,14 +25,14 @@ class ProblemTest(harness.SharedDaemonTestCase):
     """404/405 on a daemon with default limits."""
 
     def test_unknown_route_404(self):
-        for path in ("/nope", "/v1/no-such-resource", "/healthz/extra", "/%00", "/" + "a" * 1500):
+        for path in ("/v1/nope", "/v1/no-such-resource", "/healthz/extra", "/%00", "/v1/" + "a" * 1500):
             with self.subTest(path=path[:40]):
                 status, headers, body = self.daemon.request("GET", path)
                 self.assertProblem(status, headers, body, 404)
                 self.assertIn("X-Request-Id", headers)
 
     def test_problem_fields(self):
-        status, headers, body = self.daemon.request("GET", "/nope")
+        status, headers, body = self.daemon.request("GET", "/v1/nope")
         self.assertProblem(status, headers, body, 404)
         self.assertEqual(body["title"], "Not found")
         # type is a URI reference ("about:blank" or a path/URL naming the problem)
@@ -49,7 +49,7 @@ class ProblemTest(harness.SharedDaemonTestCase):
     def test_server_survives_errors(self):
         for _ in range(3):
             self.daemon.request("POST", "/healthz", body={})
-            self.daemon.request("GET", "/nope")
+            self.daemon.request("GET", "/v1/nope")
         self.assertEqual(self.daemon.request("GET", "/healthz")[0], 200)
 
     def test_connection_close_request_is_answered(self):
@@ -94,7 +94,7 @@ class KeepAliveTest(harness.SharedDaemonTestCase):
         with self.daemon.raw() as c:
             c.send(request_bytes("GET", "/healthz", [("X-Request-Id", "pipe-1")]) +
                    request_bytes("GET", "/readyz", [("X-Request-Id", "pipe-2")]) +
-                   request_bytes("GET", "/nope", [("X-Request-Id", "pipe-3")]))
+                   request_bytes("GET", "/v1/nope", [("X-Request-Id", "pipe-3")]))
             r1, r2, r3 = c.read_response(), c.read_response(), c.read_response()
         self.assertEqual((r1.status, r1.headers["X-Request-Id"]), (200, "pipe-1"))
         self.assertEqual(r1.json()["status"], "ok")

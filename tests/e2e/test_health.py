@@ -88,7 +88,7 @@ class HealthTest(harness.SharedDaemonTestCase):
             self.assertEqual(status, 200)
             self.assertEqual(headers.get("X-Request-Id"), rid)
         # also on errors, where the problem's instance names it
-        status, headers, body = self.daemon.request("GET", "/no-such-thing",
+        status, headers, body = self.daemon.request("GET", "/v1/no-such-thing",
                                                     headers={"X-Request-Id": "trace-404"})
         self.assertEqual(status, 404)
         self.assertEqual(headers.get("X-Request-Id"), "trace-404")

@@ -32,7 +32,7 @@ class MetricsTest(harness.SharedDaemonTestCase):
         # Make sure a histogram and several statuses are present first.
         self.daemon.request("GET", "/healthz")
         self.daemon.request("GET", "/readyz")
-        self.daemon.request("GET", "/nope")
+        self.daemon.request("GET", "/v1/nope")
         _, text = self.get_text()
         m = harness.parse_metrics(text)  # raises on any format violation
         for name, fam in m.families.items():
@@ -102,7 +102,7 @@ class MetricsTest(harness.SharedDaemonTestCase):
 
     def test_unknown_paths_do_not_create_series(self):
         for i in range(5):
-            self.assertEqual(self.daemon.request("GET", "/random-path-%d" % i)[0], 404)
+            self.assertEqual(self.daemon.request("GET", "/v1/random-path-%d" % i)[0], 404)
         _, text = self.get_text()
         self.assertNotIn("random-path", text)
         m = harness.parse_metrics(text)
