@@ -5,7 +5,7 @@ import { h } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import htm from 'htm';
 import { t } from '../i18n.js';
-import { formatDate, formatDecimal, formatMoney, formatQuantity, formatNumber } from '../format.js';
+import { formatBase, formatDate, formatDecimal, formatMoney, formatQuantity, formatNumber } from '../format.js';
 
 export const html = htm.bind(h);
 
@@ -58,9 +58,17 @@ export function ErrorSummary({ error, labels }) {
 		<h2 class="error-summary__title">${t('error.summary_title')}</h2>
 		${fields.length === 0 && html`<p>${problemText(error)}</p>`}
 		${fields.length > 0 && html`<ul>
-			${fields.map(([f, msg]) => html`<li><a href=${'#' + fieldId(f)} onClick=${(e) => focusField(e, f)}>${(labels && labels[f]) || f}: ${msg}</a></li>`)}
+			${fields.map(([f, msg]) => html`<li><a href=${'#' + fieldId(f)} onClick=${(e) => focusField(e, f)}>${summaryLine(f, msg, labels)}</a></li>`)}
 		</ul>`}
 	</div>`;
+}
+
+// The server's message names the field already ("số lượng: ..."): it is
+// shown as sent, capitalised; a message that does not gets the form's label.
+function summaryLine(f, msg, labels) {
+	const m = String(msg || '');
+	if (/^[^:]{1,40}: /.test(m)) return m.charAt(0).toUpperCase() + m.slice(1);
+	return ((labels && labels[f]) || f) + ': ' + m;
 }
 
 function focusField(e, f) {
@@ -99,7 +107,7 @@ export function Explain({ match, material }) {
 		: '';
 	const distanceFrom = x.distance_from ? t('explain.from.' + x.distance_from.replace(/[^a-z]+/g, '_')) : '';
 	return html`<dl class="explain">
-		<div><dt>${t('explain.quantity')}</dt><dd>${formatQuantity(match.quantity, material)}</dd></div>
+		<div><dt>${t('explain.quantity')}</dt><dd>${formatBase(match.quantity.base, material)}</dd></div>
 		<div><dt>${t('explain.unit_price')}</dt><dd>${unitPrice}</dd></div>
 		<div><dt>${t('explain.distance')}</dt><dd>${x.distance_km !== undefined ? formatNumber(x.distance_km) + ' km' : ''}${distanceFrom && html` <span class="muted">(${distanceFrom})</span>`}</dd></div>
 		<div><dt>${t('explain.goods')}</dt><dd>${formatMoney(x.goods_total_vnd)}</dd></div>
