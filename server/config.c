@@ -65,6 +65,8 @@ static const struct config_setting config_settings[] = {
 	 600000, "reconnection delay /v1/events suggests to its clients (the SSE retry: field)"},
 	{"stream-ticket-ttl", "CRAFTMATCH_STREAM_TICKET_TTL", CT_INT, CFG(stream_ticket_ttl_s), "60", 1,
 	 3600, "seconds a single-use stream ticket (POST /v1/stream-tickets) stays valid"},
+	{"session-ttl", "CRAFTMATCH_SESSION_TTL", CT_INT, CFG(session_ttl_s), "2592000", 60, 31536000,
+	 "seconds a browser session (POST /v1/sessions) lasts before its owner signs in again"},
 	{"review-timeout", "CRAFTMATCH_REVIEW_TIMEOUT", CT_INT, CFG(review_timeout_s), "172800", 1,
 	 31536000, "seconds a proposal may wait for review, and an approved match for both "
 		   "parties, before it expires and its quantity returns"},

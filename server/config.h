@@ -36,6 +36,7 @@ struct config {
 	long events_buffer_bytes;
 	int events_retry_ms;
 	int stream_ticket_ttl_s;
+	int session_ttl_s;
 	char web_root[1024]; /* "" until static_resolve_root() picks the default */
 
 	/* one-shot actions, not settings */

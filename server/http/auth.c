@@ -1,8 +1,9 @@
 /*
- * auth — bearer tokens (see auth.h).
+ * auth — bearer tokens, browser sessions and the CSRF rule (see auth.h).
  */
 #include "server/http/auth.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,12 @@
 #include "server/http/request.h"
 #include "server/store/accounts.h"
 #include "server/store/keys.h"
+#include "server/store/sessions.h"
 
 struct auth_ctx {
 	struct http_req *r;
 	char key[KEYS_MAX];
+	int session; /* authenticating by the session cookie */
 };
 
 /*
@@ -82,6 +85,52 @@ static void auth_refuse(struct http_req *r, const char *detail)
 	http_reply_problem(r, 401, "unauthorized", NULL, "%s", detail);
 }
 
+void auth_set_cookie(struct http_req *r, const char *secret, long max_age)
+{
+	/* craftmatchd speaks plain HTTP; a TLS proxy in front says so in X-Forwarded-Proto. */
+	const char *proto = http_req_header(r, "X-Forwarded-Proto");
+	int secure = proto && strcasecmp(proto, "https") == 0;
+	char cookie[160];
+	snprintf(cookie, sizeof(cookie), AUTH_COOKIE "=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Strict%s",
+		 secret, max_age, secure ? "; Secure" : "");
+	http_reply_header(r, "Set-Cookie", cookie);
+	sodium_memzero(cookie, sizeof(cookie));
+}
+
+/*
+ * Why a request may not act on the strength of a cookie, or NULL when it
+ * may: it must carry X-Craftmatch: 1 (a header no form or cross-origin
+ * request without CORS can send) and come from this server's own origin.
+ */
+static const char *auth_csrf_refusal(struct http_req *r)
+{
+	const char *x = http_req_header(r, "X-Craftmatch");
+	if (x == NULL || strcmp(x, "1") != 0)
+		return "a request signed in by cookie that changes something must send X-Craftmatch: 1";
+	const char *site = http_req_header(r, "Sec-Fetch-Site");
+	if (site && strcmp(site, "same-origin") != 0)
+		return "the request comes from another site (Sec-Fetch-Site)";
+	const char *origin = http_req_header(r, "Origin");
+	if (origin == NULL)
+		return site ? NULL : "the request names no Origin";
+	const char *host = http_req_header(r, "Host");
+	const char *rest = strncmp(origin, "http://", 7) == 0    ? origin + 7
+			   : strncmp(origin, "https://", 8) == 0 ? origin + 8
+								 : NULL;
+	if (host == NULL || rest == NULL || strcasecmp(rest, host) != 0)
+		return "the request comes from another origin";
+	return NULL;
+}
+
+int auth_csrf_check(struct http_req *r)
+{
+	const char *why = auth_csrf_refusal(r);
+	if (why == NULL)
+		return 0;
+	http_reply_problem(r, 403, "csrf", NULL, "%s", why);
+	return -1;
+}
+
 static void auth_looked_up(const struct store_reply *res, void *arg)
 {
 	struct auth_ctx *a = arg;
@@ -95,8 +144,15 @@ static void auth_looked_up(const struct store_reply *res, void *arg)
 	const char *key = json_string_value(json_array_get(v, 3));
 	if (!json_is_array(v) || key == NULL || strlen(key) != strlen(a->key) ||
 	    !ids_equal_ct(key, a->key, strlen(a->key))) {
+		int session = a->session;
 		free(a);
-		auth_refuse(r, "the bearer token is unknown or revoked");
+		if (session) {
+			auth_set_cookie(r, "", 0);
+			auth_refuse(r, "the session has ended (signed out, expired or its access "
+				       "code revoked): sign in again");
+		} else {
+			auth_refuse(r, "the bearer token is unknown or revoked");
+		}
 		return;
 	}
 	const char *doc = json_string_value(json_array_get(v, 2));
@@ -110,11 +166,70 @@ static void auth_looked_up(const struct store_reply *res, void *arg)
 	r->route->handler(r);
 }
 
+/*
+ * The cm_session cookie's value copied into out: 1, 0 when there is none,
+ * -1 when it is there but cannot be a session's secret.
+ */
+static int auth_session_cookie(struct http_req *r, char out[IDS_TOKEN_MAX])
+{
+	const char *c = http_req_header(r, "Cookie");
+	for (const char *p = c; p && *p;) {
+		p += strspn(p, " \t;");
+		size_t len = strcspn(p, ";");
+		size_t nl = strlen(AUTH_COOKIE "=");
+		if (len >= nl && strncmp(p, AUTH_COOKIE "=", nl) == 0) {
+			size_t vl = len - nl;
+			while (vl && (p[nl + vl - 1] == ' ' || p[nl + vl - 1] == '\t'))
+				vl--;
+			if (vl < 16 || vl >= IDS_TOKEN_MAX)
+				return -1;
+			memcpy(out, p + nl, vl);
+			out[vl] = '\0';
+			return 1;
+		}
+		p += len;
+	}
+	return 0;
+}
+
+static int auth_method_safe(const struct http_req *r)
+{
+	return strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+}
+
+static void auth_by_session(struct http_req *r)
+{
+	char secret[IDS_TOKEN_MAX];
+	int has = auth_session_cookie(r, secret);
+	if (has == 0) {
+		auth_refuse(r, "send Authorization: Bearer <token>, or sign in (POST /v1/sessions)");
+		return;
+	}
+	if (has < 0) {
+		auth_set_cookie(r, "", 0);
+		auth_refuse(r, "the session cookie is malformed: sign in again");
+		return;
+	}
+	if (!auth_method_safe(r) && auth_csrf_check(r) < 0) {
+		sodium_memzero(secret, sizeof(secret));
+		return;
+	}
+	char hash[IDS_TOKEN_HASH_HEX];
+	ids_token_hash(secret, strlen(secret), hash);
+	sodium_memzero(secret, sizeof(secret));
+	struct auth_ctx *a = xcalloc(1, sizeof(*a));
+	a->r = r;
+	a->session = 1;
+	keys_session(a->key, hash);
+	r->session_hash = xstrdup(hash);
+	store_session_auth(r->app->store, hash, auth_looked_up, a);
+}
+
 void auth_dispatch(struct http_req *r)
 {
 	const char *h = http_req_header(r, "Authorization");
 	if (h == NULL) {
-		auth_refuse(r, "send Authorization: Bearer <token>");
+		auth_by_session(r);
 		return;
 	}
 	if (strncasecmp(h, "Bearer ", 7) != 0) {

@@ -15,6 +15,7 @@ static const struct problem_type problem_types[] = {
 	{"validation", "Invalid request"},
 	{"unauthorized", "Authentication required"},
 	{"forbidden", "Not allowed"},
+	{"csrf", "Cross-site request refused"},
 	{"not-found", "Not found"},
 	{"method-not-allowed", "Method not allowed"},
 	{"request-timeout", "Request not received in time"},

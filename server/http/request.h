@@ -31,6 +31,7 @@ struct http_req {
 	uint64_t start_ns;
 	json_t *account; /* the authenticated account, or NULL; owned */
 	char *token_id;	 /* id of the bearer token used, or NULL; owned */
+	char *session_hash; /* authenticated by session cookie: its hash; owned */
 	void *ctx;	 /* handler's own state, owned by the handler */
 	struct evkeyvalq *query; /* parsed on first use; owned */
 	int query_bad;		 /* the query string could not be parsed */

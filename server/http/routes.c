@@ -10,6 +10,7 @@
 #include "server/api/listings.h"
 #include "server/api/matches.h"
 #include "server/api/reference.h"
+#include "server/api/sessions.h"
 #include "server/api/tokens.h"
 
 const struct route http_routes[] = {
@@ -24,6 +25,9 @@ const struct route http_routes[] = {
 	{"POST", "/v1/tokens", tokens_create, 0},
 	{"GET", "/v1/tokens", tokens_list, 0},
 	{"DELETE", "/v1/tokens/{id}", tokens_revoke, 0},
+	/* Takes an access code in its body, and checks the CSRF rule itself. */
+	{"POST", "/v1/sessions", sessions_sign_in, ROUTE_PUBLIC},
+	{"DELETE", "/v1/sessions/current", sessions_sign_out, 0},
 	{"POST", "/v1/needs", listings_post_need, 0},
 	{"GET", "/v1/needs", listings_search_needs, 0},
 	{"POST", "/v1/offers", listings_post_offer, 0},

@@ -490,6 +490,7 @@ void http_server_request_done(struct http_server *s, struct http_req *r, int sta
 	s->stats.requests_inflight--;
 	free(r->path);
 	free(r->token_id);
+	free(r->session_hash);
 	json_decref(r->account);
 	if (r->query) {
 		evhttp_clear_headers(r->query);

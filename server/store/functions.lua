@@ -181,6 +181,15 @@ redis.register_function('cm_token_create', function(keys, args)
   return { 'created', id }
 end)
 
+-- Revokes token id (hash and account as stored in cm:tokenid:<id>): both of
+-- its keys go, and with them every session and stream ticket made from it
+-- (they check the token at each use).
+local function token_revoke(id, hash, account, by, maxlen)
+  redis.call('DEL', 'cm:token:' .. hash, 'cm:tokenid:' .. id)
+  redis.call('SREM', 'cm:account:' .. account .. ':tokens', id)
+  emit(maxlen, 'token.revoked', { 'account', account, 'token', id, 'by', by })
+end
+
 -- cm_token_revoke
 -- KEYS: token id  ARGV: caller account id, caller may revoke any (1/0), events_maxlen
 redis.register_function('cm_token_revoke', function(keys, args)
@@ -190,9 +199,7 @@ redis.register_function('cm_token_revoke', function(keys, args)
     return redis.error_reply('CM_NOTFOUND no such token')
   end
   local id = string.sub(keys[1], string.len('cm:tokenid:') + 1)
-  redis.call('DEL', 'cm:token:' .. t[1], keys[1])
-  redis.call('SREM', 'cm:account:' .. t[2] .. ':tokens', id)
-  emit(args[3], 'token.revoked', { 'account', t[2], 'token', id, 'by', args[1] })
+  token_revoke(id, t[1], t[2], args[1], args[3])
   return 1
 end)
 
@@ -862,6 +869,55 @@ redis.register_function('cm_ticket_consume', function(keys, args)
   local doc = redis.call('HGET', 'cm:account:' .. t[1], 'doc')
   if not doc then return nil end
   return { t[1], t[2], doc }
+end)
+
+-- Browser sessions ---------------------------------------------------------------
+--
+-- cm:session:<SHA-256 of the cookie's secret> hash: account, token,
+-- created_at; it expires by itself. A session is made from an access code
+-- (a bearer token) and stays tied to it: it is valid only while that token
+-- is, so revoking the token ends the session at once. Like a stream ticket,
+-- it is a credential, not a change to the marketplace: making one appends
+-- no event (ending one revokes its token, which does).
+
+-- cm_session_create  KEYS: token (by the code's hash), session
+-- ARGV: ttl_ms, now_ms → { token id, account id, account doc } or nil (unknown code)
+redis.register_function('cm_session_create', function(keys, args)
+  local t = redis.call('HMGET', keys[1], 'id', 'account')
+  if not t[1] then return nil end
+  local doc = redis.call('HGET', 'cm:account:' .. t[2], 'doc')
+  if not doc then return nil end
+  redis.call('HSET', keys[2], 'account', t[2], 'token', t[1], 'created_at', args[2])
+  redis.call('PEXPIRE', keys[2], tonumber(args[1]))
+  return { t[1], t[2], doc }
+end)
+
+-- cm_session_auth  KEYS: session
+-- → { token id, account id, account doc, session key } or nil (unknown,
+--   expired, or its token revoked)
+redis.register_function{
+  function_name = 'cm_session_auth',
+  callback = function(keys, args)
+    local t = redis.call('HMGET', keys[1], 'token', 'account')
+    if not t[1] then return nil end
+    if redis.call('EXISTS', 'cm:tokenid:' .. t[1]) == 0 then return nil end
+    local doc = redis.call('HGET', 'cm:account:' .. t[2], 'doc')
+    if not doc then return nil end
+    return { t[1], t[2], doc, keys[1] }
+  end,
+  flags = { 'no-writes' },
+}
+
+-- cm_session_end: signing out. The session goes, and the token it was made
+-- from is revoked (an access code is handed out for one person's sign-in).
+-- KEYS: session  ARGV: events_maxlen → 1, or CM_NOTFOUND when already gone
+redis.register_function('cm_session_end', function(keys, args)
+  local s = redis.call('HMGET', keys[1], 'token', 'account')
+  if not s[1] then return redis.error_reply('CM_NOTFOUND no such session') end
+  redis.call('DEL', keys[1])
+  local t = redis.call('HMGET', 'cm:tokenid:' .. s[1], 'hash', 'account')
+  if t[1] then token_revoke(s[1], t[1], t[2], s[2], args[1]) end
+  return 1
 end)
 
 -- cm_engine_pairs: a page of cm:pairs ("need|offer" of every pair ever

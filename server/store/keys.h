@@ -26,6 +26,8 @@ static inline const char *keys_fmt(char buf[KEYS_MAX], const char *prefix, const
 #define keys_token_id(buf, id) keys_fmt(buf, "cm:tokenid:", id, NULL)
 /* A stream ticket by the SHA-256 (hex) of its secret. */
 #define keys_stream_ticket(buf, hash) keys_fmt(buf, "cm:ticket:", hash, NULL)
+/* A browser session by the SHA-256 (hex) of its cookie's secret. */
+#define keys_session(buf, hash) keys_fmt(buf, "cm:session:", hash, NULL)
 #define keys_idempotency(buf, account, keyhash) keys_fmt(buf, "cm:idem:", account, keyhash)
 #define keys_listing(buf, id) keys_fmt(buf, "cm:listing:", id, NULL)
 #define KEY_LISTINGS "cm:listings"
