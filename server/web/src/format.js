@@ -34,18 +34,21 @@ export function formatQuantity(q, material) {
 	return formatDecimal(String(q.base)) + ' ' + unitName(material, q.base_unit);
 }
 
-// A base-unit count in the material's largest unit that divides it exactly.
+// A base-unit count in the material's largest unit it fills (12500 kg ->
+// "12,5 tấn"), exactly: factors are powers of ten, so the decimal point is
+// moved in the digits, never through floating point.
 export function formatBase(base, material) {
-	if (!material || !material.units) return formatDecimal(String(base));
-	const units = [...material.units].sort((a, b) => b.factor - a.factor);
+	const digits = String(base);
+	if (!material || !material.units || !/^\d+$/.test(digits)) return formatDecimal(digits);
+	const units = [...material.units].sort((x, y) => y.factor - x.factor);
 	for (const u of units) {
-		if (base % u.factor === 0 || u.factor === 1) {
-			const whole = Math.floor(base / u.factor);
-			const rest = base % u.factor;
-			if (rest === 0) return formatDecimal(String(whole)) + ' ' + u.name;
-		}
+		const zeros = /^10*$/.exec(String(u.factor)) ? String(u.factor).length - 1 : -1;
+		if (zeros < 0 || base < u.factor) continue;
+		const whole = digits.slice(0, digits.length - zeros);
+		const frac = digits.slice(digits.length - zeros).replace(/0+$/, '');
+		return formatDecimal(whole + (frac ? '.' + frac : '')) + ' ' + u.name;
 	}
-	return formatDecimal(String(base)) + ' ' + unitName(material, material.base_unit);
+	return formatDecimal(digits) + ' ' + unitName(material, material.base_unit);
 }
 
 const dateFmt = {};

@@ -195,8 +195,8 @@ function ListingCard({ listing, catalog, onChanged, canEdit, canClose }) {
 		}
 	}
 	return html`<li class="card listing" data-listing=${listing.id}>
-		<h3>${materialName(listing.material)} — ${formatQuantity(listing.quantity, material)}
-			<span class=${'badge badge--' + listing.status}>${t('status.' + listing.status)}</span></h3>
+		<h2 class="card__title">${materialName(listing.material)} — ${formatQuantity(listing.quantity, material)}
+			<span class=${'badge badge--' + listing.status}>${t('status.' + listing.status)}</span></h2>
 		${editing
 			? html`<${EditForm} listing=${listing} material=${material} onCancel=${() => setEditing(false)} onDone=${() => { setEditing(false); onChanged(); }} />`
 			: html`<${ListingSummary} listing=${listing} material=${material} />`}

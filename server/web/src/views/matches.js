@@ -51,7 +51,7 @@ function PartyMatch({ match, me, catalog, onChanged }) {
 	const mine = match.accepted && match.accepted[side];
 	const canAnswer = (match.state === 'approved' || match.state === 'accepted') && !mine;
 	return html`<li class="card match" data-match=${match.id}>
-		<h3>${materialName(match.material)} <${Badge} state=${match.state} /></h3>
+		<h3 class="card__title">${materialName(match.material)} <${Badge} state=${match.state} /></h3>
 		<${Explain} match=${match} material=${material} />
 		${match.state === 'accepted' && mine && html`<p class="muted">${t('match.waiting_other')}</p>`}
 		${match.counterparty ? html`<${Contact} party=${match.counterparty} />` : OPEN_STATES.includes(match.state) && html`<p class="muted">${t('match.contact_after')}</p>`}
@@ -96,11 +96,11 @@ function Proposal({ match, catalog, listings, onChanged }) {
 	const material = catalog.byCode[match.material.code];
 	const rid = 'reason-' + match.id;
 	return html`<li class="card match proposal" data-match=${match.id}>
-		<h3>${materialName(match.material)} <${Badge} state=${match.state} /></h3>
+		<h2 class="card__title">${materialName(match.material)} <${Badge} state=${match.state} /></h2>
 		<${Explain} match=${match} material=${material} />
 		<div class="side-by-side">
-			<section aria-label=${t('kind.need')}><h4>${t('match.need_side')}</h4><${ListingSummary} listing=${listings[match.need.id]} material=${material} /></section>
-			<section aria-label=${t('kind.offer')}><h4>${t('match.offer_side')}</h4><${ListingSummary} listing=${listings[match.offer.id]} material=${material} /></section>
+			<section aria-label=${t('kind.need')}><h3>${t('match.need_side')}</h3><${ListingSummary} listing=${listings[match.need.id]} material=${material} /></section>
+			<section aria-label=${t('kind.offer')}><h3>${t('match.offer_side')}</h3><${ListingSummary} listing=${listings[match.offer.id]} material=${material} /></section>
 		</div>
 		<p class="muted">${t('match.expires', { when: formatDate(match.expires_at, true) })}</p>
 		<${Notice} error=${error} />
