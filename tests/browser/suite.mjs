@@ -124,13 +124,13 @@ async function selectByLabel(page, label, value) {
 
 // Registers a village or supplier through the moderator's form; returns the
 // code read from the sign-in card.
-async function register(mod, role, name, phone, shotName) {
+async function register(mod, role, name, phone, province, shotName) {
 	const page = mod.page;
 	await page.goto('/#/register');
 	await page.getByRole('heading', { name: 'Đăng ký thành viên' }).waitFor();
 	await selectByLabel(page, 'Vai trò', role);
 	await page.getByLabel('Tên', { exact: true }).fill(name);
-	await selectByLabel(page, 'Tỉnh, thành phố', 'HN');
+	await selectByLabel(page, 'Tỉnh, thành phố', province);
 	await page.getByLabel('Xã, phường').fill(role === 'village' ? 'Bát Tràng' : 'Long Biên');
 	await page.getByLabel('Điện thoại').fill(phone);
 	if (shotName) await shot(mod, shotName);
@@ -149,14 +149,15 @@ async function register(mod, role, name, phone, shotName) {
 
 // ---- the scenario -------------------------------------------------------------
 
-// The whole life of a match on one device. `m` is a material of its own, so
-// the two lives never match each other's listings.
-async function life(device, m) {
+// The whole life of a match on one device. `m` is a material of its own and
+// `prov` a province of its own, so the two lives never match each other's
+// listings nor see each other's proposals.
+async function life(device, m, prov) {
 	const tag = device === 'phone' ? 'ĐT' : 'MT';
-	// The admin makes a moderator for Hà Nội and its code (API set-up).
+	// The admin makes a moderator for the province and its code (API set-up).
 	const modAcc = await apiOk('POST', '/v1/accounts', {
-		role: 'moderator', name: `Trung tâm Khuyến công Hà Nội (${tag})`, province: 'Hà Nội',
-		contact: { phone: '024 3382 4126' }, scope: { provinces: ['Hà Nội'], forums: [] },
+		role: 'moderator', name: `Trung tâm Khuyến công ${prov.name} (${tag})`, province: prov.code,
+		contact: { phone: '024 3382 4126' }, scope: { provinces: [prov.code], forums: [] },
 	});
 	const modCode = (await apiOk('POST', '/v1/tokens', { account_id: modAcc.id })).token;
 
@@ -177,7 +178,7 @@ async function life(device, m) {
 	// The moderator registers a village and a supplier and prints their cards.
 	const villageName = `Hợp tác xã Gốm sứ Bát Tràng ${tag}`;
 	const supplierName = `Công ty Cao lanh Trúc Thôn ${tag}`;
-	const villageCode = await register(mod, 'village', villageName, '0912 345 678', '03-register-form');
+	const villageCode = await register(mod, 'village', villageName, '0912 345 678', prov.code, '03-register-form');
 	await shot(mod, '04-sign-in-card');
 	await mod.page.emulateMedia({ media: 'print' });
 	await mod.page.screenshot({ path: path.join(ARTIFACTS, `${device}-05-sign-in-card-print.png`), fullPage: true });
@@ -185,7 +186,7 @@ async function life(device, m) {
 	assert.equal(await mod.page.locator('[data-testid=signin-card]').isVisible(), true);
 	await mod.page.emulateMedia({ media: 'screen' });
 	await mod.page.getByRole('button', { name: 'Xong, đăng ký người khác' }).click();
-	const supplierCode = await register(mod, 'supplier', supplierName, '0987 654 321');
+	const supplierCode = await register(mod, 'supplier', supplierName, '0987 654 321', prov.code);
 
 	// The moderator waits on the review queue: it must fill WITHOUT a reload.
 	await mod.page.goto('/#/queue');
@@ -264,6 +265,7 @@ async function life(device, m) {
 	await mod.page.goto('/#/listings');
 	await mod.page.locator('[data-listing]').first().waitFor();
 	await shot(mod, '11-moderator-listings');
+	await mapChecks(mod);
 	await mod.page.goto('/#/queue');
 	await proposal.first().waitFor();
 	await mod.page.getByRole('button', { name: 'Duyệt' }).click();
@@ -318,6 +320,55 @@ async function life(device, m) {
 	assert.equal((await apiCall('GET', '/v1/me', undefined, { token: villageCode })).status, 401, 'sign-out left the code valid');
 
 	return { mod, village, supplier, supplierCode };
+}
+
+// True when the element's box lies inside the container's box.
+async function inside(page, el, container) {
+	const [a, b] = await Promise.all([el.boundingBox(), container.boundingBox()]);
+	return !!(a && b && a.x >= b.x - 1 && a.y >= b.y - 1 && a.x + a.width <= b.x + b.width + 1 && a.y + a.height <= b.y + b.height + 1);
+}
+
+// The map: the 34 provincial centres, the open listings and the proposal on
+// it, and the Hoàng Sa and Trường Sa archipelagos drawn and labelled as
+// Vietnam's in every view that reaches the East Sea: in an inset while the
+// view is the north, on the map itself when it is the whole country.
+async function mapChecks(p) {
+	const page = p.page;
+	await page.goto('/#/map');
+	const map = page.locator('[data-testid=map]');
+	await map.locator('path.province-centre').first().waitFor();
+	const provinces = (await apiOk('GET', '/v1/provinces')).provinces.length;
+	assert.equal(provinces, 34);
+	assert.equal(await map.locator('path.province-centre').count(), provinces);
+	await map.locator('path.listing-marker--need').first().waitFor();
+	await map.locator('path.listing-marker--offer').first().waitFor();
+	// (both parties are in one province here: the line has no length, but it is drawn)
+	await map.locator('path.match-line--proposed').first().waitFor({ state: 'attached' });
+	const labels = ['Quần đảo Hoàng Sa (Việt Nam)', 'Quần đảo Trường Sa (Việt Nam)'];
+
+	// The north: the Gulf of Tonkin is in view, so the inset shows both.
+	const inset = page.locator('[data-testid=map-inset]');
+	assert.equal(await inset.isVisible(), true, 'no East Sea inset on the map of the north');
+	for (const text of labels) {
+		const label = inset.locator('.map-label--archipelago', { hasText: text });
+		assert.equal(await label.isVisible(), true, `the inset does not show ${text}`);
+		assert.ok(await inside(page, label, inset), `${text} lies outside the inset`);
+	}
+	assert.equal(await inset.locator('path.archipelago').count(), 2);
+	await shot(p, '11b-map-north');
+
+	// The whole country: the archipelagos on the map itself.
+	await page.getByRole('button', { name: 'Cả nước' }).click();
+	await inset.waitFor({ state: 'hidden' });
+	for (const text of labels) {
+		const label = map.locator('.map-label--archipelago', { hasText: text });
+		await label.waitFor();
+		assert.ok(await inside(page, label, map), `the label ${text} lies outside the map`);
+		const ring = map.locator('path.archipelago--' + (text.includes('Hoàng') ? 'hoang_sa' : 'truong_sa'));
+		assert.ok(await inside(page, ring, map), `the ring of ${text} lies outside the map`);
+	}
+	assert.equal(await map.locator('.map-label--sea', { hasText: 'Biển Đông' }).isVisible(), true);
+	await shot(p, '11c-map-country');
 }
 
 // A revoked code is refused, and a page signed in with it ends its session.
@@ -385,12 +436,12 @@ async function step(name, fn) {
 
 try {
 	const desktop = await step('desktop: the whole life of a match, each role in its own context',
-		() => life('desktop', { code: 'kaolin' }));
+		() => life('desktop', { code: 'kaolin' }, { code: 'HN', name: 'Hà Nội' }));
 	if (desktop) {
 		await step('desktop: a revoked code is refused and ends its session', () => revoked('desktop', desktop.supplierCode));
 		await step('a cookie request from another origin or without X-Craftmatch is refused (csrf)', () => csrf(desktop.supplier));
 	}
-	const phone = await step('phone 390x844: the whole life of a match', () => life('phone', { code: 'clay' }));
+	const phone = await step('phone 390x844: the whole life of a match', () => life('phone', { code: 'clay' }, { code: 'BN', name: 'Bắc Ninh' }));
 	if (phone) await step('phone: a revoked code is refused', () => revoked('phone', phone.supplierCode));
 	await step('no Content-Security-Policy violation and no script error on any page', () => {
 		assert.deepEqual(cspViolations, []);

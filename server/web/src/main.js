@@ -14,10 +14,10 @@ import { Register } from './views/register.js';
 // The pages of each role, in menu order; the first is its home. A role is
 // offered nothing else.
 const PAGES = {
-	village: ['needs', 'matches'],
-	supplier: ['offers', 'matches'],
-	moderator: ['queue', 'listings', 'register'],
-	admin: ['queue', 'listings', 'register'],
+	village: ['needs', 'matches', 'map'],
+	supplier: ['offers', 'matches', 'map'],
+	moderator: ['queue', 'listings', 'map', 'register'],
+	admin: ['queue', 'listings', 'map', 'register'],
 };
 
 const pageFromHash = () => (window.location.hash.replace(/^#\/?/, '').split('/')[0] || '');
@@ -30,6 +30,17 @@ function useHashPage() {
 		return () => window.removeEventListener('hashchange', on);
 	}, []);
 	return page;
+}
+
+// The map (Leaflet and the outlines) is loaded when first shown, not with the app.
+function LazyMap(props) {
+	const [View, setView] = useState(null);
+	const [error, setError] = useState(null);
+	useEffect(() => {
+		import('./views/map.js').then((m) => setView(() => m.MapView), () => setError({ status: 0 }));
+	}, []);
+	if (error) return html`<${Notice} error=${error} />`;
+	return View ? html`<${View} ...${props} />` : html`<p class="muted">${t('common.loading')}</p>`;
 }
 
 async function loadCatalog() {
@@ -60,9 +71,19 @@ function App() {
 		if (!me) return undefined;
 		let timer = null;
 		const stop = openStream((ev) => {
-			if (ev.type === 'session.ended' || ev.type === 'token.revoked') {
+			if (ev.type === 'session.ended') {
 				setEnded(true);
 				setMe(null);
+				return;
+			}
+			if (ev.type === 'token.revoked') {
+				// One of this account's codes: is it the one this session came from?
+				api.me().catch((err) => {
+					if (err.status === 401) {
+						setEnded(true);
+						setMe(null);
+					}
+				});
 				return;
 			}
 			clearTimeout(timer);
@@ -110,6 +131,7 @@ function App() {
 			queue: () => html`<${ReviewQueue} ...${props} />`,
 			listings: () => html`<${ScopeListings} ...${props} />`,
 			register: () => html`<${Register} ...${props} />`,
+			map: () => html`<${LazyMap} ...${props} />`,
 		}[current]();
 	}
 
