@@ -4,7 +4,7 @@
 import { h } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import htm from 'htm';
-import { t } from '../i18n.js';
+import { getLang, t } from '../i18n.js';
 import { formatBase, formatDate, formatDecimal, formatMoney, formatQuantity, formatNumber } from '../format.js';
 
 export const html = htm.bind(h);
@@ -97,7 +97,12 @@ export function Notice({ error, message }) {
 	return null;
 }
 
-export const materialName = (m) => (m ? m.name_vi || m.name || m.code : '');
+// A material's name in the chosen language (listings carry `name`, the
+// catalogue `name_en`; both carry `name_vi`).
+export const materialName = (m) => {
+	if (!m) return '';
+	return (getLang() === 'en' ? m.name_en || m.name || m.name_vi : m.name_vi || m.name || m.name_en) || m.code;
+};
 
 // Why the engine proposed a match: price, distance, freight, landed cost.
 export function Explain({ match, material }) {
