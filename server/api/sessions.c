@@ -56,6 +56,7 @@ static void sessions_made(const struct store_reply *res, void *arg)
 		return;
 	}
 	auth_set_cookie(r, c->secret, (long)r->app->cfg.session_ttl_s);
+	http_reply_header(r, "Location", "/v1/sessions/current");
 	char when[32];
 	json_t *out = json_pack("{s:o, s:s}", "account", account_render(account, 1), "expires_at",
 				api_time_text(c->expires_ms, when));

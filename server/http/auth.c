@@ -91,8 +91,9 @@ void auth_set_cookie(struct http_req *r, const char *secret, long max_age)
 	const char *proto = http_req_header(r, "X-Forwarded-Proto");
 	int secure = proto && strcasecmp(proto, "https") == 0;
 	char cookie[160];
-	snprintf(cookie, sizeof(cookie), AUTH_COOKIE "=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Strict%s",
-		 secret, max_age, secure ? "; Secure" : "");
+	snprintf(cookie, sizeof(cookie),
+		 AUTH_COOKIE "=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Strict%s", secret,
+		 max_age, secure ? "; Secure" : "");
 	http_reply_header(r, "Set-Cookie", cookie);
 	sodium_memzero(cookie, sizeof(cookie));
 }
@@ -106,7 +107,8 @@ static const char *auth_csrf_refusal(struct http_req *r)
 {
 	const char *x = http_req_header(r, "X-Craftmatch");
 	if (x == NULL || strcmp(x, "1") != 0)
-		return "a request signed in by cookie that changes something must send X-Craftmatch: 1";
+		return "a request signed in by cookie that changes something must send "
+		       "X-Craftmatch: 1";
 	const char *site = http_req_header(r, "Sec-Fetch-Site");
 	if (site && strcmp(site, "same-origin") != 0)
 		return "the request comes from another site (Sec-Fetch-Site)";
@@ -114,7 +116,7 @@ static const char *auth_csrf_refusal(struct http_req *r)
 	if (origin == NULL)
 		return site ? NULL : "the request names no Origin";
 	const char *host = http_req_header(r, "Host");
-	const char *rest = strncmp(origin, "http://", 7) == 0    ? origin + 7
+	const char *rest = strncmp(origin, "http://", 7) == 0	 ? origin + 7
 			   : strncmp(origin, "https://", 8) == 0 ? origin + 8
 								 : NULL;
 	if (host == NULL || rest == NULL || strcasecmp(rest, host) != 0)
@@ -202,7 +204,8 @@ static void auth_by_session(struct http_req *r)
 	char secret[IDS_TOKEN_MAX];
 	int has = auth_session_cookie(r, secret);
 	if (has == 0) {
-		auth_refuse(r, "send Authorization: Bearer <token>, or sign in (POST /v1/sessions)");
+		auth_refuse(r,
+			    "send Authorization: Bearer <token>, or sign in (POST /v1/sessions)");
 		return;
 	}
 	if (has < 0) {

@@ -35,6 +35,7 @@
 #include "server/http/request.h"
 #include "server/log.h"
 #include "server/web/static.h"
+#include "server/web/webpath.h"
 
 enum conn_phase { PHASE_IDLE, PHASE_HEADERS, PHASE_BODY, PHASE_DISPATCHED, PHASE_REJECTED };
 
@@ -454,7 +455,7 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 	case ROUTER_NOT_FOUND:
 		break;
 	}
-	if (!static_path_reserved(r->path)) {
+	if (!webpath_reserved(r->path)) {
 		/* The web app: files are only read. */
 		if (strcmp(lookup, "GET") == 0) {
 			static_serve(r);

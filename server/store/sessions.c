@@ -9,7 +9,7 @@
 #include "server/store/keys.h"
 
 void store_session_create(struct store *s, const char *code_hash, const char *session_hash,
-		     long ttl_ms, store_cb cb, void *arg)
+			  long ttl_ms, store_cb cb, void *arg)
 {
 	char k_tok[KEYS_MAX], k_ses[KEYS_MAX], ttl[24], now[24];
 	const char *keys[] = {keys_token(k_tok, code_hash), keys_session(k_ses, session_hash)};

@@ -18,7 +18,7 @@
  * account document text], or null when the code is unknown or revoked.
  */
 void store_session_create(struct store *s, const char *code_hash, const char *session_hash,
-		     long ttl_ms, store_cb cb, void *arg);
+			  long ttl_ms, store_cb cb, void *arg);
 
 /*
  * value: [token id, account id, account document text, session key], or

@@ -1,7 +1,7 @@
 /*
  * static — serving the built web app from the web root (--web-root).
  *
- * Every GET or HEAD whose path is not the API's (see static_path_reserved)
+ * Every GET or HEAD whose path is not the API's (see webpath_reserved)
  * comes here: a file under the root is sent with its Content-Type, an ETag
  * (If-None-Match → 304), a cache policy (fingerprinted files under /assets/
  * are immutable for a year, everything else is revalidated), its
@@ -29,9 +29,6 @@ struct http_req;
  * directory, else the first (the app may be built after the start).
  */
 void static_resolve_root(struct config *cfg);
-
-/* 1 when path (raw, as requested) belongs to the API, never to the app. */
-int static_path_reserved(const char *path);
 
 /* Answers r (GET or HEAD) from the web root. */
 void static_serve(struct http_req *r);

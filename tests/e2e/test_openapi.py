@@ -31,6 +31,9 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 # Routes registered with ROUTE_PUBLIC in server/http/routes.c.
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
           ("GET", "/v1/provinces"), ("GET", "/v1/materials")}
+# Public routes that take a credential in their body instead (signing in):
+# no security requirement, but 401 for a bad credential.
+SIGN_IN = {("POST", "/v1/sessions")}
 LISTING_FILTERS = {"kind", "material", "province", "status", "forum", "owner", "q", "cursor",
                    "limit"}
 
@@ -649,7 +652,10 @@ class DescriptionTest(SpecAssertions, unittest.TestCase):
         for key, op in sorted(self.ops.items()):
             with self.subTest(op="%s %s" % key):
                 security = op.get("security", self.spec.get("security"))
-                if key in PUBLIC:
+                if key in SIGN_IN:
+                    self.assertEqual(security, [], "signing in needs no earlier credential")
+                    self.assertIn("401", op["responses"])
+                elif key in PUBLIC:
                     self.assertEqual(security, [], "a public route must say security: []")
                     self.assertNotIn("401", op["responses"])
                 else:
@@ -671,7 +677,8 @@ class DescriptionTest(SpecAssertions, unittest.TestCase):
                 header_params = {p["name"] for p in params if p.get("in") == "header"}
                 if method == "POST":
                     self.assertIn("requestBody", op)
-                if method == "POST" and "201" in op["responses"]:
+                if method == "POST" and "201" in op["responses"] and \
+                        (method, path) not in SIGN_IN:
                     self.assertIn("Idempotency-Key", header_params)
                 if method == "PATCH":
                     self.assertIn("If-Match", header_params)
@@ -729,7 +736,11 @@ class LiveTest(SpecAssertions, harness.SharedDaemonTestCase):
             with self.subTest(op="%s %s" % (method, template)):
                 body = {} if method in ("POST", "PATCH", "PUT") else None
                 status, h, b = self.call(method, template, body=body)
-                if (method, template) in PUBLIC:
+                if (method, template) in SIGN_IN:
+                    # no code at all: refused (CSRF rule first), never signed in
+                    self.assertProblem(status, h, b, 403)
+                    self.assertNotIn("Set-Cookie", h)
+                elif (method, template) in PUBLIC:
                     self.assertNotEqual(status, 401)
                     self.assertTrue(200 <= status < 300, (status, b))
                 else:
@@ -902,6 +913,27 @@ class LiveTest(SpecAssertions, harness.SharedDaemonTestCase):
         self.assertProblem(status, _, b, 409)
         status, _, b = self.call("GET", "/v1/listings/{id}", village_t)
         self.assertProblem(status, _, b, 404)
+
+        # Sessions: a browser signs in with a code of its own, and out again.
+        code = self.call("POST", "/v1/tokens", modt, {"account_id": village["id"]})[2]["token"]
+        app = {"X-Craftmatch": "1", "Origin": "http://127.0.0.1:%d" % self.daemon.port}
+        status, h, b = self.call("POST", "/v1/sessions", body={"code": code})
+        self.assertProblem(status, h, b, 403)
+        status, h, b = self.call("POST", "/v1/sessions", body={"code": code + "x"}, headers=app)
+        self.assertProblem(status, h, b, 401)
+        status, h, signed = self.call("POST", "/v1/sessions", body={"code": code}, headers=app)
+        self.assertEqual((status, signed["account"]["id"]), (201, village["id"]))
+        cookie = {"Cookie": h["Set-Cookie"].split(";")[0]}
+        status, _, me = self.call("GET", "/v1/me", headers=cookie)
+        self.assertEqual((status, me["id"]), (200, village["id"]))
+        status, h, b = self.call("DELETE", "/v1/sessions/current", headers=cookie)
+        self.assertProblem(status, h, b, 403)
+        status, h, b = self.call("DELETE", "/v1/sessions/current", village_t)
+        self.assertProblem(status, h, b, 404)
+        status, _, _ = self.call("DELETE", "/v1/sessions/current", headers=dict(cookie, **app))
+        self.assertEqual(status, 204)
+        status, h, b = self.call("GET", "/v1/me", headers=cookie)
+        self.assertProblem(status, h, b, 401)
 
         # Tokens: list, revoke, and the revoked token is refused.
         status, _, mine = self.call("GET", "/v1/tokens", village_t)

@@ -96,6 +96,7 @@ class SessionsTest(fixtures.ApiTestCase):
         expires = fixtures.rfc3339_to_ms(body["expires_at"]) / 1000
         self.assertAlmostEqual(expires, before + SESSION_TTL, delta=60)
         self.assertEqual(headers.get("Cache-Control"), "no-store")
+        self.assertEqual(headers.get("Location"), "/v1/sessions/current")
         set_cookie = headers["Set-Cookie"]
         attrs = [a.strip() for a in set_cookie.split(";")]
         self.assertEqual(sorted(attrs[1:]), sorted(["Path=/", "Max-Age=%d" % SESSION_TTL,
@@ -253,6 +254,20 @@ class SessionsTest(fixtures.ApiTestCase):
         self.assertSessionEnded(self.with_cookie(cookie, "GET", "/v1/me"))
         self.assertSessionEnded(self.with_cookie(other, "POST", "/v1/needs", fixtures.need_body(),
                                                  self.app_headers()))
+
+    def test_expired_session_is_refused(self):
+        v = self.village()
+        cookie = self.session_for(v)
+        key = "cm:session:" + fixtures.sha256_hex(cookie)
+        self.assertEqual(self.rc.execute("PEXPIRE", key, 1), 1)
+        harness.wait_for(lambda: self.rc.execute("EXISTS", key) == 0, 5.0,
+                         message="the session key to expire")
+        self.assertSessionEnded(self.with_cookie(cookie, "GET", "/v1/me"))
+        # the code itself still works: signing in again gives a new session
+        self.assertEqual(self.api.call(v, "GET", "/v1/me")[0], 200)
+        again = self.session_for(v)
+        self.assertNotEqual(again, cookie)
+        self.assertEqual(self.with_cookie(again, "GET", "/v1/me")[0], 200)
 
     def test_zz_secrets_never_leave_the_server(self):
         # runs last (by name): every code and cookie of the class is checked
