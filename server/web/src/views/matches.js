@@ -52,6 +52,7 @@ function PartyMatch({ match, me, catalog, onChanged }) {
 	const canAnswer = (match.state === 'approved' || match.state === 'accepted') && !mine;
 	return html`<li class="card match" data-match=${match.id}>
 		<h3 class="card__title">${materialName(match.material)} <${Badge} state=${match.state} /></h3>
+		<p>${t('match.other_place', { place: (side === 'need' ? match.offer : match.need).province || '' })}</p>
 		<${Explain} match=${match} material=${material} />
 		${match.state === 'accepted' && mine && html`<p class="muted">${t('match.waiting_other')}</p>`}
 		${match.counterparty ? html`<${Contact} party=${match.counterparty} />` : OPEN_STATES.includes(match.state) && html`<p class="muted">${t('match.contact_after')}</p>`}
