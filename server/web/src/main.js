@@ -1,0 +1,162 @@
+// main.js — the app's shell: who is signed in, the catalogue (materials and
+// provinces), the page chosen by the address's #fragment, the pages each role
+// may use, the live stream, and the language switch.
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, openStream } from './api.js';
+import { getLang, languages, setLang, t } from './i18n.js';
+import { html, Notice } from './views/common.js';
+import { SignIn } from './views/signin.js';
+import { MyListings, ScopeListings } from './views/listings.js';
+import { MyMatches, ReviewQueue } from './views/matches.js';
+import { Register } from './views/register.js';
+
+// The pages of each role, in menu order; the first is its home. A role is
+// offered nothing else.
+const PAGES = {
+	village: ['needs', 'matches', 'map'],
+	supplier: ['offers', 'matches', 'map'],
+	moderator: ['queue', 'listings', 'map', 'register'],
+	admin: ['queue', 'listings', 'map', 'register'],
+};
+
+const pageFromHash = () => (window.location.hash.replace(/^#\/?/, '').split('/')[0] || '');
+
+function useHashPage() {
+	const [page, setPage] = useState(pageFromHash);
+	useEffect(() => {
+		const on = () => setPage(pageFromHash());
+		window.addEventListener('hashchange', on);
+		return () => window.removeEventListener('hashchange', on);
+	}, []);
+	return page;
+}
+
+// The map (Leaflet and the outlines) is loaded when first shown, not with the app.
+function LazyMap(props) {
+	const [View, setView] = useState(null);
+	const [error, setError] = useState(null);
+	useEffect(() => {
+		import('./views/map.js').then((m) => setView(() => m.MapView), () => setError({ status: 0 }));
+	}, []);
+	if (error) return html`<${Notice} error=${error} />`;
+	return View ? html`<${View} ...${props} />` : html`<p class="muted">${t('common.loading')}</p>`;
+}
+
+async function loadCatalog() {
+	const [m, p] = await Promise.all([api.materials(), api.provinces()]);
+	const byCode = {};
+	for (const x of m.materials) byCode[x.code] = x;
+	return { materials: m.materials, provinces: p.provinces, byCode };
+}
+
+function App() {
+	const [me, setMe] = useState(undefined); // undefined: not known yet; null: signed out
+	const [ended, setEnded] = useState(false);
+	const [catalog, setCatalog] = useState(null);
+	const [error, setError] = useState(null);
+	const [live, setLive] = useState(false);
+	const [changes, setChanges] = useState(0);
+	const [, setLangTick] = useState(0);
+	const page = useHashPage();
+
+	useEffect(() => {
+		api.me().then(setMe, (err) => (err.status === 401 ? setMe(null) : setError(err)));
+		loadCatalog().then(setCatalog, setError);
+	}, []);
+
+	// The live stream while signed in: any event about listings or matches
+	// makes the shown page reload what it shows (a `reset` too).
+	useEffect(() => {
+		if (!me) return undefined;
+		let timer = null;
+		const stop = openStream((ev) => {
+			if (ev.type === 'session.ended') {
+				setEnded(true);
+				setMe(null);
+				return;
+			}
+			if (ev.type === 'token.revoked') {
+				// One of this account's codes: is it the one this session came from?
+				api.me().catch((err) => {
+					if (err.status === 401) {
+						setEnded(true);
+						setMe(null);
+					}
+				});
+				return;
+			}
+			clearTimeout(timer);
+			timer = setTimeout(() => setChanges((n) => n + 1), 150);
+		}, setLive);
+		return () => {
+			clearTimeout(timer);
+			stop();
+		};
+	}, [me && me.id]);
+
+	function switchLang() {
+		const next = languages[(languages.indexOf(getLang()) + 1) % languages.length];
+		setLang(next);
+		setLangTick((n) => n + 1);
+	}
+
+	async function signOut() {
+		try {
+			await api.signOut();
+		} catch (err) {
+			/* the session is gone either way */
+		}
+		setEnded(false);
+		setMe(null);
+		window.location.hash = '';
+	}
+
+	const pages = me ? PAGES[me.role] || [] : [];
+	const current = pages.includes(page) ? page : pages[0];
+	useEffect(() => {
+		document.title = (me && current ? t('nav.' + current) + ' · ' : '') + t('app.name');
+	});
+
+	let main;
+	if (error && (!catalog || me === undefined)) main = html`<${Notice} error=${error} />`;
+	else if (me === undefined || !catalog) main = html`<p class="muted">${t('common.loading')}</p>`;
+	else if (me === null) main = html`<${SignIn} ended=${ended} onSignedIn=${(acc) => { setEnded(false); setMe(acc); window.location.hash = ''; }} />`;
+	else {
+		const props = { me, catalog, changes };
+		main = {
+			needs: () => html`<${MyListings} kind="need" ...${props} />`,
+			offers: () => html`<${MyListings} kind="offer" ...${props} />`,
+			matches: () => html`<${MyMatches} ...${props} />`,
+			queue: () => html`<${ReviewQueue} ...${props} />`,
+			listings: () => html`<${ScopeListings} ...${props} />`,
+			register: () => html`<${Register} ...${props} />`,
+			map: () => html`<${LazyMap} ...${props} />`,
+		}[current]();
+	}
+
+	return html`
+		<a class="skip-link" href="#main">${t('nav.skip')}</a>
+		<header class="topbar">
+			<div class="topbar__brand">
+				<span class="topbar__name">${t('app.name')}</span>
+				<span class="topbar__tagline">${t('app.tagline')}</span>
+			</div>
+			<div class="topbar__tools">
+				${me && html`<span class=${'live ' + (live ? 'live--on' : 'live--off')} role="status" data-testid="live">${live ? t('live.on') : t('live.off')}</span>`}
+				<button type="button" class="link-button" onClick=${switchLang} lang=${getLang() === 'vi' ? 'en' : 'vi'}>${t('lang.switch')}</button>
+			</div>
+		</header>
+		${me && html`<nav class="menu" aria-label=${t('nav.label')}>
+			<p class="menu__who"><span>${me.name}</span> <span class="muted">(${t('role.' + me.role)})</span></p>
+			<ul>
+				${pages.map((p) => html`<li><a href=${'#/' + p} aria-current=${p === current ? 'page' : undefined}>${t('nav.' + p)}</a></li>`)}
+				<li><button type="button" class="link-button" onClick=${signOut}>${t('nav.sign_out')}</button></li>
+			</ul>
+		</nav>`}
+		<main id="main" tabindex="-1">${main}</main>
+		<footer class="footer"><p>${t('app.footer')}</p></footer>`;
+}
+
+setLang(getLang());
+render(html`<${App} />`, document.getElementById('app'));

@@ -1,0 +1,456 @@
+// suite.mjs — the browser suite: the whole life of a match through the web
+// app, each role in its own browser context, on a desktop and on a phone
+// (390×844); bad input through the forms; sign-out, a revoked code and a
+// cross-origin request refused; axe-core on every page; a screenshot of every
+// page. Run by test_browser.py, which starts Redis and craftmatchd and passes:
+//   CM_URL                the server, e.g. http://127.0.0.1:34567
+//   CM_ADMIN_TOKEN        a bootstrap admin's token (set-up through the API)
+//   CM_BROWSER_ARTIFACTS  where the screenshots go
+// Drives Debian's /usr/bin/chromium (or $CHROMIUM) headless; never downloads
+// a browser. Prints "N passed, N failed" and exits non-zero on any failure.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const URL_ = process.env.CM_URL;
+const ADMIN = process.env.CM_ADMIN_TOKEN;
+const ARTIFACTS = process.env.CM_BROWSER_ARTIFACTS || path.resolve('browser-artifacts');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const WAIT = 20000; // ms for anything the server or the engine does
+
+if (!URL_ || !ADMIN) {
+	console.error('suite.mjs: CM_URL and CM_ADMIN_TOKEN must be set (test_browser.py sets them)');
+	process.exit(2);
+}
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+
+// ---- the API, for set-up and for checking what the forms did ---------------
+
+async function apiCall(method, p, body, { token = ADMIN, headers = {} } = {}) {
+	const h = { ...headers };
+	if (token) h.Authorization = 'Bearer ' + token;
+	if (body !== undefined) h['Content-Type'] = 'application/json';
+	const r = await fetch(URL_ + p, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+	const text = await r.text();
+	let data = null;
+	try {
+		data = text ? JSON.parse(text) : null;
+	} catch (e) {
+		data = text;
+	}
+	return { status: r.status, data, headers: r.headers };
+}
+
+async function apiOk(method, p, body, opts) {
+	const r = await apiCall(method, p, body, opts);
+	assert.ok(r.status >= 200 && r.status < 300, `${method} ${p} answered ${r.status}: ${JSON.stringify(r.data)}`);
+	return r.data;
+}
+
+// A date in Vietnam `days` from today, as YYYY-MM-DD.
+function vnDay(days) {
+	const d = new Date(Date.now() + days * 86400000);
+	return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Ho_Chi_Minh', year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+}
+
+// ---- the browser ------------------------------------------------------------
+
+const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+	'--disable-background-networking', '--disable-component-update', '--disable-sync',
+	'--disable-dev-shm-usage', '--lang=vi-VN'];
+
+// playwright-core gives the browser a fresh user-data-dir of its own (a new
+// temporary folder, removed at close) and each context a fresh profile.
+const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+
+const cspViolations = [];
+const pageErrors = [];
+
+// A new browser context (its own cookies: one person) and its page.
+async function person(label, device) {
+	const ctx = await browser.newContext({
+		baseURL: URL_,
+		locale: 'vi-VN',
+		timezoneId: 'Asia/Ho_Chi_Minh',
+		...(device === 'phone'
+			? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
+			: { viewport: { width: 1280, height: 900 } }),
+	});
+	const page = await ctx.newPage();
+	page.setDefaultTimeout(WAIT);
+	page.on('console', (m) => {
+		if (/Content Security Policy/i.test(m.text())) cspViolations.push(`${label}: ${m.text()}`);
+	});
+	page.on('pageerror', (e) => pageErrors.push(`${label}: ${e.message}`));
+	page.on('dialog', (d) => d.accept());
+	return { label, ctx, page, device };
+}
+
+// axe-core, evaluated in the page (CDP evaluation is not subject to the CSP):
+// no serious or critical violation.
+const axeReport = [];
+async function checkA11y(page, name) {
+	await page.evaluate(AXE);
+	const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+	const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+	axeReport.push({ page: name, violations: result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })) });
+	assert.deepEqual(bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`), [],
+		`axe found serious or critical violations on ${name}`);
+}
+
+// A screenshot of the whole page under the artefacts folder, and axe on it.
+async function shot(p, name, { a11y = true } = {}) {
+	const file = path.join(ARTIFACTS, `${p.device}-${name}.png`);
+	await p.page.screenshot({ path: file, fullPage: true });
+	if (a11y) await checkA11y(p.page, `${p.device}-${name}`);
+}
+
+async function signIn(p, code) {
+	await p.page.goto('/');
+	await p.page.getByLabel('Mã truy cập').fill(code);
+	await p.page.getByRole('button', { name: 'Đăng nhập' }).click();
+	await p.page.getByRole('navigation').waitFor();
+}
+
+const live = (p) => p.page.locator('[data-testid=live]', { hasText: 'Đang cập nhật trực tiếp' }).waitFor();
+
+async function selectByLabel(page, label, value) {
+	await page.getByLabel(label, { exact: true }).selectOption(value);
+}
+
+// Registers a village or supplier through the moderator's form; returns the
+// code read from the sign-in card.
+async function register(mod, role, name, phone, province, shotName) {
+	const page = mod.page;
+	await page.goto('/#/register');
+	await page.getByRole('heading', { name: 'Đăng ký thành viên' }).waitFor();
+	await selectByLabel(page, 'Vai trò', role);
+	await page.getByLabel('Tên', { exact: true }).fill(name);
+	await selectByLabel(page, 'Tỉnh, thành phố', province);
+	await page.getByLabel('Xã, phường').fill(role === 'village' ? 'Bát Tràng' : 'Long Biên');
+	await page.getByLabel('Điện thoại').fill(phone);
+	if (shotName) await shot(mod, shotName);
+	await page.getByRole('button', { name: 'Đăng ký và cấp mã' }).click();
+	const card = page.locator('[data-testid=signin-card]');
+	await card.waitFor();
+	assert.match(await card.innerText(), new RegExp(name));
+	assert.match(await card.locator('.signin-card__address').innerText(), new RegExp(URL_.replace(/[.]/g, '\\.')));
+	const qr = card.locator('img.signin-card__qr');
+	assert.match(await qr.getAttribute('src'), /^data:image\/gif;base64,/);
+	assert.ok(await qr.evaluate((img) => img.complete && img.naturalWidth > 20), 'the QR code image did not load');
+	const code = (await card.locator('[data-testid=card-code]').innerText()).trim();
+	assert.match(code, /^cm_/);
+	return code;
+}
+
+// ---- the scenario -------------------------------------------------------------
+
+// The whole life of a match on one device. `m` is a material of its own and
+// `prov` a province of its own, so the two lives never match each other's
+// listings nor see each other's proposals.
+async function life(device, m, prov) {
+	const tag = device === 'phone' ? 'ĐT' : 'MT';
+	// The admin makes a moderator for the province and its code (API set-up).
+	const modAcc = await apiOk('POST', '/v1/accounts', {
+		role: 'moderator', name: `Trung tâm Khuyến công ${prov.name} (${tag})`, province: prov.code,
+		contact: { phone: '024 3382 4126' }, scope: { provinces: [prov.code], forums: [] },
+	});
+	const modCode = (await apiOk('POST', '/v1/tokens', { account_id: modAcc.id })).token;
+
+	// Signing in, the app in Vietnamese.
+	const mod = await person('moderator', device);
+	await mod.page.goto('/');
+	await mod.page.getByRole('heading', { name: 'Đăng nhập' }).waitFor();
+	assert.equal(await mod.page.evaluate(() => document.documentElement.lang), 'vi');
+	await shot(mod, '01-sign-in');
+	await signIn(mod, modCode);
+	await live(mod);
+	await mod.page.locator('[data-testid=queue-empty]').waitFor();
+	await shot(mod, '02-moderator-queue-empty');
+	// Nothing a moderator may not do is offered: no needs or offers pages.
+	const menu = await mod.page.getByRole('navigation').innerText();
+	assert.doesNotMatch(menu, /Nhu cầu của tôi|Chào bán của tôi/);
+
+	// The moderator registers a village and a supplier and prints their cards.
+	const villageName = `Hợp tác xã Gốm sứ Bát Tràng ${tag}`;
+	const supplierName = `Công ty Cao lanh Trúc Thôn ${tag}`;
+	const villageCode = await register(mod, 'village', villageName, '0912 345 678', prov.code, '03-register-form');
+	await shot(mod, '04-sign-in-card');
+	await mod.page.emulateMedia({ media: 'print' });
+	await mod.page.screenshot({ path: path.join(ARTIFACTS, `${device}-05-sign-in-card-print.png`), fullPage: true });
+	assert.equal(await mod.page.locator('.topbar').isVisible(), false, 'the print style shows the header');
+	assert.equal(await mod.page.locator('[data-testid=signin-card]').isVisible(), true);
+	await mod.page.emulateMedia({ media: 'screen' });
+	await mod.page.getByRole('button', { name: 'Xong, đăng ký người khác' }).click();
+	const supplierCode = await register(mod, 'supplier', supplierName, '0987 654 321', prov.code);
+
+	// The moderator waits on the review queue: it must fill WITHOUT a reload.
+	await mod.page.goto('/#/queue');
+	await mod.page.locator('[data-testid=queue-empty]').waitFor();
+	await live(mod);
+	await mod.page.evaluate(() => { window.__noReload = 'still here'; });
+
+	// The village posts a need through the form: bad input first.
+	const village = await person('village', device);
+	await signIn(village, villageCode);
+	await village.page.getByRole('heading', { name: 'Nhu cầu nguyên liệu của tôi' }).waitFor();
+	const vmenu = await village.page.getByRole('navigation').innerText();
+	assert.doesNotMatch(vmenu, /Hàng chờ duyệt|Đăng ký thành viên|Chào bán của tôi/);
+	await village.page.getByRole('button', { name: 'Đăng nhu cầu mới' }).click();
+	const vf = village.page;
+	await selectByLabel(vf, 'Nguyên liệu', m.code);
+	await vf.getByLabel('Số lượng').fill('12,5');
+	await selectByLabel(vf, 'Đơn vị', 'tan');
+	await vf.getByLabel(/^Giá tối đa/).fill('2.400.000');
+	await vf.getByLabel('Cần trước ngày').fill(vnDay(-3));
+	await vf.getByRole('button', { name: 'Đăng nhu cầu' }).click();
+	const summary = vf.locator('.error-summary');
+	await summary.waitFor();
+	assert.match(await summary.innerText(), /Có lỗi cần sửa/);
+	assert.match(await vf.locator('#f-quantity-error').innerText(), /decimal point|dấu/);
+	assert.match(await vf.locator('#f-needed_by-error').innerText(), /future|tương lai/);
+	assert.equal(await vf.locator('#f-quantity').getAttribute('aria-invalid'), 'true');
+	assert.ok(await summary.evaluate((el) => el === document.activeElement), 'the error summary does not take the focus');
+	await shot(village, '06-need-form-errors');
+	const me = await apiOk('GET', '/v1/me', undefined, { token: villageCode });
+	let mine = await apiOk('GET', `/v1/needs?owner=${me.id}&status=any`);
+	assert.equal(mine.items.length, 0, 'bad input created a need');
+
+	// Corrected, it is posted.
+	await vf.getByLabel('Số lượng').fill('12.5');
+	await vf.getByLabel('Cần trước ngày').fill(vnDay(20));
+	await vf.getByLabel('Ghi chú').fill('Cao lanh làm xương gốm, giao tận bãi');
+	await vf.getByRole('button', { name: 'Đăng nhu cầu' }).click();
+	await vf.locator('[data-listing]').first().waitFor();
+	const needText = await vf.locator('[data-listing]').first().innerText();
+	assert.match(needText, /12,5 tấn/);
+	assert.match(needText, /2\.400\.000\s₫/);
+	await shot(village, '07-village-needs');
+	mine = await apiOk('GET', `/v1/needs?owner=${me.id}&status=any`);
+	assert.equal(mine.items.length, 1);
+
+	// The supplier posts an offer.
+	const supplier = await person('supplier', device);
+	await signIn(supplier, supplierCode);
+	await supplier.page.getByRole('heading', { name: 'Nguyên liệu tôi chào bán' }).waitFor();
+	await supplier.page.getByRole('button', { name: 'Đăng chào bán mới' }).click();
+	const sf = supplier.page;
+	await selectByLabel(sf, 'Nguyên liệu', m.code);
+	await selectByLabel(sf, 'Loại (phẩm cấp)', 'A');
+	await sf.getByLabel('Số lượng').fill('12.5');
+	await selectByLabel(sf, 'Đơn vị', 'tan');
+	await sf.getByLabel(/^Giá bán/).fill('2100000');
+	await sf.getByLabel('Còn hàng đến ngày').fill(vnDay(60));
+	await shot(supplier, '08-offer-form');
+	await sf.getByRole('button', { name: 'Đăng chào bán' }).click();
+	await sf.locator('[data-listing]').first().waitFor();
+	assert.match(await sf.locator('[data-listing]').first().innerText(), /2\.100\.000\s₫/);
+	await shot(supplier, '09-supplier-offers');
+
+	// The proposal appears in the moderator's queue, live.
+	const proposal = mod.page.locator('[data-match]');
+	await proposal.first().waitFor();
+	assert.equal(await mod.page.evaluate(() => window.__noReload), 'still here', 'the queue page was reloaded');
+	const ptext = await proposal.first().innerText();
+	assert.match(ptext, /Tổng chi phí đến nơi/);
+	assert.match(ptext, /Cước vận chuyển/);
+	assert.match(ptext, new RegExp(villageName));
+	assert.match(ptext, new RegExp(supplierName));
+	await mod.page.locator('.side-by-side .listing-summary').nth(1).waitFor();
+	await shot(mod, '10-review-queue');
+	await mod.page.goto('/#/listings');
+	await mod.page.locator('[data-listing]').first().waitFor();
+	await shot(mod, '11-moderator-listings');
+	await mapChecks(mod);
+	await mod.page.goto('/#/queue');
+	await proposal.first().waitFor();
+	await mod.page.getByRole('button', { name: 'Duyệt' }).click();
+	await mod.page.locator('[data-testid=queue-empty]').waitFor();
+
+	// Both accept; the contact details appear only then.
+	await village.page.goto('/#/matches');
+	const vmatch = village.page.locator('[data-match]');
+	await vmatch.first().waitFor();
+	assert.match(await vmatch.first().innerText(), /Đã duyệt/);
+	assert.equal(await village.page.locator('[data-testid=counterparty]').count(), 0, 'contacts shown before both accepted');
+	await shot(village, '12-village-match-approved');
+	await village.page.getByRole('button', { name: 'Đồng ý' }).click();
+	await village.page.getByText('Bạn đã đồng ý; đang chờ bên kia.').waitFor();
+	assert.equal(await village.page.locator('[data-testid=counterparty]').count(), 0, 'contacts shown after one accept');
+
+	await supplier.page.goto('/#/matches');
+	await supplier.page.locator('[data-match]').first().waitFor();
+	await supplier.page.getByRole('button', { name: 'Đồng ý' }).click();
+	const scontact = supplier.page.locator('[data-testid=counterparty]');
+	await scontact.waitFor();
+	assert.match(await scontact.innerText(), new RegExp(villageName));
+	assert.match(await scontact.innerText(), /0912 345 678/);
+	await shot(supplier, '13-supplier-match-confirmed');
+
+	// The village's page learns of the confirmation live, then it fulfils.
+	const vcontact = village.page.locator('[data-testid=counterparty]');
+	await vcontact.waitFor();
+	assert.match(await vcontact.innerText(), new RegExp(supplierName));
+	assert.match(await vcontact.innerText(), /0987 654 321/);
+	await shot(village, '14-village-match-confirmed');
+	await village.page.getByRole('button', { name: 'Đã nhận hàng' }).click();
+	await village.page.locator('[data-match] .badge--fulfilled').waitFor();
+	await shot(village, '15-village-match-fulfilled');
+
+	// The language switch: English, then back.
+	await village.page.getByRole('button', { name: 'English' }).click();
+	await village.page.getByRole('heading', { name: 'Matches' }).waitFor();
+	assert.equal(await village.page.evaluate(() => document.documentElement.lang), 'en');
+	await shot(village, '16-village-matches-english');
+	await village.page.getByRole('button', { name: 'Tiếng Việt' }).click();
+	await village.page.getByRole('heading', { name: 'Đề xuất ghép nối' }).waitFor();
+
+	// Sign-out: back to the sign-in page, and the code is spent.
+	await village.page.getByRole('button', { name: 'Đăng xuất' }).click();
+	await village.page.getByRole('heading', { name: 'Đăng nhập' }).waitFor();
+	await village.page.reload();
+	await village.page.getByRole('heading', { name: 'Đăng nhập' }).waitFor();
+	await village.page.getByLabel('Mã truy cập').fill(villageCode);
+	await village.page.getByRole('button', { name: 'Đăng nhập' }).click();
+	await village.page.locator('#f-code-error').waitFor();
+	assert.equal((await apiCall('GET', '/v1/me', undefined, { token: villageCode })).status, 401, 'sign-out left the code valid');
+
+	return { mod, village, supplier, supplierCode };
+}
+
+// True when the element's box lies inside the container's box.
+async function inside(page, el, container) {
+	const [a, b] = await Promise.all([el.boundingBox(), container.boundingBox()]);
+	return !!(a && b && a.x >= b.x - 1 && a.y >= b.y - 1 && a.x + a.width <= b.x + b.width + 1 && a.y + a.height <= b.y + b.height + 1);
+}
+
+// The map: the 34 provincial centres, the open listings and the proposal on
+// it, and the Hoàng Sa and Trường Sa archipelagos drawn and labelled as
+// Vietnam's in every view that reaches the East Sea: in an inset while the
+// view is the north, on the map itself when it is the whole country.
+async function mapChecks(p) {
+	const page = p.page;
+	await page.goto('/#/map');
+	const map = page.locator('[data-testid=map]');
+	await map.locator('path.province-centre').first().waitFor();
+	const provinces = (await apiOk('GET', '/v1/provinces')).provinces.length;
+	assert.equal(provinces, 34);
+	assert.equal(await map.locator('path.province-centre').count(), provinces);
+	await map.locator('path.listing-marker--need').first().waitFor();
+	await map.locator('path.listing-marker--offer').first().waitFor();
+	// (both parties are in one province here: the line has no length, but it is drawn)
+	await map.locator('path.match-line--proposed').first().waitFor({ state: 'attached' });
+	const labels = ['Quần đảo Hoàng Sa (Việt Nam)', 'Quần đảo Trường Sa (Việt Nam)'];
+
+	// The north: the Gulf of Tonkin is in view, so the inset shows both.
+	const inset = page.locator('[data-testid=map-inset]');
+	assert.equal(await inset.isVisible(), true, 'no East Sea inset on the map of the north');
+	for (const text of labels) {
+		const label = inset.locator('.map-label--archipelago', { hasText: text });
+		assert.equal(await label.isVisible(), true, `the inset does not show ${text}`);
+		assert.ok(await inside(page, label, inset), `${text} lies outside the inset`);
+	}
+	assert.equal(await inset.locator('path.archipelago').count(), 2);
+	await shot(p, '11b-map-north');
+
+	// The whole country: the archipelagos on the map itself.
+	await page.getByRole('button', { name: 'Cả nước' }).click();
+	await inset.waitFor({ state: 'hidden' });
+	for (const text of labels) {
+		const label = map.locator('.map-label--archipelago', { hasText: text });
+		await label.waitFor();
+		assert.ok(await inside(page, label, map), `the label ${text} lies outside the map`);
+		const ring = map.locator('path.archipelago--' + (text.includes('Hoàng') ? 'hoang_sa' : 'truong_sa'));
+		assert.ok(await inside(page, ring, map), `the ring of ${text} lies outside the map`);
+	}
+	assert.equal(await map.locator('.map-label--sea', { hasText: 'Biển Đông' }).isVisible(), true);
+	await shot(p, '11c-map-country');
+}
+
+// A revoked code is refused, and a page signed in with it ends its session.
+async function revoked(device, supplierCode) {
+	const sup = await apiOk('GET', '/v1/me', undefined, { token: supplierCode });
+	const extra = await apiOk('POST', '/v1/tokens', { account_id: sup.id, name: 'thẻ dự phòng' });
+	const p = await person('supplier-2', device);
+	await signIn(p, extra.token);
+	await live(p);
+	await apiOk('DELETE', '/v1/tokens/' + extra.id);
+	await p.page.getByRole('heading', { name: 'Đăng nhập' }).waitFor();
+	await p.page.getByText('Bạn đã đăng xuất hoặc mã truy cập đã bị thu hồi.').waitFor();
+	await p.page.getByLabel('Mã truy cập').fill(extra.token);
+	await p.page.getByRole('button', { name: 'Đăng nhập' }).click();
+	await p.page.locator('#f-code-error').waitFor();
+	assert.match(await p.page.locator('#f-code-error').innerText(), /không đúng hoặc đã bị thu hồi/);
+	await shot(p, '17-revoked-code');
+	await p.ctx.close();
+}
+
+// A request made with the session cookie from another origin, or without
+// the app's header, is refused and changes nothing.
+async function csrf(supplier) {
+	const cookies = await supplier.ctx.cookies(URL_);
+	const session = cookies.find((c) => c.name === 'cm_session');
+	assert.ok(session, 'no cm_session cookie after sign-in');
+	assert.equal(session.httpOnly, true);
+	assert.equal(session.sameSite, 'Strict');
+	assert.equal(await supplier.page.evaluate(() => document.cookie.includes('cm_session')), false);
+	const cookie = `cm_session=${session.value}`;
+	const before = await apiOk('GET', '/v1/offers?status=any', undefined, { token: null, headers: { Cookie: cookie } });
+	const body = { material: 'clay', grade: 'A', quantity: '1', unit: 'tan', price_vnd: 1000, province: 'HN' };
+	const cases = [
+		{ Cookie: cookie, 'X-Craftmatch': '1', Origin: 'http://evil.example' },
+		{ Cookie: cookie, Origin: URL_ },
+		{ Cookie: cookie, 'X-Craftmatch': '1', 'Sec-Fetch-Site': 'cross-site' },
+	];
+	for (const headers of cases) {
+		const r = await apiCall('POST', '/v1/offers', body, { token: null, headers });
+		assert.equal(r.status, 403, `a cross-site POST was not refused: ${JSON.stringify(headers)} -> ${r.status}`);
+		assert.match(r.headers.get('content-type'), /application\/problem\+json/);
+		assert.match(r.data.type, /csrf/);
+	}
+	const after = await apiOk('GET', '/v1/offers?status=any', undefined, { token: null, headers: { Cookie: cookie } });
+	assert.equal(after.items.length, before.items.length, 'a refused request created an offer');
+}
+
+// ---- runner -------------------------------------------------------------------
+
+let passed = 0;
+let failed = 0;
+async function step(name, fn) {
+	const t0 = Date.now();
+	try {
+		const r = await fn();
+		passed++;
+		console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+		return r;
+	} catch (e) {
+		failed++;
+		console.log(`FAIL ${name}: ${e && e.stack ? e.stack : e}`);
+		return null;
+	}
+}
+
+try {
+	const desktop = await step('desktop: the whole life of a match, each role in its own context',
+		() => life('desktop', { code: 'kaolin' }, { code: 'HN', name: 'Hà Nội' }));
+	if (desktop) {
+		await step('desktop: a revoked code is refused and ends its session', () => revoked('desktop', desktop.supplierCode));
+		await step('a cookie request from another origin or without X-Craftmatch is refused (csrf)', () => csrf(desktop.supplier));
+	}
+	const phone = await step('phone 390x844: the whole life of a match', () => life('phone', { code: 'clay' }, { code: 'BN', name: 'Bắc Ninh' }));
+	if (phone) await step('phone: a revoked code is refused', () => revoked('phone', phone.supplierCode));
+	await step('no Content-Security-Policy violation and no script error on any page', () => {
+		assert.deepEqual(cspViolations, []);
+		assert.deepEqual(pageErrors, []);
+	});
+} finally {
+	fs.writeFileSync(path.join(ARTIFACTS, 'axe-report.json'), JSON.stringify(axeReport, null, 2));
+	await browser.close();
+}
+console.log(`screenshots: ${ARTIFACTS}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
