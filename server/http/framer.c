@@ -41,7 +41,7 @@ enum { FRAMER_M_HEAD = 1 };
 /* Byte classes (RFC 9110 §5.6.2 tchar, RFC 3986 path and query, field-vchar). */
 enum {
 	C_TCHAR = 1,  /* token */
-	C_TARGET = 2, /* unreserved / sub-delims / ":" / "@" / "/" / "?" ("%" apart) */
+	C_TARGET = 2, /* unreserved / sub-delims / ":" / "@" / "/" / "?" ("%" apart), "[]{}|^`" */
 	C_VALUE = 4,  /* field-content: VCHAR, obs-text, SP, HTAB */
 	C_HOST = 8,   /* unreserved / sub-delims / "%" / ":" / "[" / "]" */
 	C_HEX = 16,
@@ -52,7 +52,9 @@ static unsigned char framer_class[256];
 static void framer_classes_init(void)
 {
 	static const char tchar[] = "!#$%&'*+-.^_`|~";
-	static const char target[] = "-._~!$&'()*+,;=:@/?";
+	/* RFC 3986 pchar, "/" and "?", plus what browsers leave unescaped in a
+	 * query (WHATWG URL): harmless to framing, and refusing it helps nobody. */
+	static const char target[] = "-._~!$&'()*+,;=:@/?[]{}|^`";
 	static const char host[] = "-._~!$&'()*+,;=%:[]";
 	for (int c = 0; c < 256; c++) {
 		unsigned char k = 0;

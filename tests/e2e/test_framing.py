@@ -251,6 +251,14 @@ class RequestLineTest(FramingCase):
             with self.subTest(line=line):
                 self.refused(line + b"\r\nHost: t\r\n\r\n", 400, "bad-request")
 
+    def test_characters_browsers_leave_unescaped(self):
+        # Not RFC 3986, but harmless to framing: routed as usual (here a 404).
+        with self.daemon.raw() as c:
+            c.send(b"GET /nope?a[]=1&b={x}|^` HTTP/1.1\r\nHost: t\r\n\r\n")
+            resp = c.read_response()
+        self.assertEqual(resp.status, 404, resp)
+        self.assertEqual(resp.json()["type"], "/problems/not-found")
+
     def test_host_rules(self):
         for headers in ((), (("Host", "t"), ("Host", "t")), (("Host", "a b"),),
                         (("Host", "t/x"),), (("Host", "user@t"),)):

@@ -174,6 +174,8 @@ static void test_well_framed(void **state)
 		{"target with query and escapes",
 		 "GET /v1/listings?q=%C4%91%20x&a=b:c@d!$&'()*+,;=-._~/? HTTP/1.1\r\nHost: h\r\n\r\n", 0, 1,
 		 0, NULL, 0},
+		{"characters browsers leave unescaped in a query",
+		 "GET /v1/listings?a[]=1&b={x}|^` HTTP/1.1\r\nHost: h\r\n\r\n", 0, 1, 0, NULL, 0},
 		{"host with port and ip literal", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", 0, 1, 0, NULL,
 		 0},
 		{"empty host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", 0, 1, 0, NULL, 0},
