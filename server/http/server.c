@@ -20,6 +20,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <stdio.h>
@@ -39,7 +40,8 @@
 #include "server/http/request.h"
 #include "server/log.h"
 
-enum conn_refusal { REFUSAL_NONE, REFUSAL_PENDING, REFUSAL_SENT };
+/* A refusal waits for the answers before it; DONE: sent, or never to be. */
+enum conn_refusal { REFUSAL_NONE, REFUSAL_PENDING, REFUSAL_DONE };
 
 struct http_conn {
 	struct http_server *s;
@@ -170,7 +172,7 @@ static void conn_send_refusal(struct http_conn *c)
 		shutdown(fd, SHUT_WR);
 	}
 	free(body);
-	c->refusal = REFUSAL_SENT;
+	c->refusal = REFUSAL_DONE;
 	/* Give the client a moment to read, then close for good. */
 	conn_arm(c, 2);
 }
@@ -191,19 +193,39 @@ static void conn_refuse(struct http_conn *c, int status, const char *slug, const
 		conn_send_refusal(c);
 }
 
+/*
+ * evhttp closes the connection after this response: the request said
+ * Connection: close, or the response does, or an HTTP/1.0 request did not
+ * ask for keep-alive (evhttp_send_done's rule in libevent 2.1). Nothing may
+ * follow such a response: an HTTP/1.0 body without keep-alive ends only
+ * with the connection.
+ */
+static int conn_closes_after(struct evhttp_request *ev)
+{
+	const char *in = evhttp_find_header(evhttp_request_get_input_headers(ev), "Connection");
+	const char *out = evhttp_find_header(evhttp_request_get_output_headers(ev), "Connection");
+	if ((in && evutil_ascii_strcasecmp(in, "close") == 0) ||
+	    (out && evutil_ascii_strcasecmp(out, "close") == 0))
+		return 1;
+	return ev->major == 1 && ev->minor == 0 &&
+	       !(in && evutil_ascii_strcasecmp(in, "keep-alive") == 0);
+}
+
 /* evhttp has written a response (its on_complete hook). */
 static void conn_answered(struct evhttp_request *ev, void *arg)
 {
 	struct http_conn *c = arg;
 	c->answered++;
-	if (c->refusal == REFUSAL_PENDING && c->answered == c->framer.requests)
+	if (c->refusal == REFUSAL_PENDING && conn_closes_after(ev))
+		c->refusal = REFUSAL_DONE; /* the connection ends here, without it */
+	else if (c->refusal == REFUSAL_PENDING && c->answered == c->framer.requests)
 		conn_send_refusal(c);
 }
 
 static void conn_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_conn *c = arg;
-	if (c->refusal == REFUSAL_SENT) {
+	if (c->refusal == REFUSAL_DONE) {
 		struct bufferevent *under = bufferevent_get_underlying(c->bev);
 		if (under && bufferevent_getfd(under) >= 0)
 			shutdown(bufferevent_getfd(under), SHUT_RDWR);

@@ -99,6 +99,24 @@ class PipelinedTest(FramingCase):
         self.refused(get("one") + get("two") + req("FOO", "/healthz"), 501, "not-implemented",
                      ["one", "two"])
 
+    def test_nothing_after_a_closing_answer(self):
+        # The first answer ends the connection (HTTP/1.0 without keep-alive:
+        # its body ends with the connection; or Connection: close): the
+        # refusal of what follows is not appended to it.
+        for first in (req("GET", "/healthz", (("X-Request-Id", "first-ok"),), version="HTTP/1.0"),
+                      req("GET", "/healthz", (("Host", "t"), ("Connection", "close"),
+                                              ("X-Request-Id", "first-ok")))):
+            with self.subTest(first=first[:40]):
+                with self.daemon.raw() as c:
+                    c.send(first + b"Host: t\r\n\r\n" + SMUGGLED)
+                    resp = c.read_response()
+                    self.assertTrue(c.closed_by_peer(10))
+                    rest = c.buf
+                self.assertEqual((resp.status, resp.headers["X-Request-Id"]), (200, "first-ok"))
+                self.assertEqual(resp.json()["status"], "ok")  # the whole body, nothing else
+                self.assertEqual(rest, b"")
+        self.assertNeverRun("smuggled-request")
+
     def test_partial_second_request_408_within_request_timeout(self):
         before = self.daemon.metric("craftmatch_http_request_timeouts_total")
         with self.daemon.raw() as c:
