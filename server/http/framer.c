@@ -80,11 +80,17 @@ void framer_init(struct framer *f, const struct framer_limits *lim)
 	memset(f, 0, sizeof(*f));
 	f->lim = *lim;
 	f->state = S_IDLE;
+	f->method = -1;
 }
 
 int framer_idle(const struct framer *f)
 {
 	return f->state == S_IDLE || f->state == S_IDLE_CR;
+}
+
+int framer_head(const struct framer *f)
+{
+	return !framer_idle(f) && f->method == FRAMER_M_HEAD;
 }
 
 const struct framer_refusal *framer_refusal(const struct framer *f)
@@ -268,6 +274,7 @@ static enum framer_event framer_head_end(struct framer *f)
 		return FRAMER_PARTIAL;
 	}
 	f->state = S_IDLE;
+	f->method = -1;
 	f->requests++;
 	return FRAMER_DONE;
 }
@@ -308,6 +315,7 @@ enum framer_event framer_feed(struct framer *f, const unsigned char *data, size_
 			f->body_left -= take;
 			if (f->body_left == 0) {
 				f->state = S_IDLE;
+				f->method = -1;
 				f->requests++;
 				*used = i;
 				return FRAMER_DONE;

@@ -95,6 +95,9 @@ enum framer_event framer_feed(struct framer *f, const unsigned char *data, size_
 /* Between requests (nothing of a request has been seen since the last one). */
 int framer_idle(const struct framer *f);
 
+/* The request being read, or the one refused, is a HEAD (its answer has no body). */
+int framer_head(const struct framer *f);
+
 /* The refusal after FRAMER_REFUSED, or NULL. */
 const struct framer_refusal *framer_refusal(const struct framer *f);
 

@@ -53,6 +53,7 @@ struct http_conn {
 	uint64_t answered; /* responses written for the requests the framer accepted */
 	enum conn_refusal refusal;
 	struct framer_refusal pending; /* the answer waiting for the earlier ones */
+	int pending_head;	       /* ... to a HEAD: the head alone */
 };
 
 struct http_server {
@@ -147,7 +148,10 @@ static void conn_arm(struct http_conn *c, int seconds)
 	evtimer_add(c->deadline, &tv);
 }
 
-/* Writes a complete problem response straight to the socket and half-closes it. */
+/*
+ * Writes the problem response straight to the socket (only its head when it
+ * answers a HEAD) and half-closes it.
+ */
 static void conn_send_refusal(struct http_conn *c)
 {
 	const struct framer_refusal *r = &c->pending;
@@ -164,7 +168,7 @@ static void conn_send_refusal(struct http_conn *c)
 	if (fd >= 0) {
 		/* Small enough for the socket buffer; a failed send only loses the courtesy. */
 		ssize_t w = send(fd, head, (size_t)hl, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w == hl) {
+		if (w == hl && !c->pending_head) {
 			w = send(fd, body, strlen(body), MSG_NOSIGNAL | MSG_DONTWAIT);
 			w = send(fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 		}
@@ -187,6 +191,7 @@ static void conn_refuse(struct http_conn *c, int status, const char *slug, const
 	c->pending.status = status;
 	c->pending.slug = slug;
 	c->pending.detail = detail;
+	c->pending_head = framer_head(&c->framer);
 	c->refusal = REFUSAL_PENDING;
 	evtimer_del(c->deadline);
 	if (c->answered == c->framer.requests)

@@ -43,18 +43,21 @@ SMUGGLED = get("smuggled-request")
 class FramingCase(fixtures.ApiTestCase):
     daemon_args = LIMITS
 
-    def assertRefusal(self, resp, status, slug):
-        """A problem+json refusal with the documented type, closing the connection."""
+    def assertRefusal(self, resp, status, slug, head=False):
+        """A problem+json refusal with the documented type, closing the connection
+        (to a HEAD: the head alone)."""
         self.assertEqual(resp.status, status, resp)
         self.assertEqual(harness.media_type(resp.headers), "application/problem+json", resp)
+        self.assertEqual(resp.headers.get("Connection", "").lower(), "close", resp)
+        if head:
+            return
         body = resp.json()
         self.assertEqual(body["status"], status, body)
         self.assertEqual(body["type"], "/problems/" + slug, body)
         for k in ("title", "detail"):
             self.assertTrue(isinstance(body.get(k), str) and body[k], body)
-        self.assertEqual(resp.headers.get("Connection", "").lower(), "close", resp)
 
-    def refused(self, data, status, slug, answered=()):
+    def refused(self, data, status, slug, answered=(), head=False):
         """Sends data on a fresh connection: the answers to `answered` (request ids,
         each 200), then the refusal, then the connection closes with nothing more."""
         with self.daemon.raw() as c:
@@ -62,8 +65,8 @@ class FramingCase(fixtures.ApiTestCase):
             for rid in answered:
                 resp = c.read_response()
                 self.assertEqual((resp.status, resp.headers.get("X-Request-Id")), (200, rid), resp)
-            resp = c.read_response()
-            self.assertRefusal(resp, status, slug)
+            resp = c.read_response(head=head)
+            self.assertRefusal(resp, status, slug, head)
             rest = c.read_until_close(10)
         self.assertEqual(rest, b"", "bytes after the refusal: %r" % (rest[:200],))
         self.assertServing()
@@ -168,7 +171,7 @@ class AmbiguousFramingTest(FramingCase):
     def smuggle(self, headers, method="POST", status=400, slug="bad-request"):
         """A head with `headers`, then SMUGGLED as its would-be body or next request."""
         self.refused(req(method, "/healthz", (("Host", "t"),) + tuple(headers)) + SMUGGLED,
-                     status, slug)
+                     status, slug, head=method == "HEAD")
         self.assertNeverRun("smuggled-request")
 
     def test_differing_content_lengths(self):
@@ -276,6 +279,19 @@ class RequestLineTest(FramingCase):
             resp = c.read_response()
         self.assertEqual(resp.status, 404, resp)
         self.assertEqual(resp.json()["type"], "/problems/not-found")
+
+    def test_refused_head_gets_no_body(self):
+        for data in (b"HEAD /a<b> HTTP/1.1\r\nHost: t\r\n\r\n",
+                     b"HEAD /healthz HTTP/1.1\r\nHost: t\r\nX: a\x00\r\n\r\n",
+                     req("HEAD", "/healthz", (("Host", "t"), ("Content-Length", "5"))) + b"GET /"):
+            with self.subTest(data=data[:40]):
+                with self.daemon.raw() as c:
+                    c.send(data)
+                    raw = c.read_until_close(10)
+                head, sep, body = raw.partition(b"\r\n\r\n")
+                self.assertTrue(head.startswith(b"HTTP/1.1 400 "), raw)
+                self.assertIn(b"Content-Type: application/problem+json", head)
+                self.assertEqual((sep, body), (b"\r\n\r\n", b""), raw)
 
     def test_host_rules(self):
         for headers in ((), (("Host", "t"), ("Host", "t")), (("Host", "a b"),),

@@ -116,6 +116,7 @@ struct expected {
 	size_t accepted;
 	unsigned char *is_head; /* per accepted request */
 	struct framer_refusal refusal; /* status 0: none */
+	int refusal_head;	       /* the refused request is a HEAD */
 };
 
 static void fuzz_expect(const uint8_t *data, size_t size, struct expected *x)
@@ -134,6 +135,7 @@ static void fuzz_expect(const uint8_t *data, size_t size, struct expected *x)
 		enum framer_event e = framer_feed(&f, data + off, size - off, &used);
 		if (e == FRAMER_REFUSED) {
 			x->refusal = *framer_refusal(&f);
+			x->refusal_head = framer_head(&f);
 			break;
 		}
 		off += used;
@@ -370,7 +372,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	while (off < got) {
 		struct response r;
-		int head = answered < x.accepted && x.is_head[answered];
+		int head = answered < x.accepted ? x.is_head[answered] : x.refusal_head;
 		fuzz_check(!refused_seen, "bytes after the refusal");
 		off += fuzz_response(in + off, got - off, head, closed, &r);
 		if (r.status < 200)
@@ -387,7 +389,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_check(answered == x.accepted, "a refusal before the answers to earlier requests");
 		fuzz_check(r.status == x.refusal.status, "a refusal with another status than the framer's");
 		fuzz_check(r.close, "a refusal without Connection: close");
-		fuzz_check_problem(&r, 0, x.refusal.slug);
+		fuzz_check_problem(&r, head, x.refusal.slug);
 		refused_seen = 1;
 	}
 	fuzz_check(finals <= x.accepted + (x.refusal.status != 0), "more responses than requests");

@@ -422,6 +422,28 @@ static void test_counts_and_events(void **state)
 			 FRAMER_DONE);
 	assert_int_equal(f.requests, 2);
 	assert_null(framer_refusal(&f));
+
+	/* framer_head: the request being read or refused is a HEAD, and only it */
+	const char *head = "HEAD / HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\nX\0";
+	framer_init(&f, &limits);
+	assert_false(framer_head(&f));
+	assert_int_equal(framer_feed(&f, (const unsigned char *)head, 8, &used), FRAMER_START);
+	assert_int_equal(framer_feed(&f, (const unsigned char *)head, 8, &used), FRAMER_PARTIAL);
+	assert_true(framer_head(&f));
+	assert_int_equal(framer_feed(&f, (const unsigned char *)head + 8, 20, &used), FRAMER_DONE);
+	assert_false(framer_head(&f));
+	assert_int_equal(framer_feed(&f, (const unsigned char *)head + 8 + used, 1, &used),
+			 FRAMER_START);
+	framer_init(&f, &limits);
+	assert_int_equal(framer_feed(&f, (const unsigned char *)"HEAD /a<", 8, &used), FRAMER_START);
+	assert_int_equal(framer_feed(&f, (const unsigned char *)"HEAD /a<", 8, &used),
+			 FRAMER_REFUSED);
+	assert_true(framer_head(&f));
+	framer_init(&f, &limits);
+	assert_int_equal(framer_feed(&f, (const unsigned char *)head, 28, &used), FRAMER_START);
+	assert_int_equal(framer_feed(&f, (const unsigned char *)head, 28, &used), FRAMER_DONE);
+	assert_int_equal(framer_feed(&f, (const unsigned char *)"\rX", 2, &used), FRAMER_REFUSED);
+	assert_false(framer_head(&f)); /* a bare CR after a HEAD is not the HEAD */
 }
 
 int main(void)
