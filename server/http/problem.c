@@ -24,8 +24,10 @@ static const struct problem_type problem_types[] = {
 	{"length-required", "Content-Length required"},
 	{"payload-too-large", "Request body too large"},
 	{"unsupported-media-type", "Unsupported media type"},
+	{"expectation-failed", "Expectation not met"},
 	{"headers-too-large", "Request headers too large"},
 	{"internal", "Internal error"},
+	{"not-implemented", "Method not implemented"},
 	{"unavailable", "Service unavailable"},
 };
 

@@ -1,14 +1,17 @@
 /*
- * server — evhttp listener with connection cap, request deadline and
- * problem+json limits (see server.h).
+ * server — evhttp listener with connection cap, request deadline and a
+ * strict request framer in front of evhttp (see server.h).
  *
- * Each connection's bufferevent is a pass-through filter over the socket.
- * The filter's free hook is the only reliable "connection closed" signal in
- * libevent 2.1, and its input hook sees the raw bytes, which lets us answer
- * oversize headers (431), an oversize Content-Length (413) and a request
- * that trickles in too slowly (408) with problem+json before evhttp's own
- * HTML errors. A small scanner tracks where a request's headers end; it is
- * not an HTTP parser and never decides what evhttp will parse.
+ * Each connection's bufferevent is a filter over the socket. The filter's
+ * free hook is the only reliable "connection closed" signal in libevent 2.1.
+ * Its input hook runs every byte through the connection's framer
+ * (framer.c), which follows every request of the stream, pipelined or not:
+ * evhttp is handed only the bytes of requests the framer has proven
+ * well-framed, so the two can never disagree on where a request ends, and
+ * evhttp never meets a request it would answer with its own HTML error page.
+ * A refused request (400, 411, 413, 417, 431, 501) and a request that
+ * trickles in too slowly (408) are answered here with problem+json, after
+ * the answers to the requests before it, and the connection is closed.
  */
 #include "server/http/server.h"
 
@@ -17,6 +20,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <stdio.h>
@@ -30,6 +34,7 @@
 #include "common/xalloc.h"
 #include "server/app.h"
 #include "server/http/auth.h"
+#include "server/http/framer.h"
 #include "server/http/metrics.h"
 #include "server/http/problem.h"
 #include "server/http/request.h"
@@ -37,7 +42,8 @@
 #include "server/web/static.h"
 #include "server/web/webpath.h"
 
-enum conn_phase { PHASE_IDLE, PHASE_HEADERS, PHASE_BODY, PHASE_DISPATCHED, PHASE_REJECTED };
+/* A refusal waits for the answers before it; DONE: sent, or never to be. */
+enum conn_refusal { REFUSAL_NONE, REFUSAL_PENDING, REFUSAL_DONE };
 
 struct http_conn {
 	struct http_server *s;
@@ -45,12 +51,11 @@ struct http_conn {
 	struct event *deadline;
 	struct event *flush;	/* see conn_output_added */
 	struct event *writable; /* the socket has room again: see conn_filter_out */
-	enum conn_phase phase;
-	size_t header_bytes;
-	char line[64];
-	size_t line_len;
-	long long content_length;
-	int chunked; /* Transfer-Encoding was sent */
+	struct framer framer;
+	uint64_t answered; /* responses written for the requests the framer accepted */
+	enum conn_refusal refusal;
+	struct framer_refusal pending; /* the answer waiting for the earlier ones */
+	int pending_head;	       /* ... to a HEAD: the head alone */
 };
 
 struct http_server {
@@ -137,7 +142,7 @@ static void conn_table_del(struct http_server *s, const void *bev)
 	}
 }
 
-/* ---- limits enforced on the raw bytes ---- */
+/* ---- the framer in front of evhttp ---- */
 
 static void conn_arm(struct http_conn *c, int seconds)
 {
@@ -145,23 +150,27 @@ static void conn_arm(struct http_conn *c, int seconds)
 	evtimer_add(c->deadline, &tv);
 }
 
-/* Writes a complete problem response straight to the socket and half-closes it. */
-static void conn_reject(struct http_conn *c, int status, const char *slug, const char *detail)
+/*
+ * Writes the problem response straight to the socket (only its head when it
+ * answers a HEAD) and half-closes it.
+ */
+static void conn_send_refusal(struct http_conn *c)
 {
-	json_t *p = problem_new(status, slug, detail, NULL, NULL);
+	const struct framer_refusal *r = &c->pending;
+	json_t *p = problem_new(r->status, r->slug, r->detail, NULL, NULL);
 	char *body = json_dumps(p, JSON_COMPACT);
 	json_decref(p);
 	char head[256];
 	int hl = snprintf(head, sizeof(head),
 			  "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
 			  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-			  status, problem_find(slug)->title, strlen(body) + 1);
+			  r->status, problem_find(r->slug)->title, strlen(body) + 1);
 	struct bufferevent *under = bufferevent_get_underlying(c->bev);
 	evutil_socket_t fd = under ? bufferevent_getfd(under) : -1;
 	if (fd >= 0) {
 		/* Small enough for the socket buffer; a failed send only loses the courtesy. */
 		ssize_t w = send(fd, head, (size_t)hl, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w == hl) {
+		if (w == hl && !c->pending_head) {
 			w = send(fd, body, strlen(body), MSG_NOSIGNAL | MSG_DONTWAIT);
 			w = send(fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 		}
@@ -169,104 +178,131 @@ static void conn_reject(struct http_conn *c, int status, const char *slug, const
 		shutdown(fd, SHUT_WR);
 	}
 	free(body);
-	c->phase = PHASE_REJECTED;
+	c->refusal = REFUSAL_DONE;
 	/* Give the client a moment to read, then close for good. */
 	conn_arm(c, 2);
+}
+
+/*
+ * Refuses the connection's next request. The requests accepted before it
+ * are answered first (evhttp may still be working on them): the refusal goes
+ * out once the last of their responses has been written (conn_answered).
+ */
+static void conn_refuse(struct http_conn *c, int status, const char *slug, const char *detail)
+{
+	c->pending.status = status;
+	c->pending.slug = slug;
+	c->pending.detail = detail;
+	c->pending_head = framer_head(&c->framer);
+	c->refusal = REFUSAL_PENDING;
+	evtimer_del(c->deadline);
+	if (c->answered == c->framer.requests)
+		conn_send_refusal(c);
+}
+
+/*
+ * evhttp closes the connection after this response: the request said
+ * Connection: close, or the response does, or an HTTP/1.0 request did not
+ * ask for keep-alive (evhttp_send_done's rule in libevent 2.1). Nothing may
+ * follow such a response: an HTTP/1.0 body without keep-alive ends only
+ * with the connection.
+ */
+static int conn_closes_after(struct evhttp_request *ev)
+{
+	const char *in = evhttp_find_header(evhttp_request_get_input_headers(ev), "Connection");
+	const char *out = evhttp_find_header(evhttp_request_get_output_headers(ev), "Connection");
+	if ((in && evutil_ascii_strcasecmp(in, "close") == 0) ||
+	    (out && evutil_ascii_strcasecmp(out, "close") == 0))
+		return 1;
+	return ev->major == 1 && ev->minor == 0 &&
+	       !(in && evutil_ascii_strcasecmp(in, "keep-alive") == 0);
+}
+
+/* evhttp has written a response (its on_complete hook). */
+static void conn_answered(struct evhttp_request *ev, void *arg)
+{
+	struct http_conn *c = arg;
+	c->answered++;
+	if (c->refusal == REFUSAL_PENDING && conn_closes_after(ev))
+		c->refusal = REFUSAL_DONE; /* the connection ends here, without it */
+	else if (c->refusal == REFUSAL_PENDING && c->answered == c->framer.requests)
+		conn_send_refusal(c);
 }
 
 static void conn_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_conn *c = arg;
-	if (c->phase == PHASE_REJECTED) {
+	if (c->refusal == REFUSAL_DONE) {
 		struct bufferevent *under = bufferevent_get_underlying(c->bev);
 		if (under && bufferevent_getfd(under) >= 0)
 			shutdown(bufferevent_getfd(under), SHUT_RDWR);
 		return;
 	}
-	if (c->phase != PHASE_HEADERS && c->phase != PHASE_BODY)
+	if (c->refusal != REFUSAL_NONE || framer_idle(&c->framer))
 		return;
 	c->s->stats.request_timeouts++;
 	log_info("http", "request not received in time", "seconds=%d",
 		 c->s->app->cfg.request_timeout_s);
-	conn_reject(c, 408, "request-timeout", "the request was not received in time");
+	conn_refuse(c, 408, "request-timeout", "the request was not received in time");
 }
 
-/* Scans bytes of a request head; returns -1 after rejecting the connection. */
-static int conn_scan(struct http_conn *c, const unsigned char *p, size_t n)
+static void conn_framer_refused(struct http_conn *c)
 {
-	const struct config *cfg = &c->s->app->cfg;
-	for (size_t i = 0; i < n && (c->phase == PHASE_IDLE || c->phase == PHASE_HEADERS); i++) {
-		unsigned char ch = p[i];
-		if (c->phase == PHASE_IDLE) {
-			if (ch == '\r' || ch == '\n')
-				continue;
-			c->phase = PHASE_HEADERS;
-			c->header_bytes = 0;
-			c->line_len = 0;
-			c->content_length = -1;
-			c->chunked = 0;
-			conn_arm(c, cfg->request_timeout_s);
-		}
-		if (++c->header_bytes > (size_t)cfg->max_header_bytes) {
-			c->s->stats.rejected_oversize++;
-			conn_reject(c, 431, "headers-too-large",
-				    "the request line and headers exceed the server's limit");
-			return -1;
-		}
-		if (ch != '\n') {
-			if (c->line_len < sizeof(c->line) - 1)
-				c->line[c->line_len++] = (char)ch;
-			continue;
-		}
-		if (c->line_len && c->line[c->line_len - 1] == '\r')
-			c->line_len--;
-		c->line[c->line_len] = '\0';
-		if (c->line_len == 0) {
-			c->phase = PHASE_BODY;
-			if (c->chunked) {
-				/* Bodies here are small JSON: a length up front lets the
-				 * limit be checked before anything is read. */
-				c->s->stats.rejected_oversize++;
-				conn_reject(c, 411, "length-required",
-					    "send the body with a Content-Length; chunked transfer "
-					    "encoding is not accepted");
-				return -1;
-			}
-			if (c->content_length > cfg->max_body_bytes) {
-				c->s->stats.rejected_oversize++;
-				conn_reject(c, 413, "payload-too-large",
-					    "the request body exceeds the server's limit");
-				return -1;
-			}
-		} else if (strncasecmp(c->line, "content-length:", 15) == 0) {
-			c->content_length = strtoll(c->line + 15, NULL, 10);
-		} else if (strncasecmp(c->line, "transfer-encoding:", 18) == 0) {
-			c->chunked = 1;
-		}
-		c->line_len = 0;
-	}
-	return 0;
+	const struct framer_refusal *r = framer_refusal(&c->framer);
+	if (r->status == 411 || r->status == 413 || r->status == 431)
+		c->s->stats.rejected_oversize++;
+	char q[160];
+	log_info("http", "request refused", "status=%d type=%s reason=%s request=%llu", r->status,
+		 r->slug, log_quote(q, sizeof(q), r->detail),
+		 (unsigned long long)c->framer.requests + 1);
+	conn_refuse(c, r->status, r->slug, r->detail);
 }
 
+/*
+ * Runs the new bytes through the framer: empty lines between requests are
+ * dropped, the bytes of requests (whole, or the one still arriving) go on
+ * to evhttp, and nothing from a refused request on ever does. The request
+ * deadline runs from a request's first byte to its last, for each request.
+ */
 static enum bufferevent_filter_result conn_filter_in(struct evbuffer *src, struct evbuffer *dst,
 						     ev_ssize_t limit,
 						     enum bufferevent_flush_mode mode, void *arg)
 {
 	struct http_conn *c = arg;
-	if (c->phase == PHASE_REJECTED) {
+	while (c->refusal == REFUSAL_NONE && evbuffer_get_length(src) > 0) {
+		/* The first piece of the buffer that holds bytes. */
+		struct evbuffer_iovec v[4];
+		int n = evbuffer_peek(src, -1, NULL, v, 4), k = 0;
+		while (k < n && k < 4 && v[k].iov_len == 0)
+			k++;
+		if (k == n || k == 4) {
+			v[0].iov_base = evbuffer_pullup(src, -1);
+			v[0].iov_len = evbuffer_get_length(src);
+			k = 0;
+		}
+		size_t used = 0;
+		switch (framer_feed(&c->framer, v[k].iov_base, v[k].iov_len, &used)) {
+		case FRAMER_IDLE:
+			evbuffer_drain(src, used);
+			break;
+		case FRAMER_START:
+			evbuffer_drain(src, used);
+			conn_arm(c, c->s->app->cfg.request_timeout_s);
+			break;
+		case FRAMER_PARTIAL:
+			evbuffer_remove_buffer(src, dst, used);
+			break;
+		case FRAMER_DONE:
+			evbuffer_remove_buffer(src, dst, used);
+			evtimer_del(c->deadline);
+			break;
+		case FRAMER_REFUSED:
+			conn_framer_refused(c);
+			break;
+		}
+	}
+	if (c->refusal != REFUSAL_NONE)
 		evbuffer_drain(src, evbuffer_get_length(src));
-		return BEV_NEED_MORE;
-	}
-	if (c->phase == PHASE_IDLE || c->phase == PHASE_HEADERS) {
-		struct evbuffer_iovec v[8];
-		int n = evbuffer_peek(src, -1, NULL, v, 8);
-		for (int i = 0; i < n && i < 8; i++)
-			if (conn_scan(c, v[i].iov_base, v[i].iov_len) < 0) {
-				evbuffer_drain(src, evbuffer_get_length(src));
-				return BEV_NEED_MORE;
-			}
-	}
-	evbuffer_add_buffer(dst, src);
 	return BEV_OK;
 }
 
@@ -350,6 +386,9 @@ static struct bufferevent *conn_new(struct event_base *base, void *arg)
 	struct http_conn *c = xcalloc(1, sizeof(*c));
 	c->s = s;
 	c->deadline = evtimer_new(base, conn_deadline, c);
+	const struct config *cfg = &s->app->cfg;
+	struct framer_limits lim = {(size_t)cfg->max_header_bytes, (uint64_t)cfg->max_body_bytes};
+	framer_init(&c->framer, &lim);
 	struct bufferevent *under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	c->bev = bufferevent_filter_new(under, conn_filter_in, conn_filter_out, BEV_OPT_CLOSE_ON_FREE,
 					conn_closed, c);
@@ -403,10 +442,8 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 	struct http_server *s = arg;
 	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
 	struct http_conn *c = evcon ? conn_table_get(s, evhttp_connection_get_bufferevent(evcon)) : NULL;
-	if (c) {
-		c->phase = PHASE_IDLE;
-		evtimer_del(c->deadline);
-	}
+	if (c)
+		evhttp_request_set_on_complete_cb(ev, conn_answered, c);
 
 	struct http_req *r = xcalloc(1, sizeof(*r));
 	r->ev = ev;

@@ -2,10 +2,13 @@
  * server — the HTTP listener: connections, limits, dispatch, draining.
  *
  * Built on evhttp. What libevent 2.1 lacks is added here: a cap on open
- * connections (counted through a pass-through filter whose free hook marks
- * the close; at the cap the listener pauses and new clients wait in the
- * backlog), a deadline for receiving a whole request (408), and header and
- * body limits answered with problem+json (431, 413) before evhttp's own.
+ * connections (counted through a filter whose free hook marks the close; at
+ * the cap the listener pauses and new clients wait in the backlog), and a
+ * strict request framer (framer.h) in front of evhttp's parser, for every
+ * request of a connection: ambiguous or malformed framing (400), a deadline
+ * for receiving each whole request (408), Transfer-Encoding (411), header
+ * and body limits (431, 413), Expect (417) and unknown methods (501), all
+ * answered with problem+json before evhttp could answer in HTML.
  */
 #ifndef CM_HTTP_SERVER_H
 #define CM_HTTP_SERVER_H
@@ -24,7 +27,7 @@ struct http_server_stats {
 	uint64_t connections_paused; /* times the cap paused accepting */
 	uint64_t requests_inflight;
 	uint64_t request_timeouts;   /* 408 */
-	uint64_t rejected_oversize;  /* 413 + 431 */
+	uint64_t rejected_oversize;  /* 411 + 413 + 431 */
 };
 
 /*
