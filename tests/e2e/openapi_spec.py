@@ -144,11 +144,13 @@ class Spec:
     def answer_errors(self, method, path, status, headers, data):
         """What makes an answer one the description does not document (empty: fine, or
         not a documented operation). data: the body, bytes or already decoded."""
-        template = self.template(method, path)
+        # HEAD answers as GET does, without the body (the description says so once).
+        op_method = "GET" if method == "HEAD" else method
+        template = self.template(op_method, path)
         if template is None:
             return []
         where = "%s %s (as %s) answered %s" % (method, path, template, status)
-        responses = self.ops[(method, template)].get("responses") or {}
+        responses = self.ops[(op_method, template)].get("responses") or {}
         code = str(status)
         if code not in responses:
             return ["%s, which docs/openapi.yaml does not document for it (documented: %s); "
@@ -160,11 +162,13 @@ class Spec:
                 errs.append("%s without the documented header %s; headers: %r"
                             % (where, name, headers))
         content = resp.get("content")
+        if method == "HEAD":
+            if data:
+                errs.append("%s with a body: %r" % (where, _short(data)))
+            return errs
         if not content:
             if data:
                 errs.append("%s with a body, but none is documented: %r" % (where, _short(data)))
-            return errs
-        if method == "HEAD":
             return errs
         mt = media_type(headers)
         if mt not in content:

@@ -153,6 +153,9 @@ class DocumentTest(unittest.TestCase):
             with self.subTest(status=status, why=why):
                 errs = SPEC.answer_errors("GET", "/v1/accounts/acc_1?x=1", status, headers, body)
                 self.assertTrue(any(why in e for e in errs), errs)
+        # HEAD is GET without the body: its status must be documented for GET.
+        self.assertEqual(SPEC.answer_errors("HEAD", "/v1/accounts/acc_1", 404, h, b""), [])
+        self.assertTrue(SPEC.answer_errors("HEAD", "/v1/accounts/acc_1", 418, h, b""))
         with self.assertRaisesRegex(AssertionError, "not documented"):
             harness.check_documented("GET", "/v1/accounts/acc_1", 418, h, b"")
 
