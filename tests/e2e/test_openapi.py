@@ -158,6 +158,14 @@ class DocumentTest(unittest.TestCase):
         self.assertTrue(SPEC.answer_errors("HEAD", "/v1/accounts/acc_1", 418, h, b""))
         with self.assertRaisesRegex(AssertionError, "not documented"):
             harness.check_documented("GET", "/v1/accounts/acc_1", 418, h, b"")
+        with harness.undocumented_answers():
+            harness.check_documented("GET", "/v1/accounts/acc_1", 418, h, b"")
+        with self.assertRaisesRegex(AssertionError, "not documented"):
+            harness.check_documented("GET", "/v1/accounts/acc_1", 418, h, b"")
+
+    def test_the_harness_checks_every_answer(self):
+        # E2E_SPEC_CHECK=0 is for debugging one file; a full run must check.
+        self.assertTrue(harness._spec_check, "E2E_SPEC_CHECK=0 turned the answer check off")
 
 
 # ---------------------------------------------------------------------------
