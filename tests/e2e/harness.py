@@ -2,7 +2,10 @@
 harness — the e2e test kit: a private redis-server, a craftmatchd under test,
 HTTP and raw-socket clients, a RESP client and a strict Prometheus parser.
 
-Python 3 standard library only. Every e2e test imports this module:
+Python 3 standard library, plus python3-yaml and python3-jsonschema for the
+one check HttpClient makes of every answer (openapi_spec.py: an answer to an
+operation of docs/openapi.yaml must be one it documents). Every e2e test
+imports this module:
 
     import harness
     class T(harness.TestCase):
@@ -649,6 +652,37 @@ def _prepare_body(body, headers):
     return bytes(body), headers
 
 
+# Every answer HttpClient reads for an operation of docs/openapi.yaml must be
+# one it documents (status, media type, required headers, JSON body against its
+# schema); a test that provokes an undocumented answer on purpose wraps the
+# request in `with harness.undocumented_answers():`. E2E_SPEC_CHECK=0 turns the
+# check off for a whole run (a debugging aid; scripts/test never sets it).
+_spec_check = os.environ.get("E2E_SPEC_CHECK", "1") != "0"
+
+
+def check_documented(method, path, status, headers, data):
+    """Raises AssertionError when the answer is not one docs/openapi.yaml documents."""
+    if not _spec_check:
+        return
+    import openapi_spec  # python3-yaml + python3-jsonschema; only the HTTP kit needs them
+    errs = openapi_spec.load().answer_errors(method, path, status, headers, data)
+    if errs:
+        raise AssertionError("answer not documented in docs/openapi.yaml: " + "\n".join(errs))
+
+
+class undocumented_answers:
+    """Context manager: no description check for the requests made inside."""
+
+    def __enter__(self):
+        global _spec_check
+        self._was, _spec_check = _spec_check, False
+        return self
+
+    def __exit__(self, *exc):
+        global _spec_check
+        _spec_check = self._was
+
+
 class HttpClient:
     """One keep-alive HTTP/1.1 connection (http.client) to a server."""
 
@@ -671,6 +705,7 @@ class HttpClient:
         h = Headers(resp.getheaders())
         if resp.will_close:
             self.conn.close()
+        check_documented(method, path, resp.status, h, raw)
         return resp.status, h, raw
 
     def close(self):
@@ -853,7 +888,9 @@ def craftmatchd_binary():
             if name.startswith("build") and os.access(cand, os.X_OK):
                 found.append((os.path.getmtime(cand), cand))
         if not found:
-            raise unittest.SkipTest("set CRAFTMATCHD to the craftmatchd binary to test")
+            # Not a skip: a run that tests nothing must not pass.
+            raise AssertionError("no craftmatchd to test: set CRAFTMATCHD to the binary "
+                                 "(ctest does) or build one with scripts/build")
         path = max(found)[1]
         os.environ["CRAFTMATCHD"] = path
         sys.stderr.write("harness: CRAFTMATCHD not set, testing %s\n" % path)

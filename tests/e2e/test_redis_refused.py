@@ -119,8 +119,8 @@ class RedisRefusedTest(harness.TestCase):
         # No password, reached on a non-loopback address: Redis answers
         # DENIED and closes every connection.
         addr = outside_address()
-        if addr is None:
-            self.skipTest("no non-loopback IPv4 address to reach Redis from outside")
+        self.assertIsNotNone(addr, "no non-loopback IPv4 address: protected mode cannot be "
+                             "tested here")
         redis = self.start_redis(extra_args=["--bind", "127.0.0.1 " + addr,
                                              "--protected-mode", "yes"])
         admin = redis.client()
