@@ -21,7 +21,7 @@
  * repair (transport_repair.c): solve without them; when every arc already
  * respects them the result is optimal; otherwise, per component, arcs below
  * their minimum are forbidden or forced up to it and the component solved
- * again, until none is left below; two such strategies run and the better
+ * again, until none is left below; three such strategies run and the better
  * result is kept. The relaxation bounds the integer optimum, so a repaired
  * result equal to it is proven optimal; any other is TRANSPORT_FEASIBLE and
  * the result carries the bound, so the gap is known.

@@ -11,7 +11,10 @@
  *   consolidate  per offer, the arc below its minimum with the largest
  *                flow is forced up to the minimum (a lower bound) when the
  *                offer, the need and the arc still have room for it, and
- *                the offer's other arcs below their minimum are forbidden.
+ *                the offer's other arcs below their minimum are forbidden;
+ *   forbid least per offer, only the arc below its minimum with the
+ *                smallest flow is forbidden: more rounds, and the rest of
+ *                the offer's flow may move to where it reaches the minimum.
  *
  * Each round forbids or forces at least one arc, and a forced arc never
  * falls below its minimum again, so a strategy ends after at most as many
@@ -24,7 +27,7 @@
 #include "common/transport_simplex.h"
 #include "common/xalloc.h"
 
-enum repair_strategy { REPAIR_FORBID, REPAIR_CONSOLIDATE };
+enum repair_strategy { REPAIR_FORBID, REPAIR_CONSOLIDATE, REPAIR_FORBID_LEAST };
 
 /* Marks this round's decisions; 1 when some arc was below its minimum. */
 static int repair_decide(const struct tcomp *c, const int64_t *flow, enum repair_strategy how,
@@ -48,7 +51,8 @@ static int repair_decide(const struct tcomp *c, const int64_t *flow, enum repair
 		if (flow[a] <= 0 || flow[a] >= c->min_order[i])
 			continue;
 		any = 1;
-		if (pick[i] < 0 || flow[a] > flow[pick[i]])
+		if (pick[i] < 0 || (how == REPAIR_FORBID_LEAST ? flow[a] < flow[pick[i]]
+							      : flow[a] > flow[pick[i]]))
 			pick[i] = a;
 	}
 	for (int64_t a = 0; a < c->m; a++) {
@@ -61,7 +65,7 @@ static int repair_decide(const struct tcomp *c, const int64_t *flow, enum repair
 			lower[a] = mo;
 			room_s[i] -= mo;
 			room_d[j] -= mo;
-		} else {
+		} else if (how != REPAIR_FORBID_LEAST || pick[i] == a) {
 			forbid[a] = 1;
 		}
 	}
@@ -111,11 +115,13 @@ void tcomp_repair(const struct tcomp *c, const int64_t *relaxed, int64_t *flow,
 	tns_i128 c2;
 
 	repair_run(c, relaxed, REPAIR_FORBID, flow, quantity, cost, pivots, rounds);
-	repair_run(c, relaxed, REPAIR_CONSOLIDATE, other, &q2, &c2, pivots, rounds);
-	if (q2 > *quantity || (q2 == *quantity && c2 < *cost)) {
-		memcpy(flow, other, (size_t)c->m * sizeof(*flow));
-		*quantity = q2;
-		*cost = c2;
+	for (int how = REPAIR_CONSOLIDATE; how <= REPAIR_FORBID_LEAST; how++) {
+		repair_run(c, relaxed, (enum repair_strategy)how, other, &q2, &c2, pivots, rounds);
+		if (q2 > *quantity || (q2 == *quantity && c2 < *cost)) {
+			memcpy(flow, other, (size_t)c->m * sizeof(*flow));
+			*quantity = q2;
+			*cost = c2;
+		}
 	}
 	free(other);
 }
