@@ -25,22 +25,20 @@ const char *transport_status_str(enum transport_status s)
 
 /* ---- one component ------------------------------------------------------ */
 
-int tcomp_solve(const struct tcomp *c, const uint8_t *forbid, const int64_t *lower, int64_t *flow,
-		int64_t *quantity, tns_i128 *cost, size_t *pivots)
+int tcomp_load(const struct tcomp *c, const uint8_t *forbid, const int64_t *lower, struct tns *t,
+	       int64_t *pos)
 {
 	const int32_t no = c->n_offers, n = c->n_offers + c->n_needs;
-	struct tns t;
-	int64_t m = 0, *pos;
+	int64_t m = 0;
 	int rc = 0;
 
 	for (int64_t a = 0; a < c->m; a++)
 		m += !(forbid && forbid[a]);
-	tns_alloc(&t, n, no, m);
-	pos = xmalloc((size_t)(c->m > 0 ? c->m : 1) * sizeof(*pos));
+	tns_alloc(t, n, no, m);
 	for (int32_t i = 0; i < no; i++)
-		t.quantity[i] = c->supply[i];
+		t->quantity[i] = c->supply[i];
 	for (int32_t j = 0; j < c->n_needs; j++)
-		t.quantity[no + j] = c->demand[j];
+		t->quantity[no + j] = c->demand[j];
 	/*
 	 * Arcs in a mixed order, as LEMON stores them: consecutive arcs of one
 	 * offer land a stride apart, so one pricing block sees many offers.
@@ -49,38 +47,36 @@ int tcomp_solve(const struct tcomp *c, const uint8_t *forbid, const int64_t *low
 	for (int64_t a = 0; a < c->m; a++) {
 		int64_t low = lower ? lower[a] : 0;
 		pos[a] = -1;
-		flow[a] = low;
 		if (forbid && forbid[a])
 			continue;
-		t.quantity[c->a_offer[a]] -= low;
-		t.quantity[no + c->a_need[a]] -= low;
+		t->quantity[c->a_offer[a]] -= low;
+		t->quantity[no + c->a_need[a]] -= low;
 		pos[a] = slot;
-		t.src[slot] = c->a_offer[a];
-		t.tgt[slot] = no + c->a_need[a];
-		t.cost[slot] = c->a_cost[a];
-		t.cap[slot] = c->a_cap[a] >= TNS_INF ? TNS_INF : c->a_cap[a] - low;
-		if (t.cap[slot] < 0)
+		t->src[slot] = c->a_offer[a];
+		t->tgt[slot] = no + c->a_need[a];
+		t->cost[slot] = c->a_cost[a];
+		t->cap[slot] = c->a_cap[a] >= TNS_INF ? TNS_INF : c->a_cap[a] - low;
+		if (t->cap[slot] < 0)
 			rc = -1;
 		if ((slot += stride) >= m)
 			slot = ++start;
 	}
 	for (int32_t u = 0; u < n && rc == 0; u++)
-		if (t.quantity[u] < 0)
+		if (t->quantity[u] < 0)
 			rc = -1;
-	if (rc == 0 && m > 0)
-		rc = tns_run(&t);
+	return rc;
+}
+
+void tcomp_read(const struct tcomp *c, const struct tns *t, const int64_t *pos,
+		const int64_t *lower, int64_t *flow, int64_t *quantity, tns_i128 *cost)
+{
 	*quantity = 0;
 	*cost = 0;
-	for (int64_t a = 0; a < c->m && rc == 0; a++) {
-		if (pos[a] >= 0)
-			flow[a] += t.flow[pos[a]];
+	for (int64_t a = 0; a < c->m; a++) {
+		flow[a] = (lower ? lower[a] : 0) + (pos[a] >= 0 ? t->flow[pos[a]] : 0);
 		*quantity += flow[a];
 		*cost += (tns_i128)flow[a] * c->a_cost[a];
 	}
-	*pivots += t.pivots;
-	free(pos);
-	tns_free(&t);
-	return rc;
 }
 
 /* ---- the whole problem -------------------------------------------------- */
@@ -302,17 +298,27 @@ int transport_solve(const struct transport_problem *p, int64_t *flow, struct tra
 
 		transport_comp_make(p, &s, k, &c);
 		int64_t *relaxed = xmalloc((size_t)c.m * sizeof(*relaxed));
+		int64_t *pos = xmalloc((size_t)c.m * sizeof(*pos));
 		int64_t *fixed = relaxed;
-		/* without lower bounds the starting tree is feasible: cannot fail */
-		(void)tcomp_solve(&c, NULL, NULL, relaxed, &rq, &rcost, &r->pivots);
+		struct tns t;
+		/*
+		 * Without lower bounds nothing can fail: the slack tree is
+		 * feasible and every cycle costs >= 0.
+		 */
+		(void)tcomp_load(&c, NULL, NULL, &t, pos);
+		(void)tns_run(&t);
+		r->pivots += t.pivots;
+		tcomp_read(&c, &t, pos, NULL, relaxed, &rq, &rcost);
 		q = rq;
 		cc = rcost;
 		if (p->min_order && transport_breaks_minimums(&c, relaxed)) {
 			fixed = xmalloc((size_t)c.m * sizeof(*fixed));
-			tcomp_repair(&c, relaxed, fixed, &q, &cc, &r->pivots, &r->rounds);
+			tcomp_repair(&c, &t, pos, relaxed, fixed, &q, &cc, &r->pivots, &r->rounds);
 			if (q != rq || cc != rcost)
 				proven = 0;
 		}
+		tns_free(&t);
+		free(pos);
 		for (int64_t a = 0; a < c.m; a++)
 			flow[c.a_global[a]] = fixed[a];
 		quantity += q;
@@ -325,12 +331,17 @@ int transport_solve(const struct transport_problem *p, int64_t *flow, struct tra
 		transport_comp_free(&c);
 	}
 	transport_split_free(&s);
-	if (cost > INT64_MAX || bound_cost > INT64_MAX)
+	/* costs >= 0: both totals are; (2x + 10^6) / (2 x 10^6) rounds half up */
+	tns_i128 vnd = (2 * cost + 1000000) / 2000000;
+	tns_i128 bound_vnd = (2 * bound_cost + 1000000) / 2000000;
+	if (vnd > INT64_MAX || bound_vnd > INT64_MAX)
 		return transport_fail(r, TRANSPORT_ERANGE, why, "total cost out of range");
 	r->quantity = quantity;
-	r->cost = (int64_t)cost;
+	r->cost = cost > INT64_MAX ? -1 : (int64_t)cost;
+	r->cost_vnd = (int64_t)vnd;
 	r->bound_quantity = bound_quantity;
-	r->bound_cost = (int64_t)bound_cost;
+	r->bound_cost = bound_cost > INT64_MAX ? -1 : (int64_t)bound_cost;
+	r->bound_cost_vnd = (int64_t)bound_vnd;
 	r->status = proven ? TRANSPORT_OPTIMAL : TRANSPORT_FEASIBLE;
 	return 0;
 }

@@ -33,9 +33,13 @@
  *                   no size of problem can overflow them)
  *   nodes, arcs     offers + needs <= TRANSPORT_NODES_MAX, arcs <=
  *                   TRANSPORT_ARCS_MAX (the tree stores 32-bit ids)
- *   total cost      sum of flow x cost must fit int64: 9.2 x 10^18
- *                   micro-VND, i.e. 9.2 x 10^12 VND of landed cost per
- *                   solve; a larger total is refused, never wrapped
+ *   total cost      computed exactly in __int128, reported twice: cost,
+ *                   exact, when it fits int64 (9.2 x 10^18 micro-VND =
+ *                   9.2 x 10^12 VND of landed cost; -1 beyond, never
+ *                   wrapped), and cost_vnd, the total / 10^6 rounded half
+ *                   up (whole VND), which must fit int64 (else ERANGE).
+ *                   A 10,000-listing forum of the bench already passes
+ *                   the first: callers use cost_vnd for totals.
  *
  * No I/O, no clock, no floating point on quantities or money.
  */
@@ -75,14 +79,16 @@ struct transport_problem {
 struct transport_result {
 	enum transport_status status;
 	int64_t quantity; /* matched, base units */
-	int64_t cost;	  /* sum of flow x cost */
+	int64_t cost;	  /* sum of flow x cost, exact; -1 when above INT64_MAX */
+	int64_t cost_vnd; /* sum of flow x cost / 10^6, rounded half up */
 	/*
 	 * The solve without minimum orders: its quantity is the most any
 	 * allocation can match, and when quantity equals it, its cost is the
 	 * least any allocation of that quantity can cost. Equal to quantity
-	 * and cost when the result is optimal without any repair.
+	 * and cost when the result is optimal without any repair. bound_cost
+	 * and bound_cost_vnd as cost and cost_vnd.
 	 */
-	int64_t bound_quantity, bound_cost;
+	int64_t bound_quantity, bound_cost, bound_cost_vnd;
 	size_t components; /* with at least one arc */
 	size_t pivots;	   /* simplex pivots, every solve of every component */
 	size_t rounds;	   /* repair solves beyond the first (0 without a repair) */

@@ -16,10 +16,17 @@
  *                smallest flow is forbidden: more rounds, and the rest of
  *                the offer's flow may move to where it reaches the minimum.
  *
+ * A round that only forbids changes only costs (a forbidden arc costs more
+ * than leaving its unit unmet, transport_simplex.h), so the simplex goes on
+ * from the tree it had (warm): a round costs a few pivots, not a solve. A
+ * round that forces rebuilds the problem with the new lower bounds and
+ * solves it from the start; consolidate forces in its first
+ * REPAIR_FORCE_ROUNDS rounds only and forbids after that.
+ *
  * Each round forbids or forces at least one arc, and a forced arc never
  * falls below its minimum again, so a strategy ends after at most as many
- * rounds as arcs (in practice one to three). Both strategies run; the
- * better result (more quantity, then less cost) is kept. No I/O.
+ * rounds as arcs. The three strategies run; the better result (more
+ * quantity, then less cost) is kept. No I/O.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +36,27 @@
 
 enum repair_strategy { REPAIR_FORBID, REPAIR_CONSOLIDATE, REPAIR_FORBID_LEAST };
 
-/* Marks this round's decisions; 1 when some arc was below its minimum. */
-static int repair_decide(const struct tcomp *c, const int64_t *flow, enum repair_strategy how,
-			 uint8_t *forbid, int64_t *lower, int64_t *room_s, int64_t *room_d,
-			 int64_t *pick)
+#define REPAIR_FORCE_ROUNDS 8
+
+/* One strategy's working state: its own simplex problem, warm between rounds. */
+struct repair {
+	const struct tcomp *c;
+	struct tns t;
+	int64_t *pos;
+	uint8_t *forbid;
+	int64_t *lower, *room_s, *room_d, *pick;
+};
+
+/*
+ * Marks this round's decisions, forbidding in r->t at once: 0 when no arc
+ * was below its minimum, 1 when arcs were forbidden only, 2 when some arc
+ * was forced (the problem must be loaded again).
+ */
+static int repair_decide(struct repair *r, const int64_t *flow, enum repair_strategy how,
+			 int may_force)
 {
+	const struct tcomp *c = r->c;
+	int64_t *room_s = r->room_s, *room_d = r->room_d, *pick = r->pick;
 	int any = 0;
 
 	for (int32_t i = 0; i < c->n_offers; i++) {
@@ -43,8 +66,8 @@ static int repair_decide(const struct tcomp *c, const int64_t *flow, enum repair
 	for (int32_t j = 0; j < c->n_needs; j++)
 		room_d[j] = c->demand[j];
 	for (int64_t a = 0; a < c->m; a++) {
-		room_s[c->a_offer[a]] -= lower[a];
-		room_d[c->a_need[a]] -= lower[a];
+		room_s[c->a_offer[a]] -= r->lower[a];
+		room_d[c->a_need[a]] -= r->lower[a];
 	}
 	for (int64_t a = 0; a < c->m; a++) {
 		int32_t i = c->a_offer[a];
@@ -60,63 +83,76 @@ static int repair_decide(const struct tcomp *c, const int64_t *flow, enum repair
 		int64_t mo = c->min_order[i];
 		if (flow[a] <= 0 || flow[a] >= mo)
 			continue;
-		if (how == REPAIR_CONSOLIDATE && pick[i] == a && mo <= room_s[i] &&
+		if (how == REPAIR_CONSOLIDATE && may_force && pick[i] == a && mo <= room_s[i] &&
 		    mo <= room_d[j] && mo <= c->a_cap[a]) {
-			lower[a] = mo;
+			r->lower[a] = mo;
 			room_s[i] -= mo;
 			room_d[j] -= mo;
+			any = 2;
 		} else if (how != REPAIR_FORBID_LEAST || pick[i] == a) {
-			forbid[a] = 1;
+			r->forbid[a] = 1;
+			if (r->pos[a] >= 0)
+				tns_forbid(&r->t, r->pos[a]);
 		}
 	}
 	return any;
 }
 
-/* One strategy from the relaxed flow: flow, *quantity, *cost. */
-static void repair_run(const struct tcomp *c, const int64_t *relaxed, enum repair_strategy how,
-		       int64_t *flow, int64_t *quantity, tns_i128 *cost, size_t *pivots,
-		       size_t *rounds)
+/* One strategy from the relaxation t: flow, *quantity, *cost. */
+static void repair_run(const struct tcomp *c, const struct tns *t, const int64_t *pos,
+		       const int64_t *relaxed, enum repair_strategy how, int64_t *flow,
+		       int64_t *quantity, tns_i128 *cost, size_t *pivots, size_t *rounds)
 {
-	size_t m = (size_t)c->m;
-	uint8_t *forbid = xcalloc(m, sizeof(*forbid));
-	int64_t *lower = xcalloc(m, sizeof(*lower));
-	int64_t *room_s = xmalloc((size_t)c->n_offers * sizeof(*room_s));
-	int64_t *pick = xmalloc((size_t)c->n_offers * sizeof(*pick));
-	int64_t *room_d = xmalloc((size_t)c->n_needs * sizeof(*room_d));
+	size_t m = (size_t)c->m, round = 0;
+	struct repair r = {.c = c};
+	int step;
 
+	tns_copy(&r.t, t);
+	r.pos = xmalloc(m * sizeof(*r.pos));
+	memcpy(r.pos, pos, m * sizeof(*r.pos));
+	r.forbid = xcalloc(m, sizeof(*r.forbid));
+	r.lower = xcalloc(m, sizeof(*r.lower));
+	r.room_s = xmalloc((size_t)c->n_offers * sizeof(*r.room_s));
+	r.pick = xmalloc((size_t)c->n_offers * sizeof(*r.pick));
+	r.room_d = xmalloc((size_t)c->n_needs * sizeof(*r.room_d));
 	memcpy(flow, relaxed, m * sizeof(*flow));
-	while (repair_decide(c, flow, how, forbid, lower, room_s, room_d, pick)) {
+	while ((step = repair_decide(&r, flow, how, round < REPAIR_FORCE_ROUNDS)) != 0) {
+		size_t before = r.t.pivots;
+		round++;
 		(*rounds)++;
-		if (tcomp_solve(c, forbid, lower, flow, quantity, cost, pivots) != 0) {
-			/* cannot happen: forcing keeps within every room; be safe */
-			memset(lower, 0, m * sizeof(*lower));
-			for (size_t a = 0; a < m; a++)
-				forbid[a] = 1;
-			(void)tcomp_solve(c, forbid, lower, flow, quantity, cost, pivots);
+		if (step == 2) {
+			tns_free(&r.t);
+			/* forcing keeps within every room: the load cannot fail */
+			(void)tcomp_load(c, r.forbid, r.lower, &r.t, r.pos);
+			(void)tns_run(&r.t);
+			before = 0;
+		} else {
+			(void)tns_resume(&r.t);
 		}
+		*pivots += r.t.pivots - before;
+		tcomp_read(c, &r.t, r.pos, r.lower, flow, quantity, cost);
 	}
-	*quantity = 0;
-	*cost = 0;
-	for (size_t a = 0; a < m; a++) {
-		*quantity += flow[a];
-		*cost += (tns_i128)flow[a] * c->a_cost[a];
-	}
-	free(forbid);
-	free(lower);
-	free(room_s);
-	free(pick);
-	free(room_d);
+	tcomp_read(c, &r.t, r.pos, r.lower, flow, quantity, cost);
+	tns_free(&r.t);
+	free(r.pos);
+	free(r.forbid);
+	free(r.lower);
+	free(r.room_s);
+	free(r.pick);
+	free(r.room_d);
 }
 
-void tcomp_repair(const struct tcomp *c, const int64_t *relaxed, int64_t *flow,
-		  int64_t *quantity, tns_i128 *cost, size_t *pivots, size_t *rounds)
+void tcomp_repair(const struct tcomp *c, const struct tns *t, const int64_t *pos,
+		  const int64_t *relaxed, int64_t *flow, int64_t *quantity, tns_i128 *cost,
+		  size_t *pivots, size_t *rounds)
 {
 	int64_t q2, *other = xmalloc((size_t)c->m * sizeof(*other));
 	tns_i128 c2;
 
-	repair_run(c, relaxed, REPAIR_FORBID, flow, quantity, cost, pivots, rounds);
+	repair_run(c, t, pos, relaxed, REPAIR_FORBID, flow, quantity, cost, pivots, rounds);
 	for (int how = REPAIR_CONSOLIDATE; how <= REPAIR_FORBID_LEAST; how++) {
-		repair_run(c, relaxed, (enum repair_strategy)how, other, &q2, &c2, pivots, rounds);
+		repair_run(c, t, pos, relaxed, (enum repair_strategy)how, other, &q2, &c2, pivots,
+			   rounds);
 		if (q2 > *quantity || (q2 == *quantity && c2 < *cost)) {
 			memcpy(flow, other, (size_t)c->m * sizeof(*flow));
 			*quantity = q2;

@@ -29,6 +29,7 @@ void tns_alloc(struct tns *t, int32_t n, int32_t n_offers, int64_t m)
 	t->tgt = xmalloc(arcs * sizeof(*t->tgt));
 	t->cost = xmalloc(arcs * sizeof(*t->cost));
 	t->cap = xmalloc(arcs * sizeof(*t->cap));
+	t->prim = xcalloc(arcs, sizeof(*t->prim));
 	t->flow = xmalloc(arcs * sizeof(*t->flow));
 	t->state = xmalloc(arcs * sizeof(*t->state));
 	t->quantity = xmalloc(nodes * sizeof(*t->quantity));
@@ -43,12 +44,38 @@ void tns_alloc(struct tns *t, int32_t n, int32_t n_offers, int64_t m)
 	t->dirty = xmalloc(nodes * sizeof(*t->dirty));
 }
 
+void tns_copy(struct tns *dst, const struct tns *src)
+{
+	size_t arcs = (size_t)src->m + (size_t)src->n, nodes = (size_t)src->n + 1;
+
+	tns_alloc(dst, src->n, src->n_offers, src->m);
+	memcpy(dst->src, src->src, arcs * sizeof(*src->src));
+	memcpy(dst->tgt, src->tgt, arcs * sizeof(*src->tgt));
+	memcpy(dst->cost, src->cost, arcs * sizeof(*src->cost));
+	memcpy(dst->cap, src->cap, arcs * sizeof(*src->cap));
+	memcpy(dst->prim, src->prim, arcs * sizeof(*src->prim));
+	memcpy(dst->flow, src->flow, arcs * sizeof(*src->flow));
+	memcpy(dst->state, src->state, arcs * sizeof(*src->state));
+	memcpy(dst->quantity, src->quantity, nodes * sizeof(*src->quantity));
+	memcpy(dst->pi, src->pi, nodes * sizeof(*src->pi));
+	memcpy(dst->parent, src->parent, nodes * sizeof(*src->parent));
+	memcpy(dst->pred, src->pred, nodes * sizeof(*src->pred));
+	memcpy(dst->thread, src->thread, nodes * sizeof(*src->thread));
+	memcpy(dst->rev_thread, src->rev_thread, nodes * sizeof(*src->rev_thread));
+	memcpy(dst->succ_num, src->succ_num, nodes * sizeof(*src->succ_num));
+	memcpy(dst->last_succ, src->last_succ, nodes * sizeof(*src->last_succ));
+	memcpy(dst->pred_dir, src->pred_dir, nodes * sizeof(*src->pred_dir));
+	dst->block = src->block;
+	dst->next = src->next;
+}
+
 void tns_free(struct tns *t)
 {
 	free(t->src);
 	free(t->tgt);
 	free(t->cost);
 	free(t->cap);
+	free(t->prim);
 	free(t->flow);
 	free(t->state);
 	free(t->quantity);
@@ -64,30 +91,23 @@ void tns_free(struct tns *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* The working state of one run: the pivot's cycle and the pricing cursor. */
+/* The pivot under way: its cycle and the arcs that swap. */
 struct tns_pivot {
-	int64_t n_search;   /* arcs priced: every arc */
-	int64_t unmet_from; /* arcs from here on are need slacks: primary cost 1 */
-	int64_t block;	    /* arcs per pricing block */
-	int64_t next;	    /* where the next block starts */
 	int64_t in_arc;
 	int32_t join, u_in, v_in, u_out;
 	int64_t delta;
 };
 
 /* The full (primary, secondary) cost of arc e. */
-static inline tns_i128 tns_cost(const struct tns *t, const struct tns_pivot *p, int64_t e)
+static inline tns_i128 tns_cost(const struct tns *t, int64_t e)
 {
-	tns_i128 c = t->cost[e];
-	if (e >= p->unmet_from)
-		c += (tns_i128)1 << TNS_PRIMARY_SHIFT;
-	return c;
+	return (tns_i128)t->cost[e] + ((tns_i128)t->prim[e] << TNS_PRIMARY_SHIFT);
 }
 
 /* Reduced cost of e signed by its state: < 0 means e should enter. */
-static inline tns_i128 tns_violation(const struct tns *t, const struct tns_pivot *p, int64_t e)
+static inline tns_i128 tns_violation(const struct tns *t, int64_t e)
 {
-	tns_i128 rc = tns_cost(t, p, e) + t->pi[t->src[e]] - t->pi[t->tgt[e]];
+	tns_i128 rc = tns_cost(t, e) + t->pi[t->src[e]] - t->pi[t->tgt[e]];
 	return t->state[e] == TNS_LOWER ? rc : t->state[e] == TNS_UPPER ? -rc : 0;
 }
 
@@ -96,19 +116,16 @@ static inline tns_i128 tns_violation(const struct tns *t, const struct tns_pivot
  * cyclically, and take the most violating arc of the first block that has
  * one. 0 when no arc violates: the tree is optimal.
  */
-static int tns_price(const struct tns *t, struct tns_pivot *p)
+static int tns_price(struct tns *t, struct tns_pivot *p)
 {
 	tns_i128 best = 0;
-	int64_t cnt = p->block, e = p->next;
-	const int64_t n = p->n_search;
+	int64_t cnt = t->block, e = t->next;
+	const int64_t n = t->m + t->n;
 
 	for (int64_t seen = 0; seen < n; seen++) {
-		/* real arcs first: primary cost 0, no branch on the slack kind */
 		tns_i128 rc;
 		if (t->state[e] != TNS_TREE) {
-			rc = (tns_i128)t->cost[e] + t->pi[t->src[e]] - t->pi[t->tgt[e]];
-			if (e >= p->unmet_from)
-				rc += (tns_i128)1 << TNS_PRIMARY_SHIFT;
+			rc = tns_cost(t, e) + t->pi[t->src[e]] - t->pi[t->tgt[e]];
 			if (t->state[e] == TNS_UPPER)
 				rc = -rc;
 			if (rc < best) {
@@ -121,10 +138,10 @@ static int tns_price(const struct tns *t, struct tns_pivot *p)
 		if (--cnt == 0) {
 			if (best < 0)
 				break;
-			cnt = p->block;
+			cnt = t->block;
 		}
 	}
-	p->next = e;
+	t->next = e;
 	return best < 0;
 }
 
@@ -334,7 +351,7 @@ static void tns_update_tree(struct tns *t, const struct tns_pivot *p)
  * cost is 0. */
 static void tns_update_potential(struct tns *t, const struct tns_pivot *p)
 {
-	tns_i128 c = tns_cost(t, p, p->in_arc);
+	tns_i128 c = tns_cost(t, p->in_arc);
 	tns_i128 sigma = t->pi[p->v_in] - t->pi[p->u_in] - (t->pred_dir[p->u_in] == TNS_UP ? c : -c);
 	int32_t end = t->thread[t->last_succ[p->u_in]];
 
@@ -385,6 +402,7 @@ static void tns_init(struct tns *t, struct tns_pivot *p)
 		t->last_succ[u] = u;
 		t->cap[e] = TNS_INF;
 		t->cost[e] = 0;
+		t->prim[e] = u < t->n_offers ? 0 : 1;
 		t->state[e] = TNS_TREE;
 		t->flow[e] = t->quantity[u];
 		if (u < t->n_offers) {
@@ -401,11 +419,10 @@ static void tns_init(struct tns *t, struct tns_pivot *p)
 	}
 	t->pivots = 0;
 	memset(p, 0, sizeof(*p));
-	p->n_search = m + n;
-	p->unmet_from = m + t->n_offers;
-	p->block = (int64_t)sqrt((double)p->n_search);
-	if (p->block < 10)
-		p->block = 10;
+	t->next = 0;
+	t->block = (int64_t)sqrt((double)(m + n));
+	if (t->block < 10)
+		t->block = 10;
 }
 
 /* Each need's cheapest arc enters first: most of them stay. */
@@ -423,13 +440,21 @@ static int tns_initial_pivots(struct tns *t, struct tns_pivot *p)
 			best[j] = e;
 	}
 	for (int32_t j = 0; j < nn && rc == 0; j++) {
-		if (best[j] < 0 || tns_violation(t, p, best[j]) >= 0)
+		if (best[j] < 0 || tns_violation(t, best[j]) >= 0)
 			continue;
 		p->in_arc = best[j];
 		rc = tns_pivot_on(t, p);
 	}
 	free(best);
 	return rc;
+}
+
+static int tns_loop(struct tns *t, struct tns_pivot *p)
+{
+	while (tns_price(t, p))
+		if (tns_pivot_on(t, p) != 0)
+			return -1;
+	return 0;
 }
 
 int tns_run(struct tns *t)
@@ -439,8 +464,25 @@ int tns_run(struct tns *t)
 	tns_init(t, &p);
 	if (tns_initial_pivots(t, &p) != 0)
 		return -1;
-	while (tns_price(t, &p))
-		if (tns_pivot_on(t, &p) != 0)
-			return -1;
-	return 0;
+	return tns_loop(t, &p);
+}
+
+void tns_forbid(struct tns *t, int64_t e)
+{
+	t->prim[e] = 2;
+}
+
+int tns_resume(struct tns *t)
+{
+	struct tns_pivot p;
+	const int32_t root = t->n;
+
+	/* potentials from the root down the thread (preorder: parents first) */
+	memset(&p, 0, sizeof(p));
+	t->pi[root] = 0;
+	for (int32_t u = t->thread[root]; u != root; u = t->thread[u]) {
+		tns_i128 c = tns_cost(t, t->pred[u]);
+		t->pi[u] = t->pi[t->parent[u]] + (t->pred_dir[u] == TNS_UP ? -c : c);
+	}
+	return tns_loop(t, &p);
 }

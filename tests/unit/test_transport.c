@@ -115,10 +115,16 @@ static void test_ties(void **state)
 	assert_int_equal(r.cost, 108);
 }
 
-/* The largest cost per base unit still adds up exactly; one more unit does not fit. */
+/*
+ * The largest cost per base unit still adds up exactly; two units pass
+ * INT64_MAX, so cost is -1 and cost_vnd carries the total: 2 x (2^63 - 1)
+ * / 10^6 = 18,446,744,073,709.551614, rounded to ...710. A total whose VND
+ * does not fit either is refused.
+ */
 static void test_cost_bounds(void **state)
 {
-	const int64_t s[] = {2}, d[] = {2}, d1[] = {1};
+	const int64_t s[] = {TRANSPORT_QUANTITY_MAX}, d[] = {TRANSPORT_QUANTITY_MAX}, d1[] = {1};
+	const int64_t d2[] = {2};
 	const struct transport_arc a[] = {ARC(0, 0, INT64_MAX)};
 	int64_t flow[1];
 	struct transport_problem p = {1, 1, 1, s, d, NULL, a};
@@ -127,6 +133,13 @@ static void test_cost_bounds(void **state)
 
 	r = solve(s, 1, d1, 1, a, 1, NULL, flow);
 	assert_int_equal(r.cost, INT64_MAX);
+	assert_int_equal(r.cost_vnd, INT64_C(9223372036855));
+	r = solve(s, 1, d2, 1, a, 1, NULL, flow);
+	assert_int_equal(r.cost, -1);
+	assert_int_equal(r.bound_cost, -1);
+	assert_int_equal(r.cost_vnd, INT64_C(18446744073710));
+	assert_int_equal(r.bound_cost_vnd, INT64_C(18446744073710));
+	/* 10^12 x (2^63 - 1) / 10^6 = 9.2 x 10^24 VND: refused */
 	assert_int_equal(transport_solve(&p, flow, &r, &why), -1);
 	assert_int_equal(r.status, TRANSPORT_ERANGE);
 	assert_string_equal(why, "total cost out of range");
