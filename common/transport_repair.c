@@ -36,58 +36,99 @@
 
 enum repair_strategy { REPAIR_FORBID, REPAIR_CONSOLIDATE, REPAIR_FORBID_LEAST };
 
-#define REPAIR_FORCE_ROUNDS 8
+#define REPAIR_FORCE_ROUNDS 3
 
 /* One strategy's working state: its own simplex problem, warm between rounds. */
 struct repair {
 	const struct tcomp *c;
 	struct tns t;
-	int64_t *pos;
+	int64_t *pos;	 /* local arc -> arc of t, or -1 */
+	int64_t *inv;	 /* arc of t -> local arc */
+	int64_t *capped; /* arcs of t with a finite capacity: they can sit full */
+	int64_t n_capped;
+	int64_t *cand;	 /* this round's arcs below their minimum (local) */
 	uint8_t *forbid;
 	int64_t *lower, *room_s, *room_d, *pick;
 };
+
+/* After a load: the inverse of pos and the list of capped arcs. */
+static void repair_index(struct repair *r)
+{
+	r->n_capped = 0;
+	for (int64_t a = 0; a < r->c->m; a++) {
+		if (r->pos[a] < 0)
+			continue;
+		r->inv[r->pos[a]] = a;
+		if (r->t.cap[r->pos[a]] < TNS_INF)
+			r->capped[r->n_capped++] = r->pos[a];
+	}
+}
+
+/* The flow of local arc a: its lower bound plus what t carries on it. */
+static int64_t repair_flow(const struct repair *r, int64_t a)
+{
+	return r->lower[a] + (r->pos[a] >= 0 ? r->t.flow[r->pos[a]] : 0);
+}
+
+/*
+ * The arcs below their minimum, into r->cand; how many. Only an arc that
+ * t carries something on can be: a tree arc (one above each node) or a
+ * capped arc at its capacity; a forced arc carries its minimum at least.
+ * O(nodes + capped arcs), not O(arcs): rounds stay cheap on big components.
+ */
+static int64_t repair_below(struct repair *r)
+{
+	const struct tcomp *c = r->c;
+	int64_t n = 0;
+
+	for (int32_t u = 0; u < r->t.n; u++) {
+		int64_t e = r->t.pred[u];
+		if (e < 0 || e >= r->t.m || r->t.flow[e] <= 0)
+			continue;
+		int64_t a = r->inv[e], f = repair_flow(r, a);
+		if (f < c->min_order[c->a_offer[a]])
+			r->cand[n++] = a;
+	}
+	for (int64_t k = 0; k < r->n_capped; k++) {
+		int64_t e = r->capped[k];
+		int64_t a = r->inv[e];
+		if (r->t.flow[e] <= 0 || r->t.flow[e] < r->t.cap[e])
+			continue; /* empty, or in the tree: counted above */
+		if (repair_flow(r, a) < c->min_order[c->a_offer[a]])
+			r->cand[n++] = a;
+	}
+	return n;
+}
 
 /*
  * Marks this round's decisions, forbidding in r->t at once: 0 when no arc
  * was below its minimum, 1 when arcs were forbidden only, 2 when some arc
  * was forced (the problem must be loaded again).
  */
-static int repair_decide(struct repair *r, const int64_t *flow, enum repair_strategy how,
-			 int may_force)
+static int repair_decide(struct repair *r, enum repair_strategy how, int may_force)
 {
 	const struct tcomp *c = r->c;
-	int64_t *room_s = r->room_s, *room_d = r->room_d, *pick = r->pick;
-	int any = 0;
+	int64_t *pick = r->pick, n = repair_below(r);
+	int any = n > 0;
 
-	for (int32_t i = 0; i < c->n_offers; i++) {
-		room_s[i] = c->supply[i];
-		pick[i] = -1;
-	}
-	for (int32_t j = 0; j < c->n_needs; j++)
-		room_d[j] = c->demand[j];
-	for (int64_t a = 0; a < c->m; a++) {
-		room_s[c->a_offer[a]] -= r->lower[a];
-		room_d[c->a_need[a]] -= r->lower[a];
-	}
-	for (int64_t a = 0; a < c->m; a++) {
+	for (int64_t k = 0; k < n; k++)
+		pick[c->a_offer[r->cand[k]]] = -1;
+	for (int64_t k = 0; k < n; k++) {
+		int64_t a = r->cand[k], f = repair_flow(r, a);
 		int32_t i = c->a_offer[a];
-		if (flow[a] <= 0 || flow[a] >= c->min_order[i])
-			continue;
-		any = 1;
-		if (pick[i] < 0 || (how == REPAIR_FORBID_LEAST ? flow[a] < flow[pick[i]]
-							      : flow[a] > flow[pick[i]]))
+		if (pick[i] < 0 || (how == REPAIR_FORBID_LEAST ? f < repair_flow(r, pick[i])
+							      : f > repair_flow(r, pick[i])))
 			pick[i] = a;
 	}
-	for (int64_t a = 0; a < c->m; a++) {
+	for (int64_t k = 0; k < n; k++) {
+		int64_t a = r->cand[k];
 		int32_t i = c->a_offer[a], j = c->a_need[a];
 		int64_t mo = c->min_order[i];
-		if (flow[a] <= 0 || flow[a] >= mo)
-			continue;
-		if (how == REPAIR_CONSOLIDATE && may_force && pick[i] == a && mo <= room_s[i] &&
-		    mo <= room_d[j] && mo <= c->a_cap[a]) {
+		if (how == REPAIR_CONSOLIDATE && may_force && pick[i] == a && mo <= r->room_s[i] &&
+		    mo <= r->room_d[j] && mo <= c->a_cap[a]) {
 			r->lower[a] = mo;
-			room_s[i] -= mo;
-			room_d[j] -= mo;
+			r->room_s[i] -= mo;
+			r->room_d[j] -= mo;
 			any = 2;
 		} else if (how != REPAIR_FORBID_LEAST || pick[i] == a) {
 			r->forbid[a] = 1;
@@ -100,8 +141,8 @@ static int repair_decide(struct repair *r, const int64_t *flow, enum repair_stra
 
 /* One strategy from the relaxation t: flow, *quantity, *cost. */
 static void repair_run(const struct tcomp *c, const struct tns *t, const int64_t *pos,
-		       const int64_t *relaxed, enum repair_strategy how, int64_t *flow,
-		       int64_t *quantity, tns_i128 *cost, size_t *pivots, size_t *rounds)
+		       enum repair_strategy how, int64_t *flow, int64_t *quantity,
+		       tns_i128 *cost, size_t *pivots, size_t *rounds)
 {
 	size_t m = (size_t)c->m, round = 0;
 	struct repair r = {.c = c};
@@ -110,13 +151,18 @@ static void repair_run(const struct tcomp *c, const struct tns *t, const int64_t
 	tns_copy(&r.t, t);
 	r.pos = xmalloc(m * sizeof(*r.pos));
 	memcpy(r.pos, pos, m * sizeof(*r.pos));
+	r.inv = xmalloc(m * sizeof(*r.inv));
+	r.capped = xmalloc(m * sizeof(*r.capped));
+	r.cand = xmalloc(((size_t)t->n + m) * sizeof(*r.cand));
 	r.forbid = xcalloc(m, sizeof(*r.forbid));
 	r.lower = xcalloc(m, sizeof(*r.lower));
 	r.room_s = xmalloc((size_t)c->n_offers * sizeof(*r.room_s));
 	r.pick = xmalloc((size_t)c->n_offers * sizeof(*r.pick));
 	r.room_d = xmalloc((size_t)c->n_needs * sizeof(*r.room_d));
-	memcpy(flow, relaxed, m * sizeof(*flow));
-	while ((step = repair_decide(&r, flow, how, round < REPAIR_FORCE_ROUNDS)) != 0) {
+	memcpy(r.room_s, c->supply, (size_t)c->n_offers * sizeof(*r.room_s));
+	memcpy(r.room_d, c->demand, (size_t)c->n_needs * sizeof(*r.room_d));
+	repair_index(&r);
+	while ((step = repair_decide(&r, how, round < REPAIR_FORCE_ROUNDS)) != 0) {
 		size_t before = r.t.pivots;
 		round++;
 		(*rounds)++;
@@ -125,16 +171,19 @@ static void repair_run(const struct tcomp *c, const struct tns *t, const int64_t
 			/* forcing keeps within every room: the load cannot fail */
 			(void)tcomp_load(c, r.forbid, r.lower, &r.t, r.pos);
 			(void)tns_run(&r.t);
+			repair_index(&r);
 			before = 0;
 		} else {
 			(void)tns_resume(&r.t);
 		}
 		*pivots += r.t.pivots - before;
-		tcomp_read(c, &r.t, r.pos, r.lower, flow, quantity, cost);
 	}
 	tcomp_read(c, &r.t, r.pos, r.lower, flow, quantity, cost);
 	tns_free(&r.t);
 	free(r.pos);
+	free(r.inv);
+	free(r.capped);
+	free(r.cand);
 	free(r.forbid);
 	free(r.lower);
 	free(r.room_s);
@@ -149,10 +198,10 @@ void tcomp_repair(const struct tcomp *c, const struct tns *t, const int64_t *pos
 	int64_t q2, *other = xmalloc((size_t)c->m * sizeof(*other));
 	tns_i128 c2;
 
-	repair_run(c, t, pos, relaxed, REPAIR_FORBID, flow, quantity, cost, pivots, rounds);
+	(void)relaxed; /* t carries it */
+	repair_run(c, t, pos, REPAIR_FORBID, flow, quantity, cost, pivots, rounds);
 	for (int how = REPAIR_CONSOLIDATE; how <= REPAIR_FORBID_LEAST; how++) {
-		repair_run(c, t, pos, relaxed, (enum repair_strategy)how, other, &q2, &c2, pivots,
-			   rounds);
+		repair_run(c, t, pos, (enum repair_strategy)how, other, &q2, &c2, pivots, rounds);
 		if (q2 > *quantity || (q2 == *quantity && c2 < *cost)) {
 			memcpy(flow, other, (size_t)c->m * sizeof(*flow));
 			*quantity = q2;
