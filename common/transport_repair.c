@@ -24,8 +24,9 @@
  * REPAIR_FORCE_ROUNDS rounds only and forbids after that.
  *
  * Each round forbids or forces at least one arc, and a forced arc never
- * falls below its minimum again, so a strategy ends after at most as many
- * rounds as arcs. The three strategies run; the better result (more
+ * falls below its minimum again, so a strategy would end after at most as
+ * many rounds as arcs; it stops at REPAIR_ROUNDS_MAX and drops what is
+ * still below its minimum. The three strategies run; the better result (more
  * quantity, then less cost) is kept. No I/O.
  */
 #include <stdlib.h>
@@ -37,6 +38,14 @@
 enum repair_strategy { REPAIR_FORBID, REPAIR_CONSOLIDATE, REPAIR_FORBID_LEAST };
 
 #define REPAIR_FORCE_ROUNDS 3
+/*
+ * Rounds per strategy. Each costs at least one pricing pass over the
+ * component's arcs; on a forum's big components a strategy can go on for
+ * hundreds of rounds, each fixing a few arcs. Past the cap, what is still
+ * below its minimum is dropped (set to 0): feasible, since carrying less
+ * never breaks a supply, demand or capacity, and counted in the gap.
+ */
+#define REPAIR_ROUNDS_MAX 24
 
 /* One strategy's working state: its own simplex problem, warm between rounds. */
 struct repair {
@@ -162,7 +171,8 @@ static void repair_run(const struct tcomp *c, const struct tns *t, const int64_t
 	memcpy(r.room_s, c->supply, (size_t)c->n_offers * sizeof(*r.room_s));
 	memcpy(r.room_d, c->demand, (size_t)c->n_needs * sizeof(*r.room_d));
 	repair_index(&r);
-	while ((step = repair_decide(&r, how, round < REPAIR_FORCE_ROUNDS)) != 0) {
+	while (round < REPAIR_ROUNDS_MAX &&
+	       (step = repair_decide(&r, how, round < REPAIR_FORCE_ROUNDS)) != 0) {
 		size_t before = r.t.pivots;
 		round++;
 		(*rounds)++;
@@ -179,6 +189,13 @@ static void repair_run(const struct tcomp *c, const struct tns *t, const int64_t
 		*pivots += r.t.pivots - before;
 	}
 	tcomp_read(c, &r.t, r.pos, r.lower, flow, quantity, cost);
+	for (size_t a = 0; a < m; a++) {
+		if (flow[a] > 0 && flow[a] < c->min_order[c->a_offer[a]]) {
+			*quantity -= flow[a];
+			*cost -= (tns_i128)flow[a] * c->a_cost[a];
+			flow[a] = 0;
+		}
+	}
 	tns_free(&r.t);
 	free(r.pos);
 	free(r.inv);

@@ -34,6 +34,7 @@ void tns_alloc(struct tns *t, int32_t n, int32_t n_offers, int64_t m)
 	t->state = xmalloc(arcs * sizeof(*t->state));
 	t->quantity = xmalloc(nodes * sizeof(*t->quantity));
 	t->pi = xmalloc(nodes * sizeof(*t->pi));
+	t->pi64 = xmalloc(nodes * sizeof(*t->pi64));
 	t->parent = xmalloc(nodes * sizeof(*t->parent));
 	t->pred = xmalloc(nodes * sizeof(*t->pred));
 	t->thread = xmalloc(nodes * sizeof(*t->thread));
@@ -58,6 +59,8 @@ void tns_copy(struct tns *dst, const struct tns *src)
 	memcpy(dst->state, src->state, arcs * sizeof(*src->state));
 	memcpy(dst->quantity, src->quantity, nodes * sizeof(*src->quantity));
 	memcpy(dst->pi, src->pi, nodes * sizeof(*src->pi));
+	memcpy(dst->pi64, src->pi64, nodes * sizeof(*src->pi64));
+	dst->narrow = src->narrow;
 	memcpy(dst->parent, src->parent, nodes * sizeof(*src->parent));
 	memcpy(dst->pred, src->pred, nodes * sizeof(*src->pred));
 	memcpy(dst->thread, src->thread, nodes * sizeof(*src->thread));
@@ -80,6 +83,7 @@ void tns_free(struct tns *t)
 	free(t->state);
 	free(t->quantity);
 	free(t->pi);
+	free(t->pi64);
 	free(t->parent);
 	free(t->pred);
 	free(t->thread);
@@ -104,10 +108,24 @@ static inline tns_i128 tns_cost(const struct tns *t, int64_t e)
 	return (tns_i128)t->cost[e] + ((tns_i128)t->prim[e] << TNS_PRIMARY_SHIFT);
 }
 
+/* The same in the narrow encoding (valid while t->narrow). */
+static inline int64_t tns_cost64(const struct tns *t, int64_t e)
+{
+	return t->cost[e] + ((int64_t)t->prim[e] << TNS_NARROW_SHIFT);
+}
+
+/* The reduced cost of e: < 0 means e should enter from its lower bound. */
+static inline tns_i128 tns_reduced(const struct tns *t, int64_t e)
+{
+	if (t->narrow)
+		return tns_cost64(t, e) + t->pi64[t->src[e]] - t->pi64[t->tgt[e]];
+	return tns_cost(t, e) + t->pi[t->src[e]] - t->pi[t->tgt[e]];
+}
+
 /* Reduced cost of e signed by its state: < 0 means e should enter. */
 static inline tns_i128 tns_violation(const struct tns *t, int64_t e)
 {
-	tns_i128 rc = tns_cost(t, e) + t->pi[t->src[e]] - t->pi[t->tgt[e]];
+	tns_i128 rc = tns_reduced(t, e);
 	return t->state[e] == TNS_LOWER ? rc : t->state[e] == TNS_UPPER ? -rc : 0;
 }
 
@@ -125,7 +143,7 @@ static int tns_price(struct tns *t, struct tns_pivot *p)
 	for (int64_t seen = 0; seen < n; seen++) {
 		tns_i128 rc;
 		if (t->state[e] != TNS_TREE) {
-			rc = tns_cost(t, e) + t->pi[t->src[e]] - t->pi[t->tgt[e]];
+			rc = tns_reduced(t, e);
 			if (t->state[e] == TNS_UPPER)
 				rc = -rc;
 			if (rc < best) {
@@ -351,10 +369,18 @@ static void tns_update_tree(struct tns *t, const struct tns_pivot *p)
  * cost is 0. */
 static void tns_update_potential(struct tns *t, const struct tns_pivot *p)
 {
-	tns_i128 c = tns_cost(t, p->in_arc);
-	tns_i128 sigma = t->pi[p->v_in] - t->pi[p->u_in] - (t->pred_dir[p->u_in] == TNS_UP ? c : -c);
 	int32_t end = t->thread[t->last_succ[p->u_in]];
 
+	if (t->narrow) {
+		int64_t c = tns_cost64(t, p->in_arc);
+		int64_t sigma = t->pi64[p->v_in] - t->pi64[p->u_in] -
+				(t->pred_dir[p->u_in] == TNS_UP ? c : -c);
+		for (int32_t u = p->u_in; u != end; u = t->thread[u])
+			t->pi64[u] += sigma;
+		return;
+	}
+	tns_i128 c = tns_cost(t, p->in_arc);
+	tns_i128 sigma = t->pi[p->v_in] - t->pi[p->u_in] - (t->pred_dir[p->u_in] == TNS_UP ? c : -c);
 	for (int32_t u = p->u_in; u != end; u = t->thread[u])
 		t->pi[u] += sigma;
 }
@@ -392,6 +418,16 @@ static void tns_init(struct tns *t, struct tns_pivot *p)
 	t->succ_num[root] = n + 1;
 	t->last_succ[root] = root - 1;
 	t->pi[root] = 0;
+	t->pi64[root] = 0;
+	/* narrow when (2n + 1) x the largest cost < 2^60 (transport_simplex.h) */
+	int64_t cmax = 0;
+	for (int64_t e = 0; e < m; e++)
+		if (t->cost[e] > cmax)
+			cmax = t->cost[e];
+	t->narrow = (tns_i128)cmax * (2 * (tns_i128)n + 1) < ((tns_i128)1 << TNS_NARROW_SHIFT);
+#ifdef TNS_FORCE_WIDE
+	t->narrow = 0; /* the oracle's second build: the wide path on every instance */
+#endif
 	for (int32_t u = 0; u < n; u++) {
 		int64_t e = m + u;
 		t->parent[u] = root;
@@ -410,11 +446,13 @@ static void tns_init(struct tns *t, struct tns_pivot *p)
 			t->tgt[e] = root;
 			t->pred_dir[u] = TNS_UP;
 			t->pi[u] = 0;
+			t->pi64[u] = 0;
 		} else {
 			t->src[e] = root;
 			t->tgt[e] = u;
 			t->pred_dir[u] = TNS_DOWN;
 			t->pi[u] = (tns_i128)1 << TNS_PRIMARY_SHIFT;
+			t->pi64[u] = INT64_C(1) << TNS_NARROW_SHIFT;
 		}
 	}
 	t->pivots = 0;
@@ -477,8 +515,10 @@ int tns_resume(struct tns *t)
 	struct tns_pivot p;
 	const int32_t root = t->n;
 
-	/* potentials from the root down the thread (preorder: parents first) */
+	/* potentials from the root down the thread (preorder: parents first),
+	 * wide from now on: a forbidden arc's primary 2 may pile up on a path */
 	memset(&p, 0, sizeof(p));
+	t->narrow = 0;
 	t->pi[root] = 0;
 	for (int32_t u = t->thread[root]; u != root; u = t->thread[u]) {
 		tns_i128 c = tns_cost(t, t->pred[u]);

@@ -36,6 +36,14 @@ __extension__ typedef __int128 tns_i128;
 
 /* A pair's primary unit: secondaries stay far below it (transport.h). */
 #define TNS_PRIMARY_SHIFT 100
+/*
+ * The same pair in one int64, when a component's numbers allow it: with
+ * primaries 0 or 1 (nothing forbidden yet), potentials' secondaries stay
+ * within (nodes + 1) x the largest cost, and when (2 nodes + 1) x that cost
+ * is below 2^60 every reduced cost fits int64 with its sign right. The
+ * pricing loop, which is most of a solve, then reads half the bytes.
+ */
+#define TNS_NARROW_SHIFT 60
 #define TNS_INF INT64_MAX
 
 struct tns {
@@ -54,7 +62,9 @@ struct tns {
 	/* working state */
 	int64_t block, next; /* pricing: arcs per block, where the next starts */
 	int8_t *state;
+	int narrow;	     /* potentials in pi64 (TNS_NARROW_SHIFT), else in pi */
 	tns_i128 *pi;
+	int64_t *pi64;
 	int32_t *parent, *pred, *thread, *rev_thread, *succ_num, *last_succ;
 	int8_t *pred_dir;
 	int32_t *dirty;
