@@ -5,7 +5,7 @@
  * (micro-VND of landed cost) and an optional capacity. The objective is
  * lexicographic: the LARGEST total quantity that can be matched, and among
  * the allocations that match it, the LEAST total cost (min-cost maximum
- * flow). The caller decides which pairs are feasible (forum_clearing.h
+ * flow). The caller decides which pairs are feasible (clearing.h
  * builds them with matching.h's filters); this file knows nothing of
  * listings.
  *
@@ -21,7 +21,8 @@
  * repair (transport_repair.c): solve without them; when every arc already
  * respects them the result is optimal; otherwise, per component, arcs below
  * their minimum are forbidden or forced up to it and the component solved
- * again, until none is left below; three such strategies run and the better
+ * again, until none is left below (at most 24 rounds per strategy; what is
+ * still below then is dropped to 0); three such strategies run and the best
  * result is kept. The relaxation bounds the integer optimum, so a repaired
  * result equal to it is proven optimal; any other is TRANSPORT_FEASIBLE and
  * the result carries the bound, so the gap is known.
@@ -30,7 +31,8 @@
  *   quantities      0..TRANSPORT_QUANTITY_MAX each, and their sums on each
  *                   side fit int64
  *   costs           0..INT64_MAX per base unit (potentials are __int128:
- *                   no size of problem can overflow them)
+ *                   no size of problem can overflow them; int64 when a
+ *                   component's costs make that exact, for speed)
  *   nodes, arcs     offers + needs <= TRANSPORT_NODES_MAX, arcs <=
  *                   TRANSPORT_ARCS_MAX (the tree stores 32-bit ids)
  *   total cost      computed exactly in __int128, reported twice: cost,
