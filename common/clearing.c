@@ -106,6 +106,9 @@ int clearing_build(struct clearing *c, const struct matching_listing *const *lis
 	for (size_t m = 0; m < n_mat; m++)
 		free(bucket[m].offer);
 	free(bucket);
+	c->need_arcs = xcalloc(nn ? nn : 1, sizeof(*c->need_arcs));
+	for (size_t a = 0; a < c->problem.n_arcs; a++)
+		c->need_arcs[c->arcs[a].need]++;
 	c->problem.n_offers = no;
 	c->problem.n_needs = nn;
 	c->problem.supply = c->supply;
@@ -124,6 +127,7 @@ void clearing_free(struct clearing *c)
 	free(c->demand);
 	free(c->min_order);
 	free(c->distance_km);
+	free(c->need_arcs);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -133,14 +137,11 @@ int clearing_alloc(const struct clearing *c, size_t a, int64_t quantity,
 	const struct transport_arc *arc = &c->arcs[a];
 	const struct matching_listing *need = c->needs[arc->need], *offer = c->offers[arc->offer];
 	enum matching_distance_from from;
-	size_t candidates = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (matching_totals(offer, quantity, c->distance_km[a], c->rate, &out->goods_vnd,
 			    &out->freight_vnd, &out->landed_vnd) != 0)
 		return -1;
-	for (size_t k = 0; k < c->problem.n_arcs; k++)
-		candidates += c->arcs[k].need == arc->need;
 	(void)matching_distance(need, offer, &from);
 	out->index = arc->offer;
 	out->quantity = quantity;
@@ -149,7 +150,7 @@ int clearing_alloc(const struct clearing *c, size_t a, int64_t quantity,
 	out->freight_micro = matching_freight_micro(offer->material, out->distance_km, c->rate);
 	out->landed_micro = arc->cost;
 	out->rank = 1;
-	out->compatible = candidates;
+	out->compatible = c->need_arcs[arc->need];
 	out->cand_kind = LISTING_OFFER;
 	out->distance_from = (uint8_t)from;
 	return 0;

@@ -34,6 +34,7 @@ struct clearing {
 	struct transport_arc *arcs;
 	int64_t *supply, *demand, *min_order;
 	int64_t *distance_km; /* per arc, for the explanation */
+	size_t *need_arcs;    /* per need: how many arcs it has (its candidates) */
 	int64_t now_ms, rate;
 };
 
