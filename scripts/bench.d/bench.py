@@ -4,7 +4,8 @@
 Run it through scripts/bench (which installs and builds first); see the
 top of scripts/bench and docs/performance.md for what it measures and how.
 Python 3 standard library only; the heavy lifting is done by the C tools
-built into build-bench/ (cmbench-data, cmbench-load, cmbench-floor).
+built into build-bench/ (cmbench-data, cmbench-load, cmbench-floor,
+cmbench-clearing).
 """
 import argparse
 import datetime
@@ -27,6 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 from harness import RedisClient, free_port  # noqa: E402  (the e2e suite's RESP client)
+sys.path.insert(0, HERE)
+import clearing_phase  # noqa: E402  (the forum clearing's solver beside LEMON)
 
 HOST = "127.0.0.1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -916,6 +919,7 @@ def report_md(res):
                                             fmt(r["events_stream_bytes_per_listing"], 0)))
             L.append("| bulk load of %s listings (s) | %s | | | | |" % (
                 fmt(r["listings"], 0), fmt(r["seconds"], 1)))
+    L.extend(clearing_phase.rows(res, fmt, gap))
     L.append("")
     L.append("Medians of the repetitions; each repetition's figures are in the JSON file.")
     return "\n".join(L) + "\n"
@@ -961,7 +965,8 @@ def main():
     ap.add_argument("--engine-rate", type=float, default=50.0)
     ap.add_argument("--plan-subjects", type=int, default=1000)
     ap.add_argument("--sse", default="1000,10000")
-    ap.add_argument("--skip", default="", help="comma list: post,search,engine,match,sse,restart")
+    ap.add_argument("--skip", default="",
+                    help="comma list: post,search,engine,match,sse,restart,clearing")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
     ap.add_argument("--out-dir", default=os.path.join(ROOT, "bench-results"))
     ap.add_argument("--max-connections", type=int, default=12000)
@@ -976,7 +981,7 @@ def main():
         args.focus = min(10000, args.listings // 2) if not args.small else 3000
     args.sse = [int(x) for x in args.sse.split(",") if x]
     skip = set(x for x in args.skip.split(",") if x)
-    for t in ("craftmatchd", "cmbench-data", "cmbench-load", "cmbench-floor"):
+    for t in ("craftmatchd", "cmbench-data", "cmbench-load", "cmbench-floor", "cmbench-clearing"):
         if not os.access(os.path.join(args.build_dir, t), os.X_OK):
             die("%s/%s is missing: run scripts/bench (it builds them)" % (args.build_dir, t))
 
@@ -1042,6 +1047,9 @@ def main():
         if "sse" not in skip:
             log("SSE fan-out")
             sse_phase(st, args, res, admin_token)
+        if "clearing" not in skip:
+            log("forum clearing: the solver and LEMON on the same graphs")
+            clearing_phase.run(st.tool("cmbench-clearing"), tmp, args.small, args.reps, res, log)
         if args.big:
             with st.rc() as c:
                 have = c.execute("ZCARD", "cm:listings")
