@@ -51,13 +51,14 @@ static void account_check_email(const char *email, json_t **errors)
 	const char *at = strchr(email, '@');
 	if (at == NULL || at == email || strchr(at + 1, '@') || strchr(at + 1, '.') == NULL ||
 	    strchr(email, ' ') || at[1] == '.' || email[strlen(email) - 1] == '.')
-		fields_error(errors, "contact.email", "must be an e-mail address like name@example.vn");
+		fields_error(errors, "contact.email",
+			     "must be an e-mail address like name@example.vn");
 }
 
 json_t *account_from_request(const json_t *body, json_t **errors)
 {
-	static const char *const allowed[] = {"role", "name", "province", "commune",
-					      "forum", "contact", "scope", NULL};
+	static const char *const allowed[] = {"role",  "name",	  "province", "commune",
+					      "forum", "contact", "scope",    NULL};
 	static const char *const contact_allowed[] = {"phone", "email", "address", NULL};
 	static const char *const scope_allowed[] = {"provinces", "forums", NULL};
 	size_t n_before = *errors ? json_array_size(*errors) : 0;
@@ -83,10 +84,11 @@ json_t *account_from_request(const json_t *body, json_t **errors)
 	if (prov) {
 		const struct province *p = provinces_find(prov);
 		if (p == NULL)
-			fields_error(errors, "province",
-				     "tỉnh/thành: '%.80s' is not a province, current or former (see "
-				     "/v1/provinces)",
-				     prov);
+			fields_error(
+			    errors, "province",
+			    "tỉnh/thành: '%.80s' is not a province, current or former (see "
+			    "/v1/provinces)",
+			    prov);
 		else
 			json_object_set_new(doc, "province", json_string(p->code));
 	}
@@ -99,7 +101,8 @@ json_t *account_from_request(const json_t *body, json_t **errors)
 
 	char *forum = fields_string(body, "forum", "forum", 0, FIELDS_FORUM_MAX, 0, errors);
 	if (forum && !needs_place)
-		fields_error(errors, "forum", "only village and supplier accounts register for a forum");
+		fields_error(errors, "forum",
+			     "only village and supplier accounts register for a forum");
 	else if (forum && !fields_forum_id_ok(forum))
 		fields_error(errors, "forum", "diễn đàn: not a forum id (a-z, 0-9 and '-')");
 	else if (forum)
@@ -114,7 +117,8 @@ json_t *account_from_request(const json_t *body, json_t **errors)
 		json_t *c = json_object();
 		char *phone = fields_string(contact, "phone", "contact.phone", 0, 24, 0, errors);
 		char *email = fields_string(contact, "email", "contact.email", 0, 254, 0, errors);
-		char *addr = fields_string(contact, "address", "contact.address", 0, 300, 0, errors);
+		char *addr =
+		    fields_string(contact, "address", "contact.address", 0, 300, 0, errors);
 		if (phone) {
 			account_check_phone(phone, errors);
 			json_object_set_new(c, "phone", json_string(phone));
@@ -142,7 +146,8 @@ json_t *account_from_request(const json_t *body, json_t **errors)
 			fields_unknown(scope, "scope.", scope_allowed, errors);
 			provs = fields_string_array(scope, "provinces", "scope.provinces", 34, 80,
 						    errors);
-			forums = fields_string_array(scope, "forums", "scope.forums", 50, 40, errors);
+			forums =
+			    fields_string_array(scope, "forums", "scope.forums", 50, 40, errors);
 		}
 		json_t *codes = json_array(), *fids = json_array();
 		size_t i;
@@ -170,8 +175,8 @@ json_t *account_from_request(const json_t *body, json_t **errors)
 		    (forums == NULL || json_array_size(forums) == 0))
 			fields_error(errors, "scope",
 				     "a moderator needs at least one province or forum in scope");
-		json_object_set_new(doc, "scope", json_pack("{s:o, s:o}", "provinces", codes,
-							     "forums", fids));
+		json_object_set_new(doc, "scope",
+				    json_pack("{s:o, s:o}", "provinces", codes, "forums", fids));
 		json_decref(provs);
 		json_decref(forums);
 	}
@@ -268,7 +273,7 @@ json_t *account_render(const json_t *doc, int with_contact)
 	const char *code = json_string_value(json_object_get(doc, "province"));
 	const struct province *p = code ? provinces_find(code) : NULL;
 	if (p)
-		json_object_set_new(out, "province", json_pack("{s:s, s:s}", "code", p->code,
-							       "name", p->name));
+		json_object_set_new(out, "province",
+				    json_pack("{s:s, s:s}", "code", p->code, "name", p->name));
 	return out;
 }

@@ -14,8 +14,13 @@
 #include <jansson.h>
 #include <stddef.h>
 
-enum account_role { ACCOUNT_VILLAGE, ACCOUNT_SUPPLIER, ACCOUNT_MODERATOR, ACCOUNT_ADMIN,
-		    ACCOUNT_ROLE_UNKNOWN };
+enum account_role {
+	ACCOUNT_VILLAGE,
+	ACCOUNT_SUPPLIER,
+	ACCOUNT_MODERATOR,
+	ACCOUNT_ADMIN,
+	ACCOUNT_ROLE_UNKNOWN
+};
 
 enum account_role account_role_parse(const char *s);
 const char *account_role_name(enum account_role role);

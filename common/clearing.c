@@ -97,7 +97,8 @@ int clearing_build(struct clearing *c, const struct matching_listing *const *lis
 		for (size_t m = 0; m < n_mat; m++) {
 			const struct material *mat = materials_at(m);
 			if (mat != need->material &&
-			    !(need->accept_substitutes && materials_is_substitute(need->material, mat)))
+			    !(need->accept_substitutes &&
+			      materials_is_substitute(need->material, mat)))
 				continue;
 			for (size_t k = 0; k < bucket[m].n; k++)
 				clearing_pair(c, &cap, bucket[m].offer[k], j);
@@ -131,8 +132,7 @@ void clearing_free(struct clearing *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int clearing_alloc(const struct clearing *c, size_t a, int64_t quantity,
-		   struct matching_alloc *out)
+int clearing_alloc(const struct clearing *c, size_t a, int64_t quantity, struct matching_alloc *out)
 {
 	const struct transport_arc *arc = &c->arcs[a];
 	const struct matching_listing *need = c->needs[arc->need], *offer = c->offers[arc->offer];

@@ -141,4 +141,3 @@ void dates_format(int64_t ms, char *buf, size_t len)
 		 (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
 		 (int)(rem % 1000));
 }
-

@@ -30,8 +30,7 @@ enum dates_edge { DATES_DAY_START, DATES_DAY_END };
  * Years DATES_YEAR_MIN..MAX as written. 0, or -1 with a static English
  * *why ("no such date: …" cases included).
  */
-int dates_parse(const char *s, enum dates_edge edge, int64_t *out_ms,
-		       const char **why);
+int dates_parse(const char *s, enum dates_edge edge, int64_t *out_ms, const char **why);
 
 /* ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (at least
  * DATES_BUF bytes). */

@@ -96,8 +96,8 @@ char *fields_string(const json_t *obj, const char *key, const char *field, int r
 		unsigned char c = (unsigned char)s[i];
 		int c1 = c == 0xC2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
 			 (unsigned char)s[i + 1] <= 0x9F; /* U+0080..U+009F */
-		if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t' || c == '\r'))) || c == 0x7f ||
-		    c1) {
+		if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t' || c == '\r'))) ||
+		    c == 0x7f || c1) {
 			fields_error(errors, field, "must not contain control characters");
 			return NULL;
 		}

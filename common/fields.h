@@ -15,7 +15,7 @@
 
 /* Appends {field, message}; creates *errors on first use. */
 void fields_error(json_t **errors, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Reports every member of obj whose name is not in allowed (NULL-terminated). */
 void fields_unknown(const json_t *obj, const char *prefix, const char *const *allowed,

@@ -11,9 +11,9 @@
 
 #include <stddef.h>
 
-#define IDS_MAX 32		 /* buffer size for any id, with NUL */
-#define IDS_TOKEN_MAX 64	 /* buffer size for a token secret, with NUL */
-#define IDS_TOKEN_HASH_HEX 65	 /* 64 hex digits and NUL */
+#define IDS_MAX 32	      /* buffer size for any id, with NUL */
+#define IDS_TOKEN_MAX 64      /* buffer size for a token secret, with NUL */
+#define IDS_TOKEN_HASH_HEX 65 /* 64 hex digits and NUL */
 
 /* Writes prefix + "_" + 20 random base32 characters into out[IDS_MAX]. */
 void ids_new(const char *prefix, char out[IDS_MAX]);

@@ -19,19 +19,18 @@
 #include "common/units.h"
 #include "common/xalloc.h"
 
-
 static const char *const listing_kind_names[] = {"need", "offer"};
 
 /* What a POST body may carry, by kind. */
 static const char *const listing_need_fields[] = {
-    "material", "grade",   "quantity", "unit",	    "price_vnd",       "price_unit",
-    "province", "commune", "location", "needed_by", "max_distance_km", "accept_substitutes",
+    "material", "grade",   "quantity",	  "unit",      "price_vnd",	  "price_unit",
+    "province", "commune", "location",	  "needed_by", "max_distance_km", "accept_substitutes",
     "note",	"forum",   "after_forum", NULL};
 static const char *const listing_offer_fields[] = {
-    "material",	       "grade",		 "quantity",	    "unit",
-    "price_vnd",       "price_unit",	 "province",	    "commune",
-    "location",	       "available_from", "available_until", "min_order",
-    "max_distance_km", "note",		 "forum",	    "after_forum", NULL};
+    "material",	       "grade",	    "quantity",	       "unit",	   "price_vnd",
+    "price_unit",      "province",  "commune",	       "location", "available_from",
+    "available_until", "min_order", "max_distance_km", "note",	   "forum",
+    "after_forum",     NULL};
 /* Members of one kind only: the other kind gets a clearer error. */
 static const char *const listing_need_only[] = {"needed_by", "accept_substitutes", NULL};
 static const char *const listing_offer_only[] = {"available_from", "available_until", "min_order",
@@ -105,8 +104,8 @@ static int listing_string(const json_t *obj, const char *key, int required, size
 }
 
 /* body[key] as a time: 1 set, 0 absent or null, -1 bad (error recorded). */
-static int listing_time(const json_t *body, const char *key, const char *vi,
-			enum dates_edge edge, int64_t *out, json_t **errors)
+static int listing_time(const json_t *body, const char *key, const char *vi, enum dates_edge edge,
+			int64_t *out, json_t **errors)
 {
 	json_t *v = json_object_get(body, key);
 	const char *why;
@@ -156,8 +155,8 @@ static void listing_dates(json_t *doc, enum listing_kind kind, const json_t *bod
 	if (patch && fv == NULL && uv == NULL)
 		return;
 	if (!patch || fv) {
-		rf = listing_time(body, "available_from", "có hàng từ", DATES_DAY_START, &t,
-				  errors);
+		rf =
+		    listing_time(body, "available_from", "có hàng từ", DATES_DAY_START, &t, errors);
 		from = rf == 1 ? t : now_ms;
 	} else if (json_is_integer(json_object_get(doc, "available_from"))) {
 		from = json_integer_value(json_object_get(doc, "available_from"));
@@ -632,7 +631,8 @@ json_t *listing_from_request(enum listing_kind kind, const json_t *body, int64_t
 		if (json_object_get(doc, "forum") == NULL && json_object_get(body, "forum") == NULL)
 			fields_error(errors, "after_forum", "sau diễn đàn: only with a forum");
 		else if (strcmp(s, "market") && strcmp(s, "close"))
-			fields_error(errors, "after_forum", "sau diễn đàn: must be market or close");
+			fields_error(errors, "after_forum",
+				     "sau diễn đàn: must be market or close");
 		else
 			json_object_set_new(doc, "after_forum", json_string(s));
 	} else if (json_object_get(doc, "forum")) {

@@ -130,7 +130,6 @@ json_t *listing_render(const json_t *doc, const char *status, int64_t remaining_
 		       int64_t version);
 /* The same, turning doc itself into the view (the caller's reference to doc moves to it). */
 json_t *listing_render_in_place(json_t *doc, const char *status, int64_t remaining_base,
-		       int64_t version);
-
+				int64_t version);
 
 #endif

@@ -42,8 +42,8 @@ static const struct {
 	int moderator; /* 1: moderators in scope and admins; 0: parties */
 	int need_only; /* only the need's owner (fulfil) */
 } match_actions[] = {
-	{"approve", 1, 0}, {"reject", 1, 0}, {"cancel", 1, 0},
-	{"accept", 0, 0},  {"decline", 0, 0}, {"fulfil", 0, 1},
+    {"approve", 1, 0}, {"reject", 1, 0},  {"cancel", 1, 0},
+    {"accept", 0, 0},  {"decline", 0, 0}, {"fulfil", 0, 1},
 };
 
 int match_may_act(const json_t *viewer, const struct match_facts *m, const char *action,
@@ -55,7 +55,8 @@ int match_may_act(const json_t *viewer, const struct match_facts *m, const char 
 		if (match_actions[i].moderator) {
 			if (match_moderates(viewer, m))
 				return 1;
-			*why = "only a moderator whose scope covers this match, or an admin, may do this";
+			*why = "only a moderator whose scope covers this match, or an admin, may "
+			       "do this";
 			return 0;
 		}
 		enum match_side side = match_side_of(viewer, m);

@@ -150,11 +150,11 @@ int matching_listing_encode(const struct matching_listing *l, char *buf, size_t 
 	int n = snprintf(buf, len,
 			 "m1 %u %s %s %d %u %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
 			 " %" PRId64 " %" PRId64 " %" PRId32 " %u %" PRId32 " %" PRId32 " %s %s",
-			 (unsigned)l->kind, l->material->code, l->province->code, (int)l->grade_rank,
-			 (unsigned)l->accept_substitutes, l->price_vnd, l->price_factor,
-			 l->needed_by_ms, l->available_from_ms, l->available_until_ms,
-			 l->min_order_base, l->max_distance_km, (unsigned)l->has_location,
-			 l->lat_udeg, l->lon_udeg, l->id, l->owner);
+			 (unsigned)l->kind, l->material->code, l->province->code,
+			 (int)l->grade_rank, (unsigned)l->accept_substitutes, l->price_vnd,
+			 l->price_factor, l->needed_by_ms, l->available_from_ms,
+			 l->available_until_ms, l->min_order_base, l->max_distance_km,
+			 (unsigned)l->has_location, l->lat_udeg, l->lon_udeg, l->id, l->owner);
 	return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
@@ -231,7 +231,8 @@ int matching_listing_decode(struct matching_listing *out, const char *text, int6
 	if (matching_number(&p, LISTING_NEED, LISTING_OFFER, &kind) < 0 ||
 	    matching_word(&p, w, sizeof(w)) < 0 || (out->material = materials_find(w)) == NULL ||
 	    matching_word(&p, w, sizeof(w)) < 0 || (out->province = provinces_find(w)) == NULL ||
-	    matching_number(&p, -1, INT8_MAX, &grade) < 0 || matching_number(&p, 0, 1, &subst) < 0 ||
+	    matching_number(&p, -1, INT8_MAX, &grade) < 0 ||
+	    matching_number(&p, 0, 1, &subst) < 0 ||
 	    matching_number(&p, 0, LISTING_PRICE_MAX, &out->price_vnd) < 0 ||
 	    matching_number(&p, 1, MATERIALS_FACTOR_MAX, &out->price_factor) < 0 ||
 	    matching_number(&p, 0, INT64_MAX, &out->needed_by_ms) < 0 ||
@@ -287,7 +288,7 @@ static void matching_centres_build(void)
 		for (size_t j = 0; j < n && j < MATCHING_MAX_PROVINCES; j++) {
 			const struct province *a = provinces_at(i), *b = provinces_at(j);
 			matching_centre_km[i][j] =
-				geo_road_km(a->lat_udeg, a->lon_udeg, b->lat_udeg, b->lon_udeg);
+			    geo_road_km(a->lat_udeg, a->lon_udeg, b->lat_udeg, b->lon_udeg);
 		}
 }
 
@@ -296,8 +297,7 @@ static long matching_province_index(const struct province *p)
 {
 	const struct province *first = provinces_at(0);
 	size_t n = provinces_count();
-	if (p == NULL || first == NULL || p < first || p >= first + n ||
-	    n > MATCHING_MAX_PROVINCES)
+	if (p == NULL || first == NULL || p < first || p >= first + n || n > MATCHING_MAX_PROVINCES)
 		return -1;
 	return (long)(p - first);
 }
@@ -685,8 +685,8 @@ size_t matching_plan(const struct matching_listing *subject,
 		if (cands[i] != NULL && matching_entry_make(subject, cands[i], i, now_ms, rate, &e))
 			matching_entry_push(&entries, &count, &cap, &e);
 	}
-	written = matching_allocate(subject, entries, count, count, count, rate, out, max_out,
-				    &redo);
+	written =
+	    matching_allocate(subject, entries, count, count, count, rate, out, max_out, &redo);
 	free(entries);
 	return written;
 }
@@ -785,11 +785,11 @@ void matching_row_set_remaining(struct matching_row *r, int64_t remaining)
 /* What a plan over rows knows of its subject, worked out once. */
 struct matching_subj {
 	const struct matching_listing *l;
-	int need;	      /* the subject is a need: the rows are offers */
+	int need; /* the subject is a need: the rows are offers */
 	struct matching_row row;
-	int64_t price_micro;  /* an offer subject's price per base unit */
+	int64_t price_micro; /* an offer subject's price per base unit */
 	int64_t now_ms, rate;
-	int64_t limit;	      /* the subject's maximum distance, 0 none */
+	int64_t limit; /* the subject's maximum distance, 0 none */
 	/*
 	 * Per offer material (the subject's own when it is the offer):
 	 * mat_state 0 not worked out, 1 refused, 2 accepted; the least grade
@@ -816,8 +816,8 @@ struct matching_subj {
 enum { MATCHING_ROW_NO, MATCHING_ROW_YES, MATCHING_ROW_ASK };
 
 /* matching_grade_ok() of offer for a need of material nm and grade rank g. */
-static int matching_sub_grade_ok(const struct matching_listing *offer,
-				 const struct material *nm, int g)
+static int matching_sub_grade_ok(const struct matching_listing *offer, const struct material *nm,
+				 int g)
 {
 	struct matching_listing need = {.material = nm, .grade_rank = (int8_t)g};
 	return matching_grade_ok(&need, offer);
@@ -853,8 +853,8 @@ static void matching_subj_material(struct matching_subj *s, unsigned m)
 			/* as matching_grade_ok() across scales */
 			if (need->grade_rank == 0 || (size_t)need->grade_rank > nm->n_grades)
 				return;
-			min = materials_grade_rank(om,
-						   nm->grades[nm->n_grades - (size_t)need->grade_rank]);
+			min = materials_grade_rank(
+			    om, nm->grades[nm->n_grades - (size_t)need->grade_rank]);
 			if (min < 0)
 				min = INT8_MIN;
 		}
@@ -903,7 +903,9 @@ static inline int matching_row_here(struct matching_subj *s, const struct matchi
 			uint8_t *g = &s->sub_grade[r->material][r->grade_rank];
 			if (*g == 0)
 				*g = matching_sub_grade_ok(l, materials_at(r->material),
-							   r->grade_rank) ? 2 : 1;
+							   r->grade_rank)
+					 ? 2
+					 : 1;
 			if (*g != 2)
 				return MATCHING_ROW_NO;
 		}
@@ -921,7 +923,7 @@ static inline int matching_row_here(struct matching_subj *s, const struct matchi
 
 /* matching_distance() of the subject and a row whose province is known. */
 static inline int64_t matching_row_km(const struct matching_subj *s, const struct matching_row *r,
-			       enum matching_distance_from *from)
+				      enum matching_distance_from *from)
 {
 	const struct matching_row *n = s->need ? &s->row : r, *o = s->need ? r : &s->row;
 	int64_t km;
@@ -1055,7 +1057,8 @@ static size_t matching_plan_concat(const struct matching_listing *subject,
 	const struct matching_listing **all = xmalloc((n ? n : 1) * sizeof(*all));
 	for (size_t r = 0; r < n_runs; r++)
 		for (size_t i = 0; i < runs[r].n; i++)
-			all[k++] = runs[r].rows[i].flags & MATCHING_ROW_SKIP ? NULL : runs[r].cands[i];
+			all[k++] =
+			    runs[r].rows[i].flags & MATCHING_ROW_SKIP ? NULL : runs[r].cands[i];
 	k = matching_plan(subject, all, n, now_ms, rate, out, max_out, considered);
 	free(all);
 	return k;
@@ -1289,8 +1292,8 @@ static size_t matching_plan_pass(struct matching_subj *s, const struct matching_
 			int ok = matching_row_quick(s, r);
 			if (ok == MATCHING_ROW_NO)
 				continue;
-			if (ok == MATCHING_ROW_YES && subject_open && !(r->flags & MATCHING_ROW_LIMIT) &&
-			    p.best_n == MATCHING_PRUNE_KEEP) {
+			if (ok == MATCHING_ROW_YES && subject_open &&
+			    !(r->flags & MATCHING_ROW_LIMIT) && p.best_n == MATCHING_PRUNE_KEEP) {
 				/*
 				 * matching_pass_yes()'s bound, inline for the common
 				 * case: a quick YES means the freight per km is known
@@ -1314,8 +1317,8 @@ static size_t matching_plan_pass(struct matching_subj *s, const struct matching_
 	if (considered)
 		*considered = p.count;
 	written = matching_allocate(s->l, p.entries, p.count, p.compatible,
-				    p.count < p.compatible ? MATCHING_PRUNE_KEEP : p.count,
-				    s->rate, out, max_out, redo);
+				    p.count < p.compatible ? MATCHING_PRUNE_KEEP : p.count, s->rate,
+				    out, max_out, redo);
 	free(p.entries);
 	return written;
 }
@@ -1345,8 +1348,8 @@ size_t matching_plan_runs(const struct matching_listing *subject, const struct m
 	 * What the rows cannot stand for is planned plainly: an unknown place
 	 * or material, a price that refuses everything.
 	 */
-	if (s.row.province == MATCHING_ROW_NONE ||
-	    s.row.material == MATCHING_ROW_NONE || (!s.need && s.price_micro < 0) ||
+	if (s.row.province == MATCHING_ROW_NONE || s.row.material == MATCHING_ROW_NONE ||
+	    (!s.need && s.price_micro < 0) ||
 	    (s.need && subject->price_vnd > 0 && subject->price_factor < 1))
 		return matching_plan_concat(subject, runs, n_runs, now_ms, rate, out, max_out,
 					    considered);

@@ -283,21 +283,21 @@ size_t matching_plan(const struct matching_listing *subject,
  * refill, and whoever changes a listing's remaining sets the row's too.
  */
 struct matching_row {
-	int64_t key;		  /* matching_row_key(): the order of a run */
-	int64_t remaining;	  /* = the listing's */
-	int64_t min_order_base;	  /* offers; 0 for needs */
-	int64_t from_ms;	  /* offers: available_from; needs: needed_by */
-	int64_t until_ms;	  /* offers: available_until, INT64_MAX when open-ended */
-	uint32_t owner_hash;	  /* of the owner id: equal hashes are compared in full */
-	int32_t max_distance_km;  /* 0 = no limit */
+	int64_t key;		    /* matching_row_key(): the order of a run */
+	int64_t remaining;	    /* = the listing's */
+	int64_t min_order_base;	    /* offers; 0 for needs */
+	int64_t from_ms;	    /* offers: available_from; needs: needed_by */
+	int64_t until_ms;	    /* offers: available_until, INT64_MAX when open-ended */
+	uint32_t owner_hash;	    /* of the owner id: equal hashes are compared in full */
+	int32_t max_distance_km;    /* 0 = no limit */
 	int32_t lat_udeg, lon_udeg; /* the listing's point, or its province's centre */
-	uint8_t material;	  /* materials_at() index; MATCHING_ROW_NONE unknown */
-	uint8_t province;	  /* provinces_at() index; MATCHING_ROW_NONE unknown, or
-				   * coordinates off the globe: planned from the listing */
+	uint8_t material;	    /* materials_at() index; MATCHING_ROW_NONE unknown */
+	uint8_t province;	    /* provinces_at() index; MATCHING_ROW_NONE unknown, or
+				     * coordinates off the globe: planned from the listing */
 	int8_t grade_rank;
 	uint8_t has_location;
 	uint8_t accept_substitutes;
-	uint8_t flags;		  /* MATCHING_ROW_* */
+	uint8_t flags; /* MATCHING_ROW_* */
 };
 #define MATCHING_ROW_NONE 0xff
 /* remaining > 0 and not below the listing's own minimum order */

@@ -123,8 +123,8 @@ static int text_is_key_sep(unsigned char c)
 	return c < 0x80 && !text_is_ascii_alnum(c);
 }
 
-#define TEXT_FOLD_OPTS                                                                     \
-	(UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD |        \
+#define TEXT_FOLD_OPTS                                                                             \
+	(UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD |                \
 	 UTF8PROC_STRIPMARK | UTF8PROC_LUMP | UTF8PROC_IGNORE | UTF8PROC_STRIPCC)
 
 /*
@@ -215,7 +215,8 @@ static void text_memo_fill(void)
 			continue;
 		n = utf8proc_encode_char(cp, enc);
 		f = n > 0 ? text_nfc_reference((const char *)enc, (size_t)n) : NULL;
-		text_memo_tab[slot].nfc = f != NULL && (size_t)n == strlen(f) && memcmp(f, enc, (size_t)n) == 0;
+		text_memo_tab[slot].nfc =
+		    f != NULL && (size_t)n == strlen(f) && memcmp(f, enc, (size_t)n) == 0;
 		free(f);
 		f = n > 0 ? text_map((const char *)enc, (size_t)n, TEXT_FOLD_OPTS) : NULL;
 		/*
@@ -252,7 +253,8 @@ static int text_nfc_already(const char *s, size_t len)
 			i++;
 			continue;
 		}
-		n = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
+		n = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i),
+				     &cp);
 		if (n <= 0 || cp == 0)
 			return 0;
 		slot = text_memo_slot(cp);

@@ -108,14 +108,15 @@ static int transport_check(const struct transport_problem *p, struct transport_r
 
 	if (p->n_offers + p->n_needs > TRANSPORT_NODES_MAX || p->n_arcs > TRANSPORT_ARCS_MAX)
 		return transport_fail(r, TRANSPORT_ERANGE, why, "too many offers, needs or arcs");
-	if ((p->n_offers && !p->supply) || (p->n_needs && !p->demand) ||
-	    (p->n_arcs && !p->arcs))
+	if ((p->n_offers && !p->supply) || (p->n_needs && !p->demand) || (p->n_arcs && !p->arcs))
 		return transport_fail(r, TRANSPORT_EINVAL, why, "missing array");
 	for (size_t i = 0; i < p->n_offers; i++) {
 		if (p->supply[i] < 0 || p->supply[i] > TRANSPORT_QUANTITY_MAX)
 			return transport_fail(r, TRANSPORT_EINVAL, why, "supply out of range");
-		if (p->min_order && (p->min_order[i] < 0 || p->min_order[i] > TRANSPORT_QUANTITY_MAX))
-			return transport_fail(r, TRANSPORT_EINVAL, why, "minimum order out of range");
+		if (p->min_order &&
+		    (p->min_order[i] < 0 || p->min_order[i] > TRANSPORT_QUANTITY_MAX))
+			return transport_fail(r, TRANSPORT_EINVAL, why,
+					      "minimum order out of range");
 		sum_s += p->supply[i];
 	}
 	for (size_t j = 0; j < p->n_needs; j++) {
@@ -130,7 +131,8 @@ static int transport_check(const struct transport_problem *p, struct transport_r
 		if (arc->offer >= p->n_offers || arc->need >= p->n_needs)
 			return transport_fail(r, TRANSPORT_EINVAL, why, "arc end out of range");
 		if (arc->cost < 0 || arc->cap < 0)
-			return transport_fail(r, TRANSPORT_EINVAL, why, "negative cost or capacity");
+			return transport_fail(r, TRANSPORT_EINVAL, why,
+					      "negative cost or capacity");
 	}
 	return 0;
 }
@@ -147,10 +149,10 @@ static int transport_usable(const struct transport_problem *p, const struct tran
 
 /* The working set: components of the usable arcs' graph. */
 struct transport_split {
-	uint32_t *comp_of;   /* node -> component (offers, then needs) */
-	int32_t *local;	     /* node -> index within its side of the component */
-	size_t *arc_order;   /* usable arcs grouped by component */
-	size_t *arc_start;   /* n_comp + 1 offsets into arc_order */
+	uint32_t *comp_of; /* node -> component (offers, then needs) */
+	int32_t *local;	   /* node -> index within its side of the component */
+	size_t *arc_order; /* usable arcs grouped by component */
+	size_t *arc_start; /* n_comp + 1 offsets into arc_order */
 	int32_t *n_off, *n_need;
 	size_t n_comp;
 };

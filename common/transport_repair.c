@@ -55,7 +55,7 @@ struct repair {
 	int64_t *inv;	 /* arc of t -> local arc */
 	int64_t *capped; /* arcs of t with a finite capacity: they can sit full */
 	int64_t n_capped;
-	int64_t *cand;	 /* this round's arcs below their minimum (local) */
+	int64_t *cand; /* this round's arcs below their minimum (local) */
 	uint8_t *forbid;
 	int64_t *lower, *room_s, *room_d, *pick;
 };
@@ -126,7 +126,7 @@ static int repair_decide(struct repair *r, enum repair_strategy how, int may_for
 		int64_t a = r->cand[k], f = repair_flow(r, a);
 		int32_t i = c->a_offer[a];
 		if (pick[i] < 0 || (how == REPAIR_FORBID_LEAST ? f < repair_flow(r, pick[i])
-							      : f > repair_flow(r, pick[i])))
+							       : f > repair_flow(r, pick[i])))
 			pick[i] = a;
 	}
 	for (int64_t k = 0; k < n; k++) {
@@ -150,8 +150,8 @@ static int repair_decide(struct repair *r, enum repair_strategy how, int may_for
 
 /* One strategy from the relaxation t: flow, *quantity, *cost. */
 static void repair_run(const struct tcomp *c, const struct tns *t, const int64_t *pos,
-		       enum repair_strategy how, int64_t *flow, int64_t *quantity,
-		       tns_i128 *cost, size_t *pivots, size_t *rounds)
+		       enum repair_strategy how, int64_t *flow, int64_t *quantity, tns_i128 *cost,
+		       size_t *pivots, size_t *rounds)
 {
 	size_t m = (size_t)c->m, round = 0;
 	struct repair r = {.c = c};

@@ -373,14 +373,15 @@ static void tns_update_potential(struct tns *t, const struct tns_pivot *p)
 
 	if (t->narrow) {
 		int64_t c = tns_cost64(t, p->in_arc);
-		int64_t sigma = t->pi64[p->v_in] - t->pi64[p->u_in] -
-				(t->pred_dir[p->u_in] == TNS_UP ? c : -c);
+		int64_t sigma =
+		    t->pi64[p->v_in] - t->pi64[p->u_in] - (t->pred_dir[p->u_in] == TNS_UP ? c : -c);
 		for (int32_t u = p->u_in; u != end; u = t->thread[u])
 			t->pi64[u] += sigma;
 		return;
 	}
 	tns_i128 c = tns_cost(t, p->in_arc);
-	tns_i128 sigma = t->pi[p->v_in] - t->pi[p->u_in] - (t->pred_dir[p->u_in] == TNS_UP ? c : -c);
+	tns_i128 sigma =
+	    t->pi[p->v_in] - t->pi[p->u_in] - (t->pred_dir[p->u_in] == TNS_UP ? c : -c);
 	for (int32_t u = p->u_in; u != end; u = t->thread[u])
 		t->pi[u] += sigma;
 }

@@ -48,21 +48,21 @@ __extension__ typedef __int128 tns_i128;
 
 struct tns {
 	/* the problem, filled by the caller (tns_alloc sizes the arrays) */
-	int32_t n;	     /* real nodes */
-	int32_t n_offers;    /* nodes 0..n_offers-1 are offers */
-	int64_t m;	     /* real arcs */
-	int32_t *src, *tgt;  /* m + n entries; the slack part set by tns_run */
-	int64_t *cost;	     /* secondary cost, >= 0; m + n */
-	int64_t *cap;	     /* TNS_INF when unlimited; m + n */
-	int8_t *prim;	     /* primary cost: 0, or 2 once forbidden; m + n */
-	int64_t *quantity;   /* n: an offer's supply or a need's demand, >= 0 */
+	int32_t n;	    /* real nodes */
+	int32_t n_offers;   /* nodes 0..n_offers-1 are offers */
+	int64_t m;	    /* real arcs */
+	int32_t *src, *tgt; /* m + n entries; the slack part set by tns_run */
+	int64_t *cost;	    /* secondary cost, >= 0; m + n */
+	int64_t *cap;	    /* TNS_INF when unlimited; m + n */
+	int8_t *prim;	    /* primary cost: 0, or 2 once forbidden; m + n */
+	int64_t *quantity;  /* n: an offer's supply or a need's demand, >= 0 */
 	/* the solution, after tns_run */
-	int64_t *flow;	     /* m + n */
+	int64_t *flow; /* m + n */
 	size_t pivots;
 	/* working state */
 	int64_t block, next; /* pricing: arcs per block, where the next starts */
 	int8_t *state;
-	int narrow;	     /* potentials in pi64 (TNS_NARROW_SHIFT), else in pi */
+	int narrow; /* potentials in pi64 (TNS_NARROW_SHIFT), else in pi */
 	tns_i128 *pi;
 	int64_t *pi64;
 	int32_t *parent, *pred, *thread, *rev_thread, *succ_num, *last_succ;

@@ -25,7 +25,7 @@ struct app {
 	struct metrics *metrics;
 	struct expiry *expiry;
 	struct engine *engine;
-	struct hub *hub; /* the push hub (roles all and push), or NULL */
+	struct hub *hub;   /* the push hub (roles all and push), or NULL */
 	double started_at; /* wall clock, seconds */
 };
 

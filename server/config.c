@@ -25,62 +25,65 @@ struct config_setting {
 #define CFG(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
 
 static const struct config_setting config_settings[] = {
-	{"bind", "CRAFTMATCH_BIND", CT_STRING, CFG(bind), "127.0.0.1", 0, 0,
-	 "address to listen on"},
-	{"port", "CRAFTMATCH_PORT", CT_INT, CFG(port), "8080", 0, 65535,
-	 "TCP port to listen on (0: any free port, printed at start)"},
-	{"redis-url", "CRAFTMATCH_REDIS_URL", CT_STRING, CFG(redis_url), "redis://127.0.0.1:6379", 0, 0,
-	 "Redis to use: redis://[:password@]host[:port][/db]"},
-	{"role", "CRAFTMATCH_ROLE", CT_ROLE, CFG(role), "all", 0, 0,
-	 "background work besides the HTTP API: all (engine and push hub), api (neither), engine, push"},
-	{"redis-timeout-ms", "CRAFTMATCH_REDIS_TIMEOUT_MS", CT_INT, CFG(redis_timeout_ms), "2000", 10,
-	 600000, "deadline on every Redis call; a request missing it gets 503 with Retry-After"},
-	{"request-timeout", "CRAFTMATCH_REQUEST_TIMEOUT", CT_INT, CFG(request_timeout_s), "30", 1, 3600,
-	 "seconds a client may take to send a whole request"},
-	{"idle-timeout", "CRAFTMATCH_IDLE_TIMEOUT", CT_INT, CFG(idle_timeout_s), "60", 1, 86400,
-	 "seconds a connection may stay silent (between reads or writes)"},
-	{"max-connections", "CRAFTMATCH_MAX_CONNECTIONS", CT_INT, CFG(max_connections), "4096", 1,
-	 1000000, "open client connections at most; beyond it new ones wait in the backlog"},
-	{"max-body-bytes", "CRAFTMATCH_MAX_BODY_BYTES", CT_LONG, CFG(max_body_bytes), "65536", 256,
-	 64L << 20, "largest request body accepted (larger: 413)"},
-	{"max-header-bytes", "CRAFTMATCH_MAX_HEADER_BYTES", CT_LONG, CFG(max_header_bytes), "16384",
-	 1024, 1L << 20, "largest request line + headers accepted"},
-	{"log-format", "CRAFTMATCH_LOG_FORMAT", CT_LOGFMT, CFG(log_format), "logfmt", 0, 0,
-	 "log line format: logfmt or json"},
-	{"log-level", "CRAFTMATCH_LOG_LEVEL", CT_LOGLEVEL, CFG(log_level), "info", 0, 0,
-	 "lowest level logged: debug, info, warn or error"},
-	{"shutdown-grace", "CRAFTMATCH_SHUTDOWN_GRACE", CT_INT, CFG(shutdown_grace_s), "10", 0, 3600,
-	 "seconds in-flight requests may take after SIGTERM before exit"},
-	{"expiry-interval-ms", "CRAFTMATCH_EXPIRY_INTERVAL_MS", CT_INT, CFG(expiry_interval_ms), "1000",
-	 50, 3600000, "how often listings past their end date, and matches left unanswered, are expired"},
-	{"events-maxlen", "CRAFTMATCH_EVENTS_MAXLEN", CT_LONG, CFG(events_maxlen), "1000000", 1000,
-	 1000000000L, "approximate number of entries kept in the cm:events stream"},
-	{"events-heartbeat", "CRAFTMATCH_EVENTS_HEARTBEAT", CT_INT, CFG(events_heartbeat_s), "15", 1,
-	 3600, "seconds between heartbeat comments on /v1/events streams (always sent more often "
-	       "than --idle-timeout)"},
-	{"events-buffer-bytes", "CRAFTMATCH_EVENTS_BUFFER_BYTES", CT_LONG, CFG(events_buffer_bytes),
-	 "262144", 4096, 1L << 30,
-	 "bytes a /v1/events subscriber may leave unread before it is dropped as too slow"},
-	{"events-retry-ms", "CRAFTMATCH_EVENTS_RETRY_MS", CT_INT, CFG(events_retry_ms), "3000", 100,
-	 600000, "reconnection delay /v1/events suggests to its clients (the SSE retry: field)"},
-	{"stream-ticket-ttl", "CRAFTMATCH_STREAM_TICKET_TTL", CT_INT, CFG(stream_ticket_ttl_s), "60", 1,
-	 3600, "seconds a single-use stream ticket (POST /v1/stream-tickets) stays valid"},
-	{"session-ttl", "CRAFTMATCH_SESSION_TTL", CT_INT, CFG(session_ttl_s), "2592000", 60, 31536000,
-	 "seconds a browser session (POST /v1/sessions) lasts before its owner signs in again"},
-	{"review-timeout", "CRAFTMATCH_REVIEW_TIMEOUT", CT_INT, CFG(review_timeout_s), "172800", 1,
-	 31536000, "seconds a proposal may wait for review, and an approved match for both "
-		   "parties, before it expires and its quantity returns"},
-	{"freight-rate", "CRAFTMATCH_FREIGHT_RATE", CT_LONG, CFG(freight_rate), "3000", 0, 1000000,
-	 "road freight in VND per tonne-km, for landed cost"},
-	{"web-root", "CRAFTMATCH_WEB_ROOT", CT_STRING, CFG(web_root), "", 0, 0,
-	 "folder of the built web app served at / (default: web/ beside the craftmatchd binary, "
-	 "else ../share/craftmatch/web from it)"},
-	{"create-admin", NULL, CT_STRING, CFG(create_admin), "", 0, 0,
-	 "create an admin account with this display name, print its token once, exit"},
-	{"routes", NULL, CT_FLAG, CFG(show_routes), "0", 0, 0,
-	 "print the HTTP routes served (method and path), exit"},
-	{"version", NULL, CT_FLAG, CFG(show_version), "0", 0, 0, "print the version, exit"},
-	{"help", NULL, CT_FLAG, CFG(show_help), "0", 0, 0, "print this help, exit"},
+    {"bind", "CRAFTMATCH_BIND", CT_STRING, CFG(bind), "127.0.0.1", 0, 0, "address to listen on"},
+    {"port", "CRAFTMATCH_PORT", CT_INT, CFG(port), "8080", 0, 65535,
+     "TCP port to listen on (0: any free port, printed at start)"},
+    {"redis-url", "CRAFTMATCH_REDIS_URL", CT_STRING, CFG(redis_url), "redis://127.0.0.1:6379", 0, 0,
+     "Redis to use: redis://[:password@]host[:port][/db]"},
+    {"role", "CRAFTMATCH_ROLE", CT_ROLE, CFG(role), "all", 0, 0,
+     "background work besides the HTTP API: all (engine and push hub), api (neither), engine, "
+     "push"},
+    {"redis-timeout-ms", "CRAFTMATCH_REDIS_TIMEOUT_MS", CT_INT, CFG(redis_timeout_ms), "2000", 10,
+     600000, "deadline on every Redis call; a request missing it gets 503 with Retry-After"},
+    {"request-timeout", "CRAFTMATCH_REQUEST_TIMEOUT", CT_INT, CFG(request_timeout_s), "30", 1, 3600,
+     "seconds a client may take to send a whole request"},
+    {"idle-timeout", "CRAFTMATCH_IDLE_TIMEOUT", CT_INT, CFG(idle_timeout_s), "60", 1, 86400,
+     "seconds a connection may stay silent (between reads or writes)"},
+    {"max-connections", "CRAFTMATCH_MAX_CONNECTIONS", CT_INT, CFG(max_connections), "4096", 1,
+     1000000, "open client connections at most; beyond it new ones wait in the backlog"},
+    {"max-body-bytes", "CRAFTMATCH_MAX_BODY_BYTES", CT_LONG, CFG(max_body_bytes), "65536", 256,
+     64L << 20, "largest request body accepted (larger: 413)"},
+    {"max-header-bytes", "CRAFTMATCH_MAX_HEADER_BYTES", CT_LONG, CFG(max_header_bytes), "16384",
+     1024, 1L << 20, "largest request line + headers accepted"},
+    {"log-format", "CRAFTMATCH_LOG_FORMAT", CT_LOGFMT, CFG(log_format), "logfmt", 0, 0,
+     "log line format: logfmt or json"},
+    {"log-level", "CRAFTMATCH_LOG_LEVEL", CT_LOGLEVEL, CFG(log_level), "info", 0, 0,
+     "lowest level logged: debug, info, warn or error"},
+    {"shutdown-grace", "CRAFTMATCH_SHUTDOWN_GRACE", CT_INT, CFG(shutdown_grace_s), "10", 0, 3600,
+     "seconds in-flight requests may take after SIGTERM before exit"},
+    {"expiry-interval-ms", "CRAFTMATCH_EXPIRY_INTERVAL_MS", CT_INT, CFG(expiry_interval_ms), "1000",
+     50, 3600000,
+     "how often listings past their end date, and matches left unanswered, are expired"},
+    {"events-maxlen", "CRAFTMATCH_EVENTS_MAXLEN", CT_LONG, CFG(events_maxlen), "1000000", 1000,
+     1000000000L, "approximate number of entries kept in the cm:events stream"},
+    {"events-heartbeat", "CRAFTMATCH_EVENTS_HEARTBEAT", CT_INT, CFG(events_heartbeat_s), "15", 1,
+     3600,
+     "seconds between heartbeat comments on /v1/events streams (always sent more often "
+     "than --idle-timeout)"},
+    {"events-buffer-bytes", "CRAFTMATCH_EVENTS_BUFFER_BYTES", CT_LONG, CFG(events_buffer_bytes),
+     "262144", 4096, 1L << 30,
+     "bytes a /v1/events subscriber may leave unread before it is dropped as too slow"},
+    {"events-retry-ms", "CRAFTMATCH_EVENTS_RETRY_MS", CT_INT, CFG(events_retry_ms), "3000", 100,
+     600000, "reconnection delay /v1/events suggests to its clients (the SSE retry: field)"},
+    {"stream-ticket-ttl", "CRAFTMATCH_STREAM_TICKET_TTL", CT_INT, CFG(stream_ticket_ttl_s), "60", 1,
+     3600, "seconds a single-use stream ticket (POST /v1/stream-tickets) stays valid"},
+    {"session-ttl", "CRAFTMATCH_SESSION_TTL", CT_INT, CFG(session_ttl_s), "2592000", 60, 31536000,
+     "seconds a browser session (POST /v1/sessions) lasts before its owner signs in again"},
+    {"review-timeout", "CRAFTMATCH_REVIEW_TIMEOUT", CT_INT, CFG(review_timeout_s), "172800", 1,
+     31536000,
+     "seconds a proposal may wait for review, and an approved match for both "
+     "parties, before it expires and its quantity returns"},
+    {"freight-rate", "CRAFTMATCH_FREIGHT_RATE", CT_LONG, CFG(freight_rate), "3000", 0, 1000000,
+     "road freight in VND per tonne-km, for landed cost"},
+    {"web-root", "CRAFTMATCH_WEB_ROOT", CT_STRING, CFG(web_root), "", 0, 0,
+     "folder of the built web app served at / (default: web/ beside the craftmatchd binary, "
+     "else ../share/craftmatch/web from it)"},
+    {"create-admin", NULL, CT_STRING, CFG(create_admin), "", 0, 0,
+     "create an admin account with this display name, print its token once, exit"},
+    {"routes", NULL, CT_FLAG, CFG(show_routes), "0", 0, 0,
+     "print the HTTP routes served (method and path), exit"},
+    {"version", NULL, CT_FLAG, CFG(show_version), "0", 0, 0, "print the version, exit"},
+    {"help", NULL, CT_FLAG, CFG(show_help), "0", 0, 0, "print this help, exit"},
 };
 
 #define N_SETTINGS (sizeof(config_settings) / sizeof(config_settings[0]))
@@ -99,7 +102,8 @@ static int config_set(struct config *cfg, const struct config_setting *s, const 
 	switch (s->type) {
 	case CT_STRING:
 		if (strlen(value) >= s->size) {
-			snprintf(err, errlen, "--%s: value longer than %zu bytes", s->flag, s->size - 1);
+			snprintf(err, errlen, "--%s: value longer than %zu bytes", s->flag,
+				 s->size - 1);
 			return -1;
 		}
 		memcpy(field, value, strlen(value) + 1);
@@ -110,8 +114,8 @@ static int config_set(struct config *cfg, const struct config_setting *s, const 
 		errno = 0;
 		long v = strtol(value, &end, 10);
 		if (errno || end == value || *end || v < s->min || v > s->max) {
-			snprintf(err, errlen, "--%s: '%s' is not a whole number from %ld to %ld", s->flag,
-				 value, s->min, s->max);
+			snprintf(err, errlen, "--%s: '%s' is not a whole number from %ld to %ld",
+				 s->flag, value, s->min, s->max);
 			return -1;
 		}
 		if (s->type == CT_INT)
@@ -126,7 +130,8 @@ static int config_set(struct config *cfg, const struct config_setting *s, const 
 				*(enum config_role *)field = (enum config_role)i;
 				return 0;
 			}
-		snprintf(err, errlen, "--%s: '%s' is not one of all, api, engine, push", s->flag, value);
+		snprintf(err, errlen, "--%s: '%s' is not one of all, api, engine, push", s->flag,
+			 value);
 		return -1;
 	case CT_LOGFMT:
 		if (log_format_parse(value, (enum log_format *)field) == 0)
@@ -136,7 +141,8 @@ static int config_set(struct config *cfg, const struct config_setting *s, const 
 	case CT_LOGLEVEL:
 		if (log_level_parse(value, (enum log_level *)field) == 0)
 			return 0;
-		snprintf(err, errlen, "--%s: '%s' is not debug, info, warn or error", s->flag, value);
+		snprintf(err, errlen, "--%s: '%s' is not debug, info, warn or error", s->flag,
+			 value);
 		return -1;
 	case CT_FLAG:
 		*(int *)field = strcmp(value, "0") != 0;
@@ -206,7 +212,7 @@ void config_usage(FILE *out)
 			fprintf(out, "  --%s\n      %s\n", s->flag, s->help);
 		else
 			fprintf(out, "  --%s %s%s (default: %s)\n      %s\n", s->flag,
-				s->env ? "| " : "", s->env ? s->env : "", s->def[0] ? s->def : "none",
-				s->help);
+				s->env ? "| " : "", s->env ? s->env : "",
+				s->def[0] ? s->def : "none", s->help);
 	}
 }

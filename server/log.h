@@ -20,7 +20,7 @@ void log_setup(enum log_level min, enum log_format format);
 
 /* log_write(LOG_INFO, "http", "request", "status=%d path=%s", ...) */
 void log_write(enum log_level level, const char *subsystem, const char *msg, const char *kvfmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /*
  * Quotes s for a logfmt value into buf (always terminated, truncated with

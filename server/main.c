@@ -169,7 +169,8 @@ done:
 	engine_stop(app.engine);
 	/* Store first: its pending callbacks may still answer requests. */
 	store_free(app.store);
-	hub_stop(app.hub); /* after the store (its callbacks), before the server (its connections) */
+	hub_stop(
+	    app.hub); /* after the store (its callbacks), before the server (its connections) */
 	http_server_free(app.http);
 	if (m.sigterm)
 		event_free(m.sigterm);

@@ -116,8 +116,9 @@ static std::vector<matching_listing> make_forum(size_t n)
 		l.remaining = unit >= 1000 ? between(1, 200) * unit / 2 : between(5, 300) * unit;
 		double p = ref_of(m) ? ref_of(m)->price : 20000;
 		l.price_factor = 1;
-		l.grade_rank = (int8_t)(need ? (rnd01() < 0.5 ? -1 : between(1, (int64_t)m->n_grades))
-					     : between(1, (int64_t)m->n_grades));
+		l.grade_rank =
+		    (int8_t)(need ? (rnd01() < 0.5 ? -1 : between(1, (int64_t)m->n_grades))
+				  : between(1, (int64_t)m->n_grades));
 		if (need) {
 			l.price_vnd = rnd01() < 0.6 ? (int64_t)(p * (1.2 + 0.8 * rnd01())) : 0;
 			l.needed_by_ms = NOW + between(30, 180) * DAY;
@@ -243,8 +244,9 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		std::string a = argv[i];
 		if (a == "--help" || a == "-h") {
-			std::puts("usage: cmbench-clearing [--listings N[,N...]] [--reps R] [--seed S] "
-				  "[--json FILE]");
+			std::puts(
+			    "usage: cmbench-clearing [--listings N[,N...]] [--reps R] [--seed S] "
+			    "[--json FILE]");
 			return 0;
 		}
 		if (i + 1 >= argc) {
@@ -257,7 +259,8 @@ int main(int argc, char **argv)
 			sizes.clear();
 			for (size_t pos = 0; pos < v.size();) {
 				size_t end = v.find(',', pos);
-				sizes.push_back(std::strtoul(v.substr(pos, end - pos).c_str(), nullptr, 10));
+				sizes.push_back(
+				    std::strtoul(v.substr(pos, end - pos).c_str(), nullptr, 10));
 				pos = end == std::string::npos ? v.size() : end + 1;
 			}
 		} else if (a == "--reps") {
@@ -275,9 +278,9 @@ int main(int argc, char **argv)
 	if (out)
 		std::fputs("[\n", out);
 	int bad = 0;
-	std::printf("%8s %9s %6s %9s | %9s %8s | %9s %9s %8s %7s | %9s %6s %s\n", "listings", "arcs",
-		    "comps", "build ms", "solve ms", "mem MB", "lemon ms", "preflow", "mem MB",
-		    "ratio", "min-ord ms", "status", "gap");
+	std::printf("%8s %9s %6s %9s | %9s %8s | %9s %9s %8s %7s | %9s %6s %s\n", "listings",
+		    "arcs", "comps", "build ms", "solve ms", "mem MB", "lemon ms", "preflow",
+		    "mem MB", "ratio", "min-ord ms", "status", "gap");
 	for (size_t si = 0; si < sizes.size(); si++) {
 		size_t n = sizes[si];
 		rng_state = seed * 1000003 + n;
@@ -323,29 +326,29 @@ int main(int argc, char **argv)
 				    n, r.quantity, r.cost_vnd, L.quantity, L.cost);
 			bad = 1;
 		}
-		double gap = rm.bound_quantity
-				 ? 100.0 * (double)(rm.bound_quantity - rm.quantity) /
-				       (double)rm.bound_quantity
-				 : 0;
+		double gap = rm.bound_quantity ? 100.0 * (double)(rm.bound_quantity - rm.quantity) /
+						     (double)rm.bound_quantity
+					       : 0;
 		std::printf("%8zu %9zu %6zu %9.1f | %9.1f %8.1f | %9.1f %9.1f %8.1f %6.2fx | %9.1f "
 			    "%6s %.3f%% qty\n",
 			    n, c.problem.n_arcs, r.components, build_ms, median(ours), mem / 1024.0,
 			    median(lem), median(pre), L.mem_kb / 1024.0, median(ours) / median(lem),
 			    median(mino), transport_status_str(rm.status), gap);
 		if (out)
-			std::fprintf(out,
-				     "  {\"listings\": %zu, \"arcs\": %zu, \"components\": %zu, "
-				     "\"pivots\": %zu, \"build_ms\": %.2f, \"solve_ms\": %.2f, "
-				     "\"solve_mem_mb\": %.1f, \"lemon_simplex_ms\": %.2f, "
-				     "\"lemon_preflow_ms\": %.2f, \"lemon_mem_mb\": %.1f, \"ratio\": %.3f, "
-				     "\"min_order_ms\": %.2f, \"min_order_status\": \"%s\", "
-				     "\"min_order_rounds\": %zu, \"quantity\": %" PRId64
-				     ", \"cost_vnd\": %" PRId64 "}%s\n",
-				     n, c.problem.n_arcs, r.components, r.pivots, build_ms, median(ours),
-				     mem / 1024.0, median(lem), median(pre), L.mem_kb / 1024.0,
-				     median(ours) / median(lem), median(mino),
-				     transport_status_str(rm.status), rm.rounds, r.quantity, r.cost_vnd,
-				     si + 1 < sizes.size() ? "," : "");
+			std::fprintf(
+			    out,
+			    "  {\"listings\": %zu, \"arcs\": %zu, \"components\": %zu, "
+			    "\"pivots\": %zu, \"build_ms\": %.2f, \"solve_ms\": %.2f, "
+			    "\"solve_mem_mb\": %.1f, \"lemon_simplex_ms\": %.2f, "
+			    "\"lemon_preflow_ms\": %.2f, \"lemon_mem_mb\": %.1f, \"ratio\": %.3f, "
+			    "\"min_order_ms\": %.2f, \"min_order_status\": \"%s\", "
+			    "\"min_order_rounds\": %zu, \"quantity\": %" PRId64
+			    ", \"cost_vnd\": %" PRId64 "}%s\n",
+			    n, c.problem.n_arcs, r.components, r.pivots, build_ms, median(ours),
+			    mem / 1024.0, median(lem), median(pre), L.mem_kb / 1024.0,
+			    median(ours) / median(lem), median(mino),
+			    transport_status_str(rm.status), rm.rounds, r.quantity, r.cost_vnd,
+			    si + 1 < sizes.size() ? "," : "");
 		clearing_free(&c);
 	}
 	if (out) {

@@ -1006,8 +1006,9 @@ static int cmd_plan(long ncand, long nsubj, const char *material, const char *su
 	int full = method && strcmp(method, "full") == 0;
 	if (method && !full && strcmp(method, "runs") != 0)
 		die("--method runs|full");
-	const struct material *m =
-	    materials_find(material ? material : subst ? "white_clay" : "clay");
+	const struct material *m = materials_find(material ? material
+						  : subst  ? "white_clay"
+							   : "clay");
 	if (m == NULL)
 		die("unknown material");
 	enum profile prof = profile ? profile_parse(profile) : PROFILE_WIDE;
@@ -1081,16 +1082,17 @@ static int cmd_plan(long ncand, long nsubj, const char *material, const char *su
 	double sum = 0;
 	for (long s = 0; s < nsubj; s++)
 		sum += (double)ns[s];
-	printf("{\"candidates\": %ld, \"subjects\": %ld, \"material\": \"%s\", \"subject\": \"%s\", "
-	       "\"lists\": %zu, \"method\": \"%s\", "
-	       "\"median_us\": %.1f, \"mean_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, "
-	       "\"considered_mean\": %.1f, \"allocations_mean\": %.2f, "
-	       "\"compatible_mean\": %.1f}\n",
-	       ncand, nsubj, m->code, skind == LISTING_NEED ? "need" : "offer", n_mats,
-	       full ? "full" : "runs", ns[nsubj / 2] / 1e3, sum / nsubj / 1e3,
-	       ns[(size_t)(nsubj * 0.9)] / 1e3, ns[(size_t)(nsubj * 0.99)] / 1e3,
-	       (double)total_considered / nsubj, (double)total_allocs / nsubj,
-	       (double)total_compatible / nsubj);
+	printf(
+	    "{\"candidates\": %ld, \"subjects\": %ld, \"material\": \"%s\", \"subject\": \"%s\", "
+	    "\"lists\": %zu, \"method\": \"%s\", "
+	    "\"median_us\": %.1f, \"mean_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, "
+	    "\"considered_mean\": %.1f, \"allocations_mean\": %.2f, "
+	    "\"compatible_mean\": %.1f}\n",
+	    ncand, nsubj, m->code, skind == LISTING_NEED ? "need" : "offer", n_mats,
+	    full ? "full" : "runs", ns[nsubj / 2] / 1e3, sum / nsubj / 1e3,
+	    ns[(size_t)(nsubj * 0.9)] / 1e3, ns[(size_t)(nsubj * 0.99)] / 1e3,
+	    (double)total_considered / nsubj, (double)total_allocs / nsubj,
+	    (double)total_compatible / nsubj);
 	for (size_t k = 0; k < n_mats; k++) {
 		free(lists[k].ls);
 		free(lists[k].ptrs);
@@ -1104,19 +1106,19 @@ static int cmd_plan(long ncand, long nsubj, const char *material, const char *su
 /* ---- main ---------------------------------------------------------------- */
 
 static const char data_usage[] =
-	"usage: cmbench-data accounts|listings|one|requests|searches|cursor|plan [options]\n"
-	"  accounts --redis H:P --admin ACC --villages N --suppliers N --moderators N [--seed S]\n"
-	"           --out FILE\n"
-	"  listings --redis H:P --accounts FILE --count N [--profile P] [--material CODE\n"
-	"           --kind need|offer] [--seed S]\n"
-	"  one      --accounts FILE --profile P --kind K --seed S --index I\n"
-	"  requests --accounts FILE --count N --profile P --kind need|offer|mix [--material CODE]\n"
-	"           [--seed S] [--host H:P] --out FILE\n"
-	"  searches --accounts FILE --count N [--seed S] --out FILE\n"
-	"  cursor   --redis H:P\n"
-	"  plan     --candidates N --subjects M [--material CODE] [--seed S]\n"
-	"           [--subject need|offer] [--profile P] [--substitutes yes|no] [--method runs|full]\n"
-	"(the top of scripts/bench.d/data.c says what each does)\n";
+    "usage: cmbench-data accounts|listings|one|requests|searches|cursor|plan [options]\n"
+    "  accounts --redis H:P --admin ACC --villages N --suppliers N --moderators N [--seed S]\n"
+    "           --out FILE\n"
+    "  listings --redis H:P --accounts FILE --count N [--profile P] [--material CODE\n"
+    "           --kind need|offer] [--seed S]\n"
+    "  one      --accounts FILE --profile P --kind K --seed S --index I\n"
+    "  requests --accounts FILE --count N --profile P --kind need|offer|mix [--material CODE]\n"
+    "           [--seed S] [--host H:P] --out FILE\n"
+    "  searches --accounts FILE --count N [--seed S] --out FILE\n"
+    "  cursor   --redis H:P\n"
+    "  plan     --candidates N --subjects M [--material CODE] [--seed S]\n"
+    "           [--subject need|offer] [--profile P] [--substitutes yes|no] [--method runs|full]\n"
+    "(the top of scripts/bench.d/data.c says what each does)\n";
 
 int main(int argc, char **argv)
 {

@@ -1073,14 +1073,17 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
-			fputs("usage: cmbench-load --port P --requests FILE [--host 127.0.0.1]\n"
-			      "         [--connections C] [--duration S] [--count N] [--warmup S]\n"
-			      "         [--rate R] [--watch-redis H:P] [--drain S] [--record FILE]\n"
-			      "         [--sse-path PATH --token T]\n"
-			      "       cmbench-load --sse --port P --sse-path PATH --token T --subscribers N\n"
-			      "         [--idle S] --requests FILE [--publish N] [--publish-interval MS]\n"
-			      "(the top of scripts/bench.d/loadgen.c says what each does)\n",
-			      stdout);
+			fputs(
+			    "usage: cmbench-load --port P --requests FILE [--host 127.0.0.1]\n"
+			    "         [--connections C] [--duration S] [--count N] [--warmup S]\n"
+			    "         [--rate R] [--watch-redis H:P] [--drain S] [--record FILE]\n"
+			    "         [--sse-path PATH --token T]\n"
+			    "       cmbench-load --sse --port P --sse-path PATH --token T "
+			    "--subscribers N\n"
+			    "         [--idle S] --requests FILE [--publish N] [--publish-interval "
+			    "MS]\n"
+			    "(the top of scripts/bench.d/loadgen.c says what each does)\n",
+			    stdout);
 			return 0;
 		}
 		if (strcmp(o, "--sse") == 0) {

@@ -160,7 +160,8 @@ void api_page_params(const char *cursor, const char *limit_text, int max, int *l
 	if (cursor) {
 		size_t n = strlen(cursor);
 		if (n == 0 || n > 18 || strspn(cursor, "0123456789") != n)
-			fields_error(errors, "cursor", "must be the next_cursor of a previous page");
+			fields_error(errors, "cursor",
+				     "must be the next_cursor of a previous page");
 	}
 	if (limit_text) {
 		char *end;

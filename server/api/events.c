@@ -54,8 +54,9 @@ static void events_resume(const char *value, const char *field, struct events_qu
 	if (value == NULL)
 		return;
 	if (strlen(value) >= POSITION_MAX || position_parse(value, &p) < 0) {
-		fields_error(errors, field, "is not an event id (<milliseconds>-<sequence>, as sent "
-					    "in the id: of an event)");
+		fields_error(errors, field,
+			     "is not an event id (<milliseconds>-<sequence>, as sent "
+			     "in the id: of an event)");
 		return;
 	}
 	if (q->resume[0] == '\0')
@@ -70,11 +71,12 @@ static int events_parse(struct http_req *r, struct events_query *q)
 		char *v = http_req_query(r, *t);
 		free(v);
 		if (v) {
-			http_reply_problem(r, 400, "bad-request", NULL,
-					   "a bearer token never goes in a URL (%s=): URLs are logged and "
-					   "kept in histories. Send Authorization: Bearer, or POST "
-					   "/v1/stream-tickets with it and open /v1/events?ticket=<ticket>",
-					   *t);
+			http_reply_problem(
+			    r, 400, "bad-request", NULL,
+			    "a bearer token never goes in a URL (%s=): URLs are logged and "
+			    "kept in histories. Send Authorization: Bearer, or POST "
+			    "/v1/stream-tickets with it and open /v1/events?ticket=<ticket>",
+			    *t);
 			return -1;
 		}
 	}
@@ -84,8 +86,9 @@ static int events_parse(struct http_req *r, struct events_query *q)
 		if (strcmp(unknown, "?") == 0)
 			fields_error(&errors, "query", "the query string is malformed");
 		else
-			fields_error(&errors, unknown, "unknown or repeated parameter; use types, "
-						       "listing, last_event_id, ticket");
+			fields_error(&errors, unknown,
+				     "unknown or repeated parameter; use types, "
+				     "listing, last_event_id, ticket");
 		api_reply_invalid(r, errors);
 		return -1;
 	}
@@ -105,7 +108,8 @@ static int events_parse(struct http_req *r, struct events_query *q)
 	events_resume(evhttp_find_header(r->query, "last_event_id"), "last_event_id", q, &errors);
 	q->ticket = evhttp_find_header(r->query, "ticket");
 	if (q->ticket && r->account == NULL && http_req_header(r, "Authorization"))
-		fields_error(&errors, "ticket", "send a ticket or an Authorization header, not both");
+		fields_error(&errors, "ticket",
+			     "send a ticket or an Authorization header, not both");
 	if (errors) {
 		api_reply_invalid(r, errors);
 		return -1;
@@ -131,8 +135,9 @@ static void events_ticket_used(const struct store_reply *res, void *arg)
 	json_t *account = doc ? json_loads(doc, 0, NULL) : NULL;
 	if (token == NULL || account == NULL) {
 		json_decref(account);
-		events_refuse(r, "the stream ticket is unknown, used or expired: a ticket opens one "
-				 "stream, within seconds; POST /v1/stream-tickets for another");
+		events_refuse(r,
+			      "the stream ticket is unknown, used or expired: a ticket opens one "
+			      "stream, within seconds; POST /v1/stream-tickets for another");
 		return;
 	}
 	r->account = account;
@@ -147,7 +152,8 @@ static void events_ticket_auth(struct http_req *r, const char *ticket)
 	int ok = len == EVENTS_TICKET_LEN &&
 		 strncmp(ticket, EVENTS_TICKET_PREFIX, strlen(EVENTS_TICKET_PREFIX)) == 0;
 	for (size_t i = strlen(EVENTS_TICKET_PREFIX); ok && i < len; i++)
-		ok = (ticket[i] >= 'A' && ticket[i] <= 'Z') || (ticket[i] >= 'a' && ticket[i] <= 'z') ||
+		ok = (ticket[i] >= 'A' && ticket[i] <= 'Z') ||
+		     (ticket[i] >= 'a' && ticket[i] <= 'z') ||
 		     (ticket[i] >= '0' && ticket[i] <= '9') || ticket[i] == '-' || ticket[i] == '_';
 	if (!ok) {
 		events_refuse(r, "the stream ticket is malformed");
@@ -163,8 +169,9 @@ static void events_open(struct http_req *r, const struct events_query *q)
 {
 	struct hub *h = r->app->hub;
 	if (h == NULL) {
-		http_reply_unavailable(r, "this craftmatchd runs without the push hub (--role api "
-					  "or engine): send /v1/events to a node with role all or push");
+		http_reply_unavailable(
+		    r, "this craftmatchd runs without the push hub (--role api "
+		       "or engine): send /v1/events to a node with role all or push");
 		return;
 	}
 	if (strcmp(r->method, "HEAD") == 0) {

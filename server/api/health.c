@@ -128,23 +128,27 @@ static void health_metrics_extra(struct evbuffer *out, void *arg)
 	}
 	if (app->hub) {
 		const struct hub_stats *ps = hub_stats(app->hub);
-		metrics_put_gauge(out, "craftmatch_events_hub_live",
-				  "1 once the push hub reads cm:events (new streams start at once).",
-				  ps->live);
+		metrics_put_gauge(
+		    out, "craftmatch_events_hub_live",
+		    "1 once the push hub reads cm:events (new streams start at once).", ps->live);
 		metrics_put_gauge(out, "craftmatch_events_subscribers",
-				  "Open /v1/events streams on this process.", (double)ps->subscribers);
-		metrics_put_counter(out, "craftmatch_events_delivered_total",
-				    "Events written to /v1/events subscribers (one per subscriber).",
-				    ps->delivered);
-		metrics_put_counter(out, "craftmatch_events_dropped_slow_total",
-				    "Subscribers dropped for leaving more than --events-buffer-bytes "
-				    "unread.",
-				    ps->dropped_slow);
+				  "Open /v1/events streams on this process.",
+				  (double)ps->subscribers);
+		metrics_put_counter(
+		    out, "craftmatch_events_delivered_total",
+		    "Events written to /v1/events subscribers (one per subscriber).",
+		    ps->delivered);
+		metrics_put_counter(
+		    out, "craftmatch_events_dropped_slow_total",
+		    "Subscribers dropped for leaving more than --events-buffer-bytes "
+		    "unread.",
+		    ps->dropped_slow);
 		metrics_put_counter(out, "craftmatch_events_resets_total",
 				    "reset events sent: a resume point older than the events kept.",
 				    ps->resets);
 		metrics_put_counter(out, "craftmatch_events_catchup_pages_total",
-				    "Pages of cm:events read for subscribers catching up.", ps->pages);
+				    "Pages of cm:events read for subscribers catching up.",
+				    ps->pages);
 	}
 	metrics_put_gauge(out, "craftmatch_process_start_time_seconds",
 			  "Start time of the process since the Unix epoch.", app->started_at);

@@ -231,17 +231,17 @@ static void listings_post(struct http_req *r, enum listing_kind kind)
 	c->fold = listing_search_text(doc, c->owner_name);
 	listings_engine_record(doc, c->engine);
 	struct store_listing_meta m = {
-		.kind = listing_kind_name(kind),
-		.owner = api_account_id(r),
-		.owner_name = c->owner_name,
-		.material = json_string_value(json_object_get(doc, "material")),
-		.province = json_string_value(json_object_get(doc, "province")),
-		.forum = forum ? forum : "",
-		.quantity = listing_quantity_base(doc),
-		.ends_at = listing_ends_at(doc),
-		.fold = c->fold ? c->fold : "",
-		.engine = c->engine,
-		.after_forum = json_string_value(json_object_get(doc, "after_forum")),
+	    .kind = listing_kind_name(kind),
+	    .owner = api_account_id(r),
+	    .owner_name = c->owner_name,
+	    .material = json_string_value(json_object_get(doc, "material")),
+	    .province = json_string_value(json_object_get(doc, "province")),
+	    .forum = forum ? forum : "",
+	    .quantity = listing_quantity_base(doc),
+	    .ends_at = listing_ends_at(doc),
+	    .fold = c->fold ? c->fold : "",
+	    .engine = c->engine,
+	    .after_forum = json_string_value(json_object_get(doc, "after_forum")),
 	};
 	store_listing_create(r->app->store, c->id, doc, &m, &idem.idem, listings_created, c);
 }
@@ -308,7 +308,8 @@ static void listings_search_kind(struct http_req *r, const char *fixed_kind)
 			fields_error(&errors, "query", "the query string is malformed");
 		else
 			fields_error(&errors, unknown,
-				     "unknown or repeated filter; use kind, material, province, status, forum, "
+				     "unknown or repeated filter; use kind, material, province, "
+				     "status, forum, "
 				     "owner, q, cursor, limit");
 		api_reply_invalid(r, errors);
 		return;
@@ -343,7 +344,8 @@ static void listings_search_kind(struct http_req *r, const char *fixed_kind)
 			q.status = NULL;
 		else if (strcmp(status, "open") && strcmp(status, "closed") &&
 			 strcmp(status, "expired") && strcmp(status, "filled"))
-			fields_error(&errors, "status", "must be open, closed, expired, filled or any");
+			fields_error(&errors, "status",
+				     "must be open, closed, expired, filled or any");
 		else
 			q.status = status;
 	}
@@ -361,8 +363,10 @@ static void listings_search_kind(struct http_req *r, const char *fixed_kind)
 			q.owner = owner;
 	}
 	if (text) {
-		if (fields_chars(text) > LISTINGS_QUERY_TEXT_MAX || !text_valid_utf8(text, strlen(text))) {
-			fields_error(&errors, "q", "must be valid UTF-8 text of at most %d characters",
+		if (fields_chars(text) > LISTINGS_QUERY_TEXT_MAX ||
+		    !text_valid_utf8(text, strlen(text))) {
+			fields_error(&errors, "q",
+				     "must be valid UTF-8 text of at most %d characters",
 				     LISTINGS_QUERY_TEXT_MAX);
 		} else {
 			char *folded = text_fold_key(text, strlen(text));
@@ -370,7 +374,8 @@ static void listings_search_kind(struct http_req *r, const char *fixed_kind)
 			text = c->q[6] = folded;
 			/* fold_key keeps word order; search for the whole phrase */
 			if (text == NULL || *text == '\0')
-				fields_error(&errors, "q", "has no letters or digits to search for");
+				fields_error(&errors, "q",
+					     "has no letters or digits to search for");
 			q.text = text;
 		}
 	}
@@ -491,13 +496,15 @@ static void listings_close_loaded(struct http_req *r, const json_t *row)
 		return;
 	}
 	const char *owner = json_string_value(json_object_get(doc, "owner"));
-	int allowed = (owner && strcmp(owner, api_account_id(r)) == 0) ||
-		      account_covers(r->account, json_string_value(json_object_get(doc, "province")),
-				     json_string_value(json_object_get(doc, "forum")));
+	int allowed =
+	    (owner && strcmp(owner, api_account_id(r)) == 0) ||
+	    account_covers(r->account, json_string_value(json_object_get(doc, "province")),
+			   json_string_value(json_object_get(doc, "forum")));
 	if (!allowed) {
 		json_decref(doc);
-		http_reply_problem(r, 403, "forbidden", NULL,
-				   "only the owner, a moderator in scope or an admin closes a listing");
+		http_reply_problem(
+		    r, 403, "forbidden", NULL,
+		    "only the owner, a moderator in scope or an admin closes a listing");
 		return;
 	}
 	struct listings_ctx *c = xcalloc(1, sizeof(*c));

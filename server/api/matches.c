@@ -43,14 +43,14 @@ static int64_t matches_int(const json_t *row, enum store_match_field f)
 static struct match_facts matches_facts(const json_t *row)
 {
 	struct match_facts m = {
-		.state = matches_str(row, SMF_STATE),
-		.need_owner = matches_str(row, SMF_NEED_OWNER),
-		.offer_owner = matches_str(row, SMF_OFFER_OWNER),
-		.need_province = matches_str(row, SMF_NEED_PROVINCE),
-		.offer_province = matches_str(row, SMF_OFFER_PROVINCE),
-		.need_forum = matches_str(row, SMF_NEED_FORUM),
-		.offer_forum = matches_str(row, SMF_OFFER_FORUM),
-		.approved = matches_str(row, SMF_APPROVED_AT)[0] != '\0',
+	    .state = matches_str(row, SMF_STATE),
+	    .need_owner = matches_str(row, SMF_NEED_OWNER),
+	    .offer_owner = matches_str(row, SMF_OFFER_OWNER),
+	    .need_province = matches_str(row, SMF_NEED_PROVINCE),
+	    .offer_province = matches_str(row, SMF_OFFER_PROVINCE),
+	    .need_forum = matches_str(row, SMF_NEED_FORUM),
+	    .offer_forum = matches_str(row, SMF_OFFER_FORUM),
+	    .approved = matches_str(row, SMF_APPROVED_AT)[0] != '\0',
 	};
 	return m;
 }
@@ -75,18 +75,20 @@ static json_t *matches_view(const char *id, const json_t *row)
 	int64_t qty = matches_int(row, SMF_QUANTITY);
 	json_t *q = json_pack("{s:I}", "base", (json_int_t)qty);
 	if (mat) {
-		json_object_set_new(v, "material", json_pack("{s:s, s:s, s:s}", "code", mat->code,
-							     "name", mat->name_en, "name_vi",
-							     mat->name_vi));
+		json_object_set_new(v, "material",
+				    json_pack("{s:s, s:s, s:s}", "code", mat->code, "name",
+					      mat->name_en, "name_vi", mat->name_vi));
 		json_object_set_new(q, "base_unit", json_string(materials_base_unit(mat)));
 	}
 	json_object_set_new(v, "quantity", q);
-	const char *np = matches_str(row, SMF_NEED_PROVINCE), *op = matches_str(row, SMF_OFFER_PROVINCE);
+	const char *np = matches_str(row, SMF_NEED_PROVINCE),
+		   *op = matches_str(row, SMF_OFFER_PROVINCE);
 	const struct province *pn = provinces_find(np), *po = provinces_find(op);
 	json_t *need = json_pack("{s:s, s:s, s:s}", "id", matches_str(row, SMF_NEED), "owner",
 				 matches_str(row, SMF_NEED_OWNER), "province", pn ? pn->name : np);
-	json_t *offer = json_pack("{s:s, s:s, s:s}", "id", matches_str(row, SMF_OFFER), "owner",
-				  matches_str(row, SMF_OFFER_OWNER), "province", po ? po->name : op);
+	json_t *offer =
+	    json_pack("{s:s, s:s, s:s}", "id", matches_str(row, SMF_OFFER), "owner",
+		      matches_str(row, SMF_OFFER_OWNER), "province", po ? po->name : op);
 	/* The engine's summary of each side (names) rides in the stored doc. */
 	json_t *dn = json_object_get(doc, "need"), *dof = json_object_get(doc, "offer");
 	if (json_is_object(dn))
@@ -97,10 +99,10 @@ static json_t *matches_view(const char *id, const json_t *row)
 	json_object_set_new(v, "offer", offer);
 	json_t *explain = json_object_get(doc, "explain");
 	json_object_set(v, "explain", explain ? explain : json_null());
-	json_object_set_new(v, "accepted",
-			    json_pack("{s:b, s:b}", "need",
-				      strcmp(matches_str(row, SMF_NEED_ACCEPTED), "1") == 0,
-				      "offer", strcmp(matches_str(row, SMF_OFFER_ACCEPTED), "1") == 0));
+	json_object_set_new(
+	    v, "accepted",
+	    json_pack("{s:b, s:b}", "need", strcmp(matches_str(row, SMF_NEED_ACCEPTED), "1") == 0,
+		      "offer", strcmp(matches_str(row, SMF_OFFER_ACCEPTED), "1") == 0));
 	matches_put_time(v, "created_at", row, SMF_CREATED_AT);
 	matches_put_time(v, "updated_at", row, SMF_UPDATED_AT);
 	matches_put_time(v, "approved_at", row, SMF_APPROVED_AT);
@@ -126,9 +128,9 @@ struct matches_ctx {
 	struct http_req *r;
 	char id[IDS_MAX];
 	matches_next next;
-	json_t *row;	     /* kept across a second call */
-	const char *action;  /* for actions */
-	char note[96];	     /* delivered quantity (fulfil) */
+	json_t *row;	    /* kept across a second call */
+	const char *action; /* for actions */
+	char note[96];	    /* delivered quantity (fulfil) */
 	char *reason;
 	int64_t version;
 	struct api_idem idem;
@@ -195,8 +197,8 @@ static void matches_counterparty(const struct store_reply *res, void *arg)
 	if (res->status == STORE_OK && json_is_string(res->value)) {
 		json_t *acc = json_loads(json_string_value(res->value), 0, NULL);
 		if (acc) {
-			json_t *cp = json_pack("{s:O, s:O}", "id", json_object_get(acc, "id"), "name",
-					       json_object_get(acc, "name"));
+			json_t *cp = json_pack("{s:O, s:O}", "id", json_object_get(acc, "id"),
+					       "name", json_object_get(acc, "name"));
 			json_t *contact = json_object_get(acc, "contact");
 			json_object_set(cp, "contact", contact ? contact : json_object());
 			json_object_set_new(mc->view, "counterparty", cp);
@@ -288,7 +290,8 @@ static void matches_act_loaded(struct matches_ctx *c)
 			if (base > matches_int(c->row, SMF_QUANTITY)) {
 				json_t *e = NULL;
 				fields_error(&e, "delivered", "more than the matched %s %s",
-					     matches_str(c->row, SMF_QUANTITY), materials_base_unit(m));
+					     matches_str(c->row, SMF_QUANTITY),
+					     materials_base_unit(m));
 				matches_ctx_free(c); /* after the message: it reads c->row */
 				api_reply_invalid(r, e);
 				return;
@@ -308,12 +311,12 @@ static void matches_act_loaded(struct matches_ctx *c)
 		side = "";
 	if (strcmp(c->action, "fulfil") == 0 && c->note[0] == '\0')
 		snprintf(c->note, sizeof(c->note), "%s", matches_str(c->row, SMF_QUANTITY));
-	const char *note = strcmp(c->action, "fulfil") == 0 ? c->note : (c->reason ? c->reason : "");
+	const char *note =
+	    strcmp(c->action, "fulfil") == 0 ? c->note : (c->reason ? c->reason : "");
 	int64_t expires = api_now_ms() + (int64_t)r->app->cfg.review_timeout_s * 1000;
 	store_match_act(r->app->store, c->id, c->action, api_account_id(r), side, note, expires,
 			matches_int(c->row, SMF_VERSION), &c->idem.idem, matches_acted_reload, c);
 }
-
 
 /* Reads an action's optional body: {"reason"} or, for fulfil, {"delivered", "unit"}. */
 static void matches_act(struct http_req *r, const char *action)
@@ -371,7 +374,8 @@ static void matches_act(struct http_req *r, const char *action)
 			free(unit);
 			matches_ctx_free(c);
 			json_t *e = NULL;
-			fields_error(&e, "delivered", "%s", why ? why : "must be a decimal quantity");
+			fields_error(&e, "delivered", "%s",
+				     why ? why : "must be a decimal quantity");
 			api_reply_invalid(r, e);
 			return;
 		}
@@ -438,14 +442,15 @@ void matches_search(struct http_req *r)
 {
 	static const char *const allowed[] = {"state", "listing", "material", "province",
 					      "forum", "cursor",  "limit",    NULL};
-	static const char *const states[] = {"proposed", "approved", "rejected", "accepted",
+	static const char *const states[] = {"proposed",  "approved",  "rejected", "accepted",
 					     "confirmed", "fulfilled", "declined", "cancelled",
-					     "expired",	 NULL};
+					     "expired",	  NULL};
 	const char *unknown = http_req_query_unknown(r, allowed);
 	json_t *errors = NULL;
 	if (unknown) {
 		fields_error(&errors, strcmp(unknown, "?") ? unknown : "query",
-			     "unknown or repeated filter; use state, listing, material, province, forum, cursor, "
+			     "unknown or repeated filter; use state, listing, material, province, "
+			     "forum, cursor, "
 			     "limit");
 		api_reply_invalid(r, errors);
 		return;

@@ -51,9 +51,9 @@ static void tokens_created(const struct store_reply *res, void *arg)
 	char when[32], loc[64];
 	snprintf(loc, sizeof(loc), "/v1/tokens/%s", c->id);
 	http_reply_header(r, "Location", loc);
-	json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", c->id, "account_id", c->account,
-				"name", c->name, "token", c->secret, "created_at",
-				api_time_text(api_now_ms(), when));
+	json_t *out =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", c->id, "account_id", c->account, "name",
+		      c->name, "token", c->secret, "created_at", api_time_text(api_now_ms(), when));
 	tokens_ctx_free(c);
 	http_reply_json(r, 201, out);
 }
@@ -152,11 +152,11 @@ static void tokens_listed(const struct store_reply *res, void *arg)
 		char when[32];
 		long long ms = atoll(json_string_value(json_array_get(res->value, i + 2)));
 		json_array_append_new(
-			items, json_pack("{s:O, s:O, s:s, s:b}", "id", json_array_get(res->value, i),
-					 "name", json_array_get(res->value, i + 1), "created_at",
-					 api_time_text(ms, when), "current",
-					 strcmp(json_string_value(json_array_get(res->value, i)),
-						r->token_id) == 0));
+		    items, json_pack("{s:O, s:O, s:s, s:b}", "id", json_array_get(res->value, i),
+				     "name", json_array_get(res->value, i + 1), "created_at",
+				     api_time_text(ms, when), "current",
+				     strcmp(json_string_value(json_array_get(res->value, i)),
+					    r->token_id) == 0));
 	}
 	http_reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
@@ -236,7 +236,8 @@ static void tokens_revoke_owner(const struct store_reply *res, void *arg)
 		http_reply_problem(r, 404, "not-found", NULL, "no such token");
 	} else {
 		int own = strcmp(account, api_account_id(r)) == 0;
-		if (own || tokens_manages(r, json_string_value(json_array_get(res->value, 1)), &why))
+		if (own ||
+		    tokens_manages(r, json_string_value(json_array_get(res->value, 1)), &why))
 			store_token_revoke(r->app->store, c->id, api_account_id(r), !own,
 					   tokens_revoked, r);
 		else

@@ -192,7 +192,8 @@ static void engine_fetched(const struct store_reply *res, void *arg)
 			index_remove(e->ix, f->id);
 			e->stats.listings = index_size(e->ix);
 		} else if (engine_put(e, json_string_value(json_array_get(v, 0)),
-				      engine_int(json_array_get(v, 1)), engine_int(json_array_get(v, 2)),
+				      engine_int(json_array_get(v, 1)),
+				      engine_int(json_array_get(v, 2)),
 				      engine_int(json_array_get(v, 3)))) {
 			engine_enqueue(e, f->id, f->event_ms);
 		}
@@ -255,8 +256,8 @@ static void engine_set_remaining(struct engine *e, const char *id, const char *v
 /* Events after which quantity returns to both listings. */
 static int engine_releases(const char *type)
 {
-	static const char *const kinds[] = {"match.rejected", "match.declined", "match.cancelled",
-					    "match.expired", "match.fulfilled", NULL};
+	static const char *const kinds[] = {"match.rejected", "match.declined",	 "match.cancelled",
+					    "match.expired",  "match.fulfilled", NULL};
 	for (const char *const *k = kinds; *k; k++)
 		if (strcmp(*k, type) == 0)
 			return 1;
@@ -282,7 +283,8 @@ static void engine_on_events(struct events_reader *rd, const struct events_entry
 		const struct events_entry *x = &ev[i];
 		long long ms = events_id_ms(x->id);
 		e->stats.events++;
-		if (strcmp(x->type, "listing.created") == 0 || strcmp(x->type, "listing.updated") == 0) {
+		if (strcmp(x->type, "listing.created") == 0 ||
+		    strcmp(x->type, "listing.updated") == 0) {
 			engine_listing_event(e, x, ms);
 		} else if (strcmp(x->type, "listing.closed") == 0 ||
 			   strcmp(x->type, "listing.expired") == 0 ||
@@ -290,9 +292,11 @@ static void engine_on_events(struct events_reader *rd, const struct events_entry
 			index_remove(e->ix, events_field(x, "listing"));
 			e->stats.listings = index_size(e->ix);
 		} else if (strncmp(x->type, "match.", 6) == 0) {
-			const char *need = events_field(x, "need"), *offer = events_field(x, "offer");
+			const char *need = events_field(x, "need"),
+				   *offer = events_field(x, "offer");
 			if (strcmp(x->type, "match.proposed") == 0)
-				engine_release_match(e, events_field(x, "match")); /* ours, in flight */
+				engine_release_match(
+				    e, events_field(x, "match")); /* ours, in flight */
 			engine_set_remaining(e, need, events_field(x, "need_remaining"));
 			engine_set_remaining(e, offer, events_field(x, "offer_remaining"));
 			/* The match failed: its pair waits for a change of either side. */
@@ -330,7 +334,7 @@ struct engine_round {
 	char offer[ENGINE_MAX_PROPOSALS][IDS_MAX];
 	char *docs[ENGINE_MAX_PROPOSALS];
 	int released[ENGINE_MAX_PROPOSALS]; /* its reservation was given back */
-	int full; /* the plan filled every slot: more may be allocated */
+	int full;			    /* the plan filled every slot: more may be allocated */
 };
 
 /* Reserves (sign 1) or gives back (sign -1) proposal i's quantity on both sides. */
@@ -417,8 +421,9 @@ static void engine_proposed(const struct store_reply *res, void *arg)
 							json_integer_value(json_array_get(one, 2)));
 			} else {
 				refused++;
-				log_debug("engine", "proposal refused", "need=%s offer=%s reason=\"%s\"",
-					  rd->need[i], rd->offer[i], r ? r : "");
+				log_debug("engine", "proposal refused",
+					  "need=%s offer=%s reason=\"%s\"", rd->need[i],
+					  rd->offer[i], r ? r : "");
 			}
 		}
 	} else {
@@ -430,9 +435,11 @@ static void engine_proposed(const struct store_reply *res, void *arg)
 	e->stats.refused += refused;
 	if (ok && rd->event_ms > 0) {
 		long long now_ms = (long long)api_now_ms();
-		uint64_t lat = now_ms > rd->event_ms ? (uint64_t)(now_ms - rd->event_ms) * 1000000ull : 0;
+		uint64_t lat =
+		    now_ms > rd->event_ms ? (uint64_t)(now_ms - rd->event_ms) * 1000000ull : 0;
 		metrics_histogram_observe(&e->stats.latency, lat);
-		log_info("engine", "proposed", "listing=%s proposals=%zu refused=%zu event_to_proposal_ms=%lld",
+		log_info("engine", "proposed",
+			 "listing=%s proposals=%zu refused=%zu event_to_proposal_ms=%lld",
 			 rd->subject, ok, refused, now_ms - rd->event_ms);
 	}
 	if (subj) {
@@ -487,20 +494,20 @@ static void engine_match_one(struct engine *e, const struct engine_job *job)
 		ids_new("mat", rd->ids[i]);
 		snprintf(rd->need[i], IDS_MAX, "%s", need->id);
 		snprintf(rd->offer[i], IDS_MAX, "%s", offer->id);
-		json_t *doc = json_pack("{s:o, s:o, s:o, s:s}", "explain",
-					matching_explain(need, offer, &allocs[i], e->app->cfg.freight_rate),
-					"need", engine_side(need), "offer", engine_side(offer),
-					"trigger", subj->l.id);
+		json_t *doc = json_pack(
+		    "{s:o, s:o, s:o, s:s}", "explain",
+		    matching_explain(need, offer, &allocs[i], e->app->cfg.freight_rate), "need",
+		    engine_side(need), "offer", engine_side(offer), "trigger", subj->l.id);
 		rd->docs[i] = jsonout_dumps(doc, 0, NULL);
 		json_decref(doc);
 		rd->p[i] = (struct store_proposal){
-			.match_id = rd->ids[i],
-			.need_id = rd->need[i],
-			.offer_id = rd->offer[i],
-			.quantity = allocs[i].quantity,
-			.need_version = need->version,
-			.offer_version = offer->version,
-			.doc = rd->docs[i],
+		    .match_id = rd->ids[i],
+		    .need_id = rd->need[i],
+		    .offer_id = rd->offer[i],
+		    .quantity = allocs[i].quantity,
+		    .need_version = need->version,
+		    .offer_version = offer->version,
+		    .doc = rd->docs[i],
 		};
 	}
 	rd->n = k;
@@ -622,10 +629,11 @@ static void engine_pairs_page(const struct store_reply *res, void *arg)
 		engine_pairs_next(e, next);
 		return;
 	}
-	log_info("engine", "index built", "listings=%zu feed_from=%s", index_size(e->ix), e->cursor);
-	e->feed = events_reader_new(e->app->base, e->app->cfg.redis_url, e->cursor,
-				    ENGINE_FEED_BLOCK_MS, e->app->cfg.redis_timeout_ms,
-				    engine_on_events, e);
+	log_info("engine", "index built", "listings=%zu feed_from=%s", index_size(e->ix),
+		 e->cursor);
+	e->feed =
+	    events_reader_new(e->app->base, e->app->cfg.redis_url, e->cursor, ENGINE_FEED_BLOCK_MS,
+			      e->app->cfg.redis_timeout_ms, engine_on_events, e);
 	e->stats.ready = 1;
 }
 

@@ -18,17 +18,17 @@ struct app;
 struct engine;
 
 struct engine_stats {
-	uint64_t listings;	  /* open listings in the index */
-	uint64_t queued;	  /* listings waiting to be matched */
-	uint64_t rounds;	  /* proposal rounds in flight */
-	int64_t reserved;	  /* quantity (both sides, base units) those rounds hold in the index */
-	uint64_t runs;		  /* matching runs made */
-	uint64_t proposed;	  /* proposals Redis accepted */
-	uint64_t refused;	  /* proposals Redis refused (taken first, changed) */
-	uint64_t events;	  /* cm:events entries applied */
-	int ready;		  /* the index is built and the feed is live */
-	struct metrics_histogram latency;  /* listing's event → its proposals written */
-	struct metrics_histogram plan;	   /* CPU time of one matching plan */
+	uint64_t listings; /* open listings in the index */
+	uint64_t queued;   /* listings waiting to be matched */
+	uint64_t rounds;   /* proposal rounds in flight */
+	int64_t reserved;  /* quantity (both sides, base units) those rounds hold in the index */
+	uint64_t runs;	   /* matching runs made */
+	uint64_t proposed; /* proposals Redis accepted */
+	uint64_t refused;  /* proposals Redis refused (taken first, changed) */
+	uint64_t events;   /* cm:events entries applied */
+	int ready;	   /* the index is built and the feed is live */
+	struct metrics_histogram latency; /* listing's event → its proposals written */
+	struct metrics_histogram plan;	  /* CPU time of one matching plan */
 };
 
 struct engine *engine_start(struct app *app);

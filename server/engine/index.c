@@ -18,7 +18,7 @@
  */
 struct index_list {
 	const struct matching_listing **items; /* &entry->l */
-	struct matching_row *rows; /* rows[i] describes items[i]->l */
+	struct matching_row *rows;	       /* rows[i] describes items[i]->l */
 	size_t n, cap;
 	int ascending;
 	int unsorted; /* appended while loading (index_load): in no order yet */
@@ -34,10 +34,10 @@ struct index {
 	uint32_t *tags;
 	size_t table_size, count;
 	size_t n_materials;
-	struct index_list *lists; /* [material * 2 + kind] */
+	struct index_list *lists;   /* [material * 2 + kind] */
 	unsigned char *substitutes; /* [a * n + b]: b substitutes for a (either way) */
 	struct matching_run *runs;  /* n_materials of them: a plan's lists */
-	int loading; /* index_load(): listings appended, put in order at its end */
+	int loading;		    /* index_load(): listings appended, put in order at its end */
 	const struct material *last_material; /* index_material()'s last answer */
 	unsigned last_material_at;
 };
@@ -76,8 +76,8 @@ struct index *index_new(void)
 	for (size_t a = 0; a < ix->n_materials; a++)
 		for (size_t b = 0; b < ix->n_materials; b++)
 			ix->substitutes[a * ix->n_materials + b] =
-				a != b && (materials_is_substitute(materials_at(a), materials_at(b)) ||
-					   materials_is_substitute(materials_at(b), materials_at(a)));
+			    a != b && (materials_is_substitute(materials_at(a), materials_at(b)) ||
+				       materials_is_substitute(materials_at(b), materials_at(a)));
 	ix->table_size = 1024;
 	ix->table = xcalloc(ix->table_size, sizeof(*ix->table));
 	ix->tags = xcalloc(ix->table_size, sizeof(*ix->tags));
@@ -421,12 +421,12 @@ static void index_mark_failed(struct index *ix, const struct index_entry *subjec
 		size_t at = index_position(l, e);
 		if (at < l->n)
 			l->rows[at].flags = (uint8_t)(on ? l->rows[at].flags | MATCHING_ROW_SKIP
-							   : l->rows[at].flags & ~MATCHING_ROW_SKIP);
+							 : l->rows[at].flags & ~MATCHING_ROW_SKIP);
 	}
 }
 
-size_t index_plan(struct index *ix, const struct index_entry *subject, int64_t now_ms,
-		  int64_t rate, struct matching_alloc *out, size_t max_out, size_t *considered,
+size_t index_plan(struct index *ix, const struct index_entry *subject, int64_t now_ms, int64_t rate,
+		  struct matching_alloc *out, size_t max_out, size_t *considered,
 		  const struct matching_listing **picked)
 {
 	unsigned other = subject->l.kind == LISTING_NEED ? LISTING_OFFER : LISTING_NEED;
@@ -443,8 +443,8 @@ size_t index_plan(struct index *ix, const struct index_entry *subject, int64_t n
 			runs[n_runs++] = (struct matching_run){l->items, l->rows, l->n};
 	}
 	index_mark_failed(ix, subject, 1);
-	size_t k = matching_plan_runs(&subject->l, runs, n_runs, now_ms, rate, out, max_out,
-				      considered);
+	size_t k =
+	    matching_plan_runs(&subject->l, runs, n_runs, now_ms, rate, out, max_out, considered);
 	index_mark_failed(ix, subject, 0);
 	for (size_t i = 0; i < k; i++) {
 		size_t at = out[i].index, r = 0;

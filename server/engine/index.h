@@ -34,10 +34,10 @@ struct index_entry {
 	 */
 	int64_t known;
 	int64_t reserved;
-	unsigned queued : 1;	   /* waiting in the engine's queue */
-	unsigned retries : 6;	   /* proposal rounds refused since the last change */
-	unsigned in_round : 1;	   /* the subject of a proposal round in flight */
-	unsigned again : 1;	   /* changed while in a round: match again after it */
+	unsigned queued : 1;   /* waiting in the engine's queue */
+	unsigned retries : 6;  /* proposal rounds refused since the last change */
+	unsigned in_round : 1; /* the subject of a proposal round in flight */
+	unsigned again : 1;    /* changed while in a round: match again after it */
 	/*
 	 * Counterparts whose last match with this listing failed (rejected,
 	 * declined, cancelled, expired; cm:pairs:failed): not candidates while
@@ -93,8 +93,8 @@ void index_set_remaining(struct index *ix, struct index_entry *e, int64_t remain
  * max_out allocations to out and, for each, the candidate's listing to
  * picked[i] (owned by the index, valid until it changes). Returns how many.
  */
-size_t index_plan(struct index *ix, const struct index_entry *subject, int64_t now_ms,
-		  int64_t rate, struct matching_alloc *out, size_t max_out, size_t *considered,
+size_t index_plan(struct index *ix, const struct index_entry *subject, int64_t now_ms, int64_t rate,
+		  struct matching_alloc *out, size_t max_out, size_t *considered,
 		  const struct matching_listing **picked);
 
 #endif

@@ -58,7 +58,8 @@ static void framer_classes_init(void)
 	static const char host[] = "-._~!$&'()*+,;=%:[]";
 	for (int c = 0; c < 256; c++) {
 		unsigned char k = 0;
-		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		int alnum =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 		if (alnum || (c && strchr(tchar, c)))
 			k |= C_TCHAR;
 		if (alnum || (c && strchr(target, c)))
@@ -233,7 +234,8 @@ static enum framer_event framer_field_end(struct framer *f)
 	}
 	case F_HOST:
 		if (f->val_over)
-			return framer_bad(f, "Host must be a host name or address and an optional port");
+			return framer_bad(
+			    f, "Host must be a host name or address and an optional port");
 		break;
 	case F_EXPECT: {
 		static const char cont[] = "100-continue";
@@ -295,8 +297,7 @@ static void framer_line_end(struct framer *f, unsigned char c)
 		f->state = S_FIELD;
 }
 
-enum framer_event framer_feed(struct framer *f, const unsigned char *data, size_t len,
-			      size_t *used)
+enum framer_event framer_feed(struct framer *f, const unsigned char *data, size_t len, size_t *used)
 {
 	size_t i = 0;
 	enum framer_event ev;
@@ -371,8 +372,9 @@ enum framer_event framer_feed(struct framer *f, const unsigned char *data, size_
 		i = j;
 		if (f->head_bytes > f->lim.max_header_bytes) {
 			*used = i;
-			return framer_refuse(f, 431, "headers-too-large",
-					     "the request line and headers exceed the server's limit");
+			return framer_refuse(
+			    f, 431, "headers-too-large",
+			    "the request line and headers exceed the server's limit");
 		}
 		if (i == len)
 			break;
@@ -391,7 +393,8 @@ enum framer_event framer_feed(struct framer *f, const unsigned char *data, size_
 			break;
 		case S_TARGET0:
 			if (c != '/')
-				ev = framer_bad(f, "the request target must be a path starting with /");
+				ev = framer_bad(
+				    f, "the request target must be a path starting with /");
 			else
 				f->state = S_TARGET1;
 			break;
@@ -416,8 +419,9 @@ enum framer_event framer_feed(struct framer *f, const unsigned char *data, size_
 		case S_PCT1:
 		case S_PCT2:
 			if (!(framer_class[c] & C_HEX))
-				ev = framer_bad(f, "a % in the request target is not followed by two "
-						   "hex digits");
+				ev = framer_bad(f,
+						"a % in the request target is not followed by two "
+						"hex digits");
 			else
 				f->state = f->state == S_PCT1 ? S_PCT2 : S_TARGET;
 			break;
@@ -447,8 +451,9 @@ enum framer_event framer_feed(struct framer *f, const unsigned char *data, size_
 			} else if (c == '\n') {
 				ev = framer_head_end(f);
 			} else if (c == ' ' || c == '\t') {
-				ev = framer_bad(f, "obsolete line folding (a field line starting with "
-						   "whitespace) is not accepted");
+				ev = framer_bad(f,
+						"obsolete line folding (a field line starting with "
+						"whitespace) is not accepted");
 			} else if (framer_class[c] & C_TCHAR) {
 				f->name[0] = (char)framer_ascii_lower(c);
 				f->name_len = 1;
@@ -473,7 +478,8 @@ enum framer_event framer_feed(struct framer *f, const unsigned char *data, size_
 				if (ev == FRAMER_PARTIAL)
 					framer_line_end(f, c);
 			} else {
-				ev = framer_bad(f, "a control byte (NUL, CR, DEL, ...) in a field value");
+				ev = framer_bad(
+				    f, "a control byte (NUL, CR, DEL, ...) in a field value");
 			}
 			break;
 		}

@@ -61,21 +61,21 @@ struct framer_refusal {
 struct framer {
 	struct framer_limits lim;
 	int state;
-	int after_cr;	  /* state to resume at once the LF after a CR arrives */
+	int after_cr; /* state to resume at once the LF after a CR arrives */
 	size_t head_bytes;
 	uint64_t body_left;
 	/* the request being read */
-	int method;	/* FRAMER_M_* index, or -1 while unknown */
-	char tok[8];	/* method, then the version text */
+	int method;  /* FRAMER_M_* index, or -1 while unknown */
+	char tok[8]; /* method, then the version text */
 	size_t tok_len;
 	int version_minor;
-	int field;	/* which field the current line is (see framer.c) */
-	char name[20];	/* the current field name, lower case, when short */
+	int field;     /* which field the current line is (see framer.c) */
+	char name[20]; /* the current field name, lower case, when short */
 	size_t name_len;
-	char val[24];	/* the current value of a field we read, after leading OWS */
+	char val[24]; /* the current value of a field we read, after leading OWS */
 	size_t val_len;
-	int val_over;	/* the value did not fit in val, or is malformed */
-	int val_state;	/* 0 before the value, 1 in it, 2 in whitespace after it */
+	int val_over;  /* the value did not fit in val, or is malformed */
+	int val_state; /* 0 before the value, 1 in it, 2 in whitespace after it */
 	int n_content_length, n_host, n_transfer_encoding, expect_bad;
 	uint64_t content_length;
 	struct framer_refusal refusal;

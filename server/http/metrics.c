@@ -122,21 +122,24 @@ static void metrics_labels(struct metrics *m, size_t i, const char **method, con
 
 void metrics_render(struct metrics *m, struct evbuffer *out, metrics_extra_fn extra, void *arg)
 {
-	evbuffer_add_printf(out, "# HELP craftmatch_http_requests_total HTTP requests answered, by "
-				 "route and status.\n# TYPE craftmatch_http_requests_total counter\n");
+	evbuffer_add_printf(out,
+			    "# HELP craftmatch_http_requests_total HTTP requests answered, by "
+			    "route and status.\n# TYPE craftmatch_http_requests_total counter\n");
 	for (size_t i = 0; i <= m->n; i++) {
 		const char *method, *name;
 		metrics_labels(m, i, &method, &name);
 		for (int s = 0; s < m->routes[i].n_statuses; s++)
-			evbuffer_add_printf(out,
-					    "craftmatch_http_requests_total{method=\"%s\",route=\"%s\","
-					    "status=\"%d\"} %llu\n",
-					    method, name, m->routes[i].statuses[s],
-					    (unsigned long long)m->routes[i].counts[s]);
+			evbuffer_add_printf(
+			    out,
+			    "craftmatch_http_requests_total{method=\"%s\",route=\"%s\","
+			    "status=\"%d\"} %llu\n",
+			    method, name, m->routes[i].statuses[s],
+			    (unsigned long long)m->routes[i].counts[s]);
 	}
-	evbuffer_add_printf(out, "# HELP craftmatch_http_request_duration_seconds Time from request "
-				 "dispatch to the reply, by route.\n"
-				 "# TYPE craftmatch_http_request_duration_seconds histogram\n");
+	evbuffer_add_printf(out,
+			    "# HELP craftmatch_http_request_duration_seconds Time from request "
+			    "dispatch to the reply, by route.\n"
+			    "# TYPE craftmatch_http_request_duration_seconds histogram\n");
 	for (size_t i = 0; i <= m->n; i++) {
 		struct metrics_route *r = &m->routes[i];
 		if (r->h.count == 0)
@@ -154,12 +157,12 @@ void metrics_render(struct metrics *m, struct evbuffer *out, metrics_extra_fn ex
 
 void metrics_put_gauge(struct evbuffer *out, const char *name, const char *help, double value)
 {
-	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name,
-			    value);
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name,
+			    name, value);
 }
 
 void metrics_put_counter(struct evbuffer *out, const char *name, const char *help, uint64_t value)
 {
-	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
-			    (unsigned long long)value);
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name,
+			    name, (unsigned long long)value);
 }

@@ -132,7 +132,8 @@ json_t *http_req_json_body(struct http_req *r)
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
-		http_reply_problem(r, 400, "malformed-json", NULL, "the body must be a JSON object");
+		http_reply_problem(r, 400, "malformed-json", NULL,
+				   "the body must be a JSON object");
 		return NULL;
 	}
 	if (!http_json_depth_ok(root, 1)) {

@@ -29,10 +29,10 @@ struct http_req {
 	struct route_params params;
 	char id[40];
 	uint64_t start_ns;
-	json_t *account; /* the authenticated account, or NULL; owned */
-	char *token_id;	 /* id of the bearer token used, or NULL; owned */
-	char *session_hash; /* authenticated by session cookie: its hash; owned */
-	void *ctx;	 /* handler's own state, owned by the handler */
+	json_t *account;	 /* the authenticated account, or NULL; owned */
+	char *token_id;		 /* id of the bearer token used, or NULL; owned */
+	char *session_hash;	 /* authenticated by session cookie: its hash; owned */
+	void *ctx;		 /* handler's own state, owned by the handler */
 	struct evkeyvalq *query; /* parsed on first use; owned */
 	int query_bad;		 /* the query string could not be parsed */
 };

@@ -374,7 +374,8 @@ static void conn_closed(void *arg)
 	conn_table_del(s, c->bev);
 	free(c);
 	s->stats.connections_open--;
-	if (s->paused && !s->draining && s->stats.connections_open < (uint64_t)s->app->cfg.max_connections) {
+	if (s->paused && !s->draining &&
+	    s->stats.connections_open < (uint64_t)s->app->cfg.max_connections) {
 		s->paused = 0;
 		evconnlistener_enable(s->listener);
 	}
@@ -390,8 +391,8 @@ static struct bufferevent *conn_new(struct event_base *base, void *arg)
 	struct framer_limits lim = {(size_t)cfg->max_header_bytes, (uint64_t)cfg->max_body_bytes};
 	framer_init(&c->framer, &lim);
 	struct bufferevent *under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	c->bev = bufferevent_filter_new(under, conn_filter_in, conn_filter_out, BEV_OPT_CLOSE_ON_FREE,
-					conn_closed, c);
+	c->bev = bufferevent_filter_new(under, conn_filter_in, conn_filter_out,
+					BEV_OPT_CLOSE_ON_FREE, conn_closed, c);
 	c->flush = event_new(base, -1, 0, conn_flush_cb, c);
 	evbuffer_add_cb(bufferevent_get_output(c->bev), conn_output_added, c);
 	conn_table_put(s, c);
@@ -424,15 +425,24 @@ static int request_id_ok(const char *v)
 static const char *method_name(enum evhttp_cmd_type t)
 {
 	switch (t) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-	case EVHTTP_REQ_TRACE: return "TRACE";
-	case EVHTTP_REQ_CONNECT: return "CONNECT";
-	case EVHTTP_REQ_PATCH: return "PATCH";
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	case EVHTTP_REQ_TRACE:
+		return "TRACE";
+	case EVHTTP_REQ_CONNECT:
+		return "CONNECT";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
 	}
 	return "OTHER";
 }
@@ -441,7 +451,8 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 {
 	struct http_server *s = arg;
 	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
-	struct http_conn *c = evcon ? conn_table_get(s, evhttp_connection_get_bufferevent(evcon)) : NULL;
+	struct http_conn *c =
+	    evcon ? conn_table_get(s, evhttp_connection_get_bufferevent(evcon)) : NULL;
 	if (c)
 		evhttp_request_set_on_complete_cb(ev, conn_answered, c);
 
@@ -556,8 +567,8 @@ struct http_server *http_server_new(struct app *app, const struct route *routes,
 	evhttp_set_max_body_size(s->http, cfg->max_body_bytes);
 	evhttp_set_timeout(s->http, cfg->idle_timeout_s);
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+						EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+						EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_default_content_type(s->http, "application/json; charset=utf-8");
 	evhttp_set_bevcb(s->http, conn_new, s);
 	evhttp_set_gencb(s->http, http_dispatch, s);

@@ -26,8 +26,8 @@ struct http_server_stats {
 	uint64_t connections_total;
 	uint64_t connections_paused; /* times the cap paused accepting */
 	uint64_t requests_inflight;
-	uint64_t request_timeouts;   /* 408 */
-	uint64_t rejected_oversize;  /* 411 + 413 + 431 */
+	uint64_t request_timeouts;  /* 408 */
+	uint64_t rejected_oversize; /* 411 + 413 + 431 */
 };
 
 /*

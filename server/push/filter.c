@@ -10,12 +10,11 @@
 #include "common/match.h"
 
 const char *const filter_types[] = {
-	"listing.created", "listing.updated", "listing.closed",	 "listing.expired",
-	"listing.filled",  "match.proposed",  "match.approved",  "match.rejected",	 "match.accepted",
-	"match.confirmed", "match.declined",  "match.fulfilled", "match.cancelled",
-	"match.expired",   "account.created", "token.created",	 "token.revoked",
-	"forum.created",   "forum.updated",   "forum.open",	 "forum.clearing",
-	"forum.review",	   "forum.closed",    "forum.cancelled",
+    "listing.created", "listing.updated", "listing.closed",  "listing.expired", "listing.filled",
+    "match.proposed",  "match.approved",  "match.rejected",  "match.accepted",	"match.confirmed",
+    "match.declined",  "match.fulfilled", "match.cancelled", "match.expired",	"account.created",
+    "token.created",   "token.revoked",	  "forum.created",   "forum.updated",	"forum.open",
+    "forum.clearing",  "forum.review",	  "forum.closed",    "forum.cancelled",
 };
 const size_t filter_types_count = sizeof(filter_types) / sizeof(filter_types[0]);
 
@@ -88,14 +87,14 @@ static int filter_listing_rule(const json_t *viewer, const struct events_entry *
 static int filter_match_rule(const json_t *viewer, const struct events_entry *e)
 {
 	struct match_facts m = {
-		.state = events_field(e, "state"),
-		.need_owner = events_field(e, "need_owner"),
-		.offer_owner = events_field(e, "offer_owner"),
-		.need_province = events_field(e, "need_province"),
-		.offer_province = events_field(e, "offer_province"),
-		.need_forum = events_field(e, "need_forum"),
-		.offer_forum = events_field(e, "offer_forum"),
-		.approved = strcmp(events_field(e, "approved"), "1") == 0,
+	    .state = events_field(e, "state"),
+	    .need_owner = events_field(e, "need_owner"),
+	    .offer_owner = events_field(e, "offer_owner"),
+	    .need_province = events_field(e, "need_province"),
+	    .offer_province = events_field(e, "offer_province"),
+	    .need_forum = events_field(e, "need_forum"),
+	    .offer_forum = events_field(e, "offer_forum"),
+	    .approved = strcmp(events_field(e, "approved"), "1") == 0,
 	};
 	return match_visible(viewer, &m);
 }
@@ -133,11 +132,9 @@ static const struct {
 	const char *prefix;
 	int (*visible)(const json_t *viewer, const struct events_entry *e);
 } filter_rules[] = {
-	{"listing.", filter_listing_rule},
-	{"match.", filter_match_rule},
-	{"account.", filter_self_rule},
-	{"token.", filter_self_rule},
-	{"forum.", filter_forum_rule},
+    {"listing.", filter_listing_rule}, {"match.", filter_match_rule},
+    {"account.", filter_self_rule},    {"token.", filter_self_rule},
+    {"forum.", filter_forum_rule},
 };
 
 int filter_visible(const json_t *viewer, const struct events_entry *e)

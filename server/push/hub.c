@@ -32,10 +32,10 @@
 #include "server/store/events.h"
 #include "server/store/store.h"
 
-#define HUB_BLOCK_MS 5000  /* each XREAD BLOCK of the live reader */
-#define HUB_PAGE 100	   /* entries per catch-up page */
-#define HUB_PACE_MS 10	   /* a catch-up waiting for its last page to be written looks again */
-#define HUB_RETRY_MS 250   /* after a failed page */
+#define HUB_BLOCK_MS 5000   /* each XREAD BLOCK of the live reader */
+#define HUB_PAGE 100	    /* entries per catch-up page */
+#define HUB_PACE_MS 10	    /* a catch-up waiting for its last page to be written looks again */
+#define HUB_RETRY_MS 250    /* after a failed page */
 #define HUB_POSITION_MS 100 /* after a failed positioning call */
 
 enum sub_state {
@@ -110,7 +110,7 @@ static int sub_open(const struct sub *s)
 static size_t sub_unsent(const struct sub *s)
 {
 	return evbuffer_get_length(
-		bufferevent_get_output(evhttp_connection_get_bufferevent(s->evcon)));
+	    bufferevent_get_output(evhttp_connection_get_bufferevent(s->evcon)));
 }
 
 /*
@@ -190,13 +190,13 @@ static void sub_settle(struct sub *s)
 	}
 	if (s->reset) {
 		const char *why = strcmp(s->reset, "unknown") == 0
-					  ? "is not a position of this event stream"
-					  : "is older than the oldest event still kept";
+				      ? "is not a position of this event stream"
+				      : "is older than the oldest event still kept";
 		char *detail = xasprintf("%s %s: events may be missing; reload what you show "
 					 "(GET the resources again), then follow this stream",
 					 s->pos_text, why);
-		json_t *data = json_pack("{s:s, s:s, s:s}", "reason", s->reset, "after", s->pos_text,
-					 "detail", detail);
+		json_t *data = json_pack("{s:s, s:s, s:s}", "reason", s->reset, "after",
+					 s->pos_text, "detail", detail);
 		free(detail);
 		sse_control(s->out, h->pos_text, "reset", data);
 		h->stats.resets++;
@@ -208,8 +208,8 @@ static void sub_settle(struct sub *s)
 		s->fresh = 0;
 		sub_set_pos(s, &h->pos, h->pos_text);
 	} else if (position_cmp(&h->pos, &s->pos) > 0) {
-		log_debug("push", "live reader went past a catch-up, reading on", "id=%s at=%s live=%s",
-			  s->r->id, s->pos_text, h->pos_text);
+		log_debug("push", "live reader went past a catch-up, reading on",
+			  "id=%s at=%s live=%s", s->r->id, s->pos_text, h->pos_text);
 		s->state = SUB_CATCHING_UP;
 		sub_fetch(s);
 		return;
@@ -254,12 +254,12 @@ static void sub_page_got(const struct store_reply *res, void *arg)
 		hub_wake_reap(h);
 		return;
 	}
-	const char *kind = res->status == STORE_OK ? json_string_value(json_array_get(res->value, 0))
-						   : NULL;
+	const char *kind =
+	    res->status == STORE_OK ? json_string_value(json_array_get(res->value, 0)) : NULL;
 	if (kind == NULL || (strcmp(kind, "ok") != 0 && strcmp(kind, "reset") != 0)) {
 		if (!s->failing)
-			log_warn("push", "catch-up page failed, retrying", "id=%s after=%s error=\"%s\"",
-				 s->r->id, s->pos_text,
+			log_warn("push", "catch-up page failed, retrying",
+				 "id=%s after=%s error=\"%s\"", s->r->id, s->pos_text,
 				 res->message ? res->message : "unexpected reply");
 		s->failing = 1;
 		struct timeval tv = {0, HUB_RETRY_MS * 1000};
@@ -286,7 +286,8 @@ static void sub_page_got(const struct store_reply *res, void *arg)
 		sub_offer(s, &e, &p, &frame, &len);
 		free(frame);
 	}
-	/* Catch-up is paced by sub_fetch, not capped: its writes wait for the last page to leave. */
+	/* Catch-up is paced by sub_fetch, not capped: its writes wait for the last page to leave.
+	 */
 	sub_flush(s, 0);
 	if (!sub_open(s) || s->end)
 		return;
@@ -523,7 +524,8 @@ struct hub *hub_start(struct app *app)
 	h->position_retry = evtimer_new(app->base, hub_position_retry, h);
 	h->reap = event_new(app->base, -1, 0, hub_reap, h);
 	h->heartbeat = event_new(app->base, -1, EV_PERSIST, hub_heartbeat, h);
-	/* Heartbeats must come more often than the idle timeout, which would end a silent stream. */
+	/* Heartbeats must come more often than the idle timeout, which would end a silent stream.
+	 */
 	long every_ms = (long)cfg->events_heartbeat_s * 1000;
 	if (every_ms > (long)cfg->idle_timeout_s * 500) {
 		every_ms = (long)cfg->idle_timeout_s * 500;

@@ -36,7 +36,8 @@ char *sse_entry_frame(const struct events_entry *e, size_t *len)
 	json_object_set_new(data, "id", json_string(e->id));
 	json_object_set_new(data, "type", json_string(e->type));
 	for (size_t i = 0; i < e->n; i++) {
-		/* Names starting with '_' are for the servers (the engine's record), not clients. */
+		/* Names starting with '_' are for the servers (the engine's record), not clients.
+		 */
 		if (strcmp(e->names[i], "id") == 0 || strcmp(e->names[i], "type") == 0 ||
 		    e->names[i][0] == '_')
 			continue;

@@ -64,8 +64,8 @@ void store_token_create(struct store *s, const char *id, const char *account, co
 			      idem->key};
 	store_now_ms(now);
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
-	const char *args[] = {id, account, hash, name, now, by, maxlen,
-			      idem->fingerprint ? idem->fingerprint : ""};
+	const char *args[] = {id,  account, hash,   name,
+			      now, by,	    maxlen, idem->fingerprint ? idem->fingerprint : ""};
 	store_fcall(s, "cm_token_create", 0, idem->key ? 5 : 4, keys, 8, args, NULL, cb, arg);
 }
 

@@ -13,7 +13,7 @@
 
 /* Idempotency of a POST: the Redis key for it and the request's fingerprint. */
 struct store_idem {
-	const char *key;	 /* NULL when the request carried no Idempotency-Key */
+	const char *key; /* NULL when the request carried no Idempotency-Key */
 	const char *fingerprint;
 };
 

@@ -66,8 +66,8 @@ static void events_got(struct redis *r, enum redis_status st, redisReply *reply,
 	if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
 		redisReply *stream = reply->element[0];
 		redisReply *entries = stream->type == REDIS_REPLY_ARRAY && stream->elements == 2
-					      ? stream->element[1]
-					      : NULL;
+					  ? stream->element[1]
+					  : NULL;
 		size_t n = entries && entries->type == REDIS_REPLY_ARRAY ? entries->elements : 0;
 		if (n > rd->batch_cap) {
 			rd->batch_cap = n;
@@ -112,8 +112,8 @@ static void events_read(struct events_reader *rd)
 		return;
 	}
 	rd->reading = 1;
-	const char *argv[] = {"XREAD", "COUNT", EVENTS_BATCH, "BLOCK", rd->block, "STREAMS",
-			      KEY_EVENTS, rd->last_id};
+	const char *argv[] = {"XREAD",	 "COUNT",   EVENTS_BATCH, "BLOCK",
+			      rd->block, "STREAMS", KEY_EVENTS,	  rd->last_id};
 	size_t lens[8];
 	for (int i = 0; i < 8; i++)
 		lens[i] = strlen(argv[i]);

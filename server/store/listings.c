@@ -24,10 +24,22 @@ void store_listing_create(struct store *s, const char *id, const json_t *doc,
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
 	store_now_ms(now);
 	const char *keys[] = {keys_listing(k, id), idem->key};
-	const char *args[] = {id,	   text,       m->kind, m->owner, m->owner_name,
-			      m->material, m->province, m->forum, qty,	   ends,
-			      m->fold,	   now,	       maxlen,	idem->fingerprint ? idem->fingerprint : "",
-			      m->engine, m->after_forum ? m->after_forum : ""};
+	const char *args[] = {id,
+			      text,
+			      m->kind,
+			      m->owner,
+			      m->owner_name,
+			      m->material,
+			      m->province,
+			      m->forum,
+			      qty,
+			      ends,
+			      m->fold,
+			      now,
+			      maxlen,
+			      idem->fingerprint ? idem->fingerprint : "",
+			      m->engine,
+			      m->after_forum ? m->after_forum : ""};
 	store_fcall(s, "cm_listing_create", 0, idem->key ? 2 : 1, keys, 16, args, NULL, cb, arg);
 	free(text);
 }

@@ -15,16 +15,16 @@
 
 /* What the indexes and the search need besides the document. */
 struct store_listing_meta {
-	const char *kind;	/* "need" | "offer" */
-	const char *owner;	/* account id */
+	const char *kind;  /* "need" | "offer" */
+	const char *owner; /* account id */
 	const char *owner_name;
-	const char *material;	/* code */
-	const char *province;	/* code */
-	const char *forum;	/* "" when none */
-	int64_t quantity;	/* base units */
-	int64_t ends_at;	/* ms, 0 = never */
-	const char *fold;	/* folded search text */
-	const char *engine;	/* matching_listing_encode() of the listing */
+	const char *material;	 /* code */
+	const char *province;	 /* code */
+	const char *forum;	 /* "" when none */
+	int64_t quantity;	 /* base units */
+	int64_t ends_at;	 /* ms, 0 = never */
+	const char *fold;	 /* folded search text */
+	const char *engine;	 /* matching_listing_encode() of the listing */
 	const char *after_forum; /* "market" | "close"; NULL or "" without a forum */
 };
 
@@ -55,13 +55,14 @@ void store_listing_expire(struct store *s, int64_t now_ms, int batch, store_cb c
 
 struct store_listing_query {
 	const char *kind, *material, *province, *owner, *status; /* validated; NULL = any */
-	const char *forum;					  /* NULL = any */
-	const char *text;					  /* folded; NULL = any */
-	const char *cursor;					  /* NULL = first page */
+	const char *forum;					 /* NULL = any */
+	const char *text;					 /* folded; NULL = any */
+	const char *cursor;					 /* NULL = first page */
 	int limit;
 };
 
-/* value: [next cursor or "", [[id, doc, status, remaining, version, owner_name, created_at, updated_at], ...]] */
+/* value: [next cursor or "", [[id, doc, status, remaining, version, owner_name, created_at,
+ * updated_at], ...]] */
 void store_listing_search(struct store *s, const struct store_listing_query *q, store_cb cb,
 			  void *arg);
 

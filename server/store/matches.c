@@ -67,7 +67,14 @@ void store_match_act(struct store *s, const char *id, const char *action, const 
 	else
 		ver[0] = '\0';
 	const char *keys[] = {keys_match(k, id), idem->key};
-	const char *args[] = {action, actor, side, note ? note : "", now, maxlen, exp, ver,
+	const char *args[] = {action,
+			      actor,
+			      side,
+			      note ? note : "",
+			      now,
+			      maxlen,
+			      exp,
+			      ver,
 			      idem->fingerprint ? idem->fingerprint : ""};
 	store_fcall(s, "cm_match_act", 0, idem->key ? 2 : 1, keys, 9, args, NULL, cb, arg);
 }
@@ -83,8 +90,7 @@ void store_match_expire(struct store *s, int64_t now_ms, int batch, store_cb cb,
 	store_fcall(s, "cm_match_expire", 0, 1, keys, 3, args, NULL, cb, arg);
 }
 
-void store_match_search(struct store *s, const struct store_match_query *q, store_cb cb,
-			void *arg)
+void store_match_search(struct store *s, const struct store_match_query *q, store_cb cb, void *arg)
 {
 	char kbuf[6][KEYS_MAX], lim[16];
 	const char *keys[6];

@@ -27,11 +27,30 @@ void store_match_propose(struct store *s, const struct store_proposal *p, size_t
 
 /* Field order of store_match_get / store_match_search rows (after the id in search rows). */
 enum store_match_field {
-	SMF_DOC, SMF_NEED, SMF_OFFER, SMF_NEED_OWNER, SMF_OFFER_OWNER, SMF_NEED_PROVINCE,
-	SMF_OFFER_PROVINCE, SMF_NEED_FORUM, SMF_OFFER_FORUM, SMF_MATERIAL, SMF_QUANTITY,
-	SMF_STATE, SMF_VERSION, SMF_CREATED_AT, SMF_UPDATED_AT, SMF_APPROVED_AT,
-	SMF_REVIEWED_BY, SMF_REASON, SMF_NEED_ACCEPTED, SMF_OFFER_ACCEPTED, SMF_DELIVERED,
-	SMF_EXPIRES_AT, SMF_BY, SMF_COUNT
+	SMF_DOC,
+	SMF_NEED,
+	SMF_OFFER,
+	SMF_NEED_OWNER,
+	SMF_OFFER_OWNER,
+	SMF_NEED_PROVINCE,
+	SMF_OFFER_PROVINCE,
+	SMF_NEED_FORUM,
+	SMF_OFFER_FORUM,
+	SMF_MATERIAL,
+	SMF_QUANTITY,
+	SMF_STATE,
+	SMF_VERSION,
+	SMF_CREATED_AT,
+	SMF_UPDATED_AT,
+	SMF_APPROVED_AT,
+	SMF_REVIEWED_BY,
+	SMF_REASON,
+	SMF_NEED_ACCEPTED,
+	SMF_OFFER_ACCEPTED,
+	SMF_DELIVERED,
+	SMF_EXPIRES_AT,
+	SMF_BY,
+	SMF_COUNT
 };
 
 /* value: array in enum store_match_field order, or null */
@@ -55,16 +74,15 @@ enum store_match_mode { STORE_MATCH_ALL, STORE_MATCH_PARTY, STORE_MATCH_SCOPE };
 
 struct store_match_query {
 	enum store_match_mode mode;
-	const char *party;			/* account id for PARTY mode */
-	const char *scope_provinces, *scope_forums; /* csv, SCOPE mode */
+	const char *party;					   /* account id for PARTY mode */
+	const char *scope_provinces, *scope_forums;		   /* csv, SCOPE mode */
 	const char *state, *listing, *material, *province, *forum; /* validated; NULL any */
 	const char *cursor;
 	int limit;
 };
 
 /* value: [next cursor or "", [[id, fields...], ...]] */
-void store_match_search(struct store *s, const struct store_match_query *q, store_cb cb,
-			void *arg);
+void store_match_search(struct store *s, const struct store_match_query *q, store_cb cb, void *arg);
 
 /*
  * A page of the failed pairs (functions.lua, cm:pairs:failed).

@@ -211,8 +211,8 @@ static void redis_schedule_retry(struct redis *r)
 		return;
 	struct timeval tv = {r->backoff_ms / 1000, (r->backoff_ms % 1000) * 1000};
 	evtimer_add(r->retry_timer, &tv);
-	r->backoff_ms = r->backoff_ms * 2 > REDIS_BACKOFF_MAX_MS ? REDIS_BACKOFF_MAX_MS
-								: r->backoff_ms * 2;
+	r->backoff_ms =
+	    r->backoff_ms * 2 > REDIS_BACKOFF_MAX_MS ? REDIS_BACKOFF_MAX_MS : r->backoff_ms * 2;
 }
 
 /*
@@ -345,7 +345,8 @@ static void redis_force_drop(struct redis *r, const char *why)
 	redisAsyncFree(ac);	 /* pending calls end with REDIS_DOWN */
 }
 
-static void redis_watchdog_reply(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+static void redis_watchdog_reply(struct redis *r, enum redis_status st, redisReply *reply,
+				 void *arg)
 {
 	r->watchdog_inflight = 0;
 	if (st == REDIS_TIMEOUT) {
@@ -399,7 +400,8 @@ static void redis_connect_now(struct redis *r)
 	redisLibeventAttach(ac, r->base);
 	redisAsyncSetConnectCallback(ac, redis_on_connect);
 	redisAsyncSetDisconnectCallback(ac, redis_on_disconnect);
-	struct timeval tv = {REDIS_CONNECT_TIMEOUT_MS / 1000, (REDIS_CONNECT_TIMEOUT_MS % 1000) * 1000};
+	struct timeval tv = {REDIS_CONNECT_TIMEOUT_MS / 1000,
+			     (REDIS_CONNECT_TIMEOUT_MS % 1000) * 1000};
 	evtimer_add(r->connect_timer, &tv);
 }
 
@@ -495,11 +497,11 @@ static const struct {
 	const char *code;
 	enum redis_error_kind kind;
 } redis_error_codes[] = {
-	{"LOADING", REDIS_ERROR_NOT_READY},     {"BUSY", REDIS_ERROR_NOT_READY},
-	{"MASTERDOWN", REDIS_ERROR_NOT_READY},  {"TRYAGAIN", REDIS_ERROR_NOT_READY},
-	{"NOREPLICAS", REDIS_ERROR_NOT_READY},  {"CLUSTERDOWN", REDIS_ERROR_NOT_READY},
-	{"NOAUTH", REDIS_ERROR_REFUSED},	      {"WRONGPASS", REDIS_ERROR_REFUSED},
-	{"DENIED", REDIS_ERROR_REFUSED},	      {"NOPERM", REDIS_ERROR_REFUSED},
+    {"LOADING", REDIS_ERROR_NOT_READY},	   {"BUSY", REDIS_ERROR_NOT_READY},
+    {"MASTERDOWN", REDIS_ERROR_NOT_READY}, {"TRYAGAIN", REDIS_ERROR_NOT_READY},
+    {"NOREPLICAS", REDIS_ERROR_NOT_READY}, {"CLUSTERDOWN", REDIS_ERROR_NOT_READY},
+    {"NOAUTH", REDIS_ERROR_REFUSED},	   {"WRONGPASS", REDIS_ERROR_REFUSED},
+    {"DENIED", REDIS_ERROR_REFUSED},	   {"NOPERM", REDIS_ERROR_REFUSED},
 };
 
 enum redis_error_kind redis_error_kind(const char *err)

@@ -24,9 +24,9 @@ struct event_base;
 struct redis;
 
 enum redis_status {
-	REDIS_DONE,	/* reply is set (it may be a Redis error reply) */
-	REDIS_TIMEOUT,	/* the deadline passed first */
-	REDIS_DOWN,	/* no connection, or it dropped before the reply */
+	REDIS_DONE,    /* reply is set (it may be a Redis error reply) */
+	REDIS_TIMEOUT, /* the deadline passed first */
+	REDIS_DOWN,    /* no connection, or it dropped before the reply */
 };
 
 /* reply is owned by hiredis and valid only during the call; NULL unless REDIS_DONE. */

@@ -20,8 +20,8 @@ struct snapshot {
 	snapshot_row_cb row;
 	snapshot_done_cb done;
 	void *arg;
-	char count[16];	  /* HSCAN COUNT */
-	int in_flight;	  /* scans awaited */
+	char count[16]; /* HSCAN COUNT */
+	int in_flight;	/* scans awaited */
 	int failed;
 	size_t next_hash; /* the next of the 2 × materials_count() hashes to scan */
 };
@@ -85,8 +85,8 @@ static void snapshot_scanned(struct redis *r, enum redis_status st, redisReply *
 		snapshot_returned(sn);
 	} else if (strcmp(cursor, "0") != 0) {
 		/* The call stays in flight: this lane goes on with the same hash. */
-		redis_commandv(r, snapshot_scanned, lane, -1, 5, "HSCAN", lane->key, cursor, "COUNT",
-			       sn->count);
+		redis_commandv(r, snapshot_scanned, lane, -1, 5, "HSCAN", lane->key, cursor,
+			       "COUNT", sn->count);
 	} else {
 		snapshot_scan_next(sn, lane);
 	}
@@ -107,8 +107,8 @@ static void snapshot_scan_next(struct snapshot *sn, struct snapshot_lane *lane)
 		keys_eng(lane->key, "need", code);
 	else
 		keys_eng(lane->key, "offer", code);
-	redis_commandv(sn->s->link, snapshot_scanned, lane, -1, 5, "HSCAN", lane->key, "0",
-		       "COUNT", sn->count);
+	redis_commandv(sn->s->link, snapshot_scanned, lane, -1, 5, "HSCAN", lane->key, "0", "COUNT",
+		       sn->count);
 }
 
 static void snapshot_scan(struct snapshot *sn)
@@ -121,8 +121,7 @@ static void snapshot_scan(struct snapshot *sn)
 	}
 }
 
-void snapshot_run(struct store *s, int page, snapshot_row_cb row, snapshot_done_cb done,
-		  void *arg)
+void snapshot_run(struct store *s, int page, snapshot_row_cb row, snapshot_done_cb done, void *arg)
 {
 	struct snapshot *sn = xcalloc(1, sizeof(*sn));
 	sn->s = s;

@@ -25,8 +25,8 @@
  * One open listing: its engine record, remaining, version and seq. Strings
  * are borrowed for the call.
  */
-typedef void (*snapshot_row_cb)(void *arg, const char *id, const char *record,
-				int64_t remaining, int64_t version, int64_t seq);
+typedef void (*snapshot_row_cb)(void *arg, const char *id, const char *record, int64_t remaining,
+				int64_t version, int64_t seq);
 /* The whole snapshot is done; ok 0 when Redis failed somewhere (start over). */
 typedef void (*snapshot_done_cb)(void *arg, int ok);
 
@@ -34,7 +34,6 @@ typedef void (*snapshot_done_cb)(void *arg, int ok);
  * Reads every open listing, about page listings per Redis call; done runs
  * once, last, after every row.
  */
-void snapshot_run(struct store *s, int page, snapshot_row_cb row, snapshot_done_cb done,
-		  void *arg);
+void snapshot_run(struct store *s, int page, snapshot_row_cb row, snapshot_done_cb done, void *arg);
 
 #endif

@@ -81,9 +81,9 @@ static const struct {
 	const char *code;
 	enum store_status status;
 } store_codes[] = {
-	{"CM_NOTFOUND", STORE_NOT_FOUND}, {"CM_CONFLICT", STORE_CONFLICT},
-	{"CM_FORBIDDEN", STORE_FORBIDDEN}, {"CM_REFUSED", STORE_REFUSED},
-	{"CM_INVALID", STORE_INVALID},
+    {"CM_NOTFOUND", STORE_NOT_FOUND},  {"CM_CONFLICT", STORE_CONFLICT},
+    {"CM_FORBIDDEN", STORE_FORBIDDEN}, {"CM_REFUSED", STORE_REFUSED},
+    {"CM_INVALID", STORE_INVALID},
 };
 
 struct store_call {
@@ -119,7 +119,8 @@ static void store_fcall_reply(struct redis *r, enum redis_status st, redisReply 
 			size_t l = strlen(store_codes[i].code);
 			if (strncmp(reply->str, store_codes[i].code, l) == 0) {
 				res.status = store_codes[i].status;
-				res.message = reply->str[l] == ' ' ? reply->str + l + 1 : reply->str + l;
+				res.message =
+				    reply->str[l] == ' ' ? reply->str + l + 1 : reply->str + l;
 			}
 		}
 		if (res.status == STORE_FAILED) {
@@ -128,8 +129,8 @@ static void store_fcall_reply(struct redis *r, enum redis_status st, redisReply 
 			    strstr(reply->str, "Function not found"))
 				res.status = STORE_UNAVAILABLE;
 			else
-				log_error("store", "function failed", "fn=%s error=\"%.200s\"", c->fn,
-					  reply->str);
+				log_error("store", "function failed", "fn=%s error=\"%.200s\"",
+					  c->fn, reply->str);
 		}
 	} else {
 		res.value = store_reply_json(reply);
@@ -178,4 +179,3 @@ void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, cons
 	}
 	redis_command(s->link, store_fcall_reply, c, n, argv, lens, -1);
 }
-

@@ -49,9 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *moderator =
 	    json_pack("{s:s, s:s, s:{s:[s], s:[s]}}", "id", "A2", "role", "moderator", "scope",
 		      "provinces", "HN", "forums", "dien-dan-2026");
-	json_t *forum_moderator = json_pack("{s:s, s:s, s:{s:[], s:[s]}}", "id", "A3", "role",
-					    "moderator", "scope", "provinces", "forums",
-					    "dien-dan-2026");
+	json_t *forum_moderator =
+	    json_pack("{s:s, s:s, s:{s:[], s:[s]}}", "id", "A3", "role", "moderator", "scope",
+		      "provinces", "forums", "dien-dan-2026");
 	json_t *body, *doc, *errors = NULL;
 	json_error_t err;
 

@@ -80,9 +80,22 @@ static void fuzz_libevent_log(int severity, const char *msg)
 
 static void fuzz_setup(void)
 {
-	char *argv[] = {"fuzz_connection", "--bind", "127.0.0.1", "--port", "0", "--redis-url",
-			"redis://127.0.0.1:1", "--max-header-bytes", "1024", "--max-body-bytes",
-			"512", "--request-timeout", "60", "--redis-timeout-ms", "200", NULL};
+	char *argv[] = {"fuzz_connection",
+			"--bind",
+			"127.0.0.1",
+			"--port",
+			"0",
+			"--redis-url",
+			"redis://127.0.0.1:1",
+			"--max-header-bytes",
+			"1024",
+			"--max-body-bytes",
+			"512",
+			"--request-timeout",
+			"60",
+			"--redis-timeout-ms",
+			"200",
+			NULL};
 	char err[256];
 
 	signal(SIGPIPE, SIG_IGN);
@@ -114,7 +127,7 @@ static void fuzz_setup(void)
 /* What the server must have done with the input: a framer's view of it. */
 struct expected {
 	size_t accepted;
-	unsigned char *is_head; /* per accepted request */
+	unsigned char *is_head;	       /* per accepted request */
 	struct framer_refusal refusal; /* status 0: none */
 	int refusal_head;	       /* the refused request is a HEAD */
 };
@@ -143,7 +156,8 @@ static void fuzz_expect(const uint8_t *data, size_t size, struct expected *x)
 			start = off;
 		if (e == FRAMER_DONE) {
 			fuzz_check(x->accepted < size / 16 + 2, "a request under 16 bytes");
-			x->is_head[x->accepted++] = size - start >= 5 && memcmp(data + start, "HEAD ", 5) == 0;
+			x->is_head[x->accepted++] =
+			    size - start >= 5 && memcmp(data + start, "HEAD ", 5) == 0;
 		}
 	}
 }
@@ -181,9 +195,11 @@ static void fuzz_field(struct response *r, const char *line, size_t len)
 	while (vl && (*v == ' ' || *v == '\t'))
 		v++, vl--;
 	for (size_t i = 0; i < nl; i++)
-		fuzz_check(line[i] > 32 && line[i] < 127 && line[i] != ':', "a bad response field name");
+		fuzz_check(line[i] > 32 && line[i] < 127 && line[i] != ':',
+			   "a bad response field name");
 	for (size_t i = 0; i < vl; i++)
-		fuzz_check((unsigned char)v[i] >= 32 || v[i] == '\t', "a control byte in a response field");
+		fuzz_check((unsigned char)v[i] >= 32 || v[i] == '\t',
+			   "a control byte in a response field");
 #define IS(name) (nl == strlen(name) && strncasecmp(line, name, nl) == 0)
 	if (IS("Content-Length")) {
 		char num[24];
@@ -274,14 +290,16 @@ static void fuzz_check_problem(const struct response *r, int head, const char *w
 	json_t *p = json_loadb(r->body, r->body_len, 0, &jerr);
 	fuzz_check(p != NULL, "a problem body that is not JSON");
 	const char *type = json_string_value(json_object_get(p, "type"));
-	fuzz_check(type != NULL && strncmp(type, "/problems/", 10) == 0, "a problem without a type");
+	fuzz_check(type != NULL && strncmp(type, "/problems/", 10) == 0,
+		   "a problem without a type");
 	fuzz_check(strcmp(problem_find(type + 10)->slug, type + 10) == 0,
 		   "a problem type that is not documented");
 	fuzz_check(json_integer_value(json_object_get(p, "status")) == r->status,
 		   "a problem whose status differs from the response's");
 	fuzz_check(json_is_string(json_object_get(p, "title")), "a problem without a title");
 	if (want_slug)
-		fuzz_check(strcmp(type + 10, want_slug) == 0, "a refusal of another type than the framer's");
+		fuzz_check(strcmp(type + 10, want_slug) == 0,
+			   "a refusal of another type than the framer's");
 	json_decref(p);
 }
 
@@ -328,7 +346,8 @@ static char *fuzz_exchange(const uint8_t *data, size_t size, size_t *got, int *c
 		evtimer_del(fz.tick);
 		for (;;) {
 			if (cap - *got < 4096) {
-				fuzz_check(cap < FUZZ_MAX_RECEIVED, "the server answered without end");
+				fuzz_check(cap < FUZZ_MAX_RECEIVED,
+					   "the server answered without end");
 				cap *= 2;
 				in = realloc(in, cap);
 				fuzz_check(in != NULL, "out of memory");
@@ -380,14 +399,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		finals++;
 		if (r.has_request_id) {
 			answered++;
-			fuzz_check(answered <= x.accepted, "more answers than requests the framer accepted");
+			fuzz_check(answered <= x.accepted,
+				   "more answers than requests the framer accepted");
 			if (r.status >= 400)
 				fuzz_check_problem(&r, head, NULL);
 			continue;
 		}
 		fuzz_check(x.refusal.status != 0, "a refusal of a stream the framer accepts");
-		fuzz_check(answered == x.accepted, "a refusal before the answers to earlier requests");
-		fuzz_check(r.status == x.refusal.status, "a refusal with another status than the framer's");
+		fuzz_check(answered == x.accepted,
+			   "a refusal before the answers to earlier requests");
+		fuzz_check(r.status == x.refusal.status,
+			   "a refusal with another status than the framer's");
 		fuzz_check(r.close, "a refusal without Connection: close");
 		fuzz_check_problem(&r, head, x.refusal.slug);
 		refused_seen = 1;

@@ -64,7 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int l = webpath_etag_listed(inm, "\"1a-2b-3c\"");
 		fuzz_check(l == 0 || l == 1, "If-None-Match answer not 0 or 1");
 		if (inm[0] == '"' && strlen(inm) > 1 && strcspn(inm, " \t,") == strlen(inm))
-			fuzz_check(webpath_etag_listed(inm, inm) == 1, "a tag does not list itself");
+			fuzz_check(webpath_etag_listed(inm, inm) == 1,
+				   "a tag does not list itself");
 	}
 	free(path);
 	free(ae);

@@ -18,7 +18,9 @@ extern "C" {
 // splitmix64: small, fast and the same on every machine.
 struct OracleRng {
 	uint64_t s;
-	explicit OracleRng(uint64_t seed) : s(seed) {}
+	explicit OracleRng(uint64_t seed) : s(seed)
+	{
+	}
 	uint64_t next()
 	{
 		uint64_t z = (s += 0x9e3779b97f4a7c15ULL);

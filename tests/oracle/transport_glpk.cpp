@@ -180,14 +180,16 @@ int main(int argc, char **argv)
 		Exact e = glpk_solve(in);
 		bool worse_q = r.quantity < e.quantity;
 		bool equal = r.quantity == e.quantity && r.cost == e.cost;
-		bool beats = r.quantity > e.quantity || (r.quantity == e.quantity && r.cost < e.cost);
+		bool beats =
+		    r.quantity > e.quantity || (r.quantity == e.quantity && r.cost < e.cost);
 		bool over_bound = e.quantity > r.bound_quantity ||
 				  (e.quantity == r.bound_quantity && e.cost < r.bound_cost);
 		bool floor_ok = r.quantity * 100 >= e.quantity * TRANSPORT_REPAIR_QUANTITY_FLOOR;
 		if (!feasible(in, flow) || beats || over_bound || !floor_ok ||
 		    (r.status == TRANSPORT_OPTIMAL && !equal)) {
 			std::printf("FAIL seed %" PRIu64 ": %s quantity %" PRId64 " cost %" PRId64
-				    ", exact %" PRId64 " %" PRId64 ", bound %" PRId64 " %" PRId64 "\n",
+				    ", exact %" PRId64 " %" PRId64 ", bound %" PRId64 " %" PRId64
+				    "\n",
 				    seed, transport_status_str(r.status), r.quantity, r.cost,
 				    e.quantity, e.cost, r.bound_quantity, r.bound_cost);
 			failures++;
@@ -204,7 +206,8 @@ int main(int argc, char **argv)
 			if (g > worst_q)
 				worst_q = g, worst_q_seed = seed;
 		} else if (r.cost > e.cost) {
-			double g = e.cost ? 100.0 * (double)(r.cost - e.cost) / (double)e.cost : 100.0;
+			double g =
+			    e.cost ? 100.0 * (double)(r.cost - e.cost) / (double)e.cost : 100.0;
 			if (g > worst_c)
 				worst_c = g, worst_c_seed = seed;
 		}

@@ -91,7 +91,8 @@ static size_t candidates(const struct matching_listing *shadow, const int *prese
 		if (!present[i] || c->kind == s->kind ||
 		    (f->on && f->mine == s->version && f->theirs == c->version))
 			continue;
-		if (c->material != s->material && !materials_is_substitute(s->material, c->material) &&
+		if (c->material != s->material &&
+		    !materials_is_substitute(s->material, c->material) &&
 		    !materials_is_substitute(c->material, s->material))
 			continue;
 		out[n++] = c;
@@ -128,7 +129,8 @@ static void test_index_plans_as_the_full_plan(void **state)
 			if (shadow[i].version != was)
 				memset(failed[i], 0, sizeof(failed[i]));
 			index_put(ix, &shadow[i]);
-			/* a replaced entry keeps what rounds in flight reserve; a new one has none */
+			/* a replaced entry keeps what rounds in flight reserve; a new one has none
+			 */
 			if (!present[i])
 				reserved[i] = 0;
 			known[i] = shadow[i].remaining;
@@ -145,7 +147,8 @@ static void test_index_plans_as_the_full_plan(void **state)
 				known[i] = (int64_t)(rnd(&x) % 3000);
 				index_set_known(ix, e, known[i]);
 			} else {
-				int64_t q = (int64_t)(rnd(&x) % 2000) - 800; /* reserve or give back */
+				int64_t q =
+				    (int64_t)(rnd(&x) % 2000) - 800; /* reserve or give back */
 				reserved[i] = reserved[i] + q > 0 ? reserved[i] + q : 0;
 				index_reserve(ix, e, q);
 			}
@@ -166,8 +169,8 @@ static void test_index_plans_as_the_full_plan(void **state)
 			const struct matching_listing *picked[5];
 			size_t n = candidates(shadow, present, failed, i, cands);
 			size_t kf = matching_plan(&shadow[i], cands, n, NOW, RATE, a, 5, NULL);
-			size_t ki = index_plan(ix, index_get(ix, shadow[i].id), NOW, RATE, b, 5, NULL,
-					       picked);
+			size_t ki = index_plan(ix, index_get(ix, shadow[i].id), NOW, RATE, b, 5,
+					       NULL, picked);
 			for (size_t c = 0; c < N_LISTINGS; c++)
 				excluded += present[c] && failed[i][c].on &&
 					    failed[i][c].mine == shadow[i].version &&
@@ -205,7 +208,8 @@ static size_t plans_match(struct index *ix, const struct matching_listing *shado
 		const struct matching_listing *picked[5];
 		size_t n = candidates(shadow, present, failed, i, cands);
 		size_t kf = matching_plan(&shadow[i], cands, n, NOW, RATE, a, 5, NULL);
-		size_t ki = index_plan(ix, index_get(ix, shadow[i].id), NOW, RATE, b, 5, NULL, picked);
+		size_t ki =
+		    index_plan(ix, index_get(ix, shadow[i].id), NOW, RATE, b, 5, NULL, picked);
 		assert_int_equal(kf, ki);
 		for (size_t k = 0; k < kf; k++) {
 			assert_string_equal(cands[a[k].index]->id, picked[k]->id);

@@ -31,9 +31,16 @@ static void assert_as_jansson(const json_t *v, size_t flags)
 static void test_scalars_and_escapes(void **state)
 {
 	static const char *const strings[] = {
-	    "", "plain", "Bát Tràng — gốm sứ", "quote \" and \\ backslash", "slash / stays",
-	    "tab\tnew\nline\rcr\bbs\fff", "\x01\x02\x1f\x7f", "ends with escape\n",
-	    "\xe2\x80\xa8 line separator", "emoji \xf0\x9f\x8f\xba",
+	    "",
+	    "plain",
+	    "Bát Tràng — gốm sứ",
+	    "quote \" and \\ backslash",
+	    "slash / stays",
+	    "tab\tnew\nline\rcr\bbs\fff",
+	    "\x01\x02\x1f\x7f",
+	    "ends with escape\n",
+	    "\xe2\x80\xa8 line separator",
+	    "emoji \xf0\x9f\x8f\xba",
 	};
 	static const json_int_t ints[] = {0, 1, -1, 42, INT64_MAX, INT64_MIN, 1000000000000};
 	static const double reals[] = {0.0, 1.5, -20.975, 105.8542, 1e300, 21.0, 1e-7};
@@ -80,11 +87,16 @@ static json_t *random_value(unsigned *seed, int depth)
 	const char *w = words[next(seed) % (sizeof(words) / sizeof(words[0]))];
 
 	switch (kind) {
-	case 0: return json_string(w);
-	case 1: return json_integer((json_int_t)next(seed) * (next(seed) % 2 ? 1 : -1000003));
-	case 2: return json_real((double)next(seed) / 7.0);
-	case 3: return next(seed) % 2 ? json_true() : json_false();
-	case 4: return json_null();
+	case 0:
+		return json_string(w);
+	case 1:
+		return json_integer((json_int_t)next(seed) * (next(seed) % 2 ? 1 : -1000003));
+	case 2:
+		return json_real((double)next(seed) / 7.0);
+	case 3:
+		return next(seed) % 2 ? json_true() : json_false();
+	case 4:
+		return json_null();
 	case 5: {
 		json_t *a = json_array();
 		for (unsigned i = next(seed) % 5; i > 0; i--)

@@ -156,18 +156,17 @@ static void test_need_full(void **state)
 	    " \"forum\": \"dien-dan-2026\"}");
 
 	/* Every stored member, and nothing else: canonical codes and amounts. */
-	assert_json(doc,
-		    "{\"kind\": \"need\", \"material\": \"clay\", \"grade\": \"B\","
-		    " \"accept_substitutes\": true,"
-		    " \"quantity\": {\"amount\": \"12.5\", \"unit\": \"ta\", \"base\": 1250,"
-		    "               \"base_unit\": \"kg\"},"
-		    " \"price\": {\"vnd\": 2000000, \"unit\": \"tan\", \"factor\": 1000},"
-		    " \"province\": \"HP\", \"province_input\": \"Hải Dương\","
-		    " \"commune\": \"Bát Tràng\","
-		    " \"location\": {\"lat_udeg\": 20975000, \"lon_udeg\": 105912000},"
-		    " \"needed_by\": 1796144399999, \"max_distance_km\": 300,"
-		    " \"note\": \"Đất sét trắng\\nđể làm men\", \"forum\": \"dien-dan-2026\","
-		    " \"after_forum\": \"market\"}");
+	assert_json(doc, "{\"kind\": \"need\", \"material\": \"clay\", \"grade\": \"B\","
+			 " \"accept_substitutes\": true,"
+			 " \"quantity\": {\"amount\": \"12.5\", \"unit\": \"ta\", \"base\": 1250,"
+			 "               \"base_unit\": \"kg\"},"
+			 " \"price\": {\"vnd\": 2000000, \"unit\": \"tan\", \"factor\": 1000},"
+			 " \"province\": \"HP\", \"province_input\": \"Hải Dương\","
+			 " \"commune\": \"Bát Tràng\","
+			 " \"location\": {\"lat_udeg\": 20975000, \"lon_udeg\": 105912000},"
+			 " \"needed_by\": 1796144399999, \"max_distance_km\": 300,"
+			 " \"note\": \"Đất sét trắng\\nđể làm men\", \"forum\": \"dien-dan-2026\","
+			 " \"after_forum\": \"market\"}");
 	assert_int_equal(json_integer_value(json_object_get(doc, "needed_by")), DEC1_END);
 	assert_int_equal(listing_quantity_base(doc), 1250);
 	assert_int_equal(listing_ends_at(doc), DEC1_END);
@@ -1065,8 +1064,8 @@ static void test_after_forum(void **state)
 	const char *base = "{\"material\": \"clay\", \"quantity\": \"5\", \"unit\": \"tan\","
 			   " \"province\": \"HN\", \"needed_by\": \"2026-12-01\"";
 	char text[512];
-	snprintf(text, sizeof(text), "%s, \"forum\": \"dien-dan-2026\", \"after_forum\": \"close\"}",
-		 base);
+	snprintf(text, sizeof(text),
+		 "%s, \"forum\": \"dien-dan-2026\", \"after_forum\": \"close\"}", base);
 	json_t *doc = create_ok(LISTING_NEED, text);
 	assert_string_equal(json_string_value(json_object_get(doc, "after_forum")), "close");
 	json_decref(doc);

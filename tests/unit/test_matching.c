@@ -876,7 +876,8 @@ static void test_listing_is_compact(void **state)
 static void test_record_round_trip(void **state)
 {
 	(void)state;
-	struct matching_listing a = need("lst_need", 1250), b = offer("lst_offer", 8000, 1500000, 1000);
+	struct matching_listing a = need("lst_need", 1250),
+				b = offer("lst_offer", 8000, 1500000, 1000);
 	a.accept_substitutes = 1;
 	a.grade_rank = 1;
 	a.max_distance_km = 300;
@@ -911,8 +912,8 @@ static void test_record_round_trip(void **state)
 	assert_int_equal(matching_listing_decode(&back, "m1 0 nosuch HN", 1, 1, 1, &why), -1);
 	assert_int_equal(matching_listing_decode(&back, "", 1, 1, 1, &why), -1);
 	/* A number damaged in each way the scanner must refuse. */
-	static const char *const numbers[] = {"-", "+", "1x", "x1", "2", "99999999999999999999",
-					      "9223372036854775808", "1-"};
+	static const char *const numbers[] = {
+	    "-", "+", "1x", "x1", "2", "99999999999999999999", "9223372036854775808", "1-"};
 	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
 		snprintf(rec, sizeof(rec), "m1 %s clay HN -1 0 0 1 0 0 0 0 0 0 0 0 lst_x acc_y",
 			 numbers[i]);
@@ -957,9 +958,10 @@ static struct matching_listing world_listing(uint64_t *x, enum listing_kind kind
 					     "acc_f", "acc_g", "acc_h", "acc_i", "acc_j"};
 	/* same-owner pairs happen; prices per kg or per tonne, so keys tie */
 	int64_t factor = xorshift(x) % 2 ? 1 : 1000;
-	struct matching_listing l = mk(kind, id, owners[xorshift(x) % 10], material,
-				       xorshift(x) % 25 == 0 ? 0 : 100 + (int64_t)(xorshift(x) % 20000),
-				       (500 + (int64_t)(xorshift(x) % 3000)) * factor, factor);
+	struct matching_listing l =
+	    mk(kind, id, owners[xorshift(x) % 10], material,
+	       xorshift(x) % 25 == 0 ? 0 : 100 + (int64_t)(xorshift(x) % 20000),
+	       (500 + (int64_t)(xorshift(x) % 3000)) * factor, factor);
 	l.province = provinces_find(world_provs[xorshift(x) % 8]);
 	l.has_location = xorshift(x) % 3 == 0;
 	l.lat_udeg = LAT0 + (int32_t)(xorshift(x) % 2000000) - 1000000;
@@ -1031,7 +1033,8 @@ static void test_plan_runs_same_allocations(void **state)
 		char id[32];
 
 		for (size_t r = 0; r < n_runs; r++) {
-			size_t m = xorshift(&x) % 2 ? 1 + xorshift(&x) % 400 : 1 + xorshift(&x) % 40;
+			size_t m =
+			    xorshift(&x) % 2 ? 1 + xorshift(&x) % 400 : 1 + xorshift(&x) % 40;
 			ls[r] = calloc(m, sizeof(*ls[r]));
 			cands[r] = calloc(m, sizeof(*cands[r]));
 			rows[r] = calloc(m, sizeof(*rows[r]));
@@ -1069,7 +1072,8 @@ static void test_plan_runs_same_allocations(void **state)
 		}
 		subj.remaining = 1 + (int64_t)(xorshift(&x) % 60000);
 		if (skind == LISTING_OFFER)
-			subj.price_vnd = (1500 + (int64_t)(xorshift(&x) % 2000)) * subj.price_factor;
+			subj.price_vnd =
+			    (1500 + (int64_t)(xorshift(&x) % 2000)) * subj.price_factor;
 		else if (xorshift(&x) % 2)
 			subj.price_vnd = 0;
 		size_t max_out = xorshift(&x) % 3 == 0 ? 40 : 5;
@@ -1085,8 +1089,8 @@ static void test_plan_runs_same_allocations(void **state)
 		struct matching_alloc full[40], fast[40];
 		size_t considered = 0;
 		size_t kf = matching_plan(&subj, all, n, NOW, RATE, full, max_out, NULL);
-		size_t kp = matching_plan_runs(&subj, runs, n_runs, NOW, RATE, fast, max_out,
-					       &considered);
+		size_t kp =
+		    matching_plan_runs(&subj, runs, n_runs, NOW, RATE, fast, max_out, &considered);
 		assert_int_equal(kf, kp);
 		assert_same_allocs(full, fast, kf);
 

@@ -203,7 +203,8 @@ static size_t put_utf8(uint32_t cp, char *out)
 	return n;
 }
 
-/* text_fold and text_nfc must equal utf8proc alone (the *_reference functions), failure included. */
+/* text_fold and text_nfc must equal utf8proc alone (the *_reference functions), failure included.
+ */
 static void assert_fold_as_reference(const char *s)
 {
 	char *fast = text_fold(s, strlen(s));
@@ -238,16 +239,18 @@ static void assert_fold_as_reference(const char *s)
 static void test_fast_paths_equal_utf8proc(void **state)
 {
 	static const char *const ctx[][2] = {
-	    {"", ""},	   {"a", "b"},		 {"A", "\xCC\x81"}, /* then U+0301 */
+	    {"", ""},	       {"a", "b"},
+	    {"A", "\xCC\x81"},					 /* then U+0301 */
 	    {"\xCC\x81", "e"}, {"\xE1\x84\x80", "\xE1\x85\xA1"}, /* jamo L before, V after */
-	    {"\r", "\n"},	   {"\xEA\xB0\x80", "\xE1\x86\xA8"}, /* syllable before, T after */
+	    {"\r", "\n"},      {"\xEA\xB0\x80", "\xE1\x86\xA8"}, /* syllable before, T after */
 	};
 	static const uint32_t pool[] = {
-	    'a', 'Z', ' ', '\t', '\n', '\r', '-', '.', 0x01, 0x7F, 0xC0, 0xD0, 0xDF, 0xE0,
-	    0x110, 0x111, 0x1A0, 0x1AF, 0x1B0, 0x300, 0x301, 0x303, 0x309, 0x323, 0x345,
-	    0x34F, 0xAD, 0x200B, 0x200D, 0xFEFF, 0x1100, 0x1161, 0x11A8, 0xAC00, 0x3131,
-	    0x314F, 0x1EA0, 0x1EA1, 0x1EC7, 0x1EF9, 0xFB01, 0xFF21, 0x2126, 0x212A, 0x1E9E,
-	    0x130, 0x149, 0x390, 0x3A3, 0x3C2, 0x1F00, 0x0E33, 0x0B3E, 0x0B47, 0x102E, 0x1025,
+	    'a',    'Z',    ' ',    '\t',   '\n',   '\r',   '-',    '.',    0x01,   0x7F,
+	    0xC0,   0xD0,   0xDF,   0xE0,   0x110,  0x111,  0x1A0,  0x1AF,  0x1B0,  0x300,
+	    0x301,  0x303,  0x309,  0x323,  0x345,  0x34F,  0xAD,   0x200B, 0x200D, 0xFEFF,
+	    0x1100, 0x1161, 0x11A8, 0xAC00, 0x3131, 0x314F, 0x1EA0, 0x1EA1, 0x1EC7, 0x1EF9,
+	    0xFB01, 0xFF21, 0x2126, 0x212A, 0x1E9E, 0x130,  0x149,  0x390,  0x3A3,  0x3C2,
+	    0x1F00, 0x0E33, 0x0B3E, 0x0B47, 0x102E, 0x1025,
 	};
 	char buf[64], one[8];
 	unsigned seed = 12345;
@@ -267,7 +270,8 @@ static void test_fast_paths_equal_utf8proc(void **state)
 
 		for (size_t j = 0; j < n; j++) {
 			seed = seed * 1103515245u + 12345u;
-			len += put_utf8(pool[(seed >> 16) % (sizeof(pool) / sizeof(pool[0]))], buf + len);
+			len += put_utf8(pool[(seed >> 16) % (sizeof(pool) / sizeof(pool[0]))],
+					buf + len);
 		}
 		seed = seed * 1103515245u + 12345u;
 		assert_fold_as_reference(buf);
@@ -277,10 +281,14 @@ static void test_fast_paths_equal_utf8proc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fold_equal_forms),	 cmocka_unit_test(test_fold_d_with_stroke),
-	    cmocka_unit_test(test_fold_whole_alphabet),	 cmocka_unit_test(test_fold_key),
-	    cmocka_unit_test(test_invalid_utf8),	 cmocka_unit_test(test_nfc),
-	    cmocka_unit_test(test_casefold_keeps_marks), cmocka_unit_test(test_contains_folded),
+	    cmocka_unit_test(test_fold_equal_forms),
+	    cmocka_unit_test(test_fold_d_with_stroke),
+	    cmocka_unit_test(test_fold_whole_alphabet),
+	    cmocka_unit_test(test_fold_key),
+	    cmocka_unit_test(test_invalid_utf8),
+	    cmocka_unit_test(test_nfc),
+	    cmocka_unit_test(test_casefold_keeps_marks),
+	    cmocka_unit_test(test_contains_folded),
 	    cmocka_unit_test(test_fast_paths_equal_utf8proc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,7 +20,10 @@
 #include "common/provinces.h"
 #include "common/transport.h"
 
-#define ARC(o, n, c) {.offer = (o), .need = (n), .cost = (c), .cap = 0}
+#define ARC(o, n, c)                                                                               \
+	{                                                                                          \
+		.offer = (o), .need = (n), .cost = (c), .cap = 0                                   \
+	}
 
 static struct transport_result solve(const int64_t *s, size_t ns, const int64_t *d, size_t nd,
 				     const struct transport_arc *arcs, size_t na,
@@ -203,8 +206,7 @@ static void test_min_order_unusable(void **state)
 static void test_min_order_repair(void **state)
 {
 	const int64_t s[] = {10, 3}, d[] = {6, 6}, mo[] = {5, 0};
-	const struct transport_arc a[] = {ARC(0, 0, 1), ARC(0, 1, 1), ARC(1, 0, 20),
-					  ARC(1, 1, 10)};
+	const struct transport_arc a[] = {ARC(0, 0, 1), ARC(0, 1, 1), ARC(1, 0, 20), ARC(1, 1, 10)};
 	int64_t flow[4];
 	struct transport_result r = solve(s, 2, d, 2, a, 4, mo, flow);
 
