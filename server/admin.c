@@ -17,6 +17,7 @@
 #include "common/ids.h"
 #include "server/api/api.h"
 #include "server/app.h"
+#include "server/clock.h"
 #include "server/log.h"
 #include "server/store/accounts.h"
 #include "server/store/store.h"
@@ -98,7 +99,7 @@ int admin_create(struct app *app, const char *name)
 	char when[32];
 	ids_new("acc", j.id);
 	json_object_set_new(j.doc, "id", json_string(j.id));
-	json_object_set_new(j.doc, "created_at", json_string(api_time_text(api_now_ms(), when)));
+	json_object_set_new(j.doc, "created_at", json_string(clock_text(clock_now_ms(), when)));
 	json_object_set_new(j.doc, "created_by", json_string("bootstrap"));
 	j.poll = event_new(app->base, -1, EV_PERSIST, admin_poll, &j);
 	j.deadline = evtimer_new(app->base, admin_deadline, &j);

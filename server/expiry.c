@@ -11,6 +11,7 @@
 #include "common/xalloc.h"
 #include "server/api/api.h"
 #include "server/app.h"
+#include "server/clock.h"
 #include "server/log.h"
 #include "server/store/listings.h"
 #include "server/store/matches.h"
@@ -68,7 +69,7 @@ static void expiry_swept(const struct store_reply *res, void *arg)
 			log_info("expiry", "listings expired", "count=%lld", (long long)n);
 		e->listings_full = n >= EXPIRY_BATCH;
 	}
-	store_match_expire(e->app->store, api_now_ms(), EXPIRY_BATCH, expiry_matches_swept, e);
+	store_match_expire(e->app->store, clock_now_ms(), EXPIRY_BATCH, expiry_matches_swept, e);
 }
 
 static void expiry_tick(evutil_socket_t fd, short what, void *arg)
@@ -79,7 +80,7 @@ static void expiry_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	e->busy = 1;
-	store_listing_expire(e->app->store, api_now_ms(), EXPIRY_BATCH, expiry_swept, e);
+	store_listing_expire(e->app->store, clock_now_ms(), EXPIRY_BATCH, expiry_swept, e);
 }
 
 struct expiry *expiry_start(struct app *app)

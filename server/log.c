@@ -5,6 +5,7 @@
  * from several processes sharing stderr do not interleave.
  */
 #include "server/log.h"
+#include "server/clock.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -132,13 +133,8 @@ void log_write(enum log_level level, const char *subsystem, const char *msg, con
 	vsnprintf(kv, sizeof(kv), kvfmt, ap);
 	va_end(ap);
 
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char when[40];
-	size_t wl = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + wl, sizeof(when) - wl, ".%03ldZ", ts.tv_nsec / 1000000);
+	char when[DATES_BUF];
+	clock_text(clock_now_ms(), when);
 
 	char line[4096];
 	int n;

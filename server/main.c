@@ -16,6 +16,7 @@
 #include "common/xalloc.h"
 #include "server/admin.h"
 #include "server/app.h"
+#include "server/clock.h"
 #include "server/config.h"
 #include "server/engine/engine.h"
 #include "server/expiry.h"
@@ -114,9 +115,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	main_raise_fd_limit();
 
-	struct timeval now;
-	gettimeofday(&now, NULL);
-	app.started_at = (double)now.tv_sec + (double)now.tv_usec / 1e6;
+	app.started_at = (double)clock_now_ms() / 1e3;
 	app.base = event_base_new();
 
 	const char **methods = xcalloc(http_routes_count, sizeof(*methods));

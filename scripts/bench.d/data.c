@@ -356,7 +356,7 @@ static void pipe_fcall(redisContext *c, const char *fn, int nkeys, const char **
 		pipe_drain(c, PIPELINE);
 }
 
-static void time_text(int64_t ms, char buf[32]) /* as server/api/api.c api_time_text */
+static void time_text(int64_t ms, char buf[32]) /* as server/clock.c clock_text */
 {
 	time_t secs = (time_t)(ms / 1000);
 	struct tm tm;

@@ -14,6 +14,7 @@
 #include "common/xalloc.h"
 #include "server/api/api.h"
 #include "server/app.h"
+#include "server/clock.h"
 #include "server/http/request.h"
 
 struct accounts_ctx {
@@ -111,7 +112,7 @@ void accounts_create(struct http_req *r)
 	char id[IDS_MAX], when[32];
 	ids_new("acc", id);
 	json_object_set_new(doc, "id", json_string(id));
-	json_object_set_new(doc, "created_at", json_string(api_time_text(api_now_ms(), when)));
+	json_object_set_new(doc, "created_at", json_string(clock_text(clock_now_ms(), when)));
 	json_object_set_new(doc, "created_by", json_string(api_account_id(r)));
 	struct accounts_ctx *c = xcalloc(1, sizeof(*c));
 	c->r = r;

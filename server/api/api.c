@@ -116,23 +116,6 @@ int api_if_match(const char *header, const char *etag)
 	}
 }
 
-int64_t api_now_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-const char *api_time_text(int64_t ms, char buf[32])
-{
-	time_t secs = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&secs, &tm);
-	size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, 32 - n, ".%03dZ", (int)(ms % 1000));
-	return buf;
-}
-
 json_t *api_page(const json_t *reply, api_view_fn view)
 {
 	json_t *items = json_array();

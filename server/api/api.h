@@ -40,11 +40,6 @@ int api_idempotency(struct http_req *r, struct api_idem *out);
  */
 int api_if_match(const char *header, const char *etag);
 
-/* Milliseconds since the epoch. */
-int64_t api_now_ms(void);
-/* RFC 3339 UTC with milliseconds into buf[32]. */
-const char *api_time_text(int64_t ms, char buf[32]);
-
 /*
  * A page of search results as the API answers it: {"items": [...],
  * "next_cursor": "…" | null}, from a store reply [next cursor or "",

@@ -24,6 +24,7 @@
 #include "common/xalloc.h"
 #include "server/api/api.h"
 #include "server/app.h"
+#include "server/clock.h"
 #include "server/http/auth.h"
 #include "server/http/request.h"
 #include "server/push/filter.h"
@@ -236,7 +237,7 @@ static void events_ticket_made(const struct store_reply *res, void *arg)
 	}
 	char when[32];
 	json_t *out = json_pack("{s:s, s:s}", "ticket", c->ticket, "expires_at",
-				api_time_text(c->expires_ms, when));
+				clock_text(c->expires_ms, when));
 	events_ticket_ctx_free(c);
 	http_reply_json(r, 200, out);
 }
@@ -264,7 +265,7 @@ void events_ticket_create(struct http_req *r)
 	snprintf(c->ticket, sizeof(c->ticket), "%s%s", EVENTS_TICKET_PREFIX, secret + 3);
 	sodium_memzero(secret, sizeof(secret));
 	long ttl_ms = (long)r->app->cfg.stream_ticket_ttl_s * 1000;
-	c->expires_ms = api_now_ms() + ttl_ms;
+	c->expires_ms = clock_now_ms() + ttl_ms;
 	char hash[IDS_TOKEN_HASH_HEX];
 	ids_token_hash(c->ticket, strlen(c->ticket), hash);
 	tickets_create(r->app->store, hash, api_account_id(r), r->token_id, ttl_ms,

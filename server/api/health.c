@@ -13,6 +13,7 @@
 #include <sys/time.h>
 
 #include "server/app.h"
+#include "server/clock.h"
 #include "server/engine/engine.h"
 #include "server/http/metrics.h"
 #include "server/http/request.h"
@@ -20,18 +21,11 @@
 #include "server/push/hub.h"
 #include "server/store/store.h"
 
-static double health_now(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
-
 void health_healthz(struct http_req *r)
 {
 	json_t *b = json_pack("{s:s, s:s, s:s, s:f}", "status", "ok", "version", CRAFTMATCH_VERSION,
 			      "role", config_role_name(r->app->cfg.role), "uptime_seconds",
-			      health_now() - r->app->started_at);
+			      (double)clock_now_ms() / 1e3 - r->app->started_at);
 	http_reply_json(r, 200, b);
 }
 

@@ -22,6 +22,7 @@
 #include "common/xalloc.h"
 #include "server/api/api.h"
 #include "server/app.h"
+#include "server/clock.h"
 #include "server/http/request.h"
 #include "server/store/listings.h"
 
@@ -201,7 +202,7 @@ static void listings_post(struct http_req *r, enum listing_kind kind)
 	if (body == NULL)
 		return;
 	json_t *errors = NULL;
-	json_t *doc = listing_from_request(kind, body, api_now_ms(), &errors);
+	json_t *doc = listing_from_request(kind, body, clock_now_ms(), &errors);
 	json_decref(body);
 	if (doc == NULL) {
 		api_reply_invalid(r, errors);
@@ -460,7 +461,7 @@ static void listings_patch_loaded(struct http_req *r, const json_t *row)
 		return;
 	}
 	json_t *errors = NULL;
-	json_t *next = listing_apply_patch(doc, body, api_now_ms(), &errors);
+	json_t *next = listing_apply_patch(doc, body, clock_now_ms(), &errors);
 	json_decref(body);
 	json_decref(doc);
 	if (next == NULL) {

@@ -22,6 +22,7 @@
 #include "common/xalloc.h"
 #include "server/api/api.h"
 #include "server/app.h"
+#include "server/clock.h"
 #include "server/http/request.h"
 #include "server/store/matches.h"
 
@@ -60,7 +61,7 @@ static void matches_put_time(json_t *o, const char *name, const json_t *row,
 {
 	int64_t ms = matches_int(row, f);
 	char when[32];
-	json_object_set_new(o, name, ms > 0 ? json_string(api_time_text(ms, when)) : json_null());
+	json_object_set_new(o, name, ms > 0 ? json_string(clock_text(ms, when)) : json_null());
 }
 
 /* The API view of a stored match row (fields in store_match_field order). */
@@ -313,7 +314,7 @@ static void matches_act_loaded(struct matches_ctx *c)
 		snprintf(c->note, sizeof(c->note), "%s", matches_str(c->row, SMF_QUANTITY));
 	const char *note =
 	    strcmp(c->action, "fulfil") == 0 ? c->note : (c->reason ? c->reason : "");
-	int64_t expires = api_now_ms() + (int64_t)r->app->cfg.review_timeout_s * 1000;
+	int64_t expires = clock_now_ms() + (int64_t)r->app->cfg.review_timeout_s * 1000;
 	store_match_act(r->app->store, c->id, c->action, api_account_id(r), side, note, expires,
 			matches_int(c->row, SMF_VERSION), &c->idem.idem, matches_acted_reload, c);
 }

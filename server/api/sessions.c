@@ -19,6 +19,7 @@
 #include "common/xalloc.h"
 #include "server/api/api.h"
 #include "server/app.h"
+#include "server/clock.h"
 #include "server/http/auth.h"
 #include "server/http/request.h"
 #include "server/store/sessions.h"
@@ -59,7 +60,7 @@ static void sessions_made(const struct store_reply *res, void *arg)
 	http_reply_header(r, "Location", "/v1/sessions/current");
 	char when[32];
 	json_t *out = json_pack("{s:o, s:s}", "account", account_render(account, 1), "expires_at",
-				api_time_text(c->expires_ms, when));
+				clock_text(c->expires_ms, when));
 	json_decref(account);
 	sessions_ctx_free(c);
 	http_reply_json(r, 201, out);
@@ -101,7 +102,7 @@ void sessions_sign_in(struct http_req *r)
 	snprintf(c->secret, sizeof(c->secret), "%s%s", SESSIONS_SECRET_PREFIX, random + 3);
 	sodium_memzero(random, sizeof(random));
 	long ttl_ms = (long)r->app->cfg.session_ttl_s * 1000;
-	c->expires_ms = api_now_ms() + ttl_ms;
+	c->expires_ms = clock_now_ms() + ttl_ms;
 	char session_hash[IDS_TOKEN_HASH_HEX];
 	ids_token_hash(c->secret, strlen(c->secret), session_hash);
 	store_session_create(r->app->store, code_hash, session_hash, ttl_ms, sessions_made, c);

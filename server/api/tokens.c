@@ -20,6 +20,7 @@
 #include "common/xalloc.h"
 #include "server/api/api.h"
 #include "server/app.h"
+#include "server/clock.h"
 #include "server/http/request.h"
 
 struct tokens_ctx {
@@ -53,7 +54,7 @@ static void tokens_created(const struct store_reply *res, void *arg)
 	http_reply_header(r, "Location", loc);
 	json_t *out =
 	    json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", c->id, "account_id", c->account, "name",
-		      c->name, "token", c->secret, "created_at", api_time_text(api_now_ms(), when));
+		      c->name, "token", c->secret, "created_at", clock_text(clock_now_ms(), when));
 	tokens_ctx_free(c);
 	http_reply_json(r, 201, out);
 }
@@ -154,7 +155,7 @@ static void tokens_listed(const struct store_reply *res, void *arg)
 		json_array_append_new(
 		    items, json_pack("{s:O, s:O, s:s, s:b}", "id", json_array_get(res->value, i),
 				     "name", json_array_get(res->value, i + 1), "created_at",
-				     api_time_text(ms, when), "current",
+				     clock_text(ms, when), "current",
 				     strcmp(json_string_value(json_array_get(res->value, i)),
 					    r->token_id) == 0));
 	}

@@ -35,10 +35,9 @@
 #include "common/materials.h"
 #include "common/provinces.h"
 #include "common/xalloc.h"
-#include "server/api/api.h"
 #include "server/app.h"
+#include "server/clock.h"
 #include "server/engine/index.h"
-#include "server/http/request.h"
 #include "server/log.h"
 #include "server/store/events.h"
 #include "server/store/keys.h"
@@ -98,13 +97,6 @@ static int engine_returned(struct engine *e)
 	if (e->pending == 0)
 		free(e);
 	return 1;
-}
-
-static uint64_t engine_cpu_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- the queue ---- */
@@ -434,7 +426,7 @@ static void engine_proposed(const struct store_reply *res, void *arg)
 	e->stats.proposed += ok;
 	e->stats.refused += refused;
 	if (ok && rd->event_ms > 0) {
-		long long now_ms = (long long)api_now_ms();
+		long long now_ms = (long long)clock_now_ms();
 		uint64_t lat =
 		    now_ms > rd->event_ms ? (uint64_t)(now_ms - rd->event_ms) * 1000000ull : 0;
 		metrics_histogram_observe(&e->stats.latency, lat);
@@ -474,11 +466,11 @@ static void engine_match_one(struct engine *e, const struct engine_job *job)
 	const struct matching_listing *picked[ENGINE_MAX_PROPOSALS];
 	struct matching_alloc allocs[ENGINE_MAX_PROPOSALS];
 	size_t considered = 0;
-	int64_t now = api_now_ms();
-	uint64_t t0 = engine_cpu_ns();
+	int64_t now = clock_now_ms();
+	uint64_t t0 = clock_thread_cpu_ns();
 	size_t k = index_plan(e->ix, subj, now, e->app->cfg.freight_rate, allocs,
 			      ENGINE_MAX_PROPOSALS, &considered, picked);
-	metrics_histogram_observe(&e->stats.plan, engine_cpu_ns() - t0);
+	metrics_histogram_observe(&e->stats.plan, clock_thread_cpu_ns() - t0);
 	e->stats.runs++;
 	if (k == 0)
 		return;
@@ -529,7 +521,7 @@ static void engine_cursor_saved(const struct store_reply *res, void *arg)
 
 static void engine_save_cursor(struct engine *e)
 {
-	uint64_t now = http_now_ns();
+	uint64_t now = clock_mono_ns();
 	if (strcmp(e->cursor, e->saved_cursor) == 0 ||
 	    now - e->cursor_saved_ns < ENGINE_CURSOR_EVERY_MS * 1000000ull)
 		return;

@@ -20,13 +20,6 @@
 #include "server/http/problem.h"
 #include "server/http/server.h"
 
-uint64_t http_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Decodes %xx; returns a new string, or NULL when it would hold a NUL byte. */
 static char *http_decode(const char *s, size_t len)
 {

@@ -37,9 +37,6 @@ struct http_req {
 	int query_bad;		 /* the query string could not be parsed */
 };
 
-/* Monotonic clock in nanoseconds. */
-uint64_t http_now_ns(void);
-
 /*
  * Path parameter by name, %-decoded into a new string (caller frees), or
  * NULL when absent or not decodable.

@@ -33,6 +33,7 @@
 
 #include "common/xalloc.h"
 #include "server/app.h"
+#include "server/clock.h"
 #include "server/http/auth.h"
 #include "server/http/framer.h"
 #include "server/http/metrics.h"
@@ -459,7 +460,7 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 	struct http_req *r = xcalloc(1, sizeof(*r));
 	r->ev = ev;
 	r->app = s->app;
-	r->start_ns = http_now_ns();
+	r->start_ns = clock_mono_ns();
 	r->method = method_name(evhttp_request_get_command(ev));
 	r->route_index = s->n_routes;
 	const char *rid = http_req_header(r, "X-Request-Id");
@@ -530,7 +531,7 @@ static void http_drained(evutil_socket_t fd, short what, void *arg)
 
 void http_server_request_done(struct http_server *s, struct http_req *r, int status)
 {
-	uint64_t elapsed = http_now_ns() - r->start_ns;
+	uint64_t elapsed = clock_mono_ns() - r->start_ns;
 	metrics_observe_request(s->app->metrics, r->route_index, status, elapsed);
 	char qpath[160];
 	log_info("http", "request", "id=%s method=%s path=%s route=%s status=%d ms=%.3f", r->id,
@@ -561,7 +562,7 @@ struct http_server *http_server_new(struct app *app, const struct route *routes,
 	s->n_routes = n_routes;
 	s->http = evhttp_new(app->base);
 	snprintf(s->id_prefix, sizeof(s->id_prefix), "%08x",
-		 (unsigned)(getpid() ^ (unsigned)http_now_ns()));
+		 (unsigned)(getpid() ^ (unsigned)clock_mono_ns()));
 	/* evhttp's own limits sit just above ours, as a backstop for chunked bodies. */
 	evhttp_set_max_headers_size(s->http, cfg->max_header_bytes + 1024);
 	evhttp_set_max_body_size(s->http, cfg->max_body_bytes);

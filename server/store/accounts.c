@@ -8,14 +8,8 @@
 #include <sys/time.h>
 
 #include "common/account.h"
+#include "server/clock.h"
 #include "server/store/keys.h"
-
-void store_now_ms(char buf[24])
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	snprintf(buf, 24, "%lld", (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000);
-}
 
 void store_account_create(struct store *s, const char *id, const json_t *doc, const char *by,
 			  const struct store_idem *idem, store_cb cb, void *arg)
@@ -24,7 +18,7 @@ void store_account_create(struct store *s, const char *id, const json_t *doc, co
 	char *text = json_dumps(doc, JSON_COMPACT);
 	const char *prov = json_string_value(json_object_get(doc, "province"));
 	const char *keys[] = {keys_account(k_acc, id), KEY_ACCOUNTS, idem->key};
-	store_now_ms(now);
+	clock_now_arg(now);
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
 	const char *args[] = {id,
 			      text,
@@ -62,7 +56,7 @@ void store_token_create(struct store *s, const char *id, const char *account, co
 	const char *keys[] = {keys_token(k_tok, hash), keys_token_id(k_id, id),
 			      keys_account_tokens(k_set, account), keys_account(k_acc, account),
 			      idem->key};
-	store_now_ms(now);
+	clock_now_arg(now);
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
 	const char *args[] = {id,  account, hash,   name,
 			      now, by,	    maxlen, idem->fingerprint ? idem->fingerprint : ""};

@@ -36,7 +36,4 @@ void store_token_account(struct store *s, const char *id, store_cb cb, void *arg
 /* value: flat [id, name, created_at, created_by, ...] */
 void store_token_list(struct store *s, const char *account, store_cb cb, void *arg);
 
-/* Milliseconds since the epoch, as text, for timestamps stored in Redis. */
-void store_now_ms(char buf[24]);
-
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "common/jsonout.h"
+#include "server/clock.h"
 #include "server/store/keys.h"
 
 /* Entries one search call may examine before it returns a partial page. */
@@ -19,7 +20,7 @@ void store_forum_create(struct store *s, const char *id, const json_t *doc, cons
 	char k[KEYS_MAX], now[24], maxlen[24];
 	char *text = jsonout_dumps(doc, 0, NULL);
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
-	store_now_ms(now);
+	clock_now_arg(now);
 	const char *keys[] = {keys_forum(k, id), idem->key};
 	const char *args[] = {id,
 			      text,
@@ -47,7 +48,7 @@ void store_forum_update(struct store *s, const char *id, const char *caller,
 	char k[KEYS_MAX], now[24], maxlen[24];
 	char *text = jsonout_dumps(doc, 0, NULL);
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
-	store_now_ms(now);
+	clock_now_arg(now);
 	const char *keys[] = {keys_forum(k, id)};
 	const char *args[] = {caller, expected_version,	    text, provinces_csv, now,
 			      maxlen, FORUM_EDITABLE_STATES};
@@ -61,7 +62,7 @@ void store_forum_transition(struct store *s, const char *id, const struct forum_
 {
 	char k[KEYS_MAX], now[24], maxlen[24];
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
-	store_now_ms(now);
+	clock_now_arg(now);
 	const char *keys[] = {keys_forum(k, id), idem ? idem->key : NULL};
 	const char *args[] = {t->action,
 			      t->from,

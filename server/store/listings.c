@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "common/jsonout.h"
+#include "server/clock.h"
 #include "server/store/keys.h"
 
 /* Entries one search call may examine before it returns a partial page. */
@@ -22,7 +23,7 @@ void store_listing_create(struct store *s, const char *id, const json_t *doc,
 	snprintf(qty, sizeof(qty), "%" PRId64, m->quantity);
 	snprintf(ends, sizeof(ends), "%" PRId64, m->ends_at);
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
-	store_now_ms(now);
+	clock_now_arg(now);
 	const char *keys[] = {keys_listing(k, id), idem->key};
 	const char *args[] = {id,
 			      text,
@@ -62,7 +63,7 @@ void store_listing_update(struct store *s, const char *id, const char *caller,
 	snprintf(qty, sizeof(qty), "%" PRId64, quantity);
 	snprintf(ends, sizeof(ends), "%" PRId64, ends_at);
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
-	store_now_ms(now);
+	clock_now_arg(now);
 	const char *keys[] = {keys_listing(k, id)};
 	const char *args[] = {caller, ver, text, qty, ends, fold, now, maxlen, engine};
 	store_fcall(s, "cm_listing_update", 0, 1, keys, 9, args, NULL, cb, arg);
@@ -74,7 +75,7 @@ void store_listing_close(struct store *s, const char *id, const char *caller, st
 {
 	char k[KEYS_MAX], now[24], maxlen[24];
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
-	store_now_ms(now);
+	clock_now_arg(now);
 	const char *keys[] = {keys_listing(k, id)};
 	const char *args[] = {caller, now, maxlen};
 	store_fcall(s, "cm_listing_close", 0, 1, keys, 3, args, NULL, cb, arg);

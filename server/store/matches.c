@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/xalloc.h"
+#include "server/clock.h"
 #include "server/store/accounts.h"
 #include "server/store/keys.h"
 
@@ -24,7 +25,7 @@ void store_match_propose(struct store *s, const struct store_proposal *p, size_t
 	const char *args[3 + STORE_PROPOSE_MAX * 7];
 	if (n > STORE_PROPOSE_MAX)
 		n = STORE_PROPOSE_MAX;
-	store_now_ms(now);
+	clock_now_arg(now);
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
 	snprintf(exp, sizeof(exp), "%" PRId64, expires_at);
 	int a = 0;
@@ -59,7 +60,7 @@ void store_match_act(struct store *s, const char *id, const char *action, const 
 		     void *arg)
 {
 	char k[KEYS_MAX], now[24], maxlen[24], exp[24], ver[24];
-	store_now_ms(now);
+	clock_now_arg(now);
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
 	snprintf(exp, sizeof(exp), "%" PRId64, expires_at);
 	if (expected_version > 0)

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "server/clock.h"
 #include "server/store/accounts.h"
 #include "server/store/keys.h"
 
@@ -14,7 +15,7 @@ void store_session_create(struct store *s, const char *code_hash, const char *se
 	char k_tok[KEYS_MAX], k_ses[KEYS_MAX], ttl[24], now[24];
 	const char *keys[] = {keys_token(k_tok, code_hash), keys_session(k_ses, session_hash)};
 	snprintf(ttl, sizeof(ttl), "%ld", ttl_ms);
-	store_now_ms(now);
+	clock_now_arg(now);
 	const char *args[] = {ttl, now};
 	store_fcall(s, "cm_session_create", 0, 2, keys, 2, args, NULL, cb, arg);
 }

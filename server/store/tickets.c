@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "server/clock.h"
 #include "server/store/accounts.h"
 #include "server/store/keys.h"
 
@@ -14,7 +15,7 @@ void tickets_create(struct store *s, const char *hash, const char *account, cons
 	char k[KEYS_MAX], ttl[24], now[24];
 	const char *keys[] = {keys_stream_ticket(k, hash)};
 	snprintf(ttl, sizeof(ttl), "%ld", ttl_ms);
-	store_now_ms(now);
+	clock_now_arg(now);
 	const char *args[] = {account, token, ttl, now};
 	store_fcall(s, "cm_ticket_create", 0, 1, keys, 4, args, NULL, cb, arg);
 }
