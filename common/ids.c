@@ -67,8 +67,3 @@ void ids_token_hash(const char *secret, size_t len, char out[IDS_TOKEN_HASH_HEX]
 	crypto_hash_sha256(h, (const unsigned char *)secret, len);
 	sodium_bin2hex(out, IDS_TOKEN_HASH_HEX, h, sizeof(h));
 }
-
-int ids_equal_ct(const char *a, const char *b, size_t len)
-{
-	return sodium_memcmp(a, b, len) == 0;
-}

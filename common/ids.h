@@ -24,7 +24,5 @@ int ids_valid(const char *prefix, const char *s);
 void ids_token_new(char out[IDS_TOKEN_MAX]);
 /* Lower-case hex SHA-256 of a secret of len bytes. */
 void ids_token_hash(const char *secret, size_t len, char out[IDS_TOKEN_HASH_HEX]);
-/* Constant-time comparison of two equal-length strings; 1 when equal. */
-int ids_equal_ct(const char *a, const char *b, size_t len);
 
 #endif

@@ -16,6 +16,7 @@ struct metrics;
 struct expiry;
 struct engine;
 struct hub;
+struct auth_cache;
 
 struct app {
 	struct config cfg;
@@ -25,8 +26,9 @@ struct app {
 	struct metrics *metrics;
 	struct expiry *expiry;
 	struct engine *engine;
-	struct hub *hub;   /* the push hub (roles all and push), or NULL */
-	double started_at; /* wall clock, seconds */
+	struct hub *hub;	       /* the push hub (roles all and push), or NULL */
+	struct auth_cache *auth_cache; /* parsed accounts by token (server/http/auth.c) */
+	double started_at;	       /* wall clock, seconds */
 };
 
 #endif

@@ -178,7 +178,7 @@ done:
 	if (m.grace)
 		event_free(m.grace);
 	metrics_free(app.metrics);
-	auth_cache_free();
+	auth_cache_free(&app);
 	free(methods);
 	free(names);
 	event_base_free(app.base);

@@ -28,7 +28,8 @@ struct auth_ctx {
  * Parsed account documents by token key, direct-mapped (the keys hold a
  * SHA-256, so any bits of them spread evenly). An entry is used only when
  * Redis answered with the very same document text: any change to the
- * account is parsed afresh, and nothing outlives what Redis says.
+ * account is parsed afresh, and nothing outlives what Redis says. The
+ * process's app owns it (app->auth_cache), made on first use.
  */
 #define AUTH_CACHE_SLOTS 1024
 
@@ -38,22 +39,24 @@ struct auth_slot {
 	json_t *account;
 };
 
-static struct auth_slot *auth_cache;
+struct auth_cache {
+	struct auth_slot slots[AUTH_CACHE_SLOTS];
+};
 
-static struct auth_slot *auth_slot_of(const char *key)
+static struct auth_slot *auth_slot_of(struct app *app, const char *key)
 {
 	size_t len = strlen(key), h = 0;
-	if (auth_cache == NULL)
-		auth_cache = xcalloc(AUTH_CACHE_SLOTS, sizeof(*auth_cache));
+	if (app->auth_cache == NULL)
+		app->auth_cache = xcalloc(1, sizeof(*app->auth_cache));
 	for (size_t i = len > 8 ? len - 8 : 0; i < len; i++)
 		h = h * 31 + (unsigned char)key[i];
-	return &auth_cache[h % AUTH_CACHE_SLOTS];
+	return &app->auth_cache->slots[h % AUTH_CACHE_SLOTS];
 }
 
 /* The parsed account for doc (a new reference), or NULL when it does not parse. */
-static json_t *auth_account(const char *key, const char *doc)
+static json_t *auth_account(struct app *app, const char *key, const char *doc)
 {
-	struct auth_slot *s = auth_slot_of(key);
+	struct auth_slot *s = auth_slot_of(app, key);
 	if (s->text && strcmp(s->key, key) == 0 && strcmp(s->text, doc) == 0)
 		return json_incref(s->account);
 	json_t *account = json_loads(doc, 0, NULL);
@@ -67,16 +70,17 @@ static json_t *auth_account(const char *key, const char *doc)
 	return account;
 }
 
-void auth_cache_free(void)
+void auth_cache_free(struct app *app)
 {
-	if (auth_cache == NULL)
+	struct auth_cache *c = app->auth_cache;
+	if (c == NULL)
 		return;
 	for (size_t i = 0; i < AUTH_CACHE_SLOTS; i++) {
-		free(auth_cache[i].text);
-		json_decref(auth_cache[i].account);
+		free(c->slots[i].text);
+		json_decref(c->slots[i].account);
 	}
-	free(auth_cache);
-	auth_cache = NULL;
+	free(c);
+	app->auth_cache = NULL;
 }
 
 static void auth_refuse(struct http_req *r, const char *detail)
@@ -142,10 +146,14 @@ static void auth_looked_up(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
+	/*
+	 * Redis found the token (or session) by the SHA-256 of its secret, or
+	 * answered nil. Nothing is compared here: the lookup by hash is the
+	 * check, and how long it takes tells a caller nothing it could use to
+	 * guess a secret, since it would first have to invert SHA-256.
+	 */
 	json_t *v = res->value;
-	const char *key = json_string_value(json_array_get(v, 3));
-	if (!json_is_array(v) || key == NULL || strlen(key) != strlen(a->key) ||
-	    !ids_equal_ct(key, a->key, strlen(a->key))) {
+	if (!json_is_array(v)) {
 		int session = a->session;
 		free(a);
 		if (session) {
@@ -158,7 +166,7 @@ static void auth_looked_up(const struct store_reply *res, void *arg)
 		return;
 	}
 	const char *doc = json_string_value(json_array_get(v, 2));
-	r->account = doc ? auth_account(a->key, doc) : NULL;
+	r->account = doc ? auth_account(r->app, a->key, doc) : NULL;
 	free(a);
 	if (r->account == NULL) {
 		http_reply_problem(r, 500, "internal", NULL, "the account record is unreadable");

@@ -4,7 +4,8 @@
  *
  * Reads "Authorization: Bearer <secret>" or, without that header, the
  * cm_session cookie (POST /v1/sessions sets it); looks the secret's SHA-256
- * up in Redis, compares in constant time, loads the account into r->account
+ * up in Redis (the lookup by hash is the check: the secret itself is never
+ * compared, stored or logged), loads the account into r->account
  * and then runs the route's handler; otherwise answers 401. A session is
  * valid only while the token it was made from is. Secrets are never logged
  * or stored.
@@ -17,12 +18,13 @@
  *
  * Every request still asks Redis (a revoked token is refused at once), but
  * the account's document is parsed only when it differs from the one last
- * parsed for that token: a small per-process cache keeps the parsed
+ * parsed for that token: a small cache the app owns keeps the parsed
  * document, and r->account may be shared with it, so handlers only read it.
  */
 #ifndef CM_HTTP_AUTH_H
 #define CM_HTTP_AUTH_H
 
+struct app;
 struct http_req;
 
 #define AUTH_COOKIE "cm_session"
@@ -40,7 +42,7 @@ int auth_csrf_check(struct http_req *r);
  */
 void auth_set_cookie(struct http_req *r, const char *secret, long max_age);
 
-/* Frees the cache of parsed account documents (at exit, after the last request). */
-void auth_cache_free(void);
+/* Frees app's cache of parsed account documents (at exit, after the last request). */
+void auth_cache_free(struct app *app);
 
 #endif

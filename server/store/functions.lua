@@ -25,9 +25,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 5
-local LIBRARY_SERVES_FROM = 5
-local LIBRARY_HASH = '379b6fd5ab972a4cf477d63bf5eeac282e845afb2c7290d7d97ef2c4fd1f972f'
+local LIBRARY_VERSION = 6
+local LIBRARY_SERVES_FROM = 6
+local LIBRARY_HASH = 'bde97e3bd96cbab28a3fc7e3eafd830eefe88f53b4a1abbcdb102a5138c96166'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
@@ -172,7 +172,7 @@ redis.register_function{
     if not t[1] then return nil end
     local doc = redis.call('HGET', 'cm:account:' .. t[2], 'doc')
     if not doc then return nil end
-    return { t[1], t[2], doc, keys[1] }
+    return { t[1], t[2], doc }
   end,
   flags = { 'no-writes' },
 }
@@ -1021,7 +1021,7 @@ redis.register_function('cm_session_create', function(keys, args)
 end)
 
 -- cm_session_auth  KEYS: session
--- → { token id, account id, account doc, session key } or nil (unknown,
+-- → { token id, account id, account doc } or nil (unknown,
 --   expired, or its token revoked)
 redis.register_function{
   function_name = 'cm_session_auth',
@@ -1031,7 +1031,7 @@ redis.register_function{
     if redis.call('EXISTS', 'cm:tokenid:' .. t[1]) == 0 then return nil end
     local doc = redis.call('HGET', 'cm:account:' .. t[2], 'doc')
     if not doc then return nil end
-    return { t[1], t[2], doc, keys[1] }
+    return { t[1], t[2], doc }
   end,
   flags = { 'no-writes' },
 }
