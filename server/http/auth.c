@@ -12,7 +12,6 @@
 #include "common/ids.h"
 #include "common/xalloc.h"
 #include "server/app.h"
-#include "server/api/api.h"
 #include "server/http/request.h"
 #include "server/store/accounts.h"
 #include "server/store/keys.h"
@@ -143,7 +142,12 @@ static void auth_looked_up(const struct store_reply *res, void *arg)
 	struct http_req *r = a->r;
 	if (res->status != STORE_OK) {
 		free(a);
-		api_reply_store_error(r, res);
+		/* A lookup answers a row or nil: anything else is Redis's trouble. */
+		if (res->status == STORE_UNAVAILABLE)
+			http_reply_unavailable(r, res->message ? res->message : "");
+		else
+			http_reply_problem(r, 500, "internal", NULL,
+					   "the store failed; see the server log");
 		return;
 	}
 	/*

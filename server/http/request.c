@@ -18,7 +18,6 @@
 #include "common/xalloc.h"
 #include "server/app.h"
 #include "server/http/problem.h"
-#include "server/http/server.h"
 
 /* Decodes %xx; returns a new string, or NULL when it would hold a NUL byte. */
 static char *http_decode(const char *s, size_t len)
@@ -153,7 +152,7 @@ void http_reply_buffer(struct http_req *r, int status, const char *content_type,
 	/* API answers are never cached; the web app's files set their own policy. */
 	if (evhttp_find_header(h, "Cache-Control") == NULL)
 		evhttp_add_header(h, "Cache-Control", "no-store");
-	if (http_server_draining(r->app->http))
+	if (r->owner->closing(r))
 		evhttp_add_header(h, "Connection", "close");
 	if (evhttp_request_get_command(r->ev) == EVHTTP_REQ_HEAD && body) {
 		/* libevent 2.1 would send the body: keep the length, drop the bytes. */
@@ -163,7 +162,12 @@ void http_reply_buffer(struct http_req *r, int status, const char *content_type,
 		evbuffer_drain(body, evbuffer_get_length(body));
 	}
 	evhttp_send_reply(r->ev, status, NULL, body);
-	http_server_request_done(r->app->http, r, status);
+	http_req_finish(r, status);
+}
+
+void http_req_finish(struct http_req *r, int status)
+{
+	r->owner->done(r, status);
 }
 
 void http_reply_json(struct http_req *r, int status, json_t *body)

@@ -15,11 +15,24 @@
 #include "server/http/router.h"
 
 struct app;
+struct http_req;
 struct evhttp_request;
 struct evbuffer;
 struct evkeyvalq;
 
+/*
+ * What the code that made a request (server.c) is told of its answer, so
+ * that answering needs nothing above this file: whether the answer must
+ * close the connection (the server is draining), and that the request is
+ * over (logged, counted, freed).
+ */
+struct http_req_owner {
+	int (*closing)(const struct http_req *r);
+	void (*done)(struct http_req *r, int status);
+};
+
 struct http_req {
+	const struct http_req_owner *owner;
 	struct evhttp_request *ev;
 	struct app *app;
 	const struct route *route; /* NULL when unmatched */
@@ -87,5 +100,11 @@ void http_reply_options(struct http_req *r, const char *allow);
 
 /* 503 with Retry-After, for Redis that missed its deadline or is away. */
 void http_reply_unavailable(struct http_req *r, const char *detail);
+
+/*
+ * Ends a request whose answer went out some other way (an event stream the
+ * push hub wrote and closed): logs, counts and frees it, as answering does.
+ */
+void http_req_finish(struct http_req *r, int status);
 
 #endif

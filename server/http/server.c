@@ -448,6 +448,16 @@ static const char *method_name(enum evhttp_cmd_type t)
 	return "OTHER";
 }
 
+static void http_server_request_done(struct http_req *r, int status);
+
+static int http_server_closing(const struct http_req *r)
+{
+	return http_server_draining(r->app->http);
+}
+
+static const struct http_req_owner http_server_owner = {http_server_closing,
+							http_server_request_done};
+
 static void http_dispatch(struct evhttp_request *ev, void *arg)
 {
 	struct http_server *s = arg;
@@ -458,6 +468,7 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 		evhttp_request_set_on_complete_cb(ev, conn_answered, c);
 
 	struct http_req *r = xcalloc(1, sizeof(*r));
+	r->owner = &http_server_owner;
 	r->ev = ev;
 	r->app = s->app;
 	r->start_ns = clock_mono_ns();
@@ -529,8 +540,10 @@ static void http_drained(evutil_socket_t fd, short what, void *arg)
 		s->drained(s->drained_arg);
 }
 
-void http_server_request_done(struct http_server *s, struct http_req *r, int status)
+/* The request is answered: log it, count it, free it (http_req_owner.done). */
+static void http_server_request_done(struct http_req *r, int status)
 {
+	struct http_server *s = r->app->http;
 	uint64_t elapsed = clock_mono_ns() - r->start_ns;
 	metrics_observe_request(s->app->metrics, r->route_index, status, elapsed);
 	char qpath[160];

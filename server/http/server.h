@@ -47,7 +47,4 @@ const struct http_server_stats *http_server_stats(const struct http_server *s);
 void http_server_drain(struct http_server *s, void (*done)(void *), void *arg);
 int http_server_draining(const struct http_server *s);
 
-/* Called by request.c when a request has been answered. */
-void http_server_request_done(struct http_server *s, struct http_req *r, int status);
-
 #endif

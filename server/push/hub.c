@@ -23,7 +23,6 @@
 #include "common/xalloc.h"
 #include "server/app.h"
 #include "server/http/request.h"
-#include "server/http/server.h"
 #include "server/log.h"
 #include "server/store/backlog.h"
 #include "server/push/filter.h"
@@ -374,7 +373,7 @@ static void sub_finish(struct sub *s, enum sub_end how)
 		h->stats.dropped_slow++;
 	log_info("push", "stream over", "id=%s how=%s position=%s delivered=%llu", s->r->id,
 		 sub_end_names[how], s->pos_text, (unsigned long long)s->delivered);
-	http_server_request_done(h->app->http, s->r, 200);
+	http_req_finish(s->r, 200);
 	s->r = NULL;
 }
 
