@@ -320,6 +320,8 @@ async function life(device, m, prov) {
 	const filled = village.page.locator(`[data-listing="${need.id}"]`);
 	await filled.locator('.badge--filled', { hasText: 'Đã giao đủ' }).waitFor();
 	await shot(village, '15b-village-need-filled');
+	await village.page.goto('/#/matches');
+	await village.page.locator('[data-match] .badge--fulfilled').waitFor();
 
 	// The language switch: English, then back.
 	await village.page.getByRole('button', { name: 'English' }).click();
