@@ -453,8 +453,16 @@ async function forumLife(device, m, prov) {
 	const heldMatches = async () => (await apiOk('GET', `/v1/matches?listing=${held.id}`)).items;
 	assert.deepEqual(await heldMatches(), [], 'a need registered for an open forum was matched');
 
-	// Registration closes (confirmed); the forum passes through the clearing
-	// to review, and the need still waits.
+	// Registration closes (confirmed) while the village fills in another
+	// need for the forum; the forum passes through the clearing to review,
+	// and the need still waits.
+	await vp.goto('/#/needs');
+	await vp.getByRole('button', { name: 'Đăng nhu cầu mới' }).click();
+	await selectByLabel(vp, 'Nguyên liệu', m.code);
+	await vp.getByLabel('Số lượng').fill('3');
+	await selectByLabel(vp, 'Đơn vị', 'tan');
+	await vp.getByLabel('Cần trước ngày').fill(vnDay(30));
+	await selectByLabel(vp, 'Đăng ký cho diễn đàn', forumId);
 	await page.reload();
 	await card.locator('[data-testid=forum-listings]', { hasText: '1' }).waitFor();
 	await card.getByRole('button', { name: 'Khoá đăng ký' }).click();
@@ -462,6 +470,15 @@ async function forumLife(device, m, prov) {
 	assert.match(mod.dialogs.at(-1), /Khoá đăng ký của diễn đàn/);
 	await shot(mod, '25-forum-review');
 	assert.deepEqual(await heldMatches(), [], 'a need registered for a forum in review was matched');
+
+	// The village's late registration is refused (409), said next to the
+	// forum it chose, and creates nothing.
+	await vp.getByRole('button', { name: 'Đăng nhu cầu' }).click();
+	await vp.locator('.error-summary').waitFor();
+	assert.match(await vp.locator('#f-forum-error').innerText(), /vừa ngừng nhận đăng ký/);
+	await shot(village, '25b-need-form-forum-closed');
+	assert.equal((await apiOk('GET', `/v1/needs?owner=${villageA.acc.id}&status=any`)).items.length, 2,
+		'a need registered for a forum past registration was created');
 
 	// The forum closes: the need joins the market and gets its proposal,
 	// which the moderator's queue shows with the forum it came through.

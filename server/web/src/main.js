@@ -46,8 +46,10 @@ function LazyMap(props) {
 }
 
 // The forums the signed-in account may see, by id, reloaded with every change
-// the stream reports (an action's result, someone else's forum opening).
-function useForumList(me, changes) {
+// the stream reports (an action's result, someone else's forum opening) and
+// on every change of page: a village or supplier hears only of the forums
+// its account was registered for.
+function useForumList(me, changes, page) {
 	const [state, setState] = useState({ byId: {}, loaded: false, error: null });
 	const [tick, setTick] = useState(0);
 	useEffect(() => {
@@ -60,7 +62,7 @@ function useForumList(me, changes) {
 		return () => {
 			current = false;
 		};
-	}, [me && me.id, changes, tick]);
+	}, [me && me.id, changes, tick, page]);
 	return [state, () => setTick((n) => n + 1)];
 }
 
@@ -80,7 +82,7 @@ function App() {
 	const [changes, setChanges] = useState(0);
 	const [, setLangTick] = useState(0);
 	const page = useHashPage();
-	const [forums, reloadForums] = useForumList(me, changes);
+	const [forums, reloadForums] = useForumList(me, changes, page);
 
 	useEffect(() => {
 		api.me().then(setMe, (err) => (err.status === 401 ? setMe(null) : setError(err)));

@@ -5,7 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, newKey } from '../api.js';
 import { t } from '../i18n.js';
 import { dayInVietnam, formatQuantity, todayInVietnam } from '../format.js';
-import { html, ErrorSummary, ListingSummary, Notice, SelectField, TextArea, TextField, materialName, problemText, unitLabel, useForums } from './common.js';
+import { html, ErrorSummary, ListingSummary, Notice, SelectField, TextArea, TextField, materialName, unitLabel, useForums } from './common.js';
 
 // The fields of a form, in the API's names; what the user typed is sent as
 // typed (quantities as strings): the server decides what is valid and says why.
@@ -89,8 +89,8 @@ export function ListingForm({ kind, me, catalog, onDone, onCancel }) {
 			onDone(created);
 		} catch (err) {
 			// A forum that stopped taking registrations meanwhile is a 409 naming
-			// no field: its message belongs next to the forum.
-			if (err.status === 409 && f.forum && !Object.keys(err.fields).length) err.fields = { forum: problemText(err) };
+			// no field: it is said next to the forum.
+			if (err.status === 409 && f.forum && !Object.keys(err.fields).length) err.fields = { forum: t('listing.forum_not_open') };
 			setError(err);
 		} finally {
 			setBusy(false);
