@@ -1,11 +1,16 @@
 // suite.mjs — the browser suite: the whole life of a match through the web
 // app, each role in its own browser context, on a desktop and on a phone
-// (390×844); bad input through the forms; sign-out, a revoked code and a
-// cross-origin request refused; axe-core on every page; a screenshot of every
-// page. Run by test_browser.py, which starts Redis and craftmatchd and passes:
+// (390×844), down to the listings filled; the life of a forum (created and
+// run by its moderator through the Forums page, a need held for it until it
+// closes, then matched); bad input through the forms; sign-out, a revoked
+// code and a cross-origin request refused; axe-core on every page; a
+// screenshot of every page. Run by test_browser.py, which starts Redis and
+// craftmatchd and passes:
 //   CM_URL                the server, e.g. http://127.0.0.1:34567
 //   CM_ADMIN_TOKEN        a bootstrap admin's token (set-up through the API)
 //   CM_BROWSER_ARTIFACTS  where the screenshots go
+//   CM_SUITE_ONLY         (optional, by hand) run only the steps whose name
+//                         holds this text
 // Drives Debian's /usr/bin/chromium (or $CHROMIUM) headless; never downloads
 // a browser. Prints "N passed, N failed" and exits non-zero on any failure.
 import { chromium } from 'playwright-core';
@@ -86,8 +91,12 @@ async function person(label, device) {
 		if (/Content Security Policy/i.test(m.text())) cspViolations.push(`${label}: ${m.text()}`);
 	});
 	page.on('pageerror', (e) => pageErrors.push(`${label}: ${e.message}`));
-	page.on('dialog', (d) => d.accept());
-	return { label, ctx, page, device };
+	const dialogs = [];
+	page.on('dialog', (d) => {
+		dialogs.push(d.message());
+		d.accept();
+	});
+	return { label, ctx, page, device, dialogs };
 }
 
 // axe-core, evaluated in the page (CDP evaluation is not subject to the CSP):
@@ -301,6 +310,19 @@ async function life(device, m, prov) {
 	await village.page.locator('[data-match] .badge--fulfilled').waitFor();
 	await shot(village, '15-village-match-fulfilled');
 
+	// The whole quantity was delivered: the need is filled, shown as such
+	// under its own filter, and no longer among the open ones.
+	const need = mine.items[0];
+	assert.equal((await apiOk('GET', '/v1/listings/' + need.id)).status, 'filled');
+	await village.page.goto('/#/needs');
+	await village.page.getByText('Chưa có nhu cầu nào.').waitFor();
+	await selectByLabel(village.page, 'Hiển thị', 'filled');
+	const filled = village.page.locator(`[data-listing="${need.id}"]`);
+	await filled.locator('.badge--filled', { hasText: 'Đã giao đủ' }).waitFor();
+	await shot(village, '15b-village-need-filled');
+	await village.page.goto('/#/matches');
+	await village.page.locator('[data-match] .badge--fulfilled').waitFor();
+
 	// The language switch: English, then back.
 	await village.page.getByRole('button', { name: 'English' }).click();
 	await village.page.getByRole('heading', { name: 'Matches' }).waitFor();
@@ -320,6 +342,187 @@ async function life(device, m, prov) {
 	assert.equal((await apiCall('GET', '/v1/me', undefined, { token: villageCode })).status, 401, 'sign-out left the code valid');
 
 	return { mod, village, supplier, supplierCode };
+}
+
+// The life of a forum on one device, with a province and a material of its
+// own: the moderator creates it through the Forums page (bad input first),
+// opens it; a village posts a need registered for it, which the engine holds
+// out of matching while a compatible offer gets another need's proposal; the
+// moderator closes registration, then the forum, each confirmed; the need
+// joins the market and gets its proposal. Then a match that ends with its
+// listing shows the parties why.
+async function forumLife(device, m, prov) {
+	const tag = device === 'phone' ? 'dt' : 'mt';
+	const forumId = `dien-dan-${prov.slug}-${tag}`;
+	const forumName = `Diễn đàn kết nối cung cầu nguyên liệu ${prov.name} (${tag.toUpperCase()})`;
+	const account = async (role, name) => {
+		const acc = await apiOk('POST', '/v1/accounts', {
+			role, name, province: prov.code, contact: { phone: '0229 3871 234' },
+			...(role === 'moderator' ? { scope: { provinces: [prov.code], forums: [] } } : {}),
+		});
+		return { acc, code: (await apiOk('POST', '/v1/tokens', { account_id: acc.id })).token };
+	};
+	const modA = await account('moderator', `Trung tâm Khuyến công ${prov.name} (${tag})`);
+	const villageA = await account('village', `Hợp tác xã ${m.village} ${tag}`);
+	const supplierA = await account('supplier', `Công ty ${m.supplier} ${tag}`);
+	const vtoken = villageA.code;
+
+	// The moderator's Forums page: none yet.
+	const mod = await person('forum-moderator', device);
+	await signIn(mod, modA.code);
+	await live(mod);
+	await mod.page.getByRole('link', { name: 'Diễn đàn' }).click();
+	await mod.page.getByRole('heading', { name: 'Diễn đàn kết nối cung cầu' }).waitFor();
+	await mod.page.locator('[data-testid=forums-none]').waitFor();
+	await shot(mod, '20-forums-empty');
+
+	// Bad input: an id that is no slug, a forum day before registration
+	// closes. Each message shows next to its field; nothing is created.
+	const page = mod.page;
+	await page.getByRole('button', { name: 'Tạo diễn đàn mới' }).click();
+	await page.getByLabel('Mã diễn đàn').fill('Diễn đàn!');
+	await page.getByLabel('Tên diễn đàn').fill(forumName);
+	await page.getByLabel('Địa điểm').fill(`Trung tâm Khuyến công ${prov.name}`);
+	await page.getByLabel('Mở đăng ký từ ngày').fill(vnDay(0));
+	await page.getByLabel('Hạn đăng ký').fill(vnDay(7));
+	await page.getByLabel('Ngày diễn đàn').fill(vnDay(5));
+	assert.equal(await page.getByRole('checkbox', { name: prov.name, exact: true }).isChecked(), true,
+		"the moderator's own province is not ticked");
+	await page.getByRole('checkbox', { name: m.name, exact: true }).check();
+	await page.getByRole('button', { name: 'Tạo diễn đàn (bản nháp)' }).click();
+	await page.locator('.error-summary').waitFor();
+	assert.match(await page.locator('#f-id-error').innerText(), /mã diễn đàn/);
+	assert.match(await page.locator('#f-forum_day-error').innerText(), /ngày diễn đàn.*registration_closes/);
+	assert.equal(await page.locator('#f-id').getAttribute('aria-invalid'), 'true');
+	await shot(mod, '21-forum-form-errors');
+	const before = await apiOk('GET', '/v1/forums?limit=100');
+	assert.equal(before.items.filter((f) => f.organiser === modA.acc.id).length, 0, 'bad input created a forum');
+
+	// Corrected, it is created as a draft, then opened (confirmed first).
+	await page.getByLabel('Mã diễn đàn').fill(forumId);
+	await page.getByLabel('Ngày diễn đàn').fill(vnDay(9));
+	await page.getByRole('button', { name: 'Tạo diễn đàn (bản nháp)' }).click();
+	const card = page.locator(`[data-forum="${forumId}"]`);
+	await card.locator('.badge', { hasText: 'Bản nháp' }).waitFor();
+	const created = await apiOk('GET', '/v1/forums/' + forumId);
+	assert.deepEqual([created.state, created.provinces, created.materials, created.forum_day],
+		['draft', [prov.code], [m.code], vnDay(9)]);
+	await shot(mod, '22-forum-draft');
+	await card.getByRole('button', { name: 'Mở đăng ký' }).click();
+	await card.locator('.badge', { hasText: 'Đang nhận đăng ký' }).waitFor();
+	assert.match(mod.dialogs.at(-1), /Mở đăng ký cho diễn đàn/);
+
+	// The village posts a need registered for the forum; its card says so.
+	const village = await person('forum-village', device);
+	await signIn(village, vtoken);
+	const vp = village.page;
+	await vp.getByRole('button', { name: 'Đăng nhu cầu mới' }).click();
+	await selectByLabel(vp, 'Nguyên liệu', m.code);
+	await vp.getByLabel('Số lượng').fill('12.5');
+	await selectByLabel(vp, 'Đơn vị', 'tan');
+	await vp.getByLabel(/^Giá tối đa/).fill('20.000.000');
+	await vp.getByLabel('Cần trước ngày').fill(vnDay(30));
+	await selectByLabel(vp, 'Đăng ký cho diễn đàn', forumId);
+	assert.equal(await vp.getByLabel('Đưa vào ghép nối chung (mặc định)').isChecked(), true);
+	await shot(village, '23-need-form-forum');
+	await vp.getByRole('button', { name: 'Đăng nhu cầu' }).click();
+	const vcard = vp.locator('[data-listing]').first();
+	await vcard.waitFor();
+	const forumLine = vcard.locator('[data-testid=listing-forum]');
+	assert.match(await forumLine.innerText(), new RegExp(forumName.replace(/[()]/g, '.')));
+	assert.match(await forumLine.innerText(), /Chờ diễn đàn kết thúc, sau đó vào ghép nối chung/);
+	await shot(village, '24-village-need-in-forum');
+	const needs = await apiOk('GET', `/v1/needs?owner=${villageA.acc.id}`);
+	assert.equal(needs.items.length, 1);
+	const held = needs.items[0];
+	assert.deepEqual([held.forum, held.after_forum], [forumId, 'market']);
+
+	// A compatible offer and a second need outside the forum: the second need
+	// gets its proposal (so the engine has seen the offer), the forum's not.
+	const offer = await apiOk('POST', '/v1/offers', {
+		material: m.code, grade: 'A', quantity: '80', unit: 'tan', price_vnd: 15000000, province: prov.code,
+		available_until: vnDay(60),
+	}, { token: supplierA.code });
+	const control = await apiOk('POST', '/v1/needs', {
+		material: m.code, quantity: '10', unit: 'tan', price_vnd: 20000000, province: prov.code, needed_by: vnDay(30),
+		note: 'Ngoài diễn đàn',
+	}, { token: vtoken });
+	const controlMatch = await waitFor(async () =>
+		(await apiOk('GET', `/v1/matches?listing=${control.id}&state=proposed`)).items[0], 'the need outside the forum got no proposal');
+	assert.equal(controlMatch.offer.id, offer.id);
+	const heldMatches = async () => (await apiOk('GET', `/v1/matches?listing=${held.id}`)).items;
+	assert.deepEqual(await heldMatches(), [], 'a need registered for an open forum was matched');
+
+	// Registration closes (confirmed) while the village fills in another
+	// need for the forum; the forum passes through the clearing to review,
+	// and the need still waits.
+	await vp.goto('/#/needs');
+	await vp.getByRole('button', { name: 'Đăng nhu cầu mới' }).click();
+	await selectByLabel(vp, 'Nguyên liệu', m.code);
+	await vp.getByLabel('Số lượng').fill('3');
+	await selectByLabel(vp, 'Đơn vị', 'tan');
+	await vp.getByLabel('Cần trước ngày').fill(vnDay(30));
+	await selectByLabel(vp, 'Đăng ký cho diễn đàn', forumId);
+	await page.reload();
+	await card.locator('[data-testid=forum-listings]', { hasText: '1' }).waitFor();
+	await card.getByRole('button', { name: 'Khoá đăng ký' }).click();
+	await card.locator('.badge', { hasText: 'Chờ kết thúc' }).waitFor();
+	assert.match(mod.dialogs.at(-1), /Khoá đăng ký của diễn đàn/);
+	await shot(mod, '25-forum-review');
+	assert.deepEqual(await heldMatches(), [], 'a need registered for a forum in review was matched');
+
+	// The village's late registration is refused (409), said next to the
+	// forum it chose, and creates nothing.
+	await vp.getByRole('button', { name: 'Đăng nhu cầu' }).click();
+	await vp.locator('.error-summary').waitFor();
+	assert.match(await vp.locator('#f-forum-error').innerText(), /vừa ngừng nhận đăng ký/);
+	await shot(village, '25b-need-form-forum-closed');
+	assert.equal((await apiOk('GET', `/v1/needs?owner=${villageA.acc.id}&status=any`)).items.length, 2,
+		'a need registered for a forum past registration was created');
+
+	// The forum closes: the need joins the market and gets its proposal,
+	// which the moderator's queue shows with the forum it came through.
+	await card.getByRole('button', { name: 'Kết thúc diễn đàn' }).click();
+	await card.locator('.badge', { hasText: 'Đã kết thúc' }).waitFor();
+	assert.match(mod.dialogs.at(-1), /Kết thúc diễn đàn/);
+	assert.equal(await card.getByRole('button').count(), 0, 'a closed forum still offers actions');
+	await shot(mod, '26-forum-closed');
+	const proposal = await waitFor(async () => (await heldMatches()).find((x) => x.state === 'proposed'),
+		'the need of the closed forum got no proposal');
+	assert.equal(proposal.offer.id, offer.id);
+	await page.goto('/#/queue');
+	const pcard = page.locator(`[data-match="${proposal.id}"]`);
+	await pcard.locator('[data-testid=listing-forum]').first().waitFor();
+	assert.match(await pcard.locator('[data-testid=listing-forum]').first().innerText(), /Đã kết thúc/);
+	assert.match(await pcard.locator('[data-testid=location-basis]').innerText(), /bên cần: trung tâm tỉnh; bên bán: trung tâm tỉnh/);
+	await shot(mod, '27-queue-forum-proposal');
+
+	// The need outside the forum: approved, then its village closes it; the
+	// match ends with it, and the village's matches page says why in words.
+	await page.locator(`[data-match="${controlMatch.id}"]`).getByRole('button', { name: 'Duyệt' }).click();
+	await page.locator(`[data-match="${controlMatch.id}"]`).waitFor({ state: 'detached' });
+	await vp.goto('/#/needs');
+	await vp.locator(`[data-listing="${control.id}"]`).getByRole('button', { name: 'Đóng tin' }).click();
+	await vp.locator(`[data-listing="${control.id}"]`).waitFor({ state: 'detached' });
+	await vp.goto('/#/matches');
+	const ended = vp.locator(`[data-match="${controlMatch.id}"]`);
+	await ended.locator('.badge--cancelled').waitFor();
+	assert.match(await ended.locator('[data-testid=match-reason]').innerText(),
+		/Lý do: một trong hai tin đã đóng trước khi ghép nối được xác nhận/);
+	await shot(village, '28-village-match-cancelled-listing-closed');
+	await village.ctx.close();
+	await mod.ctx.close();
+}
+
+// Polls fn (every 200 ms, up to WAIT) until it returns something truthy.
+async function waitFor(fn, message) {
+	const end = Date.now() + WAIT;
+	for (;;) {
+		const v = await fn();
+		if (v) return v;
+		assert.ok(Date.now() < end, message);
+		await new Promise((r) => setTimeout(r, 200));
+	}
 }
 
 // True when the element's box lies inside the container's box.
@@ -421,6 +624,7 @@ async function csrf(supplier) {
 let passed = 0;
 let failed = 0;
 async function step(name, fn) {
+	if (process.env.CM_SUITE_ONLY && !name.includes(process.env.CM_SUITE_ONLY)) return null;
 	const t0 = Date.now();
 	try {
 		const r = await fn();
@@ -443,6 +647,16 @@ try {
 	}
 	const phone = await step('phone 390x844: the whole life of a match', () => life('phone', { code: 'clay' }, { code: 'BN', name: 'Bắc Ninh' }));
 	if (phone) await step('phone: a revoked code is refused', () => revoked('phone', phone.supplierCode));
+	await step('desktop: the life of a forum through the Forums page, a need held for it until it closes',
+		() => forumLife('desktop', { code: 'sedge', name: 'Cói', village: 'Cói Kim Sơn', supplier: 'Cói Kim Đông' },
+			{ code: 'NB', name: 'Ninh Bình', slug: 'ninh-binh' }));
+	await step('phone: the life of a forum', () => forumLife('phone',
+		{ code: 'rattan', name: 'Mây', village: 'Mây tre Phú Vinh', supplier: 'Mây Chiêm Hóa' },
+		{ code: 'HY', name: 'Hưng Yên', slug: 'hung-yen' }));
+	await step('every string of the app is in both languages', () => {
+		const strings = (lang) => Object.keys(JSON.parse(fs.readFileSync(new URL(`../../server/web/src/i18n/${lang}.json`, import.meta.url), 'utf8')));
+		assert.deepEqual(strings('en').sort(), strings('vi').sort());
+	});
 	await step('no Content-Security-Policy violation and no script error on any page', () => {
 		assert.deepEqual(cspViolations, []);
 		assert.deepEqual(pageErrors, []);

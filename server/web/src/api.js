@@ -99,6 +99,12 @@ export const api = {
 		request('POST', '/v1/matches/' + encodeURIComponent(id) + '/' + action, body, { key }).then((r) => r.data),
 	createAccount: (body, key) => request('POST', '/v1/accounts', body, { key }).then((r) => r.data),
 	issueToken: (accountId, name) => request('POST', '/v1/tokens', { account_id: accountId, name }).then((r) => r.data),
+	forums: (params) => all('/v1/forums', params),
+	createForum: (body, key) => request('POST', '/v1/forums', body, { key }).then((r) => r.data),
+	// open, close-registration, close or cancel, from the version shown (If-Match).
+	forumAct: (id, action, version, key) =>
+		request('POST', '/v1/forums/' + encodeURIComponent(id) + '/' + action, undefined, { ifMatch: '"' + version + '"', key })
+			.then((r) => r.data),
 };
 
 // The live event stream. `onEvent(event)` gets each event's parsed data (with
@@ -176,8 +182,9 @@ export function openStream(onEvent, onState) {
 
 // The event types the views react to (docs/openapi.yaml lists them all).
 const EVENT_TYPES = [
-	'listing.created', 'listing.updated', 'listing.closed', 'listing.expired',
+	'listing.created', 'listing.updated', 'listing.closed', 'listing.expired', 'listing.filled',
 	'match.proposed', 'match.approved', 'match.rejected', 'match.accepted', 'match.declined',
 	'match.confirmed', 'match.fulfilled', 'match.cancelled', 'match.expired',
 	'token.revoked', 'account.created',
+	'forum.created', 'forum.updated', 'forum.open', 'forum.clearing', 'forum.review', 'forum.closed', 'forum.cancelled',
 ];

@@ -1,11 +1,13 @@
 // main.js — the app's shell: who is signed in, the catalogue (materials and
-// provinces), the page chosen by the address's #fragment, the pages each role
-// may use, the live stream, and the language switch.
+// provinces), the forums the account may see, the page chosen by the
+// address's #fragment, the pages each role may use, the live stream, and the
+// language switch.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, openStream } from './api.js';
 import { getLang, languages, setLang, t } from './i18n.js';
-import { html, Notice } from './views/common.js';
+import { html, Forums, Notice } from './views/common.js';
+import { ForumsPage } from './views/forums.js';
 import { SignIn } from './views/signin.js';
 import { MyListings, ScopeListings } from './views/listings.js';
 import { MyMatches, ReviewQueue } from './views/matches.js';
@@ -16,8 +18,8 @@ import { Register } from './views/register.js';
 const PAGES = {
 	village: ['needs', 'matches', 'map'],
 	supplier: ['offers', 'matches', 'map'],
-	moderator: ['queue', 'listings', 'map', 'register'],
-	admin: ['queue', 'listings', 'map', 'register'],
+	moderator: ['queue', 'listings', 'forums', 'map', 'register'],
+	admin: ['queue', 'listings', 'forums', 'map', 'register'],
 };
 
 const pageFromHash = () => (window.location.hash.replace(/^#\/?/, '').split('/')[0] || '');
@@ -43,6 +45,27 @@ function LazyMap(props) {
 	return View ? html`<${View} ...${props} />` : html`<p class="muted">${t('common.loading')}</p>`;
 }
 
+// The forums the signed-in account may see, by id, reloaded with every change
+// the stream reports (an action's result, someone else's forum opening) and
+// on every change of page: a village or supplier hears only of the forums
+// its account was registered for.
+function useForumList(me, changes, page) {
+	const [state, setState] = useState({ byId: {}, loaded: false, error: null });
+	const [tick, setTick] = useState(0);
+	useEffect(() => {
+		if (!me) return undefined;
+		let current = true;
+		api.forums({}).then(
+			(list) => current && setState({ byId: Object.fromEntries(list.map((f) => [f.id, f])), loaded: true, error: null }),
+			(error) => current && setState((old) => ({ ...old, loaded: true, error })),
+		);
+		return () => {
+			current = false;
+		};
+	}, [me && me.id, changes, tick, page]);
+	return [state, () => setTick((n) => n + 1)];
+}
+
 async function loadCatalog() {
 	const [m, p] = await Promise.all([api.materials(), api.provinces()]);
 	const byCode = {};
@@ -59,6 +82,7 @@ function App() {
 	const [changes, setChanges] = useState(0);
 	const [, setLangTick] = useState(0);
 	const page = useHashPage();
+	const [forums, reloadForums] = useForumList(me, changes, page);
 
 	useEffect(() => {
 		api.me().then(setMe, (err) => (err.status === 401 ? setMe(null) : setError(err)));
@@ -132,6 +156,7 @@ function App() {
 			listings: () => html`<${ScopeListings} ...${props} />`,
 			register: () => html`<${Register} ...${props} />`,
 			map: () => html`<${LazyMap} ...${props} />`,
+			forums: () => html`<${ForumsPage} ...${props} forumsState=${forums} reloadForums=${reloadForums} />`,
 		}[current]();
 	}
 
@@ -154,7 +179,7 @@ function App() {
 				<li><button type="button" class="link-button" onClick=${signOut}>${t('nav.sign_out')}</button></li>
 			</ul>
 		</nav>`}
-		<main id="main" tabindex="-1">${main}</main>
+		<main id="main" tabindex="-1"><${Forums.Provider} value=${forums.byId}>${main}<//></main>
 		<footer class="footer"><p>${t('app.footer')}</p></footer>`;
 }
 

@@ -1,13 +1,20 @@
 // views/common.js — pieces every page uses: htm bound to Preact, form fields
 // with their error next to them, the GOV.UK-style error summary, a match's
-// explanation and a listing's summary.
-import { h } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+// explanation, a listing's summary and the forums known to the signed-in
+// account (a context the shell provides).
+import { createContext, h } from 'preact';
+import { useContext, useEffect, useRef } from 'preact/hooks';
 import htm from 'htm';
 import { getLang, t } from '../i18n.js';
 import { formatBase, formatDate, formatDecimal, formatMoney, formatQuantity, formatNumber } from '../format.js';
 
 export const html = htm.bind(h);
+
+// The forums the signed-in account may see, by id (GET /v1/forums, reloaded
+// by the shell on every event): a listing names its forum by id only.
+export const Forums = createContext({});
+export const useForums = () => useContext(Forums);
+export const forumName = (forums, id) => (forums[id] ? forums[id].name : id);
 
 // The id of a field's input, from the API's field name ("contact.phone").
 export const fieldId = (name) => 'f-' + name.replace(/[^A-Za-z0-9_-]/g, '-');
@@ -111,10 +118,13 @@ export function Explain({ match, material }) {
 		? formatMoney(x.unit_price.vnd) + ' / ' + unitLabel(material, x.unit_price.unit)
 		: '';
 	const distanceFrom = x.distance_from ? t('explain.from.' + x.distance_from.replace(/[^a-z]+/g, '_')) : '';
+	const basis = x.location_basis;
+	const basisText = (b) => t('explain.basis.' + String(b).replace(/[^a-z]+/g, '_'));
 	return html`<dl class="explain">
 		<div><dt>${t('explain.quantity')}</dt><dd>${formatBase(match.quantity.base, material)}</dd></div>
 		<div><dt>${t('explain.unit_price')}</dt><dd>${unitPrice}</dd></div>
 		<div><dt>${t('explain.distance')}</dt><dd>${x.distance_km !== undefined ? formatNumber(x.distance_km) + ' km' : ''}${distanceFrom && html` <span class="muted">(${distanceFrom})</span>`}</dd></div>
+		${basis && html`<div data-testid="location-basis"><dt>${t('explain.basis')}</dt><dd>${t('explain.basis_value', { need: basisText(basis.need), offer: basisText(basis.offer) })}</dd></div>`}
 		<div><dt>${t('explain.goods')}</dt><dd>${formatMoney(x.goods_total_vnd)}</dd></div>
 		<div><dt>${t('explain.freight')}</dt><dd>${x.freight ? formatMoney(x.freight.total_vnd) : ''}</dd></div>
 		<div class="explain__total"><dt>${t('explain.landed')}</dt><dd>${x.landed ? formatMoney(x.landed.total_vnd) : ''}</dd></div>
@@ -129,17 +139,29 @@ export const unitLabel = (material, code) => {
 
 // A listing in a few lines: what, how much, where, until when, at what price.
 export function ListingSummary({ listing, material }) {
+	const forums = useForums();
 	if (!listing) return html`<p class="muted">${t('common.loading')}</p>`;
 	const until = listing.kind === 'need' ? listing.needed_by : listing.available_until;
 	return html`<dl class="listing-summary">
 		<div><dt>${t('listing.material')}</dt><dd>${materialName(listing.material)}${listing.grade ? ' · ' + t('listing.grade_short', { grade: listing.grade }) : ''}</dd></div>
-		<div><dt>${t('listing.quantity')}</dt><dd>${formatQuantity(listing.quantity, material)}${listing.remaining ? html` <span class="muted">(${t('listing.remaining', { q: formatQuantity(listing.remaining, material) })})</span>` : ''}</dd></div>
+		<div><dt>${t('listing.quantity')}</dt><dd>${formatQuantity(listing.quantity, material)}${listing.remaining && listing.status === 'open' ? html` <span class="muted">(${t('listing.remaining', { q: formatQuantity(listing.remaining, material) })})</span>` : ''}</dd></div>
 		${listing.price && html`<div><dt>${listing.kind === 'need' ? t('listing.max_price') : t('listing.price')}</dt><dd>${formatMoney(listing.price.vnd)} / ${unitLabel(material, listing.price.unit)}</dd></div>`}
 		<div><dt>${t('listing.place')}</dt><dd>${[listing.commune, listing.province && listing.province.name].filter(Boolean).join(', ')}</dd></div>
 		${until && html`<div><dt>${listing.kind === 'need' ? t('listing.needed_by') : t('listing.available_until')}</dt><dd>${formatDate(until)}</dd></div>`}
+		${listing.forum && html`<${ForumLine} listing=${listing} forum=${forums[listing.forum]} />`}
 		${listing.owner && html`<div><dt>${t('listing.owner')}</dt><dd>${listing.owner.name}</dd></div>`}
 		${listing.note && html`<div><dt>${t('listing.note')}</dt><dd>${listing.note}</dd></div>`}
 	</dl>`;
+}
+
+// The forum a listing is registered for, and while the forum is still on,
+// that the listing waits for it (and what becomes of it after).
+function ForumLine({ listing, forum }) {
+	const waiting = listing.status === 'open' && forum && ['open', 'clearing', 'review'].includes(forum.state);
+	return html`<div data-testid="listing-forum"><dt>${t('listing.forum')}</dt><dd>
+		${forum ? forum.name : listing.forum}${forum && html` <span class="muted">(${t('forum.state.' + forum.state)})</span>`}
+		${waiting && html`<br /><span class="muted">${t('listing.forum_waiting_' + (listing.after_forum === 'close' ? 'close' : 'market'))}</span>`}
+	</dd></div>`;
 }
 
 export { formatDecimal };

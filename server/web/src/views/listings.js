@@ -1,11 +1,11 @@
 // views/listings.js — a village's needs or a supplier's offers: the list,
-// the form to post one (with the material's own units), editing (PATCH with
-// If-Match) and closing.
+// the form to post one (with the material's own units, and the open forum it
+// registers for), editing (PATCH with If-Match) and closing.
 import { useEffect, useState } from 'preact/hooks';
 import { api, newKey } from '../api.js';
 import { t } from '../i18n.js';
 import { dayInVietnam, formatQuantity, todayInVietnam } from '../format.js';
-import { html, ErrorSummary, ListingSummary, Notice, SelectField, TextArea, TextField, materialName, unitLabel } from './common.js';
+import { html, ErrorSummary, ListingSummary, Notice, SelectField, TextArea, TextField, materialName, unitLabel, useForums } from './common.js';
 
 // The fields of a form, in the API's names; what the user typed is sent as
 // typed (quantities as strings): the server decides what is valid and says why.
@@ -23,6 +23,8 @@ function emptyForm(kind, me, material) {
 		min_order: '',
 		accept_substitutes: false,
 		note: '',
+		forum: '',
+		after_forum: 'market',
 	};
 }
 
@@ -40,6 +42,10 @@ function toBody(kind, f) {
 	if (f.commune.trim()) body.commune = f.commune.trim();
 	if (f.date) body[dateField(kind)] = f.date;
 	if (f.note.trim()) body.note = f.note.trim();
+	if (f.forum) {
+		body.forum = f.forum;
+		body.after_forum = f.after_forum;
+	}
 	if (kind === 'need') {
 		body.accept_substitutes = f.accept_substitutes;
 		if (f.max_distance_km.trim() !== '') body.max_distance_km = wholeNumber(f.max_distance_km);
@@ -68,6 +74,11 @@ export function ListingForm({ kind, me, catalog, onDone, onCancel }) {
 	};
 	const fe = (name) => error && error.fields[name];
 	const labels = formLabels(kind);
+	// The forums taking registrations now (null while loading).
+	const [openForums, setOpenForums] = useState(null);
+	useEffect(() => {
+		api.forums({ state: 'open' }).then(setOpenForums, () => setOpenForums([]));
+	}, []);
 
 	async function submit(e) {
 		e.preventDefault();
@@ -77,6 +88,9 @@ export function ListingForm({ kind, me, catalog, onDone, onCancel }) {
 			const created = await api.post(kind, toBody(kind, f), key);
 			onDone(created);
 		} catch (err) {
+			// A forum that stopped taking registrations meanwhile is a 409 naming
+			// no field: it is said next to the forum.
+			if (err.status === 409 && f.forum && !Object.keys(err.fields).length) err.fields = { forum: t('listing.forum_not_open') };
 			setError(err);
 		} finally {
 			setBusy(false);
@@ -110,12 +124,30 @@ export function ListingForm({ kind, me, catalog, onDone, onCancel }) {
 					<label for="f-accept_substitutes">${labels.accept_substitutes}</label>
 				</div>`}
 			<${TextArea} name="note" label=${labels.note} error=${fe('note')} value=${f.note} onInput=${set('note')} />
+			<${ForumChoice} forums=${openForums} f=${f} set=${set} fe=${fe} labels=${labels} />
 			<div class="actions">
 				<button type="submit" class="button" disabled=${busy}>${kind === 'need' ? t('needs.post') : t('offers.post')}</button>
 				<button type="button" class="button button--secondary" onClick=${onCancel}>${t('common.cancel')}</button>
 			</div>
 		</form>
 	</section>`;
+}
+
+// Registering for an open forum (a select of the forums taking
+// registrations), and once one is chosen, what happens after it.
+function ForumChoice({ forums, f, set, fe, labels }) {
+	if (forums === null) return null;
+	if (forums.length === 0) return html`<p class="muted" data-testid="no-open-forum">${t('listing.no_open_forum')}</p>`;
+	return html`<${SelectField} name="forum" label=${labels.forum} hint=${t('listing.forum_hint')} error=${fe('forum')} value=${f.forum} onChange=${set('forum')}
+			options=${[{ value: '', label: t('listing.no_forum') }].concat(forums.map((x) => ({ value: x.id, label: x.name })))} />
+		${f.forum && html`<fieldset class=${'field radios' + (fe('after_forum') ? ' field--error' : '')} aria-describedby=${fe('after_forum') ? 'f-after_forum-error' : undefined}>
+			<legend>${labels.after_forum}</legend>
+			${fe('after_forum') && html`<p class="field-error" id="f-after_forum-error"><span class="visually-hidden">${t('error.prefix')} </span>${fe('after_forum')}</p>`}
+			${['market', 'close'].map((v, i) => html`<div class="checkbox">
+				<input type="radio" name="after_forum" id=${i ? 'f-after_forum-' + v : 'f-after_forum'} value=${v} checked=${f.after_forum === v} onChange=${() => set('after_forum')(v)} />
+				<label for=${i ? 'f-after_forum-' + v : 'f-after_forum'}>${t('listing.after_forum.' + v)}</label>
+			</div>`)}
+		</fieldset>`}`;
 }
 
 export function formLabels(kind) {
@@ -126,6 +158,7 @@ export function formLabels(kind) {
 		needed_by: t('listing.needed_by'), available_until: t('listing.available_until'),
 		max_distance_km: t('listing.max_distance'), min_order: t('listing.min_order_short'),
 		accept_substitutes: t('listing.accept_substitutes'), note: t('listing.note'),
+		forum: t('listing.forum_register'), after_forum: t('listing.after_forum'),
 	};
 }
 
@@ -237,7 +270,7 @@ export function StatusFilter({ value, onChange }) {
 	return html`<div class="field inline">
 		<label for="f-status-filter">${t('listing.show')}</label>
 		<select id="f-status-filter" value=${value} onChange=${(e) => onChange(e.currentTarget.value)}>
-			${['open', 'closed', 'expired', 'any'].map((s) => html`<option value=${s}>${t('status.filter.' + s)}</option>`)}
+			${['open', 'filled', 'closed', 'expired', 'any'].map((s) => html`<option value=${s}>${t('status.filter.' + s)}</option>`)}
 		</select>
 	</div>`;
 }
@@ -247,7 +280,7 @@ export function StatusFilter({ value, onChange }) {
 export function ScopeListings({ me, catalog, changes }) {
 	const [items, setItems] = useState(null);
 	const [error, setError] = useState(null);
-	const [filter, setFilter] = useState({ kind: '', province: defaultProvince(me), material: '', status: 'open' });
+	const [filter, setFilter] = useState({ kind: '', province: defaultProvince(me), material: '', status: 'open', forum: '' });
 	const set = (name) => (v) => setFilter((old) => ({ ...old, [name]: v }));
 	const load = () => api.listings(filter).then(setItems, setError);
 	useEffect(load, [filter, changes]);
@@ -260,6 +293,7 @@ export function ScopeListings({ me, catalog, changes }) {
 			<${ProvinceFilter} me=${me} catalog=${catalog} value=${filter.province} onChange=${set('province')} />
 			<${MaterialFilter} catalog=${catalog} value=${filter.material} onChange=${set('material')} />
 			<${StatusFilter} value=${filter.status} onChange=${set('status')} />
+			<${ForumFilter} me=${me} value=${filter.forum} onChange=${set('forum')} />
 		</form>
 		${items === null ? html`<p class="muted">${t('common.loading')}</p>` : items.length === 0
 			? html`<p class="muted">${t('scope.none')}</p>`
@@ -277,6 +311,19 @@ export function ProvinceFilter({ me, catalog, value, onChange }) {
 	return html`<${SelectField} name="filter-province" label=${t('listing.province')} value=${value} onChange=${onChange}
 		options=${[{ value: '', label: t('common.all') }].concat(own.map((p) => ({ value: p.code, label: p.name })))} />`;
 }
+
+// The forums a filter offers: a moderator's own (organised or in its
+// scope), or, for an admin or a moderator with none, every forum known.
+export function ForumFilter({ me, value, onChange }) {
+	const all = Object.values(useForums());
+	const own = all.filter((f) => isOwnForum(me, f));
+	return html`<${SelectField} name="filter-forum" label=${t('review.forum')} value=${value} onChange=${onChange}
+		options=${[{ value: '', label: t('common.all') }].concat((own.length ? own : all).map((f) => ({ value: f.id, label: f.name })))} />`;
+}
+
+// A forum the account organises or oversees (an admin: every forum).
+export const isOwnForum = (me, f) =>
+	me.role === 'admin' || f.organiser === me.id || !!(me.scope && me.scope.forums && me.scope.forums.includes(f.id));
 
 export function MaterialFilter({ catalog, value, onChange }) {
 	return html`<${SelectField} name="filter-material" label=${t('listing.material')} value=${value} onChange=${onChange}

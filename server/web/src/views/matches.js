@@ -5,10 +5,15 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, newKey } from '../api.js';
 import { t } from '../i18n.js';
 import { formatDate } from '../format.js';
-import { html, Explain, ListingSummary, Notice, TextField, materialName } from './common.js';
-import { MaterialFilter, ProvinceFilter, defaultProvince } from './listings.js';
+import { html, Explain, ListingSummary, Notice, materialName } from './common.js';
+import { ForumFilter, MaterialFilter, ProvinceFilter, defaultProvince } from './listings.js';
 
 const OPEN_STATES = ['proposed', 'approved', 'accepted', 'confirmed'];
+
+// The reasons the server gives as codes (a listing that ended took the match
+// with it) in words; any other reason is a person's own text.
+const REASON_CODES = ['listing_closed', 'listing_expired'];
+const reasonText = (r) => (REASON_CODES.includes(r) ? t('match.reason_code.' + r) : r);
 
 function Badge({ state }) {
 	return html`<span class=${'badge badge--' + state}>${t('match.state.' + state)}</span>`;
@@ -56,7 +61,7 @@ function PartyMatch({ match, me, catalog, onChanged }) {
 		<${Explain} match=${match} material=${material} />
 		${match.state === 'accepted' && mine && html`<p class="muted">${t('match.waiting_other')}</p>`}
 		${match.counterparty ? html`<${Contact} party=${match.counterparty} />` : OPEN_STATES.includes(match.state) && html`<p class="muted">${t('match.contact_after')}</p>`}
-		${match.reason && html`<p>${t('match.reason')}: ${match.reason}</p>`}
+		${match.reason && html`<p data-testid="match-reason">${t('match.reason')}: ${reasonText(match.reason)}</p>`}
 		<p class="muted">${t('match.updated', { when: formatDate(match.updated_at, true) })}</p>
 		<${Notice} error=${error} />
 		<div class="actions">
@@ -100,8 +105,8 @@ function Proposal({ match, catalog, listings, onChanged }) {
 		<h2 class="card__title">${materialName(match.material)} <${Badge} state=${match.state} /></h2>
 		<${Explain} match=${match} material=${material} />
 		<div class="side-by-side">
-			<section aria-label=${t('kind.need')}><h3>${t('match.need_side')}</h3><${ListingSummary} listing=${listings[match.need.id]} material=${material} /></section>
-			<section aria-label=${t('kind.offer')}><h3>${t('match.offer_side')}</h3><${ListingSummary} listing=${listings[match.offer.id]} material=${material} /></section>
+			<div class="side"><h3>${t('match.need_side')}</h3><${ListingSummary} listing=${listings[match.need.id]} material=${material} /></div>
+			<div class="side"><h3>${t('match.offer_side')}</h3><${ListingSummary} listing=${listings[match.offer.id]} material=${material} /></div>
 		</div>
 		<p class="muted">${t('match.expires', { when: formatDate(match.expires_at, true) })}</p>
 		<${Notice} error=${error} />
@@ -141,18 +146,13 @@ export function ReviewQueue({ me, catalog, changes }) {
 	useEffect(() => {
 		load();
 	}, [filter, changes]);
-	const forums = (me.scope && me.scope.forums) || [];
 	return html`<section aria-labelledby="page-title">
 		<h1 id="page-title">${t('review.title')}</h1>
 		<p class="hint">${t('review.intro')}</p>
 		<form class="filters" onSubmit=${(e) => e.preventDefault()} aria-label=${t('common.filters')}>
 			<${ProvinceFilter} me=${me} catalog=${catalog} value=${filter.province} onChange=${set('province')} />
 			<${MaterialFilter} catalog=${catalog} value=${filter.material} onChange=${set('material')} />
-			${forums.length > 0
-				? html`<div class="field"><label for="f-filter-forum">${t('review.forum')}</label>
-					<select id="f-filter-forum" value=${filter.forum} onChange=${(e) => set('forum')(e.currentTarget.value)}>
-						<option value="">${t('common.all')}</option>${forums.map((f) => html`<option value=${f}>${f}</option>`)}</select></div>`
-				: html`<${TextField} name="filter-forum" label=${t('review.forum')} value=${filter.forum} onInput=${set('forum')} />`}
+			<${ForumFilter} me=${me} value=${filter.forum} onChange=${set('forum')} />
 		</form>
 		<${Notice} error=${error} />
 		${items === null ? html`<p class="muted">${t('common.loading')}</p>` : items.length === 0
