@@ -67,7 +67,8 @@ const struct forum_transition *forum_transition_find(const char *action);
 
 /*
  * The transition by which the clearing, once done, hands the forum to the
- * organiser's review (clearing → review). Not a route: the clearing calls it.
+ * organiser's review (clearing → review). Not a route: cm_forum_clear makes
+ * this step in the call that proposes the clearing's batch.
  */
 extern const struct forum_transition forum_cleared;
 

@@ -3,10 +3,12 @@
  */
 #include "server/store/forums.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "common/jsonout.h"
+#include "common/xalloc.h"
 #include "server/clock.h"
 #include "server/store/keys.h"
 
@@ -91,4 +93,51 @@ void store_forum_search(struct store *s, const struct store_forum_query *q, stor
 	const char *args[] = {q->cursor ? q->cursor : "", lim, q->drafts ? "1" : "0",
 			      STORE_FORUM_SEARCH_BUDGET};
 	store_fcall(s, "cm_forum_search", 1, n, keys, 4, args, NULL, cb, arg);
+}
+
+void store_forum_held(struct store *s, const char *id, store_cb cb, void *arg)
+{
+	char k[KEYS_MAX];
+	const char *keys[] = {keys_forum(k, id)};
+	store_fcall(s, "cm_forum_held", 1, 1, keys, 0, NULL, NULL, cb, arg);
+}
+
+void store_forum_clear(struct store *s, const char *id, const struct store_clearing *c,
+		       store_cb cb, void *arg)
+{
+	char k[KEYS_MAX], now[24], maxlen[24], exp[24], gq[24], gl[24];
+	size_t nargs = 6 + c->n * 8;
+	const char **args = xmalloc(nargs * sizeof(*args));
+	char(*nums)[4][24] = xmalloc((c->n ? c->n : 1) * sizeof(*nums));
+	clock_now_arg(now);
+	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	snprintf(exp, sizeof(exp), "%" PRId64, c->expires_at);
+	snprintf(gq, sizeof(gq), "%" PRId64, c->greedy_quantity);
+	snprintf(gl, sizeof(gl), "%" PRId64, c->greedy_landed_vnd);
+	size_t a = 0;
+	args[a++] = now;
+	args[a++] = maxlen;
+	args[a++] = exp;
+	args[a++] = c->status;
+	args[a++] = gq;
+	args[a++] = gl;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct store_proposal *p = &c->p[i];
+		snprintf(nums[i][0], 24, "%" PRId64, p->quantity);
+		snprintf(nums[i][1], 24, "%" PRId64, p->need_version);
+		snprintf(nums[i][2], 24, "%" PRId64, p->offer_version);
+		snprintf(nums[i][3], 24, "%" PRId64, c->landed_vnd[i]);
+		args[a++] = p->match_id;
+		args[a++] = p->need_id;
+		args[a++] = p->offer_id;
+		args[a++] = nums[i][0];
+		args[a++] = nums[i][1];
+		args[a++] = nums[i][2];
+		args[a++] = p->doc;
+		args[a++] = nums[i][3];
+	}
+	const char *keys[] = {keys_forum(k, id)};
+	store_fcall(s, "cm_forum_clear", 0, 1, keys, (int)a, args, NULL, cb, arg);
+	free(nums);
+	free(args);
 }

@@ -13,6 +13,7 @@
 
 #include "common/forum.h"
 #include "server/store/accounts.h"
+#include "server/store/matches.h"
 #include "server/store/store.h"
 
 /* A forum view, as every forum function answers: these fields in this order. */
@@ -48,5 +49,30 @@ struct store_forum_query {
 
 /* value: [next cursor or "", [[id, view fields...], ...]] */
 void store_forum_search(struct store *s, const struct store_forum_query *q, store_cb cb, void *arg);
+
+/*
+ * The forum's held listings, for its clearing. value: [[id, engine record,
+ * remaining, version, seq]...].
+ */
+void store_forum_held(struct store *s, const char *id, store_cb cb, void *arg);
+
+/* A clearing's batch and totals (all borrowed). */
+struct store_clearing {
+	const struct store_proposal *p;
+	const int64_t *landed_vnd; /* per proposal */
+	size_t n;
+	int64_t expires_at;
+	const char *status; /* "optimal" | "feasible" (transport_status_str) */
+	int64_t greedy_quantity, greedy_landed_vnd;
+};
+
+/*
+ * Proposes the batch between the forum's held listings (each proposal
+ * checked as store_match_propose checks it; stale ones refused) and moves
+ * the forum from clearing to review, in one call. value: [forum view,
+ * clearing totals as JSON text].
+ */
+void store_forum_clear(struct store *s, const char *id, const struct store_clearing *c,
+		       store_cb cb, void *arg);
 
 #endif

@@ -25,9 +25,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 6
+local LIBRARY_VERSION = 7
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = 'bde97e3bd96cbab28a3fc7e3eafd830eefe88f53b4a1abbcdb102a5138c96166'
+local LIBRARY_HASH = 'c6cce48305e25ad31974d55708295c3a84bc9b816ec3f905aed262c8b9450de9'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
@@ -348,7 +348,9 @@ local listing_end_matches
 -- with the reason 'listing_<status>' (their quantity returns to the other
 -- side, each with its match.cancelled event). A confirmed match stays until
 -- it is fulfilled or cancelled.
-local function listing_finish(key, id, h, status, now, maxlen, by)
+-- keep: the listing's live matches stay (a forum's batch outlives the
+-- close of what its listings had left).
+local function listing_finish(key, id, h, status, now, maxlen, by, keep)
   redis.call('ZREM', 'cm:listings:status:' .. h.status, id)
   redis.call('ZADD', 'cm:listings:status:' .. status, h.seq, id)
   redis.call('HDEL', eng_key(h.kind, h.material), id)
@@ -357,7 +359,7 @@ local function listing_finish(key, id, h, status, now, maxlen, by)
   h.version = tostring(tonumber(h.version) + 1)
   redis.call('HSET', key, 'status', status, 'version', h.version, 'updated_at', now)
   local ev = listing_event(maxlen, 'listing.' .. status, id, h, by)
-  listing_end_matches(id, 'listing_' .. status, by, now, maxlen)
+  if not keep then listing_end_matches(id, 'listing_' .. status, by, now, maxlen) end
   return ev
 end
 
@@ -557,6 +559,60 @@ local function match_event(maxlen, etype, id, m, by, failed)
     '_failed', failed and '1' or '0' })
 end
 
+-- match_propose: the proposal at args[i..i+6]. batch ('' none) is the forum
+-- whose clearing proposes it: then both listings must be held for that
+-- forum (and the match records the batch); otherwise neither may be held.
+-- → { 'ok', need remaining, offer remaining } or { reason refused }
+local function match_propose(now, maxlen, expires, args, i, batch)
+  local mid, nid, oid, q = args[i], args[i + 1], args[i + 2], tonumber(args[i + 3])
+  local nkey, okey = 'cm:listing:' .. nid, 'cm:listing:' .. oid
+  local n = redis.call('HMGET', nkey, 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind', 'material', 'held')
+  local o = redis.call('HMGET', okey, 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind', 'material', 'held')
+  local pair = nid .. '|' .. oid
+  local why = nil
+  if not n[1] or not o[1] or n[7] ~= 'need' or o[7] ~= 'offer' then why = 'listing missing'
+  elseif n[1] ~= 'open' or o[1] ~= 'open' then why = 'listing not open'
+  elseif batch == '' and (n[9] == '1' or o[9] == '1') then why = 'listing held for its forum'
+  elseif batch ~= '' and (n[9] ~= '1' or o[9] ~= '1' or n[6] ~= batch or o[6] ~= batch) then
+    why = 'listing no longer held for the forum'
+  elseif n[2] ~= args[i + 4] or o[2] ~= args[i + 5] then why = 'listing changed'
+  elseif q == nil or q <= 0 then why = 'bad quantity'
+  elseif tonumber(n[3]) < q or tonumber(o[3]) < q then why = 'remaining too low'
+  elseif redis.call('HGET', PAIRS_FAILED, pair) == n[2] .. ' ' .. o[2] then
+    why = 'pair failed and neither listing changed since'
+  elseif redis.call('EXISTS', 'cm:match:' .. mid) == 1 then why = 'match id taken'
+  end
+  if why then return { why } end
+    eng_remaining(n[7], n[8], nid, redis.call('HINCRBY', nkey, 'remaining', -q))
+    eng_remaining(o[7], o[8], oid, redis.call('HINCRBY', okey, 'remaining', -q))
+    redis.call('HDEL', PAIRS_FAILED, pair) -- a stale failure (a side changed since)
+    local seq = redis.call('INCR', 'cm:seq:matches')
+    local m = { need = nid, offer = oid, need_owner = n[4], offer_owner = o[4],
+      need_province = n[5], offer_province = o[5], need_forum = n[6] or '',
+      offer_forum = o[6] or '', material = o[8], quantity = tostring(q),
+      state = 'proposed', version = '1' }
+    local mkey = 'cm:match:' .. mid
+    redis.call('HSET', mkey, 'doc', args[i + 6], 'need', nid, 'offer', oid,
+      'need_owner', m.need_owner, 'offer_owner', m.offer_owner,
+      'need_province', m.need_province, 'offer_province', m.offer_province,
+      'need_forum', m.need_forum, 'offer_forum', m.offer_forum,
+      'material', m.material, 'quantity', m.quantity, 'state', 'proposed',
+      'version', '1', 'seq', seq, 'created_at', now, 'updated_at', now,
+      'expires_at', expires, 'need_accepted', '0', 'offer_accepted', '0')
+    if batch ~= '' then redis.call('HSET', mkey, 'batch', batch) end
+    for _, k in ipairs({ 'cm:matches', 'cm:matches:state:proposed',
+        'cm:matches:listing:' .. nid, 'cm:matches:listing:' .. oid,
+        'cm:matches:account:' .. m.need_owner, 'cm:matches:account:' .. m.offer_owner,
+        'cm:matches:material:' .. m.material,
+        'cm:matches:province:' .. m.need_province,
+        'cm:matches:province:' .. m.offer_province }) do
+      redis.call('ZADD', k, seq, mid)
+    end
+    redis.call('ZADD', 'cm:match_expiry', expires, mid)
+    match_event(maxlen, 'match.proposed', mid, m, 'engine')
+    return { 'ok', tonumber(n[3]) - q, tonumber(o[3]) - q }
+end
+
 -- cm_match_propose: one or more proposals, each checked and written
 -- atomically (invariant 3: remaining never goes below zero).
 -- KEYS: none (listing and match keys derive from server-made ids)
@@ -564,56 +620,9 @@ end
 --       match id, need id, offer id, quantity, need version, offer version, doc
 -- → per proposal: { 'ok', need remaining, offer remaining } or { reason refused }
 redis.register_function('cm_match_propose', function(keys, args)
-  local now, maxlen, expires = args[1], args[2], args[3]
   local out = {}
   for i = 4, #args, 7 do
-    local mid, nid, oid, q = args[i], args[i + 1], args[i + 2], tonumber(args[i + 3])
-    local nkey, okey = 'cm:listing:' .. nid, 'cm:listing:' .. oid
-    local n = redis.call('HMGET', nkey, 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind', 'material', 'held')
-    local o = redis.call('HMGET', okey, 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind', 'material', 'held')
-    local pair = nid .. '|' .. oid
-    local why = nil
-    if not n[1] or not o[1] or n[7] ~= 'need' or o[7] ~= 'offer' then why = 'listing missing'
-    elseif n[1] ~= 'open' or o[1] ~= 'open' then why = 'listing not open'
-    elseif n[9] == '1' or o[9] == '1' then why = 'listing held for its forum'
-    elseif n[2] ~= args[i + 4] or o[2] ~= args[i + 5] then why = 'listing changed'
-    elseif q == nil or q <= 0 then why = 'bad quantity'
-    elseif tonumber(n[3]) < q or tonumber(o[3]) < q then why = 'remaining too low'
-    elseif redis.call('HGET', PAIRS_FAILED, pair) == n[2] .. ' ' .. o[2] then
-      why = 'pair failed and neither listing changed since'
-    elseif redis.call('EXISTS', 'cm:match:' .. mid) == 1 then why = 'match id taken'
-    end
-    if why then
-      out[#out + 1] = { why }
-    else
-      eng_remaining(n[7], n[8], nid, redis.call('HINCRBY', nkey, 'remaining', -q))
-      eng_remaining(o[7], o[8], oid, redis.call('HINCRBY', okey, 'remaining', -q))
-      redis.call('HDEL', PAIRS_FAILED, pair) -- a stale failure (a side changed since)
-      local seq = redis.call('INCR', 'cm:seq:matches')
-      local m = { need = nid, offer = oid, need_owner = n[4], offer_owner = o[4],
-        need_province = n[5], offer_province = o[5], need_forum = n[6] or '',
-        offer_forum = o[6] or '', material = o[8], quantity = tostring(q),
-        state = 'proposed', version = '1' }
-      local mkey = 'cm:match:' .. mid
-      redis.call('HSET', mkey, 'doc', args[i + 6], 'need', nid, 'offer', oid,
-        'need_owner', m.need_owner, 'offer_owner', m.offer_owner,
-        'need_province', m.need_province, 'offer_province', m.offer_province,
-        'need_forum', m.need_forum, 'offer_forum', m.offer_forum,
-        'material', m.material, 'quantity', m.quantity, 'state', 'proposed',
-        'version', '1', 'seq', seq, 'created_at', now, 'updated_at', now,
-        'expires_at', expires, 'need_accepted', '0', 'offer_accepted', '0')
-      for _, k in ipairs({ 'cm:matches', 'cm:matches:state:proposed',
-          'cm:matches:listing:' .. nid, 'cm:matches:listing:' .. oid,
-          'cm:matches:account:' .. m.need_owner, 'cm:matches:account:' .. m.offer_owner,
-          'cm:matches:material:' .. m.material,
-          'cm:matches:province:' .. m.need_province,
-          'cm:matches:province:' .. m.offer_province }) do
-        redis.call('ZADD', k, seq, mid)
-      end
-      redis.call('ZADD', 'cm:match_expiry', expires, mid)
-      match_event(maxlen, 'match.proposed', mid, m, 'engine')
-      out[#out + 1] = { 'ok', tonumber(n[3]) - q, tonumber(o[3]) - q }
-    end
+    out[#out + 1] = match_propose(args[1], args[2], args[3], args, i, '')
   end
   return out
 end)
@@ -1095,7 +1104,8 @@ end
 
 -- The forum's open listings leave it: each held one joins the continuous
 -- market (its engine entry written, listing.updated carrying the record)
--- or, when its after_forum says so, is closed. → joined, closed
+-- or, when its after_forum says so, is closed (what it has left; the
+-- matches its clearing proposed stay). → joined, closed
 local function forum_release(id, now, maxlen, by)
   local joined, closed = 0, 0
   for _, lid in ipairs(redis.call('SMEMBERS', 'cm:forum:' .. id .. ':listings')) do
@@ -1111,7 +1121,7 @@ local function forum_release(id, now, maxlen, by)
       redis.call('HDEL', key, 'held', 'held_eng')
       h.held = nil
       if h.after_forum == 'close' then
-        listing_finish(key, lid, h, 'closed', now, maxlen, by)
+        listing_finish(key, lid, h, 'closed', now, maxlen, by, true)
         closed = closed + 1
       else
         h.version = tostring(tonumber(h.version) + 1)
@@ -1123,6 +1133,20 @@ local function forum_release(id, now, maxlen, by)
     end
   end
   return joined, closed
+end
+
+-- The forum f (loaded from key) enters state to, with its event (extra:
+-- more event fields after 'from').
+local function forum_enter(key, id, f, to, now, maxlen, by, extra)
+  local from = f.state
+  f.state = to
+  f.version = tostring(tonumber(f.version) + 1)
+  redis.call('HSET', key, 'state', to, 'version', f.version, 'updated_at', now, to .. '_at', now)
+  redis.call('ZREM', 'cm:forums:state:' .. from, id)
+  redis.call('ZADD', 'cm:forums:state:' .. to, f.seq, id)
+  local fields = { 'from', from }
+  for i = 1, #extra do fields[#fields + 1] = extra[i] end
+  forum_event(maxlen, 'forum.' .. to, id, f, by, fields)
 end
 
 -- cm_forum_create
@@ -1214,22 +1238,75 @@ redis.register_function('cm_forum_transition', function(keys, args)
     return redis.error_reply('CM_REFUSED cannot ' .. args[1] .. ' a forum that is ' .. f.state)
   end
   local id = string.sub(keys[1], string.len('cm:forum:') + 1)
-  local from, to, now = f.state, args[3], args[5]
-  local extra = { 'from', from }
-  if to == 'closed' or to == 'cancelled' then
-    local joined, closed = forum_release(id, now, args[6], args[4])
-    extra[#extra + 1] = 'joined_market'; extra[#extra + 1] = tostring(joined)
-    extra[#extra + 1] = 'closed_listings'; extra[#extra + 1] = tostring(closed)
+  local extra = {}
+  if args[3] == 'closed' or args[3] == 'cancelled' then
+    local joined, closed = forum_release(id, args[5], args[6], args[4])
+    extra = { 'joined_market', tostring(joined), 'closed_listings', tostring(closed) }
   end
-  f.state = to
-  f.version = tostring(tonumber(f.version) + 1)
-  redis.call('HSET', keys[1], 'state', to, 'version', f.version, 'updated_at', now,
-    to .. '_at', now)
-  redis.call('ZREM', 'cm:forums:state:' .. from, id)
-  redis.call('ZADD', 'cm:forums:state:' .. to, f.seq, id)
-  forum_event(args[6], 'forum.' .. to, id, f, args[4], extra)
+  forum_enter(keys[1], id, f, args[3], args[5], args[6], args[4], extra)
   idem_record(keys[2], args[8], id, kind)
   return forum_view(keys[1])
+end)
+
+-- cm_forum_held: what the clearing needs of the forum's held listings.
+-- KEYS: forum → { { id, engine record, remaining, version, seq }... } for
+-- each listing registered for it that is open and still held.
+redis.register_function{
+  function_name = 'cm_forum_held',
+  callback = function(keys, args)
+    local out = {}
+    for _, lid in ipairs(redis.call('SMEMBERS', keys[1] .. ':listings')) do
+      local v = redis.call('HMGET', 'cm:listing:' .. lid, 'status', 'held', 'held_eng',
+        'remaining', 'version', 'seq')
+      if v[1] == 'open' and v[2] == '1' and v[3] then
+        out[#out + 1] = { lid, v[3], v[4], v[5], v[6] }
+      end
+    end
+    return out
+  end,
+  flags = { 'no-writes' },
+}
+
+-- cm_forum_clear: the clearing's batch, proposed and handed to review in
+-- one call. Each proposal is checked as cm_match_propose checks one (so
+-- nothing is over-allocated), but between listings held for this forum; a
+-- proposal whose listing was edited or withdrawn since the solve is refused
+-- as stale and reported. The forum then enters review (from clearing only)
+-- with its clearing's totals: matched quantity and landed cost of what was
+-- proposed, the solver's status, the refused and the greedy comparison.
+-- KEYS: forum
+-- ARGV: now_ms, events_maxlen, expires_at, solver status, greedy quantity,
+--       greedy landed VND, then per proposal: match id, need id, offer id,
+--       quantity, need version, offer version, doc, landed VND
+-- → { forum view, clearing totals (JSON) }
+redis.register_function('cm_forum_clear', function(keys, args)
+  local f = hash_load(keys[1])
+  if not f then return redis.error_reply('CM_NOTFOUND no such forum') end
+  if f.state ~= 'clearing' then
+    return redis.error_reply('CM_REFUSED cannot clear a forum that is ' .. f.state)
+  end
+  local id = string.sub(keys[1], string.len('cm:forum:') + 1)
+  local matched, landed, proposed, refused = 0, 0, 0, {}
+  for i = 7, #args, 8 do
+    local r = match_propose(args[1], args[2], args[3], args, i, id)
+    if r[1] == 'ok' then
+      proposed = proposed + 1
+      matched = matched + tonumber(args[i + 3])
+      landed = landed + tonumber(args[i + 7])
+    else
+      refused[#refused + 1] = { match = args[i], need = args[i + 1], offer = args[i + 2],
+        quantity = tonumber(args[i + 3]), reason = r[1] }
+    end
+  end
+  local totals = { status = args[4], proposed = proposed, matched_quantity = matched,
+    landed_vnd = landed, refused = refused,
+    greedy = { matched_quantity = tonumber(args[5]), landed_vnd = tonumber(args[6]) } }
+  local text = cjson.encode(totals)
+  if #refused == 0 then text = string.gsub(text, '"refused":{}', '"refused":[]') end
+  redis.call('HSET', keys[1], 'clearing', text)
+  forum_enter(keys[1], id, f, 'review', args[1], args[2], 'system',
+    { 'proposed', tostring(proposed), 'refused', tostring(#refused) })
+  return { forum_view(keys[1]), text }
 end)
 
 -- cm_forum_search: one page of forums.

@@ -143,11 +143,17 @@ static void store_fcall_reply(struct redis *r, enum redis_status st, redisReply 
 void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, const char **keys,
 		 int nargs, const char **args, const size_t *arglens, store_cb cb, void *arg)
 {
-	const char *argv[STORE_MAX_ARGS + 3];
-	size_t lens[STORE_MAX_ARGS + 3];
+	const char *argv_small[STORE_MAX_ARGS + 3];
+	size_t lens_small[STORE_MAX_ARGS + 3];
+	const char **argv = argv_small;
+	size_t *lens = lens_small;
 	char nk[16];
-	if (nkeys + nargs > STORE_MAX_ARGS)
+	if (nkeys < 0 || nargs < 0)
 		abort(); /* a programming error, not input */
+	if (nkeys + nargs > STORE_MAX_ARGS) { /* a batch (a forum's clearing) */
+		argv = xmalloc(((size_t)nkeys + (size_t)nargs + 3) * sizeof(*argv));
+		lens = xmalloc(((size_t)nkeys + (size_t)nargs + 3) * sizeof(*lens));
+	}
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	int n = 0;
 	argv[n] = read_only ? "FCALL_RO" : "FCALL";
@@ -175,7 +181,11 @@ void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, cons
 		c->timer = evtimer_new(s->base, store_refused_now, c);
 		struct timeval now = {0, 0};
 		evtimer_add(c->timer, &now);
-		return;
+	} else {
+		redis_command(s->link, store_fcall_reply, c, n, argv, lens, -1);
 	}
-	redis_command(s->link, store_fcall_reply, c, n, argv, lens, -1);
+	if (argv != argv_small) {
+		free(argv);
+		free(lens);
+	}
 }

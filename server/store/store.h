@@ -52,6 +52,7 @@ struct store_reply {
 /* Runs during the reply; copy (json_incref) what outlives it. */
 typedef void (*store_cb)(const struct store_reply *res, void *arg);
 
+/* Keys + args passed without a heap allocation (more are allowed). */
 #define STORE_MAX_ARGS 40
 
 /*

@@ -242,7 +242,7 @@ def forum_body(**overrides):
 
 
 # The actions that take a new forum to each state (close-registration lands
-# in review: no solver is plugged into the clearing yet).
+# in review once the clearing has proposed its batch).
 FORUM_PATH = {"draft": (), "open": ("open",), "review": ("open", "close-registration"),
               "closed": ("open", "close-registration", "close"), "cancelled": ("cancel",)}
 

@@ -17,6 +17,8 @@ against a real Redis.
 - bad input: problem+json naming the fields, and nothing changed in Redis;
 - list filters (state, province) and pagination; Idempotency-Key replay.
 """
+import json
+import time
 import urllib.parse
 
 import fixtures
@@ -80,7 +82,7 @@ class ForumsTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         self.assertEqual((opened["state"], opened["version"]), ("open", 2))
 
         # the forum's pair crosses, and an offer outside the forum crosses its need too
-        need = self.need(village, "kaolin", 10, forum=fid, price_vnd=6000000)
+        need = self.need(village, "kaolin", 15, forum=fid, price_vnd=6000000)
         offer = self.offer(supplier, "kaolin", 10, 2000000, province="BN", forum=fid,
                            after_forum="close")
         self.assertEqual((need["forum"], need["after_forum"]), (fid, "market"))
@@ -113,7 +115,11 @@ class ForumsTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         resp = api.call(village, "POST", "/v1/needs", fixtures.need_body(forum=fid))
         self.assertProblemResp(resp, 409)
         fixtures.wait_engine_idle(self.rc, [self.daemon])
-        self.assertEqual(self.matches_of(need["id"]), [])
+        # the clearing proposed the forum's pair, and nothing else
+        (batch,) = self.matches_of(need["id"])
+        self.assertEqual((batch["offer"]["id"], batch["quantity"]["base"], batch["state"]),
+                         (offer["id"], 10000, "proposed"))
+        self.assertEqual(self.rc.execute("HGET", "cm:match:" + batch["id"], "batch"), fid)
 
         mark = fixtures.last_event_id(self.rc)
         closed = api.forum_act(org, fid, "close")
@@ -121,8 +127,9 @@ class ForumsTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         # the offer said close: closed; the need joins the market and meets the outside offer
         self.assertEqual(api.get_listing(org, offer["id"])["status"], "closed")
         self.assertFalse(self.held(need["id"]))
-        items = self.wait_for_matches(need["id"], 1)
-        self.assertEqual(items[0]["offer"]["id"], outside["id"])
+        items = self.wait_for_matches(need["id"], 2)
+        self.assertEqual(sorted(m["offer"]["id"] for m in items),
+                         sorted([offer["id"], outside["id"]]))
         # one event per change, in the same call: listing events then the forum's
         evs = [f for _, f in fixtures.events_after(self.rc, mark)][:3]
         self.assertEqual(sorted((f["type"], f.get("listing")) for f in evs[:2]),
@@ -170,6 +177,105 @@ class ForumsTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         # a draft may be cancelled too
         draft = api.create_forum(org)
         self.assertEqual(api.forum_act(org, draft["id"], "cancel")["state"], "cancelled")
+
+    # -- the clearing -----------------------------------------------------------------
+
+    def clearing_totals(self, fid):
+        return json.loads(self.rc.execute("HGET", "cm:forum:" + fid, "clearing"))
+
+    def test_clearing_beats_first_come(self):
+        """The issue's kaolin case: a 40 t need and two offers, the dearer one
+        posted first. First come would give the need the dearer offer; the
+        clearing proposes the cheaper one, as one batch, and records the gain."""
+        api = self.api
+        org = self.organiser()
+        fid = api.create_forum(org, "open")["id"]
+        village = self.party("village", "HN")
+        truc_thon, dong_trieu = self.party("supplier", "BN"), self.party("supplier", "BN")
+        dear = self.offer(truc_thon, "kaolin", 40, 2400000, province="BN", forum=fid)
+        need = self.need(village, "kaolin", 40, forum=fid, price_vnd=6000000)
+        cheap = self.offer(dong_trieu, "kaolin", 40, 2200000, province="BN", forum=fid)
+        # a need nobody in the forum can serve: it stays whole
+        lonely = self.need(village, "clay", 3, forum=fid)
+        api.forum_act(org, fid, "close-registration")
+        review = api.wait_forum_state(org, fid, "review")
+        self.assertEqual(review["version"], 4)
+
+        (m,) = self.matches_of(need["id"])
+        self.assertEqual((m["offer"]["id"], m["quantity"]["base"], m["state"]),
+                         (cheap["id"], 40000, "proposed"))
+        self.assertEqual(self.rc.execute("HGET", "cm:match:" + m["id"], "batch"), fid)
+        self.assertEqual(self.matches_of(dear["id"]), [])
+        self.assertEqual(self.matches_of(lonely["id"]), [])
+        self.assertEqual(self.remaining(cheap["id"]), 0)
+        self.assertEqual(self.remaining(dear["id"]), 40000)
+        ex = m["explain"]
+        landed = ex["landed"]["total_vnd"]
+        self.assertEqual(landed, ex["goods_total_vnd"] + ex["freight"]["total_vnd"])
+        self.assertEqual(ex["goods_total_vnd"], 40 * 2200000)
+        # first come would have taken the dearer offer over the same road
+        greedy = 40 * 2400000 + ex["freight"]["total_vnd"]
+        self.assertEqual(self.clearing_totals(fid), {
+            "status": "optimal", "proposed": 1, "matched_quantity": 40000,
+            "landed_vnd": landed, "refused": [],
+            "greedy": {"matched_quantity": 40000, "landed_vnd": greedy}})
+        self.assertEqual(greedy - landed, 8000000)
+        # the batch is reviewed with the match actions; the forum closes after
+        self.act_ok(org, m["id"], "approve", state="approved")
+        self.assertEqual(api.forum_act(org, fid, "close")["state"], "closed")
+
+    def test_clearing_refuses_stale_proposals(self):
+        """A proposal whose listing was withdrawn or edited after the solve read
+        it is refused, nothing is over-allocated, and the batch says so."""
+        api = self.api
+        org = self.organiser()
+        fid = api.create_forum(org, "open")["id"]
+        village, supplier = self.party("village", "HN"), self.party("supplier", "BN")
+        need = self.need(village, "kaolin", 10, forum=fid, price_vnd=6000000)
+        edited = self.need(village, "kaolin", 5, forum=fid, price_vnd=6000000)
+        offer = self.offer(supplier, "kaolin", 30, 2000000, province="BN", forum=fid)
+        gone = self.offer(supplier, "kaolin", 30, 2100000, province="BN", forum=fid)
+        versions = {l["id"]: self.rc.execute("HGET", "cm:listing:" + l["id"], "version")
+                    for l in (need, edited, offer, gone)}
+        # registration closes in Redis alone, so the solve below is the test's
+        self.rc.execute("FCALL", "cm_forum_transition", "1", "cm:forum:" + fid,
+                        "close-registration", "open", "clearing", org.id, str(int(time.time() * 1000)),
+                        "1000", "", "")
+        # meanwhile one offer is withdrawn and one need edited
+        self.assertStatus(api.call(supplier, "DELETE", "/v1/listings/" + gone["id"]), 200)
+        self.assertStatus(api.call(village, "PATCH", "/v1/listings/" + edited["id"],
+                                   {"note": "Cần gấp"}), 200)
+
+        now = int(time.time() * 1000)
+        ok_id, gone_id, edit_id = ("mat_%s" % (c * 20) for c in "abc")
+
+        def proposal(mid, n, o, q, landed):
+            return [mid, n["id"], o["id"], str(q), versions[n["id"]], versions[o["id"]],
+                    json.dumps({"explain": {}}), str(landed)]
+        args = [str(now), "1000", str(now + 3600000), "optimal", "10000", "30000000"]
+        args += proposal(ok_id, need, offer, 10000, 20000000)
+        args += proposal(gone_id, need, gone, 5000, 11000000)
+        args += proposal(edit_id, edited, offer, 5000, 10000000)
+        view, text = self.rc.execute("FCALL", "cm_forum_clear", "1", "cm:forum:" + fid, *args)
+        self.assertEqual(self.forum_state(fid), "review")
+        totals = json.loads(text)
+        self.assertEqual(totals, self.clearing_totals(fid))
+        self.assertEqual((totals["proposed"], totals["matched_quantity"], totals["landed_vnd"]),
+                         (1, 10000, 20000000))
+        self.assertEqual(sorted((r["match"], r["reason"]) for r in totals["refused"]),
+                         [(gone_id, "listing not open"), (edit_id, "listing changed")])
+        self.assertEqual(totals["greedy"], {"matched_quantity": 10000, "landed_vnd": 30000000})
+        # only the fresh proposal was written; nothing else moved
+        self.assertEqual([m["id"] for m in self.matches_of(need["id"])], [ok_id])
+        self.assertEqual(self.matches_of(edited["id"]), [])
+        self.assertEqual(self.remaining(need["id"]), 0)
+        self.assertEqual(self.remaining(offer["id"]), 20000)
+        self.assertEqual(self.remaining(edited["id"]), 5000)
+        self.assertEqual(self.rc.execute("EXISTS", "cm:match:" + gone_id), 0)
+        # a forum not in clearing is not cleared again
+        with self.assertRaises(Exception) as e:
+            self.rc.execute("FCALL", "cm_forum_clear", "1", "cm:forum:" + fid, *args)
+        self.assertIn("CM_REFUSED", str(e.exception))
 
     # -- permissions ------------------------------------------------------------------
 
