@@ -500,3 +500,52 @@ void forums_cancel(struct http_req *r)
 {
 	forums_load(r, forums_cancel_loaded);
 }
+
+/* ---- GET /v1/forums/{id}/report ---- */
+
+/* The gain of the clearing over first come, first served, from its totals. */
+static json_t *forums_gain(const json_t *clearing)
+{
+	const json_t *greedy = json_object_get(clearing, "greedy");
+	json_int_t q = json_integer_value(json_object_get(clearing, "matched_quantity"));
+	json_int_t v = json_integer_value(json_object_get(clearing, "landed_vnd"));
+	json_int_t gq = json_integer_value(json_object_get(greedy, "matched_quantity"));
+	json_int_t gv = json_integer_value(json_object_get(greedy, "landed_vnd"));
+	return json_pack("{s:I, s:I}", "more_quantity_base", q - gq, "landed_vnd_saved", gv - v);
+}
+
+static void forums_reported(const struct store_reply *res, void *arg)
+{
+	struct http_req *r = arg;
+	if (res->status != STORE_OK) {
+		api_reply_store_error(r, res);
+		return;
+	}
+	const char *text = json_string_value(json_array_get(res->value, 0));
+	const char *totals = json_string_value(json_array_get(res->value, 1));
+	json_t *report = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *clearing = totals ? json_loads(totals, 0, NULL) : NULL;
+	if (report == NULL || (totals && clearing == NULL)) {
+		json_decref(report);
+		json_decref(clearing);
+		http_reply_problem(r, 500, "internal", NULL, "the forum's report is unreadable");
+		return;
+	}
+	json_object_set_new(report, "gain", clearing ? forums_gain(clearing) : json_null());
+	json_object_set_new(report, "clearing", clearing ? clearing : json_null());
+	http_reply_json(r, 200, report);
+}
+
+static void forums_report_loaded(struct http_req *r, const char *id, json_t *doc,
+				 const json_t *row)
+{
+	(void)row;
+	if (!forums_manager(r, doc))
+		return;
+	store_forum_report(r->app->store, id, forums_reported, r);
+}
+
+void forums_report(struct http_req *r)
+{
+	forums_load(r, forums_report_loaded);
+}

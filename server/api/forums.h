@@ -15,4 +15,7 @@ void forums_close_registration(struct http_req *r); /* POST /v1/forums/{id}/clos
 void forums_close(struct http_req *r);		    /* POST /v1/forums/{id}/close */
 void forums_cancel(struct http_req *r);		    /* POST /v1/forums/{id}/cancel */
 
+/* GET /v1/forums/{id}/report: the forum's outcome and its clearing's gain (managers). */
+void forums_report(struct http_req *r);
+
 #endif

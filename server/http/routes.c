@@ -48,6 +48,7 @@ const struct route http_routes[] = {
     {"POST", "/v1/forums", forums_create, 0},
     {"GET", "/v1/forums", forums_search, 0},
     {"GET", "/v1/forums/{id}", forums_get, 0},
+    {"GET", "/v1/forums/{id}/report", forums_report, 0},
     {"PATCH", "/v1/forums/{id}", forums_patch, 0},
     {"POST", "/v1/forums/{id}/open", forums_open, 0},
     {"POST", "/v1/forums/{id}/close-registration", forums_close_registration, 0},

@@ -141,3 +141,10 @@ void store_forum_clear(struct store *s, const char *id, const struct store_clear
 	free(nums);
 	free(args);
 }
+
+void store_forum_report(struct store *s, const char *id, store_cb cb, void *arg)
+{
+	char k[KEYS_MAX];
+	const char *keys[] = {keys_forum(k, id)};
+	store_fcall(s, "cm_forum_report", 1, 1, keys, 0, NULL, NULL, cb, arg);
+}

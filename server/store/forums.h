@@ -75,4 +75,7 @@ struct store_clearing {
 void store_forum_clear(struct store *s, const char *id, const struct store_clearing *c,
 		       store_cb cb, void *arg);
 
+/* value: [report JSON text, clearing totals JSON text or null] (cm_forum_report). */
+void store_forum_report(struct store *s, const char *id, store_cb cb, void *arg);
+
 #endif

@@ -27,7 +27,7 @@ only when LIBRARY_SERVES_FROM is at most its own version.
 
 local LIBRARY_VERSION = 7
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = 'c6cce48305e25ad31974d55708295c3a84bc9b816ec3f905aed262c8b9450de9'
+local LIBRARY_HASH = '4a192cba795bfdb9ecd2c7efb1b79390caa4e8e380954f2b175f9d2d9c0caf8f'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
@@ -1308,6 +1308,75 @@ redis.register_function('cm_forum_clear', function(keys, args)
     { 'proposed', tostring(proposed), 'refused', tostring(#refused) })
   return { forum_view(keys[1]), text }
 end)
+
+-- cm_forum_report: what a forum came to.
+-- KEYS: forum → JSON text: participants (distinct owners of its listings),
+-- needs, offers, the batch of its clearing by material and by the need's
+-- province (matched: every match of the batch not failed; confirmed:
+-- confirmed or fulfilled; fulfilled; each as base units and landed VND
+-- from the match's explanation), and the clearing's totals (null before it).
+local REPORT_CONFIRMED = { confirmed = true, fulfilled = true }
+local function report_rows(groups)
+  local keys, rows = {}, {}
+  for k in pairs(groups) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do rows[#rows + 1] = groups[k] end
+  return rows
+end
+local function report_add(groups, field, key, state, q, vnd)
+  local g = groups[key]
+  if not g then
+    g = { matched_base = 0, matched_vnd = 0, confirmed_base = 0, confirmed_vnd = 0,
+      fulfilled_base = 0, fulfilled_vnd = 0 }
+    g[field] = key
+    groups[key] = g
+  end
+  g.matched_base = g.matched_base + q; g.matched_vnd = g.matched_vnd + vnd
+  if REPORT_CONFIRMED[state] then
+    g.confirmed_base = g.confirmed_base + q; g.confirmed_vnd = g.confirmed_vnd + vnd
+  end
+  if state == 'fulfilled' then
+    g.fulfilled_base = g.fulfilled_base + q; g.fulfilled_vnd = g.fulfilled_vnd + vnd
+  end
+end
+redis.register_function{
+  function_name = 'cm_forum_report',
+  callback = function(keys, args)
+    local state = redis.call('HGET', keys[1], 'state')
+    if not state then return redis.error_reply('CM_NOTFOUND no such forum') end
+    local id = string.sub(keys[1], string.len('cm:forum:') + 1)
+    local owners, participants, needs, offers = {}, 0, 0, 0
+    local by_material, by_province = {}, {}
+    for _, lid in ipairs(redis.call('SMEMBERS', keys[1] .. ':listings')) do
+      local v = redis.call('HMGET', 'cm:listing:' .. lid, 'owner', 'kind')
+      if v[1] and not owners[v[1]] then owners[v[1]] = true; participants = participants + 1 end
+      if v[2] == 'need' then
+        needs = needs + 1
+        for _, mid in ipairs(redis.call('ZRANGE', 'cm:matches:listing:' .. lid, 0, -1)) do
+          local m = redis.call('HMGET', 'cm:match:' .. mid, 'batch', 'state', 'quantity',
+            'material', 'need_province', 'doc')
+          if m[1] == id and not MATCH_FAILED[m[2]] then
+            local ok, doc = pcall(cjson.decode, m[6] or '')
+            local vnd = ok and type(doc) == 'table' and type(doc.explain) == 'table' and
+              type(doc.explain.landed) == 'table' and tonumber(doc.explain.landed.total_vnd) or 0
+            local q = tonumber(m[3]) or 0
+            report_add(by_material, 'material', m[4], m[2], q, vnd)
+            report_add(by_province, 'province', m[5], m[2], q, vnd)
+          end
+        end
+      elseif v[2] == 'offer' then
+        offers = offers + 1
+      end
+    end
+    local text = cjson.encode({ forum = id, state = state, participants = participants,
+      needs = needs, offers = offers, by_material = report_rows(by_material),
+      by_province = report_rows(by_province) })
+    text = string.gsub(text, '"by_material":{}', '"by_material":[]')
+    text = string.gsub(text, '"by_province":{}', '"by_province":[]')
+    return { text, redis.call('HGET', keys[1], 'clearing') }
+  end,
+  flags = { 'no-writes' },
+}
 
 -- cm_forum_search: one page of forums.
 -- KEYS: index sets to intersect (at least one)

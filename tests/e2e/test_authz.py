@@ -106,6 +106,10 @@ EXPECT = {
     "GET /v1/forums/{id}":            {"own": "-     -     -     200   200   200",
                                        "in":  "401   200   200   200   200   200",
                                        "out": "401   200   200   200   200   200"},
+    # the organiser's and admins' (an open forum)
+    "GET /v1/forums/{id}/report":     {"own": "-     -     -     200   200   200",
+                                       "in":  "401   403   403   403   403   200",
+                                       "out": "401   403   403   403   403   200"},
     # a draft: villages and suppliers do not see it; only its organiser and admins manage it
     "PATCH /v1/forums/{id}":          {"own": "-     -     -     200   200   200",
                                        "in":  "401   404   404   403   403   200",
@@ -150,7 +154,8 @@ MATCH_MATERIAL = "brass"  # no other listing of this test uses it
 FORUM_MATCH_MATERIAL = "tin"
 FORUM_MATCH_NEEDS = 8
 # The state a forum must be in for each route that names one.
-FORUM_STATE = {"GET /v1/forums/{id}": "open", "PATCH /v1/forums/{id}": "draft",
+FORUM_STATE = {"GET /v1/forums/{id}": "open", "GET /v1/forums/{id}/report": "open",
+               "PATCH /v1/forums/{id}": "draft",
                "POST /v1/forums/{id}/open": "draft",
                "POST /v1/forums/{id}/close-registration": "open",
                "POST /v1/forums/{id}/cancel": "open", "POST /v1/forums/{id}/close": "review"}

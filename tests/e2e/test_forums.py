@@ -224,6 +224,24 @@ class ForumsTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         self.act_ok(org, m["id"], "approve", state="approved")
         self.assertEqual(api.forum_act(org, fid, "close")["state"], "closed")
 
+        # the report adds up from the batch's matches, and shows the gain
+        status, _, report = api.call(org, "GET", "/v1/forums/%s/report" % fid)
+        self.assertEqual(status, 200, report)
+        batch = [x for lid in (need["id"], lonely["id"]) for x in self.matches_of(lid)
+                 if self.rc.execute("HGET", "cm:match:" + x["id"], "batch") == fid]
+        self.assertEqual([x["id"] for x in batch], [m["id"]])
+        row = {"matched_base": sum(x["quantity"]["base"] for x in batch),
+               "matched_vnd": sum(x["explain"]["landed"]["total_vnd"] for x in batch),
+               "confirmed_base": 0, "confirmed_vnd": 0, "fulfilled_base": 0, "fulfilled_vnd": 0}
+        self.assertEqual(report["by_material"], [dict(row, material="kaolin")])
+        self.assertEqual(report["by_province"], [dict(row, province="HN")])
+        self.assertEqual((report["forum"], report["state"], report["participants"],
+                          report["needs"], report["offers"]), (fid, "closed", 3, 2, 2))
+        self.assertEqual(report["clearing"], self.clearing_totals(fid))
+        self.assertEqual(report["gain"], {"more_quantity_base": 0, "landed_vnd_saved": 8000000})
+        # it is the organiser's (and admins'): a party of the forum is refused
+        self.assertProblemResp(api.call(village, "GET", "/v1/forums/%s/report" % fid), 403)
+
     def test_clearing_refuses_stale_proposals(self):
         """A proposal whose listing was withdrawn or edited after the solve read
         it is refused, nothing is over-allocated, and the batch says so."""
