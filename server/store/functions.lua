@@ -27,7 +27,7 @@ only when LIBRARY_SERVES_FROM is at most its own version.
 
 local LIBRARY_VERSION = 7
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = '4a192cba795bfdb9ecd2c7efb1b79390caa4e8e380954f2b175f9d2d9c0caf8f'
+local LIBRARY_HASH = '0f194ef9dfaf81ed71fafbbbbb4fe9ffbcf84c5520dcbc0e8b06ec830b0bedbb'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
@@ -348,9 +348,7 @@ local listing_end_matches
 -- with the reason 'listing_<status>' (their quantity returns to the other
 -- side, each with its match.cancelled event). A confirmed match stays until
 -- it is fulfilled or cancelled.
--- keep: the listing's live matches stay (a forum's batch outlives the
--- close of what its listings had left).
-local function listing_finish(key, id, h, status, now, maxlen, by, keep)
+local function listing_finish(key, id, h, status, now, maxlen, by)
   redis.call('ZREM', 'cm:listings:status:' .. h.status, id)
   redis.call('ZADD', 'cm:listings:status:' .. status, h.seq, id)
   redis.call('HDEL', eng_key(h.kind, h.material), id)
@@ -359,7 +357,7 @@ local function listing_finish(key, id, h, status, now, maxlen, by, keep)
   h.version = tostring(tonumber(h.version) + 1)
   redis.call('HSET', key, 'status', status, 'version', h.version, 'updated_at', now)
   local ev = listing_event(maxlen, 'listing.' .. status, id, h, by)
-  if not keep then listing_end_matches(id, 'listing_' .. status, by, now, maxlen) end
+  listing_end_matches(id, 'listing_' .. status, by, now, maxlen)
   return ev
 end
 
@@ -1104,8 +1102,9 @@ end
 
 -- The forum's open listings leave it: each held one joins the continuous
 -- market (its engine entry written, listing.updated carrying the record)
--- or, when its after_forum says so, is closed (what it has left; the
--- matches its clearing proposed stay). → joined, closed
+-- or, when its after_forum says so, is closed (which cancels its matches
+-- not yet confirmed, the clearing's included, as closing any listing
+-- does). → joined, closed
 local function forum_release(id, now, maxlen, by)
   local joined, closed = 0, 0
   for _, lid in ipairs(redis.call('SMEMBERS', 'cm:forum:' .. id .. ':listings')) do
@@ -1121,7 +1120,7 @@ local function forum_release(id, now, maxlen, by)
       redis.call('HDEL', key, 'held', 'held_eng')
       h.held = nil
       if h.after_forum == 'close' then
-        listing_finish(key, lid, h, 'closed', now, maxlen, by, true)
+        listing_finish(key, lid, h, 'closed', now, maxlen, by)
         closed = closed + 1
       else
         h.version = tostring(tonumber(h.version) + 1)

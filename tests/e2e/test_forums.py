@@ -124,14 +124,20 @@ class ForumsTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         mark = fixtures.last_event_id(self.rc)
         closed = api.forum_act(org, fid, "close")
         self.assertEqual((closed["state"], closed["version"]), ("closed", 5))
-        # the offer said close: closed; the need joins the market and meets the outside offer
+        # the offer said close: closed, which cancels its unconfirmed batch match;
+        # the need, whole again, joins the market and meets the outside offer
         self.assertEqual(api.get_listing(org, offer["id"])["status"], "closed")
         self.assertFalse(self.held(need["id"]))
         items = self.wait_for_matches(need["id"], 2)
-        self.assertEqual(sorted(m["offer"]["id"] for m in items),
-                         sorted([offer["id"], outside["id"]]))
+        self.assertEqual(sorted((m["offer"]["id"], m["state"], m["quantity"]["base"])
+                                for m in items),
+                         sorted([(offer["id"], "cancelled", 10000),
+                                 (outside["id"], "proposed", 15000)]))
         # one event per change, in the same call: listing events then the forum's
-        evs = [f for _, f in fixtures.events_after(self.rc, mark)][:3]
+        evs = [f for _, f in fixtures.events_after(self.rc, mark)][:4]
+        self.assertEqual([f["match"] for f in evs if f["type"] == "match.cancelled"],
+                         [batch["id"]])
+        evs = [f for f in evs if f["type"] != "match.cancelled"]
         self.assertEqual(sorted((f["type"], f.get("listing")) for f in evs[:2]),
                          sorted([("listing.closed", offer["id"]),
                                  ("listing.updated", need["id"])]))
