@@ -536,8 +536,7 @@ static void forums_reported(const struct store_reply *res, void *arg)
 	http_reply_json(r, 200, report);
 }
 
-static void forums_report_loaded(struct http_req *r, const char *id, json_t *doc,
-				 const json_t *row)
+static void forums_report_loaded(struct http_req *r, const char *id, json_t *doc, const json_t *row)
 {
 	(void)row;
 	if (!forums_manager(r, doc))

@@ -64,8 +64,8 @@ static void clearing_reviewed(const struct store_reply *res, void *arg)
 		log_info("clearing", "forum handed to review", "forum=%s proposals=%zu totals=%s",
 			 b->job->forum, b->n, totals ? totals : "");
 	} else {
-		log_warn("clearing", "forum left in clearing", "forum=%s error=\"%s\"", b->job->forum,
-			 res->message ? res->message : "");
+		log_warn("clearing", "forum left in clearing", "forum=%s error=\"%s\"",
+			 b->job->forum, res->message ? res->message : "");
 	}
 	clearing_batch_free(b);
 }
@@ -76,8 +76,8 @@ static void clearing_reviewed(const struct store_reply *res, void *arg)
  * first-come rule) over the listings of the other kind posted before it,
  * with what earlier plans took already gone. Works on copies.
  */
-static void clearing_greedy(const struct matching_listing *ls, size_t n, int64_t now,
-			    int64_t rate, int64_t *quantity, int64_t *landed_vnd)
+static void clearing_greedy(const struct matching_listing *ls, size_t n, int64_t now, int64_t rate,
+			    int64_t *quantity, int64_t *landed_vnd)
 {
 	struct matching_listing *l = xmalloc((n ? n : 1) * sizeof(*l));
 	const struct matching_listing **cands = xmalloc((n ? n : 1) * sizeof(*cands));
@@ -137,9 +137,9 @@ static void clearing_solve(struct clearing_job *j, const json_t *rows)
 		const json_t *r = json_array_get(rows, i);
 		const char *rec = json_string_value(json_array_get(r, 1));
 		const char *why = NULL;
-		if (rec == NULL || matching_listing_decode(&ls[used], rec, clearing_num(r, 2),
-							   clearing_num(r, 3), clearing_num(r, 4),
-							   &why) != 0) {
+		if (rec == NULL ||
+		    matching_listing_decode(&ls[used], rec, clearing_num(r, 2), clearing_num(r, 3),
+					    clearing_num(r, 4), &why) != 0) {
 			log_warn("clearing", "listing left out", "forum=%s listing=%s error=\"%s\"",
 				 j->forum, rec ? json_string_value(json_array_get(r, 0)) : "",
 				 why ? why : "no record");
@@ -171,7 +171,8 @@ static void clearing_solve(struct clearing_job *j, const json_t *rows)
 				struct matching_alloc al;
 				if (flow[a] <= 0 || clearing_alloc(&c, a, flow[a], &al) != 0)
 					continue;
-				const struct matching_listing *need = c.needs[c.problem.arcs[a].need];
+				const struct matching_listing *need =
+				    c.needs[c.problem.arcs[a].need];
 				const struct matching_listing *offer =
 				    c.offers[c.problem.arcs[a].offer];
 				json_t *doc = json_pack("{s:o, s:o, s:o, s:s}", "explain",
@@ -196,8 +197,8 @@ static void clearing_solve(struct clearing_job *j, const json_t *rows)
 			log_info("clearing", "solved",
 				 "forum=%s listings=%zu arcs=%zu status=%s quantity=%" PRId64
 				 " landed_vnd=%" PRId64 " cpu_us=%" PRIu64,
-				 j->forum, used, c.problem.n_arcs, status, tr.quantity,
-				 tr.cost_vnd, (clock_thread_cpu_ns() - t0) / 1000);
+				 j->forum, used, c.problem.n_arcs, status, tr.quantity, tr.cost_vnd,
+				 (clock_thread_cpu_ns() - t0) / 1000);
 		} else {
 			log_warn("clearing", "solve failed", "forum=%s error=\"%s\"", j->forum,
 				 why ? why : "");

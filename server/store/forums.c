@@ -102,8 +102,8 @@ void store_forum_held(struct store *s, const char *id, store_cb cb, void *arg)
 	store_fcall(s, "cm_forum_held", 1, 1, keys, 0, NULL, NULL, cb, arg);
 }
 
-void store_forum_clear(struct store *s, const char *id, const struct store_clearing *c,
-		       store_cb cb, void *arg)
+void store_forum_clear(struct store *s, const char *id, const struct store_clearing *c, store_cb cb,
+		       void *arg)
 {
 	char k[KEYS_MAX], now[24], maxlen[24], exp[24], gq[24], gl[24];
 	size_t nargs = 6 + c->n * 8;

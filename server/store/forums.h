@@ -72,8 +72,8 @@ struct store_clearing {
  * the forum from clearing to review, in one call. value: [forum view,
  * clearing totals as JSON text].
  */
-void store_forum_clear(struct store *s, const char *id, const struct store_clearing *c,
-		       store_cb cb, void *arg);
+void store_forum_clear(struct store *s, const char *id, const struct store_clearing *c, store_cb cb,
+		       void *arg);
 
 /* value: [report JSON text, clearing totals JSON text or null] (cm_forum_report). */
 void store_forum_report(struct store *s, const char *id, store_cb cb, void *arg);

@@ -149,7 +149,7 @@ void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, cons
 	size_t *lens = lens_small;
 	char nk[16];
 	if (nkeys < 0 || nargs < 0)
-		abort(); /* a programming error, not input */
+		abort();		      /* a programming error, not input */
 	if (nkeys + nargs > STORE_MAX_ARGS) { /* a batch (a forum's clearing) */
 		argv = xmalloc(((size_t)nkeys + (size_t)nargs + 3) * sizeof(*argv));
 		lens = xmalloc(((size_t)nkeys + (size_t)nargs + 3) * sizeof(*lens));
