@@ -22,7 +22,7 @@
 #include "server/expiry.h"
 #include "server/http/auth.h"
 #include "server/http/metrics.h"
-#include "server/http/routes.h"
+#include "server/api/routes.h"
 #include "server/http/server.h"
 #include "server/log.h"
 #include "server/push/hub.h"
@@ -105,8 +105,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (app.cfg.show_routes) {
-		for (size_t i = 0; i < http_routes_count; i++)
-			printf("%s %s\n", http_routes[i].method, http_routes[i].pattern);
+		for (size_t i = 0; i < api_routes_count; i++)
+			printf("%s %s\n", api_routes[i].method, api_routes[i].pattern);
 		return 0;
 	}
 	log_setup(app.cfg.log_level, app.cfg.log_format);
@@ -118,13 +118,13 @@ int main(int argc, char **argv)
 	app.started_at = (double)clock_now_ms() / 1e3;
 	app.base = event_base_new();
 
-	const char **methods = xcalloc(http_routes_count, sizeof(*methods));
-	const char **names = xcalloc(http_routes_count, sizeof(*names));
-	for (size_t i = 0; i < http_routes_count; i++) {
-		methods[i] = http_routes[i].method;
-		names[i] = http_routes[i].pattern;
+	const char **methods = xcalloc(api_routes_count, sizeof(*methods));
+	const char **names = xcalloc(api_routes_count, sizeof(*names));
+	for (size_t i = 0; i < api_routes_count; i++) {
+		methods[i] = api_routes[i].method;
+		names[i] = api_routes[i].pattern;
 	}
-	app.metrics = metrics_new(methods, names, http_routes_count);
+	app.metrics = metrics_new(methods, names, api_routes_count);
 
 	int rc = 1;
 	struct main_state m = {.app = &app};
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
 		rc = admin_create(&app, app.cfg.create_admin);
 		goto done;
 	}
-	app.http = http_server_new(&app, http_routes, http_routes_count);
+	app.http = http_server_new(&app, api_routes, api_routes_count, static_unrouted);
 	if (app.http == NULL)
 		goto done;
 

@@ -2,7 +2,7 @@
  * router — matching a method and path against the route table.
  *
  * Pure: no I/O. Patterns are literal segments and {name} parameters,
- * e.g. "/v1/listings/{id}". The table itself lives in routes.c.
+ * e.g. "/v1/listings/{id}". The table itself lives in server/api/routes.c.
  */
 #ifndef CM_HTTP_ROUTER_H
 #define CM_HTTP_ROUTER_H

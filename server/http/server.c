@@ -40,8 +40,6 @@
 #include "server/http/problem.h"
 #include "server/http/request.h"
 #include "server/log.h"
-#include "server/web/static.h"
-#include "server/web/webpath.h"
 
 /* A refusal waits for the answers before it; DONE: sent, or never to be. */
 enum conn_refusal { REFUSAL_NONE, REFUSAL_PENDING, REFUSAL_DONE };
@@ -63,6 +61,7 @@ struct http_server {
 	struct app *app;
 	const struct route *routes;
 	size_t n_routes;
+	void (*unrouted)(struct http_req *r); /* what no route took, or NULL: 404 */
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
 	struct evconnlistener *listener;
@@ -515,19 +514,8 @@ static void http_dispatch(struct evhttp_request *ev, void *arg)
 	case ROUTER_NOT_FOUND:
 		break;
 	}
-	if (!webpath_reserved(r->path)) {
-		/* The web app: files are only read. */
-		if (strcmp(lookup, "GET") == 0) {
-			static_serve(r);
-		} else if (options) {
-			http_reply_options(r, "GET, HEAD");
-		} else {
-			http_reply_header(r, "Allow", "GET, HEAD, OPTIONS");
-			http_reply_problem(r, 405, "method-not-allowed", NULL,
-					   "%s is not served on this path; allowed: GET, HEAD, "
-					   "OPTIONS",
-					   r->method);
-		}
+	if (s->unrouted) {
+		s->unrouted(r);
 		return;
 	}
 	http_reply_problem(r, 404, "not-found", NULL, "no resource at this path");
@@ -566,13 +554,15 @@ static void http_server_request_done(struct http_req *r, int status)
 	}
 }
 
-struct http_server *http_server_new(struct app *app, const struct route *routes, size_t n_routes)
+struct http_server *http_server_new(struct app *app, const struct route *routes, size_t n_routes,
+				    void (*unrouted)(struct http_req *r))
 {
 	const struct config *cfg = &app->cfg;
 	struct http_server *s = xcalloc(1, sizeof(*s));
 	s->app = app;
 	s->routes = routes;
 	s->n_routes = n_routes;
+	s->unrouted = unrouted;
 	s->http = evhttp_new(app->base);
 	snprintf(s->id_prefix, sizeof(s->id_prefix), "%08x",
 		 (unsigned)(getpid() ^ (unsigned)clock_mono_ns()));

@@ -31,10 +31,12 @@ struct http_server_stats {
 };
 
 /*
- * Binds cfg->bind:cfg->port and serves routes. Returns NULL (logged) when
- * the address cannot be bound.
+ * Binds cfg->bind:cfg->port and serves routes; a request no route takes goes
+ * to unrouted (the web app's files), or is 404 when that is NULL. Returns
+ * NULL (logged) when the address cannot be bound.
  */
-struct http_server *http_server_new(struct app *app, const struct route *routes, size_t n_routes);
+struct http_server *http_server_new(struct app *app, const struct route *routes, size_t n_routes,
+				    void (*unrouted)(struct http_req *r));
 void http_server_free(struct http_server *s);
 /* The port actually bound (useful with --port 0). */
 int http_server_port(const struct http_server *s);

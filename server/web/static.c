@@ -199,3 +199,22 @@ void static_serve(struct http_req *r)
 	static_send(r, root, file, fd, &st);
 	free(rel);
 }
+
+void static_unrouted(struct http_req *r)
+{
+	if (webpath_reserved(r->path)) {
+		http_reply_problem(r, 404, "not-found", NULL, "no resource at this path");
+		return;
+	}
+	/* The web app: files are only read. HEAD is answered as GET. */
+	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) {
+		static_serve(r);
+	} else if (strcmp(r->method, "OPTIONS") == 0) {
+		http_reply_options(r, "GET, HEAD");
+	} else {
+		http_reply_header(r, "Allow", "GET, HEAD, OPTIONS");
+		http_reply_problem(r, 405, "method-not-allowed", NULL,
+				   "%s is not served on this path; allowed: GET, HEAD, OPTIONS",
+				   r->method);
+	}
+}

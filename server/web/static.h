@@ -33,6 +33,13 @@ void static_resolve_root(struct config *cfg);
 /* Answers r (GET or HEAD) from the web root. */
 void static_serve(struct http_req *r);
 
+/*
+ * Answers a request no route took (the HTTP server's unrouted hook): under
+ * the API's prefixes 404; elsewhere the web app's files for GET and HEAD,
+ * OPTIONS, and 405 for anything else.
+ */
+void static_unrouted(struct http_req *r);
+
 /* The headers every page of the app carries (also on its 304s and 404s). */
 void static_security_headers(struct http_req *r);
 

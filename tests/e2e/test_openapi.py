@@ -28,7 +28,7 @@ import jsonschema
 import harness
 import openapi_spec
 
-# Routes registered with ROUTE_PUBLIC in server/http/routes.c.
+# Routes registered with ROUTE_PUBLIC in server/api/routes.c.
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
           ("GET", "/v1/provinces"), ("GET", "/v1/materials")}
 # Public routes that take a credential in their body instead (signing in):

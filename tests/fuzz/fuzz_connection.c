@@ -41,7 +41,8 @@
 #include "server/http/framer.h"
 #include "server/http/metrics.h"
 #include "server/http/problem.h"
-#include "server/http/routes.h"
+#include "server/api/routes.h"
+#include "server/web/static.h"
 #include "server/http/server.h"
 #include "server/log.h"
 #include "server/store/store.h"
@@ -107,17 +108,17 @@ static void fuzz_setup(void)
 	log_setup((enum log_level)(LOG_ERROR + 1), LOG_FORMAT_LOGFMT);
 	event_set_log_callback(fuzz_libevent_log);
 	fz.app.base = event_base_new();
-	fz.methods = calloc(http_routes_count, sizeof(*fz.methods));
-	fz.names = calloc(http_routes_count, sizeof(*fz.names));
+	fz.methods = calloc(api_routes_count, sizeof(*fz.methods));
+	fz.names = calloc(api_routes_count, sizeof(*fz.names));
 	fuzz_check(fz.methods && fz.names, "out of memory");
-	for (size_t i = 0; i < http_routes_count; i++) {
-		fz.methods[i] = http_routes[i].method;
-		fz.names[i] = http_routes[i].pattern;
+	for (size_t i = 0; i < api_routes_count; i++) {
+		fz.methods[i] = api_routes[i].method;
+		fz.names[i] = api_routes[i].pattern;
 	}
-	fz.app.metrics = metrics_new(fz.methods, fz.names, http_routes_count);
+	fz.app.metrics = metrics_new(fz.methods, fz.names, api_routes_count);
 	fz.app.store = store_new(fz.app.base, fz.app.cfg.redis_url, fz.app.cfg.redis_timeout_ms);
 	fuzz_check(fz.app.store != NULL, "store_new");
-	fz.app.http = http_server_new(&fz.app, http_routes, http_routes_count);
+	fz.app.http = http_server_new(&fz.app, api_routes, api_routes_count, static_unrouted);
 	fuzz_check(fz.app.http != NULL, "http_server_new");
 	fz.tick = evtimer_new(fz.app.base, fuzz_tick, NULL);
 	atexit(fuzz_teardown);

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "server/http/router.h"
-#include "server/http/routes.h"
+#include "server/api/routes.h"
 #include "tests/fuzz/fuzz.h"
 
 static void fuzz_router_match(const char *method, const char *path, size_t allowlen)
@@ -27,11 +27,11 @@ static void fuzz_router_match(const char *method, const char *path, size_t allow
 	enum router_result r;
 
 	memset(&params, 0, sizeof(params));
-	r = router_match(http_routes, http_routes_count, method, path, &idx, &params, allow,
+	r = router_match(api_routes, api_routes_count, method, path, &idx, &params, allow,
 			 allowlen);
 	if (r == ROUTER_FOUND) {
-		fuzz_check(idx < http_routes_count, "route index out of the table");
-		fuzz_check(strcmp(http_routes[idx].method, method) == 0, "route of another method");
+		fuzz_check(idx < api_routes_count, "route index out of the table");
+		fuzz_check(strcmp(api_routes[idx].method, method) == 0, "route of another method");
 		fuzz_check(params.n >= 0 && params.n <= ROUTER_MAX_PARAMS, "too many parameters");
 		for (int i = 0; i < params.n; i++) {
 			const char *v = params.p[i].value;

@@ -2,7 +2,7 @@
  * routes — the route table (see routes.h). Order matters only among
  * patterns that could match the same path: literal segments first.
  */
-#include "server/http/routes.h"
+#include "server/api/routes.h"
 
 #include "server/api/accounts.h"
 #include "server/api/events.h"
@@ -14,7 +14,7 @@
 #include "server/api/sessions.h"
 #include "server/api/tokens.h"
 
-const struct route http_routes[] = {
+const struct route api_routes[] = {
     {"GET", "/healthz", health_healthz, ROUTE_PUBLIC},
     {"GET", "/readyz", health_readyz, ROUTE_PUBLIC},
     {"GET", "/metrics", health_metrics, ROUTE_PUBLIC},
@@ -59,4 +59,4 @@ const struct route http_routes[] = {
     {"POST", "/v1/stream-tickets", events_ticket_create, 0},
 };
 
-const size_t http_routes_count = sizeof(http_routes) / sizeof(http_routes[0]);
+const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);
