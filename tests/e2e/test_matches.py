@@ -450,9 +450,9 @@ class MatchLifecycleTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
             self.assertEqual(self.remaining(need["id"]), 0)
 
 
-class ListingEndTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
-    """Closing, expiry and filling of a listing, and what each does to its
-    matches. One daemon; each test its own material."""
+class HanoiModeratorCase(fixtures.MatchHelpers, fixtures.ApiTestCase):
+    """One daemon and a moderator whose scope is Hà Nội (cls.mod), for the
+    cases below that review matches between parties in Hà Nội."""
 
     @classmethod
     def setUpClass(cls):
@@ -463,6 +463,11 @@ class ListingEndTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         except BaseException:
             cls._close_shared()
             raise
+
+
+class ListingEndTest(HanoiModeratorCase):
+    """Closing, expiry and filling of a listing, and what each does to its
+    matches. One daemon; each test its own material."""
 
     world = MatchLifecycleTest.world
 
@@ -835,21 +840,11 @@ class MatchFiltersTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         self.assertProblemResp(resp, 400)
 
 
-class MatchExpiryTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
+class MatchExpiryTest(HanoiModeratorCase):
     """--review-timeout 2: proposals and approved matches left unanswered
     expire and give their quantity back; confirmed ones stay."""
 
     daemon_args = ("--review-timeout", "2", "--expiry-interval-ms", "100")
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            cls.mod = cls.api.make_actor(cls.admin, "moderator", "moderator-HN",
-                                         scope={"provinces": ["HN"]})
-        except BaseException:
-            cls._close_shared()
-            raise
 
     def pair(self, material, tan=5):
         village = self.party("village", "HN")
@@ -949,7 +944,7 @@ class MatchExpiryTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         self.fail("could not confirm within the 2 s window in 3 attempts")
 
 
-class MatchIdempotencyTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
+class MatchIdempotencyTest(HanoiModeratorCase):
     """Every match action takes an Idempotency-Key: a retry with the same key
     and body answers 200 with the match as it stands and changes nothing; the
     same key with another body is 409; a retry without a key is 409 (the match
@@ -968,16 +963,6 @@ class MatchIdempotencyTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         "fulfil": ("confirmed", "village", {"delivered": "5", "unit": "tan"},
                    {"delivered": "4", "unit": "tan"}, "buffalo_horn"),
     }
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            cls.mod = cls.api.make_actor(cls.admin, "moderator", "moderator-HN",
-                                         scope={"provinces": ["HN"]})
-        except BaseException:
-            cls._close_shared()
-            raise
 
     def match_in(self, state, material):
         """A 5 tấn match between a new village and supplier, brought to state."""
