@@ -653,8 +653,6 @@ static json_t *listing_body(enum listing_kind kind, enum profile prof, const str
 	snprintf(note, sizeof(note), fmt, m->name_vi, kind == LISTING_NEED ? village : p->name);
 	if (chance(0.8))
 		json_object_set_new(b, "note", json_string(note));
-	if (chance(0.15))
-		json_object_set_new(b, "forum", json_string(forums[rng() % 3]));
 	return b;
 }
 
