@@ -421,6 +421,10 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
         per_engine = [(d.metric("craftmatch_engine_proposals_total"),
                        d.metric("craftmatch_engine_refused_total")) for d in self.daemons]
         proposals = sum(p for p, _ in per_engine)
+        # A propose call that missed its deadline may still have been carried
+        # out by Redis: the engine cannot count it, so each such call may add
+        # one match the counters do not know of (and never more).
+        timeouts = sum(d.metric("craftmatch_redis_timeouts_total") for d in self.daemons)
         open_listings = self.rc.execute("ZCARD", "cm:listings:status:open")
         for d in self.daemons:
             m = d.metrics()
@@ -443,8 +447,12 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
                              dict(collections.Counter(m["state"] for m in matches.values())),
                              dict(shared.counts), per_engine))
         self.assertGreater(len(matches), 20, self.msg("too few matches to prove anything"))
-        self.assertEqual(proposals, len(matches),
-                         self.msg("the engines' proposals_total vs matches in Redis"))
+        self.assertLessEqual(proposals, len(matches),
+                             self.msg("the engines' proposals_total vs matches in Redis"))
+        self.assertLessEqual(len(matches), proposals + timeouts,
+                             self.msg("matches in Redis vs the engines' proposals_total "
+                                      "and Redis calls that missed their deadline (%d)"
+                                      % timeouts))
         self.check_allocation(listings, matches)
         self.check_ended(listings, matches)
         versions_at = self.check_event_log(listings, matches)
