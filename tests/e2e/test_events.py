@@ -1012,7 +1012,7 @@ class WatchTest(harness.TestCase):
         err = open(os.path.join(self.tmp, "watch.err"), "wb")
         self.addCleanup(out.close)
         self.addCleanup(err.close)
-        p = harness._popen([WATCH, "--url", "http://%s:%d" % (harness.HOST, port)] + list(args),
+        p = harness.popen([WATCH, "--url", "http://%s:%d" % (harness.HOST, port)] + list(args),
                            env, out, err)
         self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait()))
         return p
