@@ -12,7 +12,7 @@ import re
 import time
 
 import harness
-from fixtures import DELETE, offer_body, query, vn_date
+from fixtures import DELETE, ApiTestCase, offer_body, query, vn_date
 from stored import last_event_id, listing_remaining, match_events, redis_hash
 
 # Compatible pairs: the default need and offer of fixtures.py never match. For a pair
@@ -195,6 +195,22 @@ class MatchHelpers:
         return post_listing(self.api, supplier, "offer", {k: v for k, v in body.items()
                                                           if v is not DELETE})
 
+    def world(self, material, offers, need_tan=12, need_fields=None):
+        """Suppliers post offers [(tan, price per tấn)] first, then a village
+        posts a need of need_tan tấn; returns
+        (village, suppliers, offers, need)."""
+        village = self.party("village", "HN")
+        suppliers, posted = [], []
+        for tan, price in offers:
+            s = self.party("supplier", "HP", name="Cơ sở %s %d" % (material, len(suppliers)))
+            suppliers.append(s)
+            posted.append(self.offer(s, material, tan, price, grade="B"))
+        self.assertEqual(self.matches_of(posted[0]["id"]), [],
+                         "no proposal without a need")
+        need = self.need(village, material, need_tan, grade="B", price_vnd=1800000,
+                         price_unit="tan", max_distance_km=300, **(need_fields or {}))
+        return village, suppliers, posted, need
+
     def remaining(self, lid, actor=None):
         """remaining.base as GET /v1/listings/{id} answers it (and Redis agrees)."""
         view = self.api.get_listing(actor or self.admin, lid)
@@ -251,6 +267,21 @@ class MatchHelpers:
         self.assertEqual(redis_hash(self.rc, "cm:match:" + mid), before_hash,
                          "a refused %s changed the match" % action)
         return resp
+
+
+class HanoiModeratorCase(MatchHelpers, ApiTestCase):
+    """One daemon and a moderator whose scope is Hà Nội (cls.mod), for the
+    match tests that review matches between parties in Hà Nội."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        try:
+            cls.mod = cls.api.make_actor(cls.admin, "moderator", "moderator-HN",
+                                         scope={"provinces": ["HN"]})
+        except BaseException:
+            cls._close_shared()
+            raise
 
 
 def check_explain_numbers(test, ex, q, vnd, factor, km, mass_g=1000, rate=3000):
