@@ -3,8 +3,9 @@
 
 Run it through scripts/bench (which installs and builds first); see the
 top of scripts/bench and docs/performance.md for what it measures and how.
-Python 3 standard library only; the heavy lifting is done by the C tools
-built into build-bench/ (cmbench-data, cmbench-load, cmbench-floor,
+The phases and the run are here; the stack under test (Redis, craftmatchd,
+the floor, through the e2e suite's tests/e2e/kit/) is stack.py, the table
+report.py. The heavy lifting is done by the C tools built into build-bench/ (cmbench-data, cmbench-load, cmbench-floor,
 cmbench-clearing).
 """
 import argparse
@@ -13,319 +14,24 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import http.client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
-from harness import RedisClient, free_port  # noqa: E402  (the e2e suite's RESP client)
 sys.path.insert(0, HERE)
 import clearing_phase  # noqa: E402  (the forum clearing's solver beside LEMON)
-
-HOST = "127.0.0.1"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-FOCUS = "clay"  # the engine phase's material: exactly --focus open offers of it
-
-# Targets of issue 6, beside which the results are printed.
-TARGETS = {
-    "post_cpu_ratio": 1.5,       # craftmatchd CPU us/request <= 1.5 x floor
-    "match_p99_ms": 5.0,         # at 1,000 listings/s
-    "sse_rss_kib": 10.0,         # per idle subscriber, 10k subscribers
-    "restart_1m_s": 10.0,        # restart-to-ready with 1M listings
-    "engine_median_us": 100.0,   # per new listing against 10k candidates
-}
-
-
-def log(msg):
-    print("bench: " + msg, file=sys.stderr, flush=True)
-
-
-def die(msg):
-    log(msg)
-    sys.exit(1)
-
-
-# ---------------------------------------------------------------------------
-# processes
-# ---------------------------------------------------------------------------
-
-_children = []
-
-
-def _raise_nofile():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = min(hard, 65536) if hard != resource.RLIM_INFINITY else 65536
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-
-
-def _preexec():
-    os.setsid()  # our own process group: a Ctrl-C reaches the bench, which stops children in order
-    _raise_nofile()
-
-
-def spawn(argv, log_path, env=None):
-    f = open(log_path, "ab")
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
-                         env=env, preexec_fn=_preexec, close_fds=True)
-    f.close()
-    _children.append(p)
-    return p
-
-
-def stop(p, timeout=20):
-    if p is None or p.poll() is not None:
-        return
-    p.send_signal(signal.SIGTERM)
-    try:
-        p.wait(timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait(10)
-
-
-def stop_all():
-    for p in reversed(_children):
-        try:
-            stop(p, 10)
-        except Exception:
-            pass
-
-
-def cpu_ticks(pid):
-    """utime + stime of a process (all threads), in seconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def run_tool(argv, timeout=900):
-    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
-                       preexec_fn=_raise_nofile)
-    if r.returncode != 0:
-        die("%s failed (%d):\n%s" % (os.path.basename(argv[0]), r.returncode,
-                                     r.stderr.decode(errors="replace")[-3000:]))
-    out = r.stdout.decode().strip()
-    return json.loads(out.splitlines()[-1]) if out else None
-
-
-# ---------------------------------------------------------------------------
-# HTTP helpers
-# ---------------------------------------------------------------------------
-
-def http_get(port, path, token=None, timeout=5):
-    c = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        h = {"Authorization": "Bearer " + token} if token else {}
-        c.request("GET", path, headers=h)
-        r = c.getresponse()
-        return r.status, r.read()
-    finally:
-        c.close()
-
-
-def http_post(port, path, body, token, timeout=10):
-    c = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        c.request("POST", path, body=body.encode() if isinstance(body, str) else body,
-                  headers={"Authorization": "Bearer " + token,
-                           "Content-Type": "application/json"})
-        r = c.getresponse()
-        return r.status, r.getheader("Location"), r.read()
-    finally:
-        c.close()
-
-
-METRIC_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$')
-
-
-def metrics(port):
-    st, body = http_get(port, "/metrics")
-    if st != 200:
-        return {}
-    out = {}
-    for line in body.decode().splitlines():
-        m = METRIC_RE.match(line)
-        if m:
-            out[(m.group(1), m.group(2) or "")] = float(m.group(3))
-    return out
-
-
-def histogram(ms, name):
-    """{le: cumulative count}, sum, count of a histogram in a metrics() dict."""
-    buckets = {}
-    for (n, labels), v in ms.items():
-        if n == name + "_bucket":
-            le = re.search(r'le="([^"]+)"', labels).group(1)
-            buckets[float("inf") if le == "+Inf" else float(le)] = v
-    return buckets, ms.get((name + "_sum", ""), 0.0), ms.get((name + "_count", ""), 0.0)
-
-
-def hist_delta(before, after, name):
-    b0, s0, c0 = histogram(before, name)
-    b1, s1, c1 = histogram(after, name)
-    d = {le: b1.get(le, 0) - b0.get(le, 0) for le in b1}
-    return d, s1 - s0, c1 - c0
-
-
-def finite(x, scale=1.0):
-    return None if x is None or x == float("inf") else x * scale
-
-
-def hist_quantile(buckets, count, q):
-    """Upper bound of the bucket holding quantile q, and a linear estimate inside it."""
-    if count <= 0:
-        return None, None
-    target = q * count
-    prev_le, prev_c = 0.0, 0.0
-    for le in sorted(buckets):
-        c = buckets[le]
-        if c >= target:
-            if le == float("inf"):
-                return le, None
-            frac = (target - prev_c) / (c - prev_c) if c > prev_c else 1.0
-            return le, prev_le + (le - prev_le) * frac
-        prev_le, prev_c = le, c
-    return None, None
-
-
-# ---------------------------------------------------------------------------
-# the stack under test
-# ---------------------------------------------------------------------------
-
-class Stack:
-    def __init__(self, args, tmp):
-        self.args = args
-        self.tmp = tmp
-        self.bin = os.path.join(args.build_dir, "craftmatchd")
-        self.tool = lambda name: os.path.join(args.build_dir, name)
-        self.redis = None
-        self.redis_port = None
-        self.cm = None
-        self.cm_port = None
-        self.floor = None
-        self.floor_port = None
-
-    # -- Redis --
-    def start_redis(self):
-        rdir = os.path.join(self.tmp, "redis")
-        os.makedirs(rdir, exist_ok=True)
-        for attempt in range(5):
-            port = free_port()
-            # scripts/redis-start: Redis as craftmatch runs it (AOF, fsync always).
-            argv = [os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                 "redis-start"), "--port", str(port),
-                    "--bind", HOST, "--dir", rdir, "--daemonize", "no",
-                    "--logfile", os.path.join(self.tmp, "redis.log")]
-            p = spawn(argv, os.path.join(self.tmp, "redis.out"))
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and p.poll() is None:
-                try:
-                    with RedisClient(port, timeout=2.0) as c:
-                        info = c.execute("INFO", "server")
-                    pid = int(re.search(r"process_id:(\d+)", info).group(1))
-                    if pid != p.pid:
-                        # someone else's Redis on this port: never touch it
-                        raise OSError("port %d is another Redis (pid %d)" % (port, pid))
-                    self.redis, self.redis_port = p, port
-                    return
-                except (OSError, ValueError):
-                    time.sleep(0.05)
-            stop(p)
-        die("could not start a private redis-server; see %s/redis.log" % self.tmp)
-
-    def rc(self):
-        return RedisClient(self.redis_port, timeout=120.0)
-
-    def used_memory(self):
-        with self.rc() as c:
-            info = c.execute("INFO", "memory")
-        return int(re.search(r"used_memory:(\d+)", info).group(1))
-
-    # -- craftmatchd --
-    def cm_argv(self):
-        return [self.bin, "--port", str(self.cm_port), "--bind", HOST,
-                "--redis-url", "redis://%s:%d" % (HOST, self.redis_port),
-                "--log-level", "warn", "--max-connections", str(self.args.max_connections),
-                "--idle-timeout", "600"]
-
-    def start_cm(self, wait=True):
-        if self.cm_port is None:
-            self.cm_port = free_port()
-        t0 = time.monotonic()
-        self.cm = spawn(self.cm_argv(), os.path.join(self.tmp, "craftmatchd.log"))
-        if wait:
-            return self.wait_ready(t0)
-        return None
-
-    def ready_state(self):
-        try:
-            st, _ = http_get(self.cm_port, "/readyz", timeout=2)
-            if st != 200:
-                return False
-            ms = metrics(self.cm_port)
-            return ms.get(("craftmatch_engine_ready", ""), 0) == 1
-        except (OSError, http.client.HTTPException):
-            return False
-
-    def wait_ready(self, t0, timeout=600):
-        while time.monotonic() - t0 < timeout:
-            if self.cm.poll() is not None:
-                die("craftmatchd exited (%s); see %s/craftmatchd.log" % (self.cm.returncode,
-                                                                        self.tmp))
-            if self.ready_state():
-                return time.monotonic() - t0
-            time.sleep(0.005)
-        die("craftmatchd not ready after %ds" % timeout)
-
-    def stop_cm(self):
-        stop(self.cm, 30)
-        self.cm = None
-
-    def create_admin(self):
-        r = subprocess.run([self.bin, "--create-admin", "Quản trị bench",
-                            "--redis-url", "redis://%s:%d" % (HOST, self.redis_port),
-                            "--log-level", "warn"], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=60)
-        out = r.stdout.decode()
-        acc = re.search(r"admin account: (acc_\w+)", out)
-        tok = re.search(r"token: (cm_[A-Za-z0-9_-]+)", out)
-        if r.returncode != 0 or not acc or not tok:
-            die("craftmatchd --create-admin failed: %s" % r.stderr.decode()[-2000:])
-        return acc.group(1), tok.group(1)
-
-    # -- floor --
-    def start_floor(self):
-        self.floor_port = free_port()
-        self.floor = spawn([self.tool("cmbench-floor"), "--port", str(self.floor_port),
-                            "--redis-port", str(self.redis_port)],
-                           os.path.join(self.tmp, "floor.log"))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection((HOST, self.floor_port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        die("cmbench-floor did not start; see %s/floor.log" % self.tmp)
-
+import report  # noqa: E402  (the Markdown table)
+from stack import (FOCUS, HOST, Stack, cpu_ticks, die, finite, hist_delta,  # noqa: E402
+                   hist_quantile, log, metric, metrics, raise_nofile, rss_kib, run_tool)
+import fixtures  # noqa: E402  (the e2e suite's, on the path stack.py set: admin, route table)
+from kit import procs  # noqa: E402
+from kit.http import http_request  # noqa: E402
 
 # ---------------------------------------------------------------------------
 # the run
@@ -389,7 +95,7 @@ def restart_phase(st, reps, label, res):
     ms = metrics(st.cm_port)
     res["restart_" + label] = {
         "seconds": [round(t, 3) for t in times], "median_s": round(median(times), 3),
-        "engine_listings": ms.get(("craftmatch_engine_listings", ""), None),
+        "engine_listings": metric(ms, "craftmatch_engine_listings", None),
     }
 
 
@@ -405,10 +111,11 @@ def self_check(st, args, acc_file, res):
                               "--redis", "%s:%d" % (HOST, st.redis_port)],
                              stdout=subprocess.PIPE, check=True).stdout.decode()
         k, owner, token, body = out.rstrip("\n").split("\t", 3)
-        status, loc, raw = http_post(st.cm_port, "/v1/%ss" % k, body, token)
+        status, headers, answer = http_request(st.cm_port, "POST", "/v1/%ss" % k, body,
+                                               {"Content-Type": "application/json"}, token)
         if status != 201:
-            die("self-check: POST /v1/%ss answered %d: %s" % (k, status, raw[:500]))
-        api_id = loc.rsplit("/", 1)[1]
+            die("self-check: POST /v1/%ss answered %d: %.500r" % (k, status, answer))
+        api_id = headers["Location"].rsplit("/", 1)[1]
         with st.rc() as c:
             ids = c.execute("ZREVRANGE", "cm:listings:owner:" + owner, 0, 1)
             loader_id = [x for x in ids if x != api_id][0]
@@ -449,8 +156,7 @@ def self_check(st, args, acc_file, res):
 
 
 def has_events(st):
-    routes = subprocess.run([st.bin, "--routes"], stdout=subprocess.PIPE).stdout.decode()
-    return "/v1/events" in routes
+    return any(path == "/v1/events" for _, path in fixtures.served_routes())
 
 
 def load_run(st, args, reqs, port, duration, connections, rate=None, watch=False, drain=0,
@@ -493,11 +199,11 @@ def measured(st, args, server_pid, fn, settle=None):
     """Runs fn() and returns (its result, server CPU s, Redis CPU s). settle(), when
     given, runs before the second reading: work the requests left queued (the
     engine's) is theirs too."""
-    c0, r0 = cpu_ticks(server_pid), cpu_ticks(st.redis.pid)
+    c0, r0 = cpu_ticks(server_pid), cpu_ticks(st.redis.proc.pid)
     out = fn()
     if settle:
         settle()
-    c1, r1 = cpu_ticks(server_pid), cpu_ticks(st.redis.pid)
+    c1, r1 = cpu_ticks(server_pid), cpu_ticks(st.redis.proc.pid)
     return out, c1 - c0, r1 - r0
 
 
@@ -506,16 +212,16 @@ def post_phase(st, args, reqs, res):
     rows = []
     for rep in range(args.reps):
         row = {}
-        for who, port, pid in (("craftmatchd", st.cm_port, st.cm.pid),
+        for who, port, pid in (("craftmatchd", st.cm_port, st.cm.proc.pid),
                                ("floor", st.floor_port, st.floor.pid)):
             load_run(st, args, reqs, port, args.warmup, args.connections)  # warm-up
-            m0 = metrics(st.cm_port) if who == "craftmatchd" else {}
+            m0 = metrics(st.cm_port) if who == "craftmatchd" else None
             cs0 = commandstats(st)
             out, cpu, rcpu = measured(
                 st, args, pid, lambda: load_run(st, args, reqs, port, args.seconds,
                                                 args.connections),
                 settle=(lambda: wait_engine_idle(st)) if who == "craftmatchd" else None)
-            m1 = metrics(st.cm_port) if who == "craftmatchd" else {}
+            m1 = metrics(st.cm_port) if who == "craftmatchd" else None
             cs1 = commandstats(st)
             n = out["completed"]
             _, plan_s, _ = hist_delta(m0, m1, "craftmatch_engine_plan_cpu_seconds")
@@ -531,8 +237,8 @@ def post_phase(st, args, reqs, res):
             if who == "craftmatchd":
                 # the engine plans every new listing in the same process: its share
                 row[who]["engine_plan_cpu_us_per_req"] = plan_s * 1e6 / n if n else None
-                row[who]["proposals"] = m1.get(("craftmatch_engine_proposals_total", ""), 0) - \
-                    m0.get(("craftmatch_engine_proposals_total", ""), 0)
+                row[who]["proposals"] = metric(m1, "craftmatch_engine_proposals_total") - \
+                    metric(m0, "craftmatch_engine_proposals_total")
                 if row[who]["proposals"]:
                     log("  WARNING: background listings were matched (%d proposals): the "
                         "data set is meant never to cross" % row[who]["proposals"])
@@ -568,7 +274,7 @@ def search_phase(st, args, reqs, res):
     for rep in range(args.reps):
         load_run(st, args, reqs, st.cm_port, args.warmup, args.connections)
         cs0 = commandstats(st)
-        out, cpu, rcpu = measured(st, args, st.cm.pid, lambda: load_run(
+        out, cpu, rcpu = measured(st, args, st.cm.proc.pid, lambda: load_run(
             st, args, reqs, st.cm_port, args.seconds, args.connections))
         cs1 = commandstats(st)
         n = out["completed"]
@@ -601,14 +307,14 @@ def engine_phase(st, args, acc_file, res):
         cands = c.execute("HLEN", "cm:eng:offer:" + FOCUS)
     m0 = metrics(st.cm_port)
     rate = args.engine_rate
-    out, cpu, rcpu = measured(st, args, st.cm.pid, lambda: load_run(
+    out, cpu, rcpu = measured(st, args, st.cm.proc.pid, lambda: load_run(
         st, args, reqs, st.cm_port, n / rate, 4, rate=rate))
     time.sleep(1.0)
     m1 = metrics(st.cm_port)
     b, s, cnt = hist_delta(m0, m1, "craftmatch_engine_plan_cpu_seconds")
     le50, est50 = hist_quantile(b, cnt, 0.5)
-    runs = m1.get(("craftmatch_engine_runs_total", ""), 0) - m0.get(
-        ("craftmatch_engine_runs_total", ""), 0)
+    runs = metric(m1, "craftmatch_engine_runs_total") - metric(
+        m0, "craftmatch_engine_runs_total")
     off = run_tool([data, "plan", "--candidates", str(cands), "--subjects",
                     str(args.plan_subjects), "--material", FOCUS, "--accounts", acc_file])
     res["engine"] = {
@@ -629,12 +335,11 @@ def engine_phase(st, args, acc_file, res):
 
 def wait_engine_idle(st, timeout=120):
     """Until the engine's queue is empty (a phase that outran it must not load the next)."""
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if metrics(st.cm_port).get(("craftmatch_engine_queue", ""), 0) == 0:
-            return
-        time.sleep(0.05)
-    log("  WARNING: the engine's queue did not empty in %ds" % timeout)
+    try:
+        procs.wait_for(lambda: metric(metrics(st.cm_port), "craftmatch_engine_queue", 1) == 0,
+                       timeout, message="the engine's queue to empty")
+    except AssertionError:
+        log("  WARNING: the engine's queue did not empty in %ds" % timeout)
 
 
 def latency_trend(record):
@@ -675,7 +380,7 @@ def match_phase(st, args, acc_file, res, admin_token):
         for rep in range(args.reps):
             m0 = metrics(st.cm_port)
             record = os.path.join(st.tmp, "match-%d-%d.tsv" % (rate, rep))
-            out, cpu, rcpu = measured(st, args, st.cm.pid, lambda: load_run(
+            out, cpu, rcpu = measured(st, args, st.cm.proc.pid, lambda: load_run(
                 st, args, reqs, st.cm_port, args.seconds, 64, rate=rate, watch=True, drain=3,
                 record=record, sse_token=sse_token))
             m1 = metrics(st.cm_port)
@@ -702,7 +407,7 @@ def match_phase(st, args, acc_file, res, admin_token):
                 "redis_cpu_us_per_listing": rcpu * 1e6 / out["completed"] if out["completed"]
                 else None,
                 "status": out["status"], "errors": out["errors"],
-                "queue_after": m1.get(("craftmatch_engine_queue", ""), None),
+                "queue_after": metric(m1, "craftmatch_engine_queue", None),
                 "match_p50_ms_first_third": trend[0], "match_p50_ms_last_third": trend[1],
             }
             if sse_token:
@@ -758,17 +463,16 @@ def sse_phase(st, args, res, admin_token):
                     FOCUS, "--seed", "99", "--out", reqs], check=True)
     out = {}
     for n in args.sse:
-        rss0 = rss_kib(st.cm.pid)
+        rss0 = rss_kib(st.cm.proc.pid)
         argv = [st.tool("cmbench-load"), "--sse", "--port", str(st.cm_port), "--sse-path",
                 "/v1/events", "--token", admin_token, "--subscribers", str(n), "--idle", "4",
                 "--requests", reqs, "--publish", "20", "--publish-interval", "100"]
-        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             preexec_fn=_raise_nofile)
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         rss_idle = None
         line = p.stderr.readline().decode()
         if line.startswith("ready"):
             time.sleep(2.0)  # idle subscribers, all connected
-            rss_idle = rss_kib(st.cm.pid)
+            rss_idle = rss_kib(st.cm.proc.pid)
         so, se = p.communicate(timeout=300)
         if p.returncode != 0:
             log("  SSE %d: cmbench-load failed: %s %s" % (n, line, se.decode()[-1000:]))
@@ -786,143 +490,6 @@ def sse_phase(st, args, res, admin_token):
                                                r["deliveries"], r["expected_deliveries"]))
         time.sleep(1.0)
     res["sse"] = out
-
-
-# ---------------------------------------------------------------------------
-# report
-# ---------------------------------------------------------------------------
-
-def fmt(v, nd=1, unit=""):
-    if v is None:
-        return "n/a"
-    if isinstance(v, str):
-        return v
-    return ("%." + str(nd) + "f%s") % (v, unit)
-
-
-def gap(value, target, lower_is_better=True):
-    if value is None:
-        return "n/a"
-    g = value / target
-    if lower_is_better:
-        return "meets (%.2fx of target)" % g if value <= target else "%.2fx over" % g
-    return "meets" if value >= target else "%.2fx under" % (target / value)
-
-
-def report_md(res):
-    L = []
-    m = res["machine"]
-    L.append("# craftmatch bench %s" % res["started"])
-    L.append("")
-    L.append("`%s` — %s, %s cores (%s), load average %s at start, %s at end; Redis %s; "
-             "commit %s%s." % (res["command"], m["cpu_model"], m["nproc"], m["kernel"],
-                                m["loadavg_start"], m.get("loadavg_end", "?"),
-                                m["redis_version"], m["git_commit"],
-                                " (dirty tree)" if m["git_dirty"] else ""))
-    L.append("")
-    ld = res.get("load", {})
-    L.append("Data: %s accounts, %s open listings loaded (%s offers of `%s` for the engine "
-             "phase), %s listings/s bulk load. Phases %ss each, medians of %d repetitions." % (
-                 res.get("accounts"), ld.get("listings"), res["params"]["focus"], FOCUS,
-                 ld.get("per_second"), res["params"]["seconds"], res["params"]["reps"]))
-    L.append("")
-    L.append("| measure | craftmatchd | floor | ratio | target | gap |")
-    L.append("| --- | --- | --- | --- | --- | --- |")
-    p = res.get("post", {}).get("median")
-    if p:
-        cm, fl, r = p["craftmatchd"], p["floor"], p["ratio"]
-        L.append("| POST throughput (req/s, %d conns) | %s | %s | %s | | |" % (
-            res["post"]["connections"], fmt(cm["throughput"], 0), fmt(fl["throughput"], 0),
-            fmt(r["throughput"], 2)))
-        L.append("| POST latency p50 / p99 (ms) | %s / %s | %s / %s | p99 %s | | |" % (
-            fmt(cm["p50_ms"], 2), fmt(cm["p99_ms"], 2), fmt(fl["p50_ms"], 2),
-            fmt(fl["p99_ms"], 2), fmt(r["p99"], 2)))
-        L.append("| POST server CPU per request (µs) | %s | %s | **%s** | ≤ 1.5× floor | %s |" % (
-            fmt(cm["cpu_us_per_req"], 0), fmt(fl["cpu_us_per_req"], 0), fmt(r["cpu"], 2),
-            gap(r["cpu"], TARGETS["post_cpu_ratio"])))
-        L.append("| of which the engine's plan of each new listing (µs) | %s | | | | |" %
-                 fmt(cm.get("engine_plan_cpu_us_per_req"), 0))
-        L.append("| POST Redis CPU per request (µs) | %s | %s | %s | | |" % (
-            fmt(cm["redis_cpu_us_per_req"], 0), fmt(fl["redis_cpu_us_per_req"], 0),
-            fmt(cm["redis_cpu_us_per_req"] / fl["redis_cpu_us_per_req"]
-                if fl["redis_cpu_us_per_req"] else None, 2)))
-    s = res.get("search", {}).get("median")
-    if s:
-        L.append("| GET /v1/listings search (req/s) | %s | | | | |" % fmt(s["throughput"], 0))
-        L.append("| search latency p50 / p99 (ms) | %s / %s | | | | |" % (
-            fmt(s["p50_ms"], 2), fmt(s["p99_ms"], 2)))
-        L.append("| search CPU per request, server + Redis (µs) | %s + %s | | | | |" % (
-            fmt(s["cpu_us_per_req"], 0), fmt(s["redis_cpu_us_per_req"], 0)))
-    mt = res.get("match")
-    if mt:
-        if mt.get("rate"):
-            md = mt["median"]
-            L.append("| match latency posted → match.proposed, p50 / p99 / max (ms) at %d "
-                     "listings/s | %s / **%s** / %s | | | p99 ≤ 5 ms at 1,000/s | %s%s |" % (
-                         mt["rate"], fmt(md["match_p50_ms"], 2), fmt(md["match_p99_ms"], 2),
-                         fmt(md["match_max_ms"], 1), gap(md["match_p99_ms"], 5.0),
-                         "" if mt["rate"] == 1000 else "; 1,000/s not sustained here"))
-        else:
-            L.append("| match latency | no rate sustained | | | p99 ≤ 5 ms at 1,000/s | not met |")
-        if mt.get("rate") and mt["median"].get("sse_match_p50_ms") is not None:
-            md = mt["median"]
-            L.append("| the same, pushed over SSE (GET /v1/events, admin) p50 / p99 / max (ms) "
-                     "| %s / %s / %s | | | | |" % (fmt(md["sse_match_p50_ms"], 2),
-                                                  fmt(md["sse_match_p99_ms"], 2),
-                                                  fmt(md["sse_match_max_ms"], 1)))
-        first = mt["tried"][0] if mt["tried"] else None
-        if first and not first["sustained"]:
-            r0 = first["reps"][0]
-            L.append("| the same at %d listings/s offered (not sustained: the engine falls "
-                     "behind), p50 / p99 / max (ms) | %s / %s / %s | | | | |" % (
-                         first["rate"], fmt(r0["match_p50_ms"], 0), fmt(r0["match_p99_ms"], 0),
-                         fmt(r0["match_max_ms"], 0)))
-    e = res.get("engine")
-    if e:
-        off = e["offline_plan"]
-        L.append("| engine plan CPU per new listing vs %d candidates: median / mean (µs) | "
-                 "%s / %s (matching_plan alone); server histogram mean %s, median ≤ %s "
-                 "| | | median ≤ 100 µs | %s |" % (
-                     e["open_counterparts"], fmt(off["median_us"], 0), fmt(off["mean_us"], 0),
-                     fmt(e["plan_cpu_mean_us"], 0), fmt(e["plan_cpu_median_bucket_le_us"], 0),
-                     gap(off["median_us"], 100.0)))
-        L.append("| server CPU per posted need incl. API + engine (µs) | %s | | | | |" % fmt(
-            e["server_cpu_us_per_posted_need"], 0))
-    sse = res.get("sse")
-    if isinstance(sse, str):
-        L.append("| SSE fan-out | %s | | | 10k idle ≤ 10 KiB each | n/a |" % sse)
-    elif sse:
-        for n, r in sse.items():
-            if "error" in r:
-                L.append("| SSE %s subscribers | error | | | | |" % n)
-                continue
-            d = r["delivery_us"]
-            L.append("| SSE %s subscribers: RSS per subscriber (KiB); delivery p50 / p99 / max "
-                     "(ms) | %s; %s / %s / %s | | | %s | %s |" % (
-                         n, fmt(r["rss_kib_per_subscriber"], 2), fmt(d["p50"] / 1e3, 1),
-                         fmt(d["p99"] / 1e3, 1), fmt(d["max"] / 1e3, 1),
-                         "≤ 10 KiB each" if n == "10000" else "",
-                         gap(r["rss_kib_per_subscriber"], 10.0) if n == "10000" else ""))
-    for key, label, tgt in (("restart_loaded", "restart-to-ready, %s listings", None),
-                            ("restart_big", "restart-to-ready, %s listings", 10.0)):
-        r = res.get(key)
-        if r:
-            L.append("| %s (s) | %s | | | %s | %s |" % (
-                label % fmt(r["engine_listings"], 0), fmt(r["median_s"], 2),
-                "≤ 10 s with 1M" if tgt else "", gap(r["median_s"], tgt) if tgt else ""))
-    for key in ("load", "load_big"):
-        r = res.get(key)
-        if r:
-            L.append("| Redis memory per listing, %s loaded (bytes; of which cm:events) | "
-                     "%s (%s) | | | | |" % (fmt(r["listings"], 0),
-                                            fmt(r["redis_bytes_per_listing"], 0),
-                                            fmt(r["events_stream_bytes_per_listing"], 0)))
-            L.append("| bulk load of %s listings (s) | %s | | | | |" % (
-                fmt(r["listings"], 0), fmt(r["seconds"], 1)))
-    L.extend(clearing_phase.rows(res, fmt, gap))
-    L.append("")
-    L.append("Medians of the repetitions; each repetition's figures are in the JSON file.")
-    return "\n".join(L) + "\n"
 
 
 # ---------------------------------------------------------------------------
@@ -993,6 +560,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="cm-bench-")
     st = Stack(args, tmp)
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+    raise_nofile()
     t_all = time.monotonic()
     try:
         log("machine: %s, %d cores, load average %.2f; temp dir %s" % (
@@ -1063,10 +631,10 @@ def main():
     finally:
         res["machine"]["loadavg_end"] = os.getloadavg()[0]
         res["seconds_total"] = round(time.monotonic() - t_all, 1)
-        stop(st.floor)
-        stop(st.cm, 30)
-        stop(st.redis, 60)
-        stop_all()
+        st.stop_floor()
+        st.stop_cm()
+        if st.redis is not None:
+            st.redis.close()
         if args.keep:
             log("kept %s" % tmp)
         else:
@@ -1075,7 +643,7 @@ def main():
     base = os.path.join(args.out_dir, stamp)
     with open(base + ".json", "w") as f:
         json.dump(res, f, indent=1, ensure_ascii=False)
-    md = report_md(res)
+    md = report.markdown(res)
     with open(base + ".md", "w") as f:
         f.write(md)
     print(md)

@@ -19,9 +19,9 @@
  * them: the request body goes through the server's own validation and
  * document code (common/: account_from_request, listing_from_request,
  * listing_search_text, ids_new, ids_token_hash), and the result is stored by
- * the same Redis functions with the same KEYS and ARGV as server/store/
- * builds them (cm_account_create, cm_token_create, cm_listing_create),
- * pipelined. Only the HTTP hop is skipped. scripts/bench checks this at
+ * the same Redis functions with the KEYS and ARGV that server/store/calls.c
+ * builds for the server too (cm_account_create, cm_token_create,
+ * cm_listing_create), pipelined. Only the HTTP hop is skipped. scripts/bench checks this at
  * every run by posting a listing through the API and comparing the stored
  * hash with one written here from the same body.
  *
@@ -64,8 +64,9 @@
 #include "common/matching.h"
 #include "common/materials.h"
 #include "common/provinces.h"
+#include "server/store/calls.h"
 
-#define EVENTS_MAXLEN "1000000" /* craftmatchd's --events-maxlen default */
+#define EVENTS_MAXLEN 1000000L /* craftmatchd's --events-maxlen default */
 #define PIPELINE 512
 
 static void die(const char *fmt, ...)
@@ -332,29 +333,32 @@ static void pipe_drain(redisContext *c, size_t keep)
 	}
 }
 
-static void pipe_fcall(redisContext *c, const char *fn, int nkeys, const char **keys, int nargs,
-		       const char **args)
+/* One call as the store builds it (server/store/calls.c), pipelined. */
+static void pipe_call(redisContext *c, const struct store_call *call)
 {
-	const char *argv[64];
-	size_t lens[64];
+	const char *argv[3 + STORE_CALL_KEYS + STORE_CALL_ARGS];
+	size_t lens[3 + STORE_CALL_KEYS + STORE_CALL_ARGS];
 	char nk[8];
 	int n = 0;
-	snprintf(nk, sizeof(nk), "%d", nkeys);
+	snprintf(nk, sizeof(nk), "%d", call->nkeys);
 	argv[n++] = "FCALL";
-	argv[n++] = fn;
+	argv[n++] = call->fn;
 	argv[n++] = nk;
-	for (int i = 0; i < nkeys; i++)
-		argv[n++] = keys[i];
-	for (int i = 0; i < nargs; i++)
-		argv[n++] = args[i];
+	for (int i = 0; i < call->nkeys; i++)
+		argv[n++] = call->keys[i];
+	for (int i = 0; i < call->nargs; i++)
+		argv[n++] = call->args[i];
 	for (int i = 0; i < n; i++)
 		lens[i] = strlen(argv[i]);
+	pipe_what = call->fn;
 	if (redisAppendCommandArgv(c, n, argv, lens) != REDIS_OK)
 		die("Redis: %s", c->errstr);
 	pipe_pending++;
 	if (pipe_pending >= 2 * PIPELINE)
 		pipe_drain(c, PIPELINE);
 }
+
+static const struct store_idem no_idem = {NULL, NULL};
 
 static void time_text(int64_t ms, char buf[32]) /* as server/clock.c clock_text */
 {
@@ -388,33 +392,17 @@ static void store_account(redisContext *c, const json_t *body, const char *by, c
 		char *e = json_dumps(errors, 0);
 		die("account body refused by account_from_request: %s", e);
 	}
-	char when[32], now[24], provs[512], fos[2048], k_acc[128];
+	char when[32];
 	int64_t t = now_ms();
 	ids_new("acc", id);
 	json_object_set_new(doc, "id", json_string(id));
 	time_text(t, when);
 	json_object_set_new(doc, "created_at", json_string(when));
 	json_object_set_new(doc, "created_by", json_string(by));
-	char *text = json_dumps(doc, JSON_COMPACT);
-	const char *prov = json_string_value(json_object_get(doc, "province"));
-	snprintf(now, sizeof(now), "%" PRId64, t);
-	snprintf(k_acc, sizeof(k_acc), "cm:account:%s", id);
-	account_scope_csv(doc, "provinces", provs, sizeof(provs));
-	account_scope_csv(doc, "forums", fos, sizeof(fos));
-	const char *keys[] = {k_acc, "cm:accounts"};
-	const char *args[] = {id,
-			      text,
-			      json_string_value(json_object_get(doc, "role")),
-			      prov ? prov : "",
-			      provs,
-			      fos,
-			      now,
-			      by,
-			      EVENTS_MAXLEN,
-			      ""};
-	pipe_what = "cm_account_create";
-	pipe_fcall(c, "cm_account_create", 2, keys, 10, args);
-	free(text);
+	struct store_call call;
+	store_call_account_create(&call, id, doc, by, &no_idem, t, EVENTS_MAXLEN);
+	pipe_call(c, &call);
+	store_call_done(&call);
 	json_decref(doc);
 }
 
@@ -422,20 +410,15 @@ static void store_account(redisContext *c, const json_t *body, const char *by, c
 static void store_token(redisContext *c, const char *account, const char *by,
 			char token[IDS_TOKEN_MAX])
 {
-	char id[IDS_MAX], hash[IDS_TOKEN_HASH_HEX], now[24];
-	char k_tok[128], k_id[128], k_set[128], k_acc[128];
+	char id[IDS_MAX], hash[IDS_TOKEN_HASH_HEX];
 	ids_new("tok", id);
 	ids_token_new(token);
 	ids_token_hash(token, strlen(token), hash);
-	snprintf(now, sizeof(now), "%" PRId64, now_ms());
-	snprintf(k_tok, sizeof(k_tok), "cm:token:%s", hash);
-	snprintf(k_id, sizeof(k_id), "cm:tokenid:%s", id);
-	snprintf(k_set, sizeof(k_set), "cm:account:%s:tokens", account);
-	snprintf(k_acc, sizeof(k_acc), "cm:account:%s", account);
-	const char *keys[] = {k_tok, k_id, k_set, k_acc};
-	const char *args[] = {id, account, hash, "bench", now, by, EVENTS_MAXLEN, ""};
-	pipe_what = "cm_token_create";
-	pipe_fcall(c, "cm_token_create", 4, keys, 8, args);
+	struct store_call call;
+	store_call_token_create(&call, id, account, hash, "bench", by, &no_idem, now_ms(),
+				EVENTS_MAXLEN);
+	pipe_call(c, &call);
+	store_call_done(&call);
 }
 
 static const char *const supplier_kinds[] = {"Công ty TNHH", "Hộ kinh doanh", "Cơ sở", "Hợp tác xã",
@@ -682,42 +665,36 @@ static void store_listing(redisContext *c, enum listing_kind kind, const json_t 
 		char *bt = json_dumps(body, 0);
 		die("listing body refused by listing_from_request: %s\nbody: %s", e, bt);
 	}
-	char id[IDS_MAX], k[128], qty[24], ends[24], now[24];
+	char id[IDS_MAX];
 	ids_new("lst", id);
 	json_object_set_new(doc, "id", json_string(id));
 	json_object_set_new(doc, "owner", json_string(a->id));
 	char *fold = listing_search_text(doc, a->name);
 	const char *forum = json_string_value(json_object_get(doc, "forum"));
-	char *text = json_dumps(doc, JSON_COMPACT);
-	snprintf(k, sizeof(k), "cm:listing:%s", id);
-	snprintf(qty, sizeof(qty), "%" PRId64, listing_quantity_base(doc));
-	snprintf(ends, sizeof(ends), "%" PRId64, listing_ends_at(doc));
-	snprintf(now, sizeof(now), "%" PRId64, t);
 	/* The engine record, as server/api/listings.c listings_engine_record. */
 	char engine[MATCHING_RECORD_MAX] = "";
 	struct matching_listing ml;
 	if (matching_listing_from_doc(&ml, doc, listing_quantity_base(doc), 1, 0, NULL) < 0 ||
 	    matching_listing_encode(&ml, engine, sizeof(engine)) < 0)
 		engine[0] = '\0';
-	const char *keys[] = {k};
-	const char *args[] = {id,
-			      text,
-			      listing_kind_name(kind),
-			      a->id,
-			      a->name,
-			      json_string_value(json_object_get(doc, "material")),
-			      json_string_value(json_object_get(doc, "province")),
-			      forum ? forum : "",
-			      qty,
-			      ends,
-			      fold ? fold : "",
-			      now,
-			      EVENTS_MAXLEN,
-			      "",
-			      engine};
-	pipe_what = "cm_listing_create";
-	pipe_fcall(c, "cm_listing_create", 1, keys, 15, args);
-	free(text);
+	/* The meta, as server/api/listings.c listings_post fills it. */
+	struct store_listing_meta m = {
+	    .kind = listing_kind_name(kind),
+	    .owner = a->id,
+	    .owner_name = a->name,
+	    .material = json_string_value(json_object_get(doc, "material")),
+	    .province = json_string_value(json_object_get(doc, "province")),
+	    .forum = forum ? forum : "",
+	    .quantity = listing_quantity_base(doc),
+	    .ends_at = listing_ends_at(doc),
+	    .fold = fold ? fold : "",
+	    .engine = engine,
+	    .after_forum = json_string_value(json_object_get(doc, "after_forum")),
+	};
+	struct store_call call;
+	store_call_listing_create(&call, id, doc, &m, &no_idem, t, EVENTS_MAXLEN);
+	pipe_call(c, &call);
+	store_call_done(&call);
 	free(fold);
 	json_decref(doc);
 }

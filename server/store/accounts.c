@@ -1,37 +1,21 @@
 /*
- * accounts (store) — argv for the account and token functions (see accounts.h).
+ * accounts (store) — argv for the account and token functions (see
+ * accounts.h); those of the create calls come from calls.c.
  */
 #include "server/store/accounts.h"
 
-#include <stdlib.h>
-#include <string.h>
-#include <sys/time.h>
+#include <stdio.h>
 
-#include "common/account.h"
 #include "server/clock.h"
 #include "server/store/keys.h"
 
 void store_account_create(struct store *s, const char *id, const json_t *doc, const char *by,
 			  const struct store_idem *idem, store_cb cb, void *arg)
 {
-	char k_acc[KEYS_MAX], now[24], maxlen[24], provs[512], forums[2048];
-	char *text = json_dumps(doc, JSON_COMPACT);
-	const char *prov = json_string_value(json_object_get(doc, "province"));
-	const char *keys[] = {keys_account(k_acc, id), KEY_ACCOUNTS, idem->key};
-	clock_now_arg(now);
-	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
-	const char *args[] = {id,
-			      text,
-			      json_string_value(json_object_get(doc, "role")),
-			      prov ? prov : "",
-			      account_scope_csv(doc, "provinces", provs, sizeof(provs)),
-			      account_scope_csv(doc, "forums", forums, sizeof(forums)),
-			      now,
-			      by,
-			      maxlen,
-			      idem->fingerprint ? idem->fingerprint : ""};
-	store_fcall(s, "cm_account_create", 0, idem->key ? 3 : 2, keys, 10, args, NULL, cb, arg);
-	free(text);
+	struct store_call c;
+	store_call_account_create(&c, id, doc, by, idem, clock_now_ms(), s->events_maxlen);
+	store_fcall(s, c.fn, 0, c.nkeys, c.keys, c.nargs, c.args, NULL, cb, arg);
+	store_call_done(&c);
 }
 
 void store_account_get(struct store *s, const char *id, store_cb cb, void *arg)
@@ -52,15 +36,11 @@ void store_token_create(struct store *s, const char *id, const char *account, co
 			const char *name, const char *by, const struct store_idem *idem,
 			store_cb cb, void *arg)
 {
-	char k_tok[KEYS_MAX], k_id[KEYS_MAX], k_set[KEYS_MAX], k_acc[KEYS_MAX], now[24], maxlen[24];
-	const char *keys[] = {keys_token(k_tok, hash), keys_token_id(k_id, id),
-			      keys_account_tokens(k_set, account), keys_account(k_acc, account),
-			      idem->key};
-	clock_now_arg(now);
-	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
-	const char *args[] = {id,  account, hash,   name,
-			      now, by,	    maxlen, idem->fingerprint ? idem->fingerprint : ""};
-	store_fcall(s, "cm_token_create", 0, idem->key ? 5 : 4, keys, 8, args, NULL, cb, arg);
+	struct store_call c;
+	store_call_token_create(&c, id, account, hash, name, by, idem, clock_now_ms(),
+				s->events_maxlen);
+	store_fcall(s, c.fn, 0, c.nkeys, c.keys, c.nargs, c.args, NULL, cb, arg);
+	store_call_done(&c);
 }
 
 void store_token_revoke(struct store *s, const char *id, const char *caller, int any, store_cb cb,

@@ -9,13 +9,8 @@
 
 #include <jansson.h>
 
+#include "server/store/calls.h" /* struct store_idem */
 #include "server/store/store.h"
-
-/* Idempotency of a POST: the Redis key for it and the request's fingerprint. */
-struct store_idem {
-	const char *key; /* NULL when the request carried no Idempotency-Key */
-	const char *fingerprint;
-};
 
 /* value: ["created"|"replay", id] */
 void store_account_create(struct store *s, const char *id, const json_t *doc, const char *by,

@@ -1,5 +1,6 @@
 /*
- * listings (store) — argv for the listing functions (see listings.h).
+ * listings (store) — argv for the listing functions (see listings.h); that
+ * of cm_listing_create comes from calls.c.
  */
 #include "server/store/listings.h"
 
@@ -18,31 +19,10 @@ void store_listing_create(struct store *s, const char *id, const json_t *doc,
 			  const struct store_listing_meta *m, const struct store_idem *idem,
 			  store_cb cb, void *arg)
 {
-	char k[KEYS_MAX], qty[24], ends[24], now[24], maxlen[24];
-	char *text = jsonout_dumps(doc, 0, NULL);
-	snprintf(qty, sizeof(qty), "%" PRId64, m->quantity);
-	snprintf(ends, sizeof(ends), "%" PRId64, m->ends_at);
-	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
-	clock_now_arg(now);
-	const char *keys[] = {keys_listing(k, id), idem->key};
-	const char *args[] = {id,
-			      text,
-			      m->kind,
-			      m->owner,
-			      m->owner_name,
-			      m->material,
-			      m->province,
-			      m->forum,
-			      qty,
-			      ends,
-			      m->fold,
-			      now,
-			      maxlen,
-			      idem->fingerprint ? idem->fingerprint : "",
-			      m->engine,
-			      m->after_forum ? m->after_forum : ""};
-	store_fcall(s, "cm_listing_create", 0, idem->key ? 2 : 1, keys, 16, args, NULL, cb, arg);
-	free(text);
+	struct store_call c;
+	store_call_listing_create(&c, id, doc, m, idem, clock_now_ms(), s->events_maxlen);
+	store_fcall(s, c.fn, 0, c.nkeys, c.keys, c.nargs, c.args, NULL, cb, arg);
+	store_call_done(&c);
 }
 
 void store_listing_get(struct store *s, const char *id, store_cb cb, void *arg)

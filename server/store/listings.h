@@ -11,22 +11,8 @@
 #include <stdint.h>
 
 #include "server/store/accounts.h"
+#include "server/store/calls.h" /* struct store_listing_meta */
 #include "server/store/store.h"
-
-/* What the indexes and the search need besides the document. */
-struct store_listing_meta {
-	const char *kind;  /* "need" | "offer" */
-	const char *owner; /* account id */
-	const char *owner_name;
-	const char *material;	 /* code */
-	const char *province;	 /* code */
-	const char *forum;	 /* "" when none */
-	int64_t quantity;	 /* base units */
-	int64_t ends_at;	 /* ms, 0 = never */
-	const char *fold;	 /* folded search text */
-	const char *engine;	 /* matching_listing_encode() of the listing */
-	const char *after_forum; /* "market" | "close"; NULL or "" without a forum */
-};
 
 /*
  * value: ["created"|"replay", id, [the stored row as store_listing_get gives

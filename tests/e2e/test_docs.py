@@ -91,8 +91,8 @@ class CommandsTest(unittest.TestCase):
     def test_cmake_install_puts_craftmatchd_in_bin(self):
         build = os.path.dirname(os.path.abspath(harness.craftmatchd_binary()))
         self.assertTrue(os.path.exists(os.path.join(build, "CMakeCache.txt")), build)
-        prefix = harness._mkdtemp("cm-e2e-prefix-")
-        self.addCleanup(harness._rmtree, prefix)
+        prefix = harness.mkdtemp("cm-e2e-prefix-")
+        self.addCleanup(harness.rmtree, prefix)
         p = subprocess.run(["cmake", "--install", build, "--prefix", prefix],
                            capture_output=True, text=True, timeout=120)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)

@@ -24,7 +24,7 @@ import time
 
 import fixtures
 import harness
-from test_events import (SseClient, StreamTestCase, doc_of, expected, id_key)
+from streams import SseClient, StreamTestCase, doc_of, expected, id_key
 
 SEED = int(os.environ.get("CM_SEED", "20260515"))
 OPERATIONS = 600          # producer requests (each one event)

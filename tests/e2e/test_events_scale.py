@@ -23,7 +23,7 @@ import time
 
 import fixtures
 import harness
-from test_events import SseClient, StreamTestCase, doc_of, expected, received
+from streams import SseClient, StreamTestCase, doc_of, expected, received
 
 SUBSCRIBERS = 1000
 

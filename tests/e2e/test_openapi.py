@@ -165,7 +165,7 @@ class DocumentTest(unittest.TestCase):
 
     def test_the_harness_checks_every_answer(self):
         # E2E_SPEC_CHECK=0 is for debugging one file; a full run must check.
-        self.assertTrue(harness._spec_check, "E2E_SPEC_CHECK=0 turned the answer check off")
+        self.assertTrue(harness.spec_check(), "E2E_SPEC_CHECK=0 turned the answer check off")
 
 
 # ---------------------------------------------------------------------------

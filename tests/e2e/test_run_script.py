@@ -18,8 +18,8 @@ after; the next start serves that admin.
 import os
 import re
 import signal
+import socket
 import subprocess
-import unittest
 
 import harness
 
@@ -30,7 +30,7 @@ START_TIMEOUT = 60.0
 
 def port_open(port):
     try:
-        with harness.socket.create_connection((harness.HOST, port), timeout=1):
+        with socket.create_connection((harness.HOST, port), timeout=1):
             return True
     except OSError:
         return False
@@ -39,8 +39,8 @@ def port_open(port):
 class RunScriptTest(harness.TestCase):
 
     def setUp(self):
-        self.var = harness._mkdtemp("cm-e2e-var-")
-        self.addCleanup(harness._rmtree, self.var)
+        self.var = harness.mkdtemp("cm-e2e-var-")
+        self.addCleanup(harness.rmtree, self.var)
         self.http_port = harness.free_port()
         self.redis_port = harness.free_port()
         while self.redis_port == self.http_port:
@@ -61,7 +61,7 @@ class RunScriptTest(harness.TestCase):
     def start_serving(self):
         log = open(os.path.join(self.var, "run.out"), "w+b")
         self.addCleanup(log.close)
-        proc = harness._popen([RUN], self.env, log, subprocess.STDOUT)
+        proc = harness.popen([RUN], self.env, log, subprocess.STDOUT)
         self.addCleanup(self.stop, proc)
         return proc, log
 
