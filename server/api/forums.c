@@ -632,10 +632,7 @@ static void forums_review_loaded(struct http_req *r, const char *id, json_t *doc
 				 struct forums_review_ctx *c)
 {
 	(void)row;
-	if (!forums_manager(r, doc)) {
-		forums_review_free(c);
-		return;
-	}
+	(void)doc; /* its manager was checked before the body was read */
 	if (api_idempotency(r, &c->idem) < 0) {
 		forums_review_free(c);
 		return;
@@ -717,10 +714,13 @@ static struct forums_review_ctx *forums_review_body(struct http_req *r, const ch
 	return c;
 }
 
-/* forums_load passes no context: the body is parsed again once the forum is loaded. */
+/* forums_load passes no context: the body is read once the forum is loaded and its manager checked.
+ */
 static void forums_approve_batch_loaded(struct http_req *r, const char *id, json_t *doc,
 					const json_t *row)
 {
+	if (!forums_manager(r, doc))
+		return;
 	struct forums_review_ctx *c = forums_review_body(r, "approve");
 	if (c)
 		forums_review_loaded(r, id, doc, row, c);
@@ -729,6 +729,8 @@ static void forums_approve_batch_loaded(struct http_req *r, const char *id, json
 static void forums_reject_batch_loaded(struct http_req *r, const char *id, json_t *doc,
 				       const json_t *row)
 {
+	if (!forums_manager(r, doc))
+		return;
 	struct forums_review_ctx *c = forums_review_body(r, "reject");
 	if (c)
 		forums_review_loaded(r, id, doc, row, c);

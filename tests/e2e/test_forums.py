@@ -529,6 +529,34 @@ class ForumsTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         api.forum_act(org, past["id"], "open")
         api.wait_forum_state(org, past["id"], "review")
 
+    def test_registration_closes_once_when_daemons_race(self):
+        """Two daemons sweep the same Redis, one every 50 ms: each forum whose
+        moment passes goes through clearing exactly once (one forum.clearing,
+        one batch), the slower sweep being refused."""
+        api = self.api
+        other = self.start_daemon(self.redis, "--role", "api", "--expiry-interval-ms", "50")
+        org = self.organiser()
+        village, supplier = self.party("village", "HN"), self.party("supplier", "BN")
+        forums, needs = [], {}
+        for _ in range(3):
+            fid = api.create_forum(org, "open")["id"]
+            needs[fid] = self.need(village, "kaolin", 2, forum=fid)
+            self.offer(supplier, "kaolin", 2, 900000, province="BN", forum=fid)
+            forums.append(fid)
+        mark = fixtures.last_event_id(self.rc)
+        text, _ = fixtures.rfc3339_in(1.0)
+        for fid in forums:
+            self.assertStatus(api.call(org, "PATCH", "/v1/forums/" + fid,
+                                       {"registration_closes": text}), 200)
+        for fid in forums:
+            self.assertEqual(api.wait_forum_state(org, fid, "review")["version"], 5)
+        evs = [f for _, f in fixtures.events_after(self.rc, mark) if f["type"].startswith("forum.")]
+        for fid in forums:
+            self.assertEqual([f["type"] for f in evs if f["forum"] == fid],
+                             ["forum.updated", "forum.clearing", "forum.review"])
+            self.assertEqual(len(self.matches_of(needs[fid]["id"])), 1)
+        self.assertEqual(other.stop(), 0)
+
     # -- permissions ------------------------------------------------------------------
 
     def test_permissions(self):
