@@ -577,11 +577,16 @@ async function forumBatch(device) {
 	assert.ok(feldspar.includes(landed.toLocaleString('vi-VN')), `the landed cost ${landed} is not shown: ${feldspar}`);
 	await shot(mod, '30-forum-batch');
 
-	// Two ticked; another moderator approves one of them meanwhile: the
-	// selection is refused whole, in words, and nothing changes.
+	// Two ticked; another moderator approves one of them between the click
+	// and the request reaching the server: the selection is refused whole,
+	// in words, and nothing changes.
 	await row('feldspar').getByRole('checkbox').check();
 	await row('quartz_sand').getByRole('checkbox').check();
-	await apiOk('POST', `/v1/matches/${idOf.feldspar}/approve`);
+	const approveBatch = `**/v1/forums/${forumId}/approve-batch`;
+	await page.route(approveBatch, async (route) => {
+		await apiOk('POST', `/v1/matches/${idOf.feldspar}/approve`);
+		await route.continue();
+	});
 	await card.getByRole('button', { name: 'Duyệt các mục đã chọn (2)' }).click();
 	const refused = card.locator('[data-testid=batch-refused]');
 	await refused.waitFor();
@@ -590,6 +595,7 @@ async function forumBatch(device) {
 	assert.match(await refused.innerText(), /Tràng thạch.*đã chuyển sang «Đã duyệt»/);
 	const after = await apiOk('GET', `/v1/forums/${forumId}/batch`, undefined, { token: modA.code });
 	assert.deepEqual(after.by_state, { approved: 1, proposed: 2 }, 'a refused selection changed the batch');
+	await page.unroute(approveBatch);
 	await row('feldspar').locator('.badge', { hasText: 'Đã duyệt' }).waitFor();
 	await shot(mod, '31-forum-batch-refused');
 

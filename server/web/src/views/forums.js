@@ -107,7 +107,7 @@ function ForumForm({ me, catalog, onDone, onCancel }) {
 	</section>`;
 }
 
-function ForumCard({ forum, me, catalog, onChanged }) {
+function ForumCard({ forum, me, catalog, changes, onChanged }) {
 	const [error, setError] = useState(null);
 	const [busy, setBusy] = useState(false);
 	const manages = me.role === 'admin' || forum.organiser === me.id;
@@ -142,7 +142,7 @@ function ForumCard({ forum, me, catalog, onChanged }) {
 			<div><dt>${t('forum.listings')}</dt><dd data-testid="forum-listings">${forum.listings}</dd></div>
 			<div><dt>${t('forum.organiser')}</dt><dd>${forum.organiser === me.id ? t('forum.organiser_me') : t('forum.organiser_other')}</dd></div>
 		</dl>
-		${manages && forum.state === 'review' && html`<${ForumBatch} forum=${forum} catalog=${catalog} onReviewed=${onChanged} />`}
+		${manages && forum.state === 'review' && html`<${ForumBatch} forum=${forum} catalog=${catalog} changes=${changes} onReviewed=${onChanged} />`}
 		<${Notice} error=${error} />
 		${actions.length > 0 && html`<div class="actions">
 			${actions.map((a) => html`<button type="button" disabled=${busy} onClick=${() => act(a)}
@@ -169,7 +169,7 @@ function refusalText(message) {
 // match with its quantity, landed cost and parties; approve all, approve
 // the ones ticked, or reject (the ticked ones, else all left) with a reason.
 // Each is one call: all of it happens, or none (a refusal names the matches).
-function ForumBatch({ forum, catalog, onReviewed }) {
+function ForumBatch({ forum, catalog, changes, onReviewed }) {
 	const [batch, setBatch] = useState(null);
 	const [selected, setSelected] = useState([]);
 	const [reason, setReason] = useState('');
@@ -183,9 +183,10 @@ function ForumBatch({ forum, catalog, onReviewed }) {
 		const open = new Set(b.items.filter((m) => m.state === 'proposed').map((m) => m.id));
 		setSelected((old) => old.filter((id) => open.has(id)));
 	}, setError);
+	// reloaded on every event too: a match reviewed elsewhere shows at once
 	useEffect(() => {
 		load();
-	}, [forum.id, forum.version]);
+	}, [forum.id, forum.version, changes]);
 
 	const items = (batch && batch.items) || [];
 	const proposed = items.filter((m) => m.state === 'proposed');
@@ -282,7 +283,7 @@ function ForumBatch({ forum, catalog, onReviewed }) {
 
 // The Forums page of moderators and admins. The list is the shell's (reloaded
 // on every event), so an action's result shows as soon as its event comes.
-export function ForumsPage({ me, catalog, forumsState, reloadForums }) {
+export function ForumsPage({ me, catalog, changes, forumsState, reloadForums }) {
 	const forums = useForums();
 	const [adding, setAdding] = useState(false);
 	const [message, setMessage] = useState('');
@@ -300,6 +301,6 @@ export function ForumsPage({ me, catalog, forumsState, reloadForums }) {
 		<${Notice} error=${forumsState.error} />
 		${!forumsState.loaded ? html`<p class="muted">${t('common.loading')}</p>` : mine.length === 0
 			? html`<p class="muted" data-testid="forums-none">${t('forums.none')}</p>`
-			: html`<ul class="cards">${mine.map((f) => html`<${ForumCard} key=${f.id} forum=${f} me=${me} catalog=${catalog} onChanged=${reloadForums} />`)}</ul>`}
+			: html`<ul class="cards">${mine.map((f) => html`<${ForumCard} key=${f.id} forum=${f} me=${me} catalog=${catalog} changes=${changes} onChanged=${reloadForums} />`)}</ul>`}
 	</section>`;
 }
