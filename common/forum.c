@@ -158,7 +158,26 @@ static void forum_codes(json_t *doc, const json_t *body, const char *key, const 
 	json_decref(codes);
 }
 
-/* A day "YYYY-MM-DD" into doc[key] and its start in *ms; 1 set, 0 absent, -1 bad. */
+/* Index of registration_closes in forum_dates: a day or a date-time. */
+#define FORUM_CLOSES 1
+
+/*
+ * The moment date i stands for: registration opens at the start of its
+ * day; registration closes, and the forum ends, at the end of theirs (the
+ * first ms of the next day), or registration closes at the date-time given.
+ */
+static int forum_moment(const char *s, size_t i, int64_t *ms, const char **why)
+{
+	int day = strlen(s) == 10;
+	if (dates_parse(s, i == 0 || !day ? DATES_DAY_START : DATES_DAY_END, ms, why) != 0)
+		return -1;
+	if (i > 0 && day)
+		*ms += 1;
+	return 0;
+}
+
+/* A day "YYYY-MM-DD" (or a date-time, for registration_closes) into doc[key]; 1 set, 0 absent, -1
+ * bad. */
 static int forum_day(json_t *doc, const json_t *body, size_t i, int64_t *ms, json_t **errors)
 {
 	const char *key = forum_dates[i].key, *vi = forum_dates[i].vi, *why = NULL;
@@ -166,11 +185,17 @@ static int forum_day(json_t *doc, const json_t *body, size_t i, int64_t *ms, jso
 	if (v == NULL)
 		return 0;
 	const char *s = json_string_value(v);
-	if (s == NULL || json_string_length(v) != 10 || strlen(s) != 10) {
-		fields_error(errors, key, "%s: must be a day, YYYY-MM-DD", vi);
+	size_t max = i == FORUM_CLOSES ? DATES_TEXT_MAX : 10;
+	if (s == NULL || strlen(s) != json_string_length(v) || strlen(s) > max ||
+	    (strlen(s) != 10 && i != FORUM_CLOSES) || strlen(s) < 10) {
+		fields_error(errors, key,
+			     i == FORUM_CLOSES
+				 ? "%s: must be a day, YYYY-MM-DD, or a date-time, RFC 3339"
+				 : "%s: must be a day, YYYY-MM-DD",
+			     vi);
 		return -1;
 	}
-	if (dates_parse(s, DATES_DAY_START, ms, &why) != 0) {
+	if (forum_moment(s, i, ms, &why) != 0) {
 		fields_error(errors, key, "%s: %s", vi, why);
 		return -1;
 	}
@@ -178,16 +203,26 @@ static int forum_day(json_t *doc, const json_t *body, size_t i, int64_t *ms, jso
 	return 1;
 }
 
-/* Every date present in doc (after body's were applied), in their order. */
+int forum_closes_at(const json_t *doc, int64_t *ms)
+{
+	const char *s = json_string_value(json_object_get(doc, forum_dates[FORUM_CLOSES].key));
+	const char *why = NULL;
+	return s && forum_moment(s, FORUM_CLOSES, ms, &why) == 0 ? 0 : -1;
+}
+
+/*
+ * Every date present in doc (after body's were applied), in their order:
+ * registration closes after it opens, and the forum ends no sooner.
+ */
 static void forum_dates_order(const json_t *doc, json_t **errors)
 {
 	int64_t prev = 0, ms;
 	const char *why;
 	for (size_t i = 0; i < FORUM_NDATES; i++) {
 		const char *s = json_string_value(json_object_get(doc, forum_dates[i].key));
-		if (s == NULL || dates_parse(s, DATES_DAY_START, &ms, &why) != 0)
+		if (s == NULL || forum_moment(s, i, &ms, &why) != 0)
 			return;
-		if (i > 0 && ms < prev)
+		if (i > 0 && (ms < prev || (i == FORUM_CLOSES && ms == prev)))
 			fields_error(
 			    errors, forum_dates[i].key, "%s: must not be before %s (%s)",
 			    forum_dates[i].vi, forum_dates[i - 1].key,

@@ -4,7 +4,8 @@
  *
  * A forum document: {id, name, organiser, provinces:[codes], venue,
  * registration_opens, registration_closes, forum_day ("YYYY-MM-DD", days
- * in Vietnam), materials:[codes], created_by}. Its state and version are
+ * in Vietnam; registration_closes may also be an RFC 3339 date-time),
+ * materials:[codes], created_by}. Its state and version are
  * kept beside the document by the store, never inside it.
  *
  * Pure: no I/O, no clock. The Redis function that changes a forum's state
@@ -16,6 +17,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define FORUM_ID_MIN 3	       /* characters of a forum id (FIELDS_FORUM_MAX at most) */
 #define FORUM_NAME_MAX 200     /* characters */
@@ -44,6 +46,13 @@ json_t *forum_from_request(const json_t *body, json_t **errors);
  * appended to *errors; the dates are checked again in their new order.
  */
 json_t *forum_apply_patch(const json_t *doc, const json_t *body, json_t **errors);
+
+/*
+ * When a checked document's registration closes by itself, in ms since the
+ * epoch: the end of its registration_closes day in Vietnam (the first ms
+ * of the next day), or the date-time it gives. 0, or -1 when it has none.
+ */
+int forum_closes_at(const json_t *doc, int64_t *ms);
 
 /* The province codes of a document joined by commas into buf ("" none). */
 const char *forum_provinces_csv(const json_t *doc, char *buf, size_t len);

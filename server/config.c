@@ -53,7 +53,8 @@ static const struct config_setting config_settings[] = {
      "seconds in-flight requests may take after SIGTERM before exit"},
     {"expiry-interval-ms", "CRAFTMATCH_EXPIRY_INTERVAL_MS", CT_INT, CFG(expiry_interval_ms), "1000",
      50, 3600000,
-     "how often listings past their end date, and matches left unanswered, are expired"},
+     "how often listings past their end date, and matches left unanswered, are expired, and "
+     "open forums past their registration deadline close registration"},
     {"events-maxlen", "CRAFTMATCH_EVENTS_MAXLEN", CT_LONG, CFG(events_maxlen), "1000000", 1000,
      1000000000L, "approximate number of entries kept in the cm:events stream"},
     {"events-heartbeat", "CRAFTMATCH_EVENTS_HEARTBEAT", CT_INT, CFG(events_heartbeat_s), "15", 1,

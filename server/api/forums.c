@@ -11,22 +11,31 @@
  */
 #include "server/api/forums.h"
 
+#include <event2/buffer.h>
+#include <event2/http.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/fields.h"
 #include "common/forum.h"
+#include "common/ids.h"
 #include "common/xalloc.h"
 #include "server/api/api.h"
+#include "server/api/matches.h"
 #include "server/app.h"
+#include "server/clock.h"
 #include "server/engine/clearing.h"
+#include "server/http/problem.h"
 #include "server/http/request.h"
 #include "server/store/forums.h"
 
 #define FORUMS_PAGE_DEFAULT 20
 #define FORUMS_PAGE_MAX 100
-#define FORUMS_CSV_MAX 256 /* 34 province codes and commas */
+#define FORUMS_CSV_MAX 256	/* 34 province codes and commas */
+#define FORUMS_REASON_MAX 500	/* characters of a rejection's reason, as for one match */
+#define FORUMS_SELECT_MAX 2000	/* matches one review call may name */
+#define FORUMS_BATCH_SHOWN 1000 /* matches GET /v1/forums/{id}/batch lists at most */
 
 static int64_t forums_int(const json_t *v)
 {
@@ -215,9 +224,11 @@ static void forums_created(const struct store_reply *res, void *arg)
 static void forums_create_store(struct forums_create_ctx *c)
 {
 	struct http_req *r = c->r;
+	int64_t closes_at = 0;
+	forum_closes_at(c->doc, &closes_at);
 	store_forum_create(r->app->store, json_string_value(json_object_get(c->doc, "id")), c->doc,
 			   json_string_value(json_object_get(c->doc, "organiser")), c->provinces,
-			   api_account_id(r), &c->idem.idem, forums_created, c);
+			   closes_at, api_account_id(r), &c->idem.idem, forums_created, c);
 }
 
 /* An admin named another organiser: it must be a moderator or an admin. */
@@ -412,8 +423,10 @@ static void forums_patch_loaded(struct http_req *r, const char *id, json_t *doc,
 	}
 	char provinces[FORUMS_CSV_MAX];
 	forum_provinces_csv(next, provinces, sizeof(provinces));
+	int64_t closes_at = 0;
+	forum_closes_at(next, &closes_at);
 	store_forum_update(r->app->store, id, api_account_id(r), expected, next, provinces,
-			   forums_written, r);
+			   closes_at, forums_written, r);
 	json_decref(next);
 }
 
@@ -547,4 +560,246 @@ static void forums_report_loaded(struct http_req *r, const char *id, json_t *doc
 void forums_report(struct http_req *r)
 {
 	forums_load(r, forums_report_loaded);
+}
+
+/* ---- POST /v1/forums/{id}/approve-batch, /reject-batch ---- */
+
+struct forums_review_ctx {
+	struct http_req *r;
+	const char *action; /* "approve" | "reject" */
+	char *reason;
+	json_t *matches; /* the selection (strings), or NULL: the whole batch */
+	struct api_idem idem;
+};
+
+static void forums_review_free(struct forums_review_ctx *c)
+{
+	free(c->reason);
+	json_decref(c->matches);
+	free(c);
+}
+
+static void forums_reviewed(const struct store_reply *res, void *arg)
+{
+	struct forums_review_ctx *c = arg;
+	struct http_req *r = c->r;
+	const char *action = c->action;
+	forums_review_free(c);
+	if (res->status != STORE_OK) {
+		api_reply_store_error(r, res);
+		return;
+	}
+	const char *outcome = json_string_value(json_array_get(res->value, 0));
+	json_t *list = json_array_get(res->value, 1);
+	if (outcome && strcmp(outcome, "refused") == 0) {
+		/* Nothing changed: name every offender, in the order given. */
+		json_t *errors = json_array();
+		char detail[512];
+		size_t n = json_array_size(list), o = 0, i;
+		json_t *row;
+		o += (size_t)snprintf(detail, sizeof(detail),
+				      "nothing was %s: %zu selected match%s cannot be: ",
+				      strcmp(action, "approve") == 0 ? "approved" : "rejected", n,
+				      n == 1 ? "" : "es");
+		json_array_foreach(list, i, row)
+		{
+			const char *mid = json_string_value(json_array_get(row, 0));
+			const char *why = json_string_value(json_array_get(row, 1));
+			char msg[160];
+			snprintf(msg, sizeof(msg), "%s: %s", mid ? mid : "", why ? why : "");
+			problem_add_error(&errors, "matches", msg);
+			if (o < sizeof(detail))
+				o +=
+				    (size_t)snprintf(detail + o, sizeof(detail) - o, "%s%s (%s)",
+						     i ? ", " : "", mid ? mid : "", why ? why : "");
+		}
+		http_reply_problem(r, 409, "conflict", errors, "%s", detail);
+		return;
+	}
+	if (outcome && strcmp(outcome, "replay") == 0)
+		http_reply_header(r, "Idempotent-Replayed", "true");
+	json_t *ids = json_is_array(list) ? json_incref(list) : json_array();
+	json_t *out = json_object();
+	json_object_set_new(out, "action", json_string(action));
+	json_object_set_new(out, "count", json_integer((json_int_t)json_array_size(ids)));
+	json_object_set_new(out, "matches", ids);
+	json_object_set_new(out, "proposed_left",
+			    json_integer(json_integer_value(json_array_get(res->value, 2))));
+	http_reply_json(r, 200, out);
+}
+
+static void forums_review_loaded(struct http_req *r, const char *id, json_t *doc, const json_t *row,
+				 struct forums_review_ctx *c)
+{
+	(void)row;
+	(void)doc; /* its manager was checked before the body was read */
+	if (api_idempotency(r, &c->idem) < 0) {
+		forums_review_free(c);
+		return;
+	}
+	size_t n = json_array_size(c->matches), i;
+	const char **ids = xcalloc(n ? n : 1, sizeof(*ids));
+	json_t *v;
+	json_array_foreach(c->matches, i, v) ids[i] = json_string_value(v);
+	int64_t expires = clock_now_ms() + (int64_t)r->app->cfg.review_timeout_s * 1000;
+	store_forum_review(r->app->store, id, c->action, api_account_id(r), c->reason, expires, ids,
+			   n, &c->idem.idem, forums_reviewed, c);
+	free(ids);
+}
+
+/* The review's body, checked before the forum is loaded; NULL after answering. */
+static struct forums_review_ctx *forums_review_body(struct http_req *r, const char *action)
+{
+	static const char *const approve_fields[] = {"matches", NULL};
+	static const char *const reject_fields[] = {"matches", "reason", NULL};
+	int reject = strcmp(action, "reject") == 0;
+	json_t *body;
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(r->ev)) == 0) {
+		body = json_object();
+	} else {
+		body = http_req_json_body(r);
+		if (body == NULL)
+			return NULL;
+	}
+	json_t *errors = NULL;
+	fields_unknown(body, "", reject ? reject_fields : approve_fields, &errors);
+	char *reason =
+	    reject ? fields_string(body, "reason", "reason", 1, FORUMS_REASON_MAX, 1, &errors)
+		   : NULL;
+	json_t *matches = json_object_get(body, "matches"), *sel = NULL;
+	if (matches && !json_is_null(matches)) {
+		if (!json_is_array(matches) || json_array_size(matches) == 0 ||
+		    json_array_size(matches) > FORUMS_SELECT_MAX) {
+			fields_error(&errors, "matches",
+				     "must be a list of 1 to %d match ids (leave it out for the "
+				     "whole batch)",
+				     FORUMS_SELECT_MAX);
+		} else {
+			sel = json_array();
+			size_t i;
+			json_t *v;
+			json_array_foreach(matches, i, v)
+			{
+				const char *s = json_string_value(v);
+				if (s == NULL || strlen(s) != json_string_length(v) ||
+				    !ids_valid("mat", s)) {
+					fields_error(&errors, "matches",
+						     "item %zu: must be a match id", i);
+					continue;
+				}
+				size_t j;
+				json_t *w;
+				int dup = 0;
+				json_array_foreach(sel, j, w) dup |=
+				    strcmp(json_string_value(w), s) == 0;
+				if (dup)
+					fields_error(&errors, "matches", "%s is listed twice", s);
+				else
+					json_array_append(sel, v);
+			}
+		}
+	}
+	json_decref(body);
+	if (errors) {
+		free(reason);
+		json_decref(sel);
+		api_reply_invalid(r, errors);
+		return NULL;
+	}
+	struct forums_review_ctx *c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	c->action = action;
+	c->reason = reason;
+	c->matches = sel;
+	return c;
+}
+
+/* forums_load passes no context: the body is read once the forum is loaded and its manager checked.
+ */
+static void forums_approve_batch_loaded(struct http_req *r, const char *id, json_t *doc,
+					const json_t *row)
+{
+	if (!forums_manager(r, doc))
+		return;
+	struct forums_review_ctx *c = forums_review_body(r, "approve");
+	if (c)
+		forums_review_loaded(r, id, doc, row, c);
+}
+
+static void forums_reject_batch_loaded(struct http_req *r, const char *id, json_t *doc,
+				       const json_t *row)
+{
+	if (!forums_manager(r, doc))
+		return;
+	struct forums_review_ctx *c = forums_review_body(r, "reject");
+	if (c)
+		forums_review_loaded(r, id, doc, row, c);
+}
+
+void forums_approve_batch(struct http_req *r)
+{
+	forums_load(r, forums_approve_batch_loaded);
+}
+
+void forums_reject_batch(struct http_req *r)
+{
+	forums_load(r, forums_reject_batch_loaded);
+}
+
+/* ---- GET /v1/forums/{id}/batch ---- */
+
+static void forums_batch_got(const struct store_reply *res, void *arg)
+{
+	struct http_req *r = arg;
+	if (res->status != STORE_OK) {
+		api_reply_store_error(r, res);
+		return;
+	}
+	json_int_t total = json_integer_value(json_array_get(res->value, 0));
+	json_t *items = json_array();
+	json_t *counts = json_object();
+	const json_t *flat = json_array_get(res->value, 2);
+	for (size_t k = 0; k + 1 < json_array_size(flat); k += 2) {
+		const char *state = json_string_value(json_array_get(flat, k));
+		if (state)
+			json_object_set_new(
+			    counts, state,
+			    json_integer(json_integer_value(json_array_get(flat, k + 1))));
+	}
+	size_t i;
+	json_t *row;
+	json_array_foreach(json_array_get(res->value, 1), i, row)
+	{
+		const char *mid = json_string_value(json_array_get(row, 0));
+		/* the match's fields follow its id, then the two owners' names */
+		json_t *fields = json_array();
+		for (size_t f = 1; f <= SMF_COUNT; f++)
+			json_array_append(fields, json_array_get(row, f));
+		json_t *view = matches_view(mid ? mid : "", fields);
+		json_decref(fields);
+		const char *nn = json_string_value(json_array_get(row, SMF_COUNT + 1));
+		const char *on = json_string_value(json_array_get(row, SMF_COUNT + 2));
+		json_object_set_new(json_object_get(view, "need"), "owner_name",
+				    json_string(nn ? nn : ""));
+		json_object_set_new(json_object_get(view, "offer"), "owner_name",
+				    json_string(on ? on : ""));
+		json_array_append_new(items, view);
+	}
+	json_t *out =
+	    json_pack("{s:I, s:o, s:b, s:o}", "total", total, "by_state", counts, "truncated",
+		      (json_int_t)json_array_size(items) < total, "items", items);
+	http_reply_json(r, 200, out);
+}
+
+static void forums_batch_loaded(struct http_req *r, const char *id, json_t *doc, const json_t *row)
+{
+	(void)row;
+	if (!forums_manager(r, doc))
+		return;
+	store_forum_batch(r->app->store, id, FORUMS_BATCH_SHOWN, forums_batch_got, r);
+}
+
+void forums_batch(struct http_req *r)
+{
+	forums_load(r, forums_batch_loaded);
 }

@@ -18,4 +18,13 @@ void forums_cancel(struct http_req *r);		    /* POST /v1/forums/{id}/cancel */
 /* GET /v1/forums/{id}/report: the forum's outcome and its clearing's gain (managers). */
 void forums_report(struct http_req *r);
 
+/*
+ * The review of the clearing's batch as one batch (organiser, admin): every
+ * selected match approved, or rejected with a reason, or none of them.
+ */
+void forums_approve_batch(struct http_req *r); /* POST /v1/forums/{id}/approve-batch */
+void forums_reject_batch(struct http_req *r);  /* POST /v1/forums/{id}/reject-batch */
+/* GET /v1/forums/{id}/batch: the clearing's batch as the organiser reviews it. */
+void forums_batch(struct http_req *r);
+
 #endif

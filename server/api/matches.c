@@ -64,8 +64,7 @@ static void matches_put_time(json_t *o, const char *name, const json_t *row,
 	json_object_set_new(o, name, ms > 0 ? json_string(clock_text(ms, when)) : json_null());
 }
 
-/* The API view of a stored match row (fields in store_match_field order). */
-static json_t *matches_view(const char *id, const json_t *row)
+json_t *matches_view(const char *id, const json_t *row)
 {
 	json_t *doc = json_loads(matches_str(row, SMF_DOC), 0, NULL);
 	json_t *v = json_object();

@@ -5,7 +5,15 @@
 #ifndef CM_API_MATCHES_H
 #define CM_API_MATCHES_H
 
+#include <jansson.h>
+
 struct http_req;
+
+/*
+ * The API view of a stored match row (fields in store_match_field order,
+ * server/store/matches.h) with id id; a new reference.
+ */
+json_t *matches_view(const char *id, const json_t *row);
 
 void matches_search(struct http_req *r);  /* GET /v1/matches */
 void matches_get(struct http_req *r);	  /* GET /v1/matches/{id} */

@@ -54,6 +54,9 @@ const struct route api_routes[] = {
     {"POST", "/v1/forums/{id}/close-registration", forums_close_registration, 0},
     {"POST", "/v1/forums/{id}/close", forums_close, 0},
     {"POST", "/v1/forums/{id}/cancel", forums_cancel, 0},
+    {"GET", "/v1/forums/{id}/batch", forums_batch, 0},
+    {"POST", "/v1/forums/{id}/approve-batch", forums_approve_batch, 0},
+    {"POST", "/v1/forums/{id}/reject-batch", forums_reject_batch, 0},
     /* Authenticates itself: a stream ticket or the bearer token (server/api/events.c). */
     {"GET", "/v1/events", events_stream, ROUTE_PUBLIC | ROUTE_STREAM},
     {"POST", "/v1/stream-tickets", events_ticket_create, 0},

@@ -16,12 +16,13 @@
 #define STORE_FORUM_SEARCH_BUDGET "5000"
 
 void store_forum_create(struct store *s, const char *id, const json_t *doc, const char *organiser,
-			const char *provinces_csv, const char *by, const struct store_idem *idem,
-			store_cb cb, void *arg)
+			const char *provinces_csv, int64_t closes_at, const char *by,
+			const struct store_idem *idem, store_cb cb, void *arg)
 {
-	char k[KEYS_MAX], now[24], maxlen[24];
+	char k[KEYS_MAX], now[24], maxlen[24], closes[24];
 	char *text = jsonout_dumps(doc, 0, NULL);
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	snprintf(closes, sizeof(closes), "%" PRId64, closes_at);
 	clock_now_arg(now);
 	const char *keys[] = {keys_forum(k, id), idem->key};
 	const char *args[] = {id,
@@ -31,8 +32,9 @@ void store_forum_create(struct store *s, const char *id, const json_t *doc, cons
 			      now,
 			      maxlen,
 			      idem->fingerprint ? idem->fingerprint : "",
-			      by};
-	store_fcall(s, "cm_forum_create", 0, idem->key ? 2 : 1, keys, 8, args, NULL, cb, arg);
+			      by,
+			      closes};
+	store_fcall(s, "cm_forum_create", 0, idem->key ? 2 : 1, keys, 9, args, NULL, cb, arg);
 	free(text);
 }
 
@@ -45,16 +47,17 @@ void store_forum_get(struct store *s, const char *id, store_cb cb, void *arg)
 
 void store_forum_update(struct store *s, const char *id, const char *caller,
 			const char *expected_version, const json_t *doc, const char *provinces_csv,
-			store_cb cb, void *arg)
+			int64_t closes_at, store_cb cb, void *arg)
 {
-	char k[KEYS_MAX], now[24], maxlen[24];
+	char k[KEYS_MAX], now[24], maxlen[24], closes[24];
 	char *text = jsonout_dumps(doc, 0, NULL);
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	snprintf(closes, sizeof(closes), "%" PRId64, closes_at);
 	clock_now_arg(now);
 	const char *keys[] = {keys_forum(k, id)};
-	const char *args[] = {caller, expected_version,	    text, provinces_csv, now,
-			      maxlen, FORUM_EDITABLE_STATES};
-	store_fcall(s, "cm_forum_update", 0, 1, keys, 7, args, NULL, cb, arg);
+	const char *args[] = {caller, expected_version,	     text,  provinces_csv, now,
+			      maxlen, FORUM_EDITABLE_STATES, closes};
+	store_fcall(s, "cm_forum_update", 0, 1, keys, 8, args, NULL, cb, arg);
 	free(text);
 }
 
@@ -147,4 +150,48 @@ void store_forum_report(struct store *s, const char *id, store_cb cb, void *arg)
 	char k[KEYS_MAX];
 	const char *keys[] = {keys_forum(k, id)};
 	store_fcall(s, "cm_forum_report", 1, 1, keys, 0, NULL, NULL, cb, arg);
+}
+
+void store_forum_review(struct store *s, const char *id, const char *action, const char *caller,
+			const char *reason, int64_t expires_at, const char *const *matches,
+			size_t n, const struct store_idem *idem, store_cb cb, void *arg)
+{
+	char k[KEYS_MAX], now[24], maxlen[24], exp[24];
+	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	snprintf(exp, sizeof(exp), "%" PRId64, expires_at);
+	clock_now_arg(now);
+	const char **args = xmalloc((7 + n) * sizeof(*args));
+	size_t a = 0;
+	args[a++] = action;
+	args[a++] = caller;
+	args[a++] = reason ? reason : "";
+	args[a++] = now;
+	args[a++] = maxlen;
+	args[a++] = exp;
+	args[a++] = idem && idem->fingerprint ? idem->fingerprint : "";
+	for (size_t i = 0; i < n; i++)
+		args[a++] = matches[i];
+	const char *keys[] = {keys_forum(k, id), idem ? idem->key : NULL};
+	store_fcall(s, "cm_forum_review", 0, idem && idem->key ? 2 : 1, keys, (int)a, args, NULL,
+		    cb, arg);
+	free(args);
+}
+
+void store_forum_batch(struct store *s, const char *id, int limit, store_cb cb, void *arg)
+{
+	char k[KEYS_MAX], lim[16];
+	snprintf(lim, sizeof(lim), "%d", limit);
+	const char *keys[] = {keys_forum(k, id)};
+	const char *args[] = {lim};
+	store_fcall(s, "cm_forum_batch", 1, 1, keys, 1, args, NULL, cb, arg);
+}
+
+void store_forum_due(struct store *s, int64_t now_ms, int limit, store_cb cb, void *arg)
+{
+	char now[24], lim[16];
+	snprintf(now, sizeof(now), "%" PRId64, now_ms);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	const char *keys[] = {KEY_FORUMS_CLOSING};
+	const char *args[] = {now, lim};
+	store_fcall(s, "cm_forum_due", 1, 1, keys, 2, args, NULL, cb, arg);
 }

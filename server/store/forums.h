@@ -20,12 +20,13 @@
 enum store_forum_field { SFF_DOC, SFF_STATE, SFF_VERSION, SFF_CREATED, SFF_UPDATED, SFF_LISTINGS };
 
 /*
- * id must pass forum_id_ok. value: ["created"|"replay", id, view];
+ * id must pass forum_id_ok; closes_at: when its registration closes by
+ * itself (forum_closes_at), ms. value: ["created"|"replay", id, view];
  * CONFLICT when the id is taken.
  */
 void store_forum_create(struct store *s, const char *id, const json_t *doc, const char *organiser,
-			const char *provinces_csv, const char *by, const struct store_idem *idem,
-			store_cb cb, void *arg);
+			const char *provinces_csv, int64_t closes_at, const char *by,
+			const struct store_idem *idem, store_cb cb, void *arg);
 
 /* value: the view, or null */
 void store_forum_get(struct store *s, const char *id, store_cb cb, void *arg);
@@ -33,7 +34,7 @@ void store_forum_get(struct store *s, const char *id, store_cb cb, void *arg);
 /* value: the view as written; REFUSED (not editable now), CONFLICT (version) */
 void store_forum_update(struct store *s, const char *id, const char *caller,
 			const char *expected_version, const json_t *doc, const char *provinces_csv,
-			store_cb cb, void *arg);
+			int64_t closes_at, store_cb cb, void *arg);
 
 /* value: the view as written; REFUSED (not from this state), CONFLICT (version) */
 void store_forum_transition(struct store *s, const char *id, const struct forum_transition *t,
@@ -77,5 +78,27 @@ void store_forum_clear(struct store *s, const char *id, const struct store_clear
 
 /* value: [report JSON text, clearing totals JSON text or null] (cm_forum_report). */
 void store_forum_report(struct store *s, const char *id, store_cb cb, void *arg);
+
+/*
+ * The review of a clearing's batch as one batch (cm_forum_review): action
+ * "approve" or "reject" on the n selected matches (mat_ ids checked by the
+ * caller; n = 0: every proposed match of the batch), with reason (reject)
+ * and the deadline an approved match takes. value: ["done"|"replay",
+ * [match ids], proposed left] or ["refused", [[match id, why]...]];
+ * REFUSED when the forum is not in review or nothing is left to review.
+ */
+void store_forum_review(struct store *s, const char *id, const char *action, const char *caller,
+			const char *reason, int64_t expires_at, const char *const *matches,
+			size_t n, const struct store_idem *idem, store_cb cb, void *arg);
+
+/*
+ * The forum's batch, the first limit matches by seq. value: [matches in
+ * the batch, [[id, match fields in store_match_field order, need's owner
+ * name, offer's owner name]...], [state, count, ...] of the whole batch].
+ */
+void store_forum_batch(struct store *s, const char *id, int limit, store_cb cb, void *arg);
+
+/* The open forums whose registration closes by now_ms. value: [forum ids] (limit at most). */
+void store_forum_due(struct store *s, int64_t now_ms, int limit, store_cb cb, void *arg);
 
 #endif

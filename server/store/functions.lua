@@ -25,9 +25,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 7
+local LIBRARY_VERSION = 8
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = '0f194ef9dfaf81ed71fafbbbbb4fe9ffbcf84c5520dcbc0e8b06ec830b0bedbb'
+local LIBRARY_HASH = '56586304946b0441364abc0841a3829c2d32974fa3df74d9231dbc6419ccea52'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
@@ -665,11 +665,14 @@ local MATCH_ACTIONS = {
   expire  = { from = { proposed = true, approved = true, accepted = true }, to = 'expired', release = true },
 }
 
-local function match_apply(key, id, m, action, actor, side, note, now, maxlen, expires)
+-- Why match m may not take action now, as { code, message }, or nil when
+-- it may. match_apply asks it first; a batch (cm_forum_review) asks it of
+-- every match before it changes any, so a refusal changes nothing.
+local function match_refusal(m, action)
   local a = MATCH_ACTIONS[action]
-  if not a then return redis.error_reply('CM_INVALID unknown action') end
+  if not a then return { 'CM_INVALID', 'unknown action' } end
   if not a.from[m.state] then
-    return redis.error_reply('CM_REFUSED cannot ' .. action .. ' a match that is ' .. m.state)
+    return { 'CM_REFUSED', 'cannot ' .. action .. ' a match that is ' .. m.state }
   end
   -- Ending a listing cancels its matches not yet confirmed (listing_finish),
   -- so this holds already; checked again so nothing can confirm a match on a
@@ -678,11 +681,17 @@ local function match_apply(key, id, m, action, actor, side, note, now, maxlen, e
     for _, side in ipairs({ 'need', 'offer' }) do
       local st = redis.call('HGET', 'cm:listing:' .. m[side], 'status')
       if st ~= 'open' then
-        return redis.error_reply('CM_REFUSED cannot ' .. action .. ': the ' .. side ..
-          ' is ' .. (st or 'gone'))
+        return { 'CM_REFUSED', 'cannot ' .. action .. ': the ' .. side .. ' is ' .. (st or 'gone') }
       end
     end
   end
+  return nil
+end
+
+local function match_apply(key, id, m, action, actor, side, note, now, maxlen, expires)
+  local refused = match_refusal(m, action)
+  if refused then return redis.error_reply(refused[1] .. ' ' .. refused[2]) end
+  local a = MATCH_ACTIONS[action]
   local from, to = m.state, a.to
   local sets = { 'updated_at', now }
   if action == 'approve' then
@@ -1134,6 +1143,11 @@ local function forum_release(id, now, maxlen, by)
   return joined, closed
 end
 
+-- cm:forums:closing: the open forums by the time (ms) their registration
+-- closes by itself (the hash's closes_at, from registration_closes).
+-- forum_enter keeps it: a forum is in it exactly while it is open.
+local FORUMS_CLOSING = 'cm:forums:closing'
+
 -- The forum f (loaded from key) enters state to, with its event (extra:
 -- more event fields after 'from').
 local function forum_enter(key, id, f, to, now, maxlen, by, extra)
@@ -1143,6 +1157,11 @@ local function forum_enter(key, id, f, to, now, maxlen, by, extra)
   redis.call('HSET', key, 'state', to, 'version', f.version, 'updated_at', now, to .. '_at', now)
   redis.call('ZREM', 'cm:forums:state:' .. from, id)
   redis.call('ZADD', 'cm:forums:state:' .. to, f.seq, id)
+  if to == 'open' and f.closes_at then
+    redis.call('ZADD', FORUMS_CLOSING, f.closes_at, id)
+  elseif from == 'open' then
+    redis.call('ZREM', FORUMS_CLOSING, id)
+  end
   local fields = { 'from', from }
   for i = 1, #extra do fields[#fields + 1] = extra[i] end
   forum_event(maxlen, 'forum.' .. to, id, f, by, fields)
@@ -1151,7 +1170,7 @@ end
 -- cm_forum_create
 -- KEYS: forum, [idempotency]
 -- ARGV: id, doc, organiser, provinces csv, now_ms, events_maxlen, fingerprint,
---       created_by
+--       created_by, [closes_at: ms when registration closes by itself]
 -- → { 'created' | 'replay', id, forum view }
 redis.register_function('cm_forum_create', function(keys, args)
   local id = args[1]
@@ -1167,6 +1186,7 @@ redis.register_function('cm_forum_create', function(keys, args)
   redis.call('HSET', keys[1], 'doc', args[2], 'state', f.state, 'version', f.version,
     'organiser', f.organiser, 'provinces', f.provinces, 'seq', seq, 'created_at', args[5],
     'updated_at', args[5], 'draft_at', args[5])
+  if args[9] and args[9] ~= '' then redis.call('HSET', keys[1], 'closes_at', args[9]) end
   redis.call('ZADD', 'cm:forums', seq, id)
   redis.call('ZADD', 'cm:forums:state:draft', seq, id)
   forum_set_provinces(id, seq, '', f.provinces)
@@ -1192,7 +1212,8 @@ end
 -- cm_forum_update (PATCH)
 -- KEYS: forum
 -- ARGV: caller, expected version ('' any), doc, provinces csv, now_ms,
---       events_maxlen, states in which it may change (csv)
+--       events_maxlen, states in which it may change (csv),
+--       [closes_at: ms when registration closes by itself]
 -- → forum view, as written
 redis.register_function('cm_forum_update', function(keys, args)
   local f = hash_load(keys[1])
@@ -1211,6 +1232,10 @@ redis.register_function('cm_forum_update', function(keys, args)
   f.version = tostring(tonumber(f.version) + 1)
   redis.call('HSET', keys[1], 'doc', args[3], 'provinces', f.provinces, 'version', f.version,
     'updated_at', args[5])
+  if args[8] and args[8] ~= '' then
+    redis.call('HSET', keys[1], 'closes_at', args[8])
+    if f.state == 'open' then redis.call('ZADD', FORUMS_CLOSING, args[8], id) end
+  end
   forum_event(args[6], 'forum.updated', id, f, args[1])
   return forum_view(keys[1])
 end)
@@ -1307,6 +1332,137 @@ redis.register_function('cm_forum_clear', function(keys, args)
     { 'proposed', tostring(proposed), 'refused', tostring(#refused) })
   return { forum_view(keys[1]), text }
 end)
+
+-- cm_forum_due: the open forums whose registration has closed by date.
+-- KEYS: cm:forums:closing  ARGV: now_ms, limit → forum ids. Each is then
+-- taken to clearing with cm_forum_transition (close-registration), as the
+-- organiser would: of two processes that race, the second is refused.
+redis.register_function{
+  function_name = 'cm_forum_due',
+  callback = function(keys, args)
+    return redis.call('ZRANGE', keys[1], '-inf', args[1], 'BYSCORE', 'LIMIT', 0, tonumber(args[2]))
+  end,
+  flags = { 'no-writes' },
+}
+
+-- The batch of forum id: the matches its clearing proposed (they carry
+-- batch = id). cm_forum_clear keeps no list of them: they are found through
+-- the match index of the forum's needs (every batch match has its need
+-- among the forum's listings). → { { match id, state, seq }... } by seq
+local function forum_batch(id)
+  local out = {}
+  for _, lid in ipairs(redis.call('SMEMBERS', 'cm:forum:' .. id .. ':listings')) do
+    if redis.call('HGET', 'cm:listing:' .. lid, 'kind') == 'need' then
+      for _, mid in ipairs(redis.call('ZRANGE', 'cm:matches:listing:' .. lid, 0, -1)) do
+        local m = redis.call('HMGET', 'cm:match:' .. mid, 'batch', 'state', 'seq')
+        if m[1] == id then out[#out + 1] = { mid, m[2], tonumber(m[3]) } end
+      end
+    end
+  end
+  table.sort(out, function(a, b) return a[3] < b[3] end)
+  return out
+end
+
+local function forum_batch_proposed(id)
+  local n = 0
+  for _, b in ipairs(forum_batch(id)) do
+    if b[2] == 'proposed' then n = n + 1 end
+  end
+  return n
+end
+
+-- cm_forum_review: the organiser reviews the clearing's batch as one batch,
+-- approving or rejecting the selected matches (none selected: every
+-- proposed match of the batch). Each goes through match_apply, as
+-- cm_match_act moves one match: the same state change and the same event.
+-- Every selected match must be a proposed match of this forum's batch that
+-- may take the action (match_refusal), else nothing changes and the
+-- offenders come back. Only while the forum is in review.
+-- KEYS: forum, [idempotency]
+-- ARGV: action ('approve' | 'reject'), caller, reason ('' none), now_ms,
+--       events_maxlen, deadline of an approved match, fingerprint ('' none),
+--       then the selected match ids (server-checked 'mat_' ids; none: all)
+-- → { 'done' | 'replay', { match ids acted on }, proposed left in the batch }
+--   or { 'refused', { { match id, why }... } }
+redis.register_function('cm_forum_review', function(keys, args)
+  local f = hash_load(keys[1])
+  if not f then return redis.error_reply('CM_NOTFOUND no such forum') end
+  local action = args[1]
+  if action ~= 'approve' and action ~= 'reject' then
+    return redis.error_reply('CM_INVALID unknown action')
+  end
+  local id = string.sub(keys[1], string.len('cm:forum:') + 1)
+  local kind = 'forum:' .. keys[1] .. ':' .. action .. '-batch'
+  local replay = idem_lookup(keys[2], args[7], kind)
+  if type(replay) == 'table' then return replay end
+  if replay then return { 'replay', cjson.decode(replay), forum_batch_proposed(id) } end
+  if f.state ~= 'review' then
+    return redis.error_reply('CM_REFUSED the forum is ' .. f.state ..
+      '; its batch is reviewed while the forum is in review')
+  end
+  local selected = {}
+  if #args > 7 then
+    for i = 8, #args do selected[#selected + 1] = args[i] end
+  else
+    for _, b in ipairs(forum_batch(id)) do
+      if b[2] == 'proposed' then selected[#selected + 1] = b[1] end
+    end
+    if #selected == 0 then
+      return redis.error_reply('CM_REFUSED the batch has no proposed match left to review')
+    end
+  end
+  local todo, refused, seen = {}, {}, {}
+  for _, mid in ipairs(selected) do
+    local m = hash_load('cm:match:' .. mid)
+    local why = nil
+    if seen[mid] then why = 'selected twice'
+    elseif not m or m.batch ~= id then why = 'not a match of this forum\'s batch'
+    elseif m.state ~= 'proposed' then why = m.state .. ', not proposed'
+    else
+      local r = match_refusal(m, action)
+      if r then why = r[2] end
+    end
+    seen[mid] = true
+    if why then refused[#refused + 1] = { mid, why }
+    else todo[#todo + 1] = { mid, m } end
+  end
+  if #refused > 0 then return { 'refused', refused } end
+  local done = {}
+  for _, t in ipairs(todo) do
+    match_apply('cm:match:' .. t[1], t[1], t[2], action, args[2], '', args[3], args[4],
+      args[5], args[6])
+    done[#done + 1] = t[1]
+  end
+  idem_record(keys[2], args[7], cjson.encode(done), kind)
+  return { 'done', done, forum_batch_proposed(id) }
+end)
+
+-- cm_forum_batch: the forum's batch as the organiser reviews it.
+-- KEYS: forum  ARGV: limit
+-- → { matches in the batch, { { id, values in MATCH_VIEW order, need's
+--   owner name, offer's owner name }... } (the first limit, by seq),
+--   { state, how many of the batch are in it, ... } }
+redis.register_function{
+  function_name = 'cm_forum_batch',
+  callback = function(keys, args)
+    if redis.call('EXISTS', keys[1]) == 0 then return redis.error_reply('CM_NOTFOUND no such forum') end
+    local id = string.sub(keys[1], string.len('cm:forum:') + 1)
+    local all, rows, counts, flat = forum_batch(id), {}, {}, {}
+    for _, b in ipairs(all) do counts[b[2]] = (counts[b[2]] or 0) + 1 end
+    for state, n in pairs(counts) do flat[#flat + 1] = state; flat[#flat + 1] = n end
+    for i = 1, math.min(#all, tonumber(args[1])) do
+      local mid = all[i][1]
+      local v = redis.call('HMGET', 'cm:match:' .. mid, unpack(MATCH_VIEW))
+      local n = redis.call('HGET', 'cm:listing:' .. (v[2] or ''), 'owner_name') or ''
+      local o = redis.call('HGET', 'cm:listing:' .. (v[3] or ''), 'owner_name') or ''
+      v[#MATCH_VIEW + 1] = n
+      v[#MATCH_VIEW + 2] = o
+      rows[#rows + 1] = { mid, unpack(v) }
+    end
+    return { #all, rows, flat }
+  end,
+  flags = { 'no-writes' },
+}
 
 -- cm_forum_report: what a forum came to.
 -- KEYS: forum → JSON text: participants (distinct owners of its listings),

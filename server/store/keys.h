@@ -48,6 +48,8 @@ static inline const char *keys_fmt(char buf[KEYS_MAX], const char *prefix, const
  * one client-chosen text in a key name (docs/decisions.md). */
 #define keys_forum(buf, id) keys_fmt(buf, "cm:forum:", id, NULL)
 #define KEY_FORUMS "cm:forums"
+/* The open forums by the time their registration closes by itself (ms). */
+#define KEY_FORUMS_CLOSING "cm:forums:closing"
 /* Forum indexes by a state name or a validated province code. */
 #define keys_forums_by(buf, what, value) keys_fmt(buf, "cm:forums:" what ":", value, NULL)
 

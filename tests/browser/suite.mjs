@@ -2,9 +2,9 @@
 // app, each role in its own browser context, on a desktop and on a phone
 // (390×844), down to the listings filled; the life of a forum (created and
 // run by its moderator through the Forums page, a need held for it until it
-// closes, then matched); bad input through the forms; sign-out, a revoked
-// code and a cross-origin request refused; axe-core on every page; a
-// screenshot of every page. Run by test_browser.py, which starts Redis and
+// closes, then matched; a forum's batch reviewed as one); bad input through
+// the forms; sign-out, a revoked code and a cross-origin request refused;
+// axe-core on every page; a screenshot of every page. Run by test_browser.py, which starts Redis and
 // craftmatchd and passes:
 //   CM_URL                the server, e.g. http://127.0.0.1:34567
 //   CM_ADMIN_TOKEN        a bootstrap admin's token (set-up through the API)
@@ -514,6 +514,122 @@ async function forumLife(device, m, prov) {
 	await mod.ctx.close();
 }
 
+// The review of a forum's batch through the Forums page: a forum in Phú
+// Thọ whose clearing proposed three matches (set up through the API). The
+// organiser sees them with quantity, landed cost and parties; a selection
+// one of which another moderator approved meanwhile is refused whole, said
+// in Vietnamese, and changes nothing; a rejection needs its reason; one is
+// rejected with it, the rest approved all at once, and the village is told.
+async function forumBatch(device) {
+	const tag = device === 'phone' ? 'db' : 'mb';
+	const prov = { code: 'PT', name: 'Phú Thọ' };
+	const account = async (role, name) => {
+		const acc = await apiOk('POST', '/v1/accounts', {
+			role, name, province: prov.code, contact: { phone: '0210 3846 123' },
+			...(role === 'moderator' ? { scope: { provinces: [prov.code], forums: [] } } : {}),
+		});
+		return { acc, code: (await apiOk('POST', '/v1/tokens', { account_id: acc.id })).token };
+	};
+	const modA = await account('moderator', `Trung tâm Khuyến công ${prov.name} (${tag})`);
+	const villageA = await account('village', `Hợp tác xã gốm Hương Canh ${tag}`);
+	const supplierA = await account('supplier', `Công ty khoáng sản Thanh Sơn ${tag}`);
+	const forumId = `dien-dan-phu-tho-${tag}`;
+	await apiOk('POST', '/v1/forums', {
+		id: forumId, name: `Diễn đàn kết nối cung cầu nguyên liệu gốm Phú Thọ (${tag.toUpperCase()})`,
+		provinces: [prov.code], venue: 'Trung tâm Khuyến công Phú Thọ, Việt Trì',
+		registration_opens: vnDay(0), registration_closes: vnDay(5), forum_day: vnDay(7),
+		materials: ['feldspar', 'quartz_sand', 'white_clay'],
+	}, { token: modA.code });
+	await apiOk('POST', `/v1/forums/${forumId}/open`, undefined, { token: modA.code });
+	const needs = {};
+	for (const [material, qty, price] of [['feldspar', '12', 1800000], ['quartz_sand', '20', 650000], ['white_clay', '8', 1200000]]) {
+		needs[material] = await apiOk('POST', '/v1/needs', {
+			material, quantity: qty, unit: 'tan', province: prov.code, needed_by: vnDay(30), forum: forumId,
+		}, { token: villageA.code });
+		await apiOk('POST', '/v1/offers', {
+			material, grade: 'A', quantity: qty, unit: 'tan', price_vnd: price, province: prov.code,
+			available_until: vnDay(60), forum: forumId,
+		}, { token: supplierA.code });
+	}
+	await apiOk('POST', `/v1/forums/${forumId}/close-registration`, undefined, { token: modA.code });
+	const batch = await waitFor(async () => {
+		const b = await apiOk('GET', `/v1/forums/${forumId}/batch`, undefined, { token: modA.code });
+		return b.total === 3 && b;
+	}, 'the clearing proposed no batch');
+	const idOf = Object.fromEntries(batch.items.map((x) => [x.material.code, x.id]));
+
+	const mod = await person('batch-moderator', device);
+	await signIn(mod, modA.code);
+	const page = mod.page;
+	await page.getByRole('link', { name: 'Diễn đàn' }).click();
+	const card = page.locator(`[data-forum="${forumId}"]`);
+	const table = card.locator('[data-testid=forum-batch]');
+	await table.locator('tbody tr').nth(2).waitFor();
+	assert.match(await table.locator('[data-testid=batch-summary]').innerText(), /đề xuất 3 ghép nối; còn 3 chờ duyệt/);
+	const row = (material) => table.locator(`tr[data-match="${idOf[material]}"]`);
+	const feldspar = await row('feldspar').innerText();
+	assert.match(feldspar, /Tràng thạch/);
+	assert.match(feldspar, /12 tấn/);
+	assert.match(feldspar, /Hợp tác xã gốm Hương Canh/);
+	assert.match(feldspar, /Công ty khoáng sản Thanh Sơn/);
+	const landed = batch.items.find((x) => x.id === idOf.feldspar).explain.landed.total_vnd;
+	assert.ok(landed >= 12 * 1800000, 'landed cost below the goods');
+	assert.ok(feldspar.includes(landed.toLocaleString('vi-VN')), `the landed cost ${landed} is not shown: ${feldspar}`);
+	await shot(mod, '30-forum-batch');
+
+	// Two ticked; another moderator approves one of them between the click
+	// and the request reaching the server: the selection is refused whole,
+	// in words, and nothing changes.
+	await row('feldspar').getByRole('checkbox').check();
+	await row('quartz_sand').getByRole('checkbox').check();
+	const approveBatch = `**/v1/forums/${forumId}/approve-batch`;
+	await page.route(approveBatch, async (route) => {
+		await apiOk('POST', `/v1/matches/${idOf.feldspar}/approve`);
+		await route.continue();
+	});
+	await card.getByRole('button', { name: 'Duyệt các mục đã chọn (2)' }).click();
+	const refused = card.locator('[data-testid=batch-refused]');
+	await refused.waitFor();
+	assert.match(mod.dialogs.at(-1), /Duyệt 2 đề xuất đã chọn/);
+	assert.match(await refused.innerText(), /Không làm gì cả/);
+	assert.match(await refused.innerText(), /Tràng thạch.*đã chuyển sang «Đã duyệt»/);
+	const after = await apiOk('GET', `/v1/forums/${forumId}/batch`, undefined, { token: modA.code });
+	assert.deepEqual(after.by_state, { approved: 1, proposed: 2 }, 'a refused selection changed the batch');
+	await page.unroute(approveBatch);
+	await row('feldspar').locator('.badge', { hasText: 'Đã duyệt' }).waitFor();
+	await shot(mod, '31-forum-batch-refused');
+
+	// A rejection without its reason is refused in the form; with it, the
+	// ticked one is rejected and says so.
+	await row('quartz_sand').getByRole('checkbox').check();
+	await card.getByRole('button', { name: 'Từ chối các mục đã chọn (1)' }).click();
+	assert.match(await card.locator('.field-error').innerText(), /hãy ghi lý do/);
+	await shot(mod, '32-forum-batch-reason-missing');
+	await card.getByLabel('Lý do từ chối').fill('Giá cát thạch anh chưa gồm bốc xếp');
+	await card.getByRole('button', { name: 'Từ chối các mục đã chọn (1)' }).click();
+	await card.getByRole('status').filter({ hasText: 'Đã từ chối 1 đề xuất; còn 1 đề xuất chờ duyệt.' }).waitFor();
+	const rejected = await apiOk('GET', `/v1/matches/${idOf.quartz_sand}`);
+	assert.deepEqual([rejected.state, rejected.reason], ['rejected', 'Giá cát thạch anh chưa gồm bốc xếp']);
+
+	// The rest, approved all at once; nothing is left to review.
+	await card.getByRole('button', { name: 'Duyệt tất cả' }).click();
+	await card.getByRole('status').filter({ hasText: 'Đã duyệt 1 đề xuất; còn 0 đề xuất chờ duyệt.' }).waitFor();
+	assert.match(mod.dialogs.at(-1), /Duyệt tất cả 1 đề xuất/);
+	await card.getByRole('button', { name: 'Duyệt tất cả' }).waitFor({ state: 'detached' });
+	const done = await apiOk('GET', `/v1/forums/${forumId}/batch`, undefined, { token: modA.code });
+	assert.deepEqual(done.by_state, { approved: 2, rejected: 1 });
+	await shot(mod, '33-forum-batch-reviewed');
+	// the village is told: its approved matches are on its matches page
+	const village = await person('batch-village', device);
+	await signIn(village, villageA.code);
+	await village.page.goto('/#/matches');
+	for (const material of ['feldspar', 'white_clay'])
+		await village.page.locator(`[data-match="${idOf[material]}"] .badge--approved`).waitFor();
+	await shot(village, '34-village-batch-approved');
+	await village.ctx.close();
+	await mod.ctx.close();
+}
+
 // Polls fn (every 200 ms, up to WAIT) until it returns something truthy.
 async function waitFor(fn, message) {
 	const end = Date.now() + WAIT;
@@ -653,6 +769,8 @@ try {
 	await step('phone: the life of a forum', () => forumLife('phone',
 		{ code: 'rattan', name: 'Mây', village: 'Mây tre Phú Vinh', supplier: 'Mây Chiêm Hóa' },
 		{ code: 'HY', name: 'Hưng Yên', slug: 'hung-yen' }));
+	await step('desktop: a forum\'s batch reviewed as one through the Forums page', () => forumBatch('desktop'));
+	await step('phone: a forum\'s batch reviewed as one', () => forumBatch('phone'));
 	await step('every string of the app is in both languages', () => {
 		const strings = (lang) => Object.keys(JSON.parse(fs.readFileSync(new URL(`../../server/web/src/i18n/${lang}.json`, import.meta.url), 'utf8')));
 		assert.deepEqual(strings('en').sort(), strings('vi').sort());

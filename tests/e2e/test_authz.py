@@ -129,6 +129,18 @@ EXPECT = {
     "POST /v1/forums/{id}/close":     {"own": "-     -     -     200   200   200",
                                        "in":  "401   403   403   403   403   200",
                                        "out": "401   403   403   403   403   200"},
+    # the clearing's batch: the organiser's and admins' (a forum in review with a proposal)
+    "GET /v1/forums/{id}/batch":      {"own": "-     -     -     200   200   200",
+                                       "in":  "401   403   403   403   403   200",
+                                       "out": "401   403   403   403   403   200"},
+    "POST /v1/forums/{id}/approve-batch":
+                                      {"own": "-     -     -     200   200   200",
+                                       "in":  "401   403   403   403   403   200",
+                                       "out": "401   403   403   403   403   200"},
+    "POST /v1/forums/{id}/reject-batch":
+                                      {"own": "-     -     -     200   200   200",
+                                       "in":  "401   403   403   403   403   200",
+                                       "out": "401   403   403   403   403   200"},
     "GET /v1/events":                 {"-": "401   200   200   200   200   200"},
     "POST /v1/stream-tickets":        {"-": "401   200   200   200   200   200"},
     # signing in is public and takes the code in its body; without the app's
@@ -160,6 +172,11 @@ FORUM_STATE = {"GET /v1/forums/{id}": "open", "GET /v1/forums/{id}/report": "ope
                "POST /v1/forums/{id}/close-registration": "open",
                "POST /v1/forums/{id}/cancel": "open", "POST /v1/forums/{id}/close": "review"}
 ENDS_MATCH = {"reject", "decline", "cancel"}
+# The routes that review a forum's batch, with their bodies.
+BATCH_ROUTES = {"GET /v1/forums/{id}/batch": None,
+                "POST /v1/forums/{id}/approve-batch": None,
+                "POST /v1/forums/{id}/reject-batch": {"reason": "Giá chưa hợp lý"}}
+BATCH_MATERIAL = "feldspar"  # no other listing of this test uses it
 
 
 def outcomes(text):
@@ -377,6 +394,14 @@ class AuthzMatrixTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
             body = {"note": "sửa"} if method == "PATCH" else None
             return method, "/v1/listings/" + lst["id"], body, \
                 lambda: fixtures.redis_hash(rc, "cm:listing:" + lst["id"]), done
+        if route in BATCH_ROUTES:
+            # a proposal to review where the request is to go through
+            fid = self.forum_of(role, target, "review",
+                                batch=outcomes(EXPECT[route][target])[role] == "200")
+            if fid is None:
+                return None
+            return method, pattern.replace("{id}", fid), BATCH_ROUTES[route], \
+                lambda: self.batch_state(fid), done
         if route in FORUM_STATE:
             fid = self.forum_of(role, target, FORUM_STATE[route])
             if fid is None:
@@ -394,17 +419,35 @@ class AuthzMatrixTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
                 lambda: fixtures.redis_hash(rc, "cm:match:" + mid), after
         raise AssertionError("no request for %s (%s)" % (route, target))
 
-    def forum_of(self, role, target, state):
-        """A forum in state: the caller's own (organised by it), or of the target's world."""
+    def forum_of(self, role, target, state, batch=False):
+        """A forum in state: the caller's own (organised by it), or of the target's
+        world; with batch, one in review whose clearing proposed one match."""
         if target == "own":
             if role not in ("mod_prov", "mod_forum", "admin"):
                 return None
-            return self.api.create_forum(self.actors[role], state)["id"]
-        world = self.world_of(role, target)
-        if world == "forum":
-            return self.forum  # refused before its state matters
-        province = self.worlds[world][0]
-        return self.api.create_forum(self.mod_org, state, provinces=[province])["id"]
+            organiser, province = self.actors[role], "HN"
+        else:
+            world = self.world_of(role, target)
+            if world == "forum":
+                return self.forum  # refused before its state matters
+            organiser, province = self.mod_org, self.worlds[world][0]
+        if not batch:
+            return self.api.create_forum(organiser, state, provinces=[province])["id"]
+        fid = self.api.create_forum(organiser, "open", provinces=[province])["id"]
+        village, supplier = self.party("village", province), self.party("supplier", province)
+        self.need(village, BATCH_MATERIAL, 2, province=province, forum=fid)
+        self.offer(supplier, BATCH_MATERIAL, 2, 500000, province=province, forum=fid)
+        self.api.forum_act(organiser, fid, "close-registration")
+        self.api.wait_forum_state(organiser, fid, "review")
+        return fid
+
+    def batch_state(self, fid):
+        """The forum and every match of its batch, as Redis holds them."""
+        out = [fixtures.redis_hash(self.rc, "cm:forum:" + fid)]
+        for lid in self.rc.execute("SMEMBERS", "cm:forum:%s:listings" % fid):
+            for mid in self.rc.execute("ZRANGE", "cm:matches:listing:" + lid, "0", "-1"):
+                out.append(fixtures.redis_hash(self.rc, "cm:match:" + mid))
+        return out
 
     def default_body(self, route):
         return {"POST /v1/needs": fixtures.need_body(), "POST /v1/offers": fixtures.offer_body(),

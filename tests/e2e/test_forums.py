@@ -301,6 +301,262 @@ class ForumsTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
             self.rc.execute("FCALL", "cm_forum_clear", "1", "cm:forum:" + fid, *args)
         self.assertIn("CM_REFUSED", str(e.exception))
 
+    # -- the batch's review -------------------------------------------------------------
+
+    def cleared_forum(self, org, pairs):
+        """An open forum where each (material, quantity) of pairs is one need and
+        one offer that only cross each other; registration closed and the batch
+        proposed. Returns (forum id, {material: match view}, parties)."""
+        api = self.api
+        fid = api.create_forum(org, "open")["id"]
+        village, supplier = self.party("village", "HN"), self.party("supplier", "BN")
+        needs = {}
+        for material, qty in pairs:
+            needs[material] = self.need(village, material, qty, forum=fid)
+            self.offer(supplier, material, qty, 900000, province="BN", forum=fid)
+        api.forum_act(org, fid, "close-registration")
+        api.wait_forum_state(org, fid, "review")
+        batch = {}
+        for material, need in needs.items():
+            (m,) = self.matches_of(need["id"])
+            self.assertEqual(m["state"], "proposed")
+            batch[material] = m
+        return fid, batch, (village, supplier)
+
+    def review(self, actor, fid, action, body=None, headers=None):
+        return self.api.call(actor, "POST", "/v1/forums/%s/%s-batch" % (fid, action), body,
+                             headers)
+
+    def test_batch_approved_as_one(self):
+        """The whole batch approved in one call: each match as a single approve
+        leaves it (same fields, same event), the parties are told, a repeat
+        with its key replays, and the report adds up once a match is confirmed."""
+        api = self.api
+        org = self.organiser()
+        fid, batch, (village, supplier) = self.cleared_forum(
+            org, [("kaolin", 4), ("clay", 3), ("glaze_ash", 2)])
+        streams = {a.id: self.open_stream(a) for a in (village, supplier)}
+        single = batch["kaolin"]["id"]
+        self.act_ok(org, single, "approve", state="approved")
+
+        status, _, view = api.call(org, "GET", "/v1/forums/%s/batch" % fid)
+        self.assertEqual(status, 200, view)
+        self.assertEqual((view["total"], view["by_state"], view["truncated"]),
+                         (3, {"approved": 1, "proposed": 2}, False))
+        self.assertEqual(sorted(m["id"] for m in view["items"]),
+                         sorted(m["id"] for m in batch.values()))
+        for m in view["items"]:
+            self.assertEqual(m["need"]["owner_name"], village.name)
+            self.assertEqual(m["offer"]["owner_name"], supplier.name)
+            self.assertGreater(m["explain"]["landed"]["total_vnd"], 0)
+
+        rest = sorted(batch[k]["id"] for k in ("clay", "glaze_ash"))
+        mark = fixtures.last_event_id(self.rc)
+        key = {"Idempotency-Key": fixtures.unique("batch")}
+        status, _, done = self.review(org, fid, "approve", None, key)
+        self.assertEqual(status, 200, done)
+        self.assertEqual((done["action"], sorted(done["matches"]), done["count"],
+                          done["proposed_left"]), ("approve", rest, 2, 0))
+        evs = [f for _, f in fixtures.events_after(self.rc, mark)]
+        self.assertEqual(sorted((f["type"], f["match"]) for f in evs),
+                         [("match.approved", mid) for mid in rest])
+        # the same change and the same event as the single approve made
+        (_, one), = fixtures.match_events(self.rc, single)[-1:]
+        one_hash = fixtures.redis_hash(self.rc, "cm:match:" + single)
+        for ev in evs:
+            self.assertEqual(sorted(ev), sorted(one))
+            for field in ("state", "approved", "version", "by", "_failed"):
+                self.assertEqual(ev[field], one[field], field)
+            h = fixtures.redis_hash(self.rc, "cm:match:" + ev["match"])
+            self.assertEqual(sorted(h), sorted(one_hash))
+            self.assertEqual((h["state"], h["reviewed_by"], h["by"]), ("approved", org.id, org.id))
+        # the parties see their approved matches come
+        for s in streams.values():
+            s.wait(lambda c: {e.data.get("match") for e in c.data_events()
+                              if e.type == "match.approved"} >= set(rest) | {single}, 20,
+                   "match.approved")
+
+        # a repeat with the key replays the answer and changes nothing
+        before = fixtures.dump_all(self.rc)
+        status, headers, again = self.review(org, fid, "approve", None, key)
+        self.assertEqual((status, headers.get("Idempotent-Replayed")), (200, "true"), again)
+        self.assertEqual(again, done)
+        # without a key, nothing is left to approve
+        self.assertProblemResp(self.review(org, fid, "approve"), 409)
+        self.assertEqual(fixtures.dump_all(self.rc), before)
+
+        # both parties accept one match: the report counts it confirmed
+        confirmed = batch["clay"]
+        self.act_ok(village, confirmed["id"], "accept")
+        self.act_ok(supplier, confirmed["id"], "accept", state="confirmed")
+        self.assertEqual(api.forum_act(org, fid, "close")["state"], "closed")
+        report = api.call(org, "GET", "/v1/forums/%s/report" % fid)[2]
+        views = {m["id"]: m for m in (self.api.call(org, "GET", "/v1/matches/" + mid)[2]
+                                      for mid in rest + [single])}
+        expect = {}
+        for m in views.values():
+            row = expect.setdefault(m["material"]["code"], {
+                "material": m["material"]["code"], "matched_base": 0, "matched_vnd": 0,
+                "confirmed_base": 0, "confirmed_vnd": 0, "fulfilled_base": 0,
+                "fulfilled_vnd": 0})
+            row["matched_base"] += m["quantity"]["base"]
+            row["matched_vnd"] += m["explain"]["landed"]["total_vnd"]
+            if m["state"] == "confirmed":
+                row["confirmed_base"] += m["quantity"]["base"]
+                row["confirmed_vnd"] += m["explain"]["landed"]["total_vnd"]
+        self.assertEqual(report["by_material"], [expect[k] for k in sorted(expect)])
+        self.assertEqual(views[confirmed["id"]]["state"], "confirmed")
+        # a batch is reviewed only while its forum is in review
+        self.assertProblemResp(self.review(org, fid, "reject", {"reason": "muộn"}), 409)
+
+    def test_batch_selection_refusals_and_reject(self):
+        """A selection is reviewed whole or not at all: an id of another forum's
+        batch, one already approved, or one that is no match refuses the call
+        (409 naming them) and nothing changes; rejecting takes a reason."""
+        api = self.api
+        org = self.organiser()
+        fid, batch, (village, supplier) = self.cleared_forum(
+            org, [("kaolin", 4), ("clay", 3), ("glaze_ash", 2)])
+        other, foreign, _ = self.cleared_forum(org, [("kaolin", 1)])
+        k, c, g = (batch[x]["id"] for x in ("kaolin", "clay", "glaze_ash"))
+
+        status, _, done = self.review(org, fid, "approve", {"matches": [k]})
+        self.assertEqual(status, 200, done)
+        self.assertEqual((done["matches"], done["count"], done["proposed_left"]), ([k], 1, 2))
+        self.assertEqual(fixtures.redis_hash(self.rc, "cm:match:" + c)["state"], "proposed")
+
+        stranger = self.moderator(provinces=["HN"], label="other-moderator")
+        before = fixtures.dump_all(self.rc)
+        nowhere = "mat_" + "z" * 20
+        cases = [
+            ("approve", {"matches": [c, k]}, [k]),
+            ("approve", {"matches": [foreign["kaolin"]["id"], g]}, [foreign["kaolin"]["id"]]),
+            ("reject", {"reason": "Sai giá", "matches": [nowhere, c, k]}, [nowhere, k]),
+        ]
+        for action, body, offenders in cases:
+            with self.subTest(body=body):
+                status, _, problem = self.review(org, fid, action, body)
+                self.assertEqual(status, 409, problem)
+                self.assertEqual([e["message"].split(":")[0] for e in problem["errors"]],
+                                 offenders)
+                for mid in offenders:
+                    self.assertIn(mid, problem["detail"])
+        # bad bodies name their fields
+        for action, body, fields in [
+                ("approve", {"matches": []}, ["matches"]),
+                ("approve", {"matches": "all"}, ["matches"]),
+                ("approve", {"matches": [c, c]}, ["matches"]),
+                ("approve", {"matches": ["lst_" + "a" * 20]}, ["matches"]),
+                ("approve", {"reason": "x"}, ["reason"]),
+                ("reject", {"matches": [c]}, ["reason"]),
+                ("reject", None, ["reason"])]:
+            with self.subTest(body=body):
+                self.assertValidation(self.review(org, fid, action, body), fields)
+        # not the organiser's: refused
+        self.assertProblemResp(self.review(stranger, fid, "approve"), 403)
+        self.assertProblemResp(self.review(village, fid, "approve"), 403)
+        self.assertProblemResp(self.review(org, "no-such-forum", "approve"), 404)
+        self.assertEqual(fixtures.dump_all(self.rc), before)
+
+        # a rejection with its reason, as a single reject: the quantity returns
+        mark = fixtures.last_event_id(self.rc)
+        status, _, done = self.review(org, fid, "reject", {"reason": "Giá chưa hợp lý",
+                                                           "matches": [c]})
+        self.assertEqual((status, done["matches"], done["proposed_left"]), (200, [c], 1), done)
+        h = fixtures.redis_hash(self.rc, "cm:match:" + c)
+        self.assertEqual((h["state"], h["reason"], h["reviewed_by"]),
+                         ("rejected", "Giá chưa hợp lý", org.id))
+        self.assertEqual(self.remaining(batch["clay"]["need"]["id"]), 3000)
+        (ev,) = [f for _, f in fixtures.events_after(self.rc, mark)]
+        self.assertEqual((ev["type"], ev["match"], ev["by"], ev["_failed"]),
+                         ("match.rejected", c, org.id, "1"))
+        # the rest of the batch, rejected whole
+        status, _, done = self.review(org, fid, "reject", {"reason": "Hết hạn xem xét"})
+        self.assertEqual((status, done["matches"], done["proposed_left"]), (200, [g], 0), done)
+        view = api.call(org, "GET", "/v1/forums/%s/batch" % fid)[2]
+        self.assertEqual(view["by_state"], {"approved": 1, "rejected": 2})
+        # the other forum's batch was never touched
+        self.assertEqual(fixtures.redis_hash(self.rc, "cm:match:" + foreign["kaolin"]["id"])
+                         ["state"], "proposed")
+        self.assertEqual(api.forum_act(org, fid, "close")["state"], "closed")
+        self.assertEqual(api.forum_act(org, other, "close")["state"], "closed")
+
+    # -- registration closing by date ---------------------------------------------------
+
+    def test_registration_closes_by_date(self):
+        """An open forum whose registration_closes moment passes goes to clearing
+        by itself, as if its organiser had closed registration, and on to review."""
+        api = self.api
+        org = self.organiser()
+        fid = api.create_forum(org, "open")["id"]
+        closes = fixtures.vn_day_end_ms(fixtures.vn_date(10)) + 1
+        self.assertEqual(self.rc.execute("ZSCORE", "cm:forums:closing", fid), str(closes))
+        village, supplier = self.party("village", "HN"), self.party("supplier", "BN")
+        need = self.need(village, "kaolin", 5, forum=fid)
+        offer = self.offer(supplier, "kaolin", 5, 900000, province="BN", forum=fid)
+        # a draft and a cancelled forum are never closed by date
+        draft = api.create_forum(org)["id"]
+        gone = api.create_forum(org, "cancelled")["id"]
+        for f in (draft, gone):
+            self.assertIsNone(self.rc.execute("ZSCORE", "cm:forums:closing", f))
+        # registration now closes a second from now
+        text, ms = fixtures.rfc3339_in(1.0)
+        mark = fixtures.last_event_id(self.rc)
+        view = api.call(org, "PATCH", "/v1/forums/" + fid, {"registration_closes": text})
+        self.assertStatus(view, 200)
+        self.assertEqual(view[2]["registration_closes"], text)
+        self.assertEqual(self.rc.execute("ZSCORE", "cm:forums:closing", fid), str(ms))
+        review = api.wait_forum_state(org, fid, "review")
+        self.assertEqual(review["version"], 5)
+        self.assertGreaterEqual(int(self.rc.execute("HGET", "cm:forum:" + fid, "clearing_at")), ms)
+        self.assertIsNone(self.rc.execute("ZSCORE", "cm:forums:closing", fid))
+        evs = [f for _, f in fixtures.events_after(self.rc, mark) if f["type"].startswith("forum.")]
+        self.assertEqual([(f["type"], f["from"] if "from" in f else "", f["by"]) for f in evs],
+                         [("forum.updated", "", org.id), ("forum.clearing", "open", "system"),
+                          ("forum.review", "clearing", "system")])
+        (m,) = self.matches_of(need["id"])
+        self.assertEqual((m["offer"]["id"], m["state"]), (offer["id"], "proposed"))
+        # registration is over; the organiser's own close-registration is refused now
+        self.assertProblemResp(api.call(village, "POST", "/v1/needs",
+                                        fixtures.need_body(forum=fid)), 409)
+        self.assertProblemResp(api.call(org, "POST", "/v1/forums/%s/close-registration" % fid),
+                               409)
+        for f in (draft, gone):
+            self.assertIn(self.forum_state(f), ("draft", "cancelled"))
+        # a forum opened after its moment has passed closes at once
+        past = api.create_forum(org, registration_closes=fixtures.rfc3339_in(-60)[0],
+                                registration_opens=fixtures.vn_date(-1))
+        api.forum_act(org, past["id"], "open")
+        api.wait_forum_state(org, past["id"], "review")
+
+    def test_registration_closes_once_when_daemons_race(self):
+        """Two daemons sweep the same Redis, one every 50 ms: each forum whose
+        moment passes goes through clearing exactly once (one forum.clearing,
+        one batch), the slower sweep being refused."""
+        api = self.api
+        other = self.start_daemon(self.redis, "--role", "api", "--expiry-interval-ms", "50")
+        org = self.organiser()
+        village, supplier = self.party("village", "HN"), self.party("supplier", "BN")
+        forums, needs = [], {}
+        for _ in range(3):
+            fid = api.create_forum(org, "open")["id"]
+            needs[fid] = self.need(village, "kaolin", 2, forum=fid)
+            self.offer(supplier, "kaolin", 2, 900000, province="BN", forum=fid)
+            forums.append(fid)
+        mark = fixtures.last_event_id(self.rc)
+        text, _ = fixtures.rfc3339_in(1.0)
+        for fid in forums:
+            self.assertStatus(api.call(org, "PATCH", "/v1/forums/" + fid,
+                                       {"registration_closes": text}), 200)
+        for fid in forums:
+            self.assertEqual(api.wait_forum_state(org, fid, "review")["version"], 5)
+        evs = [f for _, f in fixtures.events_after(self.rc, mark) if f["type"].startswith("forum.")]
+        for fid in forums:
+            self.assertEqual([f["type"] for f in evs if f["forum"] == fid],
+                             ["forum.updated", "forum.clearing", "forum.review"])
+            self.assertEqual(len(self.matches_of(needs[fid]["id"])), 1)
+        self.assertEqual(other.stop(), 0)
+
     # -- permissions ------------------------------------------------------------------
 
     def test_permissions(self):

@@ -117,7 +117,7 @@ static void test_forum_refused(void **state)
 	     "\"forum_day\":\"2026-12-01\"}",
 	     "registration_closes forum_day"},
 	    {"{\"id\":\"abc\",\"name\":\"D\",\"provinces\":[\"HN\"],\"venue\":\"V\","
-	     "\"registration_opens\":\"2026-02-30\",\"registration_closes\":\"2026-12-02T00:00:"
+	     "\"registration_opens\":\"2026-02-30\",\"registration_closes\":\"2026-12-02T25:00:"
 	     "00Z\","
 	     "\"forum_day\":7,\"organiser\":\"me\"}",
 	     "organiser registration_opens registration_closes forum_day"},
@@ -134,6 +134,53 @@ static void test_forum_refused(void **state)
 		json_decref(errors);
 		json_decref(body);
 	}
+}
+
+/* When registration closes by itself: the end of its day in Vietnam, or the date-time given. */
+static void test_forum_closes_at(void **state)
+{
+	(void)state;
+	json_t *errors = NULL, *body = parse(GOOD "}");
+	json_t *doc = forum_from_request(body, &errors);
+	json_decref(body);
+	assert_non_null(doc);
+	int64_t ms = 0;
+	assert_int_equal(forum_closes_at(doc, &ms), 0);
+	assert_int_equal(ms, INT64_C(1796922000000)); /* 2026-12-11T00:00:00+07:00 */
+
+	body = parse("{\"registration_closes\":\"2026-12-09T08:30:00+07:00\"}");
+	json_t *next = forum_apply_patch(doc, body, &errors);
+	json_decref(body);
+	assert_non_null(next);
+	assert_int_equal(forum_closes_at(next, &ms), 0);
+	assert_int_equal(ms, INT64_C(1796779800000)); /* 2026-12-09T01:30:00Z */
+	json_decref(next);
+
+	/* a moment on the forum's day is fine; on the day after, or at the very
+	 * start of registration, it is not */
+	const char *cases[][2] = {
+	    {"{\"registration_closes\":\"2026-12-12T16:59:59.999Z\"}", ""},
+	    {"{\"registration_closes\":\"2026-12-12T17:00:00.001Z\"}", "forum_day"},
+	    {"{\"registration_closes\":\"2026-11-30T17:00:00Z\"}", "registration_closes"},
+	    {"{\"registration_closes\":\"2026-12-09 08:30\"}", "registration_closes"},
+	    {"{\"forum_day\":\"2026-12-12T08:00:00Z\"}", "forum_day"},
+	};
+	char got[128];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		errors = NULL;
+		body = parse(cases[i][0]);
+		next = forum_apply_patch(doc, body, &errors);
+		error_fields(errors, got, sizeof(got));
+		assert_string_equal(got, cases[i][1]);
+		assert_true((next != NULL) == (cases[i][1][0] == '\0'));
+		json_decref(next);
+		json_decref(errors);
+		json_decref(body);
+	}
+	json_t *none = json_object();
+	assert_int_equal(forum_closes_at(none, &ms), -1);
+	json_decref(none);
+	json_decref(doc);
 }
 
 static void test_forum_patch(void **state)
@@ -207,7 +254,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_forum_ids),	      cmocka_unit_test(test_forum_from_request),
 	    cmocka_unit_test(test_forum_refused),     cmocka_unit_test(test_forum_patch),
-	    cmocka_unit_test(test_forum_transitions),
+	    cmocka_unit_test(test_forum_transitions), cmocka_unit_test(test_forum_closes_at),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

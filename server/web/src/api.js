@@ -16,6 +16,8 @@ export class ApiError extends Error {
 		this.type = (problem && problem.type) || '';
 		this.detail = (problem && problem.detail) || '';
 		this.fields = {};
+		// every {field, message}, as sent (a refused batch names each match)
+		this.errors = ((problem && problem.errors) || []).filter((e) => e && e.field);
 		for (const e of (problem && problem.errors) || []) {
 			if (e && e.field && !(e.field in this.fields)) this.fields[e.field] = e.message;
 		}
@@ -105,6 +107,11 @@ export const api = {
 	forumAct: (id, action, version, key) =>
 		request('POST', '/v1/forums/' + encodeURIComponent(id) + '/' + action, undefined, { ifMatch: '"' + version + '"', key })
 			.then((r) => r.data),
+	// The clearing's batch, and its review as one: approve or reject (with a
+	// reason) the selected matches, or every proposed one when none is named.
+	forumBatch: (id) => get('/v1/forums/' + encodeURIComponent(id) + '/batch'),
+	forumReview: (id, action, body, key) =>
+		request('POST', '/v1/forums/' + encodeURIComponent(id) + '/' + action + '-batch', body, { key }).then((r) => r.data),
 };
 
 // The live event stream. `onEvent(event)` gets each event's parsed data (with

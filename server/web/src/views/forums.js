@@ -1,12 +1,13 @@
 // views/forums.js — a moderator's forums (diễn đàn kết nối cung cầu): the
 // forums it organises or oversees (an admin: all) with their state, the form
-// to create one as a draft, and the state actions the API allows from each
+// to create one as a draft, the state actions the API allows from each
 // state (open, close registration, close, cancel), each confirmed first and
-// sent with If-Match so a forum changed meanwhile is not acted on blindly.
-import { useState } from 'preact/hooks';
+// sent with If-Match so a forum changed meanwhile is not acted on blindly,
+// and, in review, the clearing's batch to approve or reject as one.
+import { useEffect, useState } from 'preact/hooks';
 import { api, newKey } from '../api.js';
 import { t } from '../i18n.js';
-import { formatDate, todayInVietnam } from '../format.js';
+import { formatBase, formatDate, formatMoney, todayInVietnam } from '../format.js';
 import { html, ErrorSummary, Notice, TextField, fieldId, materialName, useForums } from './common.js';
 import { isOwnForum } from './listings.js';
 
@@ -106,7 +107,7 @@ function ForumForm({ me, catalog, onDone, onCancel }) {
 	</section>`;
 }
 
-function ForumCard({ forum, me, catalog, onChanged }) {
+function ForumCard({ forum, me, catalog, changes, onChanged }) {
 	const [error, setError] = useState(null);
 	const [busy, setBusy] = useState(false);
 	const manages = me.role === 'admin' || forum.organiser === me.id;
@@ -141,6 +142,7 @@ function ForumCard({ forum, me, catalog, onChanged }) {
 			<div><dt>${t('forum.listings')}</dt><dd data-testid="forum-listings">${forum.listings}</dd></div>
 			<div><dt>${t('forum.organiser')}</dt><dd>${forum.organiser === me.id ? t('forum.organiser_me') : t('forum.organiser_other')}</dd></div>
 		</dl>
+		${manages && forum.state === 'review' && html`<${ForumBatch} forum=${forum} catalog=${catalog} changes=${changes} onReviewed=${onChanged} />`}
 		<${Notice} error=${error} />
 		${actions.length > 0 && html`<div class="actions">
 			${actions.map((a) => html`<button type="button" disabled=${busy} onClick=${() => act(a)}
@@ -151,12 +153,137 @@ function ForumCard({ forum, me, catalog, onChanged }) {
 }
 
 // A forum's day (YYYY-MM-DD, a day in Vietnam) as the language writes dates:
-// noon in Vietnam is that day in every time zone the formatter uses.
-const formatDay = (day) => (day ? formatDate(day + 'T12:00:00+07:00') : '');
+// noon in Vietnam is that day in every time zone the formatter uses. A
+// registration that closes at a set time (a date-time) shows the time too.
+const formatDay = (day) => (!day ? '' : day.length > 10 ? formatDate(day, true) : formatDate(day + 'T12:00:00+07:00'));
+
+// Why the server refused one match of a selection, in words.
+function refusalText(message) {
+	const why = message.slice(message.indexOf(':') + 1).trim();
+	const state = /^([a-z]+), not proposed$/.exec(why);
+	if (state) return t('batch.refused.state', { state: t('match.state.' + state[1]) });
+	return t('batch.refused.not_in_batch');
+}
+
+// The clearing's batch, as its organiser reviews it (forum in review): each
+// match with its quantity, landed cost and parties; approve all, approve
+// the ones ticked, or reject (the ticked ones, else all left) with a reason.
+// Each is one call: all of it happens, or none (a refusal names the matches).
+function ForumBatch({ forum, catalog, changes, onReviewed }) {
+	const [batch, setBatch] = useState(null);
+	const [selected, setSelected] = useState([]);
+	const [reason, setReason] = useState('');
+	const [reasonError, setReasonError] = useState('');
+	const [error, setError] = useState(null);
+	const [message, setMessage] = useState('');
+	const [busy, setBusy] = useState(false);
+	// Reloaded after every review: a ticked match no longer proposed is unticked.
+	const load = () => api.forumBatch(forum.id).then((b) => {
+		setBatch(b);
+		const open = new Set(b.items.filter((m) => m.state === 'proposed').map((m) => m.id));
+		setSelected((old) => old.filter((id) => open.has(id)));
+	}, setError);
+	// reloaded on every event too: a match reviewed elsewhere shows at once
+	useEffect(() => {
+		load();
+	}, [forum.id, forum.version, changes]);
+
+	const items = (batch && batch.items) || [];
+	const proposed = items.filter((m) => m.state === 'proposed');
+	const describe = (m) => t('batch.row', {
+		material: materialName(m.material), quantity: formatBase(m.quantity.base, catalog.byCode[m.material.code]),
+		need: m.need.owner_name || m.need.id, offer: m.offer.owner_name || m.offer.id,
+	});
+	const toggle = (id, on) => setSelected((old) => (on ? old.concat(id) : old.filter((x) => x !== id)));
+
+	async function review(action, ids) {
+		setError(null);
+		setMessage('');
+		setReasonError('');
+		if (action === 'reject' && !reason.trim()) {
+			setReasonError(t('batch.reason_required'));
+			return;
+		}
+		const n = ids ? ids.length : proposed.length;
+		if (!window.confirm(t('batch.confirm.' + action + (ids ? '_selected' : '_all'), { n }))) return;
+		const body = {};
+		if (ids) body.matches = ids;
+		if (action === 'reject') body.reason = reason.trim();
+		setBusy(true);
+		try {
+			const done = await api.forumReview(forum.id, action, body, newKey());
+			setMessage(t('batch.done.' + action, { n: done.count, left: done.proposed_left }));
+			setSelected([]);
+			setReason('');
+			await load();
+			onReviewed();
+		} catch (err) {
+			if (err.status === 400 && err.fields.reason) setReasonError(t('batch.reason_required'));
+			else setError(err);
+			await load();
+		} finally {
+			setBusy(false);
+		}
+	}
+
+	// A refusal names each match it could not take: say which, in words.
+	const refused = error && error.status === 409 && error.errors && error.errors.length > 0;
+	const byId = Object.fromEntries(items.map((m) => [m.id, m]));
+	const rid = 'batch-reason-' + forum.id;
+	return html`<section class="batch" data-testid="forum-batch" aria-labelledby=${'batch-title-' + forum.id}>
+		<h3 id=${'batch-title-' + forum.id}>${t('batch.title')}</h3>
+		${batch === null && !error ? html`<p class="muted">${t('common.loading')}</p>` : html`
+			<p class="hint" data-testid="batch-summary">${!batch ? '' : batch.total === 0 ? t('batch.empty')
+				: !batch.by_state.proposed ? t('batch.summary_done', { total: batch.total })
+				: t('batch.summary', { total: batch.total, proposed: batch.by_state.proposed })}</p>
+			${items.length > 0 && html`<div class="table-scroll" tabindex="0" role="region" aria-labelledby=${'batch-title-' + forum.id}><table class="batch__table">
+				<thead><tr>
+					<th scope="col"><span class="visually-hidden">${t('batch.select')}</span></th>
+					<th scope="col">${t('listing.material')}</th>
+					<th scope="col">${t('explain.quantity')}</th>
+					<th scope="col">${t('explain.landed')}</th>
+					<th scope="col">${t('match.need_side')}</th>
+					<th scope="col">${t('match.offer_side')}</th>
+					<th scope="col">${t('batch.state')}</th>
+				</tr></thead>
+				<tbody>${items.map((m) => html`<tr key=${m.id} data-match=${m.id}>
+					<td>${m.state === 'proposed' && html`<input type="checkbox" id=${'batch-sel-' + m.id} aria-label=${t('batch.select_one', { row: describe(m) })}
+						checked=${selected.includes(m.id)} disabled=${busy} onChange=${(e) => toggle(m.id, e.currentTarget.checked)} />`}</td>
+					<td class="batch__material">${materialName(m.material)}</td>
+					<td class="num" data-label=${t('explain.quantity')}>${formatBase(m.quantity.base, catalog.byCode[m.material.code])}</td>
+					<td class="num" data-label=${t('explain.landed')}>${m.explain && m.explain.landed ? formatMoney(m.explain.landed.total_vnd) : ''}</td>
+					<td data-label=${t('match.need_side')}><span>${m.need.owner_name}<br /><span class="muted">${m.need.province}</span></span></td>
+					<td data-label=${t('match.offer_side')}><span>${m.offer.owner_name}<br /><span class="muted">${m.offer.province}</span></span></td>
+					<td data-label=${t('batch.state')}><span><span class=${'badge badge--' + m.state}>${t('match.state.' + m.state)}</span>${m.reason ? html`<br /><span class="muted">${m.reason}</span>` : ''}</span></td>
+				</tr>`)}</tbody>
+			</table></div>`}
+			${batch && batch.truncated && html`<p class="muted">${t('batch.truncated', { total: batch.total })}</p>`}
+			${refused ? html`<div class="notice notice--error" role="alert" data-testid="batch-refused">
+				<p>${t('batch.refused.title')}</p>
+				<ul>${error.errors.map((e) => {
+					const id = e.message.split(':')[0];
+					return html`<li>${byId[id] ? describe(byId[id]) : id}: ${refusalText(e.message)}</li>`;
+				})}</ul>
+			</div>` : html`<${Notice} error=${error} message=${message} />`}
+			${proposed.length > 0 && html`<div class="actions batch__actions">
+				<button type="button" class="button" disabled=${busy} onClick=${() => review('approve')}>${t('batch.approve_all')}</button>
+				<button type="button" class="button button--secondary" disabled=${busy || selected.length === 0}
+					onClick=${() => review('approve', selected)}>${t('batch.approve_selected', { n: selected.length })}</button>
+				<div class=${'field reject' + (reasonError ? ' field--error' : '')}>
+					<label for=${rid}>${t('review.reason')}</label>
+					${reasonError && html`<p class="field-error" id=${rid + '-error'}><span class="visually-hidden">${t('error.prefix')} </span>${reasonError}</p>`}
+					<input id=${rid} type="text" value=${reason} aria-describedby=${reasonError ? rid + '-error' : undefined}
+						onInput=${(e) => setReason(e.currentTarget.value)} />
+				</div>
+				<button type="button" class="button button--warning" disabled=${busy}
+					onClick=${() => review('reject', selected.length ? selected : undefined)}>${selected.length ? t('batch.reject_selected', { n: selected.length }) : t('batch.reject_all')}</button>
+			</div>`}`}
+	</section>`;
+}
 
 // The Forums page of moderators and admins. The list is the shell's (reloaded
 // on every event), so an action's result shows as soon as its event comes.
-export function ForumsPage({ me, catalog, forumsState, reloadForums }) {
+export function ForumsPage({ me, catalog, changes, forumsState, reloadForums }) {
 	const forums = useForums();
 	const [adding, setAdding] = useState(false);
 	const [message, setMessage] = useState('');
@@ -174,6 +301,6 @@ export function ForumsPage({ me, catalog, forumsState, reloadForums }) {
 		<${Notice} error=${forumsState.error} />
 		${!forumsState.loaded ? html`<p class="muted">${t('common.loading')}</p>` : mine.length === 0
 			? html`<p class="muted" data-testid="forums-none">${t('forums.none')}</p>`
-			: html`<ul class="cards">${mine.map((f) => html`<${ForumCard} key=${f.id} forum=${f} me=${me} catalog=${catalog} onChanged=${reloadForums} />`)}</ul>`}
+			: html`<ul class="cards">${mine.map((f) => html`<${ForumCard} key=${f.id} forum=${f} me=${me} catalog=${catalog} changes=${changes} onChanged=${reloadForums} />`)}</ul>`}
 	</section>`;
 }
