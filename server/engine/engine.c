@@ -17,7 +17,7 @@
  * changes (a new version); a pair whose match went through, or is still
  * live, may be planned again for what either side has left.
  *
- * The queue is worked one listing at a time: plan with common/matching.c,
+ * The queue is worked one listing at a time: plan with common/matching.h,
  * propose the allocations in one call, apply what was accepted, and queue
  * the listing again when something was refused or more may be allocated.
  */
