@@ -1,0 +1,27 @@
+/*
+ * listing_int — what listing.c (validation) and listing_doc.c (the stored
+ * document read back) share: reading a stored document's members. Nothing
+ * outside common/listing*.c includes this header.
+ */
+#ifndef CM_LISTING_INT_H
+#define CM_LISTING_INT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct material;
+struct material_unit;
+
+/* obj[key] as a string, or NULL. */
+static inline const char *listing_str(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* The unit of doc[obj] ("quantity", "min_order", "price"), or NULL. */
+const struct material_unit *listing_stored_unit(const struct material *m, const json_t *doc,
+						const char *obj);
+/* doc[obj].base, or -1 when absent. */
+int64_t listing_stored_base(const json_t *doc, const char *obj);
+
+#endif
