@@ -16,19 +16,6 @@
 #include "common/units.h"
 #include "common/xalloc.h"
 
-const struct material_unit *listing_stored_unit(const struct material *m, const json_t *doc,
-						       const char *obj)
-{
-	const char *code = listing_str(json_object_get(doc, obj), "unit");
-	return code ? materials_unit(m, code) : NULL;
-}
-
-int64_t listing_stored_base(const json_t *doc, const char *obj)
-{
-	json_t *b = json_object_get(json_object_get(doc, obj), "base");
-	return json_is_integer(b) ? json_integer_value(b) : -1;
-}
-
 int64_t listing_quantity_base(const json_t *doc)
 {
 	return listing_stored_base(doc, "quantity");

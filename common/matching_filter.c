@@ -13,8 +13,7 @@
 /* ---- hard filters ----------------------------------------------------- */
 
 /* The grade filter: 1 passes, 0 refuses (see the header on substitutes). */
-int matching_grade_ok(const struct matching_listing *need,
-			     const struct matching_listing *offer)
+int matching_grade_ok(const struct matching_listing *need, const struct matching_listing *offer)
 {
 	const struct material *nm = need->material;
 	int min;
@@ -47,8 +46,7 @@ static int matching_refuse(const char **why, const char *reason)
  * for the candidates that pass.
  */
 int matching_compatible_here(const struct matching_listing *need,
-				    const struct matching_listing *offer, int64_t now_ms,
-				    const char **why)
+			     const struct matching_listing *offer, int64_t now_ms, const char **why)
 {
 	if (need == NULL || offer == NULL || need->kind != LISTING_NEED ||
 	    offer->kind != LISTING_OFFER)
@@ -87,8 +85,8 @@ int matching_compatible_here(const struct matching_listing *need,
 
 /* The distance filters: each side's maximum distance, when it has one. */
 int matching_compatible_apart(const struct matching_listing *need,
-				     const struct matching_listing *offer, int64_t distance_km,
-				     const char **why)
+			      const struct matching_listing *offer, int64_t distance_km,
+			      const char **why)
 {
 	if (need->max_distance_km > 0 && distance_km > need->max_distance_km)
 		return matching_refuse(why, "beyond the need's maximum distance");

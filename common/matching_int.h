@@ -64,9 +64,8 @@ struct matching_entry {
 int matching_entry_cost(struct matching_entry *e, const struct material *offer_material,
 			int64_t price_micro, int64_t km, int64_t rate);
 /* The entry of one candidate against the subject; 0 when incompatible. */
-int matching_entry_make(const struct matching_listing *subject,
-			const struct matching_listing *cand, size_t index, int64_t now_ms,
-			int64_t rate, struct matching_entry *e);
+int matching_entry_make(const struct matching_listing *subject, const struct matching_listing *cand,
+			size_t index, int64_t now_ms, int64_t rate, struct matching_entry *e);
 /* Appends *e to the growing array *entries of *count (capacity *cap). */
 void matching_entry_push(struct matching_entry **entries, size_t *count, size_t *cap,
 			 const struct matching_entry *e);

@@ -70,7 +70,7 @@ static struct matching_entry matching_heap_pop(struct matching_entry *h, size_t 
 
 /* The costs of an entry from its price and distance; 0 when they do not fit. */
 int matching_entry_cost(struct matching_entry *e, const struct material *offer_material,
-			       int64_t price_micro, int64_t km, int64_t rate)
+			int64_t price_micro, int64_t km, int64_t rate)
 {
 	e->price_micro = price_micro;
 	e->freight_micro = matching_freight_micro(offer_material, km, rate);
@@ -86,9 +86,8 @@ int matching_entry_cost(struct matching_entry *e, const struct material *offer_m
  * The entry of one candidate against the subject, or 0 when the pair is
  * incompatible or its per-unit cost does not fit.
  */
-int matching_entry_make(const struct matching_listing *subject,
-			       const struct matching_listing *cand, size_t index, int64_t now_ms,
-			       int64_t rate, struct matching_entry *e)
+int matching_entry_make(const struct matching_listing *subject, const struct matching_listing *cand,
+			size_t index, int64_t now_ms, int64_t rate, struct matching_entry *e)
 {
 	int subject_need = subject->kind == LISTING_NEED;
 	const struct matching_listing *need = subject_need ? subject : cand;
@@ -113,7 +112,7 @@ int matching_entry_make(const struct matching_listing *subject,
 }
 
 void matching_entry_push(struct matching_entry **entries, size_t *count, size_t *cap,
-				const struct matching_entry *e)
+			 const struct matching_entry *e)
 {
 	if (*count == *cap) {
 		*cap = *cap ? *cap * 2 : 16;
@@ -128,10 +127,9 @@ void matching_entry_push(struct matching_entry **entries, size_t *count, size_t 
  * some were only counted). When ranked is below that number, entries past
  * rank ranked cannot be vouched for: *redo says the allocation reached them.
  */
-size_t matching_allocate(const struct matching_listing *subject,
-				struct matching_entry *entries, size_t count, size_t compatible,
-				size_t ranked, int64_t rate, struct matching_alloc *out,
-				size_t max_out, int *redo)
+size_t matching_allocate(const struct matching_listing *subject, struct matching_entry *entries,
+			 size_t count, size_t compatible, size_t ranked, int64_t rate,
+			 struct matching_alloc *out, size_t max_out, int *redo)
 {
 	size_t written = 0, heap_n = count;
 	int64_t left = subject->remaining;
