@@ -121,18 +121,18 @@ json_t *api_page(const json_t *reply, api_view_fn view)
 	json_t *items = json_array();
 	size_t i;
 	json_t *row;
-	json_array_foreach(json_array_get(reply, 1), i, row)
+	json_array_foreach(store_field(reply, STORE_PAGE_ROWS), i, row)
 	{
 		/* rows carry the id first, then the stored fields */
 		json_t *fields = json_array();
 		for (size_t k = 1; k < json_array_size(row); k++)
 			json_array_append(fields, json_array_get(row, k));
-		json_t *v = view(json_string_value(json_array_get(row, 0)), fields);
+		json_t *v = view(store_field_str(row, 0), fields); /* the id */
 		json_decref(fields);
 		if (v)
 			json_array_append_new(items, v);
 	}
-	const char *next = json_string_value(json_array_get(reply, 0));
+	const char *next = store_field_str(reply, STORE_PAGE_NEXT);
 	return json_pack("{s:o, s:o}", "items", items, "next_cursor",
 			 next && *next ? json_string(next) : json_null());
 }

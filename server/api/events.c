@@ -131,8 +131,8 @@ static void events_ticket_used(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
-	const char *token = json_string_value(json_array_get(res->value, 1));
-	const char *doc = json_string_value(json_array_get(res->value, 2));
+	const char *token = store_field_str(res->value, TICKET_TOKEN);
+	const char *doc = store_field_str(res->value, TICKET_DOC);
 	json_t *account = doc ? json_loads(doc, 0, NULL) : NULL;
 	if (token == NULL || account == NULL) {
 		json_decref(account);

@@ -169,14 +169,14 @@ static void auth_looked_up(const struct store_reply *res, void *arg)
 		}
 		return;
 	}
-	const char *doc = json_string_value(json_array_get(v, 2));
+	const char *doc = store_field_str(v, SCF_DOC);
 	r->account = doc ? auth_account(r->app, a->key, doc) : NULL;
 	free(a);
 	if (r->account == NULL) {
 		http_reply_problem(r, 500, "internal", NULL, "the account record is unreadable");
 		return;
 	}
-	r->token_id = xstrdup(json_string_value(json_array_get(v, 0)));
+	r->token_id = xstrdup(store_field_str(v, SCF_TOKEN));
 	r->route->handler(r);
 }
 
