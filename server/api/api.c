@@ -15,7 +15,6 @@
 #include "common/materials.h"
 #include "common/provinces.h"
 #include "server/http/request.h"
-#include "server/store/keys.h"
 
 void api_reply_store_error(struct http_req *r, const struct store_reply *res)
 {
@@ -73,9 +72,7 @@ int api_idempotency(struct http_req *r, struct api_idem *out)
 	}
 	char khash[IDS_TOKEN_HASH_HEX];
 	ids_token_hash(k, kl, khash);
-	char suffix[IDS_TOKEN_HASH_HEX + 2];
-	snprintf(suffix, sizeof(suffix), ":%s", khash);
-	keys_idempotency(out->key, api_account_id(r), suffix);
+	store_idem_key(out->key, api_account_id(r), khash);
 
 	/* Fingerprint: method, path and body, so a reused key with another request is caught. */
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);

@@ -40,7 +40,6 @@
 #include "server/engine/index.h"
 #include "server/log.h"
 #include "server/store/events.h"
-#include "server/store/keys.h"
 #include "server/store/matches.h"
 #include "server/store/snapshot.h"
 
@@ -518,11 +517,8 @@ static void engine_save_cursor(struct engine *e)
 		return;
 	e->cursor_saved_ns = now;
 	snprintf(e->saved_cursor, sizeof(e->saved_cursor), "%s", e->cursor);
-	const char *keys[] = {KEY_ENGINE_CURSOR};
-	const char *args[] = {e->cursor};
 	e->pending++;
-	store_fcall(e->app->store, "cm_engine_cursor", 0, 1, keys, 1, args, NULL,
-		    engine_cursor_saved, e);
+	store_engine_cursor_save(e->app->store, e->cursor, engine_cursor_saved, e);
 }
 
 /*
@@ -645,10 +641,8 @@ static void engine_tick(evutil_socket_t fd, short what, void *arg)
 		e->started = 1;
 		index_free(e->ix);
 		e->ix = index_new();
-		const char *keys[] = {KEY_ENGINE_CURSOR};
 		e->pending++;
-		store_fcall(e->app->store, "cm_engine_cursor_get", 1, 1, keys, 0, NULL, NULL,
-			    engine_cursor_read, e);
+		store_engine_cursor_get(e->app->store, engine_cursor_read, e);
 	}
 	engine_work(e);
 }

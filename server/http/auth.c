@@ -14,26 +14,28 @@
 #include "server/app.h"
 #include "server/http/request.h"
 #include "server/store/accounts.h"
-#include "server/store/keys.h"
 #include "server/store/sessions.h"
+
+/* What the account cache knows a credential by: 't' or 's' and its hash. */
+#define AUTH_KEY_MAX (IDS_TOKEN_HASH_HEX + 1)
 
 struct auth_ctx {
 	struct http_req *r;
-	char key[KEYS_MAX];
+	char key[AUTH_KEY_MAX];
 	int session; /* authenticating by the session cookie */
 };
 
 /*
- * Parsed account documents by token key, direct-mapped (the keys hold a
- * SHA-256, so any bits of them spread evenly). An entry is used only when
- * Redis answered with the very same document text: any change to the
- * account is parsed afresh, and nothing outlives what Redis says. The
- * process's app owns it (app->auth_cache), made on first use.
+ * Parsed account documents by credential (a token's or a session's hash),
+ * direct-mapped (the keys hold a SHA-256, so any bits of them spread evenly). An entry is used only
+ * when Redis answered with the very same document text: any change to the account is parsed afresh,
+ * and nothing outlives what Redis says. The process's app owns it (app->auth_cache), made on first
+ * use.
  */
 #define AUTH_CACHE_SLOTS 1024
 
 struct auth_slot {
-	char key[KEYS_MAX];
+	char key[AUTH_KEY_MAX];
 	char *text;
 	json_t *account;
 };
@@ -235,7 +237,7 @@ static void auth_by_session(struct http_req *r)
 	struct auth_ctx *a = xcalloc(1, sizeof(*a));
 	a->r = r;
 	a->session = 1;
-	keys_session(a->key, hash);
+	snprintf(a->key, sizeof(a->key), "s%s", hash);
 	r->session_hash = xstrdup(hash);
 	store_session_auth(r->app->store, hash, auth_looked_up, a);
 }
@@ -263,6 +265,6 @@ void auth_dispatch(struct http_req *r)
 	ids_token_hash(secret, len, hash);
 	struct auth_ctx *a = xcalloc(1, sizeof(*a));
 	a->r = r;
-	keys_token(a->key, hash);
+	snprintf(a->key, sizeof(a->key), "t%s", hash);
 	store_auth(r->app->store, hash, auth_looked_up, a);
 }

@@ -86,3 +86,11 @@ void store_token_list(struct store *s, const char *account, store_cb cb, void *a
 	const char *keys[] = {keys_account_tokens(k, account)};
 	store_fcall(s, "cm_token_list", 1, 1, keys, 0, NULL, NULL, cb, arg);
 }
+
+const char *store_idem_key(char *buf, const char *account, const char *key_hash)
+{
+	_Static_assert(STORE_IDEM_KEY_MAX == KEYS_MAX, "an idempotency key is a store key");
+	char suffix[80];
+	snprintf(suffix, sizeof(suffix), ":%s", key_hash);
+	return keys_idempotency(buf, account, suffix);
+}

@@ -17,6 +17,11 @@ struct store_idem {
 	const char *fingerprint;
 };
 
+/* The idempotency key (store_idem.key) of account's request whose Idempotency-Key hashed
+ * to key_hash (hex); buf holds STORE_IDEM_KEY_MAX bytes. Returns buf. */
+#define STORE_IDEM_KEY_MAX 128
+const char *store_idem_key(char *buf, const char *account, const char *key_hash);
+
 /*
  * The account a credential stands for, as store_auth, store_session_create
  * and store_session_auth answer it.

@@ -138,3 +138,16 @@ void store_engine_failed_pairs(struct store *s, const char *cursor, int count, s
 	const char *args[] = {cursor, c};
 	store_fcall(s, "cm_engine_failed_pairs", 1, 1, keys, 2, args, NULL, cb, arg);
 }
+
+void store_engine_cursor_get(struct store *s, store_cb cb, void *arg)
+{
+	const char *keys[] = {KEY_ENGINE_CURSOR};
+	store_fcall(s, "cm_engine_cursor_get", 1, 1, keys, 0, NULL, NULL, cb, arg);
+}
+
+void store_engine_cursor_save(struct store *s, const char *cursor, store_cb cb, void *arg)
+{
+	const char *keys[] = {KEY_ENGINE_CURSOR};
+	const char *args[] = {cursor};
+	store_fcall(s, "cm_engine_cursor", 0, 1, keys, 1, args, NULL, cb, arg);
+}

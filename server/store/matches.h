@@ -95,6 +95,11 @@ void store_match_search(struct store *s, const struct store_match_query *q, stor
  */
 void store_engine_failed_pairs(struct store *s, const char *cursor, int count, store_cb cb,
 			       void *arg);
+/* The engine's feed position: the last event id fully matched. value: the id, or null. */
+void store_engine_cursor_get(struct store *s, store_cb cb, void *arg);
+/* Saves the feed position; it only moves forward, so a slower engine never sends it back. */
+void store_engine_cursor_save(struct store *s, const char *cursor, store_cb cb, void *arg);
+
 /* The fields of store_engine_listing's answer. */
 enum store_engine_listing_field {
 	SEL_RECORD, /* matching_listing_encode() of the listing */
