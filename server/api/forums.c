@@ -206,10 +206,10 @@ static void forums_created(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
-	const char *outcome = json_string_value(json_array_get(res->value, 0));
+	const char *outcome = store_field_str(res->value, STORE_CREATED_OUTCOME);
 	if (outcome && strcmp(outcome, "replay") == 0)
 		http_reply_header(r, "Idempotent-Replayed", "true");
-	forums_reply_view(r, 201, json_array_get(res->value, 2));
+	forums_reply_view(r, 201, store_field(res->value, STORE_CREATED_ROW));
 }
 
 static void forums_create_store(struct forums_create_ctx *c)
@@ -521,8 +521,8 @@ static void forums_reported(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
-	const char *text = json_string_value(json_array_get(res->value, 0));
-	const char *totals = json_string_value(json_array_get(res->value, 1));
+	const char *text = store_field_str(res->value, SFR_REPORT);
+	const char *totals = store_field_str(res->value, SFR_TOTALS);
 	json_t *report = text ? json_loads(text, 0, NULL) : NULL;
 	json_t *clearing = totals ? json_loads(totals, 0, NULL) : NULL;
 	if (report == NULL || (totals && clearing == NULL)) {

@@ -50,9 +50,12 @@ struct store_forum_query {
 /* value: [next cursor or "", [[id, view fields...], ...]] */
 void store_forum_search(struct store *s, const struct store_forum_query *q, store_cb cb, void *arg);
 
+/* The fields of each row of store_forum_held's answer. */
+enum store_forum_held_field { SFH_ID, SFH_RECORD, SFH_REMAINING, SFH_VERSION, SFH_SEQ };
+
 /*
  * The forum's held listings, for its clearing. value: [[id, engine record,
- * remaining, version, seq]...].
+ * remaining, version, seq]...] (enum store_forum_held_field).
  */
 void store_forum_held(struct store *s, const char *id, store_cb cb, void *arg);
 
@@ -70,12 +73,15 @@ struct store_clearing {
  * Proposes the batch between the forum's held listings (each proposal
  * checked as store_match_propose checks it; stale ones refused) and moves
  * the forum from clearing to review, in one call. value: [forum view,
- * clearing totals as JSON text].
+ * clearing totals as JSON text] (enum store_forum_clear_field).
  */
+enum store_forum_clear_field { SFC_VIEW, SFC_TOTALS };
 void store_forum_clear(struct store *s, const char *id, const struct store_clearing *c, store_cb cb,
 		       void *arg);
 
-/* value: [report JSON text, clearing totals JSON text or null] (cm_forum_report). */
+/* The fields of store_forum_report's answer. */
+enum store_forum_report_field { SFR_REPORT, SFR_TOTALS };
+/* value: [report JSON text, clearing totals JSON text or null] (enum store_forum_report_field). */
 void store_forum_report(struct store *s, const char *id, store_cb cb, void *arg);
 
 #endif
