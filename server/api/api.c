@@ -14,6 +14,7 @@
 #include "common/fields.h"
 #include "common/materials.h"
 #include "common/provinces.h"
+#include "common/xalloc.h"
 #include "server/http/request.h"
 
 void api_reply_store_error(struct http_req *r, const struct store_reply *res)
@@ -78,9 +79,7 @@ int api_idempotency(struct http_req *r, struct api_idem *out)
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
 	size_t bl = evbuffer_get_length(in);
 	size_t hl = strlen(r->method) + strlen(r->path) + 2;
-	char *buf = malloc(hl + bl + 1);
-	if (buf == NULL)
-		abort();
+	char *buf = xmalloc(hl + bl + 1);
 	int n = snprintf(buf, hl + 1, "%s %s\n", r->method, r->path);
 	evbuffer_copyout(in, buf + n, bl);
 	ids_token_hash(buf, (size_t)n + bl, out->fingerprint);

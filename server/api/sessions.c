@@ -51,9 +51,7 @@ static void sessions_made(const struct store_reply *res, void *arg)
 	json_t *account = doc ? json_loads(doc, 0, NULL) : NULL;
 	if (account == NULL) {
 		sessions_ctx_free(c);
-		http_reply_header(r, "WWW-Authenticate", "Bearer realm=\"craftmatch\"");
-		http_reply_problem(r, 401, "unauthorized", NULL,
-				   "the access code is unknown or has been revoked");
+		http_reply_unauthorized(r, "the access code is unknown or has been revoked");
 		return;
 	}
 	auth_set_cookie(r, c->secret, (long)r->app->cfg.session_ttl_s);

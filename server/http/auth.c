@@ -84,12 +84,6 @@ void auth_cache_free(struct app *app)
 	app->auth_cache = NULL;
 }
 
-static void auth_refuse(struct http_req *r, const char *detail)
-{
-	http_reply_header(r, "WWW-Authenticate", "Bearer realm=\"craftmatch\"");
-	http_reply_problem(r, 401, "unauthorized", NULL, "%s", detail);
-}
-
 void auth_set_cookie(struct http_req *r, const char *secret, long max_age)
 {
 	/* craftmatchd speaks plain HTTP; a TLS proxy in front says so in X-Forwarded-Proto. */
@@ -164,10 +158,11 @@ static void auth_looked_up(const struct store_reply *res, void *arg)
 		free(a);
 		if (session) {
 			auth_set_cookie(r, "", 0);
-			auth_refuse(r, "the session has ended (signed out, expired or its access "
-				       "code revoked): sign in again");
+			http_reply_unauthorized(
+			    r, "the session has ended (signed out, expired or its access "
+			       "code revoked): sign in again");
 		} else {
-			auth_refuse(r, "the bearer token is unknown or revoked");
+			http_reply_unauthorized(r, "the bearer token is unknown or revoked");
 		}
 		return;
 	}
@@ -218,13 +213,13 @@ static void auth_by_session(struct http_req *r)
 	char secret[IDS_TOKEN_MAX];
 	int has = auth_session_cookie(r, secret);
 	if (has == 0) {
-		auth_refuse(r,
-			    "send Authorization: Bearer <token>, or sign in (POST /v1/sessions)");
+		http_reply_unauthorized(
+		    r, "send Authorization: Bearer <token>, or sign in (POST /v1/sessions)");
 		return;
 	}
 	if (has < 0) {
 		auth_set_cookie(r, "", 0);
-		auth_refuse(r, "the session cookie is malformed: sign in again");
+		http_reply_unauthorized(r, "the session cookie is malformed: sign in again");
 		return;
 	}
 	if (!auth_method_safe(r) && auth_csrf_check(r) < 0) {
@@ -250,7 +245,7 @@ void auth_dispatch(struct http_req *r)
 		return;
 	}
 	if (strncasecmp(h, "Bearer ", 7) != 0) {
-		auth_refuse(r, "only Bearer tokens are accepted");
+		http_reply_unauthorized(r, "only Bearer tokens are accepted");
 		return;
 	}
 	const char *secret = h + 7;
@@ -258,7 +253,7 @@ void auth_dispatch(struct http_req *r)
 		secret++;
 	size_t len = strlen(secret);
 	if (len < 16 || len >= IDS_TOKEN_MAX) {
-		auth_refuse(r, "the bearer token is malformed");
+		http_reply_unauthorized(r, "the bearer token is malformed");
 		return;
 	}
 	char hash[IDS_TOKEN_HASH_HEX];

@@ -208,3 +208,14 @@ int64_t store_field_int(const json_t *row, size_t field)
 	const char *s = json_string_value(v);
 	return s ? strtoll(s, NULL, 10) : 0;
 }
+
+void store_read(struct store *s, const char *fn, const char *key, store_cb cb, void *arg)
+{
+	const char *keys[] = {key};
+	store_fcall(s, fn, 1, 1, keys, 0, NULL, NULL, cb, arg);
+}
+
+void store_maxlen_arg(const struct store *s, char buf[24])
+{
+	snprintf(buf, 24, "%ld", s->events_maxlen);
+}

@@ -80,6 +80,12 @@ typedef void (*store_cb)(const struct store_reply *res, void *arg);
 void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, const char **keys,
 		 int nargs, const char **args, const size_t *arglens, store_cb cb, void *arg);
 
+/* FCALL_RO fn on one key with no arguments: every plain read of the store. */
+void store_read(struct store *s, const char *fn, const char *key, store_cb cb, void *arg);
+
+/* The cap on cm:events (s->events_maxlen) as a decimal argument for a write's function. */
+void store_maxlen_arg(const struct store *s, char buf[24]);
+
 /*
  * Ready: connected, and the function library in Redis is one this build
  * works with. A call made while not ready is answered STORE_UNAVAILABLE
