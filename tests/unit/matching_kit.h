@@ -36,8 +36,8 @@
 static int64_t next_seq = 1;
 
 static inline struct matching_listing mk(enum listing_kind kind, const char *id, const char *owner,
-				  const char *material, int64_t remaining, int64_t price_vnd,
-				  int64_t factor)
+					 const char *material, int64_t remaining, int64_t price_vnd,
+					 int64_t factor)
 {
 	struct matching_listing l;
 
@@ -69,13 +69,15 @@ static inline struct matching_listing need(const char *id, int64_t remaining)
 	return mk(LISTING_NEED, id, "acc_village", "clay", remaining, 0, 1);
 }
 
-static inline struct matching_listing offer(const char *id, int64_t remaining, int64_t vnd, int64_t factor)
+static inline struct matching_listing offer(const char *id, int64_t remaining, int64_t vnd,
+					    int64_t factor)
 {
 	return mk(LISTING_OFFER, id, "acc_supplier", "clay", remaining, vnd, factor);
 }
 
 /* 0 for compatible, else the reason. */
-static inline const char *refusal(const struct matching_listing *n, const struct matching_listing *o)
+static inline const char *refusal(const struct matching_listing *n,
+				  const struct matching_listing *o)
 {
 	const char *why = NULL;
 
