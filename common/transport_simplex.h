@@ -1,7 +1,7 @@
 /*
  * transport_simplex — the primal network simplex on one connected component
- * of a transportation problem; internal to transport.c and
- * transport_repair.c (the engine calls transport.h).
+ * of a transportation problem; internal to transport.c, transport_comp.c
+ * and transport_repair.c (the engine calls transport.h).
  *
  * The component is a bipartite graph plus a root: offers are nodes
  * 0..n_offers-1, needs n_offers..n-1, the root is n. Arcs 0..m-1 are the
@@ -104,7 +104,7 @@ struct tcomp {
 };
 
 /*
- * transport.c: the simplex problem of c with every arc a for which
+ * transport_comp.c: the simplex problem of c with every arc a for which
  * forbid[a] is set left out and every other one carrying at least lower[a]
  * (either may be NULL): *t allocated and filled, pos[a] = a's arc in t or
  * -1 (c->m entries). 0, or -1 when the lower bounds ask more than a side

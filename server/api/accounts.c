@@ -67,10 +67,10 @@ static void accounts_created(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
-	const char *outcome = json_string_value(json_array_get(res->value, 0));
+	const char *outcome = store_field_str(res->value, STORE_CREATED_OUTCOME);
 	if (outcome && strcmp(outcome, "replay") == 0) {
 		json_decref(doc);
-		store_account_get(r->app->store, json_string_value(json_array_get(res->value, 1)),
+		store_account_get(r->app->store, store_field_str(res->value, STORE_CREATED_ID),
 				  accounts_replayed, r);
 		return;
 	}

@@ -14,8 +14,8 @@
 #include "common/fields.h"
 #include "common/materials.h"
 #include "common/provinces.h"
+#include "common/xalloc.h"
 #include "server/http/request.h"
-#include "server/store/keys.h"
 
 void api_reply_store_error(struct http_req *r, const struct store_reply *res)
 {
@@ -73,17 +73,13 @@ int api_idempotency(struct http_req *r, struct api_idem *out)
 	}
 	char khash[IDS_TOKEN_HASH_HEX];
 	ids_token_hash(k, kl, khash);
-	char suffix[IDS_TOKEN_HASH_HEX + 2];
-	snprintf(suffix, sizeof(suffix), ":%s", khash);
-	keys_idempotency(out->key, api_account_id(r), suffix);
+	store_idem_key(out->key, api_account_id(r), khash);
 
 	/* Fingerprint: method, path and body, so a reused key with another request is caught. */
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
 	size_t bl = evbuffer_get_length(in);
 	size_t hl = strlen(r->method) + strlen(r->path) + 2;
-	char *buf = malloc(hl + bl + 1);
-	if (buf == NULL)
-		abort();
+	char *buf = xmalloc(hl + bl + 1);
 	int n = snprintf(buf, hl + 1, "%s %s\n", r->method, r->path);
 	evbuffer_copyout(in, buf + n, bl);
 	ids_token_hash(buf, (size_t)n + bl, out->fingerprint);
@@ -121,18 +117,18 @@ json_t *api_page(const json_t *reply, api_view_fn view)
 	json_t *items = json_array();
 	size_t i;
 	json_t *row;
-	json_array_foreach(json_array_get(reply, 1), i, row)
+	json_array_foreach(store_field(reply, STORE_PAGE_ROWS), i, row)
 	{
 		/* rows carry the id first, then the stored fields */
 		json_t *fields = json_array();
 		for (size_t k = 1; k < json_array_size(row); k++)
 			json_array_append(fields, json_array_get(row, k));
-		json_t *v = view(json_string_value(json_array_get(row, 0)), fields);
+		json_t *v = view(store_field_str(row, 0), fields); /* the id */
 		json_decref(fields);
 		if (v)
 			json_array_append_new(items, v);
 	}
-	const char *next = json_string_value(json_array_get(reply, 0));
+	const char *next = store_field_str(reply, STORE_PAGE_NEXT);
 	return json_pack("{s:o, s:o}", "items", items, "next_cursor",
 			 next && *next ? json_string(next) : json_null());
 }

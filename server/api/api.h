@@ -29,7 +29,7 @@ const char *api_account_id(const struct http_req *r);
  */
 struct api_idem {
 	struct store_idem idem;
-	char key[160];
+	char key[STORE_IDEM_KEY_MAX];
 	char fingerprint[IDS_TOKEN_HASH_HEX];
 };
 int api_idempotency(struct http_req *r, struct api_idem *out);

@@ -118,12 +118,6 @@ static int events_parse(struct http_req *r, struct events_query *q)
 	return 0;
 }
 
-static void events_refuse(struct http_req *r, const char *detail)
-{
-	http_reply_header(r, "WWW-Authenticate", "Bearer realm=\"craftmatch\"");
-	http_reply_problem(r, 401, "unauthorized", NULL, "%s", detail);
-}
-
 static void events_ticket_used(const struct store_reply *res, void *arg)
 {
 	struct http_req *r = arg;
@@ -131,14 +125,14 @@ static void events_ticket_used(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
-	const char *token = json_string_value(json_array_get(res->value, 1));
-	const char *doc = json_string_value(json_array_get(res->value, 2));
+	const char *token = store_field_str(res->value, TICKET_TOKEN);
+	const char *doc = store_field_str(res->value, TICKET_DOC);
 	json_t *account = doc ? json_loads(doc, 0, NULL) : NULL;
 	if (token == NULL || account == NULL) {
 		json_decref(account);
-		events_refuse(r,
-			      "the stream ticket is unknown, used or expired: a ticket opens one "
-			      "stream, within seconds; POST /v1/stream-tickets for another");
+		http_reply_unauthorized(
+		    r, "the stream ticket is unknown, used or expired: a ticket opens one "
+		       "stream, within seconds; POST /v1/stream-tickets for another");
 		return;
 	}
 	r->account = account;
@@ -157,7 +151,7 @@ static void events_ticket_auth(struct http_req *r, const char *ticket)
 		     (ticket[i] >= 'a' && ticket[i] <= 'z') ||
 		     (ticket[i] >= '0' && ticket[i] <= '9') || ticket[i] == '-' || ticket[i] == '_';
 	if (!ok) {
-		events_refuse(r, "the stream ticket is malformed");
+		http_reply_unauthorized(r, "the stream ticket is malformed");
 		return;
 	}
 	char hash[IDS_TOKEN_HASH_HEX];
@@ -227,7 +221,7 @@ static void events_ticket_made(const struct store_reply *res, void *arg)
 	struct http_req *r = c->r;
 	if (res->status == STORE_NOT_FOUND) {
 		events_ticket_ctx_free(c);
-		events_refuse(r, "the bearer token was revoked");
+		http_reply_unauthorized(r, "the bearer token was revoked");
 		return;
 	}
 	if (res->status != STORE_OK) {

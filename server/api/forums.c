@@ -37,14 +37,6 @@
 #define FORUMS_SELECT_MAX 2000	/* matches one review call may name */
 #define FORUMS_BATCH_SHOWN 1000 /* matches GET /v1/forums/{id}/batch lists at most */
 
-static int64_t forums_int(const json_t *v)
-{
-	if (json_is_integer(v))
-		return json_integer_value(v);
-	const char *s = json_string_value(v);
-	return s ? strtoll(s, NULL, 10) : 0;
-}
-
 /* Admins and moderators see drafts; villages and suppliers see a forum once it opens. */
 static int forums_sees_drafts(const struct http_req *r)
 {
@@ -63,14 +55,10 @@ static json_t *forums_view(const json_t *row)
 	if (doc == NULL)
 		return NULL;
 	json_object_set(doc, "state", json_array_get(row, SFF_STATE));
-	json_object_set_new(doc, "version",
-			    json_integer(forums_int(json_array_get(row, SFF_VERSION))));
-	json_object_set_new(doc, "created_at",
-			    json_integer(forums_int(json_array_get(row, SFF_CREATED))));
-	json_object_set_new(doc, "updated_at",
-			    json_integer(forums_int(json_array_get(row, SFF_UPDATED))));
-	json_object_set_new(doc, "listings",
-			    json_integer(forums_int(json_array_get(row, SFF_LISTINGS))));
+	json_object_set_new(doc, "version", json_integer(store_field_int(row, SFF_VERSION)));
+	json_object_set_new(doc, "created_at", json_integer(store_field_int(row, SFF_CREATED)));
+	json_object_set_new(doc, "updated_at", json_integer(store_field_int(row, SFF_UPDATED)));
+	json_object_set_new(doc, "listings", json_integer(store_field_int(row, SFF_LISTINGS)));
 	json_object_del(doc, "created_by");
 	return doc;
 }
@@ -83,8 +71,7 @@ static void forums_reply_view(struct http_req *r, int status, const json_t *row)
 		return;
 	}
 	char etag[32];
-	snprintf(etag, sizeof(etag), "\"%" PRId64 "\"",
-		 forums_int(json_array_get(row, SFF_VERSION)));
+	snprintf(etag, sizeof(etag), "\"%" PRId64 "\"", store_field_int(row, SFF_VERSION));
 	http_reply_header(r, "ETag", etag);
 	if (status == 201) {
 		char loc[96];
@@ -179,7 +166,7 @@ static int forums_manager(struct http_req *r, const json_t *doc)
  */
 static int forums_if_match(struct http_req *r, const json_t *row, char buf[24])
 {
-	int64_t version = forums_int(json_array_get(row, SFF_VERSION));
+	int64_t version = store_field_int(row, SFF_VERSION);
 	const char *if_match = http_req_header(r, "If-Match");
 	buf[0] = '\0';
 	if (if_match == NULL)
@@ -215,10 +202,10 @@ static void forums_created(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
-	const char *outcome = json_string_value(json_array_get(res->value, 0));
+	const char *outcome = store_field_str(res->value, STORE_CREATED_OUTCOME);
 	if (outcome && strcmp(outcome, "replay") == 0)
 		http_reply_header(r, "Idempotent-Replayed", "true");
-	forums_reply_view(r, 201, json_array_get(res->value, 2));
+	forums_reply_view(r, 201, store_field(res->value, STORE_CREATED_ROW));
 }
 
 static void forums_create_store(struct forums_create_ctx *c)
@@ -409,8 +396,7 @@ static void forums_patch_loaded(struct http_req *r, const char *id, json_t *doc,
 		return;
 	/* Without If-Match: the version this PATCH was made from. */
 	if (expected[0] == '\0')
-		snprintf(expected, sizeof(expected), "%" PRId64,
-			 forums_int(json_array_get(row, SFF_VERSION)));
+		snprintf(expected, sizeof(expected), "%" PRId64, store_field_int(row, SFF_VERSION));
 	json_t *body = http_req_json_body(r);
 	if (body == NULL)
 		return;
@@ -534,8 +520,8 @@ static void forums_reported(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
-	const char *text = json_string_value(json_array_get(res->value, 0));
-	const char *totals = json_string_value(json_array_get(res->value, 1));
+	const char *text = store_field_str(res->value, SFR_REPORT);
+	const char *totals = store_field_str(res->value, SFR_TOTALS);
 	json_t *report = text ? json_loads(text, 0, NULL) : NULL;
 	json_t *clearing = totals ? json_loads(totals, 0, NULL) : NULL;
 	if (report == NULL || (totals && clearing == NULL)) {
@@ -589,8 +575,8 @@ static void forums_reviewed(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
-	const char *outcome = json_string_value(json_array_get(res->value, 0));
-	json_t *list = json_array_get(res->value, 1);
+	const char *outcome = json_string_value(json_array_get(res->value, SFV_OUTCOME));
+	json_t *list = json_array_get(res->value, SFV_MATCHES);
 	if (outcome && strcmp(outcome, "refused") == 0) {
 		/* Nothing changed: name every offender, in the order given. */
 		json_t *errors = json_array();
@@ -603,8 +589,8 @@ static void forums_reviewed(const struct store_reply *res, void *arg)
 				      n == 1 ? "" : "es");
 		json_array_foreach(list, i, row)
 		{
-			const char *mid = json_string_value(json_array_get(row, 0));
-			const char *why = json_string_value(json_array_get(row, 1));
+			const char *mid = json_string_value(json_array_get(row, SFX_MATCH));
+			const char *why = json_string_value(json_array_get(row, SFX_WHY));
 			char msg[160];
 			snprintf(msg, sizeof(msg), "%s: %s", mid ? mid : "", why ? why : "");
 			problem_add_error(&errors, "matches", msg);
@@ -624,7 +610,7 @@ static void forums_reviewed(const struct store_reply *res, void *arg)
 	json_object_set_new(out, "count", json_integer((json_int_t)json_array_size(ids)));
 	json_object_set_new(out, "matches", ids);
 	json_object_set_new(out, "proposed_left",
-			    json_integer(json_integer_value(json_array_get(res->value, 2))));
+			    json_integer(json_integer_value(json_array_get(res->value, SFV_LEFT))));
 	http_reply_json(r, 200, out);
 }
 
@@ -755,10 +741,10 @@ static void forums_batch_got(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
-	json_int_t total = json_integer_value(json_array_get(res->value, 0));
+	json_int_t total = json_integer_value(json_array_get(res->value, SFB_COUNT));
 	json_t *items = json_array();
 	json_t *counts = json_object();
-	const json_t *flat = json_array_get(res->value, 2);
+	const json_t *flat = json_array_get(res->value, SFB_STATES);
 	for (size_t k = 0; k + 1 < json_array_size(flat); k += 2) {
 		const char *state = json_string_value(json_array_get(flat, k));
 		if (state)
@@ -768,17 +754,17 @@ static void forums_batch_got(const struct store_reply *res, void *arg)
 	}
 	size_t i;
 	json_t *row;
-	json_array_foreach(json_array_get(res->value, 1), i, row)
+	json_array_foreach(json_array_get(res->value, SFB_ROWS), i, row)
 	{
-		const char *mid = json_string_value(json_array_get(row, 0));
+		const char *mid = json_string_value(json_array_get(row, SFB_ID));
 		/* the match's fields follow its id, then the two owners' names */
 		json_t *fields = json_array();
-		for (size_t f = 1; f <= SMF_COUNT; f++)
+		for (size_t f = SFB_FIELDS; f < SFB_FIELDS + SMF_COUNT; f++)
 			json_array_append(fields, json_array_get(row, f));
 		json_t *view = matches_view(mid ? mid : "", fields);
 		json_decref(fields);
-		const char *nn = json_string_value(json_array_get(row, SMF_COUNT + 1));
-		const char *on = json_string_value(json_array_get(row, SMF_COUNT + 2));
+		const char *nn = json_string_value(json_array_get(row, SFB_FIELDS + SMF_COUNT));
+		const char *on = json_string_value(json_array_get(row, SFB_FIELDS + SMF_COUNT + 1));
 		json_object_set_new(json_object_get(view, "need"), "owner_name",
 				    json_string(nn ? nn : ""));
 		json_object_set_new(json_object_get(view, "offer"), "owner_name",

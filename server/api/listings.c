@@ -58,17 +58,8 @@ static void listings_ctx_free(struct listings_ctx *c)
 	free(c);
 }
 
-static int64_t listings_int(const json_t *v)
-{
-	if (json_is_integer(v))
-		return json_integer_value(v);
-	const char *s = json_string_value(v);
-	return s ? strtoll(s, NULL, 10) : 0;
-}
-
 /*
- * The API view from a stored row: [doc, status, remaining, version,
- * owner_name, created_at, updated_at]. doc, when not NULL, is the row's
+ * The API view from a stored row (enum store_listing_field). doc, when not NULL, is the row's
  * document already parsed (the one just written): the view is made of it
  * (the reference moves to the view) instead of parsing the row's text.
  * Returns a new reference, or NULL when the row is unreadable.
@@ -76,17 +67,17 @@ static int64_t listings_int(const json_t *v)
 static json_t *listings_view(const json_t *row, json_t *doc)
 {
 	if (doc == NULL) {
-		const char *text = json_string_value(json_array_get(row, 0));
+		const char *text = store_field_str(row, SLF_DOC);
 		doc = text ? json_loads(text, 0, NULL) : NULL;
 		if (doc == NULL)
 			return NULL;
 	}
-	json_object_set_new(doc, "created_at", json_integer(listings_int(json_array_get(row, 5))));
-	json_object_set_new(doc, "updated_at", json_integer(listings_int(json_array_get(row, 6))));
-	json_t *view = listing_render_in_place(doc, json_string_value(json_array_get(row, 1)),
-					       listings_int(json_array_get(row, 2)),
-					       listings_int(json_array_get(row, 3)));
-	const char *owner_name = json_string_value(json_array_get(row, 4));
+	json_object_set_new(doc, "created_at", json_integer(store_field_int(row, SLF_CREATED_AT)));
+	json_object_set_new(doc, "updated_at", json_integer(store_field_int(row, SLF_UPDATED_AT)));
+	json_t *view = listing_render_in_place(doc, store_field_str(row, SLF_STATUS),
+					       store_field_int(row, SLF_REMAINING),
+					       store_field_int(row, SLF_VERSION));
+	const char *owner_name = store_field_str(row, SLF_OWNER_NAME);
 	json_object_set_new(view, "owner",
 			    json_pack("{s:O, s:s}", "id", json_object_get(view, "owner"), "name",
 				      owner_name ? owner_name : ""));
@@ -101,7 +92,7 @@ static void listings_reply_view(struct http_req *r, int status, const json_t *ro
 		return;
 	}
 	char etag[32];
-	snprintf(etag, sizeof(etag), "\"%" PRId64 "\"", listings_int(json_array_get(row, 3)));
+	snprintf(etag, sizeof(etag), "\"%" PRId64 "\"", store_field_int(row, SLF_VERSION));
 	http_reply_header(r, "ETag", etag);
 	if (status == 201) {
 		char loc[64];
@@ -169,9 +160,9 @@ static void listings_created(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
-	const char *outcome = json_string_value(json_array_get(res->value, 0));
-	const json_t *row = json_array_get(res->value, 2);
-	if (!json_is_string(json_array_get(row, 0))) {
+	const char *outcome = store_field_str(res->value, STORE_CREATED_OUTCOME);
+	const json_t *row = store_field(res->value, STORE_CREATED_ROW);
+	if (store_field_str(row, SLF_DOC) == NULL) {
 		listings_ctx_free(c);
 		http_reply_problem(r, 404, "not-found", NULL, "the listing is gone");
 		return;
@@ -431,7 +422,7 @@ static void listings_written(const struct store_reply *res, void *arg)
 
 static void listings_patch_loaded(struct http_req *r, const json_t *row)
 {
-	json_t *doc = json_loads(json_string_value(json_array_get(row, 0)), 0, NULL);
+	json_t *doc = json_loads(store_field_str(row, SLF_DOC), 0, NULL);
 	if (doc == NULL) {
 		http_reply_problem(r, 500, "internal", NULL, "the listing record is unreadable");
 		return;
@@ -442,7 +433,7 @@ static void listings_patch_loaded(struct http_req *r, const json_t *row)
 		http_reply_problem(r, 403, "forbidden", NULL, "only the owner changes a listing");
 		return;
 	}
-	int64_t version = listings_int(json_array_get(row, 3));
+	int64_t version = store_field_int(row, SLF_VERSION);
 	const char *if_match = http_req_header(r, "If-Match");
 	if (if_match) {
 		char etag[32];
@@ -472,7 +463,7 @@ static void listings_patch_loaded(struct http_req *r, const json_t *row)
 	c->r = r;
 	c->doc = next;
 	snprintf(c->id, sizeof(c->id), "%s", json_string_value(json_object_get(next, "id")));
-	const char *owner_name = json_string_value(json_array_get(row, 4));
+	const char *owner_name = store_field_str(row, SLF_OWNER_NAME);
 	c->fold = listing_search_text(next, owner_name);
 	listings_engine_record(next, c->engine);
 	store_listing_update(r->app->store, c->id, api_account_id(r), version, next,
@@ -491,7 +482,7 @@ void listings_patch(struct http_req *r)
 
 static void listings_close_loaded(struct http_req *r, const json_t *row)
 {
-	json_t *doc = json_loads(json_string_value(json_array_get(row, 0)), 0, NULL);
+	json_t *doc = json_loads(store_field_str(row, SLF_DOC), 0, NULL);
 	if (doc == NULL) {
 		http_reply_problem(r, 500, "internal", NULL, "the listing record is unreadable");
 		return;

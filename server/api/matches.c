@@ -36,11 +36,6 @@ static const char *matches_str(const json_t *row, enum store_match_field f)
 	return s ? s : "";
 }
 
-static int64_t matches_int(const json_t *row, enum store_match_field f)
-{
-	return strtoll(matches_str(row, f), NULL, 10);
-}
-
 static struct match_facts matches_facts(const json_t *row)
 {
 	struct match_facts m = {
@@ -59,7 +54,7 @@ static struct match_facts matches_facts(const json_t *row)
 static void matches_put_time(json_t *o, const char *name, const json_t *row,
 			     enum store_match_field f)
 {
-	int64_t ms = matches_int(row, f);
+	int64_t ms = store_field_int(row, f);
 	char when[32];
 	json_object_set_new(o, name, ms > 0 ? json_string(clock_text(ms, when)) : json_null());
 }
@@ -70,9 +65,9 @@ json_t *matches_view(const char *id, const json_t *row)
 	json_t *v = json_object();
 	json_object_set_new(v, "id", json_string(id));
 	json_object_set_new(v, "state", json_string(matches_str(row, SMF_STATE)));
-	json_object_set_new(v, "version", json_integer(matches_int(row, SMF_VERSION)));
+	json_object_set_new(v, "version", json_integer(store_field_int(row, SMF_VERSION)));
 	const struct material *mat = materials_find(matches_str(row, SMF_MATERIAL));
-	int64_t qty = matches_int(row, SMF_QUANTITY);
+	int64_t qty = store_field_int(row, SMF_QUANTITY);
 	json_t *q = json_pack("{s:I}", "base", (json_int_t)qty);
 	if (mat) {
 		json_object_set_new(v, "material",
@@ -213,7 +208,7 @@ static void matches_reply_one(struct http_req *r, const char *id, const json_t *
 {
 	json_t *view = matches_view(id, row);
 	char etag[32];
-	snprintf(etag, sizeof(etag), "\"%" PRId64 "\"", matches_int(row, SMF_VERSION));
+	snprintf(etag, sizeof(etag), "\"%" PRId64 "\"", store_field_int(row, SMF_VERSION));
 	http_reply_header(r, "ETag", etag);
 	struct match_facts f = matches_facts(row);
 	enum match_side side = match_side_of(r->account, &f);
@@ -287,7 +282,7 @@ static void matches_act_loaded(struct matches_ctx *c)
 				api_reply_invalid(r, e);
 				return;
 			}
-			if (base > matches_int(c->row, SMF_QUANTITY)) {
+			if (base > store_field_int(c->row, SMF_QUANTITY)) {
 				json_t *e = NULL;
 				fields_error(&e, "delivered", "more than the matched %s %s",
 					     matches_str(c->row, SMF_QUANTITY),
@@ -315,7 +310,8 @@ static void matches_act_loaded(struct matches_ctx *c)
 	    strcmp(c->action, "fulfil") == 0 ? c->note : (c->reason ? c->reason : "");
 	int64_t expires = clock_now_ms() + (int64_t)r->app->cfg.review_timeout_s * 1000;
 	store_match_act(r->app->store, c->id, c->action, api_account_id(r), side, note, expires,
-			matches_int(c->row, SMF_VERSION), &c->idem.idem, matches_acted_reload, c);
+			store_field_int(c->row, SMF_VERSION), &c->idem.idem, matches_acted_reload,
+			c);
 }
 
 /* Reads an action's optional body: {"reason"} or, for fulfil, {"delivered", "unit"}. */

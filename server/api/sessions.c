@@ -47,13 +47,11 @@ static void sessions_made(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
-	const char *doc = json_string_value(json_array_get(res->value, 2));
+	const char *doc = store_field_str(res->value, SCF_DOC);
 	json_t *account = doc ? json_loads(doc, 0, NULL) : NULL;
 	if (account == NULL) {
 		sessions_ctx_free(c);
-		http_reply_header(r, "WWW-Authenticate", "Bearer realm=\"craftmatch\"");
-		http_reply_problem(r, 401, "unauthorized", NULL,
-				   "the access code is unknown or has been revoked");
+		http_reply_unauthorized(r, "the access code is unknown or has been revoked");
 		return;
 	}
 	auth_set_cookie(r, c->secret, (long)r->app->cfg.session_ttl_s);

@@ -229,7 +229,7 @@ static void tokens_revoke_owner(const struct store_reply *res, void *arg)
 {
 	struct tokens_ctx *c = arg;
 	struct http_req *r = c->r;
-	const char *account = json_string_value(json_array_get(res->value, 0));
+	const char *account = store_field_str(res->value, STA_ACCOUNT);
 	const char *why = NULL;
 	if (res->status != STORE_OK) {
 		api_reply_store_error(r, res);
@@ -237,8 +237,7 @@ static void tokens_revoke_owner(const struct store_reply *res, void *arg)
 		http_reply_problem(r, 404, "not-found", NULL, "no such token");
 	} else {
 		int own = strcmp(account, api_account_id(r)) == 0;
-		if (own ||
-		    tokens_manages(r, json_string_value(json_array_get(res->value, 1)), &why))
+		if (own || tokens_manages(r, store_field_str(res->value, STA_DOC), &why))
 			store_token_revoke(r->app->store, c->id, api_account_id(r), !own,
 					   tokens_revoked, r);
 		else

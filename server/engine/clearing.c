@@ -60,7 +60,7 @@ static void clearing_reviewed(const struct store_reply *res, void *arg)
 {
 	struct clearing_batch *b = arg;
 	if (res->status == STORE_OK) {
-		const char *totals = json_string_value(json_array_get(res->value, 1));
+		const char *totals = store_field_str(res->value, SFC_TOTALS);
 		log_info("clearing", "forum handed to review", "forum=%s proposals=%zu totals=%s",
 			 b->job->forum, b->n, totals ? totals : "");
 	} else {
@@ -120,12 +120,6 @@ static json_t *clearing_side(const struct matching_listing *l)
 }
 
 /* Field i of a store row, a decimal string, as a number (0 when absent). */
-static int64_t clearing_num(const json_t *row, size_t i)
-{
-	const char *v = json_string_value(json_array_get(row, i));
-	return v ? strtoll(v, NULL, 10) : 0;
-}
-
 /* Solves the forum's listings and proposes the batch. */
 static void clearing_solve(struct clearing_job *j, const json_t *rows)
 {
@@ -135,13 +129,14 @@ static void clearing_solve(struct clearing_job *j, const json_t *rows)
 	const struct matching_listing **ptrs = xcalloc(n ? n : 1, sizeof(*ptrs));
 	for (size_t i = 0; i < n; i++) {
 		const json_t *r = json_array_get(rows, i);
-		const char *rec = json_string_value(json_array_get(r, 1));
+		const char *rec = store_field_str(r, SFH_RECORD);
 		const char *why = NULL;
 		if (rec == NULL ||
-		    matching_listing_decode(&ls[used], rec, clearing_num(r, 2), clearing_num(r, 3),
-					    clearing_num(r, 4), &why) != 0) {
+		    matching_listing_decode(&ls[used], rec, store_field_int(r, SFH_REMAINING),
+					    store_field_int(r, SFH_VERSION),
+					    store_field_int(r, SFH_SEQ), &why) != 0) {
 			log_warn("clearing", "listing left out", "forum=%s listing=%s error=\"%s\"",
-				 j->forum, rec ? json_string_value(json_array_get(r, 0)) : "",
+				 j->forum, rec ? store_field_str(r, SFH_ID) : "",
 				 why ? why : "no record");
 			continue;
 		}

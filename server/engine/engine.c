@@ -17,7 +17,7 @@
  * changes (a new version); a pair whose match went through, or is still
  * live, may be planned again for what either side has left.
  *
- * The queue is worked one listing at a time: plan with common/matching.c,
+ * The queue is worked one listing at a time: plan with common/matching.h,
  * propose the allocations in one call, apply what was accepted, and queue
  * the listing again when something was refused or more may be allocated.
  */
@@ -40,7 +40,6 @@
 #include "server/engine/index.h"
 #include "server/log.h"
 #include "server/store/events.h"
-#include "server/store/keys.h"
 #include "server/store/matches.h"
 #include "server/store/snapshot.h"
 
@@ -137,14 +136,6 @@ static int engine_dequeue(struct engine *e, struct engine_job *out)
 
 /* ---- loading listings into the index ---- */
 
-static int64_t engine_int(const json_t *v)
-{
-	if (json_is_integer(v))
-		return json_integer_value(v);
-	const char *s = json_string_value(v);
-	return s ? strtoll(s, NULL, 10) : 0;
-}
-
 /* Puts a listing from its engine record; returns the entry or NULL. */
 static struct index_entry *engine_put(struct engine *e, const char *stored, int64_t remaining,
 				      int64_t version, int64_t seq)
@@ -179,14 +170,13 @@ static void engine_fetched(const struct store_reply *res, void *arg)
 	}
 	if (res->status == STORE_OK) {
 		const json_t *v = res->value;
-		const char *status = json_string_value(json_array_get(v, 4));
+		const char *status = store_field_str(v, SEL_STATUS);
 		if (!json_is_array(v) || status == NULL || strcmp(status, "open") != 0) {
 			index_remove(e->ix, f->id);
 			e->stats.listings = index_size(e->ix);
-		} else if (engine_put(e, json_string_value(json_array_get(v, 0)),
-				      engine_int(json_array_get(v, 1)),
-				      engine_int(json_array_get(v, 2)),
-				      engine_int(json_array_get(v, 3)))) {
+		} else if (engine_put(
+			       e, store_field_str(v, SEL_RECORD), store_field_int(v, SEL_REMAINING),
+			       store_field_int(v, SEL_VERSION), store_field_int(v, SEL_SEQ))) {
 			engine_enqueue(e, f->id, f->event_ms);
 		}
 	} else if (res->status == STORE_UNAVAILABLE) {
@@ -396,7 +386,7 @@ static void engine_proposed(const struct store_reply *res, void *arg)
 	if (res->status == STORE_OK && json_is_array(res->value)) {
 		for (size_t i = 0; i < rd->n; i++) {
 			const json_t *one = json_array_get(res->value, i);
-			const char *r = json_string_value(json_array_get(one, 0));
+			const char *r = store_field_str(one, SPF_OUTCOME);
 			if (r && strcmp(r, "ok") == 0) {
 				ok++;
 				/*
@@ -407,10 +397,10 @@ static void engine_proposed(const struct store_reply *res, void *arg)
 				struct index_entry *oe = index_get(e->ix, rd->offer[i]);
 				if (ne)
 					index_set_known(e->ix, ne,
-							json_integer_value(json_array_get(one, 1)));
+							store_field_int(one, SPF_NEED_REMAINING));
 				if (oe)
 					index_set_known(e->ix, oe,
-							json_integer_value(json_array_get(one, 2)));
+							store_field_int(one, SPF_OFFER_REMAINING));
 			} else {
 				refused++;
 				log_debug("engine", "proposal refused",
@@ -527,11 +517,8 @@ static void engine_save_cursor(struct engine *e)
 		return;
 	e->cursor_saved_ns = now;
 	snprintf(e->saved_cursor, sizeof(e->saved_cursor), "%s", e->cursor);
-	const char *keys[] = {KEY_ENGINE_CURSOR};
-	const char *args[] = {e->cursor};
 	e->pending++;
-	store_fcall(e->app->store, "cm_engine_cursor", 0, 1, keys, 1, args, NULL,
-		    engine_cursor_saved, e);
+	store_engine_cursor_save(e->app->store, e->cursor, engine_cursor_saved, e);
 }
 
 /*
@@ -604,7 +591,7 @@ static void engine_pairs_page(const struct store_reply *res, void *arg)
 		return;
 	}
 	/* "need|offer", "NEED_VERSION OFFER_VERSION", ... */
-	const json_t *flat = json_array_get(res->value, 1);
+	const json_t *flat = store_field(res->value, STORE_PAGE_ROWS);
 	for (size_t i = 0; i + 1 < json_array_size(flat); i += 2) {
 		const char *p = json_string_value(json_array_get(flat, i));
 		const char *v = json_string_value(json_array_get(flat, i + 1));
@@ -616,7 +603,7 @@ static void engine_pairs_page(const struct store_reply *res, void *arg)
 		long long nv = strtoll(v, &end, 10);
 		index_fail(e->ix, need, nv, bar + 1, strtoll(end, NULL, 10));
 	}
-	const char *next = json_string_value(json_array_get(res->value, 0));
+	const char *next = store_field_str(res->value, STORE_PAGE_NEXT);
 	if (next && strcmp(next, "0") != 0) {
 		engine_pairs_next(e, next);
 		return;
@@ -654,10 +641,8 @@ static void engine_tick(evutil_socket_t fd, short what, void *arg)
 		e->started = 1;
 		index_free(e->ix);
 		e->ix = index_new();
-		const char *keys[] = {KEY_ENGINE_CURSOR};
 		e->pending++;
-		store_fcall(e->app->store, "cm_engine_cursor_get", 1, 1, keys, 0, NULL, NULL,
-			    engine_cursor_read, e);
+		store_engine_cursor_get(e->app->store, engine_cursor_read, e);
 	}
 	engine_work(e);
 }

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "server/http/metrics.h"
+#include "server/histogram.h"
 
 struct app;
 struct engine;

@@ -14,26 +14,28 @@
 #include "server/app.h"
 #include "server/http/request.h"
 #include "server/store/accounts.h"
-#include "server/store/keys.h"
 #include "server/store/sessions.h"
+
+/* What the account cache knows a credential by: 't' or 's' and its hash. */
+#define AUTH_KEY_MAX (IDS_TOKEN_HASH_HEX + 1)
 
 struct auth_ctx {
 	struct http_req *r;
-	char key[KEYS_MAX];
+	char key[AUTH_KEY_MAX];
 	int session; /* authenticating by the session cookie */
 };
 
 /*
- * Parsed account documents by token key, direct-mapped (the keys hold a
- * SHA-256, so any bits of them spread evenly). An entry is used only when
- * Redis answered with the very same document text: any change to the
- * account is parsed afresh, and nothing outlives what Redis says. The
- * process's app owns it (app->auth_cache), made on first use.
+ * Parsed account documents by credential (a token's or a session's hash),
+ * direct-mapped (the keys hold a SHA-256, so any bits of them spread evenly). An entry is used only
+ * when Redis answered with the very same document text: any change to the account is parsed afresh,
+ * and nothing outlives what Redis says. The process's app owns it (app->auth_cache), made on first
+ * use.
  */
 #define AUTH_CACHE_SLOTS 1024
 
 struct auth_slot {
-	char key[KEYS_MAX];
+	char key[AUTH_KEY_MAX];
 	char *text;
 	json_t *account;
 };
@@ -80,12 +82,6 @@ void auth_cache_free(struct app *app)
 	}
 	free(c);
 	app->auth_cache = NULL;
-}
-
-static void auth_refuse(struct http_req *r, const char *detail)
-{
-	http_reply_header(r, "WWW-Authenticate", "Bearer realm=\"craftmatch\"");
-	http_reply_problem(r, 401, "unauthorized", NULL, "%s", detail);
 }
 
 void auth_set_cookie(struct http_req *r, const char *secret, long max_age)
@@ -162,21 +158,22 @@ static void auth_looked_up(const struct store_reply *res, void *arg)
 		free(a);
 		if (session) {
 			auth_set_cookie(r, "", 0);
-			auth_refuse(r, "the session has ended (signed out, expired or its access "
-				       "code revoked): sign in again");
+			http_reply_unauthorized(
+			    r, "the session has ended (signed out, expired or its access "
+			       "code revoked): sign in again");
 		} else {
-			auth_refuse(r, "the bearer token is unknown or revoked");
+			http_reply_unauthorized(r, "the bearer token is unknown or revoked");
 		}
 		return;
 	}
-	const char *doc = json_string_value(json_array_get(v, 2));
+	const char *doc = store_field_str(v, SCF_DOC);
 	r->account = doc ? auth_account(r->app, a->key, doc) : NULL;
 	free(a);
 	if (r->account == NULL) {
 		http_reply_problem(r, 500, "internal", NULL, "the account record is unreadable");
 		return;
 	}
-	r->token_id = xstrdup(json_string_value(json_array_get(v, 0)));
+	r->token_id = xstrdup(store_field_str(v, SCF_TOKEN));
 	r->route->handler(r);
 }
 
@@ -216,13 +213,13 @@ static void auth_by_session(struct http_req *r)
 	char secret[IDS_TOKEN_MAX];
 	int has = auth_session_cookie(r, secret);
 	if (has == 0) {
-		auth_refuse(r,
-			    "send Authorization: Bearer <token>, or sign in (POST /v1/sessions)");
+		http_reply_unauthorized(
+		    r, "send Authorization: Bearer <token>, or sign in (POST /v1/sessions)");
 		return;
 	}
 	if (has < 0) {
 		auth_set_cookie(r, "", 0);
-		auth_refuse(r, "the session cookie is malformed: sign in again");
+		http_reply_unauthorized(r, "the session cookie is malformed: sign in again");
 		return;
 	}
 	if (!auth_method_safe(r) && auth_csrf_check(r) < 0) {
@@ -235,7 +232,7 @@ static void auth_by_session(struct http_req *r)
 	struct auth_ctx *a = xcalloc(1, sizeof(*a));
 	a->r = r;
 	a->session = 1;
-	keys_session(a->key, hash);
+	snprintf(a->key, sizeof(a->key), "s%s", hash);
 	r->session_hash = xstrdup(hash);
 	store_session_auth(r->app->store, hash, auth_looked_up, a);
 }
@@ -248,7 +245,7 @@ void auth_dispatch(struct http_req *r)
 		return;
 	}
 	if (strncasecmp(h, "Bearer ", 7) != 0) {
-		auth_refuse(r, "only Bearer tokens are accepted");
+		http_reply_unauthorized(r, "only Bearer tokens are accepted");
 		return;
 	}
 	const char *secret = h + 7;
@@ -256,13 +253,13 @@ void auth_dispatch(struct http_req *r)
 		secret++;
 	size_t len = strlen(secret);
 	if (len < 16 || len >= IDS_TOKEN_MAX) {
-		auth_refuse(r, "the bearer token is malformed");
+		http_reply_unauthorized(r, "the bearer token is malformed");
 		return;
 	}
 	char hash[IDS_TOKEN_HASH_HEX];
 	ids_token_hash(secret, len, hash);
 	struct auth_ctx *a = xcalloc(1, sizeof(*a));
 	a->r = r;
-	keys_token(a->key, hash);
+	snprintf(a->key, sizeof(a->key), "t%s", hash);
 	store_auth(r->app->store, hash, auth_looked_up, a);
 }

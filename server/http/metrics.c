@@ -10,14 +10,7 @@
 
 #include "common/xalloc.h"
 
-/* Upper bounds in seconds; the last bucket is +Inf. */
-/* From 25 µs: the engine's plans (target: 100 µs) are read off the same buckets. */
-static const double metrics_buckets[] = {0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
-					 0.0025,   0.005,   0.01,   0.025,   0.05,   0.1,
-					 0.25,	   0.5,	    1,	    2.5};
 #define N_BUCKETS METRICS_BUCKETS
-_Static_assert(sizeof(metrics_buckets) / sizeof(metrics_buckets[0]) == METRICS_BUCKETS,
-	       "bucket bounds and METRICS_BUCKETS agree");
 
 /* Status codes are few; keep a short list per route. */
 #define MAX_STATUSES 12
@@ -72,17 +65,6 @@ void metrics_observe_request(struct metrics *m, size_t route, int status, uint64
 	}
 	r->counts[i]++;
 	metrics_histogram_observe(&r->h, elapsed_ns);
-}
-
-void metrics_histogram_observe(struct metrics_histogram *h, uint64_t elapsed_ns)
-{
-	double secs = (double)elapsed_ns / 1e9;
-	size_t b = 0;
-	while (b < N_BUCKETS && secs > metrics_buckets[b])
-		b++;
-	h->bucket[b]++;
-	h->count++;
-	h->sum_ns += elapsed_ns;
 }
 
 /* Samples of one histogram; labels is "" or `key="v",...` with a trailing comma. */

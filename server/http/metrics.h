@@ -11,18 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/histogram.h"
+
 struct evbuffer;
 struct metrics;
-
-/* A latency histogram with the buckets every craftmatch histogram shares. */
-#define METRICS_BUCKETS 16
-struct metrics_histogram {
-	uint64_t bucket[METRICS_BUCKETS + 1]; /* the last is +Inf */
-	uint64_t count;
-	uint64_t sum_ns;
-};
-
-void metrics_histogram_observe(struct metrics_histogram *h, uint64_t elapsed_ns);
 /* Appends HELP, TYPE and the samples of one unlabelled histogram. */
 void metrics_histogram_render(struct evbuffer *out, const char *name, const char *help,
 			      const struct metrics_histogram *h);

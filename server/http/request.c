@@ -170,7 +170,12 @@ void http_req_finish(struct http_req *r, int status)
 	r->owner->done(r, status);
 }
 
-void http_reply_json(struct http_req *r, int status, json_t *body)
+/*
+ * The one JSON writer of every answer and problem body: body (its reference
+ * taken) as compact text and a newline, under content_type; no body, no
+ * content.
+ */
+static void http_reply_body(struct http_req *r, int status, const char *content_type, json_t *body)
 {
 	struct evbuffer *buf = evbuffer_new();
 	if (body) {
@@ -184,8 +189,13 @@ void http_reply_json(struct http_req *r, int status, json_t *body)
 			free(s);
 		}
 	}
-	http_reply_buffer(r, status, body ? "application/json; charset=utf-8" : NULL, buf);
+	http_reply_buffer(r, status, body ? content_type : NULL, buf);
 	evbuffer_free(buf);
+}
+
+void http_reply_json(struct http_req *r, int status, json_t *body)
+{
+	http_reply_body(r, status, "application/json; charset=utf-8", body);
 }
 
 void http_reply_problem(struct http_req *r, int status, const char *type_slug, json_t *errors,
@@ -196,17 +206,8 @@ void http_reply_problem(struct http_req *r, int status, const char *type_slug, j
 	va_start(ap, detail_fmt);
 	vsnprintf(detail, sizeof(detail), detail_fmt, ap);
 	va_end(ap);
-	json_t *p = problem_new(status, type_slug, detail, r->id, errors);
-	char *s = json_dumps(p, JSON_COMPACT);
-	json_decref(p);
-	struct evbuffer *buf = evbuffer_new();
-	if (s) {
-		evbuffer_add(buf, s, strlen(s));
-		evbuffer_add(buf, "\n", 1);
-		free(s);
-	}
-	http_reply_buffer(r, status, "application/problem+json", buf);
-	evbuffer_free(buf);
+	http_reply_body(r, status, "application/problem+json",
+			problem_new(status, type_slug, detail, r->id, errors));
 }
 
 void http_reply_options(struct http_req *r, const char *allow)
@@ -215,6 +216,12 @@ void http_reply_options(struct http_req *r, const char *allow)
 	snprintf(all, sizeof(all), "%s, OPTIONS", allow);
 	http_reply_header(r, "Allow", all);
 	http_reply_json(r, 204, NULL);
+}
+
+void http_reply_unauthorized(struct http_req *r, const char *detail)
+{
+	http_reply_header(r, "WWW-Authenticate", "Bearer realm=\"craftmatch\"");
+	http_reply_problem(r, 401, "unauthorized", NULL, "%s", detail);
 }
 
 void http_reply_unavailable(struct http_req *r, const char *detail)

@@ -98,6 +98,9 @@ void http_reply_problem(struct http_req *r, int status, const char *type_slug, j
  */
 void http_reply_options(struct http_req *r, const char *allow);
 
+/* 401 with WWW-Authenticate: Bearer, for a credential that is missing or not known. */
+void http_reply_unauthorized(struct http_req *r, const char *detail);
+
 /* 503 with Retry-After, for Redis that missed its deadline or is away. */
 void http_reply_unavailable(struct http_req *r, const char *detail);
 

@@ -224,8 +224,8 @@ static void sub_settle(struct sub *s)
 /* The entry of a page row [id, [field, value, ...]]; strings borrowed from row. */
 static int hub_entry_of_row(json_t *row, struct events_entry *e)
 {
-	json_t *fields = json_array_get(row, 1);
-	e->id = json_string_value(json_array_get(row, 0));
+	const json_t *fields = store_field(row, BACKLOG_ENTRY_FIELDS);
+	e->id = store_field_str(row, BACKLOG_ENTRY_ID);
 	e->type = "";
 	e->n = 0;
 	if (e->id == NULL || !json_is_array(fields))
@@ -254,7 +254,7 @@ static void sub_page_got(const struct store_reply *res, void *arg)
 		return;
 	}
 	const char *kind =
-	    res->status == STORE_OK ? json_string_value(json_array_get(res->value, 0)) : NULL;
+	    res->status == STORE_OK ? store_field_str(res->value, BACKLOG_KIND) : NULL;
 	if (kind == NULL || (strcmp(kind, "ok") != 0 && strcmp(kind, "reset") != 0)) {
 		if (!s->failing)
 			log_warn("push", "catch-up page failed, retrying",
@@ -267,12 +267,12 @@ static void sub_page_got(const struct store_reply *res, void *arg)
 	}
 	s->failing = 0;
 	if (strcmp(kind, "reset") == 0) {
-		const char *why = json_string_value(json_array_get(res->value, 1));
+		const char *why = store_field_str(res->value, BACKLOG_WHY);
 		s->reset = why && strcmp(why, "unknown") == 0 ? "unknown" : "trimmed";
 		sub_settle(s);
 		return;
 	}
-	json_t *rows = json_array_get(res->value, 1);
+	const json_t *rows = store_field(res->value, BACKLOG_ROWS);
 	size_t n = json_array_size(rows);
 	for (size_t i = 0; i < n; i++) {
 		struct events_entry e;

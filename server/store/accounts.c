@@ -21,15 +21,13 @@ void store_account_create(struct store *s, const char *id, const json_t *doc, co
 void store_account_get(struct store *s, const char *id, store_cb cb, void *arg)
 {
 	char k[KEYS_MAX];
-	const char *keys[] = {keys_account(k, id)};
-	store_fcall(s, "cm_account_get", 1, 1, keys, 0, NULL, NULL, cb, arg);
+	store_read(s, "cm_account_get", keys_account(k, id), cb, arg);
 }
 
 void store_auth(struct store *s, const char *token_hash, store_cb cb, void *arg)
 {
 	char k[KEYS_MAX];
-	const char *keys[] = {keys_token(k, token_hash)};
-	store_fcall(s, "cm_auth", 1, 1, keys, 0, NULL, NULL, cb, arg);
+	store_read(s, "cm_auth", keys_token(k, token_hash), cb, arg);
 }
 
 void store_token_create(struct store *s, const char *id, const char *account, const char *hash,
@@ -47,7 +45,7 @@ void store_token_revoke(struct store *s, const char *id, const char *caller, int
 			void *arg)
 {
 	char k[KEYS_MAX], maxlen[24];
-	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	store_maxlen_arg(s, maxlen);
 	const char *keys[] = {keys_token_id(k, id)};
 	const char *args[] = {caller, any ? "1" : "0", maxlen};
 	store_fcall(s, "cm_token_revoke", 0, 1, keys, 3, args, NULL, cb, arg);
@@ -56,13 +54,19 @@ void store_token_revoke(struct store *s, const char *id, const char *caller, int
 void store_token_account(struct store *s, const char *id, store_cb cb, void *arg)
 {
 	char k[KEYS_MAX];
-	const char *keys[] = {keys_token_id(k, id)};
-	store_fcall(s, "cm_token_account", 1, 1, keys, 0, NULL, NULL, cb, arg);
+	store_read(s, "cm_token_account", keys_token_id(k, id), cb, arg);
 }
 
 void store_token_list(struct store *s, const char *account, store_cb cb, void *arg)
 {
 	char k[KEYS_MAX];
-	const char *keys[] = {keys_account_tokens(k, account)};
-	store_fcall(s, "cm_token_list", 1, 1, keys, 0, NULL, NULL, cb, arg);
+	store_read(s, "cm_token_list", keys_account_tokens(k, account), cb, arg);
+}
+
+const char *store_idem_key(char *buf, const char *account, const char *key_hash)
+{
+	_Static_assert(STORE_IDEM_KEY_MAX == KEYS_MAX, "an idempotency key is a store key");
+	char suffix[80];
+	snprintf(suffix, sizeof(suffix), ":%s", key_hash);
+	return keys_idempotency(buf, account, suffix);
 }

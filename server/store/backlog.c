@@ -9,8 +9,7 @@
 
 void backlog_tail(struct store *s, store_cb cb, void *arg)
 {
-	const char *keys[] = {KEY_EVENTS};
-	store_fcall(s, "cm_events_tail", 1, 1, keys, 0, NULL, NULL, cb, arg);
+	store_read(s, "cm_events_tail", KEY_EVENTS, cb, arg);
 }
 
 void backlog_page(struct store *s, const char *after, int count, store_cb cb, void *arg)

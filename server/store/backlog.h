@@ -13,6 +13,10 @@
 /* value: the stream's last generated id, or "0-0" when it does not exist */
 void backlog_tail(struct store *s, store_cb cb, void *arg);
 
+/* The fields of backlog_page's answer, and of each of its entries. */
+enum backlog_page_field { BACKLOG_KIND, BACKLOG_ROWS, BACKLOG_WHY = BACKLOG_ROWS };
+enum backlog_entry_field { BACKLOG_ENTRY_ID, BACKLOG_ENTRY_FIELDS };
+
 /*
  * value: ["ok", [[id, [field, value, ...]], ...]] with at most count entries
  * after `after` (a validated id, exclusive); or ["reset", "trimmed"] when

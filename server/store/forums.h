@@ -51,9 +51,12 @@ struct store_forum_query {
 /* value: [next cursor or "", [[id, view fields...], ...]] */
 void store_forum_search(struct store *s, const struct store_forum_query *q, store_cb cb, void *arg);
 
+/* The fields of each row of store_forum_held's answer. */
+enum store_forum_held_field { SFH_ID, SFH_RECORD, SFH_REMAINING, SFH_VERSION, SFH_SEQ };
+
 /*
  * The forum's held listings, for its clearing. value: [[id, engine record,
- * remaining, version, seq]...].
+ * remaining, version, seq]...] (enum store_forum_held_field).
  */
 void store_forum_held(struct store *s, const char *id, store_cb cb, void *arg);
 
@@ -71,12 +74,15 @@ struct store_clearing {
  * Proposes the batch between the forum's held listings (each proposal
  * checked as store_match_propose checks it; stale ones refused) and moves
  * the forum from clearing to review, in one call. value: [forum view,
- * clearing totals as JSON text].
+ * clearing totals as JSON text] (enum store_forum_clear_field).
  */
+enum store_forum_clear_field { SFC_VIEW, SFC_TOTALS };
 void store_forum_clear(struct store *s, const char *id, const struct store_clearing *c, store_cb cb,
 		       void *arg);
 
-/* value: [report JSON text, clearing totals JSON text or null] (cm_forum_report). */
+/* The fields of store_forum_report's answer. */
+enum store_forum_report_field { SFR_REPORT, SFR_TOTALS };
+/* value: [report JSON text, clearing totals JSON text or null] (enum store_forum_report_field). */
 void store_forum_report(struct store *s, const char *id, store_cb cb, void *arg);
 
 /*
@@ -87,6 +93,9 @@ void store_forum_report(struct store *s, const char *id, store_cb cb, void *arg)
  * [match ids], proposed left] or ["refused", [[match id, why]...]];
  * REFUSED when the forum is not in review or nothing is left to review.
  */
+enum store_forum_review_field { SFV_OUTCOME, SFV_MATCHES, SFV_LEFT };
+/* Each row of a refused review's match list. */
+enum store_forum_refusal_field { SFX_MATCH, SFX_WHY };
 void store_forum_review(struct store *s, const char *id, const char *action, const char *caller,
 			const char *reason, int64_t expires_at, const char *const *matches,
 			size_t n, const struct store_idem *idem, store_cb cb, void *arg);
@@ -96,6 +105,10 @@ void store_forum_review(struct store *s, const char *id, const char *action, con
  * the batch, [[id, match fields in store_match_field order, need's owner
  * name, offer's owner name]...], [state, count, ...] of the whole batch].
  */
+enum store_forum_batch_field { SFB_COUNT, SFB_ROWS, SFB_STATES };
+/* Each row of the batch: the match's id, its fields from SFB_FIELDS on
+ * (store_match_field order), then the two owners' names. */
+enum store_forum_batch_row { SFB_ID, SFB_FIELDS };
 void store_forum_batch(struct store *s, const char *id, int limit, store_cb cb, void *arg);
 
 /* The open forums whose registration closes by now_ms. value: [forum ids] (limit at most). */

@@ -28,8 +28,7 @@ void store_listing_create(struct store *s, const char *id, const json_t *doc,
 void store_listing_get(struct store *s, const char *id, store_cb cb, void *arg)
 {
 	char k[KEYS_MAX];
-	const char *keys[] = {keys_listing(k, id)};
-	store_fcall(s, "cm_listing_get", 1, 1, keys, 0, NULL, NULL, cb, arg);
+	store_read(s, "cm_listing_get", keys_listing(k, id), cb, arg);
 }
 
 void store_listing_update(struct store *s, const char *id, const char *caller,
@@ -42,7 +41,7 @@ void store_listing_update(struct store *s, const char *id, const char *caller,
 	snprintf(ver, sizeof(ver), "%" PRId64, expected_version);
 	snprintf(qty, sizeof(qty), "%" PRId64, quantity);
 	snprintf(ends, sizeof(ends), "%" PRId64, ends_at);
-	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	store_maxlen_arg(s, maxlen);
 	clock_now_arg(now);
 	const char *keys[] = {keys_listing(k, id)};
 	const char *args[] = {caller, ver, text, qty, ends, fold, now, maxlen, engine};
@@ -54,7 +53,7 @@ void store_listing_close(struct store *s, const char *id, const char *caller, st
 			 void *arg)
 {
 	char k[KEYS_MAX], now[24], maxlen[24];
-	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	store_maxlen_arg(s, maxlen);
 	clock_now_arg(now);
 	const char *keys[] = {keys_listing(k, id)};
 	const char *args[] = {caller, now, maxlen};
@@ -66,7 +65,7 @@ void store_listing_expire(struct store *s, int64_t now_ms, int batch, store_cb c
 	char now[24], lim[16], maxlen[24];
 	snprintf(now, sizeof(now), "%" PRId64, now_ms);
 	snprintf(lim, sizeof(lim), "%d", batch);
-	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	store_maxlen_arg(s, maxlen);
 	const char *keys[] = {KEY_EXPIRY};
 	const char *args[] = {now, lim, maxlen};
 	store_fcall(s, "cm_listing_expire", 0, 1, keys, 3, args, NULL, cb, arg);

@@ -15,24 +15,43 @@
 #include "server/store/store.h"
 
 /*
- * value: ["created"|"replay", id, [the stored row as store_listing_get gives
- * it]]. With a forum (checked by forum_id_ok): INVALID when there is no such
- * forum, REFUSED when it is not open; the listing is then held for it.
+ * The fields of a stored listing's row (store_listing_get; in
+ * store_listing_search after the id; in store_listing_create the row).
+ */
+enum store_listing_field {
+	SLF_DOC,	/* the document text */
+	SLF_STATUS,	/* "open" | "closed" | "expired" | "filled" */
+	SLF_REMAINING,	/* base units not yet allocated */
+	SLF_VERSION,	/* bumped by every write; the ETag */
+	SLF_OWNER_NAME, /* the owner account's name, "" when unknown */
+	SLF_CREATED_AT, /* ms */
+	SLF_UPDATED_AT, /* ms */
+	SLF_COUNT
+};
+
+/*
+ * value: ["created"|"replay", id, row] (enum store_created_field; the row in
+ * enum store_listing_field order). With a forum (checked by forum_id_ok): INVALID when there is no
+ * such forum, REFUSED when it is not open; the listing is then held for it.
  */
 void store_listing_create(struct store *s, const char *id, const json_t *doc,
 			  const struct store_listing_meta *m, const struct store_idem *idem,
 			  store_cb cb, void *arg);
 
-/* value: [doc, status, remaining, version, owner_name, created_at, updated_at] or null */
+/* value: the row in enum store_listing_field order, or null */
 void store_listing_get(struct store *s, const char *id, store_cb cb, void *arg);
 
-/* value: [version, remaining]; NOT_FOUND, REFUSED (closed, below allocated), CONFLICT (version) */
+/*
+ * value: the row as written, in enum store_listing_field order; NOT_FOUND
+ * (absent or not the caller's), REFUSED (not open, below allocated),
+ * CONFLICT (version)
+ */
 void store_listing_update(struct store *s, const char *id, const char *caller,
 			  int64_t expected_version, const json_t *doc, int64_t quantity,
 			  int64_t ends_at, const char *fold, const char *engine, store_cb cb,
 			  void *arg);
 
-/* value: [version]; REFUSED when not open */
+/* value: the row as written, in enum store_listing_field order; REFUSED when not open */
 void store_listing_close(struct store *s, const char *id, const char *caller, store_cb cb,
 			 void *arg);
 
@@ -47,8 +66,8 @@ struct store_listing_query {
 	int limit;
 };
 
-/* value: [next cursor or "", [[id, doc, status, remaining, version, owner_name, created_at,
- * updated_at], ...]] */
+/* value: a page (enum store_page_field): [next cursor or "", [[id, row...], ...]], each row
+ * after its id in enum store_listing_field order */
 void store_listing_search(struct store *s, const struct store_listing_query *q, store_cb cb,
 			  void *arg);
 

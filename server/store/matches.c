@@ -26,7 +26,7 @@ void store_match_propose(struct store *s, const struct store_proposal *p, size_t
 	if (n > STORE_PROPOSE_MAX)
 		n = STORE_PROPOSE_MAX;
 	clock_now_arg(now);
-	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	store_maxlen_arg(s, maxlen);
 	snprintf(exp, sizeof(exp), "%" PRId64, expires_at);
 	int a = 0;
 	args[a++] = now;
@@ -50,8 +50,7 @@ void store_match_propose(struct store *s, const struct store_proposal *p, size_t
 void store_match_get(struct store *s, const char *id, store_cb cb, void *arg)
 {
 	char k[KEYS_MAX];
-	const char *keys[] = {keys_match(k, id)};
-	store_fcall(s, "cm_match_get", 1, 1, keys, 0, NULL, NULL, cb, arg);
+	store_read(s, "cm_match_get", keys_match(k, id), cb, arg);
 }
 
 void store_match_act(struct store *s, const char *id, const char *action, const char *actor,
@@ -61,7 +60,7 @@ void store_match_act(struct store *s, const char *id, const char *action, const 
 {
 	char k[KEYS_MAX], now[24], maxlen[24], exp[24], ver[24];
 	clock_now_arg(now);
-	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	store_maxlen_arg(s, maxlen);
 	snprintf(exp, sizeof(exp), "%" PRId64, expires_at);
 	if (expected_version > 0)
 		snprintf(ver, sizeof(ver), "%" PRId64, expected_version);
@@ -85,7 +84,7 @@ void store_match_expire(struct store *s, int64_t now_ms, int batch, store_cb cb,
 	char now[24], lim[16], maxlen[24];
 	snprintf(now, sizeof(now), "%" PRId64, now_ms);
 	snprintf(lim, sizeof(lim), "%d", batch);
-	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	store_maxlen_arg(s, maxlen);
 	const char *keys[] = {KEY_MATCH_EXPIRY};
 	const char *args[] = {now, lim, maxlen};
 	store_fcall(s, "cm_match_expire", 0, 1, keys, 3, args, NULL, cb, arg);
@@ -125,8 +124,7 @@ void store_match_search(struct store *s, const struct store_match_query *q, stor
 void store_engine_listing(struct store *s, const char *id, store_cb cb, void *arg)
 {
 	char k[KEYS_MAX];
-	const char *keys[] = {keys_listing(k, id)};
-	store_fcall(s, "cm_engine_listing", 1, 1, keys, 0, NULL, NULL, cb, arg);
+	store_read(s, "cm_engine_listing", keys_listing(k, id), cb, arg);
 }
 
 void store_engine_failed_pairs(struct store *s, const char *cursor, int count, store_cb cb,
@@ -137,4 +135,16 @@ void store_engine_failed_pairs(struct store *s, const char *cursor, int count, s
 	const char *keys[] = {KEY_PAIRS_FAILED};
 	const char *args[] = {cursor, c};
 	store_fcall(s, "cm_engine_failed_pairs", 1, 1, keys, 2, args, NULL, cb, arg);
+}
+
+void store_engine_cursor_get(struct store *s, store_cb cb, void *arg)
+{
+	store_read(s, "cm_engine_cursor_get", KEY_ENGINE_CURSOR, cb, arg);
+}
+
+void store_engine_cursor_save(struct store *s, const char *cursor, store_cb cb, void *arg)
+{
+	const char *keys[] = {KEY_ENGINE_CURSOR};
+	const char *args[] = {cursor};
+	store_fcall(s, "cm_engine_cursor", 0, 1, keys, 1, args, NULL, cb, arg);
 }

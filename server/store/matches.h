@@ -21,7 +21,10 @@ struct store_proposal {
 	const char *doc; /* JSON text: the explanation */
 };
 
-/* value: per proposal ["ok", need remaining, offer remaining] or [refusal reason] */
+/* The fields of each proposal's answer: ["ok", need remaining, offer remaining] or [reason]. */
+enum store_proposed_field { SPF_OUTCOME, SPF_NEED_REMAINING, SPF_OFFER_REMAINING };
+
+/* value: per proposal, enum store_proposed_field */
 void store_match_propose(struct store *s, const struct store_proposal *p, size_t n,
 			 int64_t expires_at, store_cb cb, void *arg);
 
@@ -88,10 +91,24 @@ void store_match_search(struct store *s, const struct store_match_query *q, stor
  * A page of the failed pairs (functions.lua, cm:pairs:failed).
  * value: [next HSCAN cursor ("0" at the end),
  *         ["need|offer", "NEED_VERSION OFFER_VERSION", ...]]
+ * (enum store_page_field: STORE_PAGE_NEXT, STORE_PAGE_ROWS)
  */
 void store_engine_failed_pairs(struct store *s, const char *cursor, int count, store_cb cb,
 			       void *arg);
-/* value: [doc, remaining, version, seq, status] or null */
+/* The engine's feed position: the last event id fully matched. value: the id, or null. */
+void store_engine_cursor_get(struct store *s, store_cb cb, void *arg);
+/* Saves the feed position; it only moves forward, so a slower engine never sends it back. */
+void store_engine_cursor_save(struct store *s, const char *cursor, store_cb cb, void *arg);
+
+/* The fields of store_engine_listing's answer. */
+enum store_engine_listing_field {
+	SEL_RECORD, /* matching_listing_encode() of the listing */
+	SEL_REMAINING,
+	SEL_VERSION,
+	SEL_SEQ,
+	SEL_STATUS
+};
+/* value: enum store_engine_listing_field, or null */
 void store_engine_listing(struct store *s, const char *id, store_cb cb, void *arg);
 
 #endif

@@ -23,15 +23,14 @@ void store_session_create(struct store *s, const char *code_hash, const char *se
 void store_session_auth(struct store *s, const char *session_hash, store_cb cb, void *arg)
 {
 	char k[KEYS_MAX];
-	const char *keys[] = {keys_session(k, session_hash)};
-	store_fcall(s, "cm_session_auth", 1, 1, keys, 0, NULL, NULL, cb, arg);
+	store_read(s, "cm_session_auth", keys_session(k, session_hash), cb, arg);
 }
 
 void store_session_end(struct store *s, const char *session_hash, store_cb cb, void *arg)
 {
 	char k[KEYS_MAX], maxlen[24];
 	const char *keys[] = {keys_session(k, session_hash)};
-	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
+	store_maxlen_arg(s, maxlen);
 	const char *args[] = {maxlen};
 	store_fcall(s, "cm_session_end", 0, 1, keys, 1, args, NULL, cb, arg);
 }

@@ -11,18 +11,21 @@
 #ifndef CM_STORE_SESSIONS_H
 #define CM_STORE_SESSIONS_H
 
+#include "server/store/accounts.h"
 #include "server/store/store.h"
 
 /*
  * Makes a session from an access code. value: [token id, account id,
- * account document text], or null when the code is unknown or revoked.
+ * account document text] (enum store_credential_field, accounts.h), or null
+ * when the code is unknown or revoked.
  */
 void store_session_create(struct store *s, const char *code_hash, const char *session_hash,
 			  long ttl_ms, store_cb cb, void *arg);
 
 /*
- * value: [token id, account id, account document text, session key], or
- * null when the session is unknown, expired or its token was revoked.
+ * value: [token id, account id, account document text] (enum
+ * store_credential_field, accounts.h), or null when the session is
+ * unknown, expired or its token was revoked.
  */
 void store_session_auth(struct store *s, const char *session_hash, store_cb cb, void *arg);
 

@@ -189,3 +189,33 @@ void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, cons
 		free(lens);
 	}
 }
+
+const json_t *store_field(const json_t *row, size_t field)
+{
+	return json_array_get(row, field);
+}
+
+const char *store_field_str(const json_t *row, size_t field)
+{
+	return json_string_value(json_array_get(row, field));
+}
+
+int64_t store_field_int(const json_t *row, size_t field)
+{
+	const json_t *v = json_array_get(row, field);
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	const char *s = json_string_value(v);
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+void store_read(struct store *s, const char *fn, const char *key, store_cb cb, void *arg)
+{
+	const char *keys[] = {key};
+	store_fcall(s, fn, 1, 1, keys, 0, NULL, NULL, cb, arg);
+}
+
+void store_maxlen_arg(const struct store *s, char buf[24])
+{
+	snprintf(buf, 24, "%ld", s->events_maxlen);
+}

@@ -10,6 +10,8 @@
 #define CM_STORE_H
 
 #include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "server/store/library.h"
 #include "server/store/redis.h"
@@ -49,6 +51,22 @@ struct store_reply {
 	const char *message; /* for refusals and failures; borrowed */
 };
 
+/*
+ * The rows a store call answers are JSON arrays whose fields are read by
+ * name: each header below gives an enum of its rows' fields, and these read
+ * one. A missing field reads as NULL (or 0): the callers check what they need.
+ */
+const json_t *store_field(const json_t *row, size_t field);
+/* The field as text, or NULL when it is absent or not a string. */
+const char *store_field_str(const json_t *row, size_t field);
+/* The field as an integer (a Redis integer or decimal text), 0 when absent. */
+int64_t store_field_int(const json_t *row, size_t field);
+
+/* Every create answers ["created"|"replay", id] or ["created"|"replay", id, row]. */
+enum store_created_field { STORE_CREATED_OUTCOME, STORE_CREATED_ID, STORE_CREATED_ROW };
+/* Every search answers [next cursor or "", rows]; each row is [id, fields...]. */
+enum store_page_field { STORE_PAGE_NEXT, STORE_PAGE_ROWS };
+
 /* Runs during the reply; copy (json_incref) what outlives it. */
 typedef void (*store_cb)(const struct store_reply *res, void *arg);
 
@@ -61,6 +79,12 @@ typedef void (*store_cb)(const struct store_reply *res, void *arg);
  */
 void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, const char **keys,
 		 int nargs, const char **args, const size_t *arglens, store_cb cb, void *arg);
+
+/* FCALL_RO fn on one key with no arguments: every plain read of the store. */
+void store_read(struct store *s, const char *fn, const char *key, store_cb cb, void *arg);
+
+/* The cap on cm:events (s->events_maxlen) as a decimal argument for a write's function. */
+void store_maxlen_arg(const struct store *s, char buf[24]);
 
 /*
  * Ready: connected, and the function library in Redis is one this build

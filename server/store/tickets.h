@@ -17,9 +17,12 @@
 void tickets_create(struct store *s, const char *hash, const char *account, const char *token,
 		    long ttl_ms, store_cb cb, void *arg);
 
+/* The fields of tickets_consume's answer. */
+enum tickets_field { TICKET_ACCOUNT, TICKET_TOKEN, TICKET_DOC };
+
 /*
- * Uses the ticket up. value: [account id, token id, account document text],
- * or null when it is unknown, used, expired or its token was revoked.
+ * Uses the ticket up. value: enum tickets_field, or null when it is
+ * unknown, used, expired or its token was revoked.
  */
 void tickets_consume(struct store *s, const char *hash, store_cb cb, void *arg);
 
