@@ -169,8 +169,9 @@ static void clearing_retry(struct clearing_job *j, const char *message)
 	log_warn("clearing", "run failed; starting again", "forum=%s run=%s error=\"%s\" in_s=%d",
 		 j->forum, j->run, message ? message : "", s);
 	clearing_job_reset(j);
-	if (j->timer == NULL)
-		j->timer = evtimer_new(j->app->base, clearing_again, j);
+	if (j->timer)
+		event_free(j->timer);
+	j->timer = evtimer_new(j->app->base, clearing_again, j);
 	struct timeval tv = {s, 0};
 	evtimer_add(j->timer, &tv);
 }
@@ -280,6 +281,15 @@ static void *clearing_work(void *arg)
 
 static void clearing_send(struct clearing_job *j);
 
+static void clearing_resend(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct clearing_job *j = arg;
+	j->page--; /* the same page again: clearing_send numbers it */
+	clearing_send(j);
+}
+
 static void clearing_paged(const struct store_reply *res, void *arg)
 {
 	struct clearing_job *j = arg;
@@ -290,7 +300,23 @@ static void clearing_paged(const struct store_reply *res, void *arg)
 	}
 	if (res->status != STORE_OK) {
 		if (res->status == STORE_UNAVAILABLE || res->status == STORE_FAILED) {
-			clearing_retry(j, res->message);
+			/*
+			 * Redis away, or late (the page may have landed all the
+			 * same): the same page, same run and match ids, after a
+			 * backoff. Applied already, it is answered as such.
+			 */
+			int s = 1 << (j->attempt < 5 ? j->attempt : 5);
+			if (s > CLEARING_BACKOFF_MAX_S)
+				s = CLEARING_BACKOFF_MAX_S;
+			j->attempt++;
+			log_warn("clearing", "page failed; sending it again",
+				 "forum=%s run=%s page=%d error=\"%s\" in_s=%d", j->forum, j->run,
+				 j->page, res->message ? res->message : "", s);
+			if (j->timer)
+				event_free(j->timer);
+			j->timer = evtimer_new(j->app->base, clearing_resend, j);
+			struct timeval tv = {s, 0};
+			evtimer_add(j->timer, &tv);
 			return;
 		}
 		/* the forum left clearing, or another run took over: this run ends */
@@ -324,7 +350,8 @@ static void clearing_send(struct clearing_job *j)
 	for (size_t i = 0; i < n; i++) {
 		const struct clearing_prop *cp = &j->props[j->sent + i];
 		const struct matching_listing *need = &j->ls[cp->need], *offer = &j->ls[cp->offer];
-		ids_new("mat", j->ids[j->sent + i]);
+		if (j->ids[j->sent + i][0] == '\0') /* kept when a page is sent again */
+			ids_new("mat", j->ids[j->sent + i]);
 		p[i] = (struct store_proposal){
 		    .match_id = j->ids[j->sent + i],
 		    .need_id = need->id,

@@ -27,13 +27,13 @@
  * call_once); ids and the clock are read on the loop.
  *
  * Failures: a page refused because the forum left `clearing` or another
- * run took over ends the run. Redis away or late: the run starts again
- * (read, solve, a new run id) after a backoff; its page 1 takes over, and
- * the pages already applied stand (the function answers a page already
- * applied without applying it again, so a retried page never proposes
- * twice). A restarting daemon (roles all and engine) calls
- * clearing_resume(), which starts a run for every forum it finds in
- * `clearing`: a forum is never left there by a crash.
+ * run took over ends the run. Redis away or late on a page: the same page
+ * (same run, number and match ids) is sent again after a backoff; the
+ * function answers a page already applied without applying it again, so a
+ * page whose answer was lost never proposes twice. Redis failing the read:
+ * the run starts again (a new run id) after a backoff. A restarting daemon (roles all and engine)
+ * calls clearing_resume(), which starts a run for every forum it finds in `clearing`: a forum is
+ * never left there by a crash.
  */
 #ifndef CM_ENGINE_CLEARING_H
 #define CM_ENGINE_CLEARING_H
