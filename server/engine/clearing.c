@@ -103,9 +103,19 @@ struct clearing_job {
 	int page;
 	char (*ids)[IDS_MAX];
 	int64_t expires_at;
+	uint64_t loop_ns, loop_max_ns; /* the run's work on the loop: in all, longest step */
 };
 
 static struct clearing_job *clearing_jobs;
+
+/* Counts a step of the run done on the loop since t0 (clock_mono_ns). */
+static void clearing_on_loop(struct clearing_job *j, uint64_t t0)
+{
+	uint64_t d = clock_mono_ns() - t0;
+	j->loop_ns += d;
+	if (d > j->loop_max_ns)
+		j->loop_max_ns = d;
+}
 static int clearing_stopping;
 static struct event *clearing_resume_timer;
 
@@ -129,6 +139,7 @@ static void clearing_job_reset(struct clearing_job *j)
 	j->page = 0;
 	j->first_why = j->why = NULL;
 	j->status = "optimal";
+	j->loop_ns = j->loop_max_ns = 0;
 }
 
 static void clearing_job_free(struct clearing_job *j)
@@ -333,14 +344,17 @@ static void clearing_paged(const struct store_reply *res, void *arg)
 	}
 	const char *totals = json_string_value(json_array_get(res->value, 2));
 	log_info("clearing", "forum handed to review",
-		 "forum=%s run=%s pages=%d proposals=%zu answer=%s totals=%s", j->forum, j->run,
-		 j->page, j->n_props, kind ? kind : "", totals ? totals : "");
+		 "forum=%s run=%s pages=%d proposals=%zu answer=%s loop_us=%" PRIu64
+		 " loop_max_us=%" PRIu64 " totals=%s",
+		 j->forum, j->run, j->page, j->n_props, kind ? kind : "", j->loop_ns / 1000,
+		 j->loop_max_ns / 1000, totals ? totals : "");
 	clearing_job_free(j);
 }
 
 /* Proposes the next page: props[sent..) up to --clearing-page of them. */
 static void clearing_send(struct clearing_job *j)
 {
+	uint64_t t0 = clock_mono_ns();
 	size_t size = j->app->cfg.clearing_page > 0 ? (size_t)j->app->cfg.clearing_page : 1;
 	j->upto = j->n_props - j->sent > size ? j->sent + size : j->n_props;
 	j->page++;
@@ -381,6 +395,7 @@ static void clearing_send(struct clearing_job *j)
 	store_forum_clear_page(j->app->store, j->forum, &sc, clearing_paged, j);
 	free(landed);
 	free(p);
+	clearing_on_loop(j, t0);
 }
 
 static void clearing_worked(evutil_socket_t fd, short what, void *arg)
@@ -460,7 +475,9 @@ static void clearing_loaded(const struct store_reply *res, void *arg)
 		clearing_job_free(j);
 		return;
 	}
+	uint64_t t0 = clock_mono_ns();
 	clearing_take_rows(j, res->value);
+	clearing_on_loop(j, t0);
 	j->now = clock_now_ms();
 	j->rate = j->app->cfg.freight_rate;
 	if (pipe(j->pipe) != 0) {
