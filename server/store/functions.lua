@@ -27,7 +27,7 @@ only when LIBRARY_SERVES_FROM is at most its own version.
 
 local LIBRARY_VERSION = 8
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = '795cd53e1c6b3805c0d8b1ee9dfa0c39c3c7846e1b0124cd13958ee9b5026ab5'
+local LIBRARY_HASH = '6d5d213242d504d95127673339630243a8fa8eee97a2a14dfadbbff5e6133fa5'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
@@ -542,9 +542,16 @@ local PAIRS_FAILED = 'cm:pairs:failed'
 -- '_offer_version', the listings' versions as of the event, and '_failed'
 -- ('1' when the match failed and its pair was recorded in cm:pairs:failed),
 -- which the engine keeps in its index.
-local function match_event(maxlen, etype, id, m, by, failed)
-  local n = redis.call('HMGET', 'cm:listing:' .. m.need, 'remaining', 'version')
-  local o = redis.call('HMGET', 'cm:listing:' .. m.offer, 'remaining', 'version')
+-- known (optional): { need remaining, need version, offer remaining, offer
+-- version } when the caller has just read or written them.
+local function match_event(maxlen, etype, id, m, by, failed, known)
+  local n, o
+  if known then
+    n, o = { known[1], known[2] }, { known[3], known[4] }
+  else
+    n = redis.call('HMGET', 'cm:listing:' .. m.need, 'remaining', 'version')
+    o = redis.call('HMGET', 'cm:listing:' .. m.offer, 'remaining', 'version')
+  end
   local need_rem, offer_rem = n[1] or '', o[1] or ''
   return emit(maxlen, etype, { 'match', id, 'need', m.need, 'offer', m.offer,
     'need_owner', m.need_owner, 'offer_owner', m.offer_owner,
@@ -581,8 +588,13 @@ local function match_propose(now, maxlen, expires, args, i, batch)
   elseif redis.call('EXISTS', 'cm:match:' .. mid) == 1 then why = 'match id taken'
   end
   if why then return { why } end
-    eng_remaining(n[7], n[8], nid, redis.call('HINCRBY', nkey, 'remaining', -q))
-    eng_remaining(o[7], o[8], oid, redis.call('HINCRBY', okey, 'remaining', -q))
+    local nrem = redis.call('HINCRBY', nkey, 'remaining', -q)
+    local orem = redis.call('HINCRBY', okey, 'remaining', -q)
+    -- a listing held for its forum has no engine entry (a batch's both are)
+    if batch == '' then
+      eng_remaining(n[7], n[8], nid, nrem)
+      eng_remaining(o[7], o[8], oid, orem)
+    end
     redis.call('HDEL', PAIRS_FAILED, pair) -- a stale failure (a side changed since)
     local seq = redis.call('INCR', 'cm:seq:matches')
     local m = { need = nid, offer = oid, need_owner = n[4], offer_owner = o[4],
@@ -607,7 +619,8 @@ local function match_propose(now, maxlen, expires, args, i, batch)
       redis.call('ZADD', k, seq, mid)
     end
     redis.call('ZADD', 'cm:match_expiry', expires, mid)
-    match_event(maxlen, 'match.proposed', mid, m, 'engine')
+    match_event(maxlen, 'match.proposed', mid, m, 'engine', false,
+      { tostring(nrem), n[2], tostring(orem), o[2] })
     return { 'ok', tonumber(n[3]) - q, tonumber(o[3]) - q }
 end
 
