@@ -24,7 +24,8 @@
  * the loop alone touches Redis, the app and the list of jobs. The solver,
  * the matching code and jansson (objects private to the worker) keep no
  * shared mutable state (the province-distance table is built under
- * call_once); ids and the clock are read on the loop.
+ * call_once); match ids and the time of day are taken on the loop (the
+ * worker reads only its own CPU clock).
  *
  * Failures: a page refused because the forum left `clearing` or another
  * run took over ends the run. Redis away or late on a page: the same page
