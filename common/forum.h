@@ -76,8 +76,11 @@ const struct forum_transition *forum_transition_find(const char *action);
 
 /*
  * The transition by which the clearing, once done, hands the forum to the
- * organiser's review (clearing → review). Not a route: cm_forum_clear makes
- * this step in the call that proposes the clearing's batch.
+ * organiser's review (clearing → review). Not a route: the call that
+ * proposes the last page of the clearing's batch (cm_forum_clear_page)
+ * makes this step, told the states it may leave and enters from here (as
+ * cm_forum_transition is told a route's), and every earlier page checks
+ * the forum is still in one it may leave.
  */
 extern const struct forum_transition forum_cleared;
 

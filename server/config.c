@@ -76,6 +76,9 @@ static const struct config_setting config_settings[] = {
      "parties, before it expires and its quantity returns"},
     {"freight-rate", "CRAFTMATCH_FREIGHT_RATE", CT_LONG, CFG(freight_rate), "3000", 0, 1000000,
      "road freight in VND per tonne-km, for landed cost"},
+    {"clearing-page", "CRAFTMATCH_CLEARING_PAGE", CT_INT, CFG(clearing_page), "1000", 1, 100000,
+     "proposals a forum's clearing writes per Redis call (each call atomic; a smaller page "
+     "blocks Redis for less time)"},
     {"web-root", "CRAFTMATCH_WEB_ROOT", CT_STRING, CFG(web_root), "", 0, 0,
      "folder of the built web app served at / (default: web/ beside the craftmatchd binary, "
      "else ../share/craftmatch/web from it)"},

@@ -31,6 +31,7 @@ struct config {
 	int expiry_interval_ms;
 	int review_timeout_s;
 	long freight_rate;
+	int clearing_page;
 	long events_maxlen;
 	int events_heartbeat_s;
 	long events_buffer_bytes;

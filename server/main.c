@@ -18,6 +18,7 @@
 #include "server/app.h"
 #include "server/clock.h"
 #include "server/config.h"
+#include "server/engine/clearing.h"
 #include "server/engine/engine.h"
 #include "server/expiry.h"
 #include "server/http/auth.h"
@@ -145,6 +146,9 @@ int main(int argc, char **argv)
 	app.expiry = expiry_start(&app);
 	if (app.cfg.role == ROLE_ALL || app.cfg.role == ROLE_ENGINE)
 		app.engine = engine_start(&app);
+	/* forums a stopped daemon left in clearing are cleared now */
+	if (app.cfg.role == ROLE_ALL || app.cfg.role == ROLE_ENGINE)
+		clearing_resume(&app);
 	if (app.cfg.role == ROLE_ALL || app.cfg.role == ROLE_PUSH)
 		app.hub = hub_start(&app);
 	m.sigterm = evsignal_new(app.base, SIGTERM, main_on_signal, &m);
@@ -166,6 +170,7 @@ int main(int argc, char **argv)
 done:
 	expiry_stop(app.expiry);
 	engine_stop(app.engine);
+	clearing_stop(&app);
 	/* Store first: its pending callbacks may still answer requests. */
 	store_free(app.store);
 	hub_stop(

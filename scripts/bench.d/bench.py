@@ -616,6 +616,8 @@ def main():
             log("SSE fan-out")
             sse_phase(st, args, res, admin_token)
         if "clearing" not in skip:
+            log("forum clearing: whole clearings through craftmatchd")
+            clearing_phase.run_whole(st, acc_file, admin_token, args.small, res, log)
             log("forum clearing: the solver and LEMON on the same graphs")
             clearing_phase.run(st.tool("cmbench-clearing"), tmp, args.small, args.reps, res, log)
         if args.big:

@@ -5,6 +5,7 @@
  *                         --moderators N [--seed S] --out FILE
  *   cmbench-data listings --redis H:P --accounts FILE --count N [--profile P]
  *                         [--material CODE --kind need|offer] [--seed S]
+ *                         [--forum ID]
  *   cmbench-data one      --accounts FILE --profile P --kind K --seed S --index I
  *                         (prints one request body, for the loader self-check)
  *   cmbench-data requests --accounts FILE --count N --profile P --kind need|offer|mix
@@ -38,6 +39,10 @@
  *   wide        as cross, with five times a background quantity: above every
  *               offer's minimum order, so a need is compatible with all the
  *               open offers of its material (the engine phase's worst case).
+ *   forum       as background, but needs' ceilings are 0.9-1.8 P and offers
+ *               ask 0.8-1.4 P: a forum's market, where many pairs cross
+ *               (the clearing phase; with --forum ID, every listing
+ *               registers for that open forum and is held for its clearing).
  *
  * --exclude CODE: materials drawn by weight are never CODE (a --material
  * CODE still is): the engine phase keeps one material's candidates exact.
@@ -478,7 +483,10 @@ static int cmd_accounts(const char *redis, const char *admin, long villages_n, l
 
 /* ---- listing bodies --------------------------------------------------- */
 
-enum profile { PROFILE_BACKGROUND, PROFILE_CROSS, PROFILE_WIDE };
+enum profile { PROFILE_BACKGROUND, PROFILE_CROSS, PROFILE_WIDE, PROFILE_FORUM };
+
+/* --forum ID: listings register for this (open) forum; NULL none. */
+static const char *forum_id;
 
 static enum profile profile_parse(const char *s)
 {
@@ -488,6 +496,8 @@ static enum profile profile_parse(const char *s)
 		return PROFILE_CROSS;
 	if (strcmp(s, "wide") == 0)
 		return PROFILE_WIDE;
+	if (strcmp(s, "forum") == 0)
+		return PROFILE_FORUM;
 	die("unknown profile '%s' (background, cross or wide)", s);
 	return PROFILE_BACKGROUND;
 }
@@ -568,7 +578,10 @@ static json_t *listing_body(enum listing_kind kind, enum profile prof, const str
 
 	/* price per unit (the quantity's unit, or the base unit) */
 	double P = mat_price(m), Peff = mat_price_eff(m), mult;
-	if (kind == LISTING_NEED)
+	if (prof == PROFILE_FORUM)
+		/* a forum's market: ceilings and asking prices overlap around P */
+		mult = kind == LISTING_NEED ? 0.9 + 0.9 * rnd01() : 0.8 + 0.6 * rnd01();
+	else if (kind == LISTING_NEED)
 		mult = prof == PROFILE_BACKGROUND ? Peff / P * (0.50 + 0.45 * rnd01())
 						  : 1.7 + 0.8 * rnd01();
 	else
@@ -590,7 +603,7 @@ static json_t *listing_body(enum listing_kind kind, enum profile prof, const str
 	/* grade */
 	if (kind == LISTING_OFFER)
 		json_object_set_new(b, "grade", json_string(m->grades[rng() % m->n_grades]));
-	else if (prof == PROFILE_BACKGROUND && chance(0.5))
+	else if ((prof == PROFILE_BACKGROUND || prof == PROFILE_FORUM) && chance(0.5))
 		json_object_set_new(
 		    b, "grade",
 		    json_string(m->grades[m->n_grades > 1 ? 1 + rng() % (m->n_grades - 1) : 0]));
@@ -609,10 +622,11 @@ static json_t *listing_body(enum listing_kind kind, enum profile prof, const str
 	}
 	char d[16];
 	if (kind == LISTING_NEED) {
-		date_in_days(
-		    prof != PROFILE_BACKGROUND ? rnd_between(200, 400) : rnd_between(30, 180), d);
+		date_in_days(prof == PROFILE_CROSS || prof == PROFILE_WIDE ? rnd_between(200, 400)
+									   : rnd_between(30, 180),
+			     d);
 		json_object_set_new(b, "needed_by", json_string(d));
-		if (prof == PROFILE_BACKGROUND && chance(0.3))
+		if ((prof == PROFILE_BACKGROUND || prof == PROFILE_FORUM) && chance(0.3))
 			json_object_set_new(b, "accept_substitutes", json_true());
 	} else {
 		if (chance(0.4)) {
@@ -628,7 +642,7 @@ static json_t *listing_body(enum listing_kind kind, enum profile prof, const str
 			}
 		}
 	}
-	if (prof == PROFILE_BACKGROUND && chance(0.2))
+	if ((prof == PROFILE_BACKGROUND || prof == PROFILE_FORUM) && chance(0.2))
 		json_object_set_new(b, "max_distance_km", json_integer(rnd_between(150, 1500)));
 	char note[512];
 	const char *fmt =
@@ -711,6 +725,8 @@ static int cmd_listings(const char *redis, long count, enum profile prof, const 
 		enum listing_kind k = pick_kind(kind, rng());
 		const struct acct *a;
 		json_t *b = listing_body(k, prof, m, &a);
+		if (forum_id)
+			json_object_set_new(b, "forum", json_string(forum_id));
 		store_listing(c, k, b, a);
 		json_decref(b);
 	}
@@ -1085,7 +1101,7 @@ static const char data_usage[] =
     "  accounts --redis H:P --admin ACC --villages N --suppliers N --moderators N [--seed S]\n"
     "           --out FILE\n"
     "  listings --redis H:P --accounts FILE --count N [--profile P] [--material CODE\n"
-    "           --kind need|offer] [--seed S]\n"
+    "           --kind need|offer] [--seed S] [--forum ID]\n"
     "  one      --accounts FILE --profile P --kind K --seed S --index I\n"
     "  requests --accounts FILE --count N --profile P --kind need|offer|mix [--material CODE]\n"
     "           [--seed S] [--host H:P] --out FILE\n"
@@ -1140,6 +1156,8 @@ int main(int argc, char **argv)
 			substitutes = v;
 		else if (strcmp(o, "--method") == 0)
 			method = v;
+		else if (strcmp(o, "--forum") == 0)
+			forum_id = v;
 		else if (strcmp(o, "--exclude") == 0) {
 			if ((excluded = materials_find(v)) == NULL)
 				die("unknown material '%s'", v);

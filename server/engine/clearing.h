@@ -2,21 +2,39 @@
  * clearing — where a forum's clearing runs once its registration closes.
  *
  * close-registration moves a forum to `clearing` and calls
- * clearing_start(): it reads the forum's held listings (cm_forum_held),
- * allocates them in one solve (common/clearing.h: the most quantity, then
- * the least landed cost), runs the continuous engine's greedy planner over
- * the same listings in memory for comparison, and proposes the whole
- * allocation as one batch in one Redis call (cm_forum_clear) that also
- * moves the forum to `review` with the clearing's totals (the forum hash's
- * `clearing` field): proposals made, quantity and landed cost proposed,
- * the solver's status, the proposals refused as stale (a listing edited or
- * withdrawn since it was read) and the greedy comparison.
+ * clearing_start(). A clearing is one run (its id "clr_…"):
+ *   1. on the event loop: read the forum's held listings (cm_forum_held)
+ *      and copy them out of the store's reply;
+ *   2. on a worker thread (pthread): decode them, allocate them in one
+ *      solve (common/clearing.h: the most quantity, then the least landed
+ *      cost; minimum orders repaired), write each proposal's explanation,
+ *      and compute what the continuous greedy engine would have allocated
+ *      on the same listings (server/engine/greedy.h). The loop goes on
+ *      serving meanwhile;
+ *   3. back on the loop (the worker wakes it through a pipe; the loop
+ *      joins the thread before it reads anything the worker wrote): the
+ *      batch is proposed in pages of at most --clearing-page proposals,
+ *      one Redis call each (cm_forum_clear_page: atomic, every proposal
+ *      checked against over-allocation, stale ones refused), one after the
+ *      other; the last page moves the forum along forum_cleared
+ *      (clearing → review) with the clearing's totals.
  *
- * Cost: the solve and the greedy comparison run on the event loop between
- * two store replies. The greedy comparison plans each listing over all
- * earlier ones (quadratic in the forum's size); fine for the forums of
- * today (tens to hundreds of listings), not for a 10,000-listing forum,
- * which wants a worker thread.
+ * Threads: the worker touches only its job's input copy and output arrays,
+ * which the loop does not read or write until it has joined the worker;
+ * the loop alone touches Redis, the app and the list of jobs. The solver,
+ * the matching code and jansson (objects private to the worker) keep no
+ * shared mutable state (the province-distance table is built under
+ * call_once); match ids and the time of day are taken on the loop (the
+ * worker reads only its own CPU clock).
+ *
+ * Failures: a page refused because the forum left `clearing` or another
+ * run took over ends the run. Redis away or late on a page: the same page
+ * (same run, number and match ids) is sent again after a backoff; the
+ * function answers a page already applied without applying it again, so a
+ * page whose answer was lost never proposes twice. Redis failing the read:
+ * the run starts again (a new run id) after a backoff. A restarting daemon (roles all and engine)
+ * calls clearing_resume(), which starts a run for every forum it finds in `clearing`: a forum is
+ * never left there by a crash.
  */
 #ifndef CM_ENGINE_CLEARING_H
 #define CM_ENGINE_CLEARING_H
@@ -25,5 +43,14 @@ struct app;
 
 /* Starts the clearing of forum id (in state clearing); returns at once. */
 void clearing_start(struct app *app, const char *forum_id);
+
+/* Starts a clearing for every forum left in state clearing (at start). */
+void clearing_resume(struct app *app);
+
+/*
+ * At shutdown, before the store is freed: waits for the workers running,
+ * and drops every run (the forums stay in clearing, resumed at next start).
+ */
+void clearing_stop(struct app *app);
 
 #endif

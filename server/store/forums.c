@@ -105,11 +105,11 @@ void store_forum_held(struct store *s, const char *id, store_cb cb, void *arg)
 	store_fcall(s, "cm_forum_held", 1, 1, keys, 0, NULL, NULL, cb, arg);
 }
 
-void store_forum_clear(struct store *s, const char *id, const struct store_clearing *c, store_cb cb,
-		       void *arg)
+void store_forum_clear_page(struct store *s, const char *id, const struct store_clearing *c,
+			    store_cb cb, void *arg)
 {
-	char k[KEYS_MAX], now[24], maxlen[24], exp[24], gq[24], gl[24];
-	size_t nargs = 6 + c->n * 8;
+	char k[KEYS_MAX], now[24], maxlen[24], exp[24], gq[24], gl[24], page[16];
+	size_t nargs = 11 + c->n * 8;
 	const char **args = xmalloc(nargs * sizeof(*args));
 	char(*nums)[4][24] = xmalloc((c->n ? c->n : 1) * sizeof(*nums));
 	clock_now_arg(now);
@@ -117,6 +117,7 @@ void store_forum_clear(struct store *s, const char *id, const struct store_clear
 	snprintf(exp, sizeof(exp), "%" PRId64, c->expires_at);
 	snprintf(gq, sizeof(gq), "%" PRId64, c->greedy_quantity);
 	snprintf(gl, sizeof(gl), "%" PRId64, c->greedy_landed_vnd);
+	snprintf(page, sizeof(page), "%d", c->page);
 	size_t a = 0;
 	args[a++] = now;
 	args[a++] = maxlen;
@@ -124,6 +125,11 @@ void store_forum_clear(struct store *s, const char *id, const struct store_clear
 	args[a++] = c->status;
 	args[a++] = gq;
 	args[a++] = gl;
+	args[a++] = c->run;
+	args[a++] = page;
+	args[a++] = c->last ? "1" : "0";
+	args[a++] = c->cleared->from;
+	args[a++] = c->cleared->to;
 	for (size_t i = 0; i < c->n; i++) {
 		const struct store_proposal *p = &c->p[i];
 		snprintf(nums[i][0], 24, "%" PRId64, p->quantity);
@@ -140,9 +146,18 @@ void store_forum_clear(struct store *s, const char *id, const struct store_clear
 		args[a++] = nums[i][3];
 	}
 	const char *keys[] = {keys_forum(k, id)};
-	store_fcall(s, "cm_forum_clear", 0, 1, keys, (int)a, args, NULL, cb, arg);
+	store_fcall(s, "cm_forum_clear_page", 0, 1, keys, (int)a, args, NULL, cb, arg);
 	free(nums);
 	free(args);
+}
+
+void store_forum_in_state(struct store *s, const char *state, int limit, store_cb cb, void *arg)
+{
+	char k[KEYS_MAX], lim[16];
+	snprintf(lim, sizeof(lim), "%d", limit);
+	const char *keys[] = {keys_forums_by(k, "state", state)};
+	const char *args[] = {lim};
+	store_fcall(s, "cm_forum_in_state", 1, 1, keys, 1, args, NULL, cb, arg);
 }
 
 void store_forum_report(struct store *s, const char *id, store_cb cb, void *arg)

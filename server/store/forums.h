@@ -60,7 +60,7 @@ enum store_forum_held_field { SFH_ID, SFH_RECORD, SFH_REMAINING, SFH_VERSION, SF
  */
 void store_forum_held(struct store *s, const char *id, store_cb cb, void *arg);
 
-/* A clearing's batch and totals (all borrowed). */
+/* One page of a clearing's batch (all borrowed). */
 struct store_clearing {
 	const struct store_proposal *p;
 	const int64_t *landed_vnd; /* per proposal */
@@ -68,17 +68,33 @@ struct store_clearing {
 	int64_t expires_at;
 	const char *status; /* "optimal" | "feasible" (transport_status_str) */
 	int64_t greedy_quantity, greedy_landed_vnd;
+	const char *run;			/* the clearing run's id */
+	int page;				/* 1, 2, … */
+	int last;				/* the last page: hands the forum on */
+	const struct forum_transition *cleared; /* forum_cleared */
 };
 
 /*
- * Proposes the batch between the forum's held listings (each proposal
- * checked as store_match_propose checks it; stale ones refused) and moves
- * the forum from clearing to review, in one call. value: [forum view,
- * clearing totals as JSON text] (enum store_forum_clear_field).
+ * Proposes one page of the batch between the forum's held listings (each
+ * proposal checked as store_match_propose checks it; stale ones refused)
+ * in one call (cm_forum_clear_page); the last page moves the forum along
+ * c->cleared. value: ["page", proposed, refused] | ["done", forum view,
+ * totals JSON text] | ["applied", forum view, totals or false] (a page of
+ * this run already applied). REFUSED: the forum left clearing, another run
+ * took over, or a page out of order.
  */
-enum store_forum_clear_field { SFC_VIEW, SFC_TOTALS };
-void store_forum_clear(struct store *s, const char *id, const struct store_clearing *c, store_cb cb,
-		       void *arg);
+enum store_forum_page_field {
+	SFP_OUTCOME, /* "page", "done" or "applied" */
+	SFP_VIEW,    /* "done", "applied": the forum view (store_forum_field) */
+	SFP_TOTALS,  /* "done", "applied": the totals JSON text (or false) */
+};
+/* A "page" answer's counts, after SFP_OUTCOME. */
+enum store_forum_page_count { SFP_PROPOSED = 1, SFP_REFUSED = 2 };
+void store_forum_clear_page(struct store *s, const char *id, const struct store_clearing *c,
+			    store_cb cb, void *arg);
+
+/* value: the ids of the forums in state (at most limit, oldest first). */
+void store_forum_in_state(struct store *s, const char *state, int limit, store_cb cb, void *arg);
 
 /* The fields of store_forum_report's answer. */
 enum store_forum_report_field { SFR_REPORT, SFR_TOTALS };

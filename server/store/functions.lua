@@ -25,9 +25,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 8
+local LIBRARY_VERSION = 9
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = '56586304946b0441364abc0841a3829c2d32974fa3df74d9231dbc6419ccea52'
+local LIBRARY_HASH = 'f4b96900ccd5c3f8d3a9c4dc4bda2b589480f9c8017f6d346670f271b37a19f0'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
@@ -542,9 +542,16 @@ local PAIRS_FAILED = 'cm:pairs:failed'
 -- '_offer_version', the listings' versions as of the event, and '_failed'
 -- ('1' when the match failed and its pair was recorded in cm:pairs:failed),
 -- which the engine keeps in its index.
-local function match_event(maxlen, etype, id, m, by, failed)
-  local n = redis.call('HMGET', 'cm:listing:' .. m.need, 'remaining', 'version')
-  local o = redis.call('HMGET', 'cm:listing:' .. m.offer, 'remaining', 'version')
+-- known (optional): { need remaining, need version, offer remaining, offer
+-- version } when the caller has just read or written them.
+local function match_event(maxlen, etype, id, m, by, failed, known)
+  local n, o
+  if known then
+    n, o = { known[1], known[2] }, { known[3], known[4] }
+  else
+    n = redis.call('HMGET', 'cm:listing:' .. m.need, 'remaining', 'version')
+    o = redis.call('HMGET', 'cm:listing:' .. m.offer, 'remaining', 'version')
+  end
   local need_rem, offer_rem = n[1] or '', o[1] or ''
   return emit(maxlen, etype, { 'match', id, 'need', m.need, 'offer', m.offer,
     'need_owner', m.need_owner, 'offer_owner', m.offer_owner,
@@ -581,8 +588,13 @@ local function match_propose(now, maxlen, expires, args, i, batch)
   elseif redis.call('EXISTS', 'cm:match:' .. mid) == 1 then why = 'match id taken'
   end
   if why then return { why } end
-    eng_remaining(n[7], n[8], nid, redis.call('HINCRBY', nkey, 'remaining', -q))
-    eng_remaining(o[7], o[8], oid, redis.call('HINCRBY', okey, 'remaining', -q))
+    local nrem = redis.call('HINCRBY', nkey, 'remaining', -q)
+    local orem = redis.call('HINCRBY', okey, 'remaining', -q)
+    -- a listing held for its forum has no engine entry (a batch's both are)
+    if batch == '' then
+      eng_remaining(n[7], n[8], nid, nrem)
+      eng_remaining(o[7], o[8], oid, orem)
+    end
     redis.call('HDEL', PAIRS_FAILED, pair) -- a stale failure (a side changed since)
     local seq = redis.call('INCR', 'cm:seq:matches')
     local m = { need = nid, offer = oid, need_owner = n[4], offer_owner = o[4],
@@ -607,7 +619,8 @@ local function match_propose(now, maxlen, expires, args, i, batch)
       redis.call('ZADD', k, seq, mid)
     end
     redis.call('ZADD', 'cm:match_expiry', expires, mid)
-    match_event(maxlen, 'match.proposed', mid, m, 'engine')
+    match_event(maxlen, 'match.proposed', mid, m, 'engine', false,
+      { tostring(nrem), n[2], tostring(orem), o[2] })
     return { 'ok', tonumber(n[3]) - q, tonumber(o[3]) - q }
 end
 
@@ -1291,46 +1304,150 @@ redis.register_function{
   flags = { 'no-writes' },
 }
 
--- cm_forum_clear: the clearing's batch, proposed and handed to review in
--- one call. Each proposal is checked as cm_match_propose checks one (so
--- nothing is over-allocated), but between listings held for this forum; a
--- proposal whose listing was edited or withdrawn since the solve is refused
--- as stale and reported. The forum then enters review (from clearing only)
--- with its clearing's totals: matched quantity and landed cost of what was
--- proposed, the solver's status, the refused and the greedy comparison.
--- KEYS: forum
--- ARGV: now_ms, events_maxlen, expires_at, solver status, greedy quantity,
---       greedy landed VND, then per proposal: match id, need id, offer id,
---       quantity, need version, offer version, doc, landed VND
--- → { forum view, clearing totals (JSON) }
-redis.register_function('cm_forum_clear', function(keys, args)
+-- cm_forum_in_state: the forums in one state, oldest first (a restarting
+-- engine resumes the clearings it finds unfinished).
+-- KEYS: cm:forums:state:<s>  ARGV: limit → { id... }
+redis.register_function{
+  function_name = 'cm_forum_in_state',
+  callback = function(keys, args)
+    return redis.call('ZRANGE', keys[1], 0, tonumber(args[1]) - 1)
+  end,
+  flags = { 'no-writes' },
+}
+
+-- The sum of two non-negative integers written in decimal, written in
+-- decimal: exact at any size (Lua's numbers are doubles, exact to 2^53
+-- only, and cjson writes 14 significant digits).
+local function dec_add(a, b)
+  local out, carry, i, j = {}, 0, #a, #b
+  while i > 0 or j > 0 or carry > 0 do
+    local d = carry + (i > 0 and string.byte(a, i) - 48 or 0) + (j > 0 and string.byte(b, j) - 48 or 0)
+    out[#out + 1] = string.char(48 + d % 10)
+    carry = (d >= 10) and 1 or 0
+    i, j = i - 1, j - 1
+  end
+  local r = string.reverse(table.concat(out))
+  return r ~= '' and r or '0'
+end
+
+-- A decimal integer argument made by the server ('' or junk counts as 0).
+local function dec_arg(s)
+  if type(s) ~= 'string' or not string.match(s, '^%d+$') then return '0' end
+  return (string.gsub(s, '^0+(%d)', '%1'))
+end
+
+-- clear_page: one page of a clearing's batch (see cm_forum_clear_page).
+-- p: run, page, last ('1' | '0'), from (csv), to, proposals start index.
+local function clear_page(keys, args, p)
   local f = hash_load(keys[1])
   if not f then return redis.error_reply('CM_NOTFOUND no such forum') end
-  if f.state ~= 'clearing' then
+  local id = string.sub(keys[1], string.len('cm:forum:') + 1)
+  local page = tonumber(p.page)
+  -- a page of this run already applied (a retry): answered as it stands
+  if p.run ~= '' and f.clearing_run == p.run and page <= tonumber(f.clearing_pages or '0') then
+    return { 'applied', forum_view(keys[1]), f.clearing or false }
+  end
+  if not forum_in(p.from, f.state) then
     return redis.error_reply('CM_REFUSED cannot clear a forum that is ' .. f.state)
   end
-  local id = string.sub(keys[1], string.len('cm:forum:') + 1)
-  local matched, landed, proposed, refused = 0, 0, 0, {}
-  for i = 7, #args, 8 do
+  if f.clearing_run ~= p.run then
+    -- a new run: only from its first page. It takes over an unfinished one
+    -- (an engine restarted mid-way): what that run proposed stands and
+    -- counts; the rest was solved again from what remains, so the result
+    -- is no longer proven optimal as a whole.
+    if page ~= 1 then
+      return redis.error_reply('CM_REFUSED another clearing run took over this forum')
+    end
+    if tonumber(f.clearing_pages or '0') > 0 then
+      redis.call('HSET', keys[1], 'clearing_resumed', '1')
+      f.clearing_resumed = '1'
+    end
+    redis.call('HSET', keys[1], 'clearing_run', p.run, 'clearing_pages', '0')
+    f.clearing_pages = '0'
+  elseif page ~= tonumber(f.clearing_pages or '0') + 1 then
+    return redis.error_reply('CM_REFUSED page ' .. p.page .. ' out of order (' ..
+      (f.clearing_pages or '0') .. ' applied)')
+  end
+  -- the comparison with first come is the first run's (over every listing)
+  if not f.clearing_greedy_q then
+    f.clearing_greedy_q, f.clearing_greedy_vnd = dec_arg(args[5]), dec_arg(args[6])
+    redis.call('HSET', keys[1], 'clearing_greedy_q', f.clearing_greedy_q,
+      'clearing_greedy_vnd', f.clearing_greedy_vnd)
+  end
+  local matched, landed = f.clearing_matched or '0', f.clearing_landed or '0'
+  local proposed, refused = 0, 0
+  local rkey = keys[1] .. ':refused'
+  for i = p.at, #args, 8 do
     local r = match_propose(args[1], args[2], args[3], args, i, id)
     if r[1] == 'ok' then
       proposed = proposed + 1
-      matched = matched + tonumber(args[i + 3])
-      landed = landed + tonumber(args[i + 7])
+      matched = dec_add(matched, dec_arg(args[i + 3]))
+      landed = dec_add(landed, dec_arg(args[i + 7]))
     else
-      refused[#refused + 1] = { match = args[i], need = args[i + 1], offer = args[i + 2],
-        quantity = tonumber(args[i + 3]), reason = r[1] }
+      refused = refused + 1
+      redis.call('RPUSH', rkey, '{"match":' .. cjson.encode(args[i]) .. ',"need":' ..
+        cjson.encode(args[i + 1]) .. ',"offer":' .. cjson.encode(args[i + 2]) ..
+        ',"quantity":' .. dec_arg(args[i + 3]) .. ',"reason":' .. cjson.encode(r[1]) .. '}')
     end
   end
-  local totals = { status = args[4], proposed = proposed, matched_quantity = matched,
-    landed_vnd = landed, refused = refused,
-    greedy = { matched_quantity = tonumber(args[5]), landed_vnd = tonumber(args[6]) } }
-  local text = cjson.encode(totals)
-  if #refused == 0 then text = string.gsub(text, '"refused":{}', '"refused":[]') end
+  f.clearing_pages = tostring(page)
+  redis.call('HSET', keys[1], 'clearing_matched', matched, 'clearing_landed', landed,
+    'clearing_pages', f.clearing_pages)
+  local total = redis.call('HINCRBY', keys[1], 'clearing_proposed', proposed)
+  if p.last ~= '1' then return { 'page', tostring(proposed), tostring(refused) } end
+  -- The last page: the totals, written digit for digit (no cjson numbers).
+  local status = args[4]
+  if f.clearing_resumed == '1' and status == 'optimal' then status = 'feasible' end
+  local refused_all = redis.call('LRANGE', rkey, 0, -1)
+  local text = '{"status":' .. cjson.encode(status) .. ',"proposed":' .. total ..
+    ',"matched_quantity":' .. matched .. ',"landed_vnd":' .. landed ..
+    ',"refused":[' .. table.concat(refused_all, ',') ..
+    '],"greedy":{"matched_quantity":' .. f.clearing_greedy_q .. ',"landed_vnd":' ..
+    f.clearing_greedy_vnd .. '},"pages":' .. f.clearing_pages ..
+    ',"resumed":' .. (f.clearing_resumed == '1' and 'true' or 'false') .. '}'
+  redis.call('DEL', rkey)
   redis.call('HSET', keys[1], 'clearing', text)
-  forum_enter(keys[1], id, f, 'review', args[1], args[2], 'system',
-    { 'proposed', tostring(proposed), 'refused', tostring(#refused) })
-  return { forum_view(keys[1]), text }
+  forum_enter(keys[1], id, f, p.to, args[1], args[2], 'system',
+    { 'proposed', tostring(total), 'refused', tostring(#refused_all) })
+  return { 'done', forum_view(keys[1]), text }
+end
+
+-- cm_forum_clear_page: one page of a clearing's batch. A clearing proposes
+-- its batch in pages of bounded size (so no one call blocks Redis long),
+-- each page one atomic call whose proposals are checked as
+-- cm_match_propose checks one (nothing over-allocated), between listings
+-- held for this forum; a proposal whose listing was edited or withdrawn
+-- since the solve is refused as stale and reported. Pages carry their
+-- run's id and number: a page already applied is answered, not applied
+-- again; a page out of order is refused; a new run (its page 1) takes
+-- over an unfinished one. The totals add up in the forum hash
+-- (clearing_* fields, exact decimal strings; refused ones in
+-- cm:forum:<id>:refused) and the last page moves the forum, from the
+-- states given (clearing), to the state given (review: common/forum.c's
+-- forum_cleared) with the clearing's totals as JSON text.
+-- KEYS: forum
+-- ARGV: now_ms, events_maxlen, expires_at, solver status, greedy quantity,
+--       greedy landed VND, run id, page (1, 2, …), last ('1' | '0'),
+--       states it may leave (csv), state it enters, then per proposal:
+--       match id, need id, offer id, quantity, need version, offer
+--       version, doc, landed VND
+-- → { 'page', proposed, refused } | { 'done', forum view, totals (JSON) }
+--   | { 'applied', forum view, totals or false }
+redis.register_function('cm_forum_clear_page', function(keys, args)
+  return clear_page(keys, args, { run = args[7], page = args[8], last = args[9],
+    from = args[10], to = args[11], at = 12 })
+end)
+
+-- cm_forum_clear: the whole batch as one page (craftmatchd before paging).
+-- KEYS: forum
+-- ARGV: now_ms, events_maxlen, expires_at, solver status, greedy quantity,
+--       greedy landed VND, then per proposal as cm_forum_clear_page's
+-- → { forum view, clearing totals (JSON) }
+redis.register_function('cm_forum_clear', function(keys, args)
+  local r = clear_page(keys, args, { run = '', page = '1', last = '1', from = 'clearing',
+    to = 'review', at = 7 })
+  if r[1] == 'done' then return { r[2], r[3] } end
+  return r
 end)
 
 -- cm_forum_due: the open forums whose registration has closed by date.
