@@ -122,7 +122,7 @@ def self_check(st, args, acc_file, res):
             a = c.execute("HGETALL", "cm:listing:" + api_id)
             b = c.execute("HGETALL", "cm:listing:" + loader_id)
             a, b = dict(zip(a[::2], a[1::2])), dict(zip(b[::2], b[1::2]))
-            # The engine's entry of each (functions.lua, cm:eng), compared
+            # The engine's entry of each (store/lua, cm:eng), compared
             # with the hash.
             for h, lid in ((a, api_id), (b, loader_id)):
                 h["<cm:eng entry>"] = c.execute(

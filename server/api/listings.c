@@ -31,7 +31,7 @@
 #define LISTINGS_QUERY_TEXT_MAX 100
 
 struct listings_ctx {
-	char engine[MATCHING_RECORD_MAX]; /* the engine record (cm:eng, functions.lua) */
+	char engine[MATCHING_RECORD_MAX]; /* the engine record (cm:eng, store/lua) */
 	struct http_req *r;
 	json_t *doc; /* the document being written */
 	char id[IDS_MAX];

@@ -203,7 +203,7 @@ static void engine_fetch(struct engine *e, const char *id, long long event_ms)
 
 /*
  * listing.created/updated: the event carries the engine record and seq
- * (functions.lua, listing_event), so the listing goes into the index as of
+ * (store/lua, listing_event), so the listing goes into the index as of
  * the event, with no read; an event without them (appended before they were
  * carried) makes the engine fetch the listing instead.
  */

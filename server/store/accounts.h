@@ -1,7 +1,7 @@
 /*
  * accounts (store) — accounts and bearer tokens in Redis.
  *
- * Each call is one function of the library (functions.lua); results come
+ * Each call is one function of the library (store/lua); results come
  * back through store_cb with the reply as JSON (see each call).
  */
 #ifndef CM_STORE_ACCOUNTS_H

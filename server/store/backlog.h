@@ -1,7 +1,7 @@
 /*
  * backlog — what the push hub asks Redis besides its live read: where the
  * stream ends now, and pages of it after a position for a subscriber that
- * catches up. Both are read-only functions of the library (functions.lua:
+ * catches up. Both are read-only functions of the library (store/lua:
  * cm_events_tail, cm_events_page) called on the store's link, so they share
  * its deadline and its reconnection.
  */

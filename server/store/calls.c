@@ -1,6 +1,6 @@
 /*
  * calls (store) — the KEYS and ARGV of the create functions (see calls.h).
- * Each argument list is in the order functions.lua reads it.
+ * Each argument list is in the order the library (store/lua) reads it.
  */
 #include "server/store/calls.h"
 

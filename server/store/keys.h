@@ -34,7 +34,7 @@ static inline const char *keys_fmt(char buf[KEYS_MAX], const char *prefix, const
 #define KEY_MATCHES "cm:matches"
 #define KEY_MATCH_EXPIRY "cm:match_expiry"
 #define KEY_ENGINE_CURSOR "cm:engine:cursor"
-/* Pairs whose last match failed, with both versions then (functions.lua). */
+/* Pairs whose last match failed, with both versions then (store/lua). */
 #define KEY_PAIRS_FAILED "cm:pairs:failed"
 /* The engine's open listings of a kind ("need" or "offer", a literal) and a material. */
 #define keys_eng(buf, kind, code) keys_fmt(buf, "cm:eng:" kind ":", code, NULL)

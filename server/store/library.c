@@ -13,7 +13,7 @@
 #include "server/log.h"
 #include "server/store/redis.h"
 
-/* Generated from functions.lua at build time (embed.cmake). */
+/* Generated from the .lua files of store/lua at build time (embed.cmake). */
 extern const char store_functions_lua[];
 extern const size_t store_functions_lua_len;
 extern const long store_functions_version;

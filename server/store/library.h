@@ -1,8 +1,8 @@
 /*
  * library — the craftmatch function library's life in Redis.
  *
- * craftmatchd embeds server/store/functions.lua (its LIBRARY_VERSION is read
- * at build time). On every (re)connect it asks Redis which library is loaded
+ * craftmatchd embeds the library, the .lua files of server/store/lua/ (its
+ * LIBRARY_VERSION is read at build time). On every (re)connect it asks Redis which library is loaded
  * (FCALL_RO cm_version) before loading anything:
  *  - none, or an older version: FUNCTION LOAD REPLACE with its own;
  *  - the same version: loaded again (the same text, so nothing changes);

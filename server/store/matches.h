@@ -88,7 +88,7 @@ struct store_match_query {
 void store_match_search(struct store *s, const struct store_match_query *q, store_cb cb, void *arg);
 
 /*
- * A page of the failed pairs (functions.lua, cm:pairs:failed).
+ * A page of the failed pairs (store/lua, cm:pairs:failed).
  * value: [next HSCAN cursor ("0" at the end),
  *         ["need|offer", "NEED_VERSION OFFER_VERSION", ...]]
  * (enum store_page_field: STORE_PAGE_NEXT, STORE_PAGE_ROWS)

@@ -5,7 +5,7 @@
  *
  * Redis keeps only the SHA-256 of a session's secret (cm:session:<hash>),
  * tied to the token it was made from and expiring by itself
- * (functions.lua: cm_session_create, cm_session_auth, cm_session_end). The
+ * (store/lua: cm_session_create, cm_session_auth, cm_session_end). The
  * secret is made by the API handler and only ever sent in Set-Cookie.
  */
 #ifndef CM_STORE_SESSIONS_H

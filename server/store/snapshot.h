@@ -3,7 +3,7 @@
  * rebuilding its index.
  *
  * The open listings are kept for the engine in one hash per kind and
- * material, cm:eng:<kind>:<material> (functions.lua): field the listing id,
+ * material, cm:eng:<kind>:<material> (store/lua): field the listing id,
  * value "REMAINING VERSION SEQ RECORD". A page is one HSCAN of one of them,
  * a few thousand listings in one reply: Redis walks a table instead of
  * looking up a hash per listing, and craftmatchd handles one reply and one

@@ -5,7 +5,7 @@
  *
  * Redis keeps only the SHA-256 of a ticket's secret (cm:ticket:<hash>),
  * created with its expiry and used up atomically by one function call
- * (functions.lua: cm_ticket_create, cm_ticket_consume). The secret itself is
+ * (store/lua: cm_ticket_create, cm_ticket_consume). The secret itself is
  * made by the API handler and shown once.
  */
 #ifndef CM_STORE_TICKETS_H

@@ -22,12 +22,17 @@ import fixtures
 import harness
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LUA = os.path.join(ROOT, "server", "store", "functions.lua")
+LUA_DIR = os.path.join(ROOT, "server", "store", "lua")
 
 
 def source_library():
-    with open(LUA, encoding="utf-8") as f:
-        return f.read()
+    """The library as craftmatchd embeds it: lua/*.lua joined in name order."""
+    text = ""
+    for name in sorted(os.listdir(LUA_DIR)):
+        if name.endswith(".lua"):
+            with open(os.path.join(LUA_DIR, name), encoding="utf-8") as f:
+                text += f.read()
+    return text
 
 
 def source_version():

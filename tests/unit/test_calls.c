@@ -1,7 +1,7 @@
 /*
  * Unit tests for server/store/calls: the KEYS and ARGV the server and the
  * bench's loader send to the create functions are the ones the function
- * library reads. The oracle is the library itself (functions.lua, embedded
+ * library reads. The oracle is the library itself (store/lua, embedded
  * in the binary): the highest keys[N] and args[N] each function's body uses
  * must be the call's key and argument counts.
  */
@@ -26,7 +26,7 @@ static int lua_highest(const char *fn, const char *what)
 	snprintf(head, sizeof(head), "redis.register_function('%s'", fn);
 	const char *body = strstr(store_functions_lua, head);
 	if (body == NULL) {
-		fail_msg("functions.lua registers no %s", fn);
+		fail_msg("the library registers no %s", fn);
 		return -1;
 	}
 	const char *end = strstr(body + 1, "redis.register_function(");

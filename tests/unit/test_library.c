@@ -1,5 +1,5 @@
 /*
- * Unit tests for the function library's version (server/store/functions.lua
+ * Unit tests for the function library's version (server/store/lua/ (every .lua file)
  * as embedded in craftmatchd): the recorded LIBRARY_HASH is the SHA-256 of
  * the text without its LIBRARY_VERSION and LIBRARY_HASH lines, so a change
  * to the library without a new version fails here; the version craftmatchd
@@ -62,7 +62,7 @@ static void test_hash_matches_content(void **state)
 	const char *recorded = library_line(HASH_LINE);
 	assert_non_null(recorded);
 	if (strncmp(recorded, hex, strlen(hex)) != 0 || recorded[strlen(hex)] != '\'') {
-		fail_msg("server/store/functions.lua changed without a new version: raise "
+		fail_msg("the library (server/store/lua) changed without a new version: raise "
 			 "LIBRARY_VERSION to %ld (and LIBRARY_SERVES_FROM too if older craftmatchd "
 			 "can no longer call it) and set LIBRARY_HASH = '%s'",
 			 library_version() + 1, hex);
