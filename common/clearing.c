@@ -155,3 +155,22 @@ int clearing_alloc(const struct clearing *c, size_t a, int64_t quantity, struct 
 	out->distance_from = (uint8_t)from;
 	return 0;
 }
+
+void clearing_keep(struct clearing *c,
+		   int (*keep)(const struct matching_listing *need,
+			       const struct matching_listing *offer, void *arg),
+		   void *arg)
+{
+	size_t k = 0;
+	for (size_t a = 0; a < c->problem.n_arcs; a++) {
+		const struct transport_arc *arc = &c->arcs[a];
+		if (!keep(c->needs[arc->need], c->offers[arc->offer], arg)) {
+			c->need_arcs[arc->need]--;
+			continue;
+		}
+		c->arcs[k] = c->arcs[a];
+		c->distance_km[k] = c->distance_km[a];
+		k++;
+	}
+	c->problem.n_arcs = k;
+}

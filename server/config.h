@@ -31,6 +31,7 @@ struct config {
 	int expiry_interval_ms;
 	int review_timeout_s;
 	long freight_rate;
+	int call_interval_s; /* 0: continuous matching; N: a call market round every N s */
 	long events_maxlen;
 	int events_heartbeat_s;
 	long events_buffer_bytes;

@@ -21,10 +21,14 @@ void store_match_propose(struct store *s, const struct store_proposal *p, size_t
 			 int64_t expires_at, store_cb cb, void *arg)
 {
 	char now[24], maxlen[24], exp[24];
-	char nums[STORE_PROPOSE_MAX][3][24];
-	const char *args[3 + STORE_PROPOSE_MAX * 7];
-	if (n > STORE_PROPOSE_MAX)
-		n = STORE_PROPOSE_MAX;
+	char nums_small[STORE_PROPOSE_MAX][3][24];
+	const char *args_small[3 + STORE_PROPOSE_MAX * 7];
+	char(*nums)[3][24] = nums_small;
+	const char **args = args_small;
+	if (n > STORE_PROPOSE_MAX) { /* a call market round's chunk */
+		nums = xmalloc(n * sizeof(*nums));
+		args = xmalloc((3 + n * 7) * sizeof(*args));
+	}
 	clock_now_arg(now);
 	snprintf(maxlen, sizeof(maxlen), "%ld", s->events_maxlen);
 	snprintf(exp, sizeof(exp), "%" PRId64, expires_at);
@@ -44,7 +48,12 @@ void store_match_propose(struct store *s, const struct store_proposal *p, size_t
 		args[a++] = nums[i][2];
 		args[a++] = p[i].doc;
 	}
+	/* The command is written out before store_fcall returns: the args may go. */
 	store_fcall(s, "cm_match_propose", 0, 0, NULL, a, args, NULL, cb, arg);
+	if (nums != nums_small) {
+		free(nums);
+		free(args);
+	}
 }
 
 void store_match_get(struct store *s, const char *id, store_cb cb, void *arg)
