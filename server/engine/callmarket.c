@@ -190,11 +190,10 @@ static void *callmarket_worker(void *arg)
 			const struct callplan_alloc *al = &r->plan.allocs[i];
 			const struct matching_listing *need = &r->ls[al->need],
 						      *offer = &r->ls[al->offer];
-			json_t *doc = json_pack(
-			    "{s:o, s:o, s:o, s:s}", "explain",
-			    matching_explain(need, offer, &al->a, r->rate), "need",
-			    callmarket_side(need), "offer", callmarket_side(offer), "trigger",
-			    "call_market");
+			json_t *doc = json_pack("{s:o, s:o, s:o, s:s}", "explain",
+						matching_explain(need, offer, &al->a, r->rate),
+						"need", callmarket_side(need), "offer",
+						callmarket_side(offer), "trigger", "call_market");
 			r->docs[i] = jsonout_dumps(doc, 0, NULL);
 			json_decref(doc);
 		}
@@ -266,13 +265,12 @@ static void callmarket_proposed(const struct store_reply *res, void *arg)
 	struct index *ix = engine_index(cm->engine);
 	for (size_t i = 0; i < ch->n; i++) {
 		const struct store_proposal *p = &r->p[ch->from + i];
-		const json_t *one =
-		    res->status == STORE_OK ? json_array_get(res->value, i) : NULL;
+		const json_t *one = res->status == STORE_OK ? json_array_get(res->value, i) : NULL;
 		const char *s = json_string_value(json_array_get(one, 0));
 		if (s == NULL || strcmp(s, "ok") != 0) {
 			r->refused++;
-			log_debug("callmarket", "proposal refused", "need=%s offer=%s reason=\"%s\"",
-				  p->need_id, p->offer_id,
+			log_debug("callmarket", "proposal refused",
+				  "need=%s offer=%s reason=\"%s\"", p->need_id, p->offer_id,
 				  s ? s : (res->message ? res->message : ""));
 			continue;
 		}

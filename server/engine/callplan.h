@@ -51,8 +51,8 @@ struct callplan_alloc {
 struct callplan {
 	struct callplan_alloc *allocs; /* n of them, in arc order */
 	size_t n;
-	size_t screened; /* listings left by the price screen */
-	size_t arcs;	 /* feasible pairs solved over */
+	size_t screened;	      /* listings left by the price screen */
+	size_t arcs;		      /* feasible pairs solved over */
 	int64_t quantity, landed_vnd; /* sums over allocs (landed: matching_totals) */
 	struct transport_result tr;   /* the solver's report */
 };

@@ -16,7 +16,8 @@
  *     those of the same book solved without it (clearing_build over every
  *     listing);
  *   - excluded pairs (failed, neither side changed) are never allocated.
- * And the issue's kaolin case by hand.
+ * And the issue's kaolin case by hand, the screen by hand, and
+ * clearing_build's price scan against the all-pairs build it replaced.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -128,8 +129,8 @@ static __int128 check_round(const struct matching_listing *ls, size_t n, const s
 		assert_int_equal(offer->kind, LISTING_OFFER);
 		assert_true(al->a.quantity > 0);
 		assert_true(al->a.quantity >= offer->min_order_base);
-		assert_true(matching_compatible(need, offer, NOW, matching_distance_km(need, offer),
-						NULL));
+		assert_true(
+		    matching_compatible(need, offer, NOW, matching_distance_km(need, offer), NULL));
 		char pair[2 * IDS_MAX + 2];
 		snprintf(pair, sizeof(pair), "%s|%s", need->id, offer->id);
 		for (size_t e = 0; e < n_excluded; e++)
@@ -225,8 +226,8 @@ static void test_excluded_pairs(void **state)
 		for (size_t i = 0; i < p.n; i++)
 			if (xorshift(&x) % 2) {
 				ex[k] = xmalloc(2 * IDS_MAX + 2);
-				snprintf(ex[k++], 2 * IDS_MAX + 2, "%s|%s",
-					 ls[p.allocs[i].need].id, ls[p.allocs[i].offer].id);
+				snprintf(ex[k++], 2 * IDS_MAX + 2, "%s|%s", ls[p.allocs[i].need].id,
+					 ls[p.allocs[i].offer].id);
 			}
 		/* sorted by strcmp, as the engine passes them */
 		for (size_t i = 1; i < k; i++)
@@ -245,6 +246,57 @@ static void test_excluded_pairs(void **state)
 		for (size_t i = 0; i < k; i++)
 			free(ex[i]);
 		free(ex);
+		free(ls);
+	}
+}
+
+/*
+ * clearing_build's price scan (each need stops at the first offer above its
+ * maximum) builds the same arcs in the same order as every need against
+ * every offer of each material it takes, which is what it did before.
+ */
+static void test_clearing_scan_same_arcs(void **state)
+{
+	(void)state;
+	uint64_t x = 777;
+	for (int round = 0; round < 300; round++) {
+		size_t n = 2 + xorshift(&x) % 50;
+		struct matching_listing *ls = xcalloc(n, sizeof(*ls));
+		const struct matching_listing **ptrs = xcalloc(n, sizeof(*ptrs));
+		for (size_t i = 0; i < n; i++) {
+			ls[i] = random_listing(&x, i, round % 2);
+			if (xorshift(&x) % 5 == 0) /* prices per kg: keys floor differently */
+				ls[i].price_factor = 1;
+			ptrs[i] = &ls[i];
+		}
+		struct clearing c;
+		assert_int_equal(clearing_build(&c, ptrs, n, NOW, RATE, NULL), 0);
+		size_t a = 0;
+		for (size_t j = 0; j < c.problem.n_needs; j++) {
+			const struct matching_listing *need = c.needs[j];
+			for (size_t m = 0; m < materials_count(); m++) {
+				const struct material *mat = materials_at(m);
+				if (mat != need->material &&
+				    !(need->accept_substitutes &&
+				      materials_is_substitute(need->material, mat)))
+					continue;
+				for (size_t i = 0; i < c.problem.n_offers; i++) {
+					const struct matching_listing *offer = c.offers[i];
+					int64_t km = matching_distance_km(need, offer);
+					if (offer->material != mat ||
+					    !matching_compatible(need, offer, NOW, km, NULL))
+						continue;
+					assert_true(a < c.problem.n_arcs);
+					assert_int_equal(c.arcs[a].need, j);
+					assert_int_equal(c.arcs[a].offer, i);
+					assert_int_equal(c.distance_km[a], km);
+					a++;
+				}
+			}
+		}
+		assert_int_equal(a, c.problem.n_arcs);
+		clearing_free(&c);
+		free(ptrs);
 		free(ls);
 	}
 }
@@ -325,9 +377,8 @@ static void test_screen(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_kaolin),
-	    cmocka_unit_test(test_screen),
-	    cmocka_unit_test(test_random_books),
+	    cmocka_unit_test(test_kaolin),	   cmocka_unit_test(test_clearing_scan_same_arcs),
+	    cmocka_unit_test(test_screen),	   cmocka_unit_test(test_random_books),
 	    cmocka_unit_test(test_excluded_pairs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
