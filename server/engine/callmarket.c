@@ -358,8 +358,11 @@ static void callmarket_begin(struct callmarket *cm)
 	r->now_ms = clock_now_ms();
 	r->rate = cm->app->cfg.freight_rate;
 	struct callmarket_copy cp = {r, ix};
-	if (ix)
+	if (ix) {
+		r->cap = index_size(ix) + 1; /* one allocation, no growing copies */
+		r->ls = xmalloc(r->cap * sizeof(*r->ls));
 		index_each(ix, callmarket_copy_one, &cp);
+	}
 	if (r->n_excluded > 1)
 		qsort(r->excluded, r->n_excluded, sizeof(*r->excluded), callmarket_strcmp);
 	metrics_histogram_observe(&cm->stats.copy, clock_mono_ns() - r->started_ns);
