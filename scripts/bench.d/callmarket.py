@@ -178,7 +178,7 @@ def main():
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         vs = ""
-        if r is not base and base["landed_vnd_per_base"] and r["landed_vnd_per_base"]:
+        if base and r is not base and base["landed_vnd_per_base"] and r["landed_vnd_per_base"]:
             vs = "%+.2f%% per unit, %+d units" % (
                 (r["landed_vnd_per_base"] / base["landed_vnd_per_base"] - 1) * 100,
                 r["quantity_base"] - base["quantity_base"])
