@@ -14,7 +14,10 @@
 #include "server/store/keys.h"
 
 #define STORE_MATCH_BUDGET "5000"
-/* Proposals in one call: bounded so one call stays short. */
+/*
+ * Proposals of one call whose arguments fit on the stack (the continuous
+ * engine's rounds); a call market's chunks (callmarket.c: 64) allocate.
+ */
 #define STORE_PROPOSE_MAX 5
 
 void store_match_propose(struct store *s, const struct store_proposal *p, size_t n,
