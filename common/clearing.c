@@ -11,11 +11,65 @@
 #include "common/materials.h"
 #include "common/xalloc.h"
 
-/* Offers grouped by material: the index into materials_at(). */
-struct clearing_bucket {
-	size_t *offer; /* problem offer indices */
-	size_t n;
+/* An offer of a bucket: its price key (matching_row_key) and problem index. */
+struct clearing_slot {
+	int64_t key;
+	size_t offer;
 };
+
+/*
+ * Offers grouped by material: the index into materials_at(), each bucket in
+ * ascending (price key, index) order, so that a need's scan stops at the
+ * first offer above its maximum price (every later one is above it too).
+ */
+struct clearing_bucket {
+	struct clearing_slot *slot;
+	size_t n, cap;
+};
+
+static int clearing_slot_cmp(const void *a, const void *b)
+{
+	const struct clearing_slot *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->offer > y->offer) - (x->offer < y->offer);
+}
+
+/* An arc and its distance, sorted together by offer index. */
+struct clearing_built {
+	struct transport_arc arc;
+	int64_t km;
+};
+
+static int clearing_built_cmp(const void *a, const void *b)
+{
+	const struct clearing_built *x = a, *y = b;
+	return (x->arc.offer > y->arc.offer) - (x->arc.offer < y->arc.offer);
+}
+
+/*
+ * Puts arcs [from, to) (one need, one material) in offer index order: the
+ * order of a scan of the whole bucket, whatever order the price scan found
+ * them in, so the problem is the same arc for arc.
+ */
+static void clearing_order(struct clearing *c, size_t from, size_t to, struct clearing_built **buf,
+			   size_t *buf_cap)
+{
+	size_t n = to - from;
+	if (n < 2)
+		return;
+	if (n > *buf_cap) {
+		*buf_cap = n;
+		*buf = xrealloc(*buf, n * sizeof(**buf));
+	}
+	for (size_t i = 0; i < n; i++)
+		(*buf)[i] = (struct clearing_built){c->arcs[from + i], c->distance_km[from + i]};
+	qsort(*buf, n, sizeof(**buf), clearing_built_cmp);
+	for (size_t i = 0; i < n; i++) {
+		c->arcs[from + i] = (*buf)[i].arc;
+		c->distance_km[from + i] = (*buf)[i].km;
+	}
+}
 
 static long clearing_material_index(const struct material *m)
 {
@@ -86,26 +140,44 @@ int clearing_build(struct clearing *c, const struct matching_listing *const *lis
 		if (m < 0)
 			continue; /* no material: matching_compatible refuses it anyway */
 		struct clearing_bucket *b = &bucket[m];
-		b->offer = xrealloc(b->offer, (b->n + 1) * sizeof(*b->offer));
-		b->offer[b->n++] = i;
+		if (b->n == b->cap) {
+			b->cap = b->cap ? b->cap * 2 : 16;
+			b->slot = xrealloc(b->slot, b->cap * sizeof(*b->slot));
+		}
+		b->slot[b->n++] = (struct clearing_slot){matching_row_key(c->offers[i]), i};
 	}
+	for (size_t m = 0; m < n_mat; m++)
+		if (bucket[m].n > 1)
+			qsort(bucket[m].slot, bucket[m].n, sizeof(*bucket[m].slot),
+			      clearing_slot_cmp);
+	struct clearing_built *buf = NULL;
+	size_t buf_cap = 0;
 	for (size_t j = 0; j < nn; j++) {
 		const struct matching_listing *need = c->needs[j];
 		c->demand[j] = need->remaining;
 		if (need->material == NULL)
 			continue;
+		/*
+		 * An offer whose key is above the need's is above its maximum
+		 * price (floor(a) > floor(b) implies a > b), which
+		 * matching_compatible refuses: the scan stops there.
+		 */
+		int64_t ceiling = matching_row_key(need);
 		for (size_t m = 0; m < n_mat; m++) {
 			const struct material *mat = materials_at(m);
 			if (mat != need->material &&
 			    !(need->accept_substitutes &&
 			      materials_is_substitute(need->material, mat)))
 				continue;
-			for (size_t k = 0; k < bucket[m].n; k++)
-				clearing_pair(c, &cap, bucket[m].offer[k], j);
+			size_t from = c->problem.n_arcs;
+			for (size_t k = 0; k < bucket[m].n && bucket[m].slot[k].key <= ceiling; k++)
+				clearing_pair(c, &cap, bucket[m].slot[k].offer, j);
+			clearing_order(c, from, c->problem.n_arcs, &buf, &buf_cap);
 		}
 	}
+	free(buf);
 	for (size_t m = 0; m < n_mat; m++)
-		free(bucket[m].offer);
+		free(bucket[m].slot);
 	free(bucket);
 	c->need_arcs = xcalloc(nn ? nn : 1, sizeof(*c->need_arcs));
 	for (size_t a = 0; a < c->problem.n_arcs; a++)
@@ -154,4 +226,23 @@ int clearing_alloc(const struct clearing *c, size_t a, int64_t quantity, struct 
 	out->cand_kind = LISTING_OFFER;
 	out->distance_from = (uint8_t)from;
 	return 0;
+}
+
+void clearing_keep(struct clearing *c,
+		   int (*keep)(const struct matching_listing *need,
+			       const struct matching_listing *offer, void *arg),
+		   void *arg)
+{
+	size_t k = 0;
+	for (size_t a = 0; a < c->problem.n_arcs; a++) {
+		const struct transport_arc *arc = &c->arcs[a];
+		if (!keep(c->needs[arc->need], c->offers[arc->offer], arg)) {
+			c->need_arcs[arc->need]--;
+			continue;
+		}
+		c->arcs[k] = c->arcs[a];
+		c->distance_km[k] = c->distance_km[a];
+		k++;
+	}
+	c->problem.n_arcs = k;
 }

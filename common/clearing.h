@@ -49,6 +49,17 @@ int clearing_build(struct clearing *c, const struct matching_listing *const *lis
 void clearing_free(struct clearing *c);
 
 /*
+ * Leaves out the arcs whose pair keep() refuses (returns 0): the caller's
+ * own rule on top of the engine's filters (the call market's: a pair whose
+ * last match failed while neither listing changed). The arcs kept stay in
+ * their order; need_arcs counts only them. Call before solving.
+ */
+void clearing_keep(struct clearing *c,
+		   int (*keep)(const struct matching_listing *need,
+			       const struct matching_listing *offer, void *arg),
+		   void *arg);
+
+/*
  * The allocation of arc a carrying quantity (> 0) as a matching_alloc, the
  * record the engine proposes and matching_explain() explains: costs, totals
  * (matching_totals()), distance and its basis; rank 1 and candidates = the

@@ -74,6 +74,10 @@ static const struct config_setting config_settings[] = {
      31536000,
      "seconds a proposal may wait for review, and an approved match for both "
      "parties, before it expires and its quantity returns"},
+    {"call-interval", "CRAFTMATCH_CALL_INTERVAL", CT_INT, CFG(call_interval_s), "0", 0, 86400,
+     "market mode: 0 matches continuously (each new or changed listing at once, first come "
+     "first served); N > 0 runs a call market: every N seconds the open listings are "
+     "allocated in one solve (the most quantity, then the least landed cost) and proposed"},
     {"freight-rate", "CRAFTMATCH_FREIGHT_RATE", CT_LONG, CFG(freight_rate), "3000", 0, 1000000,
      "road freight in VND per tonne-km, for landed cost"},
     {"clearing-page", "CRAFTMATCH_CLEARING_PAGE", CT_INT, CFG(clearing_page), "1000", 1, 100000,

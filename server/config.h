@@ -32,6 +32,7 @@ struct config {
 	int review_timeout_s;
 	long freight_rate;
 	int clearing_page;
+	int call_interval_s; /* 0: continuous matching; N: a call market round every N s */
 	long events_maxlen;
 	int events_heartbeat_s;
 	long events_buffer_bytes;

@@ -14,6 +14,7 @@
 
 #include "server/app.h"
 #include "server/clock.h"
+#include "server/engine/callmarket.h"
 #include "server/engine/engine.h"
 #include "server/http/metrics.h"
 #include "server/http/request.h"
@@ -119,6 +120,45 @@ static void health_metrics_extra(struct evbuffer *out, void *arg)
 					 &es->latency);
 		metrics_histogram_render(out, "craftmatch_engine_plan_cpu_seconds",
 					 "CPU time of one matching plan.", &es->plan);
+	}
+	const struct callmarket_stats *cs =
+	    app->engine ? engine_callmarket_stats(app->engine) : NULL;
+	if (cs) {
+		metrics_put_counter(out, "craftmatch_callmarket_rounds_total",
+				    "Call market rounds run to their end.", cs->rounds);
+		metrics_put_counter(
+		    out, "craftmatch_callmarket_skipped_total",
+		    "Call market ticks that ran no round (the last one still running, "
+		    "the engine not ready, or another node's turn).",
+		    cs->skipped);
+		metrics_put_counter(out, "craftmatch_callmarket_proposals_total",
+				    "Proposals of call market rounds written to Redis.",
+				    cs->proposed);
+		metrics_put_counter(
+		    out, "craftmatch_callmarket_refused_total",
+		    "Proposals of call market rounds Redis refused (a listing changed "
+		    "after the round's copy).",
+		    cs->refused);
+		metrics_put_gauge(out, "craftmatch_callmarket_last_round_listings",
+				  "Open listings the last round copied from the index.",
+				  (double)cs->last_listings);
+		metrics_put_gauge(out, "craftmatch_callmarket_last_round_screened",
+				  "Of them, the listings the price screen left for the solve.",
+				  (double)cs->last_screened);
+		metrics_put_gauge(out, "craftmatch_callmarket_last_round_arcs",
+				  "Feasible pairs the last round solved over.",
+				  (double)cs->last_arcs);
+		metrics_put_gauge(out, "craftmatch_callmarket_last_round_proposals",
+				  "Proposals the last round wrote.", (double)cs->last_proposals);
+		metrics_histogram_render(out, "craftmatch_callmarket_round_seconds",
+					 "A round from its copy of the index to the last answer.",
+					 &cs->round);
+		metrics_histogram_render(
+		    out, "craftmatch_callmarket_solve_cpu_seconds",
+		    "Worker CPU time of a round: screen, pairs, solve, documents.", &cs->solve);
+		metrics_histogram_render(out, "craftmatch_callmarket_copy_seconds",
+					 "Event-loop time of a round's copy of the index.",
+					 &cs->copy);
 	}
 	if (app->hub) {
 		const struct hub_stats *ps = hub_stats(app->hub);

@@ -17,6 +17,10 @@
  * changes (a new version); a pair whose match went through, or is still
  * live, may be planned again for what either side has left.
  *
+ * In call market mode (--call-interval > 0, server/engine/callmarket.h) the
+ * index is kept the same way but nothing is queued: the call market's rounds
+ * allocate the whole index every interval instead.
+ *
  * The queue is worked one listing at a time: plan with common/matching.h,
  * propose the allocations in one call, apply what was accepted, and queue
  * the listing again when something was refused or more may be allocated.
@@ -37,6 +41,7 @@
 #include "common/xalloc.h"
 #include "server/app.h"
 #include "server/clock.h"
+#include "server/engine/callmarket.h"
 #include "server/engine/index.h"
 #include "server/log.h"
 #include "server/store/events.h"
@@ -68,6 +73,7 @@ struct engine {
 	struct events_reader *feed;
 	struct event *tick;
 	struct engine_stats stats;
+	struct callmarket *call; /* call market mode (--call-interval > 0), else NULL */
 	int stopping;
 	int pending; /* store calls in flight (fetches, snapshot, propose, cursor) */
 	int rounds;  /* proposal rounds in flight */
@@ -102,6 +108,9 @@ static int engine_returned(struct engine *e)
 
 static void engine_enqueue(struct engine *e, const char *id, long long event_ms)
 {
+	/* A call market proposes in its rounds, never per listing. */
+	if (e->call)
+		return;
 	struct index_entry *ent = index_get(e->ix, id);
 	if (ent == NULL || ent->queued)
 		return;
@@ -655,6 +664,8 @@ struct engine *engine_start(struct app *app)
 	e->tick = event_new(app->base, -1, EV_PERSIST, engine_tick, e);
 	struct timeval every = {0, 100000};
 	event_add(e->tick, &every);
+	if (app->cfg.call_interval_s > 0)
+		e->call = callmarket_start(app, e);
 	return e;
 }
 
@@ -662,6 +673,8 @@ void engine_stop(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	callmarket_stop(e->call); /* joins its worker; its calls in flight end on their own */
+	e->call = NULL;
 	e->stopping = 1;
 	event_free(e->tick);
 	events_reader_free(e->feed);
@@ -681,4 +694,14 @@ void engine_stop(struct engine *e)
 const struct engine_stats *engine_stats(const struct engine *e)
 {
 	return &e->stats;
+}
+
+struct index *engine_index(struct engine *e)
+{
+	return e->ix;
+}
+
+const struct callmarket_stats *engine_callmarket_stats(const struct engine *e)
+{
+	return e->call ? callmarket_stats(e->call) : NULL;
 }

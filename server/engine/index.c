@@ -454,3 +454,10 @@ size_t index_plan(struct index *ix, const struct index_entry *subject, int64_t n
 	}
 	return k;
 }
+
+void index_each(struct index *ix, void (*fn)(struct index_entry *e, void *arg), void *arg)
+{
+	for (size_t i = 0; i < ix->table_size; i++)
+		if (ix->table[i])
+			fn(ix->table[i], arg);
+}

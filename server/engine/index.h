@@ -61,6 +61,9 @@ void index_set_known(struct index *ix, struct index_entry *e, int64_t known);
 /* Adds q (negative: gives back) to what proposals in flight take. */
 void index_reserve(struct index *ix, struct index_entry *e, int64_t q);
 
+/* Calls fn for every listing in the index (in no order); fn must not change the index. */
+void index_each(struct index *ix, void (*fn)(struct index_entry *e, void *arg), void *arg);
+
 /*
  * Loading many listings at once (the start-up snapshot): between
  * index_load(ix, 1) and index_load(ix, 0) listings are appended to their

@@ -34,6 +34,8 @@ static inline const char *keys_fmt(char buf[KEYS_MAX], const char *prefix, const
 #define KEY_MATCHES "cm:matches"
 #define KEY_MATCH_EXPIRY "cm:match_expiry"
 #define KEY_ENGINE_CURSOR "cm:engine:cursor"
+/* Which engine node runs the call market's rounds (store/lua, cm_callmarket_claim). */
+#define KEY_CALLMARKET "cm:engine:callmarket"
 /* Pairs whose last match failed, with both versions then (store/lua). */
 #define KEY_PAIRS_FAILED "cm:pairs:failed"
 /* The engine's open listings of a kind ("need" or "offer", a literal) and a material. */

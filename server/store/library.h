@@ -2,8 +2,8 @@
  * library — the craftmatch function library's life in Redis.
  *
  * craftmatchd embeds the library, the .lua files of server/store/lua/ (its
- * LIBRARY_VERSION is read at build time). On every (re)connect it asks Redis which library is loaded
- * (FCALL_RO cm_version) before loading anything:
+ * LIBRARY_VERSION is read at build time). On every (re)connect it asks Redis which library is
+ * loaded (FCALL_RO cm_version) before loading anything:
  *  - none, or an older version: FUNCTION LOAD REPLACE with its own;
  *  - the same version: loaded again (the same text, so nothing changes);
  *  - a newer version: never replaced. The node is ready only when that

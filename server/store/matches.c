@@ -14,17 +14,24 @@
 #include "server/store/keys.h"
 
 #define STORE_MATCH_BUDGET "5000"
-/* Proposals in one call: bounded so one call stays short. */
+/*
+ * Proposals of one call whose arguments fit on the stack (the continuous
+ * engine's rounds); a call market's chunks (callmarket.c: 64) allocate.
+ */
 #define STORE_PROPOSE_MAX 5
 
 void store_match_propose(struct store *s, const struct store_proposal *p, size_t n,
 			 int64_t expires_at, store_cb cb, void *arg)
 {
 	char now[24], maxlen[24], exp[24];
-	char nums[STORE_PROPOSE_MAX][3][24];
-	const char *args[3 + STORE_PROPOSE_MAX * 7];
-	if (n > STORE_PROPOSE_MAX)
-		n = STORE_PROPOSE_MAX;
+	char nums_small[STORE_PROPOSE_MAX][3][24];
+	const char *args_small[3 + STORE_PROPOSE_MAX * 7];
+	char(*nums)[3][24] = nums_small;
+	const char **args = args_small;
+	if (n > STORE_PROPOSE_MAX) { /* a call market round's chunk */
+		nums = xmalloc(n * sizeof(*nums));
+		args = xmalloc((3 + n * 7) * sizeof(*args));
+	}
 	clock_now_arg(now);
 	store_maxlen_arg(s, maxlen);
 	snprintf(exp, sizeof(exp), "%" PRId64, expires_at);
@@ -44,7 +51,12 @@ void store_match_propose(struct store *s, const struct store_proposal *p, size_t
 		args[a++] = nums[i][2];
 		args[a++] = p[i].doc;
 	}
+	/* The command is written out before store_fcall returns: the args may go. */
 	store_fcall(s, "cm_match_propose", 0, 0, NULL, a, args, NULL, cb, arg);
+	if (nums != nums_small) {
+		free(nums);
+		free(args);
+	}
 }
 
 void store_match_get(struct store *s, const char *id, store_cb cb, void *arg)
@@ -147,4 +159,26 @@ void store_engine_cursor_save(struct store *s, const char *cursor, store_cb cb, 
 	const char *keys[] = {KEY_ENGINE_CURSOR};
 	const char *args[] = {cursor};
 	store_fcall(s, "cm_engine_cursor", 0, 1, keys, 1, args, NULL, cb, arg);
+}
+
+static void store_callmarket_turn(struct store *s, const char *fn, const char *node, long long ms,
+				  store_cb cb, void *arg)
+{
+	char ms_s[24];
+	snprintf(ms_s, sizeof(ms_s), "%lld", ms);
+	const char *keys[] = {KEY_CALLMARKET};
+	const char *args[] = {node, ms_s};
+	store_fcall(s, fn, 0, 1, keys, 2, args, NULL, cb, arg);
+}
+
+void store_callmarket_claim(struct store *s, const char *node, long long ttl_ms, store_cb cb,
+			    void *arg)
+{
+	store_callmarket_turn(s, "cm_callmarket_claim", node, ttl_ms, cb, arg);
+}
+
+void store_callmarket_done(struct store *s, const char *node, long long hold_ms, store_cb cb,
+			   void *arg)
+{
+	store_callmarket_turn(s, "cm_callmarket_done", node, hold_ms, cb, arg);
 }

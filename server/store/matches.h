@@ -100,6 +100,17 @@ void store_engine_cursor_get(struct store *s, store_cb cb, void *arg);
 /* Saves the feed position; it only moves forward, so a slower engine never sends it back. */
 void store_engine_cursor_save(struct store *s, const char *cursor, store_cb cb, void *arg);
 
+/*
+ * The call market's turn (cm:engine:callmarket): one engine node at a time
+ * runs its rounds. claim takes or renews the turn for node for ttl_ms;
+ * done keeps it hold_ms more after a round. value: 1 when node holds it, 0
+ * when another node does.
+ */
+void store_callmarket_claim(struct store *s, const char *node, long long ttl_ms, store_cb cb,
+			    void *arg);
+void store_callmarket_done(struct store *s, const char *node, long long hold_ms, store_cb cb,
+			   void *arg);
+
 /* The fields of store_engine_listing's answer. */
 enum store_engine_listing_field {
 	SEL_RECORD, /* matching_listing_encode() of the listing */

@@ -28,9 +28,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 9
+local LIBRARY_VERSION = 10
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = 'acb60e7c0def1546227f2eb4b6cb195128b033015c27e210550729e4abe67151'
+local LIBRARY_HASH = '08209023f4759061b83aaab00bf62efaeedcfae8498c86d0a8603310fcc0accf'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{

@@ -58,3 +58,32 @@ redis.register_function{
   flags = { 'no-writes' },
 }
 
+
+-- The call market's turn (server/engine/callmarket.c) ---------------------
+--
+-- KEYS[1] = cm:engine:callmarket, the id of the engine node that runs the
+-- call market's rounds. With several engine nodes in call mode
+-- (--call-interval > 0) one round runs at a time: a node runs a round only
+-- while it holds the key, takes it for ttl_ms (a bound on one round) and,
+-- when its round is over, keeps it for hold_ms (the call interval), so that
+-- no other node starts a round meanwhile; the holder renews it with its next
+-- round, and when it stops the key expires and another node takes over.
+-- The key is coordination, not state of record: no event.
+
+-- cm_callmarket_claim  KEYS: the key  ARGV: node id, ttl_ms
+-- → 1 when this node holds it now (taken, or renewed), 0 when another does
+redis.register_function('cm_callmarket_claim', function(keys, args)
+  local holder = redis.call('GET', keys[1])
+  if holder and holder ~= args[1] then return 0 end
+  redis.call('SET', keys[1], args[1], 'PX', args[2])
+  return 1
+end)
+
+-- cm_callmarket_done  KEYS: the key  ARGV: node id, hold_ms
+-- → 1 when this node held it (now kept hold_ms more), 0 otherwise
+redis.register_function('cm_callmarket_done', function(keys, args)
+  if redis.call('GET', keys[1]) ~= args[1] then return 0 end
+  redis.call('PEXPIRE', keys[1], args[2])
+  return 1
+end)
+
