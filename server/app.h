@@ -15,6 +15,7 @@ struct http_server;
 struct metrics;
 struct expiry;
 struct engine;
+struct callmarket;
 struct hub;
 struct auth_cache;
 
@@ -26,6 +27,7 @@ struct app {
 	struct metrics *metrics;
 	struct expiry *expiry;
 	struct engine *engine;
+	struct callmarket *callmarket; /* call market mode (--call-interval > 0), or NULL */
 	struct hub *hub;	       /* the push hub (roles all and push), or NULL */
 	struct auth_cache *auth_cache; /* parsed accounts by token (server/http/auth.c) */
 	double started_at;	       /* wall clock, seconds */

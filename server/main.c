@@ -18,6 +18,7 @@
 #include "server/app.h"
 #include "server/clock.h"
 #include "server/config.h"
+#include "server/engine/callmarket.h"
 #include "server/engine/clearing.h"
 #include "server/engine/engine.h"
 #include "server/expiry.h"
@@ -146,6 +147,8 @@ int main(int argc, char **argv)
 	app.expiry = expiry_start(&app);
 	if (app.cfg.role == ROLE_ALL || app.cfg.role == ROLE_ENGINE)
 		app.engine = engine_start(&app);
+	if (app.engine && app.cfg.call_interval_s > 0)
+		app.callmarket = callmarket_start(&app, app.engine);
 	/* forums a stopped daemon left in clearing are cleared now */
 	if (app.cfg.role == ROLE_ALL || app.cfg.role == ROLE_ENGINE)
 		clearing_resume(&app);
@@ -169,6 +172,8 @@ int main(int argc, char **argv)
 
 done:
 	expiry_stop(app.expiry);
+	callmarket_stop(
+	    app.callmarket); /* joins its worker; its calls in flight end on their own */
 	engine_stop(app.engine);
 	clearing_stop(&app);
 	/* Store first: its pending callbacks may still answer requests. */

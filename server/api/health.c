@@ -122,7 +122,7 @@ static void health_metrics_extra(struct evbuffer *out, void *arg)
 					 "CPU time of one matching plan.", &es->plan);
 	}
 	const struct callmarket_stats *cs =
-	    app->engine ? engine_callmarket_stats(app->engine) : NULL;
+	    app->callmarket ? callmarket_stats(app->callmarket) : NULL;
 	if (cs) {
 		metrics_put_counter(out, "craftmatch_callmarket_rounds_total",
 				    "Call market rounds run to their end.", cs->rounds);

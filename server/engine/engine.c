@@ -41,7 +41,6 @@
 #include "common/xalloc.h"
 #include "server/app.h"
 #include "server/clock.h"
-#include "server/engine/callmarket.h"
 #include "server/engine/index.h"
 #include "server/log.h"
 #include "server/store/events.h"
@@ -73,7 +72,6 @@ struct engine {
 	struct events_reader *feed;
 	struct event *tick;
 	struct engine_stats stats;
-	struct callmarket *call; /* call market mode (--call-interval > 0), else NULL */
 	int stopping;
 	int pending; /* store calls in flight (fetches, snapshot, propose, cursor) */
 	int rounds;  /* proposal rounds in flight */
@@ -109,7 +107,7 @@ static int engine_returned(struct engine *e)
 static void engine_enqueue(struct engine *e, const char *id, long long event_ms)
 {
 	/* A call market proposes in its rounds, never per listing. */
-	if (e->call)
+	if (e->app->cfg.call_interval_s > 0)
 		return;
 	struct index_entry *ent = index_get(e->ix, id);
 	if (ent == NULL || ent->queued)
@@ -664,8 +662,6 @@ struct engine *engine_start(struct app *app)
 	e->tick = event_new(app->base, -1, EV_PERSIST, engine_tick, e);
 	struct timeval every = {0, 100000};
 	event_add(e->tick, &every);
-	if (app->cfg.call_interval_s > 0)
-		e->call = callmarket_start(app, e);
 	return e;
 }
 
@@ -673,8 +669,6 @@ void engine_stop(struct engine *e)
 {
 	if (e == NULL)
 		return;
-	callmarket_stop(e->call); /* joins its worker; its calls in flight end on their own */
-	e->call = NULL;
 	e->stopping = 1;
 	event_free(e->tick);
 	events_reader_free(e->feed);
@@ -699,9 +693,4 @@ const struct engine_stats *engine_stats(const struct engine *e)
 struct index *engine_index(struct engine *e)
 {
 	return e->ix;
-}
-
-const struct callmarket_stats *engine_callmarket_stats(const struct engine *e)
-{
-	return e->call ? callmarket_stats(e->call) : NULL;
 }

@@ -2,8 +2,8 @@
  * engine — continuous matching: every new or changed listing is matched at
  * once against the open listings on the other side, cheapest landed cost
  * first, and the allocations are proposed to Redis; or, with
- * --call-interval N > 0, a call market over the same index
- * (server/engine/callmarket.h).
+ * --call-interval N > 0, only the index, over which the call market
+ * (server/engine/callmarket.h, started beside the engine) runs its rounds.
  *
  * Runs in roles "all" and "engine". Any number of engines may run against
  * one Redis: each proposal is checked and written by one atomic function
@@ -33,7 +33,6 @@ struct engine_stats {
 	struct metrics_histogram plan;	  /* CPU time of one matching plan */
 };
 
-struct callmarket_stats;
 struct index;
 
 struct engine *engine_start(struct app *app);
@@ -41,7 +40,5 @@ void engine_stop(struct engine *e);
 const struct engine_stats *engine_stats(const struct engine *e);
 /* The engine's index (replaced when the engine starts over: ask each time). */
 struct index *engine_index(struct engine *e);
-/* The call market's stats, or NULL in continuous mode. */
-const struct callmarket_stats *engine_callmarket_stats(const struct engine *e);
 
 #endif
