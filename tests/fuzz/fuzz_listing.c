@@ -22,7 +22,7 @@
 #include "common/units.h"
 #include "tests/fuzz/fuzz.h"
 
-/* 2026-11-27T00:00:00Z, as in tests/unit/test_listing.c. */
+/* 2026-11-27T00:00:00Z, as in tests/unit/listing_kit.h. */
 #define FUZZ_NOW INT64_C(1795737600000)
 
 static const char fuzz_stored_need[] =
