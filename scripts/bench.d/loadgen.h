@@ -1,0 +1,116 @@
+/*
+ * cmbench-load's private header: what its files share. loadgen.c holds the
+ * runs and main (and says what the tool does), loadgen_conn.c the requests,
+ * the id table, the samples, the connections and the HTTP answers,
+ * loadgen_watch.c the Redis watch of cm:events, loadgen_sse.c the SSE side.
+ * One thread: the state below is plain globals, each defined in the file
+ * named above its declaration.
+ */
+#ifndef CMBENCH_LOADGEN_H
+#define CMBENCH_LOADGEN_H
+
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define HARD_CAP_S 600.0
+#define ID_LEN 24 /* "lst_" + 20 */
+
+/* One request of the requests file, raw bytes. */
+struct req {
+	char *data;
+	size_t len;
+};
+
+/* A listing id the run posted or an event named (the id table). */
+struct idrec {
+	char id[ID_LEN + 1];
+	uint64_t sent_ns;     /* POST sent (open loop: due) */
+	uint64_t seen_ns;     /* first match.proposed naming it read */
+	uint64_t sse_seen_ns; /* first match.proposed naming it pushed over SSE */
+	int64_t created_ms;   /* stream id ms of its listing.created */
+	int64_t proposed_ms;  /* stream id ms of its first match.proposed */
+	int mine;
+};
+
+/* Latency samples (ns, or ms where the name says). */
+struct samples {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+enum conn_kind { CONN_HTTP, CONN_SSE, CONN_REDIS };
+
+struct conn {
+	enum conn_kind kind;
+	int fd;
+	int connected;
+	int busy;	 /* a request is in flight */
+	size_t req;	 /* which request */
+	size_t off;	 /* bytes of it written */
+	uint64_t due_ns; /* when it was due (open loop) or sent (closed loop) */
+	int record;	 /* counted (sent after the warm-up) */
+	char *in;
+	size_t in_len, in_cap;
+	/* SSE */
+	int sse_ok;
+	redisReader *rr;
+};
+
+/* ---- loadgen_conn.c ------------------------------------------------------- */
+
+void die(const char *fmt, ...);
+uint64_t now_ns(void);
+int64_t wall_ms(void);
+
+extern struct req *reqs;
+extern size_t n_reqs;
+void reqs_load(const char *path);
+
+extern struct idrec *idt;
+extern size_t idt_size;
+struct idrec *id_get(const char *id, size_t n, int create);
+
+void samples_add(struct samples *s, uint64_t x);
+/* Prints "name": {count, mean, p50, p90, p99, p999, max} in µs (ns / 1000 / scale). */
+void samples_json(FILE *o, const char *name, struct samples *s, double div);
+
+extern int ep;
+extern struct sockaddr_in target;
+extern struct samples lat, sse_lat;
+extern uint64_t status_counts[600];
+extern uint64_t n_errors, n_sent, n_done, n_recorded_sent;
+extern int watch_active;
+extern uint64_t sse_events, sse_matched;
+
+void conn_arm(struct conn *c, uint32_t events);
+int conn_open(struct conn *c, const struct sockaddr_in *to);
+void conn_close(struct conn *c);
+/* Reads what is there; -1 on EOF or error. */
+int conn_read(struct conn *c);
+/* Writes the rest of the current request; 1 done, 0 more later, -1 error. */
+int conn_write(struct conn *c);
+long http_response(struct conn *c, int *status, const char **loc, size_t *loc_len,
+		   int *close_after);
+
+/* ---- loadgen_watch.c ------------------------------------------------------ */
+
+void watch_start(const char *hostport);
+void watch_readable(uint64_t t);
+
+/* ---- loadgen_sse.c -------------------------------------------------------- */
+
+extern struct req sse_req;
+extern long sse_ready;
+extern size_t dl_n;
+void sse_resolve(void);
+void sse_event(struct conn *c, uint32_t evs, uint64_t t);
+void sse_watch_start(const char *path, const char *token);
+
+/* ---- loadgen.c ------------------------------------------------------------ */
+
+void loop_once(int timeout_ms);
+
+#endif
