@@ -5,8 +5,10 @@
 #include "server/store/accounts.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "server/clock.h"
+#include "server/store/calls.h"
 #include "server/store/keys.h"
 
 void store_account_create(struct store *s, const char *id, const json_t *doc, const char *by,
@@ -69,4 +71,38 @@ const char *store_idem_key(char *buf, const char *account, const char *key_hash)
 	char suffix[80];
 	snprintf(suffix, sizeof(suffix), ":%s", key_hash);
 	return keys_idempotency(buf, account, suffix);
+}
+
+/* Entries one search call examines at most (a page may come back short, with a cursor). */
+#define ACCOUNT_SEARCH_BUDGET "2000"
+
+void store_account_search(struct store *s, const struct store_account_query *q, store_cb cb,
+			  void *arg)
+{
+	char limit[24];
+	snprintf(limit, sizeof(limit), "%d", q->limit);
+	const char *keys[] = {KEY_ACCOUNTS};
+#define OR_EMPTY(x) ((x) ? (x) : "")
+	const char *args[] = {OR_EMPTY(q->cursor),	 limit,
+			      OR_EMPTY(q->text),	 OR_EMPTY(q->role),
+			      OR_EMPTY(q->province),	 OR_EMPTY(q->forum),
+			      q->moderator ? "1" : "0",	 OR_EMPTY(q->scope_provinces),
+			      OR_EMPTY(q->scope_forums), ACCOUNT_SEARCH_BUDGET};
+#undef OR_EMPTY
+	store_fcall(s, "cm_account_search", 1, 1, keys, 10, args, NULL, cb, arg);
+}
+
+void store_account_update(struct store *s, const char *id, const json_t *doc, const char *expected,
+			  int suspended, const char *by, store_cb cb, void *arg)
+{
+	char k[KEYS_MAX], maxlen[24], now[24], fold[1024];
+	store_maxlen_arg(s, maxlen);
+	snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
+	char *text = json_dumps(doc, JSON_COMPACT);
+	const char *keys[] = {keys_account(k, id)};
+	const char *args[] = {
+	    id, text, expected, suspended ? "1" : "0", store_account_fold(doc, fold, sizeof(fold)),
+	    by, now,  maxlen};
+	store_fcall(s, "cm_account_update", 0, 1, keys, 8, args, NULL, cb, arg);
+	free(text);
 }

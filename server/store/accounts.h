@@ -49,4 +49,19 @@ void store_token_account(struct store *s, const char *id, store_cb cb, void *arg
 /* value: flat [id, name, created_at, created_by, ...] */
 void store_token_list(struct store *s, const char *account, store_cb cb, void *arg);
 
+/* A GET /v1/accounts query; NULL or "" fields do not filter. */
+struct store_account_query {
+	const char *cursor, *text, *role, *province, *forum;
+	int limit;
+	int moderator; /* only villages and suppliers of the scope below */
+	const char *scope_provinces, *scope_forums; /* comma-joined */
+};
+/* value: [next cursor or "", [[id, doc text], ...]] */
+void store_account_search(struct store *s, const struct store_account_query *q, store_cb cb,
+			  void *arg);
+/* cm_account_update: doc replaces the account's document if its version is still
+ * expected; suspended closes its open listings. value: [doc text, listings closed] */
+void store_account_update(struct store *s, const char *id, const json_t *doc, const char *expected,
+			  int suspended, const char *by, store_cb cb, void *arg);
+
 #endif

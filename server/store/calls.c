@@ -7,9 +7,11 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/account.h"
 #include "common/jsonout.h"
+#include "common/textfold.h"
 
 static const char *num(struct store_call *c, int i, int64_t v)
 {
@@ -40,6 +42,8 @@ void store_call_account_create(struct store_call *c, const char *id, const json_
 			       long events_maxlen)
 {
 	const char *prov = json_string_value(json_object_get(doc, "province"));
+	const char *forum = json_string_value(json_object_get(doc, "forum"));
+	store_account_fold(doc, c->fold, sizeof(c->fold));
 	c->fn = "cm_account_create";
 	c->text = json_dumps(doc, JSON_COMPACT);
 	c->keys[0] = keys_account(c->key[0], id);
@@ -54,8 +58,19 @@ void store_call_account_create(struct store_call *c, const char *id, const json_
 			      num(c, 0, now_ms),
 			      by,
 			      num(c, 1, events_maxlen),
-			      idem->fingerprint ? idem->fingerprint : ""};
+			      idem->fingerprint ? idem->fingerprint : "",
+			      forum ? forum : "",
+			      c->fold};
 	SET_ARGS(c, args);
+}
+
+const char *store_account_fold(const json_t *doc, char *buf, size_t len)
+{
+	const char *name = json_string_value(json_object_get(doc, "name"));
+	char *fold = name ? text_fold_key(name, strlen(name)) : NULL;
+	snprintf(buf, len, "%s", fold ? fold : "");
+	free(fold);
+	return buf;
 }
 
 void store_call_token_create(struct store_call *c, const char *id, const char *account,

@@ -54,12 +54,16 @@ struct store_call {
 	char num[4][24];
 	char scope[2][2048]; /* a moderator's provinces and forums, comma-joined */
 	char *text;	     /* the document's JSON text */
+	char fold[1024];     /* an account's name folded for search */
 };
 
 /* cm_account_create of doc (with id, created_at and created_by set) by account `by`. */
 void store_call_account_create(struct store_call *c, const char *id, const json_t *doc,
 			       const char *by, const struct store_idem *idem, int64_t now_ms,
 			       long events_maxlen);
+
+/* An account's name folded for search (common/textfold.h) into buf; "" without one. */
+const char *store_account_fold(const json_t *doc, char *buf, size_t len);
 
 /* cm_token_create of token id (SHA-256 hex `hash` of its secret) for account, by `by`. */
 void store_call_token_create(struct store_call *c, const char *id, const char *account,

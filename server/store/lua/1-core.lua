@@ -28,9 +28,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 10
+local LIBRARY_VERSION = 11
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = '08209023f4759061b83aaab00bf62efaeedcfae8498c86d0a8603310fcc0accf'
+local LIBRARY_HASH = 'ec6cb659ffbcd928c53a24a4f2f3001b92ca0a927a80e166b4bb0b1c34686fe2'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{

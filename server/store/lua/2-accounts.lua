@@ -3,7 +3,8 @@
 -- cm_account_create
 -- KEYS: account, accounts index, [idempotency]
 -- ARGV: id, doc, role, province, scope_provinces, scope_forums, now_ms,
---       created_by, events_maxlen, [fingerprint]
+--       created_by, events_maxlen, [fingerprint], forum, fold
+-- (fold: the name folded for search, common/textfold.h)
 redis.register_function('cm_account_create', function(keys, args)
   local id, doc, role, province = args[1], args[2], args[3], args[4]
   local replay = idem_check(keys[3], args[10], id, 'account')
@@ -14,7 +15,7 @@ redis.register_function('cm_account_create', function(keys, args)
   end
   redis.call('HSET', keys[1], 'doc', doc, 'role', role, 'province', province,
     'scope_provinces', args[5], 'scope_forums', args[6], 'created_at', args[7],
-    'created_by', args[8])
+    'created_by', args[8], 'forum', args[11] or '', 'fold', args[12] or '', 'version', '1')
   redis.call('ZADD', keys[2], redis.call('INCR', 'cm:seq:accounts'), id)
   emit(args[9], 'account.created', { 'account', id, 'role', role, 'province', province,
     'by', args[8] })
@@ -30,13 +31,22 @@ redis.register_function{
   flags = { 'no-writes' },
 }
 
--- cm_auth  KEYS: token (by secret hash)  → { token id, account id, account doc } or nil
+-- The document of account id, or nil when it is absent or suspended (a
+-- suspended account's credentials are refused at their next use).
+local function account_active_doc(id)
+  local a = redis.call('HMGET', 'cm:account:' .. id, 'doc', 'suspended')
+  if not a[1] or a[2] == '1' then return nil end
+  return a[1]
+end
+
+-- cm_auth  KEYS: token (by secret hash)
+-- → { token id, account id, account doc } or nil (unknown, or its account suspended)
 redis.register_function{
   function_name = 'cm_auth',
   callback = function(keys, args)
     local t = redis.call('HMGET', keys[1], 'id', 'account')
     if not t[1] then return nil end
-    local doc = redis.call('HGET', 'cm:account:' .. t[2], 'doc')
+    local doc = account_active_doc(t[2])
     if not doc then return nil end
     return { t[1], t[2], doc }
   end,

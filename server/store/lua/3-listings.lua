@@ -91,7 +91,7 @@ local listing_end_matches
 -- with the reason 'listing_<status>' (their quantity returns to the other
 -- side, each with its match.cancelled event). A confirmed match stays until
 -- it is fulfilled or cancelled.
-local function listing_finish(key, id, h, status, now, maxlen, by)
+local function listing_finish(key, id, h, status, now, maxlen, by, reason)
   redis.call('ZREM', 'cm:listings:status:' .. h.status, id)
   redis.call('ZADD', 'cm:listings:status:' .. status, h.seq, id)
   redis.call('HDEL', eng_key(h.kind, h.material), id)
@@ -100,7 +100,7 @@ local function listing_finish(key, id, h, status, now, maxlen, by)
   h.version = tostring(tonumber(h.version) + 1)
   redis.call('HSET', key, 'status', status, 'version', h.version, 'updated_at', now)
   local ev = listing_event(maxlen, 'listing.' .. status, id, h, by)
-  listing_end_matches(id, 'listing_' .. status, by, now, maxlen)
+  listing_end_matches(id, reason or ('listing_' .. status), by, now, maxlen)
   return ev
 end
 

@@ -88,13 +88,13 @@ end)
 -- cm_ticket_consume: uses a ticket up, read and deleted in one step, so it
 -- opens one stream at most. KEYS: ticket
 -- → { account id, token id, account doc } or nil (unknown, used, expired, or
---   the token it was issued with has been revoked since)
+--   the token it was issued with has been revoked since, or its account suspended)
 redis.register_function('cm_ticket_consume', function(keys, args)
   local t = redis.call('HMGET', keys[1], 'account', 'token')
   if not t[1] then return nil end
   redis.call('DEL', keys[1])
   if redis.call('EXISTS', 'cm:tokenid:' .. t[2]) == 0 then return nil end
-  local doc = redis.call('HGET', 'cm:account:' .. t[1], 'doc')
+  local doc = account_active_doc(t[1])
   if not doc then return nil end
   return { t[1], t[2], doc }
 end)
@@ -109,11 +109,12 @@ end)
 -- no event (ending one revokes its token, which does).
 
 -- cm_session_create  KEYS: token (by the code's hash), session
--- ARGV: ttl_ms, now_ms → { token id, account id, account doc } or nil (unknown code)
+-- ARGV: ttl_ms, now_ms → { token id, account id, account doc } or nil (unknown code,
+-- or its account suspended)
 redis.register_function('cm_session_create', function(keys, args)
   local t = redis.call('HMGET', keys[1], 'id', 'account')
   if not t[1] then return nil end
-  local doc = redis.call('HGET', 'cm:account:' .. t[2], 'doc')
+  local doc = account_active_doc(t[2])
   if not doc then return nil end
   redis.call('HSET', keys[2], 'account', t[2], 'token', t[1], 'created_at', args[2])
   redis.call('PEXPIRE', keys[2], tonumber(args[1]))
@@ -122,14 +123,14 @@ end)
 
 -- cm_session_auth  KEYS: session
 -- → { token id, account id, account doc } or nil (unknown,
---   expired, or its token revoked)
+--   expired, its token revoked, or its account suspended)
 redis.register_function{
   function_name = 'cm_session_auth',
   callback = function(keys, args)
     local t = redis.call('HMGET', keys[1], 'token', 'account')
     if not t[1] then return nil end
     if redis.call('EXISTS', 'cm:tokenid:' .. t[1]) == 0 then return nil end
-    local doc = redis.call('HGET', 'cm:account:' .. t[2], 'doc')
+    local doc = account_active_doc(t[2])
     if not doc then return nil end
     return { t[1], t[2], doc }
   end,
