@@ -48,6 +48,11 @@ EXPECT = {
     "GET /v1/me":                     {"-": "401   200   200   200   200   200"},
     "POST /v1/accounts":              {"in":  "401   403   403   201   201   201",
                                        "out": "401   403   403   403   403   201"},
+    "GET /v1/accounts":               {"-": "401   403   403   200   200   200"},
+    # a new contact; a moderator manages villages and suppliers only, not itself
+    "PATCH /v1/accounts/{id}":        {"own": "-     403   403   403   403   200",
+                                       "in":  "401   403   403   200   200   200",
+                                       "out": "401   403   403   403   403   200"},
     "GET /v1/accounts/{id}":          {"own": "-   200+c 200+c 200+c 200+c 200+c",
                                        "in":  "401 200-c 200-c 200+c 200+c 200+c",
                                        "out": "401 200-c 200-c 200-c 200-c 200+c"},
@@ -372,7 +377,11 @@ class AuthzMatrixTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
             body = fixtures.account_body("village", **self.fields(world))
             return method, pattern, body, lambda: rc.execute("ZCARD", "cm:accounts"), done
         if pattern.startswith("/v1/accounts/"):
-            return method, "/v1/accounts/" + self.account_id(role, target), None, nothing, done
+            acc = self.account_id(role, target)
+            if method == "PATCH":
+                return method, "/v1/accounts/" + acc, {"contact": {"phone": "0912 345 678"}}, \
+                    lambda: fixtures.redis_hash(rc, "cm:account:" + acc), done
+            return method, "/v1/accounts/" + acc, None, nothing, done
         if route in ("POST /v1/tokens", "GET /v1/tokens"):
             acc = self.account_id(role, target)
             tokens = lambda: sorted(rc.execute("SMEMBERS", "cm:account:%s:tokens" % acc))
