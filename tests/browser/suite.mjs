@@ -735,6 +735,51 @@ async function csrf(supplier) {
 	assert.equal(after.items.length, before.items.length, 'a refused request created an offer');
 }
 
+// The organiser's desk: a moderator finds a village by its name typed
+// without accents, suspends it (confirmed), sees and revokes its codes; the
+// village's open session is refused from its next request on.
+async function desk(device) {
+	const mod = await apiOk('POST', '/v1/accounts', { role: 'moderator', name: 'Khuyến công bàn ' + device, scope: { provinces: ['HN'] } });
+	const modCode = (await apiOk('POST', '/v1/tokens', { account_id: mod.id })).token;
+	const name = 'Làng gốm Bát Tràng bàn ' + device;
+	const acc = await apiOk('POST', '/v1/accounts', { role: 'village', name, province: 'HN', contact: { phone: '0912 345 678' } });
+	const code = (await apiOk('POST', '/v1/tokens', { account_id: acc.id, name: 'thẻ giấy' })).token;
+	const village = await person('village-desk', device);
+	await signIn(village, code);
+	const m = await person('moderator-desk', device);
+	await signIn(m, modCode);
+	await m.page.getByRole('link', { name: 'Tài khoản', exact: true }).click();
+	await m.page.getByRole('heading', { name: 'Tài khoản' }).waitFor();
+	await m.page.getByLabel('Tên', { exact: true }).fill('Bat Trang ban ' + device);
+	await m.page.getByRole('button', { name: 'Tìm', exact: true }).click();
+	const row = m.page.locator(`[data-testid=account][data-id="${acc.id}"]`);
+	await row.waitFor();
+	await waitFor(async () => (await m.page.locator('[data-testid=account]').count()) === 1, 'the search lists exactly the one account');
+	await row.getByRole('button', { name: 'Mã truy cập' }).click();
+	await row.locator('[data-testid=codes]').getByText('thẻ giấy').waitFor();
+	await shot(m, '30-accounts-search');
+	await row.getByRole('button', { name: 'Tạm khoá' }).click();
+	assert.match(m.dialogs.at(-1), /Tạm khoá tài khoản Làng gốm Bát Tràng/);
+	await row.locator('[data-testid=suspended]').waitFor();
+	await row.getByRole('button', { name: 'Mở khoá' }).waitFor();
+	await shot(m, '31-account-suspended');
+	// The village's session is refused at its next request.
+	const r = await apiCall('GET', '/v1/me', undefined, { token: code });
+	assert.equal(r.status, 401, 'the suspended village\'s code still works');
+	await village.page.reload();
+	await village.page.getByRole('heading', { name: 'Đăng nhập' }).waitFor();
+	await shot(village, '32-suspended-village-signed-out');
+	// Reactivated, then its code revoked from the desk.
+	await row.getByRole('button', { name: 'Mở khoá' }).click();
+	await row.getByRole('button', { name: 'Tạm khoá' }).waitFor();
+	await row.getByRole('button', { name: 'Thu hồi' }).click();
+	assert.match(m.dialogs.at(-1), /Thu hồi mã truy cập/);
+	await row.getByText('Tài khoản chưa có mã truy cập nào.').waitFor();
+	assert.equal((await apiCall('GET', '/v1/me', undefined, { token: code })).status, 401, 'a revoked code still works');
+	await village.ctx.close();
+	await m.ctx.close();
+}
+
 // ---- runner -------------------------------------------------------------------
 
 let passed = 0;
@@ -771,6 +816,8 @@ try {
 		{ code: 'HY', name: 'Hưng Yên', slug: 'hung-yen' }));
 	await step('desktop: a forum\'s batch reviewed as one through the Forums page', () => forumBatch('desktop'));
 	await step('phone: a forum\'s batch reviewed as one', () => forumBatch('phone'));
+	await step('desktop: the organiser\'s desk finds a village without accents and suspends it; its session is refused', () => desk('desktop'));
+	await step('phone: the organiser\'s desk', () => desk('phone'));
 	await step('every string of the app is in both languages', () => {
 		const strings = (lang) => Object.keys(JSON.parse(fs.readFileSync(new URL(`../../server/web/src/i18n/${lang}.json`, import.meta.url), 'utf8')));
 		assert.deepEqual(strings('en').sort(), strings('vi').sort());

@@ -102,6 +102,10 @@ export const api = {
 	createAccount: (body, key) => request('POST', '/v1/accounts', body, { key }).then((r) => r.data),
 	issueToken: (accountId, name) => request('POST', '/v1/tokens', { account_id: accountId, name }).then((r) => r.data),
 	forums: (params) => all('/v1/forums', params),
+	accounts: (params) => all('/v1/accounts', params),
+	patchAccount: (id, body, etag) => request('PATCH', '/v1/accounts/' + encodeURIComponent(id), body, { ifMatch: etag }).then((r) => r.data),
+	tokens: (accountId) => get('/v1/tokens' + query({ account_id: accountId })),
+	revokeToken: (id) => request('DELETE', '/v1/tokens/' + encodeURIComponent(id)),
 	createForum: (body, key) => request('POST', '/v1/forums', body, { key }).then((r) => r.data),
 	// open, close-registration, close or cancel, from the version shown (If-Match).
 	forumAct: (id, action, version, key) =>

@@ -12,14 +12,15 @@ import { SignIn } from './views/signin.js';
 import { MyListings, ScopeListings } from './views/listings.js';
 import { MyMatches, ReviewQueue } from './views/matches.js';
 import { Register } from './views/register.js';
+import { AccountsPage } from './views/accounts.js';
 
 // The pages of each role, in menu order; the first is its home. A role is
 // offered nothing else.
 const PAGES = {
 	village: ['needs', 'matches', 'map'],
 	supplier: ['offers', 'matches', 'map'],
-	moderator: ['queue', 'listings', 'forums', 'map', 'register'],
-	admin: ['queue', 'listings', 'forums', 'map', 'register'],
+	moderator: ['queue', 'listings', 'forums', 'map', 'register', 'accounts'],
+	admin: ['queue', 'listings', 'forums', 'map', 'register', 'accounts'],
 };
 
 const pageFromHash = () => (window.location.hash.replace(/^#\/?/, '').split('/')[0] || '');
@@ -155,6 +156,7 @@ function App() {
 			queue: () => html`<${ReviewQueue} ...${props} />`,
 			listings: () => html`<${ScopeListings} ...${props} />`,
 			register: () => html`<${Register} ...${props} />`,
+			accounts: () => html`<${AccountsPage} ...${props} />`,
 			map: () => html`<${LazyMap} ...${props} />`,
 			forums: () => html`<${ForumsPage} ...${props} forumsState=${forums} reloadForums=${reloadForums} />`,
 		}[current]();
