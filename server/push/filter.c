@@ -10,11 +10,13 @@
 #include "common/match.h"
 
 const char *const filter_types[] = {
-    "listing.created", "listing.updated", "listing.closed",  "listing.expired", "listing.filled",
-    "match.proposed",  "match.approved",  "match.rejected",  "match.accepted",	"match.confirmed",
-    "match.declined",  "match.fulfilled", "match.cancelled", "match.expired",	"account.created",
-    "token.created",   "token.revoked",	  "forum.created",   "forum.updated",	"forum.open",
-    "forum.clearing",  "forum.review",	  "forum.closed",    "forum.cancelled",
+    "listing.created", "listing.updated",   "listing.closed",	   "listing.expired",
+    "listing.filled",  "match.proposed",    "match.approved",	   "match.rejected",
+    "match.accepted",  "match.confirmed",   "match.declined",	   "match.fulfilled",
+    "match.cancelled", "match.expired",	    "account.created",	   "token.created",
+    "token.revoked",   "forum.created",	    "forum.updated",	   "forum.open",
+    "forum.clearing",  "forum.review",	    "forum.closed",	   "forum.cancelled",
+    "account.updated", "account.suspended", "account.reactivated",
 };
 const size_t filter_types_count = sizeof(filter_types) / sizeof(filter_types[0]);
 
