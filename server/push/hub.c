@@ -159,6 +159,14 @@ static void sub_offer(struct sub *s, const struct events_entry *e, const struct 
 		s->end = 1;
 		hub_wake_reap(s->h);
 	}
+	/* The account this stream was opened by is suspended: likewise. */
+	if (strcmp(e->type, "account.suspended") == 0 && s->r && s->r->account) {
+		const char *id = json_string_value(json_object_get(s->r->account, "id"));
+		if (id && strcmp(events_field(e, "account"), id) == 0) {
+			s->end = 1;
+			hub_wake_reap(s->h);
+		}
+	}
 }
 
 /* ---- catching up and going live ---- */

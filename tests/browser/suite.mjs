@@ -334,6 +334,9 @@ async function life(device, m, prov) {
 	// Sign-out: back to the sign-in page, and the code is spent.
 	await village.page.getByRole('button', { name: 'Đăng xuất' }).click();
 	await village.page.getByRole('heading', { name: 'Đăng nhập' }).waitFor();
+	// Its open page hears of it on the stream and signs out by itself.
+	await village.page.getByRole('heading', { name: 'Đăng nhập' }).waitFor();
+	await village.page.getByText('Bạn đã đăng xuất hoặc mã truy cập đã bị thu hồi.').waitFor();
 	await village.page.reload();
 	await village.page.getByRole('heading', { name: 'Đăng nhập' }).waitFor();
 	await village.page.getByLabel('Mã truy cập').fill(villageCode);
@@ -746,6 +749,7 @@ async function desk(device) {
 	const code = (await apiOk('POST', '/v1/tokens', { account_id: acc.id, name: 'thẻ giấy' })).token;
 	const village = await person('village-desk', device);
 	await signIn(village, code);
+	await live(village);
 	const m = await person('moderator-desk', device);
 	await signIn(m, modCode);
 	await m.page.getByRole('link', { name: 'Tài khoản', exact: true }).click();
@@ -766,6 +770,9 @@ async function desk(device) {
 	// The village's session is refused at its next request.
 	const r = await apiCall('GET', '/v1/me', undefined, { token: code });
 	assert.equal(r.status, 401, 'the suspended village\'s code still works');
+	// Its open page hears of it on the stream and signs out by itself.
+	await village.page.getByRole('heading', { name: 'Đăng nhập' }).waitFor();
+	await village.page.getByText('Bạn đã đăng xuất hoặc mã truy cập đã bị thu hồi.').waitFor();
 	await village.page.reload();
 	await village.page.getByRole('heading', { name: 'Đăng nhập' }).waitFor();
 	await shot(village, '32-suspended-village-signed-out');

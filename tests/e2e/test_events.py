@@ -18,7 +18,8 @@ Proves, against a real redis-server and craftmatchd:
   stream as its account, once; a used, expired, malformed or unknown ticket,
   or one whose token was revoked since, is 401;
 - revoking the token a stream was opened with ends that stream after
-  telling it token.revoked;
+  telling it token.revoked; suspending its account ends it after
+  account.suspended;
 - visibility, as a table over roles and relations: admin, moderator in
   scope by province and by forum, moderator out of scope, the village that
   owns a need, another village, the supplier party of a match before and
@@ -233,6 +234,20 @@ class EventsTest(StreamTestCase):
                          [("token.revoked", village.token_id)])
         harness.wait_for(lambda: c.pump() or c.eof, 10,
                          message="the connection to close after the stream's end")
+
+    def test_suspending_the_account_ends_the_stream(self):
+        village = self.api.make_actor(self.admin, "village")
+        c = self.open_ready(village)
+        status, _, doc = self.api.call(self.admin, "PATCH", "/v1/accounts/" + village.id,
+                                       {"suspended": True})
+        self.assertEqual(status, 200, doc)
+        c.wait_end()
+        self.assertTrue(c.ended, "the stream should end with its last chunk")
+        self.assertEqual([(e.type, e.data["account"]) for e in c.data_events()][-1:],
+                         [("account.suspended", village.id)])
+        harness.wait_for(lambda: c.pump() or c.eof, 10,
+                         message="the connection to close after the stream's end")
+        self.assert401(self.api.call(village, "POST", "/v1/stream-tickets", {}))
 
     def test_metrics(self):
         before = self.daemon.metrics()

@@ -101,8 +101,8 @@ function App() {
 				setMe(null);
 				return;
 			}
-			if (ev.type === 'token.revoked') {
-				// One of this account's codes: is it the one this session came from?
+			if (ev.type === 'token.revoked' || ev.type === 'account.suspended') {
+				// One of this account's codes, or the account suspended: is this session still good?
 				api.me().catch((err) => {
 					if (err.status === 401) {
 						setEnded(true);
