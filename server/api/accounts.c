@@ -15,7 +15,6 @@
 
 #include "common/fields.h"
 #include "common/ids.h"
-#include "common/textfold.h"
 #include "common/xalloc.h"
 #include "server/api/api.h"
 #include "server/app.h"
@@ -249,22 +248,7 @@ void accounts_search(struct http_req *r)
 			fields_error(&errors, "forum", "must be a forum id (a-z, 0-9 and -)");
 		q.forum = forum;
 	}
-	if (text) {
-		if (fields_chars(text) > ACCOUNTS_QUERY_TEXT_MAX ||
-		    !text_valid_utf8(text, strlen(text))) {
-			fields_error(&errors, "q",
-				     "must be valid UTF-8 text of at most %d characters",
-				     ACCOUNTS_QUERY_TEXT_MAX);
-		} else {
-			char *folded = text_fold_key(text, strlen(text));
-			free(text);
-			text = c->q[0] = folded;
-			if (text == NULL || *text == '\0')
-				fields_error(&errors, "q",
-					     "has no letters or digits to search for");
-			q.text = text;
-		}
-	}
+	q.text = c->q[0] = api_query_text(text, ACCOUNTS_QUERY_TEXT_MAX, &errors);
 	api_page_params(cursor, limit, ACCOUNTS_PAGE_MAX, &q.limit, &errors);
 	q.cursor = cursor;
 	if (errors) {

@@ -14,6 +14,7 @@
 #include "common/fields.h"
 #include "common/materials.h"
 #include "common/provinces.h"
+#include "common/textfold.h"
 #include "common/xalloc.h"
 #include "server/http/request.h"
 
@@ -171,6 +172,25 @@ const char *api_filter_province(const char *text, json_t **errors)
 		fields_error(errors, "province",
 			     "not a province, current or former (see /v1/provinces)");
 	return p ? p->code : NULL;
+}
+
+char *api_query_text(char *text, int max, json_t **errors)
+{
+	if (text == NULL)
+		return NULL;
+	if (fields_chars(text) > (size_t)max || !text_valid_utf8(text, strlen(text))) {
+		fields_error(errors, "q", "must be valid UTF-8 text of at most %d characters", max);
+		free(text);
+		return NULL;
+	}
+	char *folded = text_fold_key(text, strlen(text));
+	free(text);
+	if (folded == NULL || *folded == '\0') {
+		fields_error(errors, "q", "has no letters or digits to search for");
+		free(folded);
+		return NULL;
+	}
+	return folded;
 }
 
 void api_reply_invalid(struct http_req *r, json_t *errors)

@@ -65,6 +65,15 @@ void api_page_params(const char *cursor, const char *limit_text, int max, int *l
 const char *api_filter_material(const char *text, json_t **errors);
 const char *api_filter_province(const char *text, json_t **errors);
 
+/*
+ * The free-text query q of a search: text (owned, freed here) checked (at
+ * most max characters of valid UTF-8) and folded as the search keys are
+ * (text_fold_key: word order kept, so the whole phrase is searched for).
+ * Returns the folded text (owned by the caller), or NULL with an error
+ * appended. text NULL: NULL, no error.
+ */
+char *api_query_text(char *text, int max, json_t **errors);
+
 /* Answers 400 with a validation problem listing errors (stolen). */
 void api_reply_invalid(struct http_req *r, json_t *errors);
 

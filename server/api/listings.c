@@ -18,7 +18,6 @@
 #include "common/matching.h"
 #include "common/materials.h"
 #include "common/provinces.h"
-#include "common/textfold.h"
 #include "common/xalloc.h"
 #include "server/api/api.h"
 #include "server/app.h"
@@ -354,23 +353,7 @@ static void listings_search_kind(struct http_req *r, const char *fixed_kind)
 		else
 			q.owner = owner;
 	}
-	if (text) {
-		if (fields_chars(text) > LISTINGS_QUERY_TEXT_MAX ||
-		    !text_valid_utf8(text, strlen(text))) {
-			fields_error(&errors, "q",
-				     "must be valid UTF-8 text of at most %d characters",
-				     LISTINGS_QUERY_TEXT_MAX);
-		} else {
-			char *folded = text_fold_key(text, strlen(text));
-			free(text);
-			text = c->q[6] = folded;
-			/* fold_key keeps word order; search for the whole phrase */
-			if (text == NULL || *text == '\0')
-				fields_error(&errors, "q",
-					     "has no letters or digits to search for");
-			q.text = text;
-		}
-	}
+	q.text = c->q[6] = api_query_text(text, LISTINGS_QUERY_TEXT_MAX, &errors);
 	api_page_params(cursor, limit, LISTINGS_PAGE_MAX, &q.limit, &errors);
 	q.cursor = cursor;
 	if (errors) {
