@@ -423,6 +423,8 @@ static void clearing_send(struct clearing_job *j, int page)
 	    .page = page,
 	    .last = page == j->pages,
 	    .cleared = &forum_cleared,
+	    /* a page sent behind others waits for them first: their time too */
+	    .timeout_ms = j->app->cfg.redis_timeout_ms * (j->in_store + 1),
 	};
 	j->in_store++;
 	/* the call copies its arguments */
