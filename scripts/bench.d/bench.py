@@ -533,7 +533,12 @@ def main():
     ap.add_argument("--plan-subjects", type=int, default=1000)
     ap.add_argument("--sse", default="1000,10000")
     ap.add_argument("--skip", default="",
-                    help="comma list: post,search,engine,match,sse,restart,clearing")
+                    help="comma list: post,search,engine,match,sse,restart,clearing,solver "
+                    "(solver: the clearing phase's solver-beside-LEMON part only)")
+    ap.add_argument("--clearing-sizes", default="",
+                    help="comma list of forum sizes for the whole clearings (default "
+                    "1000,10000 with --small, else 1000,10000,50000); the solver "
+                    "comparison keeps its own sizes")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
     ap.add_argument("--out-dir", default=os.path.join(ROOT, "bench-results"))
     ap.add_argument("--max-connections", type=int, default=12000)
@@ -617,7 +622,9 @@ def main():
             sse_phase(st, args, res, admin_token)
         if "clearing" not in skip:
             log("forum clearing: whole clearings through craftmatchd")
-            clearing_phase.run_whole(st, acc_file, admin_token, args.small, res, log)
+            clearing_phase.run_whole(st, acc_file, admin_token, args.small, res, log,
+                                   [int(x) for x in args.clearing_sizes.split(",") if x])
+        if "clearing" not in skip and "solver" not in skip:
             log("forum clearing: the solver and LEMON on the same graphs")
             clearing_phase.run(st.tool("cmbench-clearing"), tmp, args.small, args.reps, res, log)
         if args.big:

@@ -19,6 +19,7 @@ bench.py calls both and adds rows() to its report."""
 import http.client
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -75,12 +76,25 @@ def _quantile(xs, q):
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else None
 
 
-def run_whole(st, acc_file, admin_token, small, res, log):
-    sizes = [1000, 10000] if small else [1000, 10000, 50000]
+def _cpu_s(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _redis_cpu_s(c):
+    info = c.execute("INFO", "cpu")
+    vals = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    return float(vals["used_cpu_user"]) + float(vals["used_cpu_sys"])
+
+
+def run_whole(st, acc_file, admin_token, small, res, log, sizes=None):
+    if not sizes:
+        sizes = [1000, 10000] if small else [1000, 10000, 50000]
     out = []
     stamp = time.strftime("%H%M%S")
-    for n in sizes:
-        fid = "bench-clearing-%d-%s" % (n, stamp)
+    for k, n in enumerate(sizes):
+        fid = "bench-clearing-%d-%s-%d" % (n, stamp, k)
         today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 3600))
         later = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 3600 + 10 * 86400))
         body = {"id": fid, "name": "Diễn đàn cung cầu (bench, %d)" % n,
@@ -103,7 +117,7 @@ def run_whole(st, acc_file, admin_token, small, res, log):
         if r.returncode != 0:
             res["clearing_whole"] = {"error": "cmbench-data: " + r.stderr.decode()[-300:]}
             return
-        pid = st.cm.pid
+        pid = st.cm.proc.pid
         with open("/proc/%d/clear_refs" % pid, "w") as f:
             f.write("5")  # resets the peak RSS to the present RSS
         rss0 = _hwm_kib(pid)
@@ -112,6 +126,25 @@ def run_whole(st, acc_file, admin_token, small, res, log):
         time.sleep(1.0)  # a baseline: the same probe before the clearing
         before = len(probe.lat)
         idle = probe.lat[:before]
+        with st.rc() as c:
+            c.execute("CONFIG", "RESETSTAT")
+            rcpu0 = _redis_cpu_s(c)
+        cpu0 = _cpu_s(pid)
+        perf = None
+        if os.environ.get("CM_BENCH_PERF"):
+            # CM_BENCH_PERF=1: perf stat of Redis and craftmatchd during the clearing
+            # (user instructions: steadier than times on a shared machine)
+            with st.rc() as c:
+                rpid = re.search(r"process_id:(\d+)", c.execute("INFO", "server")).group(1)
+            if os.environ["CM_BENCH_PERF"].startswith("/"):  # a file: perf record of Redis
+                perf = subprocess.Popen(["perf", "record", "-g", "-o", os.environ["CM_BENCH_PERF"],
+                                         "-p", rpid], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
+            else:
+                perf = subprocess.Popen(["perf", "stat", "-x", ",", "--per-thread", "-e",
+                                         "task-clock", "-p", "%s,%d" % (rpid, pid)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(0.3)
         t0 = time.monotonic()
         status, text = _call(st.cm_port, "POST", "/v1/forums/%s/close-registration" % fid,
                              admin_token)
@@ -124,7 +157,15 @@ def run_whole(st, acc_file, admin_token, small, res, log):
                     break
                 time.sleep(0.002)
             whole = time.monotonic() - t0
+            if perf:
+                perf.send_signal(2)
+                log("  perf stat: " + " | ".join(
+                    line for line in perf.communicate()[1].decode().splitlines()
+                    if "task-clock" in line and ",0.0" not in line))
+            cm_cpu = _cpu_s(pid) - cpu0
+            redis_cpu = _redis_cpu_s(c) - rcpu0
             totals = c.execute("HGET", "cm:forum:" + fid, "clearing")
+            cstats = c.execute("INFO", "commandstats")
         time.sleep(0.2)
         probe.stop_flag.set()
         probe.join()
@@ -132,20 +173,23 @@ def run_whole(st, acc_file, admin_token, small, res, log):
         totals = json.loads(totals) if totals else {}
         row = {"listings": n, "state": state, "whole_s": round(whole, 3),
                "close_call_ms": round(t_closed * 1e3, 1),
+               "craftmatchd_cpu_s": round(cm_cpu, 3), "redis_cpu_s": round(redis_cpu, 3),
                "proposed": totals.get("proposed"), "pages": totals.get("pages"),
                "status": totals.get("status"), "matched_quantity": totals.get("matched_quantity"),
                "greedy_matched_quantity": (totals.get("greedy") or {}).get("matched_quantity"),
                "landed_vnd_saved": ((totals.get("greedy") or {}).get("landed_vnd", 0) -
                                     totals.get("landed_vnd", 0)) if totals else None,
+               "redis_commandstats": [l for l in cstats.splitlines() if l.startswith("cmdstat_")],
                "healthz_probes": len(during),
                "healthz_idle_max_ms": round(max(idle) * 1e3, 1) if idle else None,
                "healthz_max_ms": round(max(during) * 1e3, 1) if during else None,
                "healthz_p99_ms": round(_quantile(during, 0.99) * 1e3, 1) if during else None,
                "rss_before_mb": round(rss0 / 1024, 1),
                "peak_rss_mb": round(_hwm_kib(pid) / 1024, 1)}
-        log("  forum of %d listings: %s in %.3fs (%s proposals in %s pages, status %s); "
+        log("  forum of %d listings: %s in %.3fs (%s proposals in %s pages, status %s; "
+            "CPU craftmatchd %.2fs, Redis %.2fs); "
             "/healthz max %s ms over %d probes (%s ms before it); peak RSS %s MB (from %s)" % (
-                n, state, whole, row["proposed"], row["pages"], row["status"],
+                n, state, whole, row["proposed"], row["pages"], row["status"], cm_cpu, redis_cpu,
                 row["healthz_max_ms"], len(during), row["healthz_idle_max_ms"],
                 row["peak_rss_mb"], row["rss_before_mb"]))
         out.append(row)

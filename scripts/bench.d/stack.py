@@ -177,7 +177,7 @@ class Stack:
         os.makedirs(cdir, exist_ok=True)
         t0 = time.monotonic()
         self.cm = Craftmatchd(self.redis, binary=self.bin, dir=cdir, wait=None, args=(
-            "--log-level", "warn", "--max-connections", str(self.args.max_connections),
+            "--log-level", os.environ.get("CM_BENCH_LOG_LEVEL", "warn"), "--max-connections", str(self.args.max_connections),
             "--idle-timeout", "600"))
         self.cm.start()
         if wait:

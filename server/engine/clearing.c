@@ -49,6 +49,10 @@
 
 /* Forums found in clearing that one resume call starts at most. */
 #define CLEARING_RESUME_MAX 1000
+/* Pages in flight at once: the next page is on its way while Redis applies
+ * one (it runs them in order, and the AOF write and fsync after one page
+ * can cover the next when it has arrived). */
+#define CLEARING_WINDOW 2
 /* Backoff between runs after Redis failed one: 1 s, doubling, at most this. */
 #define CLEARING_BACKOFF_MAX_S 30
 
@@ -71,7 +75,7 @@ struct clearing_job {
 	char forum[FIELDS_FORUM_MAX + 1];
 	char run[IDS_MAX];
 	int attempt;	     /* runs started, for the backoff */
-	int in_store;	     /* a store call in flight: its callback frees the job */
+	int in_store;	     /* store calls in flight: the last callback frees the job */
 	struct event *timer; /* the backoff before the next run */
 
 	/* the worker's input */
@@ -98,9 +102,15 @@ struct clearing_job {
 	int pipe[2];
 	struct event *done;
 
-	/* paging */
-	size_t sent, upto; /* props[sent..upto) are in the page in flight */
-	int page;
+	/* paging: page p (1, 2, ...) is props[(p - 1) * size, p * size) */
+	size_t page_size;
+	int pages;    /* how many (one, empty, when nothing is proposed) */
+	int page;     /* the last page sent */
+	int acked;    /* pages answered: 1..acked are applied */
+	int failing;  /* a page failed: send none until the pages in flight are in, then
+			 again from acked + 1 */
+	int ending;   /* the run ends once the pages in flight are in */
+	int resend_s; /* the backoff before sending again after a failed page */
 	char (*ids)[IDS_MAX];
 	int64_t expires_at;
 	uint64_t loop_ns, loop_max_ns; /* the run's work on the loop: in all, longest step */
@@ -135,8 +145,8 @@ static void clearing_job_reset(struct clearing_job *j)
 	j->arena = NULL;
 	j->ids = NULL;
 	j->n_props = j->n_rows = j->used = j->left_out = 0;
-	j->sent = j->upto = 0;
-	j->page = 0;
+	j->page = j->acked = j->pages = 0;
+	j->failing = j->ending = 0;
 	j->first_why = j->why = NULL;
 	j->status = "optimal";
 	j->loop_ns = j->loop_max_ns = 0;
@@ -283,84 +293,115 @@ static void *clearing_work(void *arg)
 
 /* ---- back on the loop: the pages ---- */
 
-static void clearing_send(struct clearing_job *j);
+static void clearing_pump(struct clearing_job *j);
+
+/* The backoff after a failed page or run: 1 s, doubling, at most the cap. */
+static int clearing_backoff_s(const struct clearing_job *j)
+{
+	int s = 1 << (j->attempt < 5 ? j->attempt : 5);
+	return s > CLEARING_BACKOFF_MAX_S ? CLEARING_BACKOFF_MAX_S : s;
+}
 
 static void clearing_resend(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct clearing_job *j = arg;
-	j->page--; /* the same page again: clearing_send numbers it */
-	clearing_send(j);
+	/* again from the first page not answered: same run, same match ids */
+	j->failing = 0;
+	j->page = j->acked;
+	clearing_pump(j);
 }
 
+/* The pages in flight when a page failed are all in: the resend, after a backoff. */
+static void clearing_resend_later(struct clearing_job *j)
+{
+	int s = j->resend_s;
+	if (j->timer)
+		event_free(j->timer);
+	j->timer = evtimer_new(j->app->base, clearing_resend, j);
+	struct timeval tv = {s, 0};
+	evtimer_add(j->timer, &tv);
+}
+
+/*
+ * A page's answer. Answers come in the order the pages were sent (one
+ * link, and a deadline fires for the earlier page first). Once a page
+ * failed, the answers of the pages sent after it are ignored: they were
+ * refused as out of order, or applied and will be answered "applied" when
+ * sent again.
+ */
 static void clearing_paged(const struct store_reply *res, void *arg)
 {
 	struct clearing_job *j = arg;
-	j->in_store = 0;
-	if (clearing_stopping) {
-		clearing_job_free(j);
+	j->in_store--;
+	if (clearing_stopping || j->ending) {
+		if (j->in_store == 0)
+			clearing_job_free(j);
 		return;
 	}
+	if (j->failing) {
+		if (j->in_store == 0)
+			clearing_resend_later(j);
+		return;
+	}
+	int page = j->acked + 1;
 	if (res->status != STORE_OK) {
 		if (res->status == STORE_UNAVAILABLE || res->status == STORE_FAILED) {
 			/*
 			 * Redis away, or late (the page may have landed all the
-			 * same): the same page, same run and match ids, after a
-			 * backoff. Applied already, it is answered as such.
+			 * same): again from this page, same run and match ids,
+			 * after a backoff. Applied already, it is answered as such.
 			 */
-			int s = 1 << (j->attempt < 5 ? j->attempt : 5);
-			if (s > CLEARING_BACKOFF_MAX_S)
-				s = CLEARING_BACKOFF_MAX_S;
-			j->attempt++;
+			j->resend_s = clearing_backoff_s(j);
 			log_warn("clearing", "page failed; sending it again",
 				 "forum=%s run=%s page=%d error=\"%s\" in_s=%d", j->forum, j->run,
-				 j->page, res->message ? res->message : "", s);
-			if (j->timer)
-				event_free(j->timer);
-			j->timer = evtimer_new(j->app->base, clearing_resend, j);
-			struct timeval tv = {s, 0};
-			evtimer_add(j->timer, &tv);
+				 page, res->message ? res->message : "", j->resend_s);
+			j->attempt++;
+			j->failing = 1;
+			if (j->in_store == 0)
+				clearing_resend_later(j);
 			return;
 		}
 		/* the forum left clearing, or another run took over: this run ends */
 		log_warn("clearing", "run ended", "forum=%s run=%s page=%d error=\"%s\"", j->forum,
-			 j->run, j->page, res->message ? res->message : "");
-		clearing_job_free(j);
+			 j->run, page, res->message ? res->message : "");
+		j->ending = 1;
+		if (j->in_store == 0)
+			clearing_job_free(j);
+		return;
+	}
+	j->acked = page;
+	if (j->acked < j->pages) {
+		clearing_pump(j);
 		return;
 	}
 	const char *kind = store_field_str(res->value, SFP_OUTCOME);
-	j->sent = j->upto;
-	if (j->sent < j->n_props) {
-		clearing_send(j);
-		return;
-	}
 	const char *totals = store_field_str(res->value, SFP_TOTALS);
 	log_info("clearing", "forum handed to review",
 		 "forum=%s run=%s pages=%d proposals=%zu answer=%s loop_us=%" PRIu64
 		 " loop_max_us=%" PRIu64 " totals=%s",
-		 j->forum, j->run, j->page, j->n_props, kind ? kind : "", j->loop_ns / 1000,
+		 j->forum, j->run, j->pages, j->n_props, kind ? kind : "", j->loop_ns / 1000,
 		 j->loop_max_ns / 1000, totals ? totals : "");
-	clearing_job_free(j);
+	clearing_job_free(j); /* the last page: none is in flight after it */
 }
 
-/* Proposes the next page: props[sent..) up to --clearing-page of them. */
-static void clearing_send(struct clearing_job *j)
+/* Proposes page number `page`: props[(page - 1) * size ..) up to size of them. */
+static void clearing_send(struct clearing_job *j, int page)
 {
 	uint64_t t0 = clock_mono_ns();
-	size_t size = j->app->cfg.clearing_page > 0 ? (size_t)j->app->cfg.clearing_page : 1;
-	j->upto = j->n_props - j->sent > size ? j->sent + size : j->n_props;
-	j->page++;
-	size_t n = j->upto - j->sent;
+	size_t from = (size_t)(page - 1) * j->page_size;
+	size_t upto = j->n_props - from > j->page_size ? from + j->page_size : j->n_props;
+	size_t n = upto - from;
 	struct store_proposal *p = xcalloc(n ? n : 1, sizeof(*p));
 	int64_t *landed = xcalloc(n ? n : 1, sizeof(*landed));
 	for (size_t i = 0; i < n; i++) {
-		const struct clearing_prop *cp = &j->props[j->sent + i];
+		const struct clearing_prop *cp = &j->props[from + i];
 		const struct matching_listing *need = &j->ls[cp->need], *offer = &j->ls[cp->offer];
-		if (j->ids[j->sent + i][0] == '\0') /* kept when a page is sent again */
-			ids_new("mat", j->ids[j->sent + i]);
+		if (j->ids[from + i][0] == '\0') /* kept when a page is sent again */
+			ids_new("mat", j->ids[from + i]);
 		p[i] = (struct store_proposal){
-		    .match_id = j->ids[j->sent + i],
+		    .match_id = j->ids[from + i],
 		    .need_id = need->id,
 		    .offer_id = offer->id,
 		    .quantity = cp->quantity,
@@ -379,16 +420,25 @@ static void clearing_send(struct clearing_job *j)
 	    .greedy_quantity = j->greedy_q,
 	    .greedy_landed_vnd = j->greedy_vnd,
 	    .run = j->run,
-	    .page = j->page,
-	    .last = j->upto == j->n_props,
+	    .page = page,
+	    .last = page == j->pages,
 	    .cleared = &forum_cleared,
+	    /* a page sent behind others waits for them first: their time too */
+	    .timeout_ms = j->app->cfg.redis_timeout_ms * (j->in_store + 1),
 	};
-	j->in_store = 1;
+	j->in_store++;
 	/* the call copies its arguments */
 	store_forum_clear_page(j->app->store, j->forum, &sc, clearing_paged, j);
 	free(landed);
 	free(p);
 	clearing_on_loop(j, t0);
+}
+
+/* Sends the next pages, up to CLEARING_WINDOW in flight. */
+static void clearing_pump(struct clearing_job *j)
+{
+	while (!j->failing && !j->ending && j->in_store < CLEARING_WINDOW && j->page < j->pages)
+		clearing_send(j, ++j->page);
 }
 
 static void clearing_worked(evutil_socket_t fd, short what, void *arg)
@@ -419,7 +469,9 @@ static void clearing_worked(evutil_socket_t fd, short what, void *arg)
 		 j->cost_vnd, j->solve_ns / 1000, j->greedy_ns / 1000);
 	j->ids = xcalloc(j->n_props ? j->n_props : 1, sizeof(*j->ids));
 	j->expires_at = j->now + (int64_t)j->app->cfg.review_timeout_s * 1000;
-	clearing_send(j);
+	j->page_size = j->app->cfg.clearing_page > 0 ? (size_t)j->app->cfg.clearing_page : 1;
+	j->pages = j->n_props ? (int)((j->n_props + j->page_size - 1) / j->page_size) : 1;
+	clearing_pump(j);
 }
 
 /* Copies the store's rows (the reply is the loop's) into the job's input. */
@@ -453,7 +505,7 @@ static void clearing_take_rows(struct clearing_job *j, const json_t *rows)
 static void clearing_loaded(const struct store_reply *res, void *arg)
 {
 	struct clearing_job *j = arg;
-	j->in_store = 0;
+	j->in_store--;
 	if (clearing_stopping) {
 		clearing_job_free(j);
 		return;
@@ -495,7 +547,7 @@ static void clearing_begin(struct clearing_job *j)
 	clearing_job_reset(j);
 	ids_new("clr", j->run);
 	j->attempt++;
-	j->in_store = 1;
+	j->in_store++;
 	store_forum_held(j->app->store, j->forum, clearing_loaded, j);
 }
 

@@ -15,9 +15,10 @@
  *      joins the thread before it reads anything the worker wrote): the
  *      batch is proposed in pages of at most --clearing-page proposals,
  *      one Redis call each (cm_forum_clear_page: atomic, every proposal
- *      checked against over-allocation, stale ones refused), one after the
- *      other; the last page moves the forum along forum_cleared
- *      (clearing → review) with the clearing's totals.
+ *      checked against over-allocation, stale ones refused), in order,
+ *      two in flight (the next one travels while Redis applies one); the
+ *      last page moves the forum along forum_cleared (clearing → review)
+ *      with the clearing's totals.
  *
  * Threads: the worker touches only its job's input copy and output arrays,
  * which the loop does not read or write until it has joined the worker;
@@ -28,10 +29,13 @@
  * worker reads only its own CPU clock).
  *
  * Failures: a page refused because the forum left `clearing` or another
- * run took over ends the run. Redis away or late on a page: the same page
- * (same run, number and match ids) is sent again after a backoff; the
- * function answers a page already applied without applying it again, so a
- * page whose answer was lost never proposes twice. Redis failing the read:
+ * run took over ends the run (once the page in flight after it is
+ * answered). Redis away or late on a page: the answer of the page sent
+ * after it is ignored (it was refused as out of order, or applied), and
+ * once it is in, the pages are sent again from the failed one (same run,
+ * numbers and match ids) after a backoff; the function answers a page
+ * already applied without applying it again, so a page whose answer was
+ * lost never proposes twice. Redis failing the read:
  * the run starts again (a new run id) after a backoff. A restarting daemon (roles all and engine)
  * calls clearing_resume(), which starts a run for every forum it finds in `clearing`: a forum is
  * never left there by a crash.

@@ -146,7 +146,8 @@ void store_forum_clear_page(struct store *s, const char *id, const struct store_
 		args[a++] = nums[i][3];
 	}
 	const char *keys[] = {keys_forum(k, id)};
-	store_fcall(s, "cm_forum_clear_page", 0, 1, keys, (int)a, args, NULL, cb, arg);
+	store_fcall_deadline(s, "cm_forum_clear_page", 0, 1, keys, (int)a, args, NULL,
+			     c->timeout_ms > 0 ? c->timeout_ms : -1, cb, arg);
 	free(nums);
 	free(args);
 }

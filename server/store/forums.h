@@ -72,6 +72,7 @@ struct store_clearing {
 	int page;				/* 1, 2, … */
 	int last;				/* the last page: hands the forum on */
 	const struct forum_transition *cleared; /* forum_cleared */
+	int timeout_ms; /* the call's deadline; 0: the link's (--redis-timeout-ms) */
 };
 
 /*

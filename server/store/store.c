@@ -143,6 +143,13 @@ static void store_fcall_reply(struct redis *r, enum redis_status st, redisReply 
 void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, const char **keys,
 		 int nargs, const char **args, const size_t *arglens, store_cb cb, void *arg)
 {
+	store_fcall_deadline(s, fn, read_only, nkeys, keys, nargs, args, arglens, -1, cb, arg);
+}
+
+void store_fcall_deadline(struct store *s, const char *fn, int read_only, int nkeys,
+			  const char **keys, int nargs, const char **args, const size_t *arglens,
+			  int timeout_ms, store_cb cb, void *arg)
+{
 	const char *argv_small[STORE_MAX_ARGS + 3];
 	size_t lens_small[STORE_MAX_ARGS + 3];
 	const char **argv = argv_small;
@@ -182,7 +189,7 @@ void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, cons
 		struct timeval now = {0, 0};
 		evtimer_add(c->timer, &now);
 	} else {
-		redis_command(s->link, store_fcall_reply, c, n, argv, lens, -1);
+		redis_command(s->link, store_fcall_reply, c, n, argv, lens, timeout_ms);
 	}
 	if (argv != argv_small) {
 		free(argv);

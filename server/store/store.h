@@ -79,6 +79,10 @@ typedef void (*store_cb)(const struct store_reply *res, void *arg);
  */
 void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, const char **keys,
 		 int nargs, const char **args, const size_t *arglens, store_cb cb, void *arg);
+/* The same with its own deadline in ms (-1: the link's, --redis-timeout-ms). */
+void store_fcall_deadline(struct store *s, const char *fn, int read_only, int nkeys,
+			  const char **keys, int nargs, const char **args, const size_t *arglens,
+			  int timeout_ms, store_cb cb, void *arg);
 
 /* FCALL_RO fn on one key with no arguments: every plain read of the store. */
 void store_read(struct store *s, const char *fn, const char *key, store_cb cb, void *arg);

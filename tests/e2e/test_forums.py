@@ -887,5 +887,43 @@ class ForumPagingTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
             self.assertEqual(self.remaining(o["id"]), 0)
 
 
+class ForumPageRetryTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
+    """Pages sent two at a time, one proposal each, with a short Redis
+    deadline: a page that Redis holds past it is sent again, with the page
+    behind it, and nothing is proposed twice."""
+
+    daemon_args = ("--clearing-page", "1", "--redis-timeout-ms", "500")
+
+    def test_late_pages_sent_again(self):
+        api = self.api
+        org = self.moderator(provinces=["HN"], label="organiser")
+        failed = False
+        for attempt in range(5):  # until a page met the pause (the solve may beat it)
+            mark = self.daemon.log_text().count("page failed; sending it again")
+            fid = api.create_forum(org, "open")["id"]
+            village, supplier = self.party("village", "HN"), self.party("supplier", "BN")
+            needs = [self.need(village, "kaolin", 10, forum=fid, price_vnd=6000000)
+                     for _ in range(3)]
+            offers = [self.offer(supplier, "kaolin", 10, 2000000, province="BN", forum=fid)
+                      for _ in range(3)]
+            api.forum_act(org, fid, "close-registration")
+            # writes wait 1.5 s: the pages then in flight pass their deadline
+            self.rc.execute("CLIENT", "PAUSE", "1500", "WRITE")
+            deadline = time.monotonic() + 60
+            while self.rc.execute("HGET", "cm:forum:" + fid, "state") != "review":
+                self.assertLess(time.monotonic(), deadline, "the clearing did not finish")
+                time.sleep(0.05)
+            totals = json.loads(self.rc.execute("HGET", "cm:forum:" + fid, "clearing"))
+            self.assertEqual((totals["pages"], totals["proposed"], totals["matched_quantity"],
+                              totals["refused"]), (3, 3, 30000, []))
+            for lid in [n["id"] for n in needs] + [o["id"] for o in offers]:
+                self.assertEqual(self.remaining(lid), 0)
+            for n in needs:
+                self.assertEqual(len(self.matches_of(n["id"])), 1)
+            if self.daemon.log_text().count("page failed; sending it again") > mark:
+                failed = True
+                break
+        self.assertTrue(failed, "no page ever met the pause")
+
 if __name__ == "__main__":
     harness.main()

@@ -28,9 +28,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 11
+local LIBRARY_VERSION = 12
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = 'ec6cb659ffbcd928c53a24a4f2f3001b92ca0a927a80e166b4bb0b1c34686fe2'
+local LIBRARY_HASH = 'f5c4ad2ac793ddf2d0390e5bf155d7df69d659d79a668c4d3a00cac64122ac0e'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{

@@ -48,17 +48,79 @@ local function match_event(maxlen, etype, id, m, by, failed, known)
     '_failed', failed and '1' or '0' })
 end
 
+-- A page's writes that can wait for the page's end (see match_propose's
+-- ctx): the function is atomic, so no reader sees the difference, and a
+-- page of a thousand proposals makes a few thousand Redis calls instead of
+-- twenty thousand. rows: listing id -> its HMGET row (remaining kept up to
+-- date); rem: listing ids whose remaining is to be written, in first-change
+-- order; z: sorted set key -> { score, member, ... } to add, keys in zkeys
+-- in first-use order; seq: the last match seq handed out (nil: not read).
+local function batch_ctx()
+  return { rows = {}, rem = {}, remset = {}, z = {}, zkeys = {} }
+end
+
+local function ctx_zadd(ctx, key, score, member)
+  local t = ctx.z[key]
+  if not t then
+    t = {}
+    ctx.z[key] = t
+    ctx.zkeys[#ctx.zkeys + 1] = key
+  end
+  t[#t + 1] = score
+  t[#t + 1] = member
+end
+
+-- Pairs per ZADD: Lua 5.1's unpack takes at most ~8,000 values.
+local ZADD_CHUNK = 500
+
+-- Writes what ctx kept back: remaining quantities, index entries, the seq.
+local function ctx_flush(ctx)
+  for _, lid in ipairs(ctx.rem) do
+    redis.call('HSET', 'cm:listing:' .. lid, 'remaining', ctx.rows[lid][3])
+  end
+  for _, key in ipairs(ctx.zkeys) do
+    local t = ctx.z[key]
+    for from = 1, #t, 2 * ZADD_CHUNK do
+      local to = math.min(#t, from + 2 * ZADD_CHUNK - 1)
+      redis.call('ZADD', key, unpack(t, from, to))
+    end
+  end
+  if ctx.seq then redis.call('SET', 'cm:seq:matches', string.format('%.0f', ctx.seq)) end
+  ctx.rem, ctx.remset, ctx.z, ctx.zkeys = {}, {}, {}, {}
+end
+
+local LISTING_CHECK = { 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind',
+  'material', 'held' }
+
 -- match_propose: the proposal at args[i..i+6]. batch ('' none) is the forum
 -- whose clearing proposes it: then both listings must be held for that
 -- forum (and the match records the batch); otherwise neither may be held.
+-- ctx (optional, batch_ctx()): reads of the listings are kept for the
+-- proposals after, and the writes no check reads back (remaining, index
+-- entries, the match seq) wait for ctx_flush, which the caller runs before
+-- it returns. Without ctx every write is made at once.
 -- → { 'ok', need remaining, offer remaining } or { reason refused }
-local function match_propose(now, maxlen, expires, args, i, batch)
+local function match_propose(now, maxlen, expires, args, i, batch, ctx)
   local mid, nid, oid, q = args[i], args[i + 1], args[i + 2], tonumber(args[i + 3])
   local nkey, okey = 'cm:listing:' .. nid, 'cm:listing:' .. oid
-  local n = redis.call('HMGET', nkey, 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind', 'material', 'held')
-  local o = redis.call('HMGET', okey, 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind', 'material', 'held')
+  local n, o
+  if ctx then
+    n, o = ctx.rows[nid], ctx.rows[oid]
+    if not n then
+      n = redis.call('HMGET', nkey, unpack(LISTING_CHECK))
+      ctx.rows[nid] = n
+    end
+    if not o then
+      o = redis.call('HMGET', okey, unpack(LISTING_CHECK))
+      ctx.rows[oid] = o
+    end
+  else
+    n = redis.call('HMGET', nkey, unpack(LISTING_CHECK))
+    o = redis.call('HMGET', okey, unpack(LISTING_CHECK))
+  end
   local pair = nid .. '|' .. oid
   local why = nil
+  local failed = nil
   if not n[1] or not o[1] or n[7] ~= 'need' or o[7] ~= 'offer' then why = 'listing missing'
   elseif n[1] ~= 'open' or o[1] ~= 'open' then why = 'listing not open'
   elseif batch == '' and (n[9] == '1' or o[9] == '1') then why = 'listing held for its forum'
@@ -67,45 +129,77 @@ local function match_propose(now, maxlen, expires, args, i, batch)
   elseif n[2] ~= args[i + 4] or o[2] ~= args[i + 5] then why = 'listing changed'
   elseif q == nil or q <= 0 then why = 'bad quantity'
   elseif tonumber(n[3]) < q or tonumber(o[3]) < q then why = 'remaining too low'
-  elseif redis.call('HGET', PAIRS_FAILED, pair) == n[2] .. ' ' .. o[2] then
-    why = 'pair failed and neither listing changed since'
-  elseif redis.call('EXISTS', 'cm:match:' .. mid) == 1 then why = 'match id taken'
+  else
+    failed = redis.call('HGET', PAIRS_FAILED, pair)
+    if failed == n[2] .. ' ' .. o[2] then
+      why = 'pair failed and neither listing changed since'
+    elseif redis.call('EXISTS', 'cm:match:' .. mid) == 1 then why = 'match id taken'
+    end
   end
   if why then return { why } end
-    local nrem = redis.call('HINCRBY', nkey, 'remaining', -q)
-    local orem = redis.call('HINCRBY', okey, 'remaining', -q)
+    local nrem, orem
+    if ctx then
+      nrem, orem = tonumber(n[3]) - q, tonumber(o[3]) - q
+      n[3], o[3] = string.format('%.0f', nrem), string.format('%.0f', orem)
+      for _, lid in ipairs({ nid, oid }) do
+        if not ctx.remset[lid] then
+          ctx.remset[lid] = true
+          ctx.rem[#ctx.rem + 1] = lid
+        end
+      end
+    else
+      nrem = redis.call('HINCRBY', nkey, 'remaining', -q)
+      orem = redis.call('HINCRBY', okey, 'remaining', -q)
+    end
     -- a listing held for its forum has no engine entry (a batch's both are)
     if batch == '' then
       eng_remaining(n[7], n[8], nid, nrem)
       eng_remaining(o[7], o[8], oid, orem)
     end
-    redis.call('HDEL', PAIRS_FAILED, pair) -- a stale failure (a side changed since)
-    local seq = redis.call('INCR', 'cm:seq:matches')
+    -- a stale failure (a side changed since)
+    if failed then redis.call('HDEL', PAIRS_FAILED, pair) end
+    local seq
+    if ctx then
+      if not ctx.seq then ctx.seq = tonumber(redis.call('GET', 'cm:seq:matches') or '0') end
+      ctx.seq = ctx.seq + 1
+      seq = ctx.seq
+    else
+      seq = redis.call('INCR', 'cm:seq:matches')
+    end
     local m = { need = nid, offer = oid, need_owner = n[4], offer_owner = o[4],
       need_province = n[5], offer_province = o[5], need_forum = n[6] or '',
       offer_forum = o[6] or '', material = o[8], quantity = tostring(q),
       state = 'proposed', version = '1' }
     local mkey = 'cm:match:' .. mid
-    redis.call('HSET', mkey, 'doc', args[i + 6], 'need', nid, 'offer', oid,
+    local fields = { 'doc', args[i + 6], 'need', nid, 'offer', oid,
       'need_owner', m.need_owner, 'offer_owner', m.offer_owner,
       'need_province', m.need_province, 'offer_province', m.offer_province,
       'need_forum', m.need_forum, 'offer_forum', m.offer_forum,
       'material', m.material, 'quantity', m.quantity, 'state', 'proposed',
       'version', '1', 'seq', seq, 'created_at', now, 'updated_at', now,
-      'expires_at', expires, 'need_accepted', '0', 'offer_accepted', '0')
-    if batch ~= '' then redis.call('HSET', mkey, 'batch', batch) end
-    for _, k in ipairs({ 'cm:matches', 'cm:matches:state:proposed',
+      'expires_at', expires, 'need_accepted', '0', 'offer_accepted', '0' }
+    if batch ~= '' then
+      fields[#fields + 1] = 'batch'
+      fields[#fields + 1] = batch
+    end
+    redis.call('HSET', mkey, unpack(fields))
+    local idx = { 'cm:matches', 'cm:matches:state:proposed',
         'cm:matches:listing:' .. nid, 'cm:matches:listing:' .. oid,
         'cm:matches:account:' .. m.need_owner, 'cm:matches:account:' .. m.offer_owner,
         'cm:matches:material:' .. m.material,
-        'cm:matches:province:' .. m.need_province,
-        'cm:matches:province:' .. m.offer_province }) do
-      redis.call('ZADD', k, seq, mid)
+        'cm:matches:province:' .. m.need_province }
+    -- both sides of one province: one entry (a second ZADD changes nothing)
+    if m.offer_province ~= m.need_province then
+      idx[#idx + 1] = 'cm:matches:province:' .. m.offer_province
     end
-    redis.call('ZADD', 'cm:match_expiry', expires, mid)
+    for _, k in ipairs(idx) do
+      if ctx then ctx_zadd(ctx, k, seq, mid) else redis.call('ZADD', k, seq, mid) end
+    end
+    if ctx then ctx_zadd(ctx, 'cm:match_expiry', expires, mid)
+    else redis.call('ZADD', 'cm:match_expiry', expires, mid) end
     match_event(maxlen, 'match.proposed', mid, m, 'engine', false,
       { tostring(nrem), n[2], tostring(orem), o[2] })
-    return { 'ok', tonumber(n[3]) - q, tonumber(o[3]) - q }
+    return { 'ok', nrem, orem }
 end
 
 -- cm_match_propose: one or more proposals, each checked and written

@@ -245,6 +245,25 @@ local function dec_arg(s)
   return (string.gsub(s, '^0+(%d)', '%1'))
 end
 
+-- An exact running sum of decimal integers: small terms add up as Lua
+-- numbers (exact below 2^53: each term and the part below 10^15), the rest
+-- through dec_add, so a page costs a few dec_adds instead of one a term.
+local function dec_sum(start) return { dec = start, n = 0 } end
+
+local function dec_sum_add(acc, s)
+  if #s <= 15 then
+    acc.n = acc.n + tonumber(s)
+    if acc.n >= 1e15 then
+      acc.dec = dec_add(acc.dec, string.format('%.0f', acc.n))
+      acc.n = 0
+    end
+  else
+    acc.dec = dec_add(acc.dec, s)
+  end
+end
+
+local function dec_sum_text(acc) return dec_add(acc.dec, string.format('%.0f', acc.n)) end
+
 -- clear_page: one page of a clearing's batch (see cm_forum_clear_page).
 -- p: run, page, last ('1' | '0'), from (csv), to, proposals start index.
 local function clear_page(keys, args, p)
@@ -283,15 +302,16 @@ local function clear_page(keys, args, p)
     redis.call('HSET', keys[1], 'clearing_greedy_q', f.clearing_greedy_q,
       'clearing_greedy_vnd', f.clearing_greedy_vnd)
   end
-  local matched, landed = f.clearing_matched or '0', f.clearing_landed or '0'
+  local matched, landed = dec_sum(f.clearing_matched or '0'), dec_sum(f.clearing_landed or '0')
   local proposed, refused = 0, 0
   local rkey = keys[1] .. ':refused'
+  local ctx = batch_ctx()
   for i = p.at, #args, 8 do
-    local r = match_propose(args[1], args[2], args[3], args, i, id)
+    local r = match_propose(args[1], args[2], args[3], args, i, id, ctx)
     if r[1] == 'ok' then
       proposed = proposed + 1
-      matched = dec_add(matched, dec_arg(args[i + 3]))
-      landed = dec_add(landed, dec_arg(args[i + 7]))
+      dec_sum_add(matched, dec_arg(args[i + 3]))
+      dec_sum_add(landed, dec_arg(args[i + 7]))
     else
       refused = refused + 1
       redis.call('RPUSH', rkey, '{"match":' .. cjson.encode(args[i]) .. ',"need":' ..
@@ -299,6 +319,8 @@ local function clear_page(keys, args, p)
         ',"quantity":' .. dec_arg(args[i + 3]) .. ',"reason":' .. cjson.encode(r[1]) .. '}')
     end
   end
+  ctx_flush(ctx)
+  matched, landed = dec_sum_text(matched), dec_sum_text(landed)
   f.clearing_pages = tostring(page)
   redis.call('HSET', keys[1], 'clearing_matched', matched, 'clearing_landed', landed,
     'clearing_pages', f.clearing_pages)
