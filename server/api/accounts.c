@@ -214,18 +214,8 @@ void accounts_search(struct http_req *r)
 	}
 	static const char *const allowed[] = {"q",	"role",	 "province", "forum",
 					      "cursor", "limit", NULL};
-	const char *unknown = http_req_query_unknown(r, allowed);
-	if (unknown) {
-		json_t *errors = NULL;
-		if (strcmp(unknown, "?") == 0)
-			fields_error(&errors, "query", "the query string is malformed");
-		else
-			fields_error(&errors, unknown,
-				     "unknown or repeated filter; use q, role, province, forum, "
-				     "cursor, limit");
-		api_reply_invalid(r, errors);
+	if (api_query_refused(r, allowed, "filter"))
 		return;
-	}
 	struct accounts_search_ctx *c = xcalloc(1, sizeof(*c));
 	c->r = r;
 	json_t *errors = NULL;

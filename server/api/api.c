@@ -174,6 +174,26 @@ const char *api_filter_province(const char *text, json_t **errors)
 	return p ? p->code : NULL;
 }
 
+int api_query_refused(struct http_req *r, const char *const *allowed, const char *noun)
+{
+	const char *unknown = http_req_query_unknown(r, allowed);
+	if (unknown == NULL)
+		return 0;
+	json_t *errors = NULL;
+	if (strcmp(unknown, "?") == 0) {
+		fields_error(&errors, "query", "the query string is malformed");
+	} else {
+		char names[256] = "";
+		size_t n = 0;
+		for (size_t i = 0; allowed[i] && n < sizeof(names); i++)
+			n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "",
+					      allowed[i]);
+		fields_error(&errors, unknown, "unknown or repeated %s; use %s", noun, names);
+	}
+	api_reply_invalid(r, errors);
+	return 1;
+}
+
 char *api_query_text(char *text, int max, json_t **errors)
 {
 	if (text == NULL)

@@ -74,6 +74,14 @@ const char *api_filter_province(const char *text, json_t **errors);
  */
 char *api_query_text(char *text, int max, json_t **errors);
 
+/*
+ * Refuses a query string that is malformed, or names a parameter not in
+ * allowed (NULL-terminated) or one twice: answers 400 naming it ("unknown or
+ * repeated <noun>; use <allowed, in order>") and returns 1. Returns 0 when
+ * the query is fine.
+ */
+int api_query_refused(struct http_req *r, const char *const *allowed, const char *noun);
+
 /* Answers 400 with a validation problem listing errors (stolen). */
 void api_reply_invalid(struct http_req *r, json_t *errors);
 

@@ -81,18 +81,9 @@ static int events_parse(struct http_req *r, struct events_query *q)
 			return -1;
 		}
 	}
-	json_t *errors = NULL;
-	const char *unknown = http_req_query_unknown(r, events_params);
-	if (unknown) {
-		if (strcmp(unknown, "?") == 0)
-			fields_error(&errors, "query", "the query string is malformed");
-		else
-			fields_error(&errors, unknown,
-				     "unknown or repeated parameter; use types, "
-				     "listing, last_event_id, ticket");
-		api_reply_invalid(r, errors);
+	if (api_query_refused(r, events_params, "parameter"))
 		return -1;
-	}
+	json_t *errors = NULL;
 	const char *types = evhttp_find_header(r->query, "types");
 	char bad[64];
 	if (types && filter_parse_types(types, &q->types, bad, sizeof(bad)) < 0) {

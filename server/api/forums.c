@@ -348,18 +348,9 @@ static void forums_found(const struct store_reply *res, void *arg)
 void forums_search(struct http_req *r)
 {
 	static const char *const allowed[] = {"state", "province", "cursor", "limit", NULL};
-	json_t *errors = NULL;
-	const char *unknown = http_req_query_unknown(r, allowed);
-	if (unknown) {
-		if (strcmp(unknown, "?") == 0)
-			fields_error(&errors, "query", "the query string is malformed");
-		else
-			fields_error(
-			    &errors, unknown,
-			    "unknown or repeated filter; use state, province, cursor, limit");
-		api_reply_invalid(r, errors);
+	if (api_query_refused(r, allowed, "filter"))
 		return;
-	}
+	json_t *errors = NULL;
 	struct forums_search_ctx *c = xcalloc(1, sizeof(*c));
 	c->r = r;
 	struct store_forum_query q = {.limit = FORUMS_PAGE_DEFAULT,

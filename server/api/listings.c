@@ -292,19 +292,8 @@ static void listings_search_kind(struct http_req *r, const char *fixed_kind)
 {
 	static const char *const allowed[] = {"kind",  "material", "province", "status", "forum",
 					      "owner", "q",	   "cursor",   "limit",	 NULL};
-	const char *unknown = http_req_query_unknown(r, allowed);
-	if (unknown) {
-		json_t *errors = NULL;
-		if (strcmp(unknown, "?") == 0)
-			fields_error(&errors, "query", "the query string is malformed");
-		else
-			fields_error(&errors, unknown,
-				     "unknown or repeated filter; use kind, material, province, "
-				     "status, forum, "
-				     "owner, q, cursor, limit");
-		api_reply_invalid(r, errors);
+	if (api_query_refused(r, allowed, "filter"))
 		return;
-	}
 	struct listings_search_ctx *c = xcalloc(1, sizeof(*c));
 	c->r = r;
 	json_t *errors = NULL;
