@@ -28,9 +28,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 12
+local LIBRARY_VERSION = 13
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = 'f5c4ad2ac793ddf2d0390e5bf155d7df69d659d79a668c4d3a00cac64122ac0e'
+local LIBRARY_HASH = '553c01326ba72e6b635c21ff5120bf8f6044b809451b23f2ea7470428893a08f'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{

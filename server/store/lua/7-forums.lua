@@ -448,10 +448,11 @@ redis.register_function('cm_forum_review', function(keys, args)
     return redis.error_reply('CM_REFUSED the forum is ' .. f.state ..
       '; its batch is reviewed while the forum is in review')
   end
-  local selected = {}
+  local selected, whole = {}, false
   if #args > 7 then
     for i = 8, #args do selected[#selected + 1] = args[i] end
   else
+    whole = true
     for _, b in ipairs(forum_batch(id)) do
       if b[2] == 'proposed' then selected[#selected + 1] = b[1] end
     end
@@ -482,7 +483,8 @@ redis.register_function('cm_forum_review', function(keys, args)
     done[#done + 1] = t[1]
   end
   idem_record(keys[2], args[7], cjson.encode(done), kind)
-  return { 'done', done, forum_batch_proposed(id) }
+  -- every proposed match of the batch was selected: none is left (no second scan)
+  return { 'done', done, whole and 0 or forum_batch_proposed(id) }
 end)
 
 -- cm_forum_batch: the forum's batch as the organiser reviews it.
