@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "data.h"
+#include "data_int.h"
 
 /* ---- plan timing ------------------------------------------------------------ */
 

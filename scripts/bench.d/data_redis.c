@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "data.h"
+#include "data_int.h"
 
 #define EVENTS_MAXLEN 1000000L /* craftmatchd's --events-maxlen default */
 #define PIPELINE 512

@@ -46,7 +46,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include "loadgen.h"
+#include "loadgen_int.h"
 
 /* ---- run parameters ------------------------------------------------------- */
 
@@ -287,8 +287,15 @@ static void run_http(const char *watch_redis, const char *sse_watch_path, const 
 	n_conns = (size_t)opt_connections;
 	if (watch_redis)
 		watch_start(watch_redis);
-	if (sse_watch_path)
+	if (sse_watch_path) {
 		sse_watch_start(sse_watch_path, token);
+		uint64_t t0 = now_ns();
+		while (!sse_watch_ok()) {
+			loop_once(50);
+			if (now_ns() - t0 > 10e9)
+				die("the SSE watcher got no 200 within 10 s");
+		}
+	}
 	t_start = now_ns();
 	t_warm = t_start + (uint64_t)(opt_warmup * 1e9);
 	t_end = t_start + (uint64_t)((opt_duration > 0 ? opt_duration : HARD_CAP_S) * 1e9);

@@ -1,7 +1,7 @@
 /*
  * cmbench-load: the requests file, the listing id table, latency samples, the
  * non-blocking connections and the parsing of HTTP/1.1 answers (loadgen.c says
- * what the tool does; loadgen.h what its files share).
+ * what the tool does; loadgen_int.h what its files share).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "loadgen.h"
+#include "loadgen_int.h"
 
 void die(const char *fmt, ...)
 {

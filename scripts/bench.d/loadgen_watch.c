@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "loadgen.h"
+#include "loadgen_int.h"
 
 static struct conn watch;
 static char watch_last[64] = "$";

@@ -107,7 +107,9 @@ extern long sse_ready;
 extern size_t dl_n;
 void sse_resolve(void);
 void sse_event(struct conn *c, uint32_t evs, uint64_t t);
+/* Connects the SSE watcher; the loop runs until sse_watch_ok() (its 200). */
 void sse_watch_start(const char *path, const char *token);
+int sse_watch_ok(void);
 
 /* ---- loadgen.c ------------------------------------------------------------ */
 
