@@ -111,6 +111,11 @@ class Shared:
         self.errors = []
         self.stop = threading.Event()
         self.counts = collections.Counter()
+        self.ends_by = 0  # the latest end (ms) given seconds ahead, as posted or patched
+
+    def ended_by(self, ms):
+        with self.lock:
+            self.ends_by = max(self.ends_by, ms)
 
     def record(self, view):
         with self.lock:
@@ -231,14 +236,17 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
         try:
             for kind, actor, body in plan:
                 # a deadline seconds away is taken from the clock at posting time
-                body = {k: fixtures.rfc3339_in(v[1])[0] if isinstance(v, tuple) else v
-                        for k, v in body.items()}
+                soon = {k: fixtures.rfc3339_in(v[1]) for k, v in body.items()
+                        if isinstance(v, tuple)}
+                body = dict(body, **{k: text for k, (text, _) in soon.items()})
                 c = rng.choice(clients)
                 status, _, view = c.request("POST", "/v1/%ss" % kind, body=body,
                                             token=actor.token)
                 if status != 201:
                     shared.fail("POST %s %r -> %d %r" % (kind, body, status, view))
                     continue
+                for _, ms in soon.values():
+                    shared.ended_by(ms)
                 with shared.lock:
                     shared.listings[view["id"]] = (kind, actor)
                     shared.counts["posted"] += 1
@@ -280,13 +288,13 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
                         shared.fail("DELETE %s -> %d %r" % (lid, status, body))
                     continue
                 m = cur["material"]["code"]
-                patch = {}
+                patch, ends = {}, 0
                 r = rng.random()
                 now_ms = int(time.time() * 1000)
                 if r < 0.06 and (kind == "need" or ms_of(cur["available_from"]) <= now_ms):
                     # ends within seconds, maybe with matches under way
-                    patch["needed_by" if kind == "need" else "available_until"] = \
-                        fixtures.rfc3339_in(rng.uniform(2, 8))[0]
+                    patch["needed_by" if kind == "need" else "available_until"], ends = \
+                        fixtures.rfc3339_in(rng.uniform(2, 8))
                 elif r < 0.4:
                     amount, unit, _ = self.amount(rng, m)
                     patch = {"quantity": amount, "unit": unit}
@@ -311,6 +319,7 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
                 if status == 200:
                     shared.record(body)
                     shared.counts["patched"] += 1
+                    shared.ended_by(ends)
                 elif status == 409:
                     shared.counts["patch_409"] += 1  # below what is allocated, or closed
                 else:
@@ -417,6 +426,14 @@ class EngineRandomTest(fixtures.MatchHelpers, harness.TestCase):
         self.assertEqual(shared.errors, [], self.msg("client errors"))
         self.assertEqual(shared.counts["posted"], N_LISTINGS, self.msg("posted"))
 
+        # Every end given seconds ahead passes, and the expiry sweep ends
+        # those listings, before the state is frozen: the run ends listings
+        # by expiry whatever its pace.
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while (time.time() * 1000 <= shared.ends_by or
+               int(self.rc.execute("ZCOUNT", "cm:expiry", "-inf", str(shared.ends_by)))):
+            self.assertLess(time.monotonic(), deadline, self.msg("listings left unexpired"))
+            time.sleep(0.1)
         fixtures.wait_engine_idle(self.rc, self.daemons, quiet=3.0, timeout=SETTLE_TIMEOUT)
         per_engine = [(d.metric("craftmatch_engine_proposals_total"),
                        d.metric("craftmatch_engine_refused_total")) for d in self.daemons]
