@@ -20,7 +20,8 @@ expire with matches under way) and closes listings, and one plays
 moderator and parties: approves, rejects, cancels, accepts, declines and
 fulfils (partial deliveries too, and whole ones that fill listings); a
 step on a match that a close or an expiry cancelled meanwhile is a 409.
-Then it waits until both engines have settled (queues empty, counters and
+Then it waits until every end given seconds ahead has passed and been swept,
+and until both engines have settled (queues empty, counters and
 cm:events still) and stops them.
 
 Proves, from Redis directly:
