@@ -25,17 +25,17 @@ json_t *reputation_render(const char *account, const json_t *counts)
 	json_int_t ended = fulfilled + reputation_count(counts, SRF_DECLINED) +
 			   reputation_count(counts, SRF_CANCELLED) +
 			   reputation_count(counts, SRF_EXPIRED);
-	return json_pack(
-	    "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I}, s:{s:I, s:I}}", "account_id",
-	    account, "confirmed", reputation_count(counts, SRF_CONFIRMED), "fulfilled", fulfilled,
-	    "declined", reputation_count(counts, SRF_DECLINED), "cancelled",
-	    reputation_count(counts, SRF_CANCELLED), "expired",
-	    reputation_count(counts, SRF_EXPIRED), "quantity_fulfilled",
-	    reputation_count(counts, SRF_QUANTITY_FULFILLED), "quantity_delivered",
-	    reputation_count(counts, SRF_QUANTITY_DELIVERED), "delivered_share", "numerator",
-	    reputation_count(counts, SRF_QUANTITY_DELIVERED), "denominator",
-	    reputation_count(counts, SRF_QUANTITY_FULFILLED), "fulfilment_rate", "numerator",
-	    fulfilled, "denominator", ended);
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I}, s:{s:I, s:I}}",
+			 "account_id", account, "confirmed",
+			 reputation_count(counts, SRF_CONFIRMED), "fulfilled", fulfilled,
+			 "declined", reputation_count(counts, SRF_DECLINED), "cancelled",
+			 reputation_count(counts, SRF_CANCELLED), "expired",
+			 reputation_count(counts, SRF_EXPIRED), "quantity_fulfilled",
+			 reputation_count(counts, SRF_QUANTITY_FULFILLED), "quantity_delivered",
+			 reputation_count(counts, SRF_QUANTITY_DELIVERED), "delivered_share",
+			 "numerator", reputation_count(counts, SRF_QUANTITY_DELIVERED),
+			 "denominator", reputation_count(counts, SRF_QUANTITY_FULFILLED),
+			 "fulfilment_rate", "numerator", fulfilled, "denominator", ended);
 }
 
 /* ---- GET /v1/accounts/{id}/reputation ---- */
@@ -177,7 +177,8 @@ void reputation_attach(struct http_req *r, json_t *const *views, const struct ma
 		int need, offer;
 		j->views[i] = views[i];
 		match_reputation_sides(r->account, &f[i], &need, &offer);
-		j->side[i][0] = need && f[i].need_owner[0] ? reputation_place(j, f[i].need_owner) : -1;
+		j->side[i][0] =
+		    need && f[i].need_owner[0] ? reputation_place(j, f[i].need_owner) : -1;
 		j->side[i][1] =
 		    offer && f[i].offer_owner[0] ? reputation_place(j, f[i].offer_owner) : -1;
 	}

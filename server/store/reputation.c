@@ -7,8 +7,7 @@
 
 #include "server/store/keys.h"
 
-void store_reputation_get(struct store *s, const char *const *ids, size_t n, store_cb cb,
-			  void *arg)
+void store_reputation_get(struct store *s, const char *const *ids, size_t n, store_cb cb, void *arg)
 {
 	char keys_buf[STORE_REP_MAX][KEYS_MAX];
 	const char *keys[STORE_REP_MAX];
@@ -19,8 +18,7 @@ void store_reputation_get(struct store *s, const char *const *ids, size_t n, sto
 	store_fcall(s, "cm_reputation_get", 1, (int)n, keys, 0, NULL, NULL, cb, arg);
 }
 
-void store_engine_reputation(struct store *s, const char *cursor, int count, store_cb cb,
-			     void *arg)
+void store_engine_reputation(struct store *s, const char *cursor, int count, store_cb cb, void *arg)
 {
 	char c[16];
 	snprintf(c, sizeof(c), "%d", count);
