@@ -78,3 +78,18 @@ int match_contacts_open(const char *state)
 {
 	return strcmp(state, "confirmed") == 0 || strcmp(state, "fulfilled") == 0;
 }
+
+void match_reputation_sides(const json_t *viewer, const struct match_facts *m, int *need,
+			    int *offer)
+{
+	*need = *offer = 0;
+	if (match_moderates(viewer, m)) {
+		*need = *offer = 1;
+		return;
+	}
+	if (!m->approved)
+		return;
+	enum match_side side = match_side_of(viewer, m);
+	*need = side == MATCH_SIDE_OFFER;
+	*offer = side == MATCH_SIDE_NEED;
+}

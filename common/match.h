@@ -44,4 +44,13 @@ int match_may_act(const json_t *viewer, const struct match_facts *m, const char 
 /* Contact details of the other party show only in these states. */
 int match_contacts_open(const char *state);
 
+/*
+ * Whose reputation viewer sees on match m: *need and *offer set to 1 or 0.
+ * Moderators of the match and admins see both sides always; a party sees
+ * the other party's from approval on (never its own here: it has
+ * GET /v1/accounts/{id}/reputation); anyone else neither.
+ */
+void match_reputation_sides(const json_t *viewer, const struct match_facts *m, int *need,
+			    int *offer);
+
 #endif

@@ -50,12 +50,17 @@
  *
  * Ranking (matching_plan), ascending, the first difference decides:
  *   1. landed cost per base unit (micro-VND);
- *   2. the deadline: for offer candidates (a need is the subject) the
+ *   2. (a tie-breaker only) the candidate owner's reputation, better first:
+ *      its fulfilment record as Laplace's rule of succession,
+ *      (kept + 1) / (ended + 2) compared exactly (matching_rep_cmp), so an
+ *      account with no ended match stands at 1/2, between a good record and
+ *      a bad one; equal records fall through;
+ *   3. the deadline: for offer candidates (a need is the subject) the
  *      offer's available_until, earlier first, open-ended (0) last; for
  *      need candidates (an offer is the subject) the need's needed_by,
  *      earlier first;
- *   3. the candidate's posting seq, earlier first;
- *   4. the candidate's id (strcmp), then its index in cands, so the order is
+ *   4. the candidate's posting seq, earlier first;
+ *   5. the candidate's id (strcmp), then its index in cands, so the order is
  *      total and the plan is the same on every run and every engine.
  * An offer as the subject has one price for all needs, so its ranking is by
  * freight: nearest (per unit of freight) first.
@@ -135,6 +140,22 @@ enum matching_distance_from {
 };
 
 /*
+ * An owner's record of keeping its word (store/lua/1-reputation.lua):
+ * kept = matches fulfilled, ended = kept + declined, cancelled and expired
+ * against it. The engine keeps one per owner; listings point to it.
+ */
+struct matching_rep {
+	int64_t kept, ended;
+};
+
+/*
+ * <0 when a's record is the better one by (kept + 1) / (ended + 2), >0 when
+ * b's, 0 when equal; NULL counts as no record (0, 0). Exact (cross
+ * products in 128 bits).
+ */
+int matching_rep_cmp(const struct matching_rep *a, const struct matching_rep *b);
+
+/*
  * One open listing as the engine keeps it in memory (up to a million of
  * them): flat, no heap pointers; material and province point into the
  * static reference tables. Fields of the other kind are 0.
@@ -159,6 +180,8 @@ struct matching_listing {
 	uint8_t kind;			 /* enum listing_kind */
 	uint8_t has_location;		 /* 0 or 1 */
 	uint8_t accept_substitutes;	 /* needs: 0 or 1 */
+	/* the owner's reputation (the engine's table); NULL: none known */
+	const struct matching_rep *rep;
 };
 
 /* One allocation of matching_plan(). */
@@ -176,6 +199,13 @@ struct matching_alloc {
 	size_t compatible;     /* how many candidates passed every filter */
 	uint8_t cand_kind;     /* enum listing_kind of the candidates */
 	uint8_t distance_from; /* enum matching_distance_from */
+	/*
+	 * 1 when reputation decided: the runner-up (the next in rank) had the
+	 * same landed cost and a worse record. rep and runner_up: both
+	 * records then (kept, ended).
+	 */
+	uint8_t by_reputation;
+	struct matching_rep rep, runner_up;
 };
 
 /*
@@ -284,7 +314,7 @@ size_t matching_plan(const struct matching_listing *subject,
 /*
  * The fields of one candidate that a plan reads, packed into one cache line
  * so that a plan streams through an array of rows instead of following a
- * pointer to a 168-byte listing per candidate. matching_row_fill() makes a
+ * pointer to a 176-byte listing per candidate. matching_row_fill() makes a
  * row from its listing; remaining is the one field that changes without a
  * refill, and whoever changes a listing's remaining sets the row's too.
  */
@@ -350,9 +380,9 @@ struct matching_run {
  *     (an equal owner hash, a price equal to the bound once floored, a
  *     substitute need's grade) reads the listings; a distance is measured
  *     from the table of province centres when neither side has coordinates;
- *   - the MATCHING_PRUNE_KEEP least (landed cost, deadline) pairs seen so
- *     far are a bound: a candidate whose price plus a lower bound of its
- *     freight (from the change of latitude alone) comes after them cannot
+ *   - the MATCHING_PRUNE_KEEP least landed costs seen so far are a bound:
+ *     a candidate whose price plus a lower bound of its freight (from the
+ *     change of latitude alone) is above them cannot
  *     rank among them, so it is only counted when compatible, never costed
  *     in full; in a need's run of offers, once the price alone passes the
  *     bound, the rest is counted from the rows. When the allocation needs
@@ -378,7 +408,10 @@ size_t matching_plan_runs(const struct matching_listing *subject, const struct m
  *                "per_base_micro_vnd", "total_vnd"},
  *    "goods_total_vnd", "landed": {"per_base_micro_vnd", "total_vnd"},
  *    "rank", "candidates", "substitute": bool (+ "need_material" when
- *    true), "why": "cheapest landed cost among 3 compatible offers" …}.
+ *    true), "why": "cheapest landed cost among 3 compatible offers" …,
+ *    and when reputation broke a tie (a->by_reputation)
+ *    "tie_break": {"by": "reputation", "chosen": {"kept", "ended"},
+ *    "runner_up": {"kept", "ended"}}, the why saying so}.
  * a is one of matching_plan()'s allocations for this pair and rate the one
  * it was planned with. Returns a new reference; caller json_decref()s it.
  * All arguments borrowed.

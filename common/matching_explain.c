@@ -50,7 +50,7 @@ json_t *matching_explain(const struct matching_listing *need, const struct match
 	int substitute = need->material != offer->material;
 	int offers = a->cand_kind == LISTING_OFFER;
 	const char *what = offers ? "offer" : "need";
-	char why[256], place[48];
+	char why[384], place[48];
 	json_t *o;
 
 	/* An offer has one price for every need: its order is by freight. */
@@ -60,14 +60,19 @@ json_t *matching_explain(const struct matching_listing *need, const struct match
 	else
 		snprintf(place, sizeof(place), "%zu%s %s", a->rank,
 			 matching_ordinal_suffix(a->rank), order);
-	snprintf(why, sizeof(why), "%s among %zu compatible %s%s%s%s", place, a->compatible, what,
+	snprintf(why, sizeof(why), "%s among %zu compatible %s%s%s%s%s", place, a->compatible, what,
 		 a->compatible == 1 ? "" : "s",
 		 a->rank > 1 ? (offers ? "; the need is split, cheaper offers were used first "
 					 "or could not meet their minimum order"
 				       : "; the offer is split, nearer needs were served first "
 					 "or were below its minimum order")
 			     : "",
-		 substitute ? "; a substitute the need accepts" : "");
+		 substitute ? "; a substitute the need accepts" : "",
+		 !a->by_reputation ? ""
+		 : offers	   ? "; the tie with an offer of equal landed cost went to the "
+				     "better fulfilment record of its owner"
+				   : "; the tie with a need of equal freight went to the better "
+				     "fulfilment record of its owner");
 
 	o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "need", need->id, "offer", offer->id, "material",
 		      m ? m->code : "", "base_unit", m ? materials_base_unit(m) : "",
@@ -98,6 +103,13 @@ json_t *matching_explain(const struct matching_listing *need, const struct match
 	json_object_set_new(o, "substitute", json_boolean(substitute));
 	if (substitute && need->material)
 		json_object_set_new(o, "need_material", json_string(need->material->code));
+	if (a->by_reputation)
+		json_object_set_new(
+		    o, "tie_break",
+		    json_pack("{s:s, s:{s:I, s:I}, s:{s:I, s:I}}", "by", "reputation", "chosen",
+			      "kept", (json_int_t)a->rep.kept, "ended", (json_int_t)a->rep.ended,
+			      "runner_up", "kept", (json_int_t)a->runner_up.kept, "ended",
+			      (json_int_t)a->runner_up.ended));
 	json_object_set_new(o, "why", json_string(why));
 	return o;
 }

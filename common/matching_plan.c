@@ -19,11 +19,27 @@ static int matching_cmp_i64(int64_t a, int64_t b)
 	return (a > b) - (a < b);
 }
 
+int matching_rep_cmp(const struct matching_rep *a, const struct matching_rep *b)
+{
+	static const struct matching_rep none = {0, 0};
+	if (a == NULL)
+		a = &none;
+	if (b == NULL)
+		b = &none;
+	/* (ka + 1) / (ea + 2) against (kb + 1) / (eb + 2): the larger is better */
+	matching_i128 x = ((matching_i128)a->kept + 1) * ((matching_i128)b->ended + 2);
+	matching_i128 y = ((matching_i128)b->kept + 1) * ((matching_i128)a->ended + 2);
+	return (x < y) - (x > y);
+}
+
 static int matching_entry_cmp(const struct matching_entry *a, const struct matching_entry *b)
 {
 	int c;
 
 	if ((c = matching_cmp_i64(a->landed_micro, b->landed_micro)) != 0)
+		return c;
+	/* Reputation only breaks a tie of the landed cost. */
+	if ((c = matching_rep_cmp(a->cand->rep, b->cand->rep)) != 0)
 		return c;
 	if ((c = matching_cmp_i64(a->deadline, b->deadline)) != 0)
 		return c;
@@ -121,6 +137,12 @@ void matching_entry_push(struct matching_entry **entries, size_t *count, size_t 
 	(*entries)[(*count)++] = *e;
 }
 
+static void matching_rep_copy(struct matching_rep *to, const struct matching_rep *from)
+{
+	to->kept = from ? from->kept : 0;
+	to->ended = from ? from->ended : 0;
+}
+
 /*
  * The greedy allocation over the ranked entries (a heap of count of them;
  * compatible is the number of compatible candidates, which may be more when
@@ -168,6 +190,11 @@ size_t matching_allocate(const struct matching_listing *subject, struct matching
 		a->compatible = compatible;
 		a->cand_kind = subject->kind == LISTING_NEED ? LISTING_OFFER : LISTING_NEED;
 		a->distance_from = (uint8_t)e->from;
+		/* The runner-up is the heap's top now: did the record alone rank them? */
+		a->by_reputation = heap_n > 0 && entries[0].landed_micro == e->landed_micro &&
+				   matching_rep_cmp(cand->rep, entries[0].cand->rep) < 0;
+		matching_rep_copy(&a->rep, cand->rep);
+		matching_rep_copy(&a->runner_up, a->by_reputation ? entries[0].cand->rep : NULL);
 		written++;
 		left -= q;
 	}

@@ -322,10 +322,12 @@ static inline int64_t matching_row_km_lo(const struct matching_subj *s,
 }
 
 /*
- * The bound: the MATCHING_PRUNE_KEEP least (landed cost, deadline) pairs
- * seen, a max-heap whose top is the last of them. A candidate whose pair
- * (with its landed cost bounded from below) comes after the top ranks
- * after all of them, whatever its seq and id.
+ * The bound: the MATCHING_PRUNE_KEEP least landed costs seen, a max-heap
+ * whose top is the last of them. A candidate whose landed cost (bounded
+ * from below) is above the top's ranks after all of them, whatever its
+ * owner's reputation, deadline, seq and id; one of an equal cost is
+ * costed, as reputation may rank it first (and matching_allocate compares
+ * a choice with its runner-up of the same cost).
  */
 struct matching_best {
 	int64_t landed, deadline;
@@ -333,7 +335,8 @@ struct matching_best {
 
 static int matching_best_after(int64_t landed, int64_t deadline, const struct matching_best *b)
 {
-	return landed > b->landed || (landed == b->landed && deadline > b->deadline);
+	(void)deadline;
+	return landed > b->landed;
 }
 
 static void matching_best_sift(struct matching_best *h, size_t n, size_t i)

@@ -21,10 +21,12 @@
 #include "common/units.h"
 #include "common/xalloc.h"
 #include "server/api/api.h"
+#include "server/api/reputation.h"
 #include "server/app.h"
 #include "server/clock.h"
 #include "server/http/request.h"
 #include "server/store/matches.h"
+#include "server/store/reputation.h"
 
 #define MATCHES_PAGE_DEFAULT 20
 #define MATCHES_PAGE_MAX 100
@@ -184,6 +186,7 @@ static struct matches_ctx *matches_load(struct http_req *r, matches_next next)
 struct matches_contact {
 	struct http_req *r;
 	json_t *view;
+	char other[IDS_MAX]; /* the party whose contact the caller sees, "" none */
 };
 
 static void matches_counterparty(const struct store_reply *res, void *arg)
@@ -204,6 +207,24 @@ static void matches_counterparty(const struct store_reply *res, void *arg)
 	free(mc);
 }
 
+/* The reputation is on the view: now the counterparty's contact, if the caller sees it. */
+static void matches_reply_contact(struct http_req *r, void *arg, const struct store_reply *failed)
+{
+	struct matches_contact *mc = arg;
+	if (failed) {
+		json_decref(mc->view);
+		free(mc);
+		api_reply_store_error(r, failed);
+		return;
+	}
+	if (mc->other[0] == '\0') {
+		http_reply_json(r, 200, mc->view);
+		free(mc);
+		return;
+	}
+	store_account_get(r->app->store, mc->other, matches_counterparty, mc);
+}
+
 static void matches_reply_one(struct http_req *r, const char *id, const json_t *row)
 {
 	json_t *view = matches_view(id, row);
@@ -212,16 +233,13 @@ static void matches_reply_one(struct http_req *r, const char *id, const json_t *
 	http_reply_header(r, "ETag", etag);
 	struct match_facts f = matches_facts(row);
 	enum match_side side = match_side_of(r->account, &f);
-	if (side != MATCH_SIDE_NONE && match_contacts_open(f.state)) {
-		struct matches_contact *mc = xcalloc(1, sizeof(*mc));
-		mc->r = r;
-		mc->view = view;
-		store_account_get(r->app->store,
-				  side == MATCH_SIDE_NEED ? f.offer_owner : f.need_owner,
-				  matches_counterparty, mc);
-		return;
-	}
-	http_reply_json(r, 200, view);
+	struct matches_contact *mc = xcalloc(1, sizeof(*mc));
+	mc->r = r;
+	mc->view = view;
+	if (side != MATCH_SIDE_NONE && match_contacts_open(f.state))
+		snprintf(mc->other, sizeof(mc->other), "%s",
+			 side == MATCH_SIDE_NEED ? f.offer_owner : f.need_owner);
+	reputation_attach(r, &view, &f, 1, matches_reply_contact, mc);
 }
 
 static void matches_get_loaded(struct matches_ctx *c)
@@ -422,6 +440,17 @@ static void matches_search_free(struct matches_search_ctx *c)
 	free(c);
 }
 
+static void matches_page_reply(struct http_req *r, void *arg, const struct store_reply *failed)
+{
+	json_t *page = arg;
+	if (failed) {
+		json_decref(page);
+		api_reply_store_error(r, failed);
+		return;
+	}
+	http_reply_json(r, 200, page);
+}
+
 static void matches_found(const struct store_reply *res, void *arg)
 {
 	struct matches_search_ctx *c = arg;
@@ -431,7 +460,29 @@ static void matches_found(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
-	http_reply_json(r, 200, api_page(res->value, matches_view));
+	json_t *page = api_page(res->value, matches_view);
+	json_t *items = json_object_get(page, "items");
+	const json_t *rows = store_field(res->value, STORE_PAGE_ROWS);
+	size_t n = json_array_size(items);
+	if (n != json_array_size(rows) || n > STORE_REP_MAX / 2) {
+		http_reply_json(r, 200, page);
+		return;
+	}
+	/* The rows' facts, their id left off as matches_view reads them. */
+	json_t *fields[STORE_REP_MAX / 2], *views[STORE_REP_MAX / 2];
+	struct match_facts f[STORE_REP_MAX / 2];
+	for (size_t i = 0; i < n; i++) {
+		const json_t *row = json_array_get(rows, i);
+		fields[i] = json_array();
+		for (size_t k = 1; k < json_array_size(row); k++)
+			json_array_append(fields[i], json_array_get(row, k));
+		f[i] = matches_facts(fields[i]);
+		views[i] = json_array_get(items, i);
+	}
+	/* reputation_attach copies what it needs of f at once */
+	reputation_attach(r, views, f, n, matches_page_reply, page);
+	for (size_t i = 0; i < n; i++)
+		json_decref(fields[i]);
 }
 
 void matches_search(struct http_req *r)

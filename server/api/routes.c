@@ -11,6 +11,7 @@
 #include "server/api/listings.h"
 #include "server/api/matches.h"
 #include "server/api/reference.h"
+#include "server/api/reputation.h"
 #include "server/api/sessions.h"
 #include "server/api/tokens.h"
 
@@ -25,6 +26,7 @@ const struct route api_routes[] = {
     {"GET", "/v1/accounts", accounts_search, 0},
     {"GET", "/v1/accounts/{id}", accounts_get, 0},
     {"PATCH", "/v1/accounts/{id}", accounts_patch, 0},
+    {"GET", "/v1/accounts/{id}/reputation", accounts_reputation, 0},
     {"POST", "/v1/tokens", tokens_create, 0},
     {"GET", "/v1/tokens", tokens_list, 0},
     {"DELETE", "/v1/tokens/{id}", tokens_revoke, 0},

@@ -29,6 +29,7 @@
 
 #include <event2/event.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,6 +46,7 @@
 #include "server/log.h"
 #include "server/store/events.h"
 #include "server/store/matches.h"
+#include "server/store/reputation.h"
 #include "server/store/snapshot.h"
 
 #define ENGINE_SNAPSHOT_PAGE 2000
@@ -264,6 +266,18 @@ static void engine_requeue(struct engine *e, const char *id, long long event_ms)
 
 static void engine_release_match(struct engine *e, const char *match_id);
 
+/* A match event's '_rep': "ACCOUNT KEPT ENDED ..." of the records it changed. */
+static void engine_reputation(struct engine *e, const char *text)
+{
+	char owner[IDS_MAX];
+	long long kept, ended;
+	int used;
+	while (text && sscanf(text, " %31s %lld %lld%n", owner, &kept, &ended, &used) == 3) {
+		index_rep_set(e->ix, owner, kept, ended);
+		text += used;
+	}
+}
+
 static void engine_on_events(struct events_reader *rd, const struct events_entry *ev, size_t n,
 			     void *arg)
 {
@@ -288,6 +302,7 @@ static void engine_on_events(struct events_reader *rd, const struct events_entry
 				    e, events_field(x, "match")); /* ours, in flight */
 			engine_set_remaining(e, need, events_field(x, "need_remaining"));
 			engine_set_remaining(e, offer, events_field(x, "offer_remaining"));
+			engine_reputation(e, events_field(x, "_rep"));
 			/* The match failed: its pair waits for a change of either side. */
 			if (strcmp(events_field(x, "_failed"), "1") == 0)
 				index_fail(e->ix, need,
@@ -556,6 +571,8 @@ static void engine_work(struct engine *e)
 /* ---- start-up ---- */
 
 static void engine_pairs_page(const struct store_reply *res, void *arg);
+static void engine_reps_next(struct engine *e, const char *cursor);
+static void engine_reps_page(const struct store_reply *res, void *arg);
 
 static void engine_pairs_next(struct engine *e, const char *cursor)
 {
@@ -613,6 +630,42 @@ static void engine_pairs_page(const struct store_reply *res, void *arg)
 	const char *next = store_field_str(res->value, STORE_PAGE_NEXT);
 	if (next && strcmp(next, "0") != 0) {
 		engine_pairs_next(e, next);
+		return;
+	}
+	engine_reps_next(e, "0");
+}
+
+static void engine_reps_next(struct engine *e, const char *cursor)
+{
+	e->pending++;
+	store_engine_reputation(e->app->store, cursor, ENGINE_SNAPSHOT_PAGE, engine_reps_page, e);
+}
+
+/* A page of the owners' reputations; after the last one the feed starts. */
+static void engine_reps_page(const struct store_reply *res, void *arg)
+{
+	struct engine *e = arg;
+	if (engine_returned(e))
+		return;
+	if (res->status != STORE_OK) {
+		log_warn("engine", "reputation page failed, retrying", "error=\"%s\"",
+			 res->message ? res->message : "");
+		e->started = 0;
+		return;
+	}
+	/* account, "KEPT ENDED", ... */
+	const json_t *flat = store_field(res->value, STORE_PAGE_ROWS);
+	for (size_t i = 0; i + 1 < json_array_size(flat); i += 2) {
+		const char *owner = json_string_value(json_array_get(flat, i));
+		const char *v = json_string_value(json_array_get(flat, i + 1));
+		long long kept, ended;
+		if (owner && strlen(owner) < IDS_MAX && v &&
+		    sscanf(v, "%lld %lld", &kept, &ended) == 2)
+			index_rep_set(e->ix, owner, kept, ended);
+	}
+	const char *next = store_field_str(res->value, STORE_PAGE_NEXT);
+	if (next && strcmp(next, "0") != 0) {
+		engine_reps_next(e, next);
 		return;
 	}
 	log_info("engine", "index built", "listings=%zu feed_from=%s", index_size(e->ix),

@@ -40,6 +40,17 @@ struct index {
 	int loading;		    /* index_load(): listings appended, put in order at its end */
 	const struct material *last_material; /* index_material()'s last answer */
 	unsigned last_material_at;
+	/*
+	 * Owners' reputations by owner id (open addressing), each allocated
+	 * once and kept until index_free, so listings may point to them.
+	 */
+	struct index_rep **reps;
+	size_t reps_size, reps_count;
+};
+
+struct index_rep {
+	struct matching_rep rep;
+	char owner[IDS_MAX];
 };
 
 static uint64_t index_hash(const char *s)
@@ -81,6 +92,8 @@ struct index *index_new(void)
 	ix->table_size = 1024;
 	ix->table = xcalloc(ix->table_size, sizeof(*ix->table));
 	ix->tags = xcalloc(ix->table_size, sizeof(*ix->tags));
+	ix->reps_size = 256;
+	ix->reps = xcalloc(ix->reps_size, sizeof(*ix->reps));
 	return ix;
 }
 
@@ -97,6 +110,9 @@ void index_free(struct index *ix)
 		free(ix->lists[i].items);
 		free(ix->lists[i].rows);
 	}
+	for (size_t i = 0; i < ix->reps_size; i++)
+		free(ix->reps[i]);
+	free(ix->reps);
 	free(ix->lists);
 	free(ix->table);
 	free(ix->tags);
@@ -303,6 +319,46 @@ static void index_grow(struct index *ix)
 
 static int64_t index_avail(const struct index_entry *e);
 
+/* The slot of owner's reputation in reps, or the empty one where it goes. */
+static size_t index_rep_slot(struct index_rep *const *reps, size_t size, const char *owner)
+{
+	size_t i = (size_t)index_hash(owner) & (size - 1);
+	while (reps[i] && strcmp(reps[i]->owner, owner) != 0)
+		i = (i + 1) & (size - 1);
+	return i;
+}
+
+/* owner's reputation record, made (no record yet) when absent. */
+static struct index_rep *index_rep_of(struct index *ix, const char *owner)
+{
+	size_t i = index_rep_slot(ix->reps, ix->reps_size, owner);
+	if (ix->reps[i])
+		return ix->reps[i];
+	if ((ix->reps_count + 1) * 2 > ix->reps_size) {
+		size_t size = ix->reps_size * 2;
+		struct index_rep **reps = xcalloc(size, sizeof(*reps));
+		for (size_t k = 0; k < ix->reps_size; k++)
+			if (ix->reps[k])
+				reps[index_rep_slot(reps, size, ix->reps[k]->owner)] = ix->reps[k];
+		free(ix->reps);
+		ix->reps = reps;
+		ix->reps_size = size;
+		i = index_rep_slot(ix->reps, ix->reps_size, owner);
+	}
+	struct index_rep *r = xcalloc(1, sizeof(*r));
+	snprintf(r->owner, sizeof(r->owner), "%s", owner);
+	ix->reps[i] = r;
+	ix->reps_count++;
+	return r;
+}
+
+void index_rep_set(struct index *ix, const char *owner, int64_t kept, int64_t ended)
+{
+	struct index_rep *r = index_rep_of(ix, owner);
+	r->rep.kept = kept;
+	r->rep.ended = ended;
+}
+
 struct index_entry *index_put(struct index *ix, const struct matching_listing *l)
 {
 	uint32_t tag;
@@ -325,6 +381,7 @@ struct index_entry *index_put(struct index *ix, const struct matching_listing *l
 		ix->count++;
 	}
 	e->l = *l;
+	e->l.rep = &index_rep_of(ix, l->owner)->rep;
 	e->material = index_material(ix, l->material);
 	e->retries = 0;
 	/* Reservations in flight stand; the row is made from l by index_list_add. */

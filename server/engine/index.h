@@ -82,6 +82,12 @@ void index_fail(struct index *ix, const char *need, int64_t need_version, const 
 		int64_t offer_version);
 
 /*
+ * Sets owner's reputation (matching_rep: kept, ended), which every listing
+ * of owner in the index, now or later, reads for the tie-break.
+ */
+void index_rep_set(struct index *ix, const char *owner, int64_t kept, int64_t ended);
+
+/*
  * Sets a listing's remaining, in its entry and in the row its plans read
  * (the engine goes through index_set_known and index_reserve, which call it).
  */

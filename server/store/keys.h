@@ -43,6 +43,9 @@ static inline const char *keys_fmt(char buf[KEYS_MAX], const char *prefix, const
 #define keys_match(buf, id) keys_fmt(buf, "cm:match:", id, NULL)
 #define keys_matches_by(buf, what, value) keys_fmt(buf, "cm:matches:" what ":", value, NULL)
 #define KEY_EXPIRY "cm:expiry"
+/* An account's reputation counts, and every account's score for the engine (store/lua). */
+#define keys_reputation(buf, id) keys_fmt(buf, "cm:rep:", id, NULL)
+#define KEY_REP_SCORES "cm:rep:scores"
 /* Listing indexes by a validated kind, material or province code, or account id. */
 #define keys_listings_by(buf, what, value) keys_fmt(buf, "cm:listings:" what ":", value, NULL)
 

@@ -132,6 +132,10 @@ async function life(device, m, prov) {
 	assert.match(ptext, new RegExp(villageName));
 	assert.match(ptext, new RegExp(supplierName));
 	await mod.page.locator('.side-by-side .listing-summary').nth(1).waitFor();
+	// Both owners' reputation (uy tín) beside their listings: new accounts, no record yet.
+	const preps = proposal.first().locator('[data-testid=reputation]');
+	assert.equal(await preps.count(), 2, 'the moderator sees both parties\' reputation');
+	assert.match(await preps.first().innerText(), /Uy tín[\s\S]*Chưa có ghép nối nào kết thúc/);
 	await shot(mod, '10-review-queue');
 	await mod.page.goto('/#/listings');
 	await mod.page.locator('[data-listing]').first().waitFor();
@@ -148,6 +152,10 @@ async function life(device, m, prov) {
 	await vmatch.first().waitFor();
 	assert.match(await vmatch.first().innerText(), /Đã duyệt/);
 	assert.equal(await village.page.locator('[data-testid=counterparty]').count(), 0, 'contacts shown before both accepted');
+	// Approved: the village sees the supplier's reputation, only that one.
+	const vrep = vmatch.first().locator('[data-testid=reputation]');
+	assert.equal(await vrep.count(), 1, 'the other party\'s reputation from approval on');
+	assert.match(await vrep.innerText(), /Uy tín của bên kia/);
 	await shot(village, '12-village-match-approved');
 	await village.page.getByRole('button', { name: 'Đồng ý' }).click();
 	await village.page.getByText('Bạn đã đồng ý; đang chờ bên kia.').waitFor();
@@ -170,6 +178,8 @@ async function life(device, m, prov) {
 	await shot(village, '14-village-match-confirmed');
 	await village.page.getByRole('button', { name: 'Đã nhận hàng' }).click();
 	await village.page.locator('[data-match] .badge--fulfilled').waitFor();
+	// The delivery counts for the supplier at once: one match kept of one.
+	await village.page.locator('[data-match] [data-testid=reputation]', { hasText: 'Tỉ lệ hoàn thành: 100%' }).waitFor();
 	await shot(village, '15-village-match-fulfilled');
 
 	// The whole quantity was delivered: the need is filled, shown as such

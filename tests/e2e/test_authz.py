@@ -56,6 +56,12 @@ EXPECT = {
     "GET /v1/accounts/{id}":          {"own": "-   200+c 200+c 200+c 200+c 200+c",
                                        "in":  "401 200-c 200-c 200+c 200+c 200+c",
                                        "out": "401 200-c 200-c 200-c 200-c 200+c"},
+    # the account itself, every moderator, admins (the other party of an
+    # approved match sees it on the match instead)
+    "GET /v1/accounts/{id}/reputation":
+                                      {"own": "-     200   200   200   200   200",
+                                       "in":  "401   403   403   200   200   200",
+                                       "out": "401   403   403   200   200   200"},
     "POST /v1/tokens":                {"own": "-     201   201   201   201   201",
                                        "in":  "401   403   403   201   201   201",
                                        "out": "401   403   403   403   403   201"},
@@ -381,7 +387,8 @@ class AuthzMatrixTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
             if method == "PATCH":
                 return method, "/v1/accounts/" + acc, {"contact": {"phone": "0912 345 678"}}, \
                     lambda: fixtures.redis_hash(rc, "cm:account:" + acc), done
-            return method, "/v1/accounts/" + acc, None, nothing, done
+            return method, pattern.replace("{id}", acc), None, \
+                lambda: fixtures.redis_hash(rc, "cm:rep:" + acc), done
         if route in ("POST /v1/tokens", "GET /v1/tokens"):
             acc = self.account_id(role, target)
             tokens = lambda: sorted(rc.execute("SMEMBERS", "cm:account:%s:tokens" % acc))

@@ -545,6 +545,76 @@ static void test_tie_breaks(void **state)
 	assert_string_equal(again, buf);
 }
 
+/*
+ * Reputation only breaks ties of the landed cost: the better record by
+ * (kept + 1) / (ended + 2) first, an unknown owner at 1/2; equal records
+ * fall through to the deadline, seq and id; a cheaper offer wins whatever
+ * its owner's record. The explanation names the tie-break when it decided.
+ */
+static void test_reputation_breaks_ties(void **state)
+{
+	(void)state;
+	const struct matching_rep good = {9, 10}, bad = {0, 3}, half = {1, 2}, also_half = {3, 6};
+	assert_true(matching_rep_cmp(&good, &bad) < 0);
+	assert_true(matching_rep_cmp(&bad, &good) > 0);
+	assert_true(matching_rep_cmp(NULL, &bad) < 0);	/* 1/2 before 1/5 */
+	assert_true(matching_rep_cmp(&good, NULL) < 0); /* 10/12 before 1/2 */
+	assert_int_equal(matching_rep_cmp(NULL, &half), 0);
+	assert_int_equal(matching_rep_cmp(&half, &also_half), 0);
+	const struct matching_rep huge = {INT64_MAX / 2, INT64_MAX / 2}, worse = {0, INT64_MAX / 2};
+	assert_true(matching_rep_cmp(&huge, &worse) < 0); /* no overflow */
+
+	struct matching_listing n = need("lst_n", 100);
+	/* Equal landed cost; b posted first and ends first, a has the better record. */
+	struct matching_listing a = offer("lst_a", 100, 2000, 1);
+	struct matching_listing b = offer("lst_b", 100, 2000, 1);
+	b.seq = a.seq - 1;
+	b.available_until_ms = NOW + 5 * DAY;
+	a.rep = &good;
+	b.rep = &bad;
+	const struct matching_listing *cands[] = {&b, &a};
+	struct matching_alloc out[2];
+	assert_int_equal(matching_plan(&n, cands, 2, NOW, RATE, out, 2, NULL), 1);
+	assert_int_equal(out[0].index, 1); /* a */
+	assert_int_equal(out[0].by_reputation, 1);
+	assert_int_equal(out[0].rep.kept, 9);
+	assert_int_equal(out[0].runner_up.ended, 3);
+	json_t *ex = matching_explain(&n, &a, &out[0], RATE);
+	json_t *tb = json_object_get(ex, "tie_break");
+	assert_string_equal(json_string_value(json_object_get(tb, "by")), "reputation");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(tb, "chosen"), "kept")),
+			 9);
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(ex, "why")), "better fulfilment record"));
+	json_decref(ex);
+
+	/* Equal records: the deadline decides (b), and the explanation says nothing of it. */
+	a.rep = &half;
+	b.rep = NULL;
+	assert_int_equal(matching_plan(&n, cands, 2, NOW, RATE, out, 2, NULL), 1);
+	assert_int_equal(out[0].index, 0); /* b */
+	assert_int_equal(out[0].by_reputation, 0);
+	ex = matching_explain(&n, &b, &out[0], RATE);
+	assert_null(json_object_get(ex, "tie_break"));
+	assert_null(strstr(json_string_value(json_object_get(ex, "why")), "record"));
+	json_decref(ex);
+
+	/* One VND cheaper per base unit beats any record. */
+	a.rep = &bad;
+	b.rep = &good;
+	a.price_vnd = 1999;
+	assert_int_equal(matching_plan(&n, cands, 2, NOW, RATE, out, 2, NULL), 1);
+	assert_int_equal(out[0].index, 1); /* a, the cheaper */
+	assert_int_equal(out[0].by_reputation, 0);
+
+	/* The order is the same whatever the input order (determinism). */
+	a.price_vnd = 2000;
+	const struct matching_listing *rev[] = {&a, &b};
+	assert_int_equal(matching_plan(&n, rev, 2, NOW, RATE, out, 2, NULL), 1);
+	assert_int_equal(out[0].index, 1); /* b, the better record now */
+	assert_int_equal(out[0].by_reputation, 1);
+}
+
 static void test_split_over_offers(void **state)
 {
 	(void)state;
@@ -673,6 +743,7 @@ int main(void)
 	    cmocka_unit_test(test_overflow_guards),
 	    cmocka_unit_test(test_freight_beats_cheaper_price),
 	    cmocka_unit_test(test_tie_breaks),
+	    cmocka_unit_test(test_reputation_breaks_ties),
 	    cmocka_unit_test(test_split_over_offers),
 	    cmocka_unit_test(test_offer_to_needs_nearest_first),
 	};

@@ -75,6 +75,11 @@ static void assert_same_allocs(const struct matching_alloc *a, const struct matc
 		assert_int_equal(a[i].compatible, b[i].compatible);
 		assert_int_equal(a[i].cand_kind, b[i].cand_kind);
 		assert_int_equal(a[i].distance_from, b[i].distance_from);
+		assert_int_equal(a[i].by_reputation, b[i].by_reputation);
+		assert_int_equal(a[i].rep.kept, b[i].rep.kept);
+		assert_int_equal(a[i].rep.ended, b[i].rep.ended);
+		assert_int_equal(a[i].runner_up.kept, b[i].runner_up.kept);
+		assert_int_equal(a[i].runner_up.ended, b[i].runner_up.ended);
 	}
 }
 
@@ -93,7 +98,9 @@ static void test_plan_runs_same_allocations(void **state)
 {
 	(void)state;
 	uint64_t x = 0x2545F4914F6CDD1Dull;
-	int pruned[2] = {0, 0}, stopped = 0, merged = 0, deep = 0;
+	int pruned[2] = {0, 0}, stopped = 0, merged = 0, deep = 0, by_rep = 0;
+	/* owners' records: none, good, bad, and two equal by the rule (1/2) */
+	static const struct matching_rep reps[] = {{9, 10}, {0, 3}, {1, 2}, {0, 0}, {3, 4}};
 	for (int world = 0; world < 1200; world++) {
 		enum listing_kind skind = world % 2 ? LISTING_OFFER : LISTING_NEED;
 		enum listing_kind ckind = skind == LISTING_NEED ? LISTING_OFFER : LISTING_NEED;
@@ -122,6 +129,18 @@ static void test_plan_runs_same_allocations(void **state)
 					/* on one meridian: the latitude bound is tight */
 					ls[r][i].lon_udeg = LON0;
 					ls[r][i].has_location = xorshift(&x) % 4 != 0;
+				}
+				/* a sixth of them with no record (NULL) */
+				size_t k = xorshift(&x) % 6;
+				ls[r][i].rep = k < 5 ? &reps[k] : NULL;
+				if (world % 11 == 4 && i > 0) {
+					/* the same price and place: ties of the landed cost */
+					ls[r][i].price_vnd = ls[r][0].price_vnd;
+					ls[r][i].price_factor = ls[r][0].price_factor;
+					ls[r][i].has_location = ls[r][0].has_location;
+					ls[r][i].lat_udeg = ls[r][0].lat_udeg;
+					ls[r][i].lon_udeg = ls[r][0].lon_udeg;
+					ls[r][i].province = ls[r][0].province;
 				}
 				cands[r][i] = &ls[r][i];
 			}
@@ -172,6 +191,8 @@ static void test_plan_runs_same_allocations(void **state)
 		/* what the world exercised */
 		if (kf > 0 && considered < full[0].compatible)
 			pruned[skind == LISTING_OFFER] = 1;
+		for (size_t i = 0; i < kf; i++)
+			by_rep |= full[i].by_reputation;
 		if (kf > 0 && full[kf - 1].rank > MATCHING_PRUNE_KEEP)
 			deep = 1; /* past the bound's ranks: planned again */
 		for (size_t i = 0; n_runs >= 2 && i < kf; i++)
@@ -195,6 +216,7 @@ static void test_plan_runs_same_allocations(void **state)
 	assert_true(stopped);
 	assert_true(merged);
 	assert_true(deep);
+	assert_true(by_rep); /* reputation broke ties */
 }
 
 /* A row is what the plan reads of its listing, and keys order the runs. */

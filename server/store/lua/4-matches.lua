@@ -45,7 +45,7 @@ local function match_event(maxlen, etype, id, m, by, failed, known)
     'approved', (m.approved_at and m.approved_at ~= '') and '1' or '0',
     'version', m.version, 'need_remaining', need_rem, 'offer_remaining', offer_rem,
     'by', by or '', '_need_version', n[2] or '', '_offer_version', o[2] or '',
-    '_failed', failed and '1' or '0' })
+    '_failed', failed and '1' or '0', '_rep', m._rep or '' })
 end
 
 -- A page's writes that can wait for the page's end (see match_propose's
@@ -328,6 +328,7 @@ local function match_apply(key, id, m, action, actor, side, note, now, maxlen, e
   sets[#sets + 1] = 'version'; sets[#sets + 1] = m.version
   sets[#sets + 1] = 'by'; sets[#sets + 1] = actor
   redis.call('HSET', key, unpack(sets))
+  rep_transition(m, from, to, action, actor, side, tonumber(note) or 0)
   if from ~= to then
     redis.call('ZREM', 'cm:matches:state:' .. from, id)
     redis.call('ZADD', 'cm:matches:state:' .. to, m.seq, id)

@@ -104,6 +104,7 @@ export const api = {
 	forums: (params) => all('/v1/forums', params),
 	accounts: (params) => all('/v1/accounts', params),
 	patchAccount: (id, body, etag) => request('PATCH', '/v1/accounts/' + encodeURIComponent(id), body, { ifMatch: etag }).then((r) => r.data),
+	reputation: (id) => get('/v1/accounts/' + encodeURIComponent(id) + '/reputation'),
 	tokens: (accountId) => get('/v1/tokens' + query({ account_id: accountId })),
 	revokeToken: (id) => request('DELETE', '/v1/tokens/' + encodeURIComponent(id)),
 	createForum: (body, key) => request('POST', '/v1/forums', body, { key }).then((r) => r.data),

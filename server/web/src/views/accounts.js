@@ -1,12 +1,12 @@
 // views/accounts.js — the organiser's desk: the accounts an admin or a
 // moderator manages, found by name (accents do not matter), role, province
 // and forum; each can be suspended or reactivated (after a confirmation),
-// and its access codes listed and revoked.
+// its access codes listed and revoked, and its reputation shown.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { formatDate } from '../format.js';
 import { t } from '../i18n.js';
-import { html, Notice, SelectField, TextField } from './common.js';
+import { html, Notice, Reputation, SelectField, TextField } from './common.js';
 
 function Codes({ account }) {
 	const [items, setItems] = useState(null);
@@ -35,8 +35,21 @@ function Codes({ account }) {
 	</ul>`;
 }
 
+// The account's reputation, read when asked for.
+function AccountReputation({ account }) {
+	const [rep, setRep] = useState(null);
+	const [error, setError] = useState(null);
+	useEffect(() => {
+		api.reputation(account.id).then(setRep, setError);
+	}, [account.id]);
+	if (error) return html`<${Notice} error=${error} />`;
+	if (!rep) return html`<p class="muted">${t('common.loading')}</p>`;
+	return html`<${Reputation} rep=${rep} />`;
+}
+
 function AccountRow({ account, onChanged }) {
 	const [open, setOpen] = useState(false);
+	const [repOpen, setRepOpen] = useState(false);
 	const [error, setError] = useState(null);
 	const [busy, setBusy] = useState(false);
 	async function toggle() {
@@ -63,8 +76,10 @@ function AccountRow({ account, onChanged }) {
 		<div class="actions">
 			<button type="button" class="button" disabled=${busy} onClick=${toggle}>${t(account.suspended ? 'accounts.reactivate' : 'accounts.suspend')}</button>
 			<button type="button" class="button button--secondary" aria-expanded=${open} onClick=${() => setOpen(!open)}>${t('accounts.codes')}</button>
+			${(account.role === 'village' || account.role === 'supplier') && html`<button type="button" class="button button--secondary" aria-expanded=${repOpen} onClick=${() => setRepOpen(!repOpen)}>${t('rep.title')}</button>`}
 		</div>
 		${open && html`<${Codes} account=${account} />`}
+		${repOpen && html`<${AccountReputation} account=${account} />`}
 	</li>`;
 }
 

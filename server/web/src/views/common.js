@@ -1,7 +1,7 @@
 // views/common.js — pieces every page uses: htm bound to Preact, form fields
 // with their error next to them, the GOV.UK-style error summary, a match's
-// explanation, a listing's summary and the forums known to the signed-in
-// account (a context the shell provides).
+// explanation, a listing's summary, an account's reputation and the forums
+// known to the signed-in account (a context the shell provides).
 import { createContext, h } from 'preact';
 import { useContext, useEffect, useRef } from 'preact/hooks';
 import htm from 'htm';
@@ -165,3 +165,21 @@ function ForumLine({ listing, forum }) {
 }
 
 export { formatDecimal };
+
+// A percentage of an exact ratio, rounded down; null when there is nothing to divide.
+const percent = (r) => (r && r.denominator > 0 ? Math.floor((r.numerator * 100) / r.denominator) : null);
+
+// An account's reputation (uy tín) as the server counts it: how it kept its word.
+export function Reputation({ rep, label }) {
+	if (!rep) return null;
+	const rate = percent(rep.fulfilment_rate);
+	const share = percent(rep.delivered_share);
+	return html`<div class="reputation" data-testid="reputation" data-account=${rep.account_id}>
+		<h4>${label || t('rep.title')}</h4>
+		${rate === null
+			? html`<p class="muted">${t('rep.none')}</p>`
+			: html`<p><strong>${t('rep.rate')}: ${rate}%</strong> (${t('rep.rate_of', { n: rep.fulfilment_rate.numerator, d: rep.fulfilment_rate.denominator })})</p>`}
+		${share !== null && html`<p>${t('rep.delivered')}: ${share}%</p>`}
+		<p class="muted">${t('rep.counts', rep)}</p>
+	</div>`;
+}

@@ -1,11 +1,12 @@
 // views/matches.js — matches: a village's or supplier's own (accept, decline,
-// fulfil; the other party's contact once confirmed) and the moderator's
-// review queue (both listings side by side, approve, reject with a reason).
+// fulfil; the other party's reputation once approved, its contact once
+// confirmed) and the moderator's review queue (both listings side by side
+// with each owner's reputation, approve, reject with a reason).
 import { useEffect, useState } from 'preact/hooks';
 import { api, newKey } from '../api.js';
 import { t } from '../i18n.js';
 import { formatDate } from '../format.js';
-import { html, Explain, ListingSummary, Notice, materialName } from './common.js';
+import { html, Explain, ListingSummary, Notice, Reputation, materialName } from './common.js';
 import { ForumFilter, MaterialFilter, ProvinceFilter, defaultProvince } from './listings.js';
 
 const OPEN_STATES = ['proposed', 'approved', 'accepted', 'confirmed'];
@@ -60,6 +61,7 @@ function PartyMatch({ match, me, catalog, onChanged }) {
 		<p>${t('match.other_place', { place: (side === 'need' ? match.offer : match.need).province || '' })}</p>
 		<${Explain} match=${match} material=${material} />
 		${match.state === 'accepted' && mine && html`<p class="muted">${t('match.waiting_other')}</p>`}
+		${match.reputation && html`<${Reputation} rep=${match.reputation[side === 'need' ? 'offer' : 'need']} label=${t('rep.other')} />`}
 		${match.counterparty ? html`<${Contact} party=${match.counterparty} />` : OPEN_STATES.includes(match.state) && html`<p class="muted">${t('match.contact_after')}</p>`}
 		${match.reason && html`<p data-testid="match-reason">${t('match.reason')}: ${reasonText(match.reason)}</p>`}
 		<p class="muted">${t('match.updated', { when: formatDate(match.updated_at, true) })}</p>
@@ -105,8 +107,10 @@ function Proposal({ match, catalog, listings, onChanged }) {
 		<h2 class="card__title">${materialName(match.material)} <${Badge} state=${match.state} /></h2>
 		<${Explain} match=${match} material=${material} />
 		<div class="side-by-side">
-			<div class="side"><h3>${t('match.need_side')}</h3><${ListingSummary} listing=${listings[match.need.id]} material=${material} /></div>
-			<div class="side"><h3>${t('match.offer_side')}</h3><${ListingSummary} listing=${listings[match.offer.id]} material=${material} /></div>
+			<div class="side"><h3>${t('match.need_side')}</h3><${ListingSummary} listing=${listings[match.need.id]} material=${material} />
+				<${Reputation} rep=${match.reputation && match.reputation.need} /></div>
+			<div class="side"><h3>${t('match.offer_side')}</h3><${ListingSummary} listing=${listings[match.offer.id]} material=${material} />
+				<${Reputation} rep=${match.reputation && match.reputation.offer} /></div>
 		</div>
 		<p class="muted">${t('match.expires', { when: formatDate(match.expires_at, true) })}</p>
 		<${Notice} error=${error} />
