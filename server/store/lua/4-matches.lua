@@ -90,7 +90,7 @@ local function ctx_flush(ctx)
 end
 
 local LISTING_CHECK = { 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind',
-  'material', 'held' }
+  'material', 'held', 'created_at', 'first_proposed_at' }
 
 -- match_propose: the proposal at args[i..i+6]. batch ('' none) is the forum
 -- whose clearing proposes it: then both listings must be held for that
@@ -197,6 +197,7 @@ local function match_propose(now, maxlen, expires, args, i, batch, ctx)
     end
     if ctx then ctx_zadd(ctx, 'cm:match_expiry', expires, mid)
     else redis.call('ZADD', 'cm:match_expiry', expires, mid) end
+    stats_proposed(m, now, nid, n, oid, o)
     match_event(maxlen, 'match.proposed', mid, m, 'engine', false,
       { tostring(nrem), n[2], tostring(orem), o[2] })
     return { 'ok', nrem, orem }
@@ -303,6 +304,7 @@ local function match_apply(key, id, m, action, actor, side, note, now, maxlen, e
     if m.need_accepted == '1' and m.offer_accepted == '1' then
       to = 'confirmed'
       sets[#sets + 1] = 'confirmed_at'; sets[#sets + 1] = now
+      stats_confirmed(m, now)
       redis.call('ZREM', 'cm:match_expiry', id)
     end
   elseif action == 'fulfil' then
@@ -312,6 +314,7 @@ local function match_apply(key, id, m, action, actor, side, note, now, maxlen, e
     end
     sets[#sets + 1] = 'delivered'; sets[#sets + 1] = note
     sets[#sets + 1] = 'fulfilled_at'; sets[#sets + 1] = now
+    stats_fulfilled(m, note, now)
     -- What was not delivered goes back to both listings.
     match_release(m, tonumber(m.quantity) - delivered)
   end
