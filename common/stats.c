@@ -11,8 +11,10 @@
 #include "common/xalloc.h"
 
 static const char *const stats_dim_names[STATS_DIMS] = {
-    [STATS_NEED_PROVINCE] = "need_province", [STATS_OFFER_PROVINCE] = "offer_province",
-    [STATS_MATERIAL] = "material",	     [STATS_FORUM] = "forum",
+    [STATS_NEED_PROVINCE] = "need_province",
+    [STATS_OFFER_PROVINCE] = "offer_province",
+    [STATS_MATERIAL] = "material",
+    [STATS_FORUM] = "forum",
     [STATS_MONTH] = "month",
 };
 
@@ -32,7 +34,8 @@ int stats_parse_group(const char *text, struct stats_query *q, const char **why)
 		size_t len = end ? (size_t)(end - p) : strlen(p);
 		int found = -1;
 		for (int d = 0; d < STATS_DIMS; d++)
-			if (strlen(stats_dim_names[d]) == len && memcmp(stats_dim_names[d], p, len) == 0)
+			if (strlen(stats_dim_names[d]) == len &&
+			    memcmp(stats_dim_names[d], p, len) == 0)
 				found = d;
 		if (found < 0) {
 			*why = "unknown name: group by need_province, offer_province, material, "
@@ -259,9 +262,8 @@ static int stats_listing_dims(const struct stats_query *q, const char *name, cha
 	dim[STATS_FORUM] = p[3][0] ? p[3] : NULL;
 	dim[STATS_MONTH] = p[4];
 	*forum = p[3];
-	if (q->scope == STATS_MODERATOR &&
-	    !(stats_csv_has(q->scope_provinces, p[1]) ||
-	      (p[3][0] && stats_csv_has(q->scope_forums, p[3]))))
+	if (q->scope == STATS_MODERATOR && !(stats_csv_has(q->scope_provinces, p[1]) ||
+					     (p[3][0] && stats_csv_has(q->scope_forums, p[3]))))
 		return -1;
 	return stats_passes(q, dim, p[3]) ? 0 : -1;
 }
@@ -330,9 +332,10 @@ static void stats_add_delays(struct stats_acc *a, const json_t *cells)
 				r->capd = r->capd ? r->capd * 2 : 16;
 				r->delays = xrealloc(r->delays, r->capd * sizeof(*r->delays));
 			}
-			r->delays[r->nd].value = (int64_t)stats_parse_int(
-			    json_string_value(json_array_get(flat, k)));
-			r->delays[r->nd].count = (int64_t)stats_json_int(json_array_get(flat, k + 1));
+			r->delays[r->nd].value =
+			    (int64_t)stats_parse_int(json_string_value(json_array_get(flat, k)));
+			r->delays[r->nd].count =
+			    (int64_t)stats_json_int(json_array_get(flat, k + 1));
 			r->nd++;
 		}
 	}
@@ -491,9 +494,8 @@ static json_t *stats_row_json(const struct stats_query *q, struct stats_row *r)
 				      "quantity", stats_text(c[SC_C_Q]), "value_vnd",
 				      stats_text(c[SC_C_V]), "freight_vnd", stats_text(c[SC_C_F])));
 	json_object_set_new(o, "fulfilled",
-			    json_pack("{s:I, s:o, s:o}", "count", (json_int_t)c[SC_F_N],
-				      "quantity", stats_text(c[SC_F_Q]), "value_vnd",
-				      stats_text(c[SC_F_V])));
+			    json_pack("{s:I, s:o, s:o}", "count", (json_int_t)c[SC_F_N], "quantity",
+				      stats_text(c[SC_F_Q]), "value_vnd", stats_text(c[SC_F_V])));
 	int64_t median = own ? -1 : stats_median(r->delays, r->nd);
 	json_object_set_new(o, "median_seconds_to_first_proposal",
 			    median < 0 ? json_null() : json_integer(median));
@@ -628,16 +630,15 @@ char *stats_metrics_text(const json_t *cells)
 	for (size_t i = 0; i < a.n; i++)
 		for (size_t s = 0; s < 3; s++) {
 			snprintf(l, sizeof(l), "status=\"%s\",material=\"%s\"", st[s].status,
-				 a.rows[i].dim[STATS_MATERIAL] ? a.rows[i].dim[STATS_MATERIAL] : "");
+				 a.rows[i].dim[STATS_MATERIAL] ? a.rows[i].dim[STATS_MATERIAL]
+							       : "");
 			stats_sample(&b, "craftmatch_matches_quantity_total", l,
 				     a.rows[i].c[st[s].q]);
 		}
 	stats_head(&b, "craftmatch_matches_value_vnd_total",
 		   "Goods value in VND of the matches confirmed and of what was delivered.");
-	stats_sample(&b, "craftmatch_matches_value_vnd_total", "status=\"confirmed\"",
-		     tot[SC_C_V]);
-	stats_sample(&b, "craftmatch_matches_value_vnd_total", "status=\"fulfilled\"",
-		     tot[SC_F_V]);
+	stats_sample(&b, "craftmatch_matches_value_vnd_total", "status=\"confirmed\"", tot[SC_C_V]);
+	stats_sample(&b, "craftmatch_matches_value_vnd_total", "status=\"fulfilled\"", tot[SC_F_V]);
 	stats_head(&b, "craftmatch_matches_freight_vnd_total",
 		   "Freight in VND of the matches confirmed.");
 	stats_sample(&b, "craftmatch_matches_freight_vnd_total", "", tot[SC_C_F]);

@@ -70,7 +70,8 @@ static void stats_filter(struct stats_ctx *c, enum stats_dim d, json_t **errors)
 		break;
 	case STATS_FORUM:
 		if (*t != '\0' && !fields_forum_id_ok(t))
-			fields_error(errors, name, "must be a forum id (a-z, 0-9 and -), or empty for none");
+			fields_error(errors, name,
+				     "must be a forum id (a-z, 0-9 and -), or empty for none");
 		else
 			c->q.filter[d] = t;
 		break;
@@ -87,8 +88,8 @@ static void stats_filter(struct stats_ctx *c, enum stats_dim d, json_t **errors)
 
 void stats_get(struct http_req *r)
 {
-	static const char *const allowed[] = {"group", "need_province", "offer_province",
-					      "material", "forum", "month", NULL};
+	static const char *const allowed[] = {
+	    "group", "need_province", "offer_province", "material", "forum", "month", NULL};
 	if (api_query_refused(r, allowed, "parameter"))
 		return;
 	struct stats_ctx *c = xcalloc(1, sizeof(*c));

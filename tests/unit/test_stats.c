@@ -39,9 +39,8 @@ static void test_group(void **state)
 	assert_int_equal(stats_parse_group("month,month", &q, &why), -1);
 	assert_int_equal(stats_parse_group("month,", &q, &why), -1);
 	assert_int_equal(stats_parse_group(",month", &q, &why), -1);
-	assert_int_equal(stats_parse_group("need_province,offer_province,material,forum,month", &q,
-					   &why),
-			 0);
+	assert_int_equal(
+	    stats_parse_group("need_province,offer_province,material,forum,month", &q, &why), 0);
 	assert_int_equal(q.ngroup, 5);
 }
 
@@ -120,9 +119,10 @@ static void test_ratio_and_text(void **state)
 	" [[\"HN|BN|clay|f1|2026-11\", [\"p_n\", \"2\", \"p_q\", \"4000\", \"c_n\", \"1\","        \
 	"     \"c_q\", \"3000\", \"c_v\", \"9223372036854775807\", \"c_f\", \"120\"]],"            \
 	"  [\"HN|BN|clay|f1|2026-12\", [\"c_n\", \"1\", \"c_q\", \"1000\","                        \
-	"     \"c_v\", \"9223372036854775807\", \"c_f\", \"5\", \"f_n\", \"1\", \"f_q\", \"2000\", " \
+	"     \"c_v\", \"9223372036854775807\", \"c_f\", \"5\", \"f_n\", \"1\", \"f_q\", "         \
+	"\"2000\", "                                                                               \
 	"     \"f_v\", \"6\"]],"                                                                   \
-	"  [\"HD|HD|kaolin||2026-12\", [\"p_n\", \"1\", \"p_q\", \"300\"]]],"                       \
+	"  [\"HD|HD|kaolin||2026-12\", [\"p_n\", \"1\", \"p_q\", \"300\"]]],"                      \
 	" [[\"need|HN|clay|f1|2026-11\", [\"10\", \"1\", \"4\", \"1\"]],"                          \
 	"  [\"offer|BN|clay||2026-11\", [\"7\", \"1\"]]]]"
 
@@ -155,7 +155,8 @@ static void test_total(void **state)
 	const json_t *rows = json_object_get(ans, "rows");
 	assert_int_equal(json_array_size(rows), 1);
 	const json_t *r = json_array_get(rows, 0);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "needs"), "count")), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "needs"), "count")),
+			 3);
 	assert_string_equal(at(r, "needs", "quantity"), "5300");
 	assert_string_equal(at(r, "offers", "quantity"), "9000");
 	assert_string_equal(at(r, "proposed", "quantity"), "4300");
@@ -197,8 +198,8 @@ static void test_grouped(void **state)
 	assert_string_equal(at(hn, "needs", "quantity"), "5000");
 	assert_string_equal(at(hn, "proposed", "quantity"), "4000");
 	/* delays 4 and 10: the lower median */
-	assert_int_equal(json_integer_value(json_object_get(hn, "median_seconds_to_first_proposal")),
-			 4);
+	assert_int_equal(
+	    json_integer_value(json_object_get(hn, "median_seconds_to_first_proposal")), 4);
 	const json_t *hd = row_where(rows, "need_province", "HD");
 	assert_true(json_is_null(json_object_get(hd, "fulfilment_rate")));
 	json_decref(ans);
@@ -207,10 +208,10 @@ static void test_grouped(void **state)
 	struct stats_query f = {.scope = STATS_ALL};
 	f.filter[STATS_NEED_PROVINCE] = "HN";
 	ans = stats_answer(&f, cells);
-	assert_string_equal(at(json_array_get(json_object_get(ans, "rows"), 0), "offers", "quantity"),
-			    "0");
-	assert_string_equal(at(json_array_get(json_object_get(ans, "rows"), 0), "needs", "quantity"),
-			    "5000");
+	assert_string_equal(
+	    at(json_array_get(json_object_get(ans, "rows"), 0), "offers", "quantity"), "0");
+	assert_string_equal(
+	    at(json_array_get(json_object_get(ans, "rows"), 0), "needs", "quantity"), "5000");
 	json_decref(ans);
 	struct stats_query g = {.scope = STATS_ALL};
 	g.filter[STATS_FORUM] = "";
@@ -229,7 +230,8 @@ static void test_scopes(void **state)
 	(void)state;
 	json_t *cells = parse(CELLS);
 	/* a moderator of HD sees HD's need and match; of forum f1, f1's */
-	struct stats_query m = {.scope = STATS_MODERATOR, .scope_provinces = "HD", .scope_forums = ""};
+	struct stats_query m = {
+	    .scope = STATS_MODERATOR, .scope_provinces = "HD", .scope_forums = ""};
 	json_t *ans = stats_answer(&m, cells);
 	const json_t *r = json_array_get(json_object_get(ans, "rows"), 0);
 	assert_string_equal(at(r, "needs", "quantity"), "300");
@@ -237,7 +239,8 @@ static void test_scopes(void **state)
 	assert_string_equal(at(r, "proposed", "quantity"), "300");
 	assert_string_equal(json_string_value(json_object_get(ans, "scope")), "moderator");
 	json_decref(ans);
-	struct stats_query f = {.scope = STATS_MODERATOR, .scope_provinces = "", .scope_forums = "f1"};
+	struct stats_query f = {
+	    .scope = STATS_MODERATOR, .scope_provinces = "", .scope_forums = "f1"};
 	ans = stats_answer(&f, cells);
 	r = json_array_get(json_object_get(ans, "rows"), 0);
 	assert_string_equal(at(r, "needs", "quantity"), "5000");
@@ -262,10 +265,10 @@ static void test_metrics(void **state)
 	assert_non_null(strstr(text, "craftmatch_listings_posted_total{kind=\"offer\"} 1\n"));
 	assert_non_null(strstr(text, "craftmatch_matches_total{status=\"proposed\"} 3\n"));
 	assert_non_null(strstr(
-	    text, "craftmatch_matches_quantity_total{status=\"confirmed\",material=\"clay\"} 4000\n"));
-	assert_non_null(
-	    strstr(text, "craftmatch_matches_value_vnd_total{status=\"confirmed\"} "
-			 "18446744073709551614\n"));
+	    text,
+	    "craftmatch_matches_quantity_total{status=\"confirmed\",material=\"clay\"} 4000\n"));
+	assert_non_null(strstr(text, "craftmatch_matches_value_vnd_total{status=\"confirmed\"} "
+				     "18446744073709551614\n"));
 	assert_non_null(strstr(text, "craftmatch_matches_freight_vnd_total 125\n"));
 	free(text);
 	json_decref(cells);
@@ -274,10 +277,10 @@ static void test_metrics(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_group),	    cmocka_unit_test(test_month),
-	    cmocka_unit_test(test_median),	    cmocka_unit_test(test_ratio_and_text),
-	    cmocka_unit_test(test_total),	    cmocka_unit_test(test_grouped),
-	    cmocka_unit_test(test_scopes),	    cmocka_unit_test(test_metrics),
+	    cmocka_unit_test(test_group),  cmocka_unit_test(test_month),
+	    cmocka_unit_test(test_median), cmocka_unit_test(test_ratio_and_text),
+	    cmocka_unit_test(test_total),  cmocka_unit_test(test_grouped),
+	    cmocka_unit_test(test_scopes), cmocka_unit_test(test_metrics),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
