@@ -30,7 +30,7 @@ only when LIBRARY_SERVES_FROM is at most its own version.
 
 local LIBRARY_VERSION = 14
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = 'd578b9fa0fa1afbb7d45b84466f848f34a7c48d28860fe25f5221d2b0b84f082'
+local LIBRARY_HASH = '786e52a13673a277e2895f8c9e2b426ace526c96a33c0357916c7ec4e4572b07'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{

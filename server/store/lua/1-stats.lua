@@ -98,23 +98,29 @@ local function stats_party_indexes(m)
   return t
 end
 
--- A first proposal of listing row r (an HMGET of LISTING_CHECK: province
--- 5, forum 6, kind 7, material 8, created_at 10, first_proposed_at 11),
--- which it marks so the next proposal is not a first.
-local function stats_first(lid, r, now)
-  if r[11] or not r[10] then return end
+-- A proposal of listing row r (an HMGET of LISTING_CHECK: province 5,
+-- forum 6, kind 7, material 8, created_at 10, first_proposed_at 11): when
+-- it is the listing's first, its delay is counted and r marked, and the
+-- fields the listing's hash takes come back ({} when not a first), for the
+-- caller's own HSET of the listing.
+local NO_FIELDS = {}
+local function stats_first(r, now)
+  if r[11] or not r[10] then return NO_FIELDS end
   r[11] = now
-  redis.call('HSET', 'cm:listing:' .. lid, 'first_proposed_at', now)
   local cell = stats_listing_cell(r[7], r[5], r[8], r[6], r[10])
   local secs = math.floor((tonumber(now) - tonumber(r[10])) / 1000)
   redis.call('HINCRBY', 'cm:stats:d:' .. cell, string.format('%.0f', secs < 0 and 0 or secs), 1)
+  return { 'first_proposed_at', now }
 end
 
--- A match proposed (m as match_propose writes it; n, o: its listings' rows).
+-- A match proposed (m as match_propose writes it; n, o: its listings' rows,
+-- whose first proposal match_propose may have marked already).
 local function stats_proposed(m, now, nid, n, oid, o)
   stats_cell_add('cm:stats:m', stats_match_cell(m, now), 'p_n', 'p_q', m.quantity)
-  stats_first(nid, n, now)
-  stats_first(oid, o, now)
+  local f = stats_first(n, now)
+  if f[1] then redis.call('HSET', 'cm:listing:' .. nid, unpack(f)) end
+  f = stats_first(o, now)
+  if f[1] then redis.call('HSET', 'cm:listing:' .. oid, unpack(f)) end
 end
 
 -- The goods and freight VND of a match, from its explanation (text: exact

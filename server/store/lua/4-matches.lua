@@ -148,8 +148,11 @@ local function match_propose(now, maxlen, expires, args, i, batch, ctx)
         end
       end
     else
-      nrem = redis.call('HINCRBY', nkey, 'remaining', -q)
-      orem = redis.call('HINCRBY', okey, 'remaining', -q)
+      -- read in this call: the new remaining is exact, and one HSET also
+      -- marks a first proposal (stats_first)
+      nrem, orem = tonumber(n[3]) - q, tonumber(o[3]) - q
+      redis.call('HSET', nkey, 'remaining', string.format('%.0f', nrem), unpack(stats_first(n, now)))
+      redis.call('HSET', okey, 'remaining', string.format('%.0f', orem), unpack(stats_first(o, now)))
     end
     -- a listing held for its forum has no engine entry (a batch's both are)
     if batch == '' then
