@@ -259,12 +259,36 @@ class StatsTest(matchkit.MatchHelpers, fixtures.ApiTestCase):
             cls.random_steps(60)
             for _ in range(4):
                 post(rng.choice(("need", "offer")))
+        cls.drive_some_to_the_end()
         # Still now: every listing closed (its unconfirmed matches cancelled),
         # so no expiry or new proposal moves a figure while the test reads.
         matchkit.wait_engine_idle(cls.rc, [cls.daemon], quiet=2.0, timeout=120)
         for l in listings:
             api.call(cls.actor(l["owner"]["id"]), "DELETE", "/v1/listings/" + l["id"])
         matchkit.wait_engine_idle(cls.rc, [cls.daemon], quiet=2.0, timeout=120)
+
+    @classmethod
+    def drive_some_to_the_end(cls):
+        """Two live matches taken through to a delivery (whatever the dice
+        said), so every kind of figure has something to add up."""
+        api = cls.api
+        steps = {"proposed": ("approve",), "approved": ("accept-need", "accept-offer"),
+                 "accepted": ("accept-need", "accept-offer"), "confirmed": ()}
+        live = [m for m in matchkit.matches_all(api, cls.admin)
+                if m["state"] in steps]
+        for m in live[:2]:
+            raw = fixtures.redis_hash(cls.rc, "cm:match:" + m["id"])
+            for step in steps[raw["state"]]:
+                if step == "approve":
+                    matchkit.match_act(api, cls.admin, m["id"], "approve")
+                    matchkit.match_act(api, cls.actor(raw["need_owner"]), m["id"], "accept")
+                    matchkit.match_act(api, cls.actor(raw["offer_owner"]), m["id"], "accept")
+                else:
+                    side = step.split("-")[1]
+                    matchkit.match_act(api, cls.actor(raw[side + "_owner"]), m["id"], "accept")
+            d = max(1, int(raw["quantity"]) // 3)
+            matchkit.match_act(api, cls.actor(raw["need_owner"]), m["id"], "fulfil",
+                               {"delivered": str(d), "unit": "kg"})
 
     @classmethod
     def random_steps(cls, n):

@@ -30,7 +30,7 @@ only when LIBRARY_SERVES_FROM is at most its own version.
 
 local LIBRARY_VERSION = 14
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = '786e52a13673a277e2895f8c9e2b426ace526c96a33c0357916c7ec4e4572b07'
+local LIBRARY_HASH = 'b1e7615dbdae72093c3ad28b3e1bd3d932c7defd56ec2436a830304966b976f6'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{

@@ -146,7 +146,7 @@ local function stats_confirmed(m, now)
 end
 
 -- a (decimal text) × b (an integer below 10^14), exact.
-local function dec_mul_small(a, b)
+local function stats_dec_mul(a, b)
   local out, carry = {}, 0
   for i = #a, 1, -1 do
     local d = (string.byte(a, i) - 48) * b + carry
@@ -161,7 +161,7 @@ local function dec_mul_small(a, b)
 end
 
 -- a (decimal text) / b (an integer from 1 to 10^14), rounded half up, exact.
-local function dec_div_round(a, b)
+local function stats_dec_div_round(a, b)
   local out, rem = {}, 0
   for i = 1, #a do
     rem = rem * 10 + (string.byte(a, i) - 48)
@@ -181,7 +181,7 @@ local function stats_fulfilled(m, delivered, now)
   local q, d = tonumber(m.quantity), tonumber(delivered)
   local value = goods
   if d == 0 then value = '0'
-  elseif d ~= q and q > 0 then value = dec_div_round(dec_mul_small(goods, d), q) end
+  elseif d ~= q and q > 0 then value = stats_dec_div_round(stats_dec_mul(goods, d), q) end
   local cell = stats_match_cell(m, now)
   local idx = stats_party_indexes(m)
   idx[#idx + 1] = 'cm:stats:m'
