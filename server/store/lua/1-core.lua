@@ -30,7 +30,7 @@ only when LIBRARY_SERVES_FROM is at most its own version.
 
 local LIBRARY_VERSION = 14
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = 'b1e7615dbdae72093c3ad28b3e1bd3d932c7defd56ec2436a830304966b976f6'
+local LIBRARY_HASH = '843fe821e022a86367b422f7e5ae00bd1bae3d25e7ffa718c078ac9a00c296a5'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{

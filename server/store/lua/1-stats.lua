@@ -28,9 +28,15 @@
 -- units are Redis integers (HINCRBY); VND sums go on as decimal text past
 -- 2^63 (stats_incr).
 
--- 'YYYY-MM' of a time in ms since the epoch, UTC (civil from days; no os.date here).
+-- 'YYYY-MM' of a time in ms since the epoch, UTC (civil from days; no
+-- os.date here). Remembered by day (a cache of at most a few hundred
+-- entries in the library's Lua state: the same answer, computed once a day).
+local STATS_MONTH_OF_DAY, stats_month_days = {}, 0
 local function stats_month(ms)
-  local z = math.floor(tonumber(ms) / 86400000) + 719468
+  local day = math.floor(tonumber(ms) / 86400000)
+  local known = STATS_MONTH_OF_DAY[day]
+  if known then return known end
+  local z = day + 719468
   local era = math.floor(z / 146097)
   local doe = z - era * 146097
   local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) -
@@ -39,7 +45,11 @@ local function stats_month(ms)
   local mp = math.floor((5 * doy + 2) / 153)
   local m = mp < 10 and mp + 3 or mp - 9
   local y = yoe + era * 400 + (m <= 2 and 1 or 0)
-  return string.format('%04d-%02d', y, m)
+  known = string.format('%04d-%02d', y, m)
+  if stats_month_days >= 400 then STATS_MONTH_OF_DAY, stats_month_days = {}, 0 end
+  STATS_MONTH_OF_DAY[day] = known
+  stats_month_days = stats_month_days + 1
+  return known
 end
 
 -- Adds n (a decimal string, never negative) to a VND counter: HINCRBY while
