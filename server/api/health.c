@@ -204,28 +204,33 @@ static void health_metrics_send(struct http_req *r)
 	evbuffer_free(out);
 }
 
+/* Only the cache: no request waits for this read, and at shutdown the
+ * store fails it (not OK) before anything it would touch is freed. */
 static void health_stats_read(const struct store_reply *res, void *arg)
 {
-	struct http_req *r = arg;
-	struct app *app = r->app;
+	struct app *app = arg;
+	app->stats_metrics_reading = 0;
 	if (res->status == STORE_OK) {
 		free(app->stats_metrics);
 		app->stats_metrics = stats_metrics_text(res->value);
 		app->stats_metrics_at = clock_now_ms();
 	}
-	/* Redis away: the process counters still answer (with the last
-	 * business counters read, if any). */
-	health_metrics_send(r);
 }
 
+/*
+ * /metrics never waits on Redis (a scrape must answer while Redis is slow
+ * or away): it shows the business counters of the last read, and starts a
+ * new read in the background when that one is older than
+ * HEALTH_STATS_FRESH_MS (one at a time).
+ */
 void health_metrics(struct http_req *r)
 {
 	struct app *app = r->app;
-	if ((app->stats_metrics &&
-	     clock_now_ms() - app->stats_metrics_at < HEALTH_STATS_FRESH_MS) ||
-	    !store_ready(app->store)) {
-		health_metrics_send(r);
-		return;
+	if (!app->stats_metrics_reading && store_ready(app->store) &&
+	    (app->stats_metrics == NULL ||
+	     clock_now_ms() - app->stats_metrics_at >= HEALTH_STATS_FRESH_MS)) {
+		app->stats_metrics_reading = 1;
+		store_stats_read(app->store, NULL, 0, health_stats_read, app);
 	}
-	store_stats_read(app->store, NULL, 0, health_stats_read, r);
+	health_metrics_send(r);
 }

@@ -30,7 +30,7 @@ only when LIBRARY_SERVES_FROM is at most its own version.
 
 local LIBRARY_VERSION = 14
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = '843fe821e022a86367b422f7e5ae00bd1bae3d25e7ffa718c078ac9a00c296a5'
+local LIBRARY_HASH = '225d307da861bac1337b9471b65a818dbcea98c48225f8c2ca410a602b3a1e14'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{

@@ -22,6 +22,9 @@
 --               the proposed counters and the delays (parties see a match
 --               from approval on)
 --
+-- A listing's hash gets first_proposed_at (ms) from its first proposal
+-- (stats_first), so the next is not counted as a first.
+--
 -- month: the UTC month (YYYY-MM) of the event counted (a listing's posting
 -- for n, q and its delay; a match's proposal, confirmation, fulfilment).
 -- A match's forum: its need's forum, else its offer's. Counts and base
