@@ -7,6 +7,8 @@
 #ifndef CM_APP_H
 #define CM_APP_H
 
+#include <stdint.h>
+
 #include "server/config.h"
 
 struct event_base;
@@ -31,6 +33,11 @@ struct app {
 	struct hub *hub;	       /* the push hub (roles all and push), or NULL */
 	struct auth_cache *auth_cache; /* parsed accounts by token (server/http/auth.c) */
 	double started_at;	       /* wall clock, seconds */
+	/* /metrics' business counters (common/stats.c), when read (ms), and
+	 * whether a read is in flight (server/api/health.c). */
+	char *stats_metrics;
+	int64_t stats_metrics_at;
+	int stats_metrics_reading;
 };
 
 #endif

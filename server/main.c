@@ -188,6 +188,7 @@ done:
 	if (m.grace)
 		event_free(m.grace);
 	metrics_free(app.metrics);
+	free(app.stats_metrics);
 	auth_cache_free(&app);
 	free(methods);
 	free(names);

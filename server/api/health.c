@@ -9,9 +9,11 @@
 
 #include <event2/buffer.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
+#include "common/stats.h"
 #include "server/app.h"
 #include "server/clock.h"
 #include "server/engine/callmarket.h"
@@ -20,6 +22,7 @@
 #include "server/http/request.h"
 #include "server/http/server.h"
 #include "server/push/hub.h"
+#include "server/store/stats.h"
 #include "server/store/store.h"
 
 void health_healthz(struct http_req *r)
@@ -186,12 +189,48 @@ static void health_metrics_extra(struct evbuffer *out, void *arg)
 	}
 	metrics_put_gauge(out, "craftmatch_process_start_time_seconds",
 			  "Start time of the process since the Unix epoch.", app->started_at);
+	if (app->stats_metrics)
+		evbuffer_add(out, app->stats_metrics, strlen(app->stats_metrics));
 }
 
-void health_metrics(struct http_req *r)
+/* The business counters are read again when older than this (ms). */
+#define HEALTH_STATS_FRESH_MS 2000
+
+static void health_metrics_send(struct http_req *r)
 {
 	struct evbuffer *out = evbuffer_new();
 	metrics_render(r->app->metrics, out, health_metrics_extra, r->app);
 	http_reply_buffer(r, 200, "text/plain; version=0.0.4; charset=utf-8", out);
 	evbuffer_free(out);
+}
+
+/* Only the cache: no request waits for this read, and at shutdown the
+ * store fails it (not OK) before anything it would touch is freed. */
+static void health_stats_read(const struct store_reply *res, void *arg)
+{
+	struct app *app = arg;
+	app->stats_metrics_reading = 0;
+	if (res->status == STORE_OK) {
+		free(app->stats_metrics);
+		app->stats_metrics = stats_metrics_text(res->value);
+		app->stats_metrics_at = clock_now_ms();
+	}
+}
+
+/*
+ * /metrics never waits on Redis (a scrape must answer while Redis is slow
+ * or away): it shows the business counters of the last read, and starts a
+ * new read in the background when that one is older than
+ * HEALTH_STATS_FRESH_MS (one at a time).
+ */
+void health_metrics(struct http_req *r)
+{
+	struct app *app = r->app;
+	if (!app->stats_metrics_reading && store_ready(app->store) &&
+	    (app->stats_metrics == NULL ||
+	     clock_now_ms() - app->stats_metrics_at >= HEALTH_STATS_FRESH_MS)) {
+		app->stats_metrics_reading = 1;
+		store_stats_read(app->store, NULL, 0, health_stats_read, app);
+	}
+	health_metrics_send(r);
 }

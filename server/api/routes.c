@@ -13,6 +13,7 @@
 #include "server/api/reference.h"
 #include "server/api/reputation.h"
 #include "server/api/sessions.h"
+#include "server/api/stats.h"
 #include "server/api/tokens.h"
 
 const struct route api_routes[] = {
@@ -49,6 +50,7 @@ const struct route api_routes[] = {
     {"POST", "/v1/matches/{id}/decline", matches_decline, 0},
     {"POST", "/v1/matches/{id}/fulfil", matches_fulfil, 0},
     {"POST", "/v1/matches/{id}/cancel", matches_cancel, 0},
+    {"GET", "/v1/stats", stats_get, 0},
     {"POST", "/v1/forums", forums_create, 0},
     {"GET", "/v1/forums", forums_search, 0},
     {"GET", "/v1/forums/{id}", forums_get, 0},

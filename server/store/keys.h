@@ -58,4 +58,10 @@ static inline const char *keys_fmt(char buf[KEYS_MAX], const char *prefix, const
 /* Forum indexes by a state name or a validated province code. */
 #define keys_forums_by(buf, what, value) keys_fmt(buf, "cm:forums:" what ":", value, NULL)
 
+/* Statistics (store/lua/1-stats.lua): the indexes of the listing and match
+ * counter cells, the whole market's and an account's (what = "l" or "m"). */
+#define KEY_STATS_LISTINGS "cm:stats:l"
+#define KEY_STATS_MATCHES "cm:stats:m"
+#define keys_stats_account(buf, id, what) keys_fmt(buf, "cm:stats:acct:", id, ":" what)
+
 #endif

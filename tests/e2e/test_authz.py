@@ -86,6 +86,8 @@ EXPECT = {
                                        "in":  "401   403   403   200   200   200",
                                        "out": "401   403   403   403   403   200"},
     "GET /v1/matches":                {"-": "401   200   200   200   200   200"},
+    # every role its own scope: everything, its provinces and forums, its own
+    "GET /v1/stats":                  {"-": "401   200   200   200   200   200"},
     # an approved match (parties see it from approval on)
     "GET /v1/matches/{id}":           {"own": "-     200   200   -     -     -",
                                        "in":  "401   404   404   200   200   200",

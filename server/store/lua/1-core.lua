@@ -28,9 +28,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 14
+local LIBRARY_VERSION = 15
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = 'f54b2113d770b212ac59886c027f799cad2cb863e81ab19aa44c681b2c3172a6'
+local LIBRARY_HASH = '00f0ec353b8325267064305361c7c9b2bfc8c76be4ca119e5c8135ce1af7dcfe'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
@@ -81,6 +81,27 @@ local function idem_check(key, fingerprint, id, kind)
   local prev = idem_lookup(key, fingerprint, kind)
   if prev == nil then idem_record(key, fingerprint, id, kind) end
   return prev
+end
+
+-- The sum of two non-negative integers written in decimal, written in
+-- decimal: exact at any size (Lua's numbers are doubles, exact to 2^53
+-- only, and cjson writes 14 significant digits).
+local function dec_add(a, b)
+  local out, carry, i, j = {}, 0, #a, #b
+  while i > 0 or j > 0 or carry > 0 do
+    local d = carry + (i > 0 and string.byte(a, i) - 48 or 0) + (j > 0 and string.byte(b, j) - 48 or 0)
+    out[#out + 1] = string.char(48 + d % 10)
+    carry = (d >= 10) and 1 or 0
+    i, j = i - 1, j - 1
+  end
+  local r = string.reverse(table.concat(out))
+  return r ~= '' and r or '0'
+end
+
+-- A decimal integer argument made by the server ('' or junk counts as 0).
+local function dec_arg(s)
+  if type(s) ~= 'string' or not string.match(s, '^%d+$') then return '0' end
+  return (string.gsub(s, '^0+(%d)', '%1'))
 end
 
 -- A hash as a Lua table (field → value), or nil when the key is absent.

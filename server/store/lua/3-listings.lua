@@ -147,6 +147,7 @@ redis.register_function('cm_listing_create', function(keys, args)
     eng_put(h.kind, h.material, id, h.remaining, h.version, h.seq, args[15])
   end
   if tonumber(h.ends_at) > 0 then redis.call('ZADD', 'cm:expiry', h.ends_at, id) end
+  stats_listing_created(h, args[12])
   listing_event(args[13], 'listing.created', id, h, h.owner, args[15])
   -- The stored view comes back with the answer: no second round trip.
   return { 'created', id, redis.call('HMGET', keys[1], unpack(LISTING_VIEW)) }
@@ -184,6 +185,7 @@ redis.register_function('cm_listing_update', function(keys, args)
       ' base units already allocated to matches')
   end
   local id = string.sub(keys[1], string.len('cm:listing:') + 1)
+  stats_listing_resized(h, args[4])
   h.quantity = args[4]
   h.remaining = tostring(q - allocated)
   h.version = tostring(tonumber(h.version) + 1)

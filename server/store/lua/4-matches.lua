@@ -90,7 +90,7 @@ local function ctx_flush(ctx)
 end
 
 local LISTING_CHECK = { 'status', 'version', 'remaining', 'owner', 'province', 'forum', 'kind',
-  'material', 'held' }
+  'material', 'held', 'created_at', 'first_proposed_at' }
 
 -- match_propose: the proposal at args[i..i+6]. batch ('' none) is the forum
 -- whose clearing proposes it: then both listings must be held for that
@@ -148,8 +148,11 @@ local function match_propose(now, maxlen, expires, args, i, batch, ctx)
         end
       end
     else
-      nrem = redis.call('HINCRBY', nkey, 'remaining', -q)
-      orem = redis.call('HINCRBY', okey, 'remaining', -q)
+      -- read in this call: the new remaining is exact, and one HSET also
+      -- marks a first proposal (stats_first)
+      nrem, orem = tonumber(n[3]) - q, tonumber(o[3]) - q
+      redis.call('HSET', nkey, 'remaining', string.format('%.0f', nrem), unpack(stats_first(n, now)))
+      redis.call('HSET', okey, 'remaining', string.format('%.0f', orem), unpack(stats_first(o, now)))
     end
     -- a listing held for its forum has no engine entry (a batch's both are)
     if batch == '' then
@@ -197,6 +200,7 @@ local function match_propose(now, maxlen, expires, args, i, batch, ctx)
     end
     if ctx then ctx_zadd(ctx, 'cm:match_expiry', expires, mid)
     else redis.call('ZADD', 'cm:match_expiry', expires, mid) end
+    stats_proposed(m, now, nid, n, oid, o)
     match_event(maxlen, 'match.proposed', mid, m, 'engine', false,
       { tostring(nrem), n[2], tostring(orem), o[2] })
     return { 'ok', nrem, orem }
@@ -303,6 +307,7 @@ local function match_apply(key, id, m, action, actor, side, note, now, maxlen, e
     if m.need_accepted == '1' and m.offer_accepted == '1' then
       to = 'confirmed'
       sets[#sets + 1] = 'confirmed_at'; sets[#sets + 1] = now
+      stats_confirmed(m, now)
       redis.call('ZREM', 'cm:match_expiry', id)
     end
   elseif action == 'fulfil' then
@@ -312,6 +317,7 @@ local function match_apply(key, id, m, action, actor, side, note, now, maxlen, e
     end
     sets[#sets + 1] = 'delivered'; sets[#sets + 1] = note
     sets[#sets + 1] = 'fulfilled_at'; sets[#sets + 1] = now
+    stats_fulfilled(m, note, now)
     -- What was not delivered goes back to both listings.
     match_release(m, tonumber(m.quantity) - delivered)
   end

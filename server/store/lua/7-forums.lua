@@ -224,27 +224,6 @@ redis.register_function{
   flags = { 'no-writes' },
 }
 
--- The sum of two non-negative integers written in decimal, written in
--- decimal: exact at any size (Lua's numbers are doubles, exact to 2^53
--- only, and cjson writes 14 significant digits).
-local function dec_add(a, b)
-  local out, carry, i, j = {}, 0, #a, #b
-  while i > 0 or j > 0 or carry > 0 do
-    local d = carry + (i > 0 and string.byte(a, i) - 48 or 0) + (j > 0 and string.byte(b, j) - 48 or 0)
-    out[#out + 1] = string.char(48 + d % 10)
-    carry = (d >= 10) and 1 or 0
-    i, j = i - 1, j - 1
-  end
-  local r = string.reverse(table.concat(out))
-  return r ~= '' and r or '0'
-end
-
--- A decimal integer argument made by the server ('' or junk counts as 0).
-local function dec_arg(s)
-  if type(s) ~= 'string' or not string.match(s, '^%d+$') then return '0' end
-  return (string.gsub(s, '^0+(%d)', '%1'))
-end
-
 -- An exact running sum of decimal integers: small terms add up as Lua
 -- numbers (exact below 2^53: each term and the part below 10^15), the rest
 -- through dec_add, so a page costs a few dec_adds instead of one a term.
