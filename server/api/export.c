@@ -17,6 +17,7 @@
 #include <event2/http.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/fields.h"
 #include "common/xalloc.h"
@@ -29,6 +30,7 @@
 #define EXPORT_PACE_MS 5	     /* looks again at the output this often while it is above */
 #define EXPORT_RETRY_MS 250	     /* after a failed page call */
 #define EXPORT_RETRIES 3	     /* failed calls in a row before the export is cut */
+#define EXPORT_SNDBUF (64 * 1024)    /* the kernel's send buffer of an exporting connection */
 
 struct export
 {
@@ -123,7 +125,7 @@ static void export_closed(struct evhttp_connection *evcon, void *arg)
 }
 
 enum export_end { EXPORT_DONE, EXPORT_LEFT, EXPORT_CUT };
-static const char *const export_end_names[] = {"done", "client left", "cut"};
+static const char *const export_end_names[] = {"done", "left", "cut"};
 
 /* Finishes the HTTP side and frees x. */
 static void export_finish(struct export *x, enum export_end how)
@@ -187,6 +189,16 @@ static void export_begin(struct export *x)
 	struct timeval idle = {r->app->cfg.idle_timeout_s, 0};
 	bufferevent_set_timeouts(bev, NULL, &idle);
 	bufferevent_enable(bev, EV_READ);
+	/*
+	 * Linux would grow the send buffer to megabytes: kept small, what an
+	 * export leaves unread stays bounded in the kernel too, and the pace
+	 * follows the client's reading.
+	 */
+	struct bufferevent *under = bufferevent_get_underlying(bev);
+	evutil_socket_t fd = under ? bufferevent_getfd(under) : -1;
+	int sndbuf = EXPORT_SNDBUF;
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	if (x->o.bom)
 		evbuffer_add(x->out, CSVOUT_BOM, strlen(CSVOUT_BOM));
 	csvout_header(export_sink, x->out, x->spec->columns, x->spec->n_columns,

@@ -11,7 +11,7 @@
 #include "common/csvout.h"
 
 #define EXPORT_LISTING_COLUMNS 35
-#define EXPORT_MATCH_COLUMNS 35
+#define EXPORT_MATCH_COLUMNS 30
 #define EXPORT_ACCOUNT_COLUMNS 14
 
 extern const struct csvout_column export_listing_columns[EXPORT_LISTING_COLUMNS];
