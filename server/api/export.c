@@ -132,10 +132,22 @@ static void export_finish(struct export *x, enum export_end how)
 {
 	if (x->evcon) {
 		evhttp_connection_set_closecb(x->evcon, NULL, NULL);
-		if (how == EXPORT_CUT)
+		if (how == EXPORT_CUT) {
 			evhttp_connection_free(x->evcon); /* frees the request with it */
-		else
+		} else {
+			/*
+			 * Writing is paused while the last chunk is added: else the
+			 * filter (server.c) writes it at once and runs evhttp's write
+			 * callback before evhttp has set what follows the reply, which
+			 * then never runs, and a keep-alive connection would read no
+			 * further request. Enabled again by evhttp, it leaves from the
+			 * loop.
+			 */
+			struct bufferevent *bev = evhttp_connection_get_bufferevent(x->evcon);
+			bufferevent_disable(bev, EV_WRITE);
 			evhttp_send_reply_end(x->ev);
+			bufferevent_enable(bev, EV_WRITE);
+		}
 	} else if (x->own_ev) {
 		evhttp_send_reply_end(x->ev); /* without a connection: frees the request */
 	}
@@ -182,13 +194,15 @@ static void export_begin(struct export *x)
 	evhttp_send_reply_start(r->ev, 200, "OK");
 	/*
 	 * No read deadline (the client says nothing while it downloads); the
-	 * write deadline (the idle timeout) ends an export nobody reads. Reading
-	 * stays on, to notice the client leave.
+	 * write deadline (the idle timeout) ends an export nobody reads.
+	 * Reading stays off, as evhttp leaves it while it answers: a request
+	 * pipelined behind the export waits in the socket and is read after it.
+	 * A client that leaves is noticed by the next write (reset or broken
+	 * pipe), so an export never outlives its client by more than a page.
 	 */
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(x->evcon);
 	struct timeval idle = {r->app->cfg.idle_timeout_s, 0};
 	bufferevent_set_timeouts(bev, NULL, &idle);
-	bufferevent_enable(bev, EV_READ);
 	/*
 	 * Linux would grow the send buffer to megabytes: kept small, what an
 	 * export leaves unread stays bounded in the kernel too, and the pace

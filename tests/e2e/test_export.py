@@ -280,6 +280,34 @@ class ExportTest(ExportCase):
         _, _, api_headers = self.export(self.admin, "/v1/matches", headers="api")
         self.assertEqual(read_csv(api_headers)[0], MATCH_COLUMNS)
 
+    def test_keep_alive_and_a_pipelined_request_after_an_export(self):
+        with self.daemon.client() as c:  # one keep-alive connection
+            for _ in range(2):
+                status, headers, data = c.request_raw(
+                    "GET", "/v1/listings?format=csv", token=self.admin.token)
+                self.assertEqual(status, 200)
+                self.assertEqual(len(read_csv(data)), len(self.json_all(self.admin,
+                                                                        "/v1/listings")) + 1)
+                self.assertNotEqual(headers.get("Connection"), "close")
+                self.assertEqual(c.request("GET", "/readyz")[0], 200)
+        # Two requests in one write: the second is answered after the whole export.
+        s = socket.create_connection(("127.0.0.1", self.daemon.port), harness.HTTP_TIMEOUT)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        try:
+            s.sendall(("GET /v1/listings?format=csv HTTP/1.1\r\nHost: x\r\n"
+                       "Authorization: Bearer %s\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n"
+                       % self.admin.token).encode())
+            status, _, rest = read_head(s)
+            self.assertEqual(status, 200)
+            body = Dechunker(s, rest)
+            while body.next_chunk() is not None:
+                pass
+            status, headers, rest = read_head(s, body.buf)  # what follows the export
+            self.assertEqual(status, 200)
+            self.assertIn("application/json", headers.get("content-type", ""))
+        finally:
+            s.close()
+
     def test_head(self):
         status, headers, data = self.api.call_raw(self.admin, "HEAD",
                                                   "/v1/listings?format=csv&bom=1")
@@ -316,9 +344,9 @@ class ExportTest(ExportCase):
 
 # ---- a large export, streamed ----
 
-def read_head(sock):
-    """Reads up to the end of the head; returns (status, headers dict, bytes after it)."""
-    buf = b""
+def read_head(sock, buf=b""):
+    """Reads up to the end of the head (buf: bytes of it already read); returns
+    (status, headers dict, bytes after it)."""
     while b"\r\n\r\n" not in buf:
         part = sock.recv(4096)
         if not part:
