@@ -271,6 +271,10 @@ static void export_page_got(const struct store_reply *res, void *arg)
 	/* An empty chunk would end the body: only bytes are sent. */
 	if (evbuffer_get_length(x->out) > 0)
 		evhttp_send_reply_chunk(x->ev, x->out);
+	if (x->closed) { /* the write found the client gone */
+		export_finish(x, EXPORT_LEFT);
+		return;
+	}
 	if (x->cursor == NULL) {
 		export_finish(x, EXPORT_DONE);
 		return;
