@@ -193,16 +193,13 @@ static void export_begin(struct export *x)
 	evhttp_connection_set_closecb(x->evcon, export_closed, x);
 	evhttp_send_reply_start(r->ev, 200, "OK");
 	/*
-	 * No read deadline (the client says nothing while it downloads); the
-	 * write deadline (the idle timeout) ends an export nobody reads.
-	 * Reading stays off, as evhttp leaves it while it answers: a request
-	 * pipelined behind the export waits in the socket and is read after it.
-	 * A client that leaves is noticed by the next write (reset or broken
-	 * pipe), so an export never outlives its client by more than a page.
+	 * The connection's deadlines stay as they are: reading is off while
+	 * evhttp answers (a request pipelined behind the export waits in the
+	 * socket and is read after it), and the write deadline (the idle
+	 * timeout) ends an export nobody reads. A client that leaves is noticed
+	 * by the next write (reset or broken pipe).
 	 */
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(x->evcon);
-	struct timeval idle = {r->app->cfg.idle_timeout_s, 0};
-	bufferevent_set_timeouts(bev, NULL, &idle);
 	/*
 	 * Linux would grow the send buffer to megabytes: kept small, what an
 	 * export leaves unread stays bounded in the kernel too, and the pace
