@@ -17,6 +17,8 @@
 #include "common/ids.h"
 #include "common/xalloc.h"
 #include "server/api/api.h"
+#include "server/api/export.h"
+#include "server/api/export_columns.h"
 #include "server/app.h"
 #include "server/clock.h"
 #include "server/http/request.h"
@@ -167,13 +169,36 @@ struct accounts_search_ctx {
 	struct http_req *r;
 	char *q[6];
 	char scope[2][2048];
+	struct store_account_query query;
 };
 
-static void accounts_search_free(struct accounts_search_ctx *c)
+static void accounts_search_free(void *arg)
 {
+	struct accounts_search_ctx *c = arg;
 	for (size_t i = 0; i < sizeof(c->q) / sizeof(c->q[0]); i++)
 		free(c->q[i]);
 	free(c);
+}
+
+/* A page as the route answers it: the accounts the caller may manage, with what it may see. */
+static json_t *accounts_page(struct http_req *r, const json_t *reply)
+{
+	json_t *items = json_array();
+	size_t i;
+	json_t *row;
+	json_array_foreach(store_field(reply, STORE_PAGE_ROWS), i, row)
+	{
+		json_t *doc = json_loads(store_field_str(row, 1), 0, NULL);
+		const char *why = NULL;
+		/* The store filters by scope; the one rule decides again here. */
+		if (doc && account_may_manage(r->account, doc, &why))
+			json_array_append_new(
+			    items, account_render(doc, account_sees_contact(r->account, doc)));
+		json_decref(doc);
+	}
+	const char *next = store_field_str(reply, STORE_PAGE_NEXT);
+	return json_pack("{s:o, s:o}", "items", items, "next_cursor",
+			 next && *next ? json_string(next) : json_null());
 }
 
 static void accounts_found(const struct store_reply *res, void *arg)
@@ -185,24 +210,28 @@ static void accounts_found(const struct store_reply *res, void *arg)
 		api_reply_store_error(r, res);
 		return;
 	}
-	json_t *items = json_array();
-	size_t i;
-	json_t *row;
-	json_array_foreach(store_field(res->value, STORE_PAGE_ROWS), i, row)
-	{
-		json_t *doc = json_loads(store_field_str(row, 1), 0, NULL);
-		const char *why = NULL;
-		/* The store filters by scope; the one rule decides again here. */
-		if (doc && account_may_manage(r->account, doc, &why))
-			json_array_append_new(
-			    items, account_render(doc, account_sees_contact(r->account, doc)));
-		json_decref(doc);
-	}
-	const char *next = store_field_str(res->value, STORE_PAGE_NEXT);
-	http_reply_json(r, 200,
-			json_pack("{s:o, s:o}", "items", items, "next_cursor",
-				  next && *next ? json_string(next) : json_null()));
+	http_reply_json(r, 200, accounts_page(r, res->value));
 }
+
+/* The same pages for a CSV export (server/api/export.h). */
+static void accounts_export_fetch(void *ctx, const char *cursor, store_cb cb, void *arg)
+{
+	struct accounts_search_ctx *c = ctx;
+	c->query.cursor = cursor;
+	c->query.limit = ACCOUNTS_PAGE_MAX;
+	store_account_search(c->r->app->store, &c->query, cb, arg);
+}
+
+static json_t *accounts_export_page(void *ctx, const json_t *reply)
+{
+	struct accounts_search_ctx *c = ctx;
+	return accounts_page(c->r, reply);
+}
+
+static const struct export_spec accounts_export = {
+    "accounts",		  export_account_columns, EXPORT_ACCOUNT_COLUMNS, accounts_export_fetch,
+    accounts_export_page, accounts_search_free,
+};
 
 void accounts_search(struct http_req *r)
 {
@@ -212,8 +241,8 @@ void accounts_search(struct http_req *r)
 				   "only admins and moderators list accounts");
 		return;
 	}
-	static const char *const allowed[] = {"q",	"role",	 "province", "forum",
-					      "cursor", "limit", NULL};
+	static const char *const allowed[] = {"q",	"role",	 "province",	"forum",
+					      "cursor", "limit", EXPORT_PARAMS, NULL};
 	if (api_query_refused(r, allowed, "filter"))
 		return;
 	struct accounts_search_ctx *c = xcalloc(1, sizeof(*c));
@@ -241,6 +270,8 @@ void accounts_search(struct http_req *r)
 	q.text = c->q[0] = api_query_text(text, ACCOUNTS_QUERY_TEXT_MAX, &errors);
 	api_page_params(cursor, limit, ACCOUNTS_PAGE_MAX, &q.limit, &errors);
 	q.cursor = cursor;
+	struct export_opts eo;
+	export_params(r, &eo, &errors);
 	if (errors) {
 		accounts_search_free(c);
 		api_reply_invalid(r, errors);
@@ -253,7 +284,12 @@ void accounts_search(struct http_req *r)
 		q.scope_forums =
 		    account_scope_csv(r->account, "forums", c->scope[1], sizeof(c->scope[1]));
 	}
-	store_account_search(r->app->store, &q, accounts_found, c);
+	c->query = q;
+	if (eo.csv) {
+		export_start(r, &accounts_export, c, &eo);
+		return;
+	}
+	store_account_search(r->app->store, &c->query, accounts_found, c);
 }
 
 /* ---- PATCH /v1/accounts/{id} ---- */

@@ -20,6 +20,8 @@
 #include "common/provinces.h"
 #include "common/xalloc.h"
 #include "server/api/api.h"
+#include "server/api/export.h"
+#include "server/api/export_columns.h"
 #include "server/app.h"
 #include "server/clock.h"
 #include "server/http/request.h"
@@ -266,7 +268,16 @@ void listings_get(struct http_req *r)
 struct listings_search_ctx {
 	struct http_req *r;
 	char *q[9]; /* query values kept alive for the store call */
+	struct store_listing_query query;
 };
+
+static void listings_search_free(void *arg)
+{
+	struct listings_search_ctx *c = arg;
+	for (size_t i = 0; i < sizeof(c->q) / sizeof(c->q[0]); i++)
+		free(c->q[i]);
+	free(c);
+}
 
 static json_t *listings_row_view(const char *id, const json_t *fields)
 {
@@ -278,9 +289,7 @@ static void listings_found(const struct store_reply *res, void *arg)
 {
 	struct listings_search_ctx *c = arg;
 	struct http_req *r = c->r;
-	for (size_t i = 0; i < sizeof(c->q) / sizeof(c->q[0]); i++)
-		free(c->q[i]);
-	free(c);
+	listings_search_free(c);
 	if (res->status != STORE_OK) {
 		api_reply_store_error(r, res);
 		return;
@@ -288,16 +297,37 @@ static void listings_found(const struct store_reply *res, void *arg)
 	http_reply_json(r, 200, api_page(res->value, listings_row_view));
 }
 
+/* The same pages for a CSV export (server/api/export.h). */
+static void listings_export_fetch(void *ctx, const char *cursor, store_cb cb, void *arg)
+{
+	struct listings_search_ctx *c = ctx;
+	c->query.cursor = cursor;
+	c->query.limit = LISTINGS_PAGE_MAX;
+	store_listing_search(c->r->app->store, &c->query, cb, arg);
+}
+
+static json_t *listings_export_page(void *ctx, const json_t *reply)
+{
+	return api_page(reply, listings_row_view);
+}
+
+static const struct export_spec listings_export = {
+    "listings",		  export_listing_columns, EXPORT_LISTING_COLUMNS, listings_export_fetch,
+    listings_export_page, listings_search_free,
+};
+
 static void listings_search_kind(struct http_req *r, const char *fixed_kind)
 {
-	static const char *const allowed[] = {"kind",  "material", "province", "status", "forum",
-					      "owner", "q",	   "cursor",   "limit",	 NULL};
+	static const char *const allowed[] = {"kind",  "material",    "province", "status",
+					      "forum", "owner",	      "q",	  "cursor",
+					      "limit", EXPORT_PARAMS, NULL};
 	if (api_query_refused(r, allowed, "filter"))
 		return;
 	struct listings_search_ctx *c = xcalloc(1, sizeof(*c));
 	c->r = r;
 	json_t *errors = NULL;
 	struct store_listing_query q = {.limit = LISTINGS_PAGE_DEFAULT, .status = "open"};
+	struct export_opts eo;
 	char *kind = c->q[0] = http_req_query(r, "kind");
 	char *material = c->q[1] = http_req_query(r, "material");
 	char *province = c->q[2] = http_req_query(r, "province");
@@ -345,14 +375,18 @@ static void listings_search_kind(struct http_req *r, const char *fixed_kind)
 	q.text = c->q[6] = api_query_text(text, LISTINGS_QUERY_TEXT_MAX, &errors);
 	api_page_params(cursor, limit, LISTINGS_PAGE_MAX, &q.limit, &errors);
 	q.cursor = cursor;
+	export_params(r, &eo, &errors);
 	if (errors) {
-		for (size_t i = 0; i < sizeof(c->q) / sizeof(c->q[0]); i++)
-			free(c->q[i]);
-		free(c);
+		listings_search_free(c);
 		api_reply_invalid(r, errors);
 		return;
 	}
-	store_listing_search(r->app->store, &q, listings_found, c);
+	c->query = q;
+	if (eo.csv) {
+		export_start(r, &listings_export, c, &eo);
+		return;
+	}
+	store_listing_search(r->app->store, &c->query, listings_found, c);
 }
 
 void listings_search(struct http_req *r)

@@ -21,6 +21,8 @@
 #include "common/units.h"
 #include "common/xalloc.h"
 #include "server/api/api.h"
+#include "server/api/export.h"
+#include "server/api/export_columns.h"
 #include "server/api/reputation.h"
 #include "server/app.h"
 #include "server/clock.h"
@@ -431,10 +433,12 @@ struct matches_search_ctx {
 	struct http_req *r;
 	char *q[7];
 	char provinces[512], forums[2048];
+	struct store_match_query query;
 };
 
-static void matches_search_free(struct matches_search_ctx *c)
+static void matches_search_free(void *arg)
 {
+	struct matches_search_ctx *c = arg;
 	for (size_t i = 0; i < sizeof(c->q) / sizeof(c->q[0]); i++)
 		free(c->q[i]);
 	free(c);
@@ -485,10 +489,30 @@ static void matches_found(const struct store_reply *res, void *arg)
 		json_decref(fields[i]);
 }
 
+/* The same pages for a CSV export (server/api/export.h). */
+static void matches_export_fetch(void *ctx, const char *cursor, store_cb cb, void *arg)
+{
+	struct matches_search_ctx *c = ctx;
+	c->query.cursor = cursor;
+	c->query.limit = MATCHES_PAGE_MAX;
+	store_match_search(c->r->app->store, &c->query, cb, arg);
+}
+
+static json_t *matches_export_page(void *ctx, const json_t *reply)
+{
+	return api_page(reply, matches_view);
+}
+
+static const struct export_spec matches_export = {
+    "matches",		 export_match_columns, EXPORT_MATCH_COLUMNS, matches_export_fetch,
+    matches_export_page, matches_search_free,
+};
+
 void matches_search(struct http_req *r)
 {
-	static const char *const allowed[] = {"state", "listing", "material", "province",
-					      "forum", "cursor",  "limit",    NULL};
+	static const char *const allowed[] = {"state",	  "listing",	 "material",
+					      "province", "forum",	 "cursor",
+					      "limit",	  EXPORT_PARAMS, NULL};
 	static const char *const states[] = {"proposed",  "approved",  "rejected", "accepted",
 					     "confirmed", "fulfilled", "declined", "cancelled",
 					     "expired",	  NULL};
@@ -497,8 +521,7 @@ void matches_search(struct http_req *r)
 	if (unknown) {
 		fields_error(&errors, strcmp(unknown, "?") ? unknown : "query",
 			     "unknown or repeated filter; use state, listing, material, province, "
-			     "forum, cursor, "
-			     "limit");
+			     "forum, cursor, limit, format, bom, headers");
 		api_reply_invalid(r, errors);
 		return;
 	}
@@ -535,6 +558,8 @@ void matches_search(struct http_req *r)
 	q.forum = forum;
 	api_page_params(cursor, limit, MATCHES_PAGE_MAX, &q.limit, &errors);
 	q.cursor = cursor;
+	struct export_opts eo;
+	export_params(r, &eo, &errors);
 	if (errors) {
 		matches_search_free(c);
 		api_reply_invalid(r, errors);
@@ -557,5 +582,10 @@ void matches_search(struct http_req *r)
 		q.party = api_account_id(r);
 		break;
 	}
-	store_match_search(r->app->store, &q, matches_found, c);
+	c->query = q;
+	if (eo.csv) {
+		export_start(r, &matches_export, c, &eo);
+		return;
+	}
+	store_match_search(r->app->store, &c->query, matches_found, c);
 }

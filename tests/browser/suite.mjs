@@ -328,6 +328,16 @@ async function desk(device) {
 	const row = m.page.locator(`[data-testid=account][data-id="${acc.id}"]`);
 	await row.waitFor();
 	await waitFor(async () => (await m.page.locator('[data-testid=account]').count()) === 1, 'the search lists exactly the one account');
+	// "Tải CSV": the list on screen as a file Excel opens (BOM, Vietnamese headers).
+	const [download] = await Promise.all([m.page.waitForEvent('download'),
+		m.page.getByRole('link', { name: 'Tải CSV' }).click()]);
+	assert.equal(download.suggestedFilename(), 'craftmatch-accounts.csv');
+	const csv = fs.readFileSync(await download.path());
+	assert.deepEqual([...csv.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'the file starts with the byte order mark');
+	const lines = csv.subarray(3).toString('utf8').split('\r\n');
+	assert.match(lines[0], /^Mã tài khoản,Vai trò,Tên,/);
+	assert.deepEqual(lines.slice(1), [lines[1], ''], 'the file holds the one account found');
+	assert.ok(lines[1].startsWith(acc.id + ',village,' + name + ','), lines[1]);
 	await row.getByRole('button', { name: 'Mã truy cập' }).click();
 	await row.locator('[data-testid=codes]').getByText('thẻ giấy').waitFor();
 	await shot(m, '30-accounts-search');

@@ -500,6 +500,24 @@ class AuthzMatrixTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
                                     for c in cells.values()), (route, target))
                 self.assertEqual(cells["anonymous"] == "-", target == "own", (route, target))
 
+    def test_csv_exports_answer_as_their_rows(self):
+        """format=csv on a list route is the same route: each role gets the
+        status of the route's row, a CSV file for 200, problem+json else."""
+        failures = []
+        for route in ("GET /v1/listings", "GET /v1/needs", "GET /v1/offers", "GET /v1/matches",
+                      "GET /v1/accounts"):
+            for role, want in outcomes(EXPECT[route]["-"]).items():
+                path = route.split(" ", 1)[1] + "?format=csv&bom=1"
+                status, headers, resp = self.send(role, "GET", path, None)
+                mt = harness.media_type(headers)
+                if str(status) != want:
+                    failures.append("%s %s: expected %s, got %d" % (path, role, want, status))
+                elif status == 200 and (mt != "text/csv" or not resp.startswith("\ufeffid,")):
+                    failures.append("%s %s: not a CSV file: %s %r" % (path, role, mt, resp[:50]))
+                elif status >= 400 and mt != "application/problem+json":
+                    failures.append("%s %s: %d is not problem+json" % (path, role, status))
+        self.assertEqual(failures, [])
+
     def test_matrix(self):
         failures, cells = [], 0
         for method, pattern in fixtures.served_routes():

@@ -38,7 +38,7 @@ SIGN_IN = {("POST", "/v1/sessions")}
 # (server/api/events.c never reads the key), and so is signing in.
 NO_IDEMPOTENCY_KEY = {("POST", "/v1/stream-tickets")} | SIGN_IN
 LISTING_FILTERS = {"kind", "material", "province", "status", "forum", "owner", "q", "cursor",
-                   "limit"}
+                   "limit", "format", "bom", "headers"}
 
 
 SPEC = openapi_spec.load()

@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { formatDate } from '../format.js';
 import { t } from '../i18n.js';
-import { html, Notice, Reputation, SelectField, TextField } from './common.js';
+import { html, CsvLink, Notice, Reputation, SelectField, TextField } from './common.js';
 
 function Codes({ account }) {
 	const [items, setItems] = useState(null);
@@ -113,6 +113,7 @@ export function AccountsPage({ catalog, changes }) {
 			<${TextField} name="forum" label=${t('accounts.forum')} value=${f.forum} onInput=${set('forum')} />
 			<button type="submit" class="button">${t('accounts.search')}</button>
 		</form>
+		<${CsvLink} path="/v1/accounts" params=${shown} />
 		${error && html`<${Notice} error=${error} />`}
 		${!items && !error && html`<p class="muted">${t('common.loading')}</p>`}
 		${items && !items.length && html`<p class="muted" data-testid="accounts-empty">${t('accounts.none')}</p>`}

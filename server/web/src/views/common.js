@@ -5,6 +5,7 @@
 import { createContext, h } from 'preact';
 import { useContext, useEffect, useRef } from 'preact/hooks';
 import htm from 'htm';
+import { csvUrl } from '../api.js';
 import { getLang, t } from '../i18n.js';
 import { formatBase, formatDate, formatDecimal, formatMoney, formatQuantity, formatNumber } from '../format.js';
 
@@ -182,4 +183,9 @@ export function Reputation({ rep, label }) {
 		${share !== null && html`<p>${t('rep.delivered')}: ${share}%</p>`}
 		<p class="muted">${t('rep.counts', rep)}</p>
 	</div>`;
+}
+
+// "Tải CSV": the whole list on screen, with its filters, as a spreadsheet.
+export function CsvLink({ path, params }) {
+	return html`<p class="csv-link"><a class="button button--secondary" href=${csvUrl(path, params)} download data-testid="csv-link">${t('common.csv')}</a></p>`;
 }

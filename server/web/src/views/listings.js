@@ -5,7 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, newKey } from '../api.js';
 import { t } from '../i18n.js';
 import { dayInVietnam, formatQuantity, todayInVietnam } from '../format.js';
-import { html, ErrorSummary, ListingSummary, Notice, SelectField, TextArea, TextField, materialName, unitLabel, useForums } from './common.js';
+import { html, CsvLink, ErrorSummary, ListingSummary, Notice, SelectField, TextArea, TextField, materialName, unitLabel, useForums } from './common.js';
 
 // The fields of a form, in the API's names; what the user typed is sent as
 // typed (quantities as strings): the server decides what is valid and says why.
@@ -295,6 +295,7 @@ export function ScopeListings({ me, catalog, changes }) {
 			<${StatusFilter} value=${filter.status} onChange=${set('status')} />
 			<${ForumFilter} me=${me} value=${filter.forum} onChange=${set('forum')} />
 		</form>
+		<${CsvLink} path="/v1/listings" params=${filter} />
 		${items === null ? html`<p class="muted">${t('common.loading')}</p>` : items.length === 0
 			? html`<p class="muted">${t('scope.none')}</p>`
 			: html`<ul class="cards">${items.map((l) => html`<${ListingCard} key=${l.id} listing=${l} catalog=${catalog} onChanged=${load} canEdit=${false} canClose=${true} />`)}</ul>`}

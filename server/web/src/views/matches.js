@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, newKey } from '../api.js';
 import { t } from '../i18n.js';
 import { formatDate } from '../format.js';
-import { html, Explain, ListingSummary, Notice, Reputation, materialName } from './common.js';
+import { html, CsvLink, Explain, ListingSummary, Notice, Reputation, materialName } from './common.js';
 import { ForumFilter, MaterialFilter, ProvinceFilter, defaultProvince } from './listings.js';
 
 const OPEN_STATES = ['proposed', 'approved', 'accepted', 'confirmed'];
@@ -90,6 +90,7 @@ export function MyMatches({ me, catalog, changes }) {
 	return html`<section aria-labelledby="page-title">
 		<h1 id="page-title">${t('matches.title')}</h1>
 		<p class="hint">${t('matches.intro')}</p>
+		<${CsvLink} path="/v1/matches" params=${{}} />
 		<${Notice} error=${error} />
 		${items === null ? html`<p class="muted">${t('common.loading')}</p>` : html`
 			<h2>${t('matches.open')}</h2>
@@ -158,6 +159,7 @@ export function ReviewQueue({ me, catalog, changes }) {
 			<${MaterialFilter} catalog=${catalog} value=${filter.material} onChange=${set('material')} />
 			<${ForumFilter} me=${me} value=${filter.forum} onChange=${set('forum')} />
 		</form>
+		<${CsvLink} path="/v1/matches" params=${{ state: 'proposed', ...filter }} />
 		<${Notice} error=${error} />
 		${items === null ? html`<p class="muted">${t('common.loading')}</p>` : items.length === 0
 			? html`<p class="muted" data-testid="queue-empty">${t('review.none')}</p>`
