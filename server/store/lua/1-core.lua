@@ -28,9 +28,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 13
+local LIBRARY_VERSION = 14
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = '553c01326ba72e6b635c21ff5120bf8f6044b809451b23f2ea7470428893a08f'
+local LIBRARY_HASH = '9dc6f3c9462517262822a72399abfb7a659a358b7d294f6e9e83d639ed38cfb9'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
