@@ -35,7 +35,11 @@ struct sheet_column {
 
 /* Template order. Examples: accounts, needs, offers. */
 static const struct sheet_column sheet_columns[] = {
-    {SHEET_ROW_KEY_HEADER, "row_key", T_KEY, K_A | K_N | K_O, K_A | K_N | K_O,
+    {SHEET_ROW_KEY_HEADER,
+     "row_key",
+     T_KEY,
+     K_A | K_N | K_O,
+     K_A | K_N | K_O,
      {"bat-trang-001", "nhu-cau-001", "chao-hang-001"}},
     {"Vai trò", "role", T_ROLE, K_A, K_A, {"village"}},
     {"Tên", "name", T_STR, K_A, K_A, {"Hợp tác xã Gốm sứ Bát Tràng"}},
@@ -46,7 +50,11 @@ static const struct sheet_column sheet_columns[] = {
     {"Đơn tối thiểu", "min_order", T_DEC, K_O, 0, {NULL, NULL, "10"}},
     {"Đơn giá (VND)", "price_vnd", T_INT, K_N | K_O, K_O, {NULL, "2.400.000", "2.100.000"}},
     {"Đơn vị giá", "price_unit", T_STR, K_N | K_O, 0, {NULL, "tấn", "tấn"}},
-    {"Tỉnh/Thành phố", "province", T_STR, K_A | K_N | K_O, K_N | K_O,
+    {"Tỉnh/Thành phố",
+     "province",
+     T_STR,
+     K_A | K_N | K_O,
+     K_N | K_O,
      {"Hà Nội", "Hà Nội", "Hải Dương"}},
     {"Xã/Phường", "commune", T_STR, K_A | K_N | K_O, 0, {"Bát Tràng", "Bát Tràng", "Chí Linh"}},
     {"Vĩ độ", "location.lat", T_NUM, K_N | K_O, 0, {NULL, "20.9755", NULL}},
@@ -115,8 +123,8 @@ const char *sheet_column_of(enum sheet_kind kind, const char *field)
 		/* "location.lat" for "location.lat"; "location" for its columns' parent */
 		if (strcmp(c->field, field) == 0)
 			return c->header;
-		if (strncmp(c->field, field, strlen(field)) == 0 && c->field[strlen(field)] == '.' &&
-		    best == NULL)
+		if (strncmp(c->field, field, strlen(field)) == 0 &&
+		    c->field[strlen(field)] == '.' && best == NULL)
 			best = c;
 		else if (strncmp(field, c->field, n) == 0 && field[n] == '.' && n > best_len)
 			best = c, best_len = n;
@@ -242,11 +250,12 @@ static void sheet_header(struct sheet_parse *p)
 		}
 		free(fh);
 		if (s->cols[i] < 0)
-			sheet_refuse(p, *h ? h : "file",
-				     "unknown column header '%.100s' for %s (cột không có trong mẫu %s; "
-				     "see GET /v1/imports/template?kind=%s)",
-				     h, sheet_kind_name(s->kind), sheet_kind_name(s->kind),
-				     sheet_kind_name(s->kind));
+			sheet_refuse(
+			    p, *h ? h : "file",
+			    "unknown column header '%.100s' for %s (cột không có trong mẫu %s; "
+			    "see GET /v1/imports/template?kind=%s)",
+			    h, sheet_kind_name(s->kind), sheet_kind_name(s->kind),
+			    sheet_kind_name(s->kind));
 		else if (seen[s->cols[i]]++)
 			sheet_refuse(p, sheet_columns[s->cols[i]].header,
 				     "the column '%s' is given twice (cột bị lặp)",
@@ -412,8 +421,7 @@ static void sheet_record_row(struct sheet_parse *p)
 			    "the row has more cells than the header has columns",
 			    "Dòng có nhiều ô hơn số cột của tiêu đề");
 	if (p->cell_too_long)
-		sheet_error(&row->errors, rowno, NULL, "", "a cell is too long",
-			    "Có ô quá dài");
+		sheet_error(&row->errors, rowno, NULL, "", "a cell is too long", "Có ô quá dài");
 	for (size_t i = 0; i < p->ncells && i < s->ncols; i++) {
 		char *cell = p->cells[i];
 		if (*cell == '\0' || s->cols[i] < 0)
@@ -423,7 +431,8 @@ static void sheet_record_row(struct sheet_parse *p)
 			if (sheet_key_ok(cell))
 				row->key = xstrdup(cell);
 			else
-				key_bad = 1, sheet_error(&row->errors, rowno, c->header, "row_key",
+				key_bad = 1,
+				sheet_error(&row->errors, rowno, c->header, "row_key",
 					    "the row key must be text of at most 100 characters",
 					    "Khóa dòng phải là chữ, tối đa 100 ký tự");
 			continue;
@@ -478,7 +487,8 @@ struct sheet *sheet_parse(enum sheet_kind kind, const char *data, size_t len, si
 			  json_t **errors)
 {
 	*errors = NULL;
-	struct sheet_parse p = {.bit = sheet_kind_bit(kind), .max_rows = max_rows, .errors = errors};
+	struct sheet_parse p = {
+	    .bit = sheet_kind_bit(kind), .max_rows = max_rows, .errors = errors};
 	if (p.bit == 0) {
 		sheet_refuse(&p, "kind", "unknown kind");
 		return NULL;
@@ -533,7 +543,8 @@ struct sheet *sheet_parse(enum sheet_kind kind, const char *data, size_t len, si
 				 (long long)json_integer_value(prev));
 			snprintf(vi, sizeof(vi), "Khóa dòng trùng với dòng %lld",
 				 (long long)json_integer_value(prev));
-			sheet_error(&row->errors, row->row, SHEET_ROW_KEY_HEADER, "row_key", en, vi);
+			sheet_error(&row->errors, row->row, SHEET_ROW_KEY_HEADER, "row_key", en,
+				    vi);
 		} else {
 			json_object_set_new(keys, row->key, json_integer((json_int_t)row->row));
 		}

@@ -27,10 +27,10 @@ enum sheet_kind { SHEET_ACCOUNTS, SHEET_NEEDS, SHEET_OFFERS, SHEET_KIND_UNKNOWN 
 enum sheet_kind sheet_kind_parse(const char *s);
 const char *sheet_kind_name(enum sheet_kind k);
 
-#define SHEET_ROWS_MAX 10000	/* data rows in one file */
-#define SHEET_CELLS_MAX 40	/* cells in one record */
-#define SHEET_CELL_MAX 2000	/* bytes in one cell */
-#define SHEET_ROW_KEY_MAX 100	/* characters of a row key */
+#define SHEET_ROWS_MAX 10000  /* data rows in one file */
+#define SHEET_CELLS_MAX 40    /* cells in one record */
+#define SHEET_CELL_MAX 2000   /* bytes in one cell */
+#define SHEET_ROW_KEY_MAX 100 /* characters of a row key */
 #define SHEET_ROW_KEY_HEADER "Khóa dòng"
 
 struct sheet_row {

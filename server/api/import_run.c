@@ -54,7 +54,7 @@ struct import_job {
 	int running;
 	size_t batch_from; /* the first row of this batch */
 	size_t next_row;   /* the first row of the next batch */
-	size_t pending;	 /* create calls of this batch not answered yet */
+	size_t pending;	   /* create calls of this batch not answered yet */
 	size_t nresults;
 	char *results[IMPORT_BATCH];
 	struct import_slot slots[IMPORT_BATCH];
@@ -110,7 +110,8 @@ void imports_stop(struct imports *im)
 	im->stopping = 1;
 	for (struct import_job *j = im->jobs; j; j = j->next)
 		if (j->r) {
-			http_reply_unavailable(j->r, "the server is stopping; send the sheet again");
+			http_reply_unavailable(j->r,
+					       "the server is stopping; send the sheet again");
 			j->r = NULL;
 		}
 }
@@ -237,8 +238,9 @@ static void import_row_written(const struct store_reply *res, void *arg)
 			msg = "the store did not answer in time; import the file again";
 			vi = "Máy chủ dữ liệu không trả lời kịp; hãy nhập lại tệp";
 		}
-		const char *column =
-		    res->status == STORE_INVALID || res->status == STORE_REFUSED ? "Diễn đàn" : NULL;
+		const char *column = res->status == STORE_INVALID || res->status == STORE_REFUSED
+					 ? "Diễn đàn"
+					 : NULL;
 		sheet_error(&row->errors, row->row, column, column ? "forum" : "", msg, vi);
 		import_result(job, slot->row, "failed", NULL);
 	}

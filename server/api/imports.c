@@ -129,14 +129,16 @@ void imports_create(struct http_req *r)
 		http_reply_unavailable(r, "too many imports under way; send the sheet again soon");
 		return;
 	}
-	struct sheet *sheet = sheet_parse(k, data, len, (size_t)r->app->cfg.import_max_rows, &errors);
+	struct sheet *sheet =
+	    sheet_parse(k, data, len, (size_t)r->app->cfg.import_max_rows, &errors);
 	if (sheet == NULL) {
 		free(forum);
 		size_t n = json_array_size(errors);
-		http_reply_problem(r, 400, "malformed-sheet", errors,
-				   "the file is not a %s sheet (%zu problem%s; see errors); nothing "
-				   "was imported",
-				   sheet_kind_name(k), n, n == 1 ? "" : "s");
+		http_reply_problem(
+		    r, 400, "malformed-sheet", errors,
+		    "the file is not a %s sheet (%zu problem%s; see errors); nothing "
+		    "was imported",
+		    sheet_kind_name(k), n, n == 1 ? "" : "s");
 		return;
 	}
 	import_run(r->app->imports, r, sheet, forum, dry_run);

@@ -23,8 +23,8 @@ void store_import_put(struct store *s, const char *id, const char *owner, const 
 }
 
 void store_import_progress(struct store *s, const char *id, const char *status,
-			   const struct store_import_counts *added, char *const *results,
-			   size_t n, int ttl_s, store_cb cb, void *arg)
+			   const struct store_import_counts *added, char *const *results, size_t n,
+			   int ttl_s, store_cb cb, void *arg)
 {
 	char k[2][KEYS_MAX], c[3][24], now[24], ttl[16];
 	snprintf(c[0], sizeof(c[0]), "%zu", added->created);

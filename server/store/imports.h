@@ -20,8 +20,8 @@ struct store_import_counts {
 	size_t created, skipped, failed;
 };
 void store_import_progress(struct store *s, const char *id, const char *status,
-			   const struct store_import_counts *added, char *const *results,
-			   size_t n, int ttl_s, store_cb cb, void *arg);
+			   const struct store_import_counts *added, char *const *results, size_t n,
+			   int ttl_s, store_cb cb, void *arg);
 
 /* value: [[field, value, ...], [result JSON texts]] or null */
 void store_import_get(struct store *s, const char *id, size_t offset, size_t limit, store_cb cb,

@@ -30,13 +30,14 @@ import openapi_spec
 
 # Routes registered with ROUTE_PUBLIC in server/api/routes.c.
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
-          ("GET", "/v1/provinces"), ("GET", "/v1/materials")}
+          ("GET", "/v1/provinces"), ("GET", "/v1/materials"), ("GET", "/v1/imports/template")}
 # Public routes that take a credential in their body instead (signing in):
 # no security requirement, but 401 for a bad credential.
 SIGN_IN = {("POST", "/v1/sessions")}
 # POST routes that ignore Idempotency-Key: a stream ticket is a one-shot
 # (server/api/events.c never reads the key), and so is signing in.
-NO_IDEMPOTENCY_KEY = {("POST", "/v1/stream-tickets")} | SIGN_IN
+# An import's rows carry their own keys ("Khóa dòng"; server/api/import_run.c).
+NO_IDEMPOTENCY_KEY = {("POST", "/v1/stream-tickets"), ("POST", "/v1/imports")} | SIGN_IN
 LISTING_FILTERS = {"kind", "material", "province", "status", "forum", "owner", "q", "cursor",
                    "limit"}
 
