@@ -177,6 +177,10 @@ static void sheet_refuse(struct sheet_parse *p, const char *field, const char *f
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* a cut ("%.100s", or the buffer's end) may split a character: drop its bytes */
+	size_t n = strlen(msg);
+	while (n > 0 && !text_valid_utf8(msg, n))
+		msg[--n] = '\0';
 	if (*p->errors == NULL)
 		*p->errors = json_array();
 	if (json_array_size(*p->errors) < 50)

@@ -58,7 +58,8 @@ static void fuzz_row(struct sheet *s, struct sheet_row *row)
 				   "a row error names a column its field does not have");
 	}
 	if (row->key)
-		fuzz_check(fields_chars(row->key) >= 1 && fields_chars(row->key) <= SHEET_ROW_KEY_MAX,
+		fuzz_check(fields_chars(row->key) >= 1 &&
+			       fields_chars(row->key) <= SHEET_ROW_KEY_MAX,
 			   "a row key out of bounds");
 }
 
