@@ -201,6 +201,36 @@ class ImportTest(fixtures.ApiTestCase):
             st, _, body = self.post(who, "needs", data)
             self.assertProblem(st, _, body, 403)
 
+    def test_forum_parameter(self):
+        """forum= registers the rows that name none; a forum not open fails its rows."""
+        forum = self.api.create_forum(self.mod, "open", provinces=["HN"])["id"]
+        run = fixtures.unique("f")
+        rows = [["%s-1" % run, "village", "Làng %s 1" % run, "Hà Nội", "", "", "", ""],
+                ["%s-2" % run, "moderator", "Điều phối %s" % run, "", "", "", "", "HN; NB"]]
+        view, results, _ = self.real_run(self.admin, "accounts",
+                                         sheet(rows, HEADERS + ["Phạm vi tỉnh"]), forum=forum)
+        self.assertEqual([r["outcome"] for r in results], ["created", "created"], results)
+        st, _, village = self.api.call(self.admin, "GET", "/v1/accounts/" + results[0]["id"])
+        self.assertEqual(village.get("forum"), forum, village)
+        st, _, mod = self.api.call(self.admin, "GET", "/v1/accounts/" + results[1]["id"])
+        self.assertNotIn("forum", mod)
+        self.assertEqual(mod["scope"]["provinces"], ["HN", "NB"], mod)
+
+        headers = ["Khóa dòng", "Vật liệu", "Số lượng", "Tỉnh/Thành phố", "Cần trước ngày"]
+        needs = [["%s-n%d" % (run, i), "kaolin", "3", "HN", fixtures.vn_date(60)]
+                 for i in range(2)]
+        view, results, _ = self.real_run(self.village, "needs", sheet(needs, headers),
+                                         forum=forum)
+        for r in results:
+            self.assertEqual(r["outcome"], "created", r)
+            self.assertEqual(self.api.get_listing(self.village, r["id"])["forum"], forum)
+        draft = self.api.create_forum(self.mod, "draft", provinces=["HN"])["id"]
+        needs = [["%s-d" % run, "kaolin", "3", "HN", fixtures.vn_date(60)]]
+        view, results, _ = self.real_run(self.village, "needs", sheet(needs, headers),
+                                         forum=draft)
+        self.assertEqual(results[0]["outcome"], "failed", results)
+        self.assertEqual(results[0]["errors"][0]["column"], "Diễn đàn", results)
+
     def test_template_round_trip(self):
         for kind in ("accounts", "needs", "offers"):
             st, h, text = self.api.call(None, "GET", "/v1/imports/template?kind=" + kind)
