@@ -32,7 +32,7 @@ function RowErrors({ errors }) {
 
 function Progress({ job }) {
 	const r = job.rows;
-	return html`<div class="card" data-testid="import-progress" role="status">
+	return html`<div class="card import-progress" data-testid="import-progress" role="status">
 		<p><strong>${t('import.status.' + job.status)}</strong></p>
 		<progress aria-label=${t('import.title')} max=${r.total || 1} value=${r.done}>${r.done} / ${r.total}</progress>
 		<p>${t('import.counts', { done: formatNumber(r.done), total: formatNumber(r.total),
