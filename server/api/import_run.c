@@ -7,7 +7,8 @@
  * listing_from_request for needs and offers) and written by the same store
  * calls. Its row key becomes an Idempotency-Key of the caller
  * ("import:<kind>:<key>", hashed as api_idempotency hashes a header), with
- * the row's body as the fingerprint: importing the same file again replays
+ * the body the row makes (with the forum the import gives it) as the
+ * fingerprint: importing the same file again replays
  * every row (reported "skipped"), and a key reused for other values is
  * refused for that row.
  */
@@ -57,6 +58,7 @@ struct import_job {
 	size_t pending;	   /* create calls of this batch not answered yet */
 	size_t nresults;
 	char *results[IMPORT_BATCH];
+	char fps[IMPORT_BATCH][IDS_TOKEN_HASH_HEX]; /* each row's fingerprint (real runs) */
 	struct import_slot slots[IMPORT_BATCH];
 	struct store_import_counts added;
 	size_t failed_rows; /* dry run: rows with errors */
@@ -150,10 +152,26 @@ static void imports_next(struct imports *im)
 /* ---- one row ------------------------------------------------------------ */
 
 /*
- * The document row makes, checked as its JSON route checks a body, or NULL
- * with the row's errors recorded.
+ * The fingerprint of a row's idempotency key: its kind and the body it
+ * makes (with the forum the import gave it), so the same key with other
+ * values is refused while the same row again is a replay.
  */
-static json_t *import_row_doc(struct import_job *job, struct sheet_row *row, int64_t now_ms)
+static void import_fingerprint(const char *kind, const json_t *body, char fp[IDS_TOKEN_HASH_HEX])
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+	char *in = xmalloc(strlen(text) + strlen(kind) + 2);
+	int n = sprintf(in, "%s\n%s", kind, text);
+	ids_token_hash(in, (size_t)n, fp);
+	free(in);
+	free(text);
+}
+
+/*
+ * The document row makes, checked as its JSON route checks a body, or NULL
+ * with the row's errors recorded; fp (may be NULL) gets its fingerprint.
+ */
+static json_t *import_row_doc(struct import_job *job, struct sheet_row *row, int64_t now_ms,
+			      char *fp)
 {
 	struct sheet *s = job->sheet;
 	if (row->errors)
@@ -186,6 +204,8 @@ static json_t *import_row_doc(struct import_job *job, struct sheet_row *row, int
 			doc = NULL;
 		}
 	}
+	if (fp && doc)
+		import_fingerprint(sheet_kind_name(s->kind), body, fp);
 	json_decref(body);
 	if (errors) {
 		json_decref(doc);
@@ -231,17 +251,22 @@ static void import_row_written(const struct store_reply *res, void *arg)
 	} else {
 		const char *msg = res->message ? res->message : "the store failed";
 		const char *vi = "Không tạo được dòng này";
+		const char *column = NULL, *field = "";
 		if (res->status == STORE_CONFLICT && strstr(msg, "Idempotency-Key")) {
 			msg = "the row key was already imported with other values";
 			vi = "Khóa dòng đã được nhập với nội dung khác";
+			column = SHEET_ROW_KEY_HEADER;
+			field = "row_key";
 		} else if (res->status == STORE_UNAVAILABLE) {
 			msg = "the store did not answer in time; import the file again";
 			vi = "Máy chủ dữ liệu không trả lời kịp; hãy nhập lại tệp";
+		} else if (res->status == STORE_INVALID || res->status == STORE_REFUSED) {
+			/* the only input the create functions check: the forum */
+			vi = "Diễn đàn không có hoặc không nhận đăng ký";
+			column = sheet_column_of(job->sheet->kind, "forum");
+			field = "forum";
 		}
-		const char *column = res->status == STORE_INVALID || res->status == STORE_REFUSED
-					 ? "Diễn đàn"
-					 : NULL;
-		sheet_error(&row->errors, row->row, column, column ? "forum" : "", msg, vi);
+		sheet_error(&row->errors, row->row, column, field, msg, vi);
 		import_result(job, slot->row, "failed", NULL);
 	}
 	if (--job->pending == 0)
@@ -256,17 +281,11 @@ static void import_write_row(struct import_job *job, size_t i, json_t *doc)
 	size_t kl = strlen(kind) + strlen(row->key) + 16;
 	char *k = xmalloc(kl);
 	int n = snprintf(k, kl, "import:%s:%s", kind, row->key);
-	char khash[IDS_TOKEN_HASH_HEX], fp[IDS_TOKEN_HASH_HEX], key[STORE_IDEM_KEY_MAX];
+	char khash[IDS_TOKEN_HASH_HEX], key[STORE_IDEM_KEY_MAX];
 	ids_token_hash(k, (size_t)n, khash);
 	free(k);
-	char *body = json_dumps(row->body, JSON_COMPACT | JSON_SORT_KEYS);
-	char *fpin = xmalloc(strlen(body) + strlen(kind) + 2);
-	n = sprintf(fpin, "%s\n%s", kind, body);
-	ids_token_hash(fpin, (size_t)n, fp);
-	free(fpin);
-	free(body);
 	struct store_idem idem = {.key = store_idem_key(key, job->caller_id, khash),
-				  .fingerprint = fp};
+				  .fingerprint = job->fps[i - job->batch_from]};
 	struct import_slot *slot = &job->slots[job->pending++];
 	slot->job = job;
 	slot->row = i;
@@ -350,7 +369,7 @@ static void import_tick(evutil_socket_t fd, short what, void *arg)
 		size_t end = job->next_row + IMPORT_DRY_BATCH;
 		for (; job->next_row < s->nrows && job->next_row < end; job->next_row++) {
 			struct sheet_row *row = &s->rows[job->next_row];
-			json_t *doc = import_row_doc(job, row, now);
+			json_t *doc = import_row_doc(job, row, now, NULL);
 			json_decref(doc);
 			if (row->errors) {
 				job->failed_rows++;
@@ -373,7 +392,8 @@ static void import_tick(evutil_socket_t fd, short what, void *arg)
 	json_t *docs[IMPORT_BATCH] = {0};
 	size_t from = job->batch_from = job->next_row;
 	for (; job->next_row < s->nrows && job->next_row < end; job->next_row++)
-		docs[job->next_row - from] = import_row_doc(job, &s->rows[job->next_row], now);
+		docs[job->next_row - from] = import_row_doc(job, &s->rows[job->next_row], now,
+							    job->fps[job->next_row - from]);
 	job->nresults = job->next_row - from;
 	for (size_t i = from; i < job->next_row; i++) {
 		json_t *doc = docs[i - from];

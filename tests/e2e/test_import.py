@@ -224,6 +224,16 @@ class ImportTest(fixtures.ApiTestCase):
         for r in results:
             self.assertEqual(r["outcome"], "created", r)
             self.assertEqual(self.api.get_listing(self.village, r["id"])["forum"], forum)
+        # the same rows for another forum: their keys were used for other values
+        other = self.api.create_forum(self.mod, "open", provinces=["HN"])["id"]
+        needs = [["%s-n%d" % (run, i), "kaolin", "3", "HN", fixtures.vn_date(60)]
+                 for i in range(2)]
+        view, results, _ = self.real_run(self.village, "needs", sheet(needs, headers),
+                                         forum=other)
+        self.assertEqual(view["rows"]["failed"], 2, view)
+        for r in results:
+            self.assertEqual((r["errors"][0].get("column"), r["errors"][0]["message_vi"]),
+                             ("Khóa dòng", "Khóa dòng đã được nhập với nội dung khác"), r)
         draft = self.api.create_forum(self.mod, "draft", provinces=["HN"])["id"]
         needs = [["%s-d" % run, "kaolin", "3", "HN", fixtures.vn_date(60)]]
         view, results, _ = self.real_run(self.village, "needs", sheet(needs, headers),

@@ -89,17 +89,19 @@ static void test_cells_become_the_json_bodies(void **state)
 {
 	/* headers folded (accents, case, punctuation) or JSON names; quoting; a
 	 * semicolon sheet; Vietnamese numbers, yes/no and roles */
-	struct sheet *s = parse(SHEET_NEEDS,
-				"khoa dong;VẬT LIỆU;quantity;Đơn giá (vnd);Nhận vật liệu thay "
-				"thế;Vĩ độ;Ghi chú;province;Cần trước ngày\n"
-				"n1;kaolin;12,5;2.400.000;có;20,9755;\"một; hai \"\"ba\"\"\nbốn\";;\n"
-				"n2;clay;1000;1,200,000;không;x;;;\n",
-				10);
+	struct sheet *s =
+	    parse(SHEET_NEEDS,
+		  "khoa dong;VẬT LIỆU;quantity;Đơn giá (vnd);Nhận vật liệu thay "
+		  "thế;Vĩ độ;Ghi chú;province;Cần trước ngày\n"
+		  "n1;kaolin;12,5;2.400.000;có;20,9755;\"một; hai \"\"ba\"\"\nbốn\";;\n"
+		  "n2;clay;1000;1,200,000;không;x;;;\n",
+		  10);
 	assert_int_equal(s->nrows, 2);
 	assert_string_equal(s->rows[0].key, "n1");
-	assert_body(&s->rows[0], "{\"material\": \"kaolin\", \"quantity\": \"12.5\", \"price_vnd\": "
-				 "2400000, \"accept_substitutes\": true, \"location\": {\"lat\": "
-				 "20.9755}, \"note\": \"một; hai \\\"ba\\\"\\nbốn\"}");
+	assert_body(&s->rows[0],
+		    "{\"material\": \"kaolin\", \"quantity\": \"12.5\", \"price_vnd\": "
+		    "2400000, \"accept_substitutes\": true, \"location\": {\"lat\": "
+		    "20.9755}, \"note\": \"một; hai \\\"ba\\\"\\nbốn\"}");
 	assert_int_equal(s->rows[1].row, 3); /* a line break in a quoted cell is no new row */
 	assert_body(&s->rows[1], "{\"material\": \"clay\", \"quantity\": \"1000\", \"price_vnd\": "
 				 "1200000, \"accept_substitutes\": false, \"location\": {\"lat\": "
@@ -113,8 +115,9 @@ static void test_cells_become_the_json_bodies(void **state)
 		  "a2,điều phối viên,Trung tâm,,\"HN; NB\"\r\n",
 		  10);
 	assert_int_equal(s->nrows, 2); /* the empty row is skipped, and counted */
-	assert_body(&s->rows[0],
-		    "{\"role\": \"village\", \"name\": \"Làng A\", \"contact\": {\"phone\": \"0912\"}}");
+	assert_body(
+	    &s->rows[0],
+	    "{\"role\": \"village\", \"name\": \"Làng A\", \"contact\": {\"phone\": \"0912\"}}");
 	assert_int_equal(s->rows[1].row, 4);
 	assert_body(&s->rows[1], "{\"role\": \"moderator\", \"name\": \"Trung tâm\", \"scope\": "
 				 "{\"provinces\": [\"HN\", \"NB\"]}}");
@@ -145,9 +148,9 @@ static void test_row_errors(void **state)
 		assert_string_equal(json_string_value(json_object_get(e, "field")), want[i - 1][1]);
 		assert_true(json_string_length(json_object_get(e, "message_vi")) > 0);
 	}
-	assert_non_null(strstr(json_string_value(json_object_get(
-				   json_array_get(s->rows[2].errors, 0), "message")),
-			       "row 2"));
+	assert_non_null(strstr(
+	    json_string_value(json_object_get(json_array_get(s->rows[2].errors, 0), "message")),
+	    "row 2"));
 	/* validator errors name their column */
 	json_t *errors = NULL;
 	json_t *bad = json_pack("{s:s}", "role", "x");
@@ -171,12 +174,16 @@ static void test_files_refused_whole(void **state)
 	} cases[] = {
 	    {"", "file"},
 	    {"\xEF\xBB\xBF", "file"},
-	    {"Kh\xf3" "a d\xf2" "ng,T\xea" "n\n", "file"},	     /* Latin-1 */
+	    {"Kh\xf3"
+	     "a d\xf2"
+	     "ng,T\xea"
+	     "n\n",
+	     "file"},						    /* Latin-1 */
 	    {"Khóa dòng,Vai trò,Tên,Màu\nk,village,A,đỏ\n", "Màu"}, /* unknown */
-	    {"Khóa dòng,Vai trò,Tên,Tên\n", "Tên"},		     /* twice */
-	    {"Khóa dòng,Tên\n", "Vai trò"},			     /* missing */
-	    {"Khóa dòng,Vai trò,Tên\n\"k1,village,A\n", "file"},     /* unclosed quote */
-	    {"Khóa dòng,Vai trò,Tên\nk\"1,village,A\n", "file"},     /* a stray quote */
+	    {"Khóa dòng,Vai trò,Tên,Tên\n", "Tên"},		    /* twice */
+	    {"Khóa dòng,Tên\n", "Vai trò"},			    /* missing */
+	    {"Khóa dòng,Vai trò,Tên\n\"k1,village,A\n", "file"},    /* unclosed quote */
+	    {"Khóa dòng,Vai trò,Tên\nk\"1,village,A\n", "file"},    /* a stray quote */
 	    {"Khóa dòng,Vai trò,Tên\nk1,village,A\nk2,village,B\nk3,village,C\n", "file"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
