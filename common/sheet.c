@@ -253,9 +253,12 @@ static void sheet_header(struct sheet_parse *p)
 			}
 		}
 		free(fh);
+		if (s->cols[i] < 0 && *h == '\0')
+			continue; /* a column without a header (spreadsheets leave them): its cells
+				     must be empty */
 		if (s->cols[i] < 0)
 			sheet_refuse(
-			    p, *h ? h : "file",
+			    p, h,
 			    "unknown column header '%.100s' for %s (cột không có trong mẫu %s; "
 			    "see GET /v1/imports/template?kind=%s)",
 			    h, sheet_kind_name(s->kind), sheet_kind_name(s->kind),
@@ -417,7 +420,7 @@ static void sheet_record_row(struct sheet_parse *p)
 		return;
 	}
 	struct sheet_row *row = &s->rows[s->nrows++];
-	int key_bad = 0;
+	int key_bad = 0, headless = 0;
 	row->row = rowno;
 	row->body = json_object();
 	if (p->too_many_cells || p->ncells > s->ncols)
@@ -428,8 +431,15 @@ static void sheet_record_row(struct sheet_parse *p)
 		sheet_error(&row->errors, rowno, NULL, "", "a cell is too long", "Có ô quá dài");
 	for (size_t i = 0; i < p->ncells && i < s->ncols; i++) {
 		char *cell = p->cells[i];
-		if (*cell == '\0' || s->cols[i] < 0)
+		if (*cell == '\0')
 			continue;
+		if (s->cols[i] < 0) {
+			if (!headless++)
+				sheet_error(&row->errors, rowno, NULL, "",
+					    "a cell holds a value in a column without a header",
+					    "Có ô có giá trị ở cột không có tiêu đề");
+			continue;
+		}
 		const struct sheet_column *c = &sheet_columns[s->cols[i]];
 		if (c->type == T_KEY) {
 			if (sheet_key_ok(cell))

@@ -6,7 +6,8 @@
  * docs/decisions.md): UTF-8 with or without a BOM, comma- or
  * semicolon-separated (the separator of the header line), RFC 4180 quoting.
  * The first record names the columns by their Vietnamese headers (or the
- * JSON field names), matched with accents, case and punctuation folded. Each
+ * JSON field names), matched with accents, case and punctuation folded; a
+ * column with an empty header is ignored, its cells must be empty. Each
  * later record becomes one JSON body (empty cells are left out) plus its row
  * key ("Khóa dòng"); a record whose cells are all empty is skipped.
  *

@@ -127,8 +127,8 @@ static void test_cells_become_the_json_bodies(void **state)
 static void test_row_errors(void **state)
 {
 	struct sheet *s = parse(SHEET_ACCOUNTS,
-				"Khóa dòng,Vai trò,Tên\n"
-				"k1,village,A\n"
+				"Khóa dòng,Vai trò,Tên,\n"
+				"k1,village,A,\n"
 				",village,B\n"
 				"k1,village,C\n"
 				"k3,village,D,extra\n",
