@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sheet.h"
+
 enum config_type { CT_STRING, CT_INT, CT_LONG, CT_ROLE, CT_LOGFMT, CT_LOGLEVEL, CT_FLAG };
 
 struct config_setting {
@@ -43,6 +45,10 @@ static const struct config_setting config_settings[] = {
      1000000, "open client connections at most; beyond it new ones wait in the backlog"},
     {"max-body-bytes", "CRAFTMATCH_MAX_BODY_BYTES", CT_LONG, CFG(max_body_bytes), "65536", 256,
      64L << 20, "largest request body accepted (larger: 413)"},
+    {"import-max-bytes", "CRAFTMATCH_IMPORT_MAX_BYTES", CT_LONG, CFG(import_max_bytes), "4194304",
+     1024, 64L << 20, "largest spreadsheet POST /v1/imports accepts (larger: 413)"},
+    {"import-max-rows", "CRAFTMATCH_IMPORT_MAX_ROWS", CT_INT, CFG(import_max_rows), "10000", 1,
+     SHEET_ROWS_MAX, "data rows one spreadsheet of POST /v1/imports may hold"},
     {"max-header-bytes", "CRAFTMATCH_MAX_HEADER_BYTES", CT_LONG, CFG(max_header_bytes), "16384",
      1024, 1L << 20, "largest request line + headers accepted"},
     {"log-format", "CRAFTMATCH_LOG_FORMAT", CT_LOGFMT, CFG(log_format), "logfmt", 0, 0,

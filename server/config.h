@@ -24,6 +24,8 @@ struct config {
 	int idle_timeout_s;
 	int max_connections;
 	long max_body_bytes;
+	long import_max_bytes; /* POST /v1/imports only */
+	int import_max_rows;
 	long max_header_bytes;
 	enum log_format log_format;
 	enum log_level log_level;

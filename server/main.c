@@ -24,6 +24,7 @@
 #include "server/expiry.h"
 #include "server/http/auth.h"
 #include "server/http/metrics.h"
+#include "server/api/import_run.h"
 #include "server/api/routes.h"
 #include "server/http/server.h"
 #include "server/log.h"
@@ -140,6 +141,7 @@ int main(int argc, char **argv)
 		rc = admin_create(&app, app.cfg.create_admin);
 		goto done;
 	}
+	app.imports = imports_new(&app);
 	app.http = http_server_new(&app, api_routes, api_routes_count, static_unrouted);
 	if (app.http == NULL)
 		goto done;
@@ -176,8 +178,10 @@ done:
 	    app.callmarket); /* joins its worker; its calls in flight end on their own */
 	engine_stop(app.engine);
 	clearing_stop(&app);
+	imports_stop(app.imports); /* no new batch; dry runs still waiting get 503 */
 	/* Store first: its pending callbacks may still answer requests. */
 	store_free(app.store);
+	imports_free(app.imports); /* after the store: its callbacks reach the imports */
 	hub_stop(
 	    app.hub); /* after the store (its callbacks), before the server (its connections) */
 	http_server_free(app.http);

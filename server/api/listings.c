@@ -216,27 +216,36 @@ static void listings_post(struct http_req *r, enum listing_kind kind)
 		listings_ctx_free(c);
 		return;
 	}
-	ids_new("lst", c->id);
-	json_object_set_new(doc, "id", json_string(c->id));
-	json_object_set_new(doc, "owner", json_string(api_account_id(r)));
-	const char *name = json_string_value(json_object_get(r->account, "name"));
-	c->owner_name = xstrdup(name ? name : "");
-	c->fold = listing_search_text(doc, c->owner_name);
-	listings_engine_record(doc, c->engine);
+	listings_write_new(r->app->store, doc, r->account, &idem.idem, listings_created, c);
+}
+
+void listings_write_new(struct store *s, json_t *doc, const json_t *owner,
+			const struct store_idem *idem, store_cb cb, void *arg)
+{
+	char id[IDS_MAX], engine[MATCHING_RECORD_MAX];
+	ids_new("lst", id);
+	const char *owner_id = json_string_value(json_object_get(owner, "id"));
+	json_object_set_new(doc, "id", json_string(id));
+	json_object_set_new(doc, "owner", json_string(owner_id));
+	const char *name = json_string_value(json_object_get(owner, "name"));
+	char *fold = listing_search_text(doc, name ? name : "");
+	listings_engine_record(doc, engine);
+	const char *forum = json_string_value(json_object_get(doc, "forum"));
 	struct store_listing_meta m = {
-	    .kind = listing_kind_name(kind),
-	    .owner = api_account_id(r),
-	    .owner_name = c->owner_name,
+	    .kind = json_string_value(json_object_get(doc, "kind")),
+	    .owner = owner_id,
+	    .owner_name = name ? name : "",
 	    .material = json_string_value(json_object_get(doc, "material")),
 	    .province = json_string_value(json_object_get(doc, "province")),
 	    .forum = forum ? forum : "",
 	    .quantity = listing_quantity_base(doc),
 	    .ends_at = listing_ends_at(doc),
-	    .fold = c->fold ? c->fold : "",
-	    .engine = c->engine,
+	    .fold = fold ? fold : "",
+	    .engine = engine,
 	    .after_forum = json_string_value(json_object_get(doc, "after_forum")),
 	};
-	store_listing_create(r->app->store, c->id, doc, &m, &idem.idem, listings_created, c);
+	store_listing_create(s, id, doc, &m, idem, cb, arg);
+	free(fold);
 }
 
 void listings_post_need(struct http_req *r)

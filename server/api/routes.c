@@ -8,6 +8,7 @@
 #include "server/api/events.h"
 #include "server/api/forums.h"
 #include "server/api/health.h"
+#include "server/api/imports.h"
 #include "server/api/listings.h"
 #include "server/api/matches.h"
 #include "server/api/reference.h"
@@ -63,6 +64,9 @@ const struct route api_routes[] = {
     {"GET", "/v1/forums/{id}/batch", forums_batch, 0},
     {"POST", "/v1/forums/{id}/approve-batch", forums_approve_batch, 0},
     {"POST", "/v1/forums/{id}/reject-batch", forums_reject_batch, 0},
+    {"GET", "/v1/imports/template", imports_template, ROUTE_PUBLIC},
+    {"POST", "/v1/imports", imports_create, 0},
+    {"GET", "/v1/imports/{id}", imports_get, 0},
     /* Authenticates itself: a stream ticket or the bearer token (server/api/events.c). */
     {"GET", "/v1/events", events_stream, ROUTE_PUBLIC | ROUTE_STREAM},
     {"POST", "/v1/stream-tickets", events_ticket_create, 0},

@@ -36,7 +36,7 @@ enum { F_OTHER, F_CONTENT_LENGTH, F_TRANSFER_ENCODING, F_HOST, F_EXPECT };
 /* Methods the server implements somewhere (see the route table). */
 static const char *const framer_methods[] = {"GET",   "HEAD",	"POST",	  "PUT",
 					     "PATCH", "DELETE", "OPTIONS"};
-enum { FRAMER_M_HEAD = 1 };
+enum { FRAMER_M_HEAD = 1, FRAMER_M_POST = 2 };
 
 /* Byte classes (RFC 9110 §5.6.2 tchar, RFC 3986 path and query, field-vchar). */
 enum {
@@ -120,6 +120,7 @@ static void framer_request_begin(struct framer *f)
 	f->head_bytes = 0;
 	f->method = -1;
 	f->tok_len = 0;
+	f->target_len = 0;
 	f->n_content_length = f->n_host = f->n_transfer_encoding = f->expect_bad = 0;
 	f->content_length = 0;
 }
@@ -251,6 +252,27 @@ static enum framer_event framer_field_end(struct framer *f)
 	return FRAMER_PARTIAL;
 }
 
+/* The body limit of the request being read: larger for a POST to the upload path. */
+static uint64_t framer_body_limit(const struct framer *f)
+{
+	const char *up = f->lim.upload_path;
+	if (up == NULL || f->method != FRAMER_M_POST)
+		return f->lim.max_body_bytes;
+	size_t n = strlen(up);
+	if (f->target_len < n || memcmp(f->target, up, n) != 0)
+		return f->lim.max_body_bytes;
+	if (f->target_len > n && f->target[n] != '?')
+		return f->lim.max_body_bytes;
+	return f->lim.max_upload_bytes;
+}
+
+static void framer_target_byte(struct framer *f, unsigned char c)
+{
+	if (f->target_len < sizeof(f->target))
+		f->target[f->target_len] = (char)c;
+	f->target_len++;
+}
+
 /* At the empty line: decides the body, or refuses. */
 static enum framer_event framer_head_end(struct framer *f)
 {
@@ -265,7 +287,7 @@ static enum framer_event framer_head_end(struct framer *f)
 	if (f->expect_bad)
 		return framer_refuse(f, 417, "expectation-failed",
 				     "the only expectation the server meets is 100-continue");
-	if (f->content_length > f->lim.max_body_bytes)
+	if (f->content_length > framer_body_limit(f))
 		return framer_refuse(f, 413, "payload-too-large",
 				     "the request body exceeds the server's limit");
 	if (f->method == FRAMER_M_HEAD && f->content_length > 0)
@@ -345,7 +367,7 @@ enum framer_event framer_feed(struct framer *f, const unsigned char *data, size_
 			continue;
 		case S_TARGET:
 			for (j = i; j < len && (framer_class[data[j]] & C_TARGET); j++)
-				;
+				framer_target_byte(f, data[j]);
 			break;
 		case S_NAME:
 			for (j = i; j < len && (framer_class[data[j]] & C_TCHAR); j++) {
@@ -397,6 +419,7 @@ enum framer_event framer_feed(struct framer *f, const unsigned char *data, size_
 				    f, "the request target must be a path starting with /");
 			else
 				f->state = S_TARGET1;
+			framer_target_byte(f, c);
 			break;
 		case S_TARGET1:
 			if (c == '/') {
@@ -410,10 +433,13 @@ enum framer_event framer_feed(struct framer *f, const unsigned char *data, size_
 				f->state = S_VERSION;
 				f->tok_len = 0;
 			} else if (c == '%') {
+				framer_target_byte(f, c);
 				f->state = S_PCT1;
 			} else if (!(framer_class[c] & C_TARGET)) {
 				ev = framer_bad(f, "the request target holds a byte that must be "
 						   "percent-encoded");
+			} else {
+				framer_target_byte(f, c);
 			}
 			break;
 		case S_PCT1:

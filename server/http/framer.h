@@ -41,6 +41,10 @@
 struct framer_limits {
 	size_t max_header_bytes; /* request line + fields + the empty line, inclusive */
 	uint64_t max_body_bytes; /* inclusive */
+	/* A POST to exactly upload_path (then nothing or a query) may carry up
+	 * to max_upload_bytes instead (a spreadsheet); NULL: no such path. */
+	const char *upload_path;
+	uint64_t max_upload_bytes;
 };
 
 /* What framer_feed() stopped at; *used says how many bytes it consumed. */
@@ -69,6 +73,8 @@ struct framer {
 	char tok[8]; /* method, then the version text */
 	size_t tok_len;
 	int version_minor;
+	char target[24]; /* the target's first bytes (for upload_path) */
+	size_t target_len;
 	int field;     /* which field the current line is (see framer.c) */
 	char name[20]; /* the current field name, lower case, when short */
 	size_t name_len;

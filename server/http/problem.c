@@ -13,6 +13,7 @@ static const struct problem_type problem_types[] = {
     {"bad-request", "Bad request"},
     {"malformed-json", "Malformed JSON body"},
     {"validation", "Invalid request"},
+    {"malformed-sheet", "Not a readable spreadsheet"},
     {"unauthorized", "Authentication required"},
     {"forbidden", "Not allowed"},
     {"csrf", "Cross-site request refused"},

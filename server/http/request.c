@@ -137,6 +137,31 @@ json_t *http_req_json_body(struct http_req *r)
 	return root;
 }
 
+const char *http_req_body(struct http_req *r, const char *media_type, size_t *len)
+{
+	const char *ct = http_req_header(r, "Content-Type");
+	size_t ml = strlen(media_type);
+	int ok = ct && strncasecmp(ct, media_type, ml) == 0 &&
+		 (ct[ml] == '\0' || ct[ml] == ';' || ct[ml] == ' ');
+	if (ok && ct[ml] != '\0') {
+		/* the one parameter understood: charset, which must be UTF-8 */
+		const char *p = ct + ml + strspn(ct + ml, " ;");
+		if (*p &&
+		    (strncasecmp(p, "charset=", 8) != 0 ||
+		     (strcasecmp(p + 8, "utf-8") != 0 && strcasecmp(p + 8, "\"utf-8\"") != 0)))
+			ok = 0;
+	}
+	if (!ok) {
+		http_reply_problem(r, 415, "unsupported-media-type", NULL,
+				   "send the body as Content-Type: %s (UTF-8)", media_type);
+		return NULL;
+	}
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+	*len = evbuffer_get_length(in);
+	const char *data = (const char *)evbuffer_pullup(in, -1);
+	return data ? data : "";
+}
+
 void http_reply_header(struct http_req *r, const char *name, const char *value)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value);

@@ -75,6 +75,13 @@ const char *http_req_header(struct http_req *r, const char *name);
 #define HTTP_JSON_MAX_DEPTH 16
 json_t *http_req_json_body(struct http_req *r);
 
+/*
+ * The raw body of a request whose Content-Type is media_type (with at most a
+ * charset=utf-8 parameter): its bytes (owned by the request) and *len, or
+ * NULL after answering 415.
+ */
+const char *http_req_body(struct http_req *r, const char *media_type, size_t *len);
+
 /* Adds a response header (before replying). */
 void http_reply_header(struct http_req *r, const char *name, const char *value);
 

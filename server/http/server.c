@@ -388,7 +388,9 @@ static struct bufferevent *conn_new(struct event_base *base, void *arg)
 	c->s = s;
 	c->deadline = evtimer_new(base, conn_deadline, c);
 	const struct config *cfg = &s->app->cfg;
-	struct framer_limits lim = {(size_t)cfg->max_header_bytes, (uint64_t)cfg->max_body_bytes};
+	/* A spreadsheet upload (POST /v1/imports) has its own, larger limit. */
+	struct framer_limits lim = {(size_t)cfg->max_header_bytes, (uint64_t)cfg->max_body_bytes,
+				    "/v1/imports", (uint64_t)cfg->import_max_bytes};
 	framer_init(&c->framer, &lim);
 	struct bufferevent *under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	c->bev = bufferevent_filter_new(under, conn_filter_in, conn_filter_out,
@@ -568,7 +570,9 @@ struct http_server *http_server_new(struct app *app, const struct route *routes,
 		 (unsigned)(getpid() ^ (unsigned)clock_mono_ns()));
 	/* evhttp's own limits sit just above ours, as a backstop for chunked bodies. */
 	evhttp_set_max_headers_size(s->http, cfg->max_header_bytes + 1024);
-	evhttp_set_max_body_size(s->http, cfg->max_body_bytes);
+	evhttp_set_max_body_size(s->http, cfg->max_body_bytes > cfg->import_max_bytes
+					      ? cfg->max_body_bytes
+					      : cfg->import_max_bytes);
 	evhttp_set_timeout(s->http, cfg->idle_timeout_s);
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 						EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |

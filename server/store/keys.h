@@ -49,6 +49,10 @@ static inline const char *keys_fmt(char buf[KEYS_MAX], const char *prefix, const
 /* Listing indexes by a validated kind, material or province code, or account id. */
 #define keys_listings_by(buf, what, value) keys_fmt(buf, "cm:listings:" what ":", value, NULL)
 
+/* An import (POST /v1/imports) and its per-row results. */
+#define keys_import(buf, id) keys_fmt(buf, "cm:import:", id, NULL)
+#define keys_import_rows(buf, id) keys_fmt(buf, "cm:import:", id, ":rows")
+
 /* A forum by its id, once forum_id_ok (common/forum.c) has passed it: the
  * one client-chosen text in a key name (docs/decisions.md). */
 #define keys_forum(buf, id) keys_fmt(buf, "cm:forum:", id, NULL)

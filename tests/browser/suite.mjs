@@ -2,7 +2,8 @@
 // app, each role in its own browser context, on a desktop and on a phone
 // (390×844), down to the listings filled; the life of a forum (created and
 // run by its moderator through the Forums page, a need held for it until it
-// closes, then matched; a forum's batch reviewed as one); bad input through
+// closes, then matched; a forum's batch reviewed as one; a spreadsheet
+// imported); bad input through
 // the forms; sign-out, a revoked code and a cross-origin request refused;
 // axe-core on every page; a screenshot of every page. Run by test_browser.py, which starts Redis and
 // craftmatchd and passes:
@@ -366,6 +367,45 @@ async function desk(device) {
 	await m.ctx.close();
 }
 
+// A registration sheet in: a moderator checks a sheet with one bad row (the
+// dry run's table names its row and column, and nothing is written), imports
+// it with the progress shown to the end, then imports it again: nothing twice.
+async function importSheet(device) {
+	const mod = await apiOk('POST', '/v1/accounts', { role: 'moderator', name: 'Khuyến công nhập ' + device, scope: { provinces: ['HN'] } });
+	const modCode = (await apiOk('POST', '/v1/tokens', { account_id: mod.id })).token;
+	const tag = 'Làng nhập bảng ' + device;
+	const csv = '\ufeffKhóa dòng,Vai trò,Tên,Tỉnh/Thành phố,Điện thoại\r\n'
+		+ `${device}-1,village,${tag} 1,Hà Nội,0912 345 001\r\n`
+		+ `${device}-2,làng nghề,${tag} 2,Hà Nội,0912 345 002\r\n`
+		+ `${device}-3,village,${tag} 3,Hà Nội,12\r\n`;
+	const file = { name: 'dang-ky.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') };
+	const m = await person('moderator-import', device);
+	await signIn(m, modCode);
+	await m.page.getByRole('link', { name: 'Nhập từ bảng tính' }).click();
+	await m.page.getByRole('heading', { name: 'Nhập từ bảng tính' }).waitFor();
+	assert.match(await m.page.locator('[data-testid=import-template]').getAttribute('href'), /\/v1\/imports\/template\?kind=accounts$/);
+	await m.page.locator('#f-sheet').setInputFiles(file);
+	await m.page.getByRole('button', { name: 'Chạy thử' }).click();
+	const dry = m.page.locator('[data-testid=import-dry]');
+	await dry.getByText('3 dòng: 2 hợp lệ, 1 có lỗi. Chưa ghi gì.').waitFor();
+	const cells = await dry.locator('tbody tr').first().locator('td').allInnerTexts();
+	assert.deepEqual(cells.slice(0, 2), ['4', 'Điện thoại']);
+	await shot(m, '40-import-dry-run');
+	const names = async () => (await apiOk('GET', '/v1/accounts?q=' + encodeURIComponent(tag))).items.map((a) => a.name).sort();
+	assert.deepEqual(await names(), [], 'the dry run wrote accounts');
+	await m.page.getByRole('button', { name: 'Nhập', exact: true }).click();
+	const progress = m.page.locator('[data-testid=import-progress]');
+	await progress.getByText('Đã nhập xong').waitFor();
+	await progress.getByText('3/3 dòng: 2 tạo mới, 0 đã nhập trước đây, 1 lỗi').waitFor();
+	await m.page.locator('[data-testid=import-errors]').getByText('Điện thoại', { exact: true }).waitFor();
+	await shot(m, '41-import-done');
+	assert.deepEqual(await names(), [tag + ' 1', tag + ' 2']);
+	await m.page.getByRole('button', { name: 'Nhập', exact: true }).click();
+	await progress.getByText('3/3 dòng: 0 tạo mới, 2 đã nhập trước đây, 1 lỗi').waitFor();
+	assert.deepEqual(await names(), [tag + ' 1', tag + ' 2'], 'the same sheet imported twice');
+	await m.ctx.close();
+}
+
 // ---- runner -------------------------------------------------------------------
 
 let passed = 0;
@@ -404,6 +444,8 @@ try {
 	await step('phone: a forum\'s batch reviewed as one', () => forumBatch('phone'));
 	await step('desktop: the organiser\'s desk finds a village without accents and suspends it; its session is refused', () => desk('desktop'));
 	await step('phone: the organiser\'s desk', () => desk('phone'));
+	await step('desktop: a sheet imported — dry run with its row errors, then the import and its progress, then again', () => importSheet('desktop'));
+	await step('phone: a sheet imported', () => importSheet('phone'));
 	await step('every string of the app is in both languages', () => {
 		const strings = (lang) => Object.keys(JSON.parse(fs.readFileSync(new URL(`../../server/web/src/i18n/${lang}.json`, import.meta.url), 'utf8')));
 		assert.deepEqual(strings('en').sort(), strings('vi').sort());

@@ -154,6 +154,13 @@ EXPECT = {
                                       {"own": "-     -     -     200   200   200",
                                        "in":  "401   403   403   403   403   200",
                                        "out": "401   403   403   403   403   200"},
+    # a one-row sheet: accounts (admins and moderators), needs (villages), offers
+    # (suppliers); each caller imports the kind it may, for the others accounts
+    "GET /v1/imports/template":       {"-": "200   200   200   200   200   200"},
+    "POST /v1/imports":               {"-": "401   403   403   202   202   202"},
+    # "own": an import of the caller's; "in": one of another moderator's
+    "GET /v1/imports/{id}":           {"own": "-     200   200   200   200   200",
+                                       "in":  "401   404   404   404   404   200"},
     "GET /v1/events":                 {"-": "401   200   200   200   200   200"},
     "POST /v1/stream-tickets":        {"-": "401   200   200   200   200   200"},
     # signing in is public and takes the code in its body; without the app's
@@ -376,6 +383,18 @@ class AuthzMatrixTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         rc = self.rc
         nothing = lambda: None
         done = lambda status: None
+        if pattern == "/v1/imports/template":
+            return method, pattern + "?kind=needs", None, nothing, done
+        if pattern == "/v1/imports":
+            return method, pattern + "?kind=accounts", self.import_sheet("accounts"), \
+                lambda: rc.execute("ZCARD", "cm:accounts"), done
+        if pattern == "/v1/imports/{id}":
+            if target == "own" and role == "anonymous":
+                return None
+            if target == "own":
+                return method, "/v1/imports/" + self.import_of(self.actors[role]), None, \
+                    nothing, done
+            return method, "/v1/imports/" + self.import_of(self.mod_org), None, nothing, done
         if target == "-":
             return method, pattern, self.default_body(route), nothing, done
         if target == "own" and role == "anonymous":
@@ -437,6 +456,30 @@ class AuthzMatrixTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
                 lambda: fixtures.redis_hash(rc, "cm:match:" + mid), after
         raise AssertionError("no request for %s (%s)" % (route, target))
 
+    @staticmethod
+    def import_sheet(kind):
+        """A one-row sheet of kind, valid for its importer (rows of the out world)."""
+        key = fixtures.unique("row")
+        if kind == "accounts":
+            text = "Khóa dòng,Vai trò,Tên,Tỉnh/Thành phố\r\n%s,village,Làng %s,NB\r\n" % (
+                key, key)
+        elif kind == "needs":
+            text = "Khóa dòng,Vật liệu,Số lượng,Tỉnh/Thành phố,Cần trước ngày\r\n" \
+                   "%s,brass,1,HN,%s\r\n" % (key, fixtures.vn_date(60))
+        else:
+            text = "Khóa dòng,Vật liệu,Loại,Số lượng,Đơn giá (VND),Tỉnh/Thành phố\r\n" \
+                   "%s,tin,A,1,100000,HN\r\n" % key
+        return text.encode("utf-8")
+
+    def import_of(self, actor):
+        """The id of an import actor made now (of the kind its role may import)."""
+        kind = {"village": "needs", "supplier": "offers"}.get(actor.role, "accounts")
+        status, headers, body = self.api.call(actor, "POST", "/v1/imports?kind=" + kind,
+                                              self.import_sheet(kind),
+                                              headers={"Content-Type": "text/csv"})
+        assert status == 202, body
+        return body["id"]
+
     def forum_of(self, role, target, state, batch=False):
         """A forum in state: the caller's own (organised by it), or of the target's
         world; with batch, one in review whose clearing proposed one match."""
@@ -477,6 +520,8 @@ class AuthzMatrixTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
         actor = self.actors[role]
         if path == "/v1/events":
             return stream_status(self.daemon.port, path, actor.token)
+        if isinstance(body, bytes):  # a spreadsheet
+            return self.api.call(actor, method, path, body, headers={"Content-Type": "text/csv"})
         return self.api.call(actor, method, path, body)
 
     @staticmethod

@@ -30,13 +30,16 @@ import openapi_spec
 
 # Routes registered with ROUTE_PUBLIC in server/api/routes.c.
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
-          ("GET", "/v1/provinces"), ("GET", "/v1/materials")}
+          ("GET", "/v1/provinces"), ("GET", "/v1/materials"), ("GET", "/v1/imports/template")}
+# The query a public route needs to answer (its required parameters).
+PUBLIC_QUERY = {("GET", "/v1/imports/template"): "?kind=accounts"}
 # Public routes that take a credential in their body instead (signing in):
 # no security requirement, but 401 for a bad credential.
 SIGN_IN = {("POST", "/v1/sessions")}
 # POST routes that ignore Idempotency-Key: a stream ticket is a one-shot
 # (server/api/events.c never reads the key), and so is signing in.
-NO_IDEMPOTENCY_KEY = {("POST", "/v1/stream-tickets")} | SIGN_IN
+# An import's rows carry their own keys ("Khóa dòng"; server/api/import_run.c).
+NO_IDEMPOTENCY_KEY = {("POST", "/v1/stream-tickets"), ("POST", "/v1/imports")} | SIGN_IN
 LISTING_FILTERS = {"kind", "material", "province", "status", "forum", "owner", "q", "cursor",
                    "limit", "format", "bom", "headers"}
 
@@ -333,7 +336,8 @@ class LiveTest(SpecAssertions, harness.SharedDaemonTestCase):
         for (method, template), op in sorted(self.ops.items()):
             with self.subTest(op="%s %s" % (method, template)):
                 body = {} if method in ("POST", "PATCH", "PUT") else None
-                status, h, b = self.call(method, template, body=body)
+                status, h, b = self.call(method, template, body=body,
+                                         query=PUBLIC_QUERY.get((method, template), ""))
                 if (method, template) in SIGN_IN:
                     # no code at all: refused (CSRF rule first), never signed in
                     self.assertProblem(status, h, b, 403)

@@ -137,7 +137,8 @@ static void fuzz_expect(const uint8_t *data, size_t size, struct expected *x)
 {
 	struct framer f;
 	struct framer_limits lim = {(size_t)fz.app.cfg.max_header_bytes,
-				    (uint64_t)fz.app.cfg.max_body_bytes};
+				    (uint64_t)fz.app.cfg.max_body_bytes, "/v1/imports",
+				    (uint64_t)fz.app.cfg.import_max_bytes};
 	size_t off = 0, start = 0;
 
 	memset(x, 0, sizeof(*x));

@@ -17,7 +17,10 @@
 
 #include "server/http/framer.h"
 
-static const struct framer_limits limits = {.max_header_bytes = 256, .max_body_bytes = 100};
+static const struct framer_limits limits = {.max_header_bytes = 256,
+					    .max_body_bytes = 100,
+					    .upload_path = "/v1/imports",
+					    .max_upload_bytes = 200};
 
 struct outcome {
 	uint64_t requests;
@@ -269,6 +272,29 @@ static void test_body_limit_and_length_required(void **state)
 	     417, "expectation-failed", 0},
 	    {"expect with inner space",
 	     "GET / HTTP/1.1\r\nHost: h\r\nExpect: 100- continue\r\n\r\n", 0, 0, 417, NULL, 0},
+	    /* a POST to exactly the upload path has the upload limit */
+	    {"upload within its limit",
+	     "POST /v1/imports?kind=needs HTTP/1.1\r\nHost: h\r\nContent-Length: 200\r\n\r\n", 0, 0,
+	     0, NULL, 1},
+	    {"upload over its limit",
+	     "POST /v1/imports HTTP/1.1\r\nHost: h\r\nContent-Length: 201\r\n\r\n", 0, 0, 413,
+	     "payload-too-large", 0},
+	    {"a longer path keeps the body limit",
+	     "POST /v1/importsx HTTP/1.1\r\nHost: h\r\nContent-Length: 101\r\n\r\n", 0, 0, 413,
+	     NULL, 0},
+	    {"a sub-path keeps the body limit",
+	     "POST /v1/imports/x HTTP/1.1\r\nHost: h\r\nContent-Length: 101\r\n\r\n", 0, 0, 413,
+	     NULL, 0},
+	    {"another method keeps the body limit",
+	     "PUT /v1/imports HTTP/1.1\r\nHost: h\r\nContent-Length: 101\r\n\r\n", 0, 0, 413, NULL,
+	     0},
+	    {"a percent-encoded upload path is another path",
+	     "POST /v1/%69mports HTTP/1.1\r\nHost: h\r\nContent-Length: 101\r\n\r\n", 0, 0, 413,
+	     NULL, 0},
+	    {"the upload limit is the request's, not the next one's",
+	     "POST /v1/imports HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx"
+	     "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 101\r\n\r\n",
+	     0, 1, 413, NULL, 0},
 	};
 	(void)state;
 	run_cases(cases, N(cases));

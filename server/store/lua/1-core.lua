@@ -28,9 +28,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 15
+local LIBRARY_VERSION = 16
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = '00f0ec353b8325267064305361c7c9b2bfc8c76be4ca119e5c8135ce1af7dcfe'
+local LIBRARY_HASH = '2efb2700219223651a6636ebe08d7c02f5977eee96953ddc408e8f7ace037827'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{

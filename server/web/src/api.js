@@ -35,7 +35,8 @@ export function newKey() {
 // One request. Resolves to {status, data, etag}; rejects with ApiError.
 export async function request(method, path, body, opts = {}) {
 	const headers = { ...HEADERS };
-	if (body !== undefined) headers['Content-Type'] = 'application/json';
+	if (opts.raw) headers['Content-Type'] = opts.raw;
+	else if (body !== undefined) headers['Content-Type'] = 'application/json';
 	if (opts.ifMatch) headers['If-Match'] = opts.ifMatch;
 	if (opts.key) headers['Idempotency-Key'] = opts.key;
 	let r;
@@ -45,7 +46,7 @@ export async function request(method, path, body, opts = {}) {
 			headers,
 			credentials: 'same-origin',
 			cache: 'no-store',
-			body: body === undefined ? undefined : JSON.stringify(body),
+			body: body === undefined || opts.raw ? body : JSON.stringify(body),
 		});
 	} catch (e) {
 		throw new ApiError(0, { type: 'network', detail: String(e && e.message) });
@@ -107,6 +108,12 @@ export const api = {
 	createAccount: (body, key) => request('POST', '/v1/accounts', body, { key }).then((r) => r.data),
 	issueToken: (accountId, name) => request('POST', '/v1/tokens', { account_id: accountId, name }).then((r) => r.data),
 	forums: (params) => all('/v1/forums', params),
+	// A spreadsheet (a File: its bytes as they are) of kind; dryRun answers every
+	// row's errors and writes nothing, else the import's status resource comes back.
+	importSheet: (kind, forum, dryRun, file) =>
+		request('POST', '/v1/imports' + query({ kind, forum, dry_run: dryRun ? '1' : '' }), file, { raw: 'text/csv' }).then((r) => r.data),
+	importStatus: (id, offset) => get('/v1/imports/' + encodeURIComponent(id) + query({ offset, limit: 1000 })),
+	importTemplate: (kind) => '/v1/imports/template' + query({ kind }),
 	accounts: (params) => all('/v1/accounts', params),
 	patchAccount: (id, body, etag) => request('PATCH', '/v1/accounts/' + encodeURIComponent(id), body, { ifMatch: etag }).then((r) => r.data),
 	reputation: (id) => get('/v1/accounts/' + encodeURIComponent(id) + '/reputation'),

@@ -13,14 +13,15 @@ import { MyListings, ScopeListings } from './views/listings.js';
 import { MyMatches, ReviewQueue } from './views/matches.js';
 import { Register } from './views/register.js';
 import { AccountsPage } from './views/accounts.js';
+import { ImportPage } from './views/imports.js';
 
 // The pages of each role, in menu order; the first is its home. A role is
 // offered nothing else.
 const PAGES = {
-	village: ['needs', 'matches', 'map'],
-	supplier: ['offers', 'matches', 'map'],
-	moderator: ['queue', 'listings', 'forums', 'map', 'register', 'accounts'],
-	admin: ['queue', 'listings', 'forums', 'map', 'register', 'accounts'],
+	village: ['needs', 'matches', 'map', 'import'],
+	supplier: ['offers', 'matches', 'map', 'import'],
+	moderator: ['queue', 'listings', 'forums', 'map', 'register', 'accounts', 'import'],
+	admin: ['queue', 'listings', 'forums', 'map', 'register', 'accounts', 'import'],
 };
 
 const pageFromHash = () => (window.location.hash.replace(/^#\/?/, '').split('/')[0] || '');
@@ -157,6 +158,7 @@ function App() {
 			listings: () => html`<${ScopeListings} ...${props} />`,
 			register: () => html`<${Register} ...${props} />`,
 			accounts: () => html`<${AccountsPage} ...${props} />`,
+			import: () => html`<${ImportPage} ...${props} />`,
 			map: () => html`<${LazyMap} ...${props} />`,
 			forums: () => html`<${ForumsPage} ...${props} forumsState=${forums} reloadForums=${reloadForums} />`,
 		}[current]();
