@@ -17,10 +17,10 @@ import { AccountsPage } from './views/accounts.js';
 // The pages of each role, in menu order; the first is its home. A role is
 // offered nothing else.
 const PAGES = {
-	village: ['needs', 'matches', 'map'],
-	supplier: ['offers', 'matches', 'map'],
-	moderator: ['queue', 'listings', 'forums', 'map', 'register', 'accounts'],
-	admin: ['queue', 'listings', 'forums', 'map', 'register', 'accounts'],
+	village: ['needs', 'matches', 'map', 'stats'],
+	supplier: ['offers', 'matches', 'map', 'stats'],
+	moderator: ['queue', 'listings', 'forums', 'map', 'stats', 'register', 'accounts'],
+	admin: ['queue', 'listings', 'forums', 'map', 'stats', 'register', 'accounts'],
 };
 
 const pageFromHash = () => (window.location.hash.replace(/^#\/?/, '').split('/')[0] || '');
@@ -35,16 +35,21 @@ function useHashPage() {
 	return page;
 }
 
-// The map (Leaflet and the outlines) is loaded when first shown, not with the app.
-function LazyMap(props) {
-	const [View, setView] = useState(null);
-	const [error, setError] = useState(null);
-	useEffect(() => {
-		import('./views/map.js').then((m) => setView(() => m.MapView), () => setError({ status: 0 }));
-	}, []);
-	if (error) return html`<${Notice} error=${error} />`;
-	return View ? html`<${View} ...${props} />` : html`<p class="muted">${t('common.loading')}</p>`;
+// The map and the statistics (Leaflet, the outlines, Chart.js) are loaded
+// when first shown, not with the app.
+function lazy(load) {
+	return function Lazy(props) {
+		const [View, setView] = useState(null);
+		const [error, setError] = useState(null);
+		useEffect(() => {
+			load().then((v) => setView(() => v), () => setError({ status: 0 }));
+		}, []);
+		if (error) return html`<${Notice} error=${error} />`;
+		return View ? html`<${View} ...${props} />` : html`<p class="muted">${t('common.loading')}</p>`;
+	};
 }
+const LazyMap = lazy(() => import('./views/map.js').then((m) => m.MapView));
+const LazyStats = lazy(() => import('./views/stats.js').then((m) => m.StatsPage));
 
 // The forums the signed-in account may see, by id, reloaded with every change
 // the stream reports (an action's result, someone else's forum opening) and
@@ -158,6 +163,7 @@ function App() {
 			register: () => html`<${Register} ...${props} />`,
 			accounts: () => html`<${AccountsPage} ...${props} />`,
 			map: () => html`<${LazyMap} ...${props} />`,
+			stats: () => html`<${LazyStats} ...${props} />`,
 			forums: () => html`<${ForumsPage} ...${props} forumsState=${forums} reloadForums=${reloadForums} />`,
 		}[current]();
 	}
