@@ -270,6 +270,8 @@ async function statsChecks(mod, modCode, village, villageCode, m, prov) {
 	await village.page.locator('[data-testid=stat-needs] dd').filter({ hasText: /^1/ }).waitFor();
 	assert.match(await village.page.locator('[data-testid=stat-offers] dd').innerText(), /^0/);
 	await shot(village, '15d-village-stats');
+	await village.page.goto('/#/matches');
+	await village.page.locator('[data-match] .badge--fulfilled').waitFor();
 }
 
 // The map: the 34 provincial centres, the open listings and the proposal on

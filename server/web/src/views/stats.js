@@ -168,7 +168,7 @@ function StatsTable({ data, group, catalog, forums }) {
 	if (!data.rows.length) return html`<p class="muted" data-testid="stats-empty">${t('stats.empty')}</p>`;
 	const n = (x) => (x === null || x === undefined ? '—' : formatNumber(x));
 	const money = (x) => (x === null || x === undefined ? '—' : formatMoney(asNumber(x)));
-	return html`<div class="table-scroll"><table class="batch__table data-table" data-testid="stats-table">
+	return html`<div class="table-scroll" tabindex="0" role="region" aria-label=${t('stats.table')}><table class="data-table" data-testid="stats-table">
 		<caption class="visually-hidden">${t('stats.table')}</caption>
 		<thead><tr>
 			<th scope="col">${group.length ? t('stats.group.' + group[0]) : t('stats.total')}</th>
@@ -245,7 +245,7 @@ const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', 
 
 function FlowTable({ flows, catalog }) {
 	if (!flows.length) return html`<p class="muted" data-testid="flows-empty">${t('stats.flows_empty')}</p>`;
-	return html`<div class="table-scroll"><table class="batch__table data-table" data-testid="flow-table">
+	return html`<div class="table-scroll" tabindex="0" role="region" aria-label=${t('stats.flows')}><table class="data-table" data-testid="flow-table">
 		<caption class="visually-hidden">${t('stats.flows')}</caption>
 		<thead><tr>
 			<th scope="col">${t('stats.from')}</th><th scope="col">${t('stats.to')}</th><th scope="col">${t('listing.material')}</th>
