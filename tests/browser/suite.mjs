@@ -195,6 +195,7 @@ async function life(device, m, prov) {
 	await shot(village, '15b-village-need-filled');
 	await village.page.goto('/#/matches');
 	await village.page.locator('[data-match] .badge--fulfilled').waitFor();
+	await statsChecks(mod, modCode, village, villageCode, m, prov);
 
 	// The language switch: English, then back.
 	await village.page.getByRole('button', { name: 'English' }).click();
@@ -218,6 +219,70 @@ async function life(device, m, prov) {
 	assert.equal((await apiCall('GET', '/v1/me', undefined, { token: villageCode })).status, 401, 'sign-out left the code valid');
 
 	return { mod, village, supplier, supplierCode };
+}
+
+// The statistics page after one match delivered in full: its cards, table
+// and flows read the same figures as GET /v1/stats with the same code and
+// filters (the oracle), the chart is drawn, the flow is on the map; a
+// village sees its own figures only.
+async function statsChecks(mod, modCode, village, villageCode, m, prov) {
+	const figures = async (token, q) => apiOk('GET', '/v1/stats?' + new URLSearchParams(q), undefined, { token });
+	const page = mod.page;
+	await page.goto('/#/stats');
+	await page.getByRole('heading', { name: 'Thống kê cung – cầu' }).waitFor();
+	await selectByLabel(page, 'Nguyên liệu', m.code);
+	const total = (await figures(modCode, { material: m.code })).rows[0];
+	assert.equal(total.confirmed.count, 1);
+	assert.equal(total.fulfilled.quantity, total.confirmed.quantity, 'the whole match was delivered');
+	const card = (key) => page.locator(`[data-testid=stat-${key}] dd`);
+	await card('confirmed').filter({ hasText: /^1/ }).waitFor();
+	assert.match(await card('needs').innerText(), new RegExp('^' + total.needs.count + '\\b'));
+	assert.match(await card('offers').innerText(), new RegExp('^' + total.offers.count + '\\b'));
+	assert.match(await card('fulfilled').innerText(), /^1\b/);
+	assert.equal(await card('rate').innerText(), '100 %');
+	assert.match(await card('confirmed').innerText(), /₫/);
+
+	// Grouped by material (the default): one row, the API's figures.
+	const grouped = await figures(modCode, { material: m.code, group: 'material' });
+	assert.equal(grouped.rows.length, 1);
+	const row = page.locator('[data-testid=stats-table] tbody tr');
+	await waitFor(async () => (await row.count()) === 1, 'the statistics table has not one row');
+	const cells = await row.first().locator('td').allInnerTexts();
+	assert.deepEqual(cells.slice(0, 4), [grouped.rows[0].needs.count, grouped.rows[0].offers.count, grouped.rows[0].proposed.count, grouped.rows[0].confirmed.count].map(String));
+	assert.equal(cells[7], '100 %');
+
+	// The chart has been drawn: some pixels of the canvas are not blank.
+	const inked = await page.locator('[data-testid=stats-chart]').evaluate((c) => {
+		const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+		let n = 0;
+		for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++;
+		return n;
+	});
+	assert.ok(inked > 100, 'the chart is blank');
+
+	// The flow: supplier's province to the village's, on the map and in the table.
+	assert.equal(grouped.flows.length, 1);
+	assert.deepEqual([grouped.flows[0].offer_province, grouped.flows[0].need_province], [prov.code, prov.code]);
+	const flow = page.locator('[data-testid=flow-table] tbody tr');
+	await flow.first().waitFor();
+	const fcells = await flow.first().locator('td').allInnerTexts();
+	assert.deepEqual(fcells.slice(0, 2), [prov.name, prov.name]);
+	assert.equal(fcells[3], '12,5 tấn');
+	assert.equal(fcells[4], '12,5 tấn');
+	await page.locator('[data-testid=flow-map] path.flow-line').first().waitFor({ state: 'attached' });
+	await shot(mod, '15c-moderator-stats');
+
+	// The village: its own figures, the same as the API gives its code.
+	await village.page.goto('/#/stats');
+	await village.page.getByText('Tin đăng và ghép nối của bạn.').waitFor();
+	const own = (await figures(villageCode, {})).rows[0];
+	assert.equal(own.needs.count, 1);
+	assert.equal(own.offers.count, 0);
+	await village.page.locator('[data-testid=stat-needs] dd').filter({ hasText: /^1/ }).waitFor();
+	assert.match(await village.page.locator('[data-testid=stat-offers] dd').innerText(), /^0/);
+	await shot(village, '15d-village-stats');
+	await village.page.goto('/#/matches');
+	await village.page.locator('[data-match] .badge--fulfilled').waitFor();
 }
 
 // The map: the 34 provincial centres, the open listings and the proposal on

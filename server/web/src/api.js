@@ -102,6 +102,7 @@ export const api = {
 	patch: (id, body, etag) => request('PATCH', '/v1/listings/' + encodeURIComponent(id), body, { ifMatch: etag }).then((r) => r.data),
 	close: (id) => request('DELETE', '/v1/listings/' + encodeURIComponent(id)),
 	matches: (params) => all('/v1/matches', params),
+	stats: (params) => get('/v1/stats' + query(params)),
 	match: (id) => get('/v1/matches/' + encodeURIComponent(id)),
 	act: (id, action, body, key) =>
 		request('POST', '/v1/matches/' + encodeURIComponent(id) + '/' + action, body, { key }).then((r) => r.data),

@@ -18,10 +18,10 @@ import { ImportPage } from './views/imports.js';
 // The pages of each role, in menu order; the first is its home. A role is
 // offered nothing else.
 const PAGES = {
-	village: ['needs', 'matches', 'map', 'import'],
-	supplier: ['offers', 'matches', 'map', 'import'],
-	moderator: ['queue', 'listings', 'forums', 'map', 'register', 'accounts', 'import'],
-	admin: ['queue', 'listings', 'forums', 'map', 'register', 'accounts', 'import'],
+	village: ['needs', 'matches', 'map', 'stats', 'import'],
+	supplier: ['offers', 'matches', 'map', 'stats', 'import'],
+	moderator: ['queue', 'listings', 'forums', 'map', 'stats', 'register', 'accounts', 'import'],
+	admin: ['queue', 'listings', 'forums', 'map', 'stats', 'register', 'accounts', 'import'],
 };
 
 const pageFromHash = () => (window.location.hash.replace(/^#\/?/, '').split('/')[0] || '');
@@ -36,16 +36,21 @@ function useHashPage() {
 	return page;
 }
 
-// The map (Leaflet and the outlines) is loaded when first shown, not with the app.
-function LazyMap(props) {
-	const [View, setView] = useState(null);
-	const [error, setError] = useState(null);
-	useEffect(() => {
-		import('./views/map.js').then((m) => setView(() => m.MapView), () => setError({ status: 0 }));
-	}, []);
-	if (error) return html`<${Notice} error=${error} />`;
-	return View ? html`<${View} ...${props} />` : html`<p class="muted">${t('common.loading')}</p>`;
+// The map and the statistics (Leaflet, the outlines, Chart.js) are loaded
+// when first shown, not with the app.
+function lazy(load) {
+	return function Lazy(props) {
+		const [View, setView] = useState(null);
+		const [error, setError] = useState(null);
+		useEffect(() => {
+			load().then((v) => setView(() => v), () => setError({ status: 0 }));
+		}, []);
+		if (error) return html`<${Notice} error=${error} />`;
+		return View ? html`<${View} ...${props} />` : html`<p class="muted">${t('common.loading')}</p>`;
+	};
 }
+const LazyMap = lazy(() => import('./views/map.js').then((m) => m.MapView));
+const LazyStats = lazy(() => import('./views/stats.js').then((m) => m.StatsPage));
 
 // The forums the signed-in account may see, by id, reloaded with every change
 // the stream reports (an action's result, someone else's forum opening) and
@@ -160,6 +165,7 @@ function App() {
 			accounts: () => html`<${AccountsPage} ...${props} />`,
 			import: () => html`<${ImportPage} ...${props} />`,
 			map: () => html`<${LazyMap} ...${props} />`,
+			stats: () => html`<${LazyStats} ...${props} />`,
 			forums: () => html`<${ForumsPage} ...${props} forumsState=${forums} reloadForums=${reloadForums} />`,
 		}[current]();
 	}

@@ -16,7 +16,7 @@ import { formatBase, formatQuantity } from '../format.js';
 import { html, Notice, materialName } from './common.js';
 import { MaterialFilter } from './listings.js';
 
-const NORTH = [[19.6, 102.1], [23.45, 108.2]];
+export const NORTH = [[19.6, 102.1], [23.45, 108.2]];
 const COUNTRY = [[8.0, 102.1], [23.45, 117.5]];
 const EAST_SEA = [[7.0, 104.5], [22.5, 116.0]];
 // Where each label goes on the main map: over open sea and away from the
@@ -38,7 +38,7 @@ const STYLE = {
 // The outlines and the archipelagos' labels on a map: the main one (labels
 // to the right, the sea named) or the inset (labels to the left, over the sea,
 // so they stay inside its small frame).
-function drawBase(map, main) {
+export function drawBase(map, main) {
 	L.geoJSON(geometry, { style: (f) => STYLE[f.properties.kind], interactive: false }).addTo(map);
 	for (const a of ARCHIPELAGOS) {
 		const side = main ? a.side : 'left';
@@ -53,19 +53,21 @@ function drawBase(map, main) {
 	}
 }
 
-const centreOf = (provinces, code) => {
+export const centreOf = (provinces, code) => {
 	const p = provinces.find((x) => x.code === code);
 	return p ? [p.centre.lat, p.centre.lon] : null;
 };
 
-export function MapView({ catalog, changes }) {
+// The map of the north with its East Sea inset, for any page that draws on
+// it (the map page, the statistics' flows): `maps.current.data` is the layer
+// to draw on, `frame({label, testid})` the markup with the view buttons. The
+// maps are made by the first effect of the page that calls it, so the page's
+// own effects find them.
+export function useVietnamMap(catalog) {
 	const box = useRef(null);
 	const insetBox = useRef(null);
 	const maps = useRef(null);
-	const [material, setMaterial] = useState('');
-	const [error, setError] = useState(null);
 	const [insetShown, setInsetShown] = useState(true);
-	const [counts, setCounts] = useState(null);
 
 	// The maps, once.
 	useEffect(() => {
@@ -109,6 +111,27 @@ export function MapView({ catalog, changes }) {
 		if (maps.current && insetShown) maps.current.inset.invalidateSize();
 	}, [insetShown]);
 
+	const fit = (bounds) => maps.current && maps.current.map.fitBounds(bounds);
+	const frame = ({ label, testid }) => html`
+		<div class="actions map-actions">
+			<button type="button" class="button button--secondary" onClick=${() => fit(NORTH)}>${t('map.view_north')}</button>
+			<button type="button" class="button button--secondary" onClick=${() => fit(COUNTRY)}>${t('map.view_country')}</button>
+		</div>
+		<div class="map-frame">
+			<div class="map" ref=${box} role="region" aria-label=${label} data-testid=${testid}></div>
+			<div class=${'map-inset' + (insetShown ? '' : ' map-inset--hidden')} data-testid=${testid + '-inset'} aria-hidden=${insetShown ? undefined : 'true'}>
+				<div class="map-inset__map" ref=${insetBox}></div>
+			</div>
+		</div>`;
+	return { maps, frame };
+}
+
+export function MapView({ catalog, changes }) {
+	const [material, setMaterial] = useState('');
+	const [error, setError] = useState(null);
+	const [counts, setCounts] = useState(null);
+	const { maps, frame } = useVietnamMap(catalog);
+
 	// The listings and matches, again on every change.
 	useEffect(() => {
 		let gone = false;
@@ -124,23 +147,13 @@ export function MapView({ catalog, changes }) {
 		};
 	}, [material, changes]);
 
-	const fit = (bounds) => maps.current && maps.current.map.fitBounds(bounds);
 	return html`<section aria-labelledby="page-title">
 		<h1 id="page-title">${t('map.title')}</h1>
 		<${Notice} error=${error} />
 		<form class="filters filters--map" onSubmit=${(e) => e.preventDefault()} aria-label=${t('common.filters')}>
 			<${MaterialFilter} catalog=${catalog} value=${material} onChange=${setMaterial} />
 		</form>
-		<div class="actions map-actions">
-			<button type="button" class="button button--secondary" onClick=${() => fit(NORTH)}>${t('map.view_north')}</button>
-			<button type="button" class="button button--secondary" onClick=${() => fit(COUNTRY)}>${t('map.view_country')}</button>
-		</div>
-		<div class="map-frame">
-			<div class="map" ref=${box} role="region" aria-label=${t('map.label')} data-testid="map"></div>
-			<div class=${'map-inset' + (insetShown ? '' : ' map-inset--hidden')} data-testid="map-inset" aria-hidden=${insetShown ? undefined : 'true'}>
-				<div class="map-inset__map" ref=${insetBox}></div>
-			</div>
-		</div>
+		${frame({ label: t('map.label'), testid: 'map' })}
 		<ul class="map-legend">
 			<li><span class="swatch swatch--need"></span>${t('map.legend_need')}</li>
 			<li><span class="swatch swatch--offer"></span>${t('map.legend_offer')}</li>
