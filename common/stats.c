@@ -294,20 +294,31 @@ static stats_i128 stats_flat_int(const json_t *flat, const char *field)
 	return stats_parse_int(json_string_value(v));
 }
 
+/*
+ * The row a listing cell [key, figures] adds to, and whether the cell is of
+ * needs; NULL when the query's filters or scope leave the cell out.
+ */
+static struct stats_row *stats_listing_row(struct stats_acc *a, const json_t *cell, int *need)
+{
+	char buf[256];
+	const char *dim[STATS_DIMS], *forum;
+	if (stats_listing_dims(a->q, json_string_value(json_array_get(cell, 0)), buf, dim, &forum,
+			       need) != 0)
+		return NULL;
+	return stats_row_of(a, dim);
+}
+
 static void stats_add_listings(struct stats_acc *a, const json_t *cells)
 {
 	size_t i;
 	const json_t *cell;
 	json_array_foreach(cells, i, cell)
 	{
-		char buf[256];
-		const char *dim[STATS_DIMS], *forum;
 		int need;
 		const json_t *flat = json_array_get(cell, 1);
-		if (stats_listing_dims(a->q, json_string_value(json_array_get(cell, 0)), buf, dim,
-				       &forum, &need) != 0)
+		struct stats_row *r = stats_listing_row(a, cell, &need);
+		if (r == NULL)
 			continue;
-		struct stats_row *r = stats_row_of(a, dim);
 		r->c[need ? SC_NEEDS_N : SC_OFFERS_N] += stats_flat_int(flat, "n");
 		r->c[need ? SC_NEEDS_Q : SC_OFFERS_Q] += stats_flat_int(flat, "q");
 	}
@@ -319,14 +330,11 @@ static void stats_add_delays(struct stats_acc *a, const json_t *cells)
 	const json_t *cell;
 	json_array_foreach(cells, i, cell)
 	{
-		char buf[256];
-		const char *dim[STATS_DIMS], *forum;
 		int need;
 		const json_t *flat = json_array_get(cell, 1);
-		if (stats_listing_dims(a->q, json_string_value(json_array_get(cell, 0)), buf, dim,
-				       &forum, &need) != 0)
+		struct stats_row *r = stats_listing_row(a, cell, &need);
+		if (r == NULL)
 			continue;
-		struct stats_row *r = stats_row_of(a, dim);
 		for (size_t k = 0; k + 1 < json_array_size(flat); k += 2) {
 			if (r->nd == r->capd) {
 				r->capd = r->capd ? r->capd * 2 : 16;
