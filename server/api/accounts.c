@@ -89,12 +89,8 @@ static void accounts_created(const struct store_reply *res, void *arg)
 
 void accounts_create(struct http_req *r)
 {
-	enum account_role role = api_role(r);
-	if (role != ACCOUNT_ADMIN && role != ACCOUNT_MODERATOR) {
-		http_reply_problem(r, 403, "forbidden", NULL,
-				   "only admins and moderators create accounts");
+	if (api_refuse_unless_staff(r, "create accounts"))
 		return;
-	}
 	json_t *body = http_req_json_body(r);
 	if (body == NULL)
 		return;
@@ -235,12 +231,9 @@ static const struct export_spec accounts_export = {
 
 void accounts_search(struct http_req *r)
 {
-	enum account_role role = api_role(r);
-	if (role != ACCOUNT_ADMIN && role != ACCOUNT_MODERATOR) {
-		http_reply_problem(r, 403, "forbidden", NULL,
-				   "only admins and moderators list accounts");
+	if (api_refuse_unless_staff(r, "list accounts"))
 		return;
-	}
+	enum account_role role = api_role(r);
 	static const char *const allowed[] = {"q",	"role",	 "province",	"forum",
 					      "cursor", "limit", EXPORT_PARAMS, NULL};
 	if (api_query_refused(r, allowed, "filter"))
@@ -443,12 +436,8 @@ static void accounts_patch_loaded(const struct store_reply *res, void *arg)
 
 void accounts_patch(struct http_req *r)
 {
-	enum account_role role = api_role(r);
-	if (role != ACCOUNT_ADMIN && role != ACCOUNT_MODERATOR) {
-		http_reply_problem(r, 403, "forbidden", NULL,
-				   "only admins and moderators change accounts");
+	if (api_refuse_unless_staff(r, "change accounts"))
 		return;
-	}
 	char *id = http_req_param(r, "id");
 	if (id == NULL || !ids_valid("acc", id)) {
 		free(id);

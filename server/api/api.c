@@ -52,6 +52,15 @@ enum account_role api_role(const struct http_req *r)
 	return account_role_of(r->account);
 }
 
+int api_refuse_unless_staff(struct http_req *r, const char *what)
+{
+	enum account_role role = api_role(r);
+	if (role == ACCOUNT_ADMIN || role == ACCOUNT_MODERATOR)
+		return 0;
+	http_reply_problem(r, 403, "forbidden", NULL, "only admins and moderators %s", what);
+	return 1;
+}
+
 const char *api_account_id(const struct http_req *r)
 {
 	return json_string_value(json_object_get(r->account, "id"));

@@ -22,6 +22,12 @@ enum account_role api_role(const struct http_req *r);
 const char *api_account_id(const struct http_req *r);
 
 /*
+ * Answers 403 "only admins and moderators <what>" and returns 1 when the
+ * caller is neither an admin nor a moderator; returns 0 otherwise.
+ */
+int api_refuse_unless_staff(struct http_req *r, const char *what);
+
+/*
  * The request's Idempotency-Key, as a Redis key scoped to the caller, with
  * a fingerprint of the method, path and body. Returns 0 (idem filled,
  * idem->key NULL when the header is absent), or -1 after answering 400 for

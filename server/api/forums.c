@@ -247,12 +247,9 @@ static void forums_organiser_loaded(const struct store_reply *res, void *arg)
 
 void forums_create(struct http_req *r)
 {
-	enum account_role role = api_role(r);
-	if (role != ACCOUNT_ADMIN && role != ACCOUNT_MODERATOR) {
-		http_reply_problem(r, 403, "forbidden", NULL,
-				   "only admins and moderators create forums");
+	if (api_refuse_unless_staff(r, "create forums"))
 		return;
-	}
+	enum account_role role = api_role(r);
 	json_t *body = http_req_json_body(r);
 	if (body == NULL)
 		return;
