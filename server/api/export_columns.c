@@ -3,6 +3,8 @@
  */
 #include "server/api/export_columns.h"
 
+#include <string.h>
+
 #define COL(path, label)                                                                           \
 	{                                                                                          \
 		path, path, label                                                                  \
@@ -94,4 +96,46 @@ const struct csvout_column export_account_columns[EXPORT_ACCOUNT_COLUMNS] = {
     COL("scope.forums", "Phạm vi diễn đàn"),
     COL("suspended", "Tạm khóa"),
     COL("created_at", "Tạo lúc"),
+};
+
+static const struct csvout_column export_stats_dims[] = {
+    COL("need_province", "Tỉnh bên cần"),
+    COL("offer_province", "Tỉnh bên bán"),
+    COL("material", "Vật liệu"),
+    COL("forum", "Diễn đàn"),
+    COL("month", "Tháng"),
+};
+
+const struct csvout_column *export_stats_dim_column(const char *dim)
+{
+	for (size_t i = 0; i < sizeof(export_stats_dims) / sizeof(export_stats_dims[0]); i++)
+		if (strcmp(export_stats_dims[i].path, dim) == 0)
+			return &export_stats_dims[i];
+	return NULL;
+}
+
+const struct csvout_column export_stats_figure_columns[EXPORT_STATS_FIGURE_COLUMNS] = {
+    COL("needs.count", "Số tin cần"),
+    COL("needs.quantity", "Lượng cần (đơn vị gốc)"),
+    COL("offers.count", "Số tin bán"),
+    COL("offers.quantity", "Lượng bán (đơn vị gốc)"),
+    COL("proposed.count", "Số đề xuất ghép"),
+    COL("proposed.quantity", "Lượng đề xuất (đơn vị gốc)"),
+    COL("confirmed.count", "Số ghép đã xác nhận"),
+    COL("confirmed.quantity", "Lượng đã xác nhận (đơn vị gốc)"),
+    COL("confirmed.value_vnd", "Giá trị đã xác nhận (VND)"),
+    COL("confirmed.freight_vnd", "Cước vận chuyển (VND)"),
+    COL("fulfilled.count", "Số lần giao hàng"),
+    COL("fulfilled.quantity", "Lượng đã giao (đơn vị gốc)"),
+    COL("fulfilled.value_vnd", "Giá trị đã giao (VND)"),
+    COL("median_seconds_to_first_proposal", "Trung vị chờ đề xuất đầu tiên (giây)"),
+    COL("fulfilment_rate", "Tỷ lệ hoàn thành"),
+};
+
+const struct csvout_column export_flow_columns[EXPORT_FLOW_COLUMNS] = {
+    COL("offer_province", "Từ tỉnh"),
+    COL("need_province", "Đến tỉnh"),
+    COL("material", "Vật liệu"),
+    COL("confirmed_quantity", "Lượng đã xác nhận (đơn vị gốc)"),
+    COL("fulfilled_quantity", "Lượng đã giao (đơn vị gốc)"),
 };

@@ -272,6 +272,24 @@ async function statsChecks(mod, modCode, village, villageCode, m, prov) {
 	await page.locator('[data-testid=flow-map] path.flow-line').first().waitFor({ state: 'attached' });
 	await shot(mod, '15c-moderator-stats');
 
+	// The table and the flows as files Excel opens: the figures on screen.
+	const [rowsFile] = await Promise.all([page.waitForEvent('download'),
+		page.locator('[data-testid=stats-csv]').click()]);
+	assert.equal(rowsFile.suggestedFilename(), 'craftmatch-stats.csv');
+	const rowsCsv = fs.readFileSync(await rowsFile.path());
+	assert.deepEqual([...rowsCsv.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'the file starts with the byte order mark');
+	const rowLines = rowsCsv.subarray(3).toString('utf8').split('\r\n');
+	assert.match(rowLines[0], /^Vật liệu,Số tin cần,Lượng cần \(đơn vị gốc\),Số tin bán,/);
+	assert.equal(rowLines.length, 3, 'a header, the one row, and the end');
+	const g = grouped.rows[0];
+	assert.ok(rowLines[1].startsWith([m.code, g.needs.count, g.needs.quantity, g.offers.count].join(',') + ','), rowLines[1]);
+	const [flowsFile] = await Promise.all([page.waitForEvent('download'),
+		page.locator('[data-testid=stats-flows-csv]').click()]);
+	assert.equal(flowsFile.suggestedFilename(), 'craftmatch-stats-flows.csv');
+	const flowLines = fs.readFileSync(await flowsFile.path()).subarray(3).toString('utf8').split('\r\n');
+	const f = grouped.flows[0];
+	assert.deepEqual(flowLines.slice(1), [[f.offer_province, f.need_province, f.material, f.confirmed_quantity, f.fulfilled_quantity].join(','), '']);
+
 	// The village: its own figures, the same as the API gives its code.
 	await village.page.goto('/#/stats');
 	await village.page.getByText('Tin đăng và ghép nối của bạn.').waitFor();

@@ -29,12 +29,20 @@ import sys
 import fixtures
 import harness
 import matchkit
+from test_export import BOM, expected_bytes
 
 SEED = int(os.environ.get("CRAFTMATCH_TEST_SEED") or random.SystemRandom().randrange(1, 2**31))
 DIMS = ("need_province", "offer_province", "material", "forum", "month")
 MATERIALS = ("clay", "kaolin")
 VILLAGE_PROVINCES = ("HN", "BN", "NB")
 SUPPLIER_PROVINCES = ("HP", "BN", "HN")
+FIGURE_COLUMNS = [
+    "needs.count", "needs.quantity", "offers.count", "offers.quantity", "proposed.count",
+    "proposed.quantity", "confirmed.count", "confirmed.quantity", "confirmed.value_vnd",
+    "confirmed.freight_vnd", "fulfilled.count", "fulfilled.quantity", "fulfilled.value_vnd",
+    "median_seconds_to_first_proposal", "fulfilment_rate"]
+FLOW_COLUMNS = ["offer_province", "need_province", "material", "confirmed_quantity",
+                "fulfilled_quantity"]
 
 
 def month(ms):
@@ -446,13 +454,54 @@ class StatsTest(matchkit.MatchHelpers, fixtures.ApiTestCase):
         except AssertionError:
             self.assertEqual(box.get("got"), {k: str(v) for k, v in want.items()})
 
+    def test_tables_as_csv_are_the_json_answer(self):
+        actors = (self.admin, self.mod_prov, self.villages[0], self.suppliers[0])
+        for actor in actors:
+            for group in self.GROUPS[:4]:
+                for filters in ({}, {"material": "clay"}, {"forum": ""}):
+                    params = dict(filters)
+                    if group:
+                        params["group"] = ",".join(group)
+                    label = "%s %s" % (actor, params)
+                    answer = self.stats(actor, **params)
+                    for table, columns, name in (
+                            ("rows", list(group) + FIGURE_COLUMNS, "stats"),
+                            ("flows", FLOW_COLUMNS, "stats-flows")):
+                        q = dict(params, format="csv")
+                        if table == "flows" or actor is self.admin:
+                            q["table"] = table  # rows is the default
+                        status, headers, data = self.api.call_raw(
+                            actor, "GET", "/v1/stats" + fixtures.query(q))
+                        self.assertEqual(status, 200, data[:300])
+                        self.assertEqual(headers.get("Content-Type"),
+                                         "text/csv; charset=utf-8; header=present")
+                        self.assertEqual(headers.get("Content-Disposition"),
+                                         'attachment; filename="craftmatch-%s.csv"' % name)
+                        self.assertEqual(data, expected_bytes(columns, answer[table]),
+                                         label + " " + table)
+                    # nothing moved meanwhile: the two reads saw the same counters
+                    self.assertEqual(self.stats(actor, **params), answer, label)
+        status, _, data = self.api.call_raw(
+            self.mod_prov, "GET",
+            "/v1/stats?group=material&format=csv&bom=1&headers=vi&table=flows")
+        self.assertEqual(status, 200, data[:300])
+        self.assertTrue(data.startswith(BOM + "Từ tỉnh,Đến tỉnh,Vật liệu,".encode()), data[:80])
+        status, _, data = self.api.call_raw(self.admin, "GET",
+                                            "/v1/stats?group=month,forum&format=csv&headers=vi")
+        self.assertEqual(status, 200, data[:300])
+        self.assertTrue(data.startswith("Tháng,Diễn đàn,Số tin cần,".encode()), data[:80])
+
     def test_bad_input_is_refused_and_changes_nothing(self):
         before = (self.rc.execute("DBSIZE"), fixtures.last_event_id(self.rc),
                   sorted(self.rc.execute("SMEMBERS", "cm:stats:m")))
         for params in ({"group": "province"}, {"group": "month,month"}, {"group": "month,"},
                        {"grup": "month"}, {"month": "2026-13"}, {"month": "12-2026"},
                        {"need_province": "Atlantis"}, {"offer_province": ""},
-                       {"material": "unobtainium"}, {"forum": "Not A Forum"}):
+                       {"material": "unobtainium"}, {"forum": "Not A Forum"},
+                       {"table": "rows"}, {"format": "json", "table": "flows"},
+                       {"format": "csv", "table": "columns"}, {"format": "xml"},
+                       {"format": "csv", "cursor": "x"}, {"format": "csv", "bom": "yes"},
+                       {"headers": "vi"}):
             resp = self.api.call(self.admin, "GET", "/v1/stats" + fixtures.query(params))
             self.assertProblem(resp[0], resp[1], resp[2], 400)
         resp = self.api.call(None, "GET", "/v1/stats")

@@ -186,6 +186,6 @@ export function Reputation({ rep, label }) {
 }
 
 // "Tải CSV": the whole list on screen, with its filters, as a spreadsheet.
-export function CsvLink({ path, params }) {
-	return html`<p class="csv-link"><a class="button button--secondary" href=${csvUrl(path, params)} download data-testid="csv-link">${t('common.csv')}</a></p>`;
+export function CsvLink({ path, params, label, testid }) {
+	return html`<p class="csv-link"><a class="button button--secondary" href=${csvUrl(path, params)} download data-testid=${testid || 'csv-link'}>${label || t('common.csv')}</a></p>`;
 }

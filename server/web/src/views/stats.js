@@ -9,7 +9,7 @@ import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, T
 import { api } from '../api.js';
 import { t } from '../i18n.js';
 import { formatBase, formatMoney, formatNumber } from '../format.js';
-import { html, materialName, Notice, SelectField, TextField, useForums, forumName } from './common.js';
+import { html, CsvLink, materialName, Notice, SelectField, TextField, useForums, forumName } from './common.js';
 import { ForumFilter, MaterialFilter, ProvinceFilter } from './listings.js';
 import { centreOf, useVietnamMap } from './map.js';
 
@@ -106,10 +106,12 @@ export function StatsPage({ me, catalog, changes }) {
 		${total && html`<${Totals} row=${total} catalog=${catalog} material=${filters.material} />`}
 		${data && html`<${BarChart} data=${data} group=${groupList} metric=${shown} catalog=${catalog} forums=${forums} />`}
 		${data && html`<${StatsTable} data=${data} group=${groupList} catalog=${catalog} forums=${forums} />`}
+		<${CsvLink} path="/v1/stats" params=${{ ...filters, group }} label=${t('stats.csv_rows')} testid="stats-csv" />
 		<h2>${t('stats.flows')}</h2>
 		<p class="muted">${t('stats.flows_hint')}</p>
 		<${FlowMap} flows=${data ? data.flows : []} catalog=${catalog} />
 		${data && html`<${FlowTable} flows=${data.flows} catalog=${catalog} />`}
+		<${CsvLink} path="/v1/stats" params=${{ ...filters, group, table: 'flows' }} label=${t('stats.csv_flows')} testid="stats-flows-csv" />
 	</section>`;
 }
 
