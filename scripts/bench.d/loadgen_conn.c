@@ -50,6 +50,13 @@ size_t n_reqs;
 
 void reqs_load(const char *path)
 {
+	reqs_load_into(path, &reqs, &n_reqs);
+}
+
+void reqs_load_into(const char *path, struct req **out, size_t *count)
+{
+	struct req *arr = NULL;
+	size_t cnt = 0;
 	FILE *f = fopen(path, "rb");
 	if (f == NULL)
 		die("%s: %s", path, strerror(errno));
@@ -59,19 +66,21 @@ void reqs_load(const char *path)
 		size_t len = strtoul(line, NULL, 10);
 		if (len == 0)
 			die("%s: bad length line", path);
-		if (n_reqs == cap) {
+		if (cnt == cap) {
 			cap = cap ? cap * 2 : 1024;
-			reqs = realloc(reqs, cap * sizeof(*reqs));
+			arr = realloc(arr, cap * sizeof(*arr));
 		}
-		reqs[n_reqs].data = malloc(len);
-		reqs[n_reqs].len = len;
-		if (fread(reqs[n_reqs].data, 1, len, f) != len)
+		arr[cnt].data = malloc(len);
+		arr[cnt].len = len;
+		if (fread(arr[cnt].data, 1, len, f) != len)
 			die("%s: truncated", path);
-		n_reqs++;
+		cnt++;
 	}
 	fclose(f);
-	if (n_reqs == 0)
+	if (cnt == 0)
 		die("%s: no requests", path);
+	*out = arr;
+	*count = cnt;
 }
 
 /* ---- listing id table (open addressing) -------------------------------- */
@@ -230,7 +239,7 @@ int conn_read(struct conn *c)
 /* Writes the rest of the current request; 1 done, 0 more later, -1 error. */
 int conn_write(struct conn *c)
 {
-	const struct req *r = &reqs[c->req];
+	const struct req *r = c->cur ? c->cur : &reqs[c->req];
 	while (c->off < r->len) {
 		ssize_t n = write(c->fd, r->data + c->off, r->len - c->off);
 		if (n > 0) {
