@@ -71,7 +71,7 @@ def markdown(res):
             fmt(cm["p50_ms"], 2), fmt(cm["p99_ms"], 2), fmt(fl["p50_ms"], 2),
             fmt(fl["p99_ms"], 2), fmt(r["p99"], 2)))
         L.append("| POST server CPU per request (µs) | %s | %s | **%s** | ≤ %g× floor | %s |" % (
-            fmt(cm["cpu_us_per_req"], 0), fmt(fl["cpu_us_per_req"], 0), fmt(r["cpu"], 2),
+            fmt(cm["cpu_us_per_req"], 0), fmt(fl["cpu_us_per_req"], 0), fmt(r["cpu"], 2, "×"),
             T["post_cpu_ratio"], gap(r["cpu"], T["post_cpu_ratio"])))
         L.append("| of which the engine's plan of each new listing (µs) | %s | | | | |" %
                  fmt(cm.get("engine_plan_cpu_us_per_req"), 0))
@@ -79,7 +79,7 @@ def markdown(res):
             if cm["redis_cpu_us_per_req"] and fl["redis_cpu_us_per_req"] else None
         L.append("| POST Redis CPU per request (µs) | %s | %s | **%s** | ≤ %g× floor | %s |" % (
             fmt(cm["redis_cpu_us_per_req"], 0), fmt(fl["redis_cpu_us_per_req"], 0),
-            fmt(rr, 2), T["post_redis_ratio"], gap(rr, T["post_redis_ratio"])))
+            fmt(rr, 2, "×"), T["post_redis_ratio"], gap(rr, T["post_redis_ratio"])))
     s = res.get("search", {}).get("median")
     if s:
         conns = res["search"].get("connections", res["params"].get("connections"))
