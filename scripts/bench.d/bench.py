@@ -539,6 +539,8 @@ def main():
                     help="the mixed day's connections (closed loop unless --mixed-rate)")
     ap.add_argument("--mixed-rate", type=float, default=0,
                     help="open loop: requests/s offered in the mixed day (0: closed loop)")
+    ap.add_argument("--mixed-count", type=int, default=200000,
+                    help="at most this many requests in one mixed-day run (with its warm-up)")
     ap.add_argument("--mixed-subscribers", type=int, default=2000,
                     help="live GET /v1/events streams during the mixed day")
     ap.add_argument("--mixed-shares", default="70,20,10",

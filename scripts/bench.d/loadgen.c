@@ -35,7 +35,7 @@
  *   cmbench-load --mixed --port P --accounts FILE --admin-token T --searches F
  *                --posts F --patches F [--subscribers N] [--connections C]
  *                [--rate R] [--warmup S] [--duration S] [--since ID]
- *                [--shares S,W,M] [--seed N]
+ *                [--shares S,W,M] [--seed N] [--count N]
  *
  *   the mixed day: searches, posts and edits, match actions, with N live
  *   SSE subscribers (loadgen_mixed.c says how).
@@ -492,7 +492,7 @@ int main(int argc, char **argv)
 			    "       cmbench-load --mixed --port P --accounts FILE --admin-token T\n"
 			    "         --searches F --posts F --patches F [--subscribers N]\n"
 			    "         [--connections C] [--rate R] [--warmup S] [--duration S]\n"
-			    "         [--since ID] [--shares S,W,M] [--seed N]\n"
+			    "         [--since ID] [--shares S,W,M] [--seed N] [--count N]\n"
 			    "(the top of scripts/bench.d/loadgen.c says what each does)\n",
 			    stdout);
 			return 0;
@@ -586,6 +586,7 @@ int main(int argc, char **argv)
 			    "--patches");
 		mo.connections = opt_connections;
 		mo.subscribers = opt_subscribers;
+		mo.count = opt_count;
 		mo.rate = opt_rate;
 		mo.duration = opt_duration;
 		mo.warmup = opt_warmup;

@@ -127,7 +127,7 @@ extern const char *sse_only_event;
 
 struct mixed_opts {
 	const char *accounts, *admin_token, *searches, *posts, *patches, *since;
-	long connections, subscribers;
+	long connections, subscribers, count;
 	double rate, duration, warmup, share_search, share_write, share_match;
 	uint64_t seed;
 };

@@ -28,7 +28,8 @@
  *                  With none pending: a moderator's review queue,
  *                  GET /v1/matches?state=proposed.
  *
- * --warmup S first (counted nowhere), then --duration S measured; "measuring"
+ * --warmup S first (counted nowhere), then --duration S measured (and at most
+ * --count requests sent in all, when given); "measuring"
  * and "measured" on stderr mark the window (bench.py reads CPU times then;
  * "measured" comes before the last answers). Results:
  * one JSON object on stdout, per type and per class (search, write, match):
@@ -240,7 +241,7 @@ static uint64_t next_due, n_due;
 
 static int may_send(uint64_t t)
 {
-	return t < t_end;
+	return t < t_end && (O.count <= 0 || n_sent < (uint64_t)O.count);
 }
 
 /* A match.proposed pushed to the admin's stream: approve it. */
@@ -760,6 +761,12 @@ void run_mixed(const struct mixed_opts *o)
 			dispatch_open_loop(t);
 		if (!may_send(t) && bl_len == 0 && !any_busy())
 			break;
+		if (marks == 1 && !may_send(t)) { /* --count reached first */
+			t_end = t;
+			fputs("measured\n", stderr);
+			fflush(stderr);
+			marks = 2;
+		}
 		if (t > t_end + (uint64_t)30e9)
 			break; /* answers that never come */
 		int timeout = 100;
@@ -769,6 +776,10 @@ void run_mixed(const struct mixed_opts *o)
 		}
 		loop_once(timeout);
 	}
+	while (marks < 2) { /* --count reached before the warm-up's end */
+		fputs(marks++ == 0 ? "measuring\n" : "measured\n", stderr);
+		fflush(stderr);
+	}
 	/* deliveries still on their way */
 	uint64_t until = now_ns() + 1000000000ull;
 	while (now_ns() < until)
@@ -777,7 +788,7 @@ void run_mixed(const struct mixed_opts *o)
 	long alive = 0;
 	for (long k = 0; k < O.subscribers; k++)
 		alive += subs[k].fd >= 0 && subs[k].sse_ok;
-	double secs = d;
+	double secs = (double)(t_end - t_warm) / 1e9;
 	uint64_t total = 0;
 	for (int k = 0; k < M_TYPES; k++) {
 		total += ts[k].lat.n;

@@ -86,7 +86,8 @@ def _mix(st, args, b, files, admin_token, since, log):
             "--subscribers", str(args.mixed_subscribers),
             "--connections", str(args.mixed_connections),
             "--warmup", str(args.warmup), "--duration", str(args.mixed_seconds),
-            "--shares", args.mixed_shares, "--seed", str(files["seed"])]
+            "--shares", args.mixed_shares, "--seed", str(files["seed"]),
+            "--count", str(args.mixed_count)]
     if args.mixed_rate:
         argv += ["--rate", str(args.mixed_rate)]
     if since:
@@ -211,7 +212,8 @@ def rows(res, fmt, gap):
     shares = "/".join(x.split(".")[0] for x in mx["shares"].split(","))
     L = ["| **mixed day** (%s %% search/write/match, %s, %s live SSE subscribers): requests/s "
          "over %ss; beside it the floor's POST in the same repetition | %s | %s | %s | | |" % (
-             shares, loop, fmt(mx["subscribers"], 0), fmt(mx["seconds"], 0),
+             shares, loop, fmt(mx["subscribers"], 0),
+             fmt(_median([r["out"]["seconds"] for r in mx["reps"]]), 1),
              fmt(md["throughput"], 0), fmt(fl["throughput"], 0),
              fmt(md["throughput"] / fl["throughput"] if md["throughput"] and fl["throughput"]
                  else None, 2))]
