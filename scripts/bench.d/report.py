@@ -48,7 +48,7 @@ def markdown(res):
     L.append("")
     L.append("`%s` — %s, %s cores (%s), load average %s at start, %s at end; Redis %s; "
              "commit %s%s." % (res["command"], m["cpu_model"], m["nproc"], m["kernel"],
-                                m["loadavg_start"], m.get("loadavg_end", "?"),
+                                fmt(m["loadavg_start"], 2), fmt(m.get("loadavg_end"), 2),
                                 m["redis_version"], m["git_commit"],
                                 " (dirty tree)" if m["git_dirty"] else ""))
     L.append("")
