@@ -1,8 +1,9 @@
 /*
  * cmbench-load's private header: what its files share. loadgen.c holds the
- * runs and main (and says what the tool does), loadgen_conn.c the requests,
- * the id table, the samples, the connections and the HTTP answers,
- * loadgen_watch.c the Redis watch of cm:events, loadgen_sse.c the SSE side.
+ * runs and main (and says what the tool does), loadgen_conn.c the requests
+ * and accounts files, the id table, the samples, the connections and the HTTP
+ * answers, loadgen_watch.c the Redis watch of cm:events, loadgen_sse.c the SSE
+ * side, loadgen_mixed.c the mixed day.
  * One thread: the state below is plain globals, each defined in the file
  * named above its declaration.
  */
@@ -76,6 +77,22 @@ extern size_t n_reqs;
 void reqs_load(const char *path);
 /* Another requests file, into *out (a "-" entry stands for none). */
 void reqs_load_into(const char *path, struct req **out, size_t *n);
+
+/* The accounts file of cmbench-data (id, role, province, token, name), sorted
+ * by id; mods: the moderators' indexes. */
+struct macct {
+	char id[40], role[16], province[16], token[128];
+};
+extern struct macct *accs;
+extern size_t n_accs;
+extern size_t *mods;
+extern size_t n_mods;
+extern const char *admin_token;
+void accounts_load(const char *path);
+/* The account's index, or -1. */
+long acct_find(const char *id, size_t len);
+/* Its token; the admin's for -1. */
+const char *acct_token(long i);
 
 extern struct idrec *idt;
 extern size_t idt_size;
