@@ -160,6 +160,9 @@ static size_t n_searches, n_posts, n_patches, next_search, next_post;
 static struct mixed_opts O;
 static struct conn *hc, *subs;
 static uint64_t t0, t_warm, t_end;
+/* answers per second of the measured window (whether it was sustained) */
+#define MAX_SECONDS 600
+static uint64_t per_second[MAX_SECONDS + 1];
 static uint64_t proposals_seen, n_approved, n_confirmed, n_declined, n_fulfilled, n_pages;
 /* per connection: what the request in flight is for */
 static struct action *hc_act;
@@ -395,6 +398,8 @@ static void on_answer(struct conn *c, int status, const char *loc, size_t loc_le
 	int ok = status >= 200 && status < 300;
 	if (c->record) {
 		uint64_t l = t - c->due_ns;
+		uint64_t sec = t > t_warm ? (t - t_warm) / 1000000000ull : 0;
+		per_second[sec < MAX_SECONDS ? sec : MAX_SECONDS]++;
 		samples_add(&ts[c->type].lat, l);
 		samples_add(&cs[mtype_class[c->type]].lat, l);
 		if (status > 0 && status < 600) {
@@ -733,7 +738,10 @@ void run_mixed(const struct mixed_opts *o)
 		", \"throughput\": %.1f, \"errors\": %" PRIu64 ", \"shares\": [%.1f, %.1f, %.1f], ",
 		O.connections, O.rate, secs, O.warmup, total, secs > 0 ? (double)total / secs : 0,
 		n_errors, O.share_search, O.share_write, O.share_match);
-	fprintf(out, "\"types\": {");
+	fprintf(out, "\"per_second\": [");
+	for (size_t k = 0; k < (size_t)(secs + 0.999) && k < MAX_SECONDS; k++)
+		fprintf(out, "%s%" PRIu64, k ? ", " : "", per_second[k]);
+	fprintf(out, "], \"types\": {");
 	for (int k = 0; k < M_TYPES; k++) {
 		print_stats(out, mtype_name[k], &ts[k], secs);
 		fputs(k + 1 < M_TYPES ? ", " : "}, ", out);

@@ -148,8 +148,11 @@ def run(st, args, b, acc_file, post_reqs, admin_token, res, log):
         files["seed"] = 31 + rep
         out = _mix(st, args, b, files, admin_token, since, log)
         n = out["completed"]
+        whole = out["per_second"][:int(out["seconds"])]  # whole seconds of the window
         row = {"floor_post": floor, "out": out,
                "throughput": n / out["window_s"] if out["window_s"] else None,
+               "per_second_min": min(whole) if whole else None,
+               "per_second_max": max(whole) if whole else None,
                "server_cpu_us_per_req": out["server_cpu_s"] * 1e6 / n if n else None,
                "redis_cpu_us_per_req": out["redis_cpu_s"] * 1e6 / n if n else None}
         for k in TYPES:
@@ -188,6 +191,8 @@ def run(st, args, b, acc_file, post_reqs, admin_token, res, log):
             log("  mixed: answers other than 2xx: %s; %d connection errors" % (
                 {k: v["status"] for k, v in bad.items()}, out["errors"]))
     med = {"throughput": _median([r["throughput"] for r in rows]),
+           "per_second_min": _median([r["per_second_min"] for r in rows]),
+           "per_second_max": _median([r["per_second_max"] for r in rows]),
            "server_cpu_us_per_req": _median([r["server_cpu_us_per_req"] for r in rows]),
            "redis_cpu_us_per_req": _median([r["redis_cpu_us_per_req"] for r in rows])}
     for k in TYPES + tuple("class_" + c for c in CLASSES) + ("floor_post", "subscribers"):
@@ -217,6 +222,8 @@ def rows(res, fmt, gap):
              fmt(md["throughput"], 0), fmt(fl["throughput"], 0),
              fmt(md["throughput"] / fl["throughput"] if md["throughput"] and fl["throughput"]
                  else None, 2))]
+    L.append("| — answers per second of the window, least / most (sustained?) | %s / %s "
+             "| | | | |" % (fmt(md.get("per_second_min"), 0), fmt(md.get("per_second_max"), 0)))
     for c in CLASSES:
         x = md["class_" + c]
         L.append("| — %s: req/s; p50 / p99 (ms) | %s; %s / %s | %s | %s | | |" % (
