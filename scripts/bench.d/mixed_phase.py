@@ -37,6 +37,10 @@ def _median(xs):
     return statistics.median(xs) if xs else None
 
 
+class MixedFailed(Exception):
+    pass
+
+
 def price_params(openapi=os.path.join(ROOT, "docs", "openapi.yaml")):
     """The names of GET /v1/listings' price range filter (low, high) when
     docs/openapi.yaml documents one, else None: main's API has none, and a
@@ -108,7 +112,7 @@ def _mix(st, args, b, files, admin_token, since, log):
             err.append(line)
     so, se = p.communicate(timeout=max(10, deadline - time.monotonic() + 60))
     if p.returncode != 0 or len(marks) < 2:
-        b.die("cmbench-load --mixed failed (%s): %s" % (
+        raise MixedFailed("cmbench-load --mixed failed (%s): %s" % (
             p.returncode, ("\n".join(err) + se.decode(errors="replace"))[-3000:]))
     out = json.loads(so.decode().strip().splitlines()[-1])
     (w0, c0, r0), (w1, c1, r1) = marks["measuring"], marks["measured"]
@@ -146,7 +150,15 @@ def run(st, args, b, acc_file, post_reqs, admin_token, res, log):
             b.load_run(st, args, prelude, st.cm_port, args.mixed_prelude / 100.0, 8, rate=100)
         b.wait_engine_idle(st)
         files["seed"] = 31 + rep
-        out = _mix(st, args, b, files, admin_token, since, log)
+        try:
+            out = _mix(st, args, b, files, admin_token, since, log)
+        except MixedFailed as e:
+            # the other phases still run; the table says what failed
+            log("  " + str(e))
+            if rows:
+                break  # the repetitions that ran are reported
+            res["mixed"] = {"error": str(e)[-1000:]}
+            return
         n = out["completed"]
         whole = out["per_second"][:int(out["seconds"])]  # whole seconds of the window
         row = {"floor_post": floor, "out": out,
@@ -210,6 +222,8 @@ def rows(res, fmt, gap):
     mx = res.get("mixed")
     if not mx:
         return []
+    if "error" in mx:
+        return ["| mixed day | failed: %s | | | | |" % mx["error"].splitlines()[0][:200]]
     md = mx["median"]
     fl = md["floor_post"]
     loop = ("open loop at %s req/s" % fmt(mx["rate"], 0)) if mx.get("rate") else \
