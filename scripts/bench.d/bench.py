@@ -26,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import clearing_phase  # noqa: E402  (the forum clearing's solver beside LEMON)
+import mixed_phase  # noqa: E402  (the mixed day)
 import report  # noqa: E402  (the Markdown table)
 from stack import (FOCUS, HOST, Stack, cpu_ticks, die, finite, hist_delta,  # noqa: E402
                    hist_quantile, log, metric, metrics, raise_nofile, rss_kib, run_tool)
@@ -289,7 +290,7 @@ def search_phase(st, args, reqs, res):
                                   row["cpu_us_per_req"], row["redis_cpu_us_per_req"],
                                   out["status"]))
         rows.append(row)
-    res["search"] = {"reps": rows, "median": {k: median([r[k] for r in rows]) for k in
+    res["search"] = {"connections": args.connections, "reps": rows, "median": {k: median([r[k] for r in rows]) for k in
                                               ("throughput", "p50_ms", "p99_ms", "max_ms",
                                                "cpu_us_per_req", "redis_cpu_us_per_req")}}
 
@@ -532,9 +533,25 @@ def main():
     ap.add_argument("--engine-rate", type=float, default=50.0)
     ap.add_argument("--plan-subjects", type=int, default=1000)
     ap.add_argument("--sse", default="1000,10000")
+    ap.add_argument("--mixed-seconds", type=float, default=10.0,
+                    help="measured seconds of the mixed day per repetition")
+    ap.add_argument("--mixed-connections", type=int, default=16,
+                    help="the mixed day's connections (closed loop unless --mixed-rate)")
+    ap.add_argument("--mixed-rate", type=float, default=0,
+                    help="open loop: requests/s offered in the mixed day (0: closed loop)")
+    ap.add_argument("--mixed-count", type=int, default=200000,
+                    help="at most this many requests in one mixed-day run (with its warm-up)")
+    ap.add_argument("--mixed-subscribers", type=int, default=2000,
+                    help="live GET /v1/events streams during the mixed day")
+    ap.add_argument("--mixed-shares", default="70,20,10",
+                    help="percent of searches, posts and edits, match actions")
+    ap.add_argument("--mixed-prelude", type=int, default=300,
+                    help="crossing listings posted before each repetition (proposals to act on)")
+    ap.add_argument("--mixed-cross-share", type=float, default=0.3,
+                    help="share of the mixed day's posts that cross the background")
     ap.add_argument("--skip", default="",
-                    help="comma list: post,search,engine,match,sse,restart,clearing,solver "
-                    "(solver: the clearing phase's solver-beside-LEMON part only)")
+                    help="comma list: post,search,engine,match,sse,mixed,restart,clearing,"
+                    "solver (solver: the clearing phase's solver-beside-LEMON part only)")
     ap.add_argument("--clearing-sizes", default="",
                     help="comma list of forum sizes for the whole clearings (default "
                     "1000,10000 with --small, else 1000,10000,50000); the solver "
@@ -620,6 +637,17 @@ def main():
         if "sse" not in skip:
             log("SSE fan-out")
             sse_phase(st, args, res, admin_token)
+        if "mixed" not in skip and not has_events(st):
+            res["mixed"] = None
+            log("mixed day skipped: no /v1/events")
+        elif "mixed" not in skip:
+            log("mixed day: %s%% search/write/match, %d SSE subscribers, %s" % (
+                args.mixed_shares.replace(",", "/"), args.mixed_subscribers,
+                "%g req/s open loop" % args.mixed_rate if args.mixed_rate
+                else "%d connections" % args.mixed_connections))
+            wait_engine_idle(st)
+            mixed_phase.run(st, args, sys.modules[__name__], acc_file, post_reqs, admin_token,
+                            res, log)
         if "clearing" not in skip:
             log("forum clearing: whole clearings through craftmatchd")
             clearing_phase.run_whole(st, acc_file, admin_token, args.small, res, log,

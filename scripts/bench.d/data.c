@@ -11,6 +11,9 @@
  *   cmbench-data requests --accounts FILE --count N --profile P --kind need|offer|mix
  *                         [--material CODE] [--seed S] [--host H:P] --out FILE
  *   cmbench-data searches --accounts FILE --count N [--seed S] --out FILE
+ *   cmbench-data mixed    --accounts FILE --count N [--seed S] [--cross-share F]
+ *                         [--price-params LO,HI] --out PREFIX
+ *                         (the mixed day's searches, posts and edits: data_mixed.c)
  *   cmbench-data cursor   --redis H:P
  *   cmbench-data plan     --candidates N --subjects M [--material CODE] [--seed S]
  *                         [--subject need|offer] [--profile P] [--substitutes yes|no]
@@ -61,8 +64,8 @@
 
 /* ---- request files ------------------------------------------------------ */
 
-static void req_write(FILE *f, const char *method, const char *host, const char *path,
-		      const char *token, const char *body)
+void req_write(FILE *f, const char *method, const char *host, const char *path, const char *token,
+	       const char *body)
 {
 	char head[1024];
 	size_t bl = body ? strlen(body) : 0;
@@ -108,7 +111,7 @@ static int cmd_requests(long count, enum profile prof, const char *kind, const c
 	return 0;
 }
 
-static void url_escape(const char *s, char *out, size_t len)
+void url_escape(const char *s, char *out, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t o = 0;
@@ -178,7 +181,7 @@ static int cmd_searches(long count, const char *host, const char *out)
 /* ---- main ---------------------------------------------------------------- */
 
 static const char data_usage[] =
-    "usage: cmbench-data accounts|listings|one|requests|searches|cursor|plan [options]\n"
+    "usage: cmbench-data accounts|listings|one|requests|searches|mixed|cursor|plan [options]\n"
     "  accounts --redis H:P --admin ACC --villages N --suppliers N --moderators N [--seed S]\n"
     "           --out FILE\n"
     "  listings --redis H:P --accounts FILE --count N [--profile P] [--material CODE\n"
@@ -187,6 +190,8 @@ static const char data_usage[] =
     "  requests --accounts FILE --count N --profile P --kind need|offer|mix [--material CODE]\n"
     "           [--seed S] [--host H:P] --out FILE\n"
     "  searches --accounts FILE --count N [--seed S] --out FILE\n"
+    "  mixed    --accounts FILE --count N [--seed S] [--cross-share F] [--price-params LO,HI]\n"
+    "           --out PREFIX\n"
     "  cursor   --redis H:P\n"
     "  plan     --candidates N --subjects M [--material CODE] [--seed S]\n"
     "           [--subject need|offer] [--profile P] [--substitutes yes|no] [--method runs|full]\n"
@@ -206,7 +211,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	const char *redis = NULL, *admin = NULL, *out = NULL, *accounts = NULL, *profile = NULL,
 		   *kind = NULL, *material = NULL, *host = "127.0.0.1", *subject = NULL,
-		   *substitutes = NULL, *method = NULL;
+		   *substitutes = NULL, *method = NULL, *price_params = NULL;
+	double cross_share = 0.3;
 	long villages_n = 0, suppliers_n = 0, moderators_n = 0, count = 0, seed = 1,
 	     candidates = 10000, subjects = 1000;
 	for (int i = 2; i < argc; i++) {
@@ -237,6 +243,10 @@ int main(int argc, char **argv)
 			substitutes = v;
 		else if (strcmp(o, "--method") == 0)
 			method = v;
+		else if (strcmp(o, "--price-params") == 0)
+			price_params = v;
+		else if (strcmp(o, "--cross-share") == 0)
+			cross_share = atof(v);
 		else if (strcmp(o, "--forum") == 0)
 			forum_id = v;
 		else if (strcmp(o, "--exclude") == 0) {
@@ -292,6 +302,8 @@ int main(int argc, char **argv)
 		return cmd_requests(count, profile_parse(profile), kind, material, host, out);
 	if (strcmp(cmd, "searches") == 0)
 		return cmd_searches(count, host, out);
+	if (strcmp(cmd, "mixed") == 0)
+		return cmd_mixed(count, host, price_params, cross_share, out);
 	die("unknown command '%s'", cmd);
 	return 2;
 }

@@ -2,7 +2,8 @@
  * cmbench-data's private header: what its files share. data.c holds the
  * helpers, the request files and main (and says what the tool does),
  * data_model.c the randomness, reference prices, accounts file and listing
- * bodies, data_redis.c what is written to Redis, data_plan.c the plan timing.
+ * bodies, data_redis.c what is written to Redis, data_plan.c the plan timing,
+ * data_mixed.c the mixed day's request files.
  * One thread: the state below is plain globals, each defined in the file
  * named above its declaration.
  */
@@ -40,6 +41,12 @@ void die(const char *fmt, ...);
 int64_t now_ms(void);
 double mono(void);
 
+/* One HTTP/1.1 request of a request file: its length line, then its bytes. */
+void req_write(FILE *f, const char *method, const char *host, const char *path, const char *token,
+	       const char *body);
+/* URL query escaping: unreserved bytes kept, space as '+', the rest %XX. */
+void url_escape(const char *s, char *out, size_t len);
+
 /* ---- data_model.c --------------------------------------------------------- */
 
 void rng_seed(uint64_t s);
@@ -49,6 +56,8 @@ int chance(double p);
 /* --exclude: a material drawn by weight never is (the engine phase's own). */
 extern const struct material *excluded;
 const struct material *pick_material(void);
+/* The material's reference price, VND per base unit (refprices.h). */
+double mat_ref_price(const struct material *m);
 /* Northern provinces (the forums' region) four times as likely. */
 const struct province *pick_province(void);
 
@@ -83,6 +92,12 @@ int cmd_listings(const char *redis, long count, enum profile prof, const char *m
 /* One body and its owner, for the loader self-check: "<kind>\t<owner index>\t<body>". */
 int cmd_one(enum profile prof, const char *kind, const char *redis);
 int cmd_cursor(const char *redis);
+
+/* ---- data_mixed.c --------------------------------------------------------- */
+
+/* The mixed day's request files: PREFIX.search.req, .post.req, .patch.req. */
+int cmd_mixed(long count, const char *host, const char *price_params, double cross_share,
+	      const char *prefix);
 
 /* ---- data_plan.c ---------------------------------------------------------- */
 

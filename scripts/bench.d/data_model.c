@@ -95,6 +95,11 @@ static double mat_price(const struct material *m)
 	return r ? r->price : 20000;
 }
 
+double mat_ref_price(const struct material *m)
+{
+	return mat_price(m);
+}
+
 static int mat_weight(const struct material *m)
 {
 	const struct mat_ref *r = mat_ref(m);

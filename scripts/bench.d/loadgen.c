@@ -32,6 +32,14 @@
  *   delivery of an event naming a posted listing id (lst_...) to each
  *   subscriber is timed from when its POST was sent.
  *
+ *   cmbench-load --mixed --port P --accounts FILE --admin-token T --searches F
+ *                --posts F --patches F [--subscribers N] [--connections C]
+ *                [--rate R] [--warmup S] [--duration S] [--since ID]
+ *                [--shares S,W,M] [--seed N] [--count N]
+ *
+ *   the mixed day: searches, posts and edits, match actions, with N live
+ *   SSE subscribers (loadgen_mixed.c says how).
+ *
  * Everything goes to 127.0.0.1 (or --host) only; the run ends by itself
  * (--duration / --count, and a hard cap of 600 s). Results: one JSON object
  * on stdout.
@@ -253,6 +261,8 @@ void loop_once(int timeout_ms)
 			watch_readable(t);
 		else if (c->kind == CONN_SSE)
 			sse_event(c, evs[i].events, t);
+		else if (c->kind == CONN_MIXED)
+			mixed_event(c, evs[i].events, t);
 		else
 			http_event(c, evs[i].events, t);
 	}
@@ -464,7 +474,9 @@ int main(int argc, char **argv)
 {
 	const char *host = "127.0.0.1", *requests = NULL, *watch_redis = NULL, *sse_path = NULL,
 		   *token = NULL;
-	int port = 0, sse = 0;
+	int port = 0, sse = 0, mixed = 0;
+	struct mixed_opts mo = {
+	    .share_search = 70, .share_write = 20, .share_match = 10, .seed = 1};
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
@@ -477,12 +489,20 @@ int main(int argc, char **argv)
 			    "--subscribers N\n"
 			    "         [--idle S] --requests FILE [--publish N] [--publish-interval "
 			    "MS]\n"
+			    "       cmbench-load --mixed --port P --accounts FILE --admin-token T\n"
+			    "         --searches F --posts F --patches F [--subscribers N]\n"
+			    "         [--connections C] [--rate R] [--warmup S] [--duration S]\n"
+			    "         [--since ID] [--shares S,W,M] [--seed N] [--count N]\n"
 			    "(the top of scripts/bench.d/loadgen.c says what each does)\n",
 			    stdout);
 			return 0;
 		}
 		if (strcmp(o, "--sse") == 0) {
 			sse = 1;
+			continue;
+		}
+		if (strcmp(o, "--mixed") == 0) {
+			mixed = 1;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -522,10 +542,31 @@ int main(int argc, char **argv)
 			opt_publish = atol(v);
 		else if (strcmp(o, "--publish-interval") == 0)
 			opt_publish_interval = atol(v);
-		else
+		else if (strcmp(o, "--accounts") == 0)
+			mo.accounts = v;
+		else if (strcmp(o, "--admin-token") == 0)
+			mo.admin_token = v;
+		else if (strcmp(o, "--searches") == 0)
+			mo.searches = v;
+		else if (strcmp(o, "--posts") == 0)
+			mo.posts = v;
+		else if (strcmp(o, "--patches") == 0)
+			mo.patches = v;
+		else if (strcmp(o, "--since") == 0)
+			mo.since = v;
+		else if (strcmp(o, "--seed") == 0)
+			mo.seed = strtoull(v, NULL, 10);
+		else if (strcmp(o, "--shares") == 0) {
+			if (sscanf(v, "%lf,%lf,%lf", &mo.share_search, &mo.share_write,
+				   &mo.share_match) != 3 ||
+			    mo.share_search < 0 || mo.share_write < 0 || mo.share_match < 0 ||
+			    mo.share_search + mo.share_write + mo.share_match <= 0)
+				die("--shares wants S,W,M (percent of searches, writes, match "
+				    "actions)");
+		} else
 			die("unknown option %s", o);
 	}
-	if (port <= 0 || requests == NULL)
+	if (port <= 0 || (requests == NULL && !mixed))
 		die("--port and --requests are required");
 	if (opt_connections < 1 || opt_connections > 15000)
 		die("--connections must be 1..15000");
@@ -533,12 +574,24 @@ int main(int argc, char **argv)
 	target.sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, host, &target.sin_addr) != 1)
 		die("--host must be an IPv4 address");
-	reqs_load(requests);
+	if (requests)
+		reqs_load(requests);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sse) {
+	if (mixed) {
+		if (!mo.accounts || !mo.admin_token || !mo.searches || !mo.posts || !mo.patches)
+			die("--mixed needs --accounts, --admin-token, --searches, --posts and "
+			    "--patches");
+		mo.connections = opt_connections;
+		mo.subscribers = opt_subscribers;
+		mo.count = opt_count;
+		mo.rate = opt_rate;
+		mo.duration = opt_duration;
+		mo.warmup = opt_warmup;
+		run_mixed(&mo);
+	} else if (sse) {
 		if (!sse_path || !token || opt_subscribers < 1)
 			die("--sse needs --sse-path, --token and --subscribers");
 		run_sse(sse_path, token);

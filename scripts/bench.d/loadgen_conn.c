@@ -1,5 +1,5 @@
 /*
- * cmbench-load: the requests file, the listing id table, latency samples, the
+ * cmbench-load: the requests and accounts files, the listing id table, latency samples, the
  * non-blocking connections and the parsing of HTTP/1.1 answers (loadgen.c says
  * what the tool does; loadgen_int.h what its files share).
  */
@@ -50,6 +50,13 @@ size_t n_reqs;
 
 void reqs_load(const char *path)
 {
+	reqs_load_into(path, &reqs, &n_reqs);
+}
+
+void reqs_load_into(const char *path, struct req **out, size_t *count)
+{
+	struct req *arr = NULL;
+	size_t cnt = 0;
 	FILE *f = fopen(path, "rb");
 	if (f == NULL)
 		die("%s: %s", path, strerror(errno));
@@ -59,19 +66,86 @@ void reqs_load(const char *path)
 		size_t len = strtoul(line, NULL, 10);
 		if (len == 0)
 			die("%s: bad length line", path);
-		if (n_reqs == cap) {
+		if (cnt == cap) {
 			cap = cap ? cap * 2 : 1024;
-			reqs = realloc(reqs, cap * sizeof(*reqs));
+			arr = realloc(arr, cap * sizeof(*arr));
 		}
-		reqs[n_reqs].data = malloc(len);
-		reqs[n_reqs].len = len;
-		if (fread(reqs[n_reqs].data, 1, len, f) != len)
+		arr[cnt].data = malloc(len);
+		arr[cnt].len = len;
+		if (fread(arr[cnt].data, 1, len, f) != len)
 			die("%s: truncated", path);
-		n_reqs++;
+		cnt++;
 	}
 	fclose(f);
-	if (n_reqs == 0)
+	if (cnt == 0)
 		die("%s: no requests", path);
+	*out = arr;
+	*count = cnt;
+}
+
+/* ---- the accounts file (--mixed) ------------------------------------------------------------- */
+
+struct macct *accs;
+size_t n_accs;
+size_t *mods;
+size_t n_mods;
+const char *admin_token;
+
+static int acct_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct macct *)a)->id, ((const struct macct *)b)->id);
+}
+
+void accounts_load(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		die("%s: %s", path, strerror(errno));
+	char line[1024];
+	size_t cap = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *save = NULL, *tok[4];
+		int k = 0;
+		for (char *p = strtok_r(line, "\t\n", &save); p && k < 4;
+		     p = strtok_r(NULL, "\t\n", &save))
+			tok[k++] = p;
+		if (k < 4)
+			continue;
+		if (n_accs == cap) {
+			cap = cap ? cap * 2 : 1024;
+			accs = realloc(accs, cap * sizeof(*accs));
+		}
+		struct macct *a = &accs[n_accs++];
+		snprintf(a->id, sizeof(a->id), "%s", tok[0]);
+		snprintf(a->role, sizeof(a->role), "%s", tok[1]);
+		snprintf(a->province, sizeof(a->province), "%s", tok[2]);
+		snprintf(a->token, sizeof(a->token), "%s", tok[3]);
+	}
+	fclose(f);
+	if (n_accs == 0)
+		die("%s: no accounts", path);
+	qsort(accs, n_accs, sizeof(*accs), acct_cmp);
+	mods = calloc(n_accs, sizeof(*mods));
+	for (size_t i = 0; i < n_accs; i++)
+		if (strcmp(accs[i].role, "moderator") == 0)
+			mods[n_mods++] = i;
+}
+
+/* The account's index, or -1. */
+long acct_find(const char *id, size_t len)
+{
+	struct macct key;
+	if (len >= sizeof(key.id))
+		return -1;
+	memcpy(key.id, id, len);
+	key.id[len] = '\0';
+	struct macct *a = bsearch(&key, accs, n_accs, sizeof(*accs), acct_cmp);
+	return a ? (long)(a - accs) : -1;
+}
+
+const char *acct_token(long i)
+{
+	return i >= 0 ? accs[i].token : admin_token;
 }
 
 /* ---- listing id table (open addressing) -------------------------------- */
@@ -230,7 +304,7 @@ int conn_read(struct conn *c)
 /* Writes the rest of the current request; 1 done, 0 more later, -1 error. */
 int conn_write(struct conn *c)
 {
-	const struct req *r = &reqs[c->req];
+	const struct req *r = c->cur ? c->cur : &reqs[c->req];
 	while (c->off < r->len) {
 		ssize_t n = write(c->fd, r->data + c->off, r->len - c->off);
 		if (n > 0) {

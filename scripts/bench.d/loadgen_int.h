@@ -1,8 +1,9 @@
 /*
  * cmbench-load's private header: what its files share. loadgen.c holds the
- * runs and main (and says what the tool does), loadgen_conn.c the requests,
- * the id table, the samples, the connections and the HTTP answers,
- * loadgen_watch.c the Redis watch of cm:events, loadgen_sse.c the SSE side.
+ * runs and main (and says what the tool does), loadgen_conn.c the requests
+ * and accounts files, the id table, the samples, the connections and the HTTP
+ * answers, loadgen_watch.c the Redis watch of cm:events, loadgen_sse.c the SSE
+ * side, loadgen_mixed.c the mixed day.
  * One thread: the state below is plain globals, each defined in the file
  * named above its declaration.
  */
@@ -41,7 +42,7 @@ struct samples {
 	size_t n, cap;
 };
 
-enum conn_kind { CONN_HTTP, CONN_SSE, CONN_REDIS };
+enum conn_kind { CONN_HTTP, CONN_SSE, CONN_REDIS, CONN_MIXED };
 
 struct conn {
 	enum conn_kind kind;
@@ -57,6 +58,12 @@ struct conn {
 	/* SSE */
 	int sse_ok;
 	redisReader *rr;
+	/* --mixed (loadgen_mixed.c): the request in flight when it is not reqs[req]
+	 * (SSE: this subscriber's GET), a buffer of its own for those built at run
+	 * time, and what the answer is for */
+	const struct req *cur;
+	struct req own;
+	int type;
 };
 
 /* ---- loadgen_conn.c ------------------------------------------------------- */
@@ -68,6 +75,24 @@ int64_t wall_ms(void);
 extern struct req *reqs;
 extern size_t n_reqs;
 void reqs_load(const char *path);
+/* Another requests file, into *out (a "-" entry stands for none). */
+void reqs_load_into(const char *path, struct req **out, size_t *n);
+
+/* The accounts file of cmbench-data (id, role, province, token, name), sorted
+ * by id; mods: the moderators' indexes. */
+struct macct {
+	char id[40], role[16], province[16], token[128];
+};
+extern struct macct *accs;
+extern size_t n_accs;
+extern size_t *mods;
+extern size_t n_mods;
+extern const char *admin_token;
+void accounts_load(const char *path);
+/* The account's index, or -1. */
+long acct_find(const char *id, size_t len);
+/* Its token; the admin's for -1. */
+const char *acct_token(long i);
 
 extern struct idrec *idt;
 extern size_t idt_size;
@@ -110,6 +135,21 @@ void sse_event(struct conn *c, uint32_t evs, uint64_t t);
 /* Connects the SSE watcher; the loop runs until sse_watch_ok() (its 200). */
 void sse_watch_start(const char *path, const char *token);
 int sse_watch_ok(void);
+/* When set, the watcher's events go here instead of timing match.proposed. */
+extern void (*sse_watch_hook)(const char *ev, size_t len, uint64_t t);
+/* When set, subscribers record only deliveries of events of this type. */
+extern const char *sse_only_event;
+
+/* ---- loadgen_mixed.c ------------------------------------------------------ */
+
+struct mixed_opts {
+	const char *accounts, *admin_token, *searches, *posts, *patches, *since;
+	long connections, subscribers, count;
+	double rate, duration, warmup, share_search, share_write, share_match;
+	uint64_t seed;
+};
+void mixed_event(struct conn *c, uint32_t evs, uint64_t t);
+void run_mixed(const struct mixed_opts *o);
 
 /* ---- loadgen.c ------------------------------------------------------------ */
 

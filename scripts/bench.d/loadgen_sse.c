@@ -28,9 +28,18 @@ static struct delivery *dl;
 size_t dl_n;
 static size_t dl_cap;
 
+void (*sse_watch_hook)(const char *ev, size_t len, uint64_t t);
+const char *sse_only_event;
+
 static void sse_scan_event(const char *ev, size_t len, uint64_t t)
 {
 	sse_events++;
+	if (sse_only_event != NULL) {
+		char want[128];
+		int n = snprintf(want, sizeof(want), "event: %s\n", sse_only_event);
+		if (memmem(ev, len, want, (size_t)n) == NULL)
+			return;
+	}
 	const char *p = memmem(ev, len, "lst_", 4);
 	if (p == NULL || ev + len - p < ID_LEN)
 		return;
@@ -108,7 +117,9 @@ static void sse_readable(struct conn *c, uint64_t t)
 		if (e == NULL)
 			break;
 		size_t used = (size_t)(e - c->in) + sep;
-		if (c == &sse_watch)
+		if (c == &sse_watch && sse_watch_hook)
+			sse_watch_hook(c->in, used, t);
+		else if (c == &sse_watch)
 			sse_watch_event(c->in, used, t);
 		else
 			sse_scan_event(c->in, used, t);
@@ -132,7 +143,7 @@ void sse_event(struct conn *c, uint32_t evs, uint64_t t)
 		if (err)
 			die("SSE connect: %s", strerror(err));
 		c->connected = 1;
-		const struct req *q = c == &sse_watch ? &sse_watch_req : &sse_req;
+		const struct req *q = c == &sse_watch ? &sse_watch_req : c->cur ? c->cur : &sse_req;
 		ssize_t n = write(c->fd, q->data, q->len);
 		if (n != (ssize_t)q->len)
 			die("SSE request write failed");
