@@ -29,9 +29,9 @@
 #include "server/push/position.h"
 #include "server/push/sse.h"
 #include "server/store/events.h"
+#include "server/store/feed.h"
 #include "server/store/store.h"
 
-#define HUB_BLOCK_MS 5000   /* each XREAD BLOCK of the live reader */
 #define HUB_PAGE 100	    /* entries per catch-up page */
 #define HUB_PACE_MS 10	    /* a catch-up waiting for its last page to be written looks again */
 #define HUB_RETRY_MS 250    /* after a failed page */
@@ -71,8 +71,8 @@ struct sub {
 
 struct hub {
 	struct app *app;
-	struct events_reader *reader;
-	struct position pos; /* the last entry read live (or where reading began) */
+	struct feed_sub *reader; /* our place in the process's cm:events feed */
+	struct position pos;	 /* the last entry read live (or where reading began) */
 	char pos_text[POSITION_MAX];
 	int positioned;
 	int tail_inflight;
@@ -430,8 +430,7 @@ static void hub_batch_reserve(struct hub *h, size_t n)
 	h->batch_len = xrealloc(h->batch_len, n * sizeof(*h->batch_len));
 }
 
-static void hub_on_batch(struct events_reader *rd, const struct events_entry *entries, size_t n,
-			 void *arg)
+static void hub_on_batch(const struct events_entry *entries, size_t n, void *arg)
 {
 	struct hub *h = arg;
 	hub_batch_reserve(h, n);
@@ -486,12 +485,7 @@ static void hub_tail_got(const struct store_reply *res, void *arg)
 		evtimer_add(h->position_retry, &tv);
 		return;
 	}
-	h->reader = events_reader_new(h->app->base, h->app->cfg.redis_url, id, HUB_BLOCK_MS,
-				      h->app->cfg.redis_timeout_ms, hub_on_batch, h);
-	if (h->reader == NULL) {
-		log_error("push", "cannot start the event reader", "redis=%s", "unparsable");
-		return;
-	}
+	h->reader = feed_subscribe(h->app->feed, id, hub_on_batch, h);
 	h->pos = p;
 	snprintf(h->pos_text, sizeof(h->pos_text), "%s", id);
 	h->positioned = 1;
@@ -560,7 +554,7 @@ void hub_stop(struct hub *h)
 	if (h == NULL)
 		return;
 	h->stopping = 1;
-	events_reader_free(h->reader);
+	feed_unsubscribe(h->reader);
 	for (size_t k = 0; k < h->n_subs; k++) {
 		struct sub *s = h->subs[k];
 		if (!s->done)
