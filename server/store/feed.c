@@ -82,7 +82,8 @@ static void feed_hand(struct feed *f, const char *from, const struct events_entr
 	f->handing++;
 	for (size_t k = 0; k < f->n_subs; k++) {
 		struct feed_sub *s = f->subs[k];
-		if (s->gone || events_id_cmp(s->pos, from) < 0 || (only_behind && !feed_behind(f, s)))
+		if (s->gone || events_id_cmp(s->pos, from) < 0 ||
+		    (only_behind && !feed_behind(f, s)))
 			continue;
 		size_t i = 0;
 		while (i < n && events_id_cmp(e[i].id, s->pos) <= 0)
@@ -111,7 +112,8 @@ static const char *feed_least_behind(const struct feed *f)
 	const char *least = NULL;
 	for (size_t k = 0; k < f->n_subs; k++) {
 		const struct feed_sub *s = f->subs[k];
-		if (!s->gone && feed_behind(f, s) && (least == NULL || events_id_cmp(s->pos, least) < 0))
+		if (!s->gone && feed_behind(f, s) &&
+		    (least == NULL || events_id_cmp(s->pos, least) < 0))
 			least = s->pos;
 	}
 	return least;
@@ -141,7 +143,8 @@ static void feed_page_got(struct redis *r, enum redis_status st, redisReply *rep
 	if (n > 0) {
 		feed_hand(f, from, f->page, n, 1);
 	} else {
-		/* Nothing after it is kept up to the live read (trimmed): it joins the live read. */
+		/* Nothing after it is kept up to the live read (trimmed): it joins the live read.
+		 */
 		for (size_t k = 0; k < f->n_subs; k++)
 			if (!f->subs[k]->gone && events_id_cmp(f->subs[k]->pos, from) == 0 &&
 			    feed_behind(f, f->subs[k]))
