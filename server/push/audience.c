@@ -57,8 +57,8 @@ void audiences_free(struct audiences *set)
 	memset(set, 0, sizeof(*set));
 }
 
-void audience_build(struct audience *a, const struct events_entry *entries, const int *ok,
-		    size_t n, audience_frame_fn frame, void *arg)
+void audience_build(struct audience *a, const struct events_entry *entries, const int *ok, size_t n,
+		    audience_frame_fn frame, void *arg)
 {
 	if (a->built)
 		return;

@@ -41,8 +41,8 @@ void audiences_free(struct audiences *set);
  * made on demand by make) of the entries ok[i] that it receives.
  */
 typedef const char *(*audience_frame_fn)(size_t i, size_t *len, void *arg);
-void audience_build(struct audience *a, const struct events_entry *entries, const int *ok,
-		    size_t n, audience_frame_fn frame, void *arg);
+void audience_build(struct audience *a, const struct events_entry *entries, const int *ok, size_t n,
+		    audience_frame_fn frame, void *arg);
 /* Releases every audience's block of the batch. */
 void audiences_batch_done(struct audiences *set);
 

@@ -573,7 +573,7 @@ static void hub_tail_got(const struct store_reply *res, void *arg)
 	snprintf(h->pos_text, sizeof(h->pos_text), "%s", id);
 	h->positioned = 1;
 	h->stats.live = 1;
-	log_info("push", "hub reading cm:events", "after=%s", id);
+	log_info("push", "hub following cm:events", "after=%s", id);
 	for (size_t k = 0; k < h->n_subs; k++)
 		if (h->subs[k]->state == SUB_WAITING)
 			sub_settle(h->subs[k]);
