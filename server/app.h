@@ -19,6 +19,7 @@ struct expiry;
 struct engine;
 struct callmarket;
 struct hub;
+struct feed;
 struct auth_cache;
 struct imports;
 
@@ -32,6 +33,7 @@ struct app {
 	struct engine *engine;
 	struct callmarket *callmarket; /* call market mode (--call-interval > 0), or NULL */
 	struct hub *hub;	       /* the push hub (roles all and push), or NULL */
+	struct feed *feed; /* the one cm:events reader (roles all, engine, push), or NULL */
 	struct auth_cache *auth_cache; /* parsed accounts by token (server/http/auth.c) */
 	struct imports *imports;       /* spreadsheet imports under way (server/api/import_run.c) */
 	double started_at;	       /* wall clock, seconds */

@@ -29,6 +29,7 @@
 #include "server/http/server.h"
 #include "server/log.h"
 #include "server/push/hub.h"
+#include "server/store/feed.h"
 #include "server/store/store.h"
 #include "server/web/static.h"
 
@@ -147,6 +148,10 @@ int main(int argc, char **argv)
 		goto done;
 
 	app.expiry = expiry_start(&app);
+	/* One cm:events reader for the engine, the push hub and whatever else follows the stream.
+	 */
+	if (app.cfg.role != ROLE_API)
+		app.feed = feed_new(app.base, app.cfg.redis_url, app.cfg.redis_timeout_ms);
 	if (app.cfg.role == ROLE_ALL || app.cfg.role == ROLE_ENGINE)
 		app.engine = engine_start(&app);
 	if (app.engine && app.cfg.call_interval_s > 0)
@@ -184,6 +189,7 @@ done:
 	imports_free(app.imports); /* after the store: its callbacks reach the imports */
 	hub_stop(
 	    app.hub); /* after the store (its callbacks), before the server (its connections) */
+	feed_free(app.feed); /* after its consumers: the engine and the hub */
 	http_server_free(app.http);
 	if (m.sigterm)
 		event_free(m.sigterm);

@@ -3,8 +3,10 @@
  *
  * Start: read the persisted feed cursor (cm:engine:cursor), load every open
  * listing into the index page by page and the failed pairs
- * (cm:pairs:failed), then follow cm:events from the cursor. Replaying events
- * is harmless: every proposal is checked by the store.
+ * (cm:pairs:failed), then follow cm:events from the cursor through the
+ * process's one reader of the stream (server/store/feed.h, shared with the
+ * push hub). Replaying events is harmless: every proposal is checked by the
+ * store.
  *
  * Events: listing.created/updated put the listing (from the record the event
  * carries) and queue it, unless it is held for a forum (held=1: it stays
@@ -45,6 +47,7 @@
 #include "server/engine/index.h"
 #include "server/log.h"
 #include "server/store/events.h"
+#include "server/store/feed.h"
 #include "server/store/matches.h"
 #include "server/store/reputation.h"
 #include "server/store/snapshot.h"
@@ -60,7 +63,6 @@
  */
 #define ENGINE_MAX_ROUNDS 8
 #define ENGINE_MAX_RETRIES 5
-#define ENGINE_FEED_BLOCK_MS 5000
 #define ENGINE_CURSOR_EVERY_MS 1000
 
 struct engine_job {
@@ -71,7 +73,7 @@ struct engine_job {
 struct engine {
 	struct app *app;
 	struct index *ix;
-	struct events_reader *feed;
+	struct feed_sub *feed; /* our place in the process's cm:events feed */
 	struct event *tick;
 	struct engine_stats stats;
 	int stopping;
@@ -278,8 +280,7 @@ static void engine_reputation(struct engine *e, const char *text)
 	}
 }
 
-static void engine_on_events(struct events_reader *rd, const struct events_entry *ev, size_t n,
-			     void *arg)
+static void engine_on_events(const struct events_entry *ev, size_t n, void *arg)
 {
 	struct engine *e = arg;
 	for (size_t i = 0; i < n; i++) {
@@ -321,7 +322,7 @@ static void engine_on_events(struct events_reader *rd, const struct events_entry
 			}
 		}
 	}
-	snprintf(e->cursor, sizeof(e->cursor), "%s", events_reader_last_id(rd));
+	snprintf(e->cursor, sizeof(e->cursor), "%s", ev[n - 1].id);
 	engine_work(e);
 }
 
@@ -670,9 +671,8 @@ static void engine_reps_page(const struct store_reply *res, void *arg)
 	}
 	log_info("engine", "index built", "listings=%zu feed_from=%s", index_size(e->ix),
 		 e->cursor);
-	e->feed =
-	    events_reader_new(e->app->base, e->app->cfg.redis_url, e->cursor, ENGINE_FEED_BLOCK_MS,
-			      e->app->cfg.redis_timeout_ms, engine_on_events, e);
+	feed_unsubscribe(e->feed);
+	e->feed = feed_subscribe(e->app->feed, e->cursor, engine_on_events, e);
 	e->stats.ready = 1;
 }
 
@@ -724,7 +724,7 @@ void engine_stop(struct engine *e)
 		return;
 	e->stopping = 1;
 	event_free(e->tick);
-	events_reader_free(e->feed);
+	feed_unsubscribe(e->feed);
 	/*
 	 * Store calls still in flight end (with REDIS_DOWN) when the store is
 	 * freed, after this: their callbacks see e->stopping and must find e

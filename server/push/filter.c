@@ -168,3 +168,16 @@ int filter_match(const struct filter *f, const struct events_entry *e)
 		return 0;
 	return filter_visible(f->viewer, e);
 }
+
+int filter_same(const struct filter *a, const struct filter *b)
+{
+	if (a->types != b->types || strcmp(a->listing, b->listing) != 0)
+		return 0;
+	if (a->viewer == b->viewer)
+		return 1;
+	int admin_a = account_role_of(a->viewer) == ACCOUNT_ADMIN;
+	int admin_b = account_role_of(b->viewer) == ACCOUNT_ADMIN;
+	if (admin_a || admin_b)
+		return admin_a && admin_b;
+	return json_equal(a->viewer, b->viewer);
+}

@@ -54,4 +54,11 @@ int filter_visible(const json_t *viewer, const struct events_entry *e);
 /* Whether the subscriber of f receives e: visible, of a wanted type, about its listing. */
 int filter_match(const struct filter *f, const struct events_entry *e);
 
+/*
+ * Whether a and b receive exactly the same entries: the same narrowing and
+ * viewers alike as far as visibility goes (any two admins; else equal
+ * account documents). Such subscribers form one audience (server/push/hub.c).
+ */
+int filter_same(const struct filter *a, const struct filter *b);
+
 #endif

@@ -16,6 +16,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
+#include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,13 +27,14 @@
 #include "server/http/request.h"
 #include "server/log.h"
 #include "server/store/backlog.h"
+#include "server/push/audience.h"
 #include "server/push/filter.h"
 #include "server/push/position.h"
 #include "server/push/sse.h"
 #include "server/store/events.h"
+#include "server/store/feed.h"
 #include "server/store/store.h"
 
-#define HUB_BLOCK_MS 5000   /* each XREAD BLOCK of the live reader */
 #define HUB_PAGE 100	    /* entries per catch-up page */
 #define HUB_PACE_MS 10	    /* a catch-up waiting for its last page to be written looks again */
 #define HUB_RETRY_MS 250    /* after a failed page */
@@ -46,33 +49,38 @@ enum sub_state {
 enum sub_end { SUB_ENDED, SUB_DROPPED, SUB_CLOSED };
 static const char *const sub_end_names[] = {"ended", "dropped", "closed"};
 
+/*
+ * Kept small: an idle subscriber costs this, its connection and nothing
+ * else (its filter lives in its audience, writes go through the hub's one
+ * scratch buffer or by reference, the pace timer exists only while it
+ * catches up).
+ */
 struct sub {
 	struct hub *h;
 	struct http_req *r;		 /* until the HTTP side is finished */
 	struct evhttp_request *ev;	 /* r->ev, while we may use it */
 	struct evhttp_connection *evcon; /* its connection, until evhttp closes it */
-	struct filter f;
-	struct position pos; /* every entry it may see up to here was written */
-	char pos_text[POSITION_MAX];
-	enum sub_state state;
-	int fresh;	   /* no resume point: starts at the hub's position */
-	int ready_sent;	   /* "ready" went out */
-	const char *reset; /* a reset is due: "trimmed" or "unknown" */
-	int page_inflight; /* a page call is out: the struct must outlive it */
-	int own_ev;	   /* evhttp detached ev from its closed connection: ours to free */
-	int end;	   /* to end cleanly at the next reap */
-	int drop;	   /* to drop (too slow) at the next reap */
-	int done;	   /* the HTTP side is finished */
-	int failing;	   /* the last page call failed (logged once) */
+	struct audience *aud;		 /* the subscribers that get the same bytes */
+	struct position pos;		 /* every entry it may see up to here was written */
+	const char *reset;		 /* a reset is due: "trimmed" or "unknown" */
+	struct event *pace;		 /* while catching up: the next page's timer */
 	uint64_t delivered;
-	struct event *pace;
-	struct evbuffer *out; /* what the next write carries */
+	unsigned state : 2;	    /* enum sub_state */
+	unsigned fresh : 1;	    /* no resume point: starts at the hub's position */
+	unsigned ready_sent : 1;    /* "ready" went out */
+	unsigned page_inflight : 1; /* a page call is out: the struct must outlive it */
+	unsigned own_ev : 1;  /* evhttp detached ev from its closed connection: ours to free */
+	unsigned end : 1;     /* to end cleanly at the next reap */
+	unsigned drop : 1;    /* to drop (too slow) at the next reap */
+	unsigned done : 1;    /* the HTTP side is finished */
+	unsigned failing : 1; /* the last page call failed (logged once) */
+	unsigned chunked : 1; /* the response is chunked (HTTP/1.1) */
 };
 
 struct hub {
 	struct app *app;
-	struct events_reader *reader;
-	struct position pos; /* the last entry read live (or where reading began) */
+	struct feed_sub *reader; /* our place in the process's cm:events feed */
+	struct position pos;	 /* the last entry read live (or where reading began) */
 	char pos_text[POSITION_MAX];
 	int positioned;
 	int tail_inflight;
@@ -84,7 +92,11 @@ struct hub {
 	struct timeval idle; /* the server's idle timeout, for a connection's deadlines */
 	struct sub **subs;
 	size_t n_subs, cap_subs;
+	struct audiences auds;
+	struct evbuffer *scratch; /* one subscriber's next write, handed on at once */
+	struct sse_block *ping;	  /* the heartbeat, shared by every stream */
 	/* one live batch: its ids parsed, its frames built on first use */
+	const struct events_entry *batch_entries;
 	struct position *batch_pos;
 	int *batch_ok;
 	char **batch_frame;
@@ -105,32 +117,67 @@ static int sub_open(const struct sub *s)
 	return !s->done && s->evcon != NULL;
 }
 
-/* Bytes the kernel has not taken yet: the connection's output buffer (server.c's filter). */
+/* The connection's output buffer (server.c's filter): what the kernel has not taken yet. */
+static struct evbuffer *sub_output(const struct sub *s)
+{
+	return bufferevent_get_output(evhttp_connection_get_bufferevent(s->evcon));
+}
+
 static size_t sub_unsent(const struct sub *s)
 {
-	return evbuffer_get_length(
-	    bufferevent_get_output(evhttp_connection_get_bufferevent(s->evcon)));
+	return evbuffer_get_length(sub_output(s));
 }
 
 /*
- * Sends what s->out holds as one chunk. capped: a subscriber that still has
- * more than --events-buffer-bytes unsent from before is dropped instead, so
- * what it holds stays below the cap and one batch. (Checking before adding
- * lets a burst larger than the cap through to a client that keeps reading.)
+ * Whether s may be written to. capped: a subscriber that still has more than
+ * --events-buffer-bytes unsent from before is dropped instead, so what it
+ * holds stays below the cap and one batch. (Checking before adding lets a
+ * burst larger than the cap through to a client that keeps reading.)
  */
-static void sub_flush(struct sub *s, int capped)
+static int sub_writable(struct sub *s, int capped)
 {
 	if (sub_open(s) && capped && !s->drop &&
 	    sub_unsent(s) > (size_t)s->h->app->cfg.events_buffer_bytes) {
 		s->drop = 1;
 		hub_wake_reap(s->h);
 	}
-	if (!sub_open(s) || s->drop) {
-		evbuffer_drain(s->out, evbuffer_get_length(s->out));
+	return sub_open(s) && !s->drop;
+}
+
+/* Sends what the hub's scratch buffer holds for s as one chunk (see sub_writable). */
+static void sub_flush(struct sub *s, int capped)
+{
+	struct evbuffer *out = s->h->scratch;
+	if (sub_writable(s, capped) && evbuffer_get_length(out) > 0)
+		evhttp_send_reply_chunk(s->ev, out);
+	evbuffer_drain(out, evbuffer_get_length(out));
+}
+
+/* Gives s a block of `count` entries by reference, as its own chunk (see sub_writable). */
+static void sub_give(struct sub *s, struct sse_block *b, size_t count, int capped)
+{
+	if (!sub_writable(s, capped) || b == NULL)
 		return;
+	sse_block_send(b, sub_output(s), s->chunked);
+	s->delivered += count;
+	s->h->stats.delivered += count;
+}
+
+/* The stream ends after e when it revokes the token it was opened with, or suspends its account. */
+static void sub_check_end(struct sub *s, const struct events_entry *e)
+{
+	if (strcmp(e->type, "token.revoked") == 0 && s->r && s->r->token_id &&
+	    strcmp(events_field(e, "token"), s->r->token_id) == 0) {
+		s->end = 1;
+		hub_wake_reap(s->h);
 	}
-	if (evbuffer_get_length(s->out) > 0)
-		evhttp_send_reply_chunk(s->ev, s->out);
+	if (strcmp(e->type, "account.suspended") == 0 && s->r && s->r->account) {
+		const char *id = json_string_value(json_object_get(s->r->account, "id"));
+		if (id && strcmp(events_field(e, "account"), id) == 0) {
+			s->end = 1;
+			hub_wake_reap(s->h);
+		}
+	}
 }
 
 /*
@@ -145,38 +192,33 @@ static void sub_offer(struct sub *s, const struct events_entry *e, const struct 
 	if (position_cmp(p, &s->pos) <= 0)
 		return;
 	s->pos = *p;
-	snprintf(s->pos_text, sizeof(s->pos_text), "%s", e->id);
-	if (filter_match(&s->f, e)) {
+	if (filter_match(&s->aud->f, e)) {
 		if (*frame == NULL)
 			*frame = sse_entry_frame(e, len);
-		evbuffer_add(s->out, *frame, *len);
+		evbuffer_add(s->h->scratch, *frame, *len);
 		s->delivered++;
 		s->h->stats.delivered++;
 	}
-	/* The token this stream was opened with is revoked: the stream ends after telling so. */
-	if (strcmp(e->type, "token.revoked") == 0 && s->r && s->r->token_id &&
-	    strcmp(events_field(e, "token"), s->r->token_id) == 0) {
-		s->end = 1;
-		hub_wake_reap(s->h);
-	}
-	/* The account this stream was opened by is suspended: likewise. */
-	if (strcmp(e->type, "account.suspended") == 0 && s->r && s->r->account) {
-		const char *id = json_string_value(json_object_get(s->r->account, "id"));
-		if (id && strcmp(events_field(e, "account"), id) == 0) {
-			s->end = 1;
-			hub_wake_reap(s->h);
-		}
-	}
+	sub_check_end(s, e);
 }
 
 /* ---- catching up and going live ---- */
 
 static void sub_fetch(struct sub *s);
+static void sub_pace(evutil_socket_t fd, short what, void *arg);
 
-static void sub_set_pos(struct sub *s, const struct position *p, const char *text)
+static void sub_set_pos(struct sub *s, const struct position *p)
 {
 	s->pos = *p;
-	snprintf(s->pos_text, sizeof(s->pos_text), "%s", text);
+}
+
+/* Runs sub_fetch after ms: the timer exists only while s catches up. */
+static void sub_pace_later(struct sub *s, int ms)
+{
+	if (s->pace == NULL)
+		s->pace = evtimer_new(s->h->app->base, sub_pace, s);
+	struct timeval tv = {0, ms * 1000};
+	evtimer_add(s->pace, &tv);
 }
 
 /*
@@ -189,6 +231,7 @@ static void sub_set_pos(struct sub *s, const struct position *p, const char *tex
 static void sub_settle(struct sub *s)
 {
 	struct hub *h = s->h;
+	char at[POSITION_MAX];
 	if (!sub_open(s) || s->end || s->drop)
 		return;
 	if (!h->positioned) {
@@ -199,32 +242,37 @@ static void sub_settle(struct sub *s)
 		const char *why = strcmp(s->reset, "unknown") == 0
 				      ? "is not a position of this event stream"
 				      : "is older than the oldest event still kept";
+		position_format(&s->pos, at);
 		char *detail = xasprintf("%s %s: events may be missing; reload what you show "
 					 "(GET the resources again), then follow this stream",
-					 s->pos_text, why);
-		json_t *data = json_pack("{s:s, s:s, s:s}", "reason", s->reset, "after",
-					 s->pos_text, "detail", detail);
+					 at, why);
+		json_t *data =
+		    json_pack("{s:s, s:s, s:s}", "reason", s->reset, "after", at, "detail", detail);
 		free(detail);
-		sse_control(s->out, h->pos_text, "reset", data);
+		sse_control(h->scratch, h->pos_text, "reset", data);
 		h->stats.resets++;
-		log_info("push", "reset sent", "id=%s after=%s reason=%s", s->r->id, s->pos_text,
-			 s->reset);
+		log_info("push", "reset sent", "id=%s after=%s reason=%s", s->r->id, at, s->reset);
 		s->reset = NULL;
-		sub_set_pos(s, &h->pos, h->pos_text);
+		sub_set_pos(s, &h->pos);
 	} else if (s->fresh) {
 		s->fresh = 0;
-		sub_set_pos(s, &h->pos, h->pos_text);
+		sub_set_pos(s, &h->pos);
 	} else if (position_cmp(&h->pos, &s->pos) > 0) {
 		log_debug("push", "live reader went past a catch-up, reading on",
-			  "id=%s at=%s live=%s", s->r->id, s->pos_text, h->pos_text);
+			  "id=%s at=%s live=%s", s->r->id, position_format(&s->pos, at),
+			  h->pos_text);
 		s->state = SUB_CATCHING_UP;
 		sub_fetch(s);
 		return;
 	}
 	s->state = SUB_LIVE;
+	if (s->pace) {
+		event_free(s->pace);
+		s->pace = NULL;
+	}
 	if (!s->ready_sent) {
 		s->ready_sent = 1;
-		sse_control(s->out, s->pos_text, "ready", json_object());
+		sse_control(h->scratch, position_format(&s->pos, at), "ready", json_object());
 	}
 	sub_flush(s, 0);
 }
@@ -264,13 +312,14 @@ static void sub_page_got(const struct store_reply *res, void *arg)
 	const char *kind =
 	    res->status == STORE_OK ? store_field_str(res->value, BACKLOG_KIND) : NULL;
 	if (kind == NULL || (strcmp(kind, "ok") != 0 && strcmp(kind, "reset") != 0)) {
+		char at[POSITION_MAX];
 		if (!s->failing)
 			log_warn("push", "catch-up page failed, retrying",
-				 "id=%s after=%s error=\"%s\"", s->r->id, s->pos_text,
+				 "id=%s after=%s error=\"%s\"", s->r->id,
+				 position_format(&s->pos, at),
 				 res->message ? res->message : "unexpected reply");
 		s->failing = 1;
-		struct timeval tv = {0, HUB_RETRY_MS * 1000};
-		evtimer_add(s->pace, &tv);
+		sub_pace_later(s, HUB_RETRY_MS);
 		return;
 	}
 	s->failing = 0;
@@ -310,13 +359,13 @@ static void sub_fetch(struct sub *s)
 	if (!sub_open(s) || s->end || s->drop || s->page_inflight || s->state != SUB_CATCHING_UP)
 		return;
 	if (sub_unsent(s) > 0) {
-		struct timeval tv = {0, HUB_PACE_MS * 1000};
-		evtimer_add(s->pace, &tv);
+		sub_pace_later(s, HUB_PACE_MS);
 		return;
 	}
+	char at[POSITION_MAX];
 	s->page_inflight = 1;
 	s->h->stats.pages++;
-	backlog_page(s->h->app->store, s->pos_text, HUB_PAGE, sub_page_got, s);
+	backlog_page(s->h->app->store, position_format(&s->pos, at), HUB_PAGE, sub_page_got, s);
 }
 
 static void sub_pace(evutil_socket_t fd, short what, void *arg)
@@ -379,17 +428,19 @@ static void sub_finish(struct sub *s, enum sub_end how)
 	h->stats.subscribers--;
 	if (how == SUB_DROPPED)
 		h->stats.dropped_slow++;
+	char at[POSITION_MAX];
 	log_info("push", "stream over", "id=%s how=%s position=%s delivered=%llu", s->r->id,
-		 sub_end_names[how], s->pos_text, (unsigned long long)s->delivered);
+		 sub_end_names[how], position_format(&s->pos, at),
+		 (unsigned long long)s->delivered);
 	http_req_finish(s->r, 200);
 	s->r = NULL;
 }
 
 static void sub_free(struct sub *s)
 {
-	filter_clear(&s->f);
-	event_free(s->pace);
-	evbuffer_free(s->out);
+	audience_leave(&s->h->auds, s->aud);
+	if (s->pace)
+		event_free(s->pace);
 	free(s);
 }
 
@@ -430,32 +481,64 @@ static void hub_batch_reserve(struct hub *h, size_t n)
 	h->batch_len = xrealloc(h->batch_len, n * sizeof(*h->batch_len));
 }
 
-static void hub_on_batch(struct events_reader *rd, const struct events_entry *entries, size_t n,
-			 void *arg)
+/* The frame of the batch's entry i, made on first use (audience_build's maker). */
+static const char *hub_batch_frame(size_t i, size_t *len, void *arg)
 {
 	struct hub *h = arg;
+	if (h->batch_frame[i] == NULL)
+		h->batch_frame[i] = sse_entry_frame(h->batch_entries + i, &h->batch_len[i]);
+	*len = h->batch_len[i];
+	return h->batch_frame[i];
+}
+
+/*
+ * A live batch. A subscriber at the hub's position (every live one, but
+ * for one whose catch-up read ahead of the live read) is given its
+ * audience's block: decided and formatted once per audience, written by
+ * reference. One ahead takes the entries after its position one by one.
+ */
+static void hub_on_batch(const struct events_entry *entries, size_t n, void *arg)
+{
+	struct hub *h = arg;
+	struct position before = h->pos, last = h->pos;
+	int ends = 0; /* the batch may end streams: every subscriber looks at every entry */
 	hub_batch_reserve(h, n);
+	h->batch_entries = entries;
 	for (size_t i = 0; i < n; i++) {
 		h->batch_ok[i] = position_parse(entries[i].id, &h->batch_pos[i]) == 0;
 		h->batch_frame[i] = NULL;
 		h->batch_len[i] = 0;
+		if (h->batch_ok[i])
+			last = h->batch_pos[i];
+		ends |= strcmp(entries[i].type, "token.revoked") == 0 ||
+			strcmp(entries[i].type, "account.suspended") == 0;
 	}
 	for (size_t k = 0; k < h->n_subs; k++) {
 		struct sub *s = h->subs[k];
 		if (s->state != SUB_LIVE || !sub_open(s) || s->end || s->drop)
 			continue;
+		if (position_cmp(&s->pos, &before) == 0) {
+			audience_build(s->aud, entries, h->batch_ok, n, hub_batch_frame, h);
+			sub_give(s, s->aud->block, s->aud->count, 1);
+			s->pos = last;
+			for (size_t i = 0; ends && i < n; i++)
+				if (h->batch_ok[i])
+					sub_check_end(s, &entries[i]);
+			continue;
+		}
 		for (size_t i = 0; i < n; i++)
 			if (h->batch_ok[i])
 				sub_offer(s, &entries[i], &h->batch_pos[i], &h->batch_frame[i],
 					  &h->batch_len[i]);
 		sub_flush(s, 1);
 	}
-	for (size_t i = 0; i < n; i++) {
+	audiences_batch_done(&h->auds);
+	for (size_t i = 0; i < n; i++)
 		free(h->batch_frame[i]);
-		if (h->batch_ok[i]) {
-			h->pos = h->batch_pos[i];
-			snprintf(h->pos_text, sizeof(h->pos_text), "%s", entries[i].id);
-		}
+	h->batch_entries = NULL;
+	if (position_cmp(&last, &before) > 0) {
+		h->pos = last;
+		position_format(&h->pos, h->pos_text);
 	}
 }
 
@@ -466,8 +549,7 @@ static void hub_heartbeat(evutil_socket_t fd, short what, void *arg)
 		struct sub *s = h->subs[k];
 		if (!sub_open(s) || s->end || s->drop)
 			continue;
-		sse_comment(s->out, "ping");
-		sub_flush(s, s->state == SUB_LIVE);
+		sub_give(s, h->ping, 0, s->state == SUB_LIVE);
 	}
 }
 
@@ -486,17 +568,12 @@ static void hub_tail_got(const struct store_reply *res, void *arg)
 		evtimer_add(h->position_retry, &tv);
 		return;
 	}
-	h->reader = events_reader_new(h->app->base, h->app->cfg.redis_url, id, HUB_BLOCK_MS,
-				      h->app->cfg.redis_timeout_ms, hub_on_batch, h);
-	if (h->reader == NULL) {
-		log_error("push", "cannot start the event reader", "redis=%s", "unparsable");
-		return;
-	}
+	h->reader = feed_subscribe(h->app->feed, id, hub_on_batch, h);
 	h->pos = p;
 	snprintf(h->pos_text, sizeof(h->pos_text), "%s", id);
 	h->positioned = 1;
 	h->stats.live = 1;
-	log_info("push", "hub reading cm:events", "after=%s", id);
+	log_info("push", "hub following cm:events", "after=%s", id);
 	for (size_t k = 0; k < h->n_subs; k++)
 		if (h->subs[k]->state == SUB_WAITING)
 			sub_settle(h->subs[k]);
@@ -531,6 +608,11 @@ struct hub *hub_start(struct app *app)
 	h->position_retry = evtimer_new(app->base, hub_position_retry, h);
 	h->reap = event_new(app->base, -1, 0, hub_reap, h);
 	h->heartbeat = event_new(app->base, -1, EV_PERSIST, hub_heartbeat, h);
+	h->scratch = evbuffer_new();
+	static const char ping[] = ": ping\n\n";
+	const char *ping_frame = ping;
+	size_t ping_len = sizeof(ping) - 1;
+	h->ping = sse_block_new(&ping_frame, &ping_len, 1);
 	/* Heartbeats must come more often than the idle timeout, which would end a silent stream.
 	 */
 	long every_ms = (long)cfg->events_heartbeat_s * 1000;
@@ -560,18 +642,22 @@ void hub_stop(struct hub *h)
 	if (h == NULL)
 		return;
 	h->stopping = 1;
-	events_reader_free(h->reader);
+	feed_unsubscribe(h->reader);
 	for (size_t k = 0; k < h->n_subs; k++) {
 		struct sub *s = h->subs[k];
 		if (!s->done)
 			sub_finish(s, s->evcon ? SUB_ENDED : SUB_CLOSED);
+		char at[POSITION_MAX];
 		if (s->page_inflight)
 			log_error("push", "a catch-up call outlives the hub", "position=%s",
-				  s->pos_text);
+				  position_format(&s->pos, at));
 		else
 			sub_free(s);
 	}
 	free(h->subs);
+	audiences_free(&h->auds);
+	evbuffer_free(h->scratch);
+	sse_block_release(h->ping);
 	free(h->batch_pos);
 	free(h->batch_ok);
 	free(h->batch_frame);
@@ -586,15 +672,14 @@ int hub_subscribe(struct hub *h, struct http_req *r, struct filter *f, const cha
 {
 	if (h->draining)
 		return -1;
+	struct position from = {0, 0};
+	int resuming = resume != NULL && position_parse(resume, &from) == 0;
 	struct sub *s = xcalloc(1, sizeof(*s));
 	s->h = h;
 	s->r = r;
 	s->ev = r->ev;
 	s->evcon = evhttp_request_get_connection(r->ev);
-	s->f = *f;
-	memset(f, 0, sizeof(*f));
-	s->out = evbuffer_new();
-	s->pace = evtimer_new(h->app->base, sub_pace, s);
+	s->aud = audience_join(&h->auds, f);
 	if (h->n_subs == h->cap_subs) {
 		h->cap_subs = h->cap_subs ? h->cap_subs * 2 : 64;
 		h->subs = xrealloc(h->subs, h->cap_subs * sizeof(*h->subs));
@@ -614,6 +699,18 @@ int hub_subscribe(struct hub *h, struct http_req *r, struct filter *f, const cha
 	evhttp_add_header(hd, "X-Request-Id", r->id);
 	evhttp_add_header(hd, "X-Accel-Buffering", "no"); /* proxies: do not buffer the stream */
 	evhttp_send_reply_start(r->ev, 200, "OK");
+	s->chunked = r->ev->chunked;
+	/*
+	 * The head is written: what an idle stream keeps is kept small. Its
+	 * headers and query are not read again (the end adds Connection: close).
+	 */
+	evhttp_clear_headers(hd);
+	evhttp_clear_headers(evhttp_request_get_input_headers(r->ev));
+	if (r->query) {
+		evhttp_clear_headers(r->query);
+		free(r->query);
+		r->query = NULL;
+	}
 	/*
 	 * The client says nothing while it listens: no read deadline. The write
 	 * deadline (the idle timeout) stays; heartbeats keep it from firing while
@@ -633,12 +730,10 @@ int hub_subscribe(struct hub *h, struct http_req *r, struct filter *f, const cha
 	int sndbuf = (int)h->app->cfg.events_buffer_bytes;
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	sse_retry(s->out, h->app->cfg.events_retry_ms);
+	sse_retry(h->scratch, h->app->cfg.events_retry_ms);
 	sub_flush(s, 0);
-	if (resume) {
-		struct position p;
-		position_parse(resume, &p);
-		sub_set_pos(s, &p, resume);
+	if (resuming) {
+		sub_set_pos(s, &from);
 		s->state = SUB_CATCHING_UP;
 		sub_fetch(s);
 	} else {

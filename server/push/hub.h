@@ -1,6 +1,6 @@
 /*
- * hub — the push hub: one reader of cm:events per process (XREAD BLOCK on a
- * link of its own, server/store/events.h) fans every entry out to the local
+ * hub — the push hub: the process's one reader of cm:events (shared with the
+ * engine, server/store/feed.h) fans every entry out to the local
  * subscribers of GET /v1/events, each through its filter (filter.h). No Redis
  * command is sent per subscriber for the live tail.
  *

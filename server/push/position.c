@@ -4,6 +4,7 @@
 #include "server/push/position.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* One decimal part of s, up to stop; returns a pointer past it or NULL. */
 static const char *position_part(const char *s, char stop, uint64_t *out)
@@ -39,4 +40,11 @@ int position_cmp(const struct position *a, const struct position *b)
 	if (a->seq != b->seq)
 		return a->seq < b->seq ? -1 : 1;
 	return 0;
+}
+
+char *position_format(const struct position *p, char *buf)
+{
+	snprintf(buf, POSITION_MAX, "%llu-%llu", (unsigned long long)p->ms,
+		 (unsigned long long)p->seq);
+	return buf;
 }

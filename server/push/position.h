@@ -25,4 +25,7 @@ int position_parse(const char *s, struct position *out);
 /* <0, 0 or >0 as a is before, at or after b. */
 int position_cmp(const struct position *a, const struct position *b);
 
+/* The text of p ("<ms>-<seq>", as parsed) into buf of POSITION_MAX bytes; returns buf. */
+char *position_format(const struct position *p, char *buf);
+
 #endif

@@ -4,6 +4,7 @@
 #include "server/push/sse.h"
 
 #include <event2/buffer.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,4 +61,56 @@ void sse_control(struct evbuffer *out, const char *id, const char *type, json_t 
 	json_decref(data);
 	evbuffer_add(out, frame, len);
 	free(frame);
+}
+
+struct sse_block {
+	size_t refs;
+	size_t len;	/* the whole chunk */
+	size_t head;	/* bytes of the chunk-size line before the frames */
+	size_t payload; /* bytes of the frames */
+	char bytes[];
+};
+
+struct sse_block *sse_block_new(const char *const *frames, const size_t *lens, size_t n)
+{
+	size_t payload = 0;
+	for (size_t i = 0; i < n; i++)
+		payload += lens[i];
+	if (payload == 0)
+		return NULL;
+	char line[24];
+	int head = snprintf(line, sizeof(line), "%zx\r\n", payload);
+	struct sse_block *b = xmalloc(sizeof(*b) + (size_t)head + payload + 2);
+	b->refs = 1;
+	b->head = (size_t)head;
+	b->payload = payload;
+	b->len = (size_t)head + payload + 2;
+	memcpy(b->bytes, line, (size_t)head);
+	char *p = b->bytes + head;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p, frames[i], lens[i]);
+		p += lens[i];
+	}
+	memcpy(p, "\r\n", 2);
+	return b;
+}
+
+void sse_block_release(struct sse_block *b)
+{
+	if (b && --b->refs == 0)
+		free(b);
+}
+
+static void sse_block_written(const void *data, size_t len, void *arg)
+{
+	sse_block_release(arg);
+}
+
+void sse_block_send(struct sse_block *b, struct evbuffer *out, int chunked)
+{
+	b->refs++;
+	if (chunked)
+		evbuffer_add_reference(out, b->bytes, b->len, sse_block_written, b);
+	else
+		evbuffer_add_reference(out, b->bytes + b->head, b->payload, sse_block_written, b);
 }

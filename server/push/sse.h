@@ -34,4 +34,21 @@ char *sse_entry_frame(const struct events_entry *e, size_t *len);
  */
 void sse_control(struct evbuffer *out, const char *id, const char *type, json_t *data);
 
+/*
+ * A block: the bytes of one HTTP/1.1 chunk holding SSE frames, counted by
+ * reference, so that every subscriber of an audience is given the same
+ * bytes without a copy (evbuffer_add_reference); freed when the last
+ * connection has written it and its maker let it go.
+ */
+struct sse_block;
+
+/* A chunk of the n frames (frames[i] of lens[i] bytes), one reference held; NULL when n is 0. */
+struct sse_block *sse_block_new(const char *const *frames, const size_t *lens, size_t n);
+/*
+ * Adds b to out by reference: the whole chunk when the response is chunked,
+ * else the frames alone (an HTTP/1.0 stream).
+ */
+void sse_block_send(struct sse_block *b, struct evbuffer *out, int chunked);
+void sse_block_release(struct sse_block *b);
+
 #endif

@@ -43,6 +43,59 @@ long long events_id_ms(const char *id)
 	return atoll(id);
 }
 
+/* "<ms>-<seq>" as two numbers ("0-0" for anything else: ids come from Redis). */
+static void events_id_split(const char *id, unsigned long long *ms, unsigned long long *seq)
+{
+	char *end;
+	*ms = strtoull(id, &end, 10);
+	*seq = *end == '-' ? strtoull(end + 1, NULL, 10) : 0;
+}
+
+int events_id_cmp(const char *a, const char *b)
+{
+	unsigned long long ams, aseq, bms, bseq;
+	events_id_split(a, &ams, &aseq);
+	events_id_split(b, &bms, &bseq);
+	if (ams != bms)
+		return ams < bms ? -1 : 1;
+	return aseq < bseq ? -1 : aseq > bseq;
+}
+
+size_t events_parse_reply(const redisReply *reply, struct events_entry **batch, size_t *cap)
+{
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0)
+		return 0;
+	redisReply *stream = reply->element[0];
+	redisReply *entries =
+	    stream->type == REDIS_REPLY_ARRAY && stream->elements == 2 ? stream->element[1] : NULL;
+	size_t n = entries && entries->type == REDIS_REPLY_ARRAY ? entries->elements : 0;
+	if (n > *cap) {
+		*cap = n;
+		*batch = xrealloc(*batch, n * sizeof(**batch));
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		redisReply *e = entries->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
+			continue;
+		struct events_entry *out = &(*batch)[k++];
+		out->id = e->element[0]->str;
+		out->type = "";
+		out->n = 0;
+		redisReply *f = e->element[1];
+		for (size_t j = 0; f->type == REDIS_REPLY_ARRAY && j + 1 < f->elements &&
+				   out->n < EVENTS_MAX_FIELDS;
+		     j += 2) {
+			out->names[out->n] = f->element[j]->str;
+			out->values[out->n] = f->element[j + 1]->str;
+			if (strcmp(out->names[out->n], "type") == 0)
+				out->type = out->values[out->n];
+			out->n++;
+		}
+	}
+	return k;
+}
+
 static void events_read(struct events_reader *rd);
 
 static void events_retry_later(struct events_reader *rd)
@@ -63,42 +116,12 @@ static void events_got(struct redis *r, enum redis_status st, redisReply *reply,
 		events_retry_later(rd);
 		return;
 	}
-	if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
-		redisReply *stream = reply->element[0];
-		redisReply *entries = stream->type == REDIS_REPLY_ARRAY && stream->elements == 2
-					  ? stream->element[1]
-					  : NULL;
-		size_t n = entries && entries->type == REDIS_REPLY_ARRAY ? entries->elements : 0;
-		if (n > rd->batch_cap) {
-			rd->batch_cap = n;
-			rd->batch = xrealloc(rd->batch, n * sizeof(*rd->batch));
-		}
-		size_t k = 0;
-		for (size_t i = 0; i < n; i++) {
-			redisReply *e = entries->element[i];
-			if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
-				continue;
-			struct events_entry *out = &rd->batch[k++];
-			out->id = e->element[0]->str;
-			out->type = "";
-			out->n = 0;
-			redisReply *f = e->element[1];
-			for (size_t j = 0; f->type == REDIS_REPLY_ARRAY && j + 1 < f->elements &&
-					   out->n < EVENTS_MAX_FIELDS;
-			     j += 2) {
-				out->names[out->n] = f->element[j]->str;
-				out->values[out->n] = f->element[j + 1]->str;
-				if (strcmp(out->names[out->n], "type") == 0)
-					out->type = out->values[out->n];
-				out->n++;
-			}
-		}
-		if (k > 0) {
-			snprintf(rd->last_id, sizeof(rd->last_id), "%s", rd->batch[k - 1].id);
-			rd->cb(rd, rd->batch, k, rd->arg);
-			if (rd->closing)
-				return;
-		}
+	size_t k = events_parse_reply(reply, &rd->batch, &rd->batch_cap);
+	if (k > 0) {
+		snprintf(rd->last_id, sizeof(rd->last_id), "%s", rd->batch[k - 1].id);
+		rd->cb(rd, rd->batch, k, rd->arg);
+		if (rd->closing)
+			return;
 	}
 	events_read(rd);
 }

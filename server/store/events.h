@@ -29,6 +29,15 @@ struct events_entry {
 const char *events_field(const struct events_entry *e, const char *name);
 /* The millisecond part of a stream id (when Redis appended it). */
 long long events_id_ms(const char *id);
+/* <0, 0 or >0 as stream id a is before, at or after b (ids as Redis makes them). */
+int events_id_cmp(const char *a, const char *b);
+
+struct redisReply;
+/*
+ * The entries of an XREAD reply for one stream into *batch (grown as
+ * needed, *cap entries); strings borrowed from reply. Returns how many.
+ */
+size_t events_parse_reply(const struct redisReply *reply, struct events_entry **batch, size_t *cap);
 
 typedef void (*events_batch_cb)(struct events_reader *rd, const struct events_entry *entries,
 				size_t n, void *arg);

@@ -53,6 +53,7 @@ import unittest
 
 import fixtures
 import harness
+import streams
 
 DELETE = fixtures.DELETE
 WAIT = 30.0  # functional deadline for proposals
@@ -432,6 +433,39 @@ class EngineRestartTest(fixtures.MatchHelpers, harness.TestCase):
         self.assertEqual(len(fixtures.matches_all(self.api, mod)), 2)
         self.assertEqual(self.remaining(need["id"]), 0)
         self.assertEqual(self.remaining(new["id"]), 4000)
+
+    def test_role_all_engine_catches_up_behind_the_push_hub(self):
+        # One cm:events reader per process: the hub follows the tail at once,
+        # the engine joins after its snapshot from its older cursor, catches
+        # up alone, then shares the live read; each sees every entry once.
+        e1 = self.start_daemon(self.redis)
+        self.use(e1)
+        mod = self.moderator(provinces=["HN"])
+        village, supplier = self.party("village", "HN"), self.party("supplier", "HP")
+        saved = self.stop_engine(e1)
+        api_d = self.start_daemon(self.redis, "--role", "api")
+        self.use(api_d)
+        need = self.need(village, "sedge", 10)
+        offer = self.offer(supplier, "sedge", 8, 1300000)
+        self.assertEqual(self.cursor(), saved)
+        tail = fixtures.last_event_id(self.rc)
+
+        d = self.start_daemon(self.redis)  # role all
+        sub = streams.SseClient(d.port, "/v1/events", token=self.admin.token,
+                                headers={"Last-Event-ID": tail})
+        self.addCleanup(sub.close)
+        items = self.wait_for_matches(need["id"], 1, actor=mod)
+        self.assertEqual(self.by_offer(items)[offer["id"]]["quantity"]["base"], 8000)
+        last = fixtures.wait_engine_idle(self.rc, [d])
+        harness.wait_for(lambda: self.cursor() == last, WAIT, interval=0.1,
+                         message="cm:engine:cursor moved on to %s" % last)
+        sub.wait_id(last)
+        admin = streams.doc_of(self.admin)
+        self.assertEqual(streams.received(sub), streams.expected(self.rc, admin, tail, last))
+        self.assertEqual(d.metrics().value("craftmatch_engine_proposals_total"), 1)
+        # one reader of the stream for both (the second one to join, the engine unless it
+        # was ready before the hub had positioned itself, catches up on a page link)
+        self.assertEqual(d.log_text().count("reading cm:events"), 1, d.log_text())
 
     def test_quantity_returned_while_down_is_rematched(self):
         e1 = self.start_daemon(self.redis)
