@@ -21,6 +21,7 @@ struct callmarket;
 struct hub;
 struct auth_cache;
 struct imports;
+struct search;
 
 struct app {
 	struct config cfg;
@@ -32,6 +33,7 @@ struct app {
 	struct engine *engine;
 	struct callmarket *callmarket; /* call market mode (--call-interval > 0), or NULL */
 	struct hub *hub;	       /* the push hub (roles all and push), or NULL */
+	struct search *search; /* the marketplace search index (roles all and api), or NULL */
 	struct auth_cache *auth_cache; /* parsed accounts by token (server/http/auth.c) */
 	struct imports *imports;       /* spreadsheet imports under way (server/api/import_run.c) */
 	double started_at;	       /* wall clock, seconds */

@@ -29,6 +29,7 @@
 #include "server/http/server.h"
 #include "server/log.h"
 #include "server/push/hub.h"
+#include "server/search/search.h"
 #include "server/store/store.h"
 #include "server/web/static.h"
 
@@ -156,6 +157,8 @@ int main(int argc, char **argv)
 		clearing_resume(&app);
 	if (app.cfg.role == ROLE_ALL || app.cfg.role == ROLE_PUSH)
 		app.hub = hub_start(&app);
+	if (app.cfg.role == ROLE_ALL || app.cfg.role == ROLE_API)
+		app.search = search_start(&app);
 	m.sigterm = evsignal_new(app.base, SIGTERM, main_on_signal, &m);
 	m.sigint = evsignal_new(app.base, SIGINT, main_on_signal, &m);
 	m.grace = evtimer_new(app.base, main_exit_now, &m);
@@ -177,6 +180,7 @@ done:
 	callmarket_stop(
 	    app.callmarket); /* joins its worker; its calls in flight end on their own */
 	engine_stop(app.engine);
+	search_stop(app.search); /* searches still waiting get 503 */
 	clearing_stop(&app);
 	imports_stop(app.imports); /* no new batch; dry runs still waiting get 503 */
 	/* Store first: its pending callbacks may still answer requests. */
