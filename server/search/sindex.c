@@ -224,7 +224,7 @@ void sindex_remove(struct sindex *ix, const char *id)
 
 struct sindex_item *sindex_put(struct sindex *ix, const struct sindex_listing *l)
 {
-	int kind = l->kind && strcmp(l->kind, "need") == 0	? 0
+	int kind = l->kind && strcmp(l->kind, "need") == 0    ? 0
 		   : l->kind && strcmp(l->kind, "offer") == 0 ? 1
 							      : -1;
 	if (l->id == NULL || strlen(l->id) >= IDS_MAX || kind < 0) {

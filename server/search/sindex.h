@@ -33,14 +33,14 @@ struct sindex_listing {
 struct sindex_item {
 	char id[IDS_MAX];
 	int64_t seq, version, remaining, created_at, updated_at;
-	int kind;	    /* 0 need, 1 offer */
-	int material;	    /* materials_at() index, -1 unknown */
-	int province;	    /* provinces_at() index, -1 unknown */
-	char *forum;	    /* "" for none */
-	char *owner_name;   /* "" when unknown */
-	char *doc;	    /* the stored document's text */
-	char *fold;	    /* folded search text */
-	char *view;	    /* the rendered API view (JSON text), or NULL until asked */
+	int kind;	  /* 0 need, 1 offer */
+	int material;	  /* materials_at() index, -1 unknown */
+	int province;	  /* provinces_at() index, -1 unknown */
+	char *forum;	  /* "" for none */
+	char *owner_name; /* "" when unknown */
+	char *doc;	  /* the stored document's text */
+	char *fold;	  /* folded search text */
+	char *view;	  /* the rendered API view (JSON text), or NULL until asked */
 	size_t view_len;
 };
 
@@ -64,10 +64,10 @@ void sindex_remove(struct sindex *ix, const char *id);
 void sindex_set_view(struct sindex *ix, struct sindex_item *it, char *view, size_t len);
 
 struct sindex_query {
-	int kind;				     /* -1 any, 0 need, 1 offer */
+	int kind;				 /* -1 any, 0 need, 1 offer */
 	const char *material, *province, *forum; /* codes; NULL any */
-	const char *text;			     /* folded; NULL any */
-	int64_t before;				     /* seq bound, exclusive; 0: first page */
+	const char *text;			 /* folded; NULL any */
+	int64_t before;				 /* seq bound, exclusive; 0: first page */
 	int limit;
 };
 

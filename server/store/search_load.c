@@ -8,11 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ids.h"
 #include "common/xalloc.h"
 #include "server/store/keys.h"
 
-#define SEARCH_LOAD_FIELDS 13 /* per listing in a page's reply */
 #define SEARCH_LOAD_ID_MAX 48 /* a stream id: two 20-digit numbers and '-' */
+
+/* What each listing's HMGET asks for, in this order. */
+static const char *const search_load_fields[] = {
+    "status", "kind", "material",   "province",	  "forum",	"remaining", "version",
+    "doc",    "fold", "owner_name", "created_at", "updated_at", "seq"};
+#define SEARCH_LOAD_NFIELDS (sizeof(search_load_fields) / sizeof(search_load_fields[0]))
 
 struct search_load {
 	struct store *s;
@@ -21,10 +27,14 @@ struct search_load {
 	void *arg;
 	char count[16];
 	char from[SEARCH_LOAD_ID_MAX];
-	int pages;
+	int in_flight; /* commands sent and not answered */
+	int failed;
+	int paged;    /* the last page of ids came */
+	int finished; /* the closing XREVRANGE answered: l->upto */
+	char upto[SEARCH_LOAD_ID_MAX];
 };
 
-static void search_load_next(struct search_load *l, const char *after);
+static void search_load_page(struct search_load *l, const char *after);
 
 static int64_t search_load_int(const redisReply *v)
 {
@@ -36,60 +46,141 @@ static const char *search_load_str(const redisReply *v)
 	return v->type == REDIS_REPLY_STRING ? v->str : "";
 }
 
-static void search_load_end(struct search_load *l, int ok, const char *upto)
+/* A reply came back: after the last one the load ends. */
+static void search_load_returned(struct search_load *l)
 {
-	l->done(l->arg, ok, l->from, upto);
-	free(l);
+	if (--l->in_flight > 0)
+		return;
+	if (l->failed || l->finished) {
+		l->done(l->arg, !l->failed, l->from, l->upto);
+		free(l);
+	}
 }
 
-static void search_load_page(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+static void search_load_send(struct search_load *l, redis_cb cb, int argc, const char **argv)
+{
+	l->in_flight++;
+	redis_command(l->s->link, cb, l, argc, argv, NULL, -1);
+}
+
+/* The last event id: the first one taken before any read, the last after them all. */
+static void search_load_tail(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
 {
 	(void)r;
 	struct search_load *l = arg;
-	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
-	    reply->element[0]->type != REDIS_REPLY_STRING ||
-	    reply->element[1]->type != REDIS_REPLY_STRING ||
-	    reply->element[2]->type != REDIS_REPLY_ARRAY ||
-	    reply->element[1]->len >= SEARCH_LOAD_ID_MAX) {
-		search_load_end(l, 0, "");
-		return;
+	char id[SEARCH_LOAD_ID_MAX] = "0-0";
+	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY) {
+		l->failed = 1;
+	} else if (reply->elements > 0) {
+		const redisReply *e = reply->element[0];
+		if (e->type == REDIS_REPLY_ARRAY && e->elements > 0 &&
+		    e->element[0]->type == REDIS_REPLY_STRING && e->element[0]->len < sizeof(id))
+			snprintf(id, sizeof(id), "%s", e->element[0]->str);
+		else
+			l->failed = 1;
 	}
-	if (l->pages++ == 0)
-		snprintf(l->from, sizeof(l->from), "%s", reply->element[1]->str);
-	const redisReply *rows = reply->element[2];
-	for (size_t i = 0; i + SEARCH_LOAD_FIELDS <= rows->elements; i += SEARCH_LOAD_FIELDS) {
-		redisReply *const *f = rows->element + i;
+	if (!l->paged) {
+		snprintf(l->from, sizeof(l->from), "%s", id);
+		if (!l->failed)
+			search_load_page(l, "-inf");
+	} else {
+		snprintf(l->upto, sizeof(l->upto), "%s", id);
+		l->finished = 1;
+	}
+	search_load_returned(l);
+}
+
+static void search_load_send_tail(struct search_load *l)
+{
+	const char *argv[] = {"XREVRANGE", KEY_EVENTS, "+", "-", "COUNT", "1"};
+	search_load_send(l, search_load_tail, 6, argv);
+}
+
+/* One listing's HMGET in flight. */
+struct search_load_one {
+	struct search_load *l;
+	char id[IDS_MAX];
+};
+
+static void search_load_listing(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	(void)r;
+	struct search_load_one *one = arg;
+	struct search_load *l = one->l;
+	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != SEARCH_LOAD_NFIELDS) {
+		l->failed = 1;
+	} else if (!l->failed && reply->element[0]->type == REDIS_REPLY_STRING &&
+		   strcmp(reply->element[0]->str, "open") == 0) {
+		redisReply *const *f = reply->element;
 		struct search_load_row row = {
-		    .id = search_load_str(f[0]),
-		    .seq = search_load_int(f[1]),
-		    .kind = search_load_str(f[2]),
-		    .material = search_load_str(f[3]),
-		    .province = search_load_str(f[4]),
-		    .forum = search_load_str(f[5]),
-		    .remaining = search_load_int(f[6]),
-		    .version = search_load_int(f[7]),
-		    .doc = search_load_str(f[8]),
-		    .fold = search_load_str(f[9]),
-		    .owner_name = search_load_str(f[10]),
-		    .created_at = search_load_int(f[11]),
-		    .updated_at = search_load_int(f[12]),
+		    .id = one->id,
+		    .kind = search_load_str(f[1]),
+		    .material = search_load_str(f[2]),
+		    .province = search_load_str(f[3]),
+		    .forum = search_load_str(f[4]),
+		    .remaining = search_load_int(f[5]),
+		    .version = search_load_int(f[6]),
+		    .doc = search_load_str(f[7]),
+		    .fold = search_load_str(f[8]),
+		    .owner_name = search_load_str(f[9]),
+		    .created_at = search_load_int(f[10]),
+		    .updated_at = search_load_int(f[11]),
+		    .seq = search_load_int(f[12]),
 		};
 		l->row(l->arg, &row);
 	}
-	const char *next = reply->element[0]->str;
-	if (*next == '\0') {
-		search_load_end(l, 1, reply->element[1]->str);
-		return;
-	}
-	char after[32];
-	snprintf(after, sizeof(after), "%s", next);
-	search_load_next(l, after);
+	free(one);
+	search_load_returned(l);
 }
 
-static void search_load_next(struct search_load *l, const char *after)
+/* A page of open listing ids: each one's fields asked for, then the next page. */
+static void search_load_ids(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
 {
-	redis_commandv(l->s->link, search_load_page, l, -1, 7, "FCALL_RO", "cm_listing_open_page",
-		       "2", KEY_LISTINGS_OPEN, KEY_EVENTS, after, l->count);
+	(void)r;
+	struct search_load *l = arg;
+	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
+		l->failed = 1;
+		search_load_returned(l);
+		return;
+	}
+	const char *argv[2 + SEARCH_LOAD_NFIELDS];
+	char key[KEYS_MAX];
+	argv[0] = "HMGET";
+	for (size_t i = 0; i < SEARCH_LOAD_NFIELDS; i++)
+		argv[2 + i] = search_load_fields[i];
+	for (size_t i = 0; !l->failed && i < reply->elements; i += 2) {
+		const redisReply *id = reply->element[i];
+		if (id->type != REDIS_REPLY_STRING || id->len >= IDS_MAX)
+			continue;
+		struct search_load_one *one = xmalloc(sizeof(*one));
+		one->l = l;
+		memcpy(one->id, id->str, id->len + 1);
+		argv[1] = keys_listing(key, id->str);
+		l->in_flight++;
+		redis_command(l->s->link, search_load_listing, one, 2 + (int)SEARCH_LOAD_NFIELDS,
+			      argv, NULL, -1);
+	}
+	/* Redis answers in order: the next page's ids come after these listings. */
+	if (!l->failed) {
+		if (reply->elements / 2 < (size_t)atoi(l->count)) {
+			l->paged = 1;
+			search_load_send_tail(l);
+		} else {
+			char after[40];
+			snprintf(after, sizeof(after), "(%s",
+				 search_load_str(reply->element[reply->elements - 1]));
+			search_load_page(l, after);
+		}
+	}
+	search_load_returned(l);
+}
+
+static void search_load_page(struct search_load *l, const char *after)
+{
+	const char *argv[] = {"ZRANGE", KEY_LISTINGS_OPEN, after,	"+inf", "BYSCORE", "LIMIT",
+			      "0",	l->count,	   "WITHSCORES"};
+	search_load_send(l, search_load_ids, 9, argv);
 }
 
 void search_load_run(struct store *s, int page, search_load_row_cb row, search_load_done_cb done,
@@ -101,5 +192,5 @@ void search_load_run(struct store *s, int page, search_load_row_cb row, search_l
 	l->done = done;
 	l->arg = arg;
 	snprintf(l->count, sizeof(l->count), "%d", page);
-	search_load_next(l, "");
+	search_load_send_tail(l);
 }

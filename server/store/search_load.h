@@ -2,11 +2,15 @@
  * search_load — reading every open listing with what a search index keeps
  * of it (server/search/), for an API node filling its index at start.
  *
- * Pages of cm:listings:status:open in posting order, each one call of
- * cm_listing_open_page that also answers the id of the last event on
- * cm:events. The first page's id is where the node then follows the stream
- * from: every change after it reaches the index by its event, whatever the
- * later pages read meanwhile (the events are applied in order over them).
+ * The id of the last event on cm:events is read first: the node then
+ * follows the stream from it, so every change after it reaches the index by
+ * its event, whatever the reads below saw meanwhile (the events are applied
+ * in order over them). Then pages of cm:listings:status:open in posting
+ * order (ZRANGE BYSCORE), each listing's fields read by one HMGET, all
+ * pipelined on the store's link: Redis reads the next listings while the
+ * node indexes the last ones, and no function call builds a Lua table of
+ * thousands of documents. Last, the id of the last event again: the index
+ * is current once it has applied that one.
  */
 #ifndef CM_STORE_SEARCH_LOAD_H
 #define CM_STORE_SEARCH_LOAD_H

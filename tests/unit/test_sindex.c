@@ -32,8 +32,8 @@ static const char *const kinds[] = {"need", "offer"};
 static const char *const mats[] = {"white_clay", "kaolin", "clay", "rattan"};
 static const char *const provs[] = {"HN", "HP", "QN", "BN", "NB"};
 static const char *const forums[] = {"", "", "hn-2026", "bn-spring"};
-static const char *const words[] = {"bat trang", "gom", "tre", "may tre dan", "son ta",
-				    "dong ky", "van phuc to tam"};
+static const char *const words[] = {
+    "bat trang", "gom", "tre", "may tre dan", "son ta", "dong ky", "van phuc to tam"};
 static const char *const needles[] = {"bat", "gom", "tre", "ta", "ky", "xyz", "phuc to"};
 
 /* The model: what was put last for each id, or not present. */
@@ -161,8 +161,9 @@ static void test_random_changes(void **state)
 				e->prov = (int)(rnd(&x) % 5);
 				e->forum = (int)(rnd(&x) % 4);
 				e->word = (int)(rnd(&x) % 7);
-				e->seq = rnd(&x) % 4 == 0 && seq > 10 ? seq - 1 - (int64_t)(rnd(&x) % 10)
-								      : ++seq;
+				e->seq = rnd(&x) % 4 == 0 && seq > 10
+					     ? seq - 1 - (int64_t)(rnd(&x) % 10)
+					     : ++seq;
 				e->version = 1;
 				e->remaining = (int64_t)(rnd(&x) % 100);
 				/* a seq is one listing's: clear any other holding it */

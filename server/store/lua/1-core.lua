@@ -30,7 +30,7 @@ only when LIBRARY_SERVES_FROM is at most its own version.
 
 local LIBRARY_VERSION = 17
 local LIBRARY_SERVES_FROM = 17
-local LIBRARY_HASH = '904692dbf786bbb8294aff97b213ebbac0654fa5ddceded5136fcfa13b5f6c58'
+local LIBRARY_HASH = 'b16542d85513215a8d7d9517db8499e11c11eb74573a4df0cbf6ee8168ee8d08'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{

@@ -29,18 +29,11 @@ end
 -- cm:listings:owner:<id> and cm:listings:status:<s>; cm:expiry scored by end
 -- time (ms) for open listings that end. The marketplace search (open
 -- listings by kind, material, province, forum, text) is answered from each
--- API node's memory (server/search/), filled by cm_listing_open_page and
--- kept by the listing events; the per-kind, -material and -province sets
--- earlier versions wrote are no longer written or read (left over, they
--- change nothing; DEL cm:listings:kind:* ... frees them).
---
--- cm:eng:<kind>:<material> hash: the open listings for the engine, field
--- the listing id, value "REMAINING VERSION SEQ RECORD" (RECORD: the engine
--- record of common/matching.h). A restarting engine reads a page of these with one HSCAN
--- instead of one read per listing. Every function that opens, changes or
--- ends a listing writes its entry in the same call, so the entry is always
--- exactly the listing's state; only open listings not held for a forum
--- have one.
+-- API node's memory (server/search/), filled from cm:listings:status:open
+-- and the hashes (server/store/search_load.c) and kept by the listing
+-- events; the per-kind, -material and -province sets earlier versions wrote
+-- are no longer written or read (left over, they change nothing; deleting
+-- cm:listings:kind:*, :material:*, :province:* frees them).
 
 local function eng_key(kind, material) return 'cm:eng:' .. kind .. ':' .. material end
 
@@ -287,39 +280,6 @@ redis.register_function{
       if not v[1] then return nil end
       return { id, unpack(v) }
     end)
-  end,
-  flags = { 'no-writes' },
-}
-
--- cm_listing_open_page: a page of the open listings in posting order, with
--- what a search index keeps of each (server/store/search_load.c).
--- KEYS: cm:listings:status:open, cm:events
--- ARGV: after (seq, exclusive; '' from the first), count
--- → { last seq or '' (no more), the id of the last event appended ('0-0'
---     none), { id, seq, kind, material, province, forum, remaining, version,
---     doc, fold, owner_name, created_at, updated_at, ... } }
-redis.register_function{
-  function_name = 'cm_listing_open_page',
-  callback = function(keys, args)
-    local from = args[1] == '' and '-inf' or ('(' .. args[1])
-    local page = redis.call('ZRANGE', keys[1], from, '+inf', 'BYSCORE', 'LIMIT', 0,
-      tonumber(args[2]), 'WITHSCORES')
-    local last = redis.call('XREVRANGE', keys[2], '+', '-', 'COUNT', 1)
-    local out, next = {}, ''
-    for i = 1, #page, 2 do
-      local id = page[i]
-      next = page[i + 1]
-      local v = redis.call('HMGET', 'cm:listing:' .. id, 'status', 'kind', 'material',
-        'province', 'forum', 'remaining', 'version', 'doc', 'fold', 'owner_name',
-        'created_at', 'updated_at')
-      if v[1] == 'open' then
-        out[#out + 1] = id
-        out[#out + 1] = next
-        for k = 2, 12 do out[#out + 1] = v[k] or '' end
-      end
-    end
-    if #page < 2 * tonumber(args[2]) then next = '' end
-    return { next, last[1] and last[1][1] or '0-0', out }
   end,
   flags = { 'no-writes' },
 }
