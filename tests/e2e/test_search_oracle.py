@@ -28,6 +28,11 @@ Proves:
   that answer.
 - /readyz is 200 (the index loaded) and /metrics counts the index's
   listings and searches.
+- The bounded wait: on a node (role api) whose index cannot follow the
+  stream (its reader's link cut and Redis refusing new links), a caller's
+  search after its own write answers 503 with Retry-After (problem+json)
+  instead of a page without the write; once the reader is back, the same
+  search finds it.
 """
 import os
 import random
@@ -296,6 +301,49 @@ class SearchOracleTest(fixtures.ApiTestCase):
         # and the engine's proposals changed remaining quantities it shows
         self.assertTrue(any(v["remaining"]["base"] != v["quantity"]["base"]
                             for v in views.values() if v["status"] == "open"))
+
+
+class ReadYourWritesTest(fixtures.ApiTestCase):
+    """One daemon of role api: the only reader of cm:events is its search index."""
+    daemon_args = ("--role", "api")
+
+    def test_a_search_waits_for_the_callers_write_then_503(self):
+        village = self.api.make_actor(self.admin, "village", name="HTX Mây tre Phú Vinh")
+        word = "w%06d" % random.randrange(10 ** 6)
+        status, _, page = self.api.call(village, "GET", "/v1/listings?q=" + word)
+        self.assertEqual((status, page["items"]), (200, []), page)
+        # Cut the index's reader off: new links are refused, its link is killed.
+        self.rc.execute("CONFIG", "SET", "requirepass", "search-test-secret")
+        self.addCleanup(lambda: self.rc.execute("CONFIG", "SET", "requirepass", ""))
+        readers = [line.split()[0].split("=")[1]
+                   for line in self.rc.execute("CLIENT", "LIST").splitlines()
+                   if "cmd=xread" in line]
+        self.assertTrue(readers)
+        for cid in readers:
+            self.rc.execute("CLIENT", "KILL", "ID", cid)
+        status, _, doc = self.api.call(village, "POST", "/v1/needs",
+                                       fixtures.need_body(note="Cần mây " + word))
+        self.assertEqual(status, 201, doc)
+        status, headers, body = self.api.call(village, "GET", "/v1/listings?q=" + word)
+        self.assertProblem(status, headers, body, 503)
+        self.assertEqual(body["type"], "/problems/unavailable")
+        self.assertTrue(headers.get("Retry-After"), headers)
+        # Another caller, with no write waiting, is answered from memory at once.
+        other = self.api.make_actor(self.admin, "supplier")
+        status, _, page = self.api.call(other, "GET", "/v1/listings?q=" + word)
+        self.assertEqual(status, 200, page)
+        # The reader back: the writer's search shows its listing.
+        self.rc.execute("CONFIG", "SET", "requirepass", "")
+
+        def found():
+            st, _, pg = self.api.call(village, "GET", "/v1/listings?q=" + word)
+            return st == 200 and [x["id"] for x in pg["items"]] == [doc["id"]]
+        harness.wait_for(found, 30, interval=0.2, message="the search after the reader is back")
+        text = self.api.call(None, "GET", "/metrics")[2]
+        timeouts = [line for line in str(text).splitlines()
+                    if line.startswith("craftmatch_search_wait_timeouts_total ")]
+        self.assertEqual(len(timeouts), 1, text)
+        self.assertGreaterEqual(float(timeouts[0].split()[1]), 1)
 
 
 if __name__ == "__main__":
