@@ -10,11 +10,46 @@
 #include "common/provinces.h"
 #include "common/xalloc.h"
 
-/* Items in ascending seq; seqs are unique (one per listing). */
+/*
+ * A listing's place in a list: its seq and the filters every list holds
+ * (kind, material, province), so a search checks them without reading the
+ * item itself (a cache miss per listing).
+ */
+struct sindex_ref {
+	int64_t seq;
+	uint32_t attrs; /* sindex_attrs() */
+	struct sindex_item *it;
+};
+
+/* Refs in ascending seq; seqs are unique (one per listing). */
 struct sindex_list {
-	struct sindex_item **v;
+	struct sindex_ref *v;
 	size_t n, cap;
 };
+
+/* kind (1 bit), material + 1 and province + 1 (12 bits each; 0: unknown). */
+static uint32_t sindex_attrs(int kind, int material, int province)
+{
+	return (uint32_t)kind | (uint32_t)(material + 1) << 1 | (uint32_t)(province + 1) << 13;
+}
+
+#define SINDEX_ATTR_KIND 0x1u
+#define SINDEX_ATTR_MATERIAL (0xfffu << 1)
+#define SINDEX_ATTR_PROVINCE (0xfffu << 13)
+
+/*
+ * The bigrams of a folded text as a 256-bit set: a needle can be a
+ * substring of a text only when each of its bigrams is in the text's set,
+ * which rules most texts out without reading them.
+ */
+static void sindex_grams(const char *s, uint64_t grams[4])
+{
+	memset(grams, 0, 4 * sizeof(grams[0]));
+	for (; s[0] && s[1]; s++) {
+		unsigned h = ((unsigned char)s[0] * 31u + (unsigned char)s[1]) * 2654435761u >> 24;
+		grams[h >> 6] |= UINT64_C(1) << (h & 63);
+	}
+}
 
 struct sindex {
 	/* open addressing, linear probing, backward-shift deletion */
@@ -92,7 +127,8 @@ size_t sindex_bytes(const struct sindex *ix)
 		lists += ix->material[i].cap;
 	for (size_t i = 0; i < provinces_count(); i++)
 		lists += ix->province[i].cap;
-	return sizeof(*ix) + ix->bytes + (ix->nslots + lists) * sizeof(void *);
+	return sizeof(*ix) + ix->bytes + ix->nslots * sizeof(void *) +
+	       lists * sizeof(struct sindex_ref);
 }
 
 /* ---- the table ---- */
@@ -148,7 +184,7 @@ static size_t sindex_lower(const struct sindex_list *l, int64_t seq)
 	size_t lo = 0, hi = l->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (l->v[mid]->seq < seq)
+		if (l->v[mid].seq < seq)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -163,18 +199,20 @@ static void sindex_list_add(struct sindex_list *l, struct sindex_item *it)
 		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
 	}
 	/* posting order: almost always at the end */
-	size_t at = l->n == 0 || l->v[l->n - 1]->seq < it->seq ? l->n : sindex_lower(l, it->seq);
+	size_t at = l->n == 0 || l->v[l->n - 1].seq < it->seq ? l->n : sindex_lower(l, it->seq);
 	memmove(l->v + at + 1, l->v + at, (l->n - at) * sizeof(*l->v));
-	l->v[at] = it;
+	l->v[at].seq = it->seq;
+	l->v[at].attrs = sindex_attrs(it->kind, it->material, it->province);
+	l->v[at].it = it;
 	l->n++;
 }
 
 static void sindex_list_del(struct sindex_list *l, const struct sindex_item *it)
 {
 	size_t at = sindex_lower(l, it->seq);
-	while (at < l->n && l->v[at] != it && l->v[at]->seq == it->seq)
+	while (at < l->n && l->v[at].it != it && l->v[at].seq == it->seq)
 		at++;
-	if (at >= l->n || l->v[at] != it)
+	if (at >= l->n || l->v[at].it != it)
 		return;
 	memmove(l->v + at, l->v + at + 1, (l->n - at - 1) * sizeof(*l->v));
 	l->n--;
@@ -268,6 +306,7 @@ struct sindex_item *sindex_put(struct sindex *ix, const struct sindex_listing *l
 	it->owner_name = xstrdup(l->owner_name ? l->owner_name : "");
 	it->doc = xstrdup(l->doc ? l->doc : "");
 	it->fold = xstrdup(l->fold ? l->fold : "");
+	sindex_grams(it->fold, it->grams);
 	ix->bytes += sindex_item_bytes(it);
 	return it;
 }
@@ -288,19 +327,19 @@ void sindex_set_remaining(struct sindex *ix, const char *id, int64_t remaining)
 
 /* ---- searching ---- */
 
-static int sindex_matches(const struct sindex_item *it, const struct sindex_query *q, int material,
-			  int province)
+/* Forum and text: what the lists do not hold. */
+static int sindex_matches(const struct sindex_item *it, const struct sindex_query *q,
+			  const uint64_t grams[4])
 {
-	if (q->kind >= 0 && it->kind != q->kind)
-		return 0;
-	if (q->material && it->material != material)
-		return 0;
-	if (q->province && it->province != province)
-		return 0;
 	if (q->forum && strcmp(it->forum, q->forum) != 0)
 		return 0;
-	if (q->text && strstr(it->fold, q->text) == NULL)
-		return 0;
+	if (q->text) {
+		for (int k = 0; k < 4; k++)
+			if ((it->grams[k] & grams[k]) != grams[k])
+				return 0;
+		if (strstr(it->fold, q->text) == NULL)
+			return 0;
+	}
 	return 1;
 }
 
@@ -320,14 +359,27 @@ size_t sindex_find(struct sindex *ix, const struct sindex_query *q, struct sinde
 		l = &ix->material[material];
 	if (q->province && ix->province[province].n < l->n)
 		l = &ix->province[province];
+	uint32_t mask = 0, want = sindex_attrs(q->kind > 0, material, province);
+	if (q->kind >= 0)
+		mask |= SINDEX_ATTR_KIND;
+	if (q->material)
+		mask |= SINDEX_ATTR_MATERIAL;
+	if (q->province)
+		mask |= SINDEX_ATTR_PROVINCE;
+	want &= mask;
+	uint64_t grams[4] = {0, 0, 0, 0};
+	if (q->text)
+		sindex_grams(q->text, grams);
 	size_t i = q->before > 0 ? sindex_lower(l, q->before) : l->n, n = 0;
 	while (i > 0) {
-		struct sindex_item *it = l->v[--i];
-		if (!sindex_matches(it, q, material, province))
+		const struct sindex_ref *ref = &l->v[--i];
+		if ((ref->attrs & mask) != want)
 			continue;
-		out[n++] = it;
+		if ((q->forum || q->text) && !sindex_matches(ref->it, q, grams))
+			continue;
+		out[n++] = ref->it;
 		if (n == (size_t)q->limit) {
-			*next = it->seq;
+			*next = ref->seq;
 			break;
 		}
 	}

@@ -3,11 +3,13 @@
  * answering GET /v1/listings' filters newest first.
  *
  * Listings by id (a hash table) and, in posting order (seq), in one list of
- * all, one per kind, one per material and one per province. A search walks
- * the shortest list its filters allow backwards from its cursor, checks the
- * other filters on each listing and stops at a full page. Text is matched
- * as the Redis search did: the folded query (common/textfold.h) as a plain
- * substring of the listing's folded search text (listing_search_text).
+ * all, one per kind, one per material and one per province; each list
+ * entry holds the listing's kind, material and province beside its seq. A
+ * search walks the shortest list its filters allow backwards from its
+ * cursor, checks the other filters on each listing and stops at a full
+ * page. Text is matched as the Redis search did: the folded query
+ * (common/textfold.h) as a plain substring of the listing's folded search
+ * text (listing_search_text), after a check of their bigram sets.
  *
  * Pure: no I/O; search.c fills it from Redis and cm:events. Each listing
  * keeps its document's text and, once a search has shown it, its rendered
@@ -33,14 +35,15 @@ struct sindex_listing {
 struct sindex_item {
 	char id[IDS_MAX];
 	int64_t seq, version, remaining, created_at, updated_at;
-	int kind;	  /* 0 need, 1 offer */
-	int material;	  /* materials_at() index, -1 unknown */
-	int province;	  /* provinces_at() index, -1 unknown */
-	char *forum;	  /* "" for none */
-	char *owner_name; /* "" when unknown */
-	char *doc;	  /* the stored document's text */
-	char *fold;	  /* folded search text */
-	char *view;	  /* the rendered API view (JSON text), or NULL until asked */
+	int kind;	   /* 0 need, 1 offer */
+	int material;	   /* materials_at() index, -1 unknown */
+	int province;	   /* provinces_at() index, -1 unknown */
+	char *forum;	   /* "" for none */
+	char *owner_name;  /* "" when unknown */
+	char *doc;	   /* the stored document's text */
+	char *fold;	   /* folded search text */
+	char *view;	   /* the rendered API view (JSON text), or NULL until asked */
+	uint64_t grams[4]; /* the bigrams of fold (sindex.c: a filter before strstr) */
 	size_t view_len;
 };
 

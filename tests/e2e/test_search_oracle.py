@@ -104,7 +104,9 @@ class SearchOracleTest(fixtures.ApiTestCase):
     # -- writing --
 
     def word(self):
-        return "w%06d" % self.rnd.randrange(10 ** 6)
+        """A word no other listing has (fixed width: none is part of another)."""
+        SearchOracleTest.words = getattr(SearchOracleTest, "words", 0) + 1
+        return "w%05dq%06d" % (SearchOracleTest.words, self.rnd.randrange(10 ** 6))
 
     def body(self, kind):
         rnd = self.rnd
