@@ -20,7 +20,8 @@
 #include "server/store/search_load.h"
 #include "server/store/store.h"
 
-#define SEARCH_LOAD_PAGE 2000
+/* Listings per page of the load: at most two pages are in flight on the store's link. */
+#define SEARCH_LOAD_PAGE 500
 #define SEARCH_FEED_BLOCK_MS 5000
 #define SEARCH_WRITES_PRUNE 4096 /* accounts remembered before the applied ones are dropped */
 

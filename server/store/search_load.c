@@ -57,10 +57,17 @@ static void search_load_returned(struct search_load *l)
 	}
 }
 
+/*
+ * No deadline per command (a timer each, and under load a page behind
+ * another may pass it while Redis is answering): the link's watchdog drops
+ * a Redis that stops answering, which ends every command (REDIS_DOWN).
+ */
+#define SEARCH_LOAD_DEADLINE 0
+
 static void search_load_send(struct search_load *l, redis_cb cb, int argc, const char **argv)
 {
 	l->in_flight++;
-	redis_command(l->s->link, cb, l, argc, argv, NULL, -1);
+	redis_command(l->s->link, cb, l, argc, argv, NULL, SEARCH_LOAD_DEADLINE);
 }
 
 /* The last event id: the first one taken before any read, the last after them all. */
@@ -159,7 +166,7 @@ static void search_load_ids(struct redis *r, enum redis_status st, redisReply *r
 		argv[1] = keys_listing(key, id->str);
 		l->in_flight++;
 		redis_command(l->s->link, search_load_listing, one, 2 + (int)SEARCH_LOAD_NFIELDS,
-			      argv, NULL, -1);
+			      argv, NULL, SEARCH_LOAD_DEADLINE);
 	}
 	/* Redis answers in order: the next page's ids come after these listings. */
 	if (!l->failed) {
