@@ -131,5 +131,13 @@ json_t *listing_render(const json_t *doc, const char *status, int64_t remaining_
 /* The same, turning doc itself into the view (the caller's reference to doc moves to it). */
 json_t *listing_render_in_place(json_t *doc, const char *status, int64_t remaining_base,
 				int64_t version);
+/*
+ * A stored listing as the API shows it (GET /v1/listings/{id}, every search):
+ * listing_render_in_place of doc with created_at and updated_at (ms) set
+ * first, and "owner" made {"id", "name"} (owner_name NULL reads as "").
+ * doc's reference moves to the view.
+ */
+json_t *listing_api_view(json_t *doc, const char *status, int64_t remaining_base, int64_t version,
+			 const char *owner_name, int64_t created_at, int64_t updated_at);
 
 #endif

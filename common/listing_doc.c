@@ -133,3 +133,15 @@ json_t *listing_render_in_place(json_t *doc, const char *status, int64_t remaini
 	}
 	return out;
 }
+
+json_t *listing_api_view(json_t *doc, const char *status, int64_t remaining_base, int64_t version,
+			 const char *owner_name, int64_t created_at, int64_t updated_at)
+{
+	json_object_set_new(doc, "created_at", json_integer(created_at));
+	json_object_set_new(doc, "updated_at", json_integer(updated_at));
+	json_t *view = listing_render_in_place(doc, status, remaining_base, version);
+	json_object_set_new(view, "owner",
+			    json_pack("{s:O, s:s}", "id", json_object_get(view, "owner"), "name",
+				      owner_name ? owner_name : ""));
+	return view;
+}

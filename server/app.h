@@ -22,6 +22,7 @@ struct hub;
 struct feed;
 struct auth_cache;
 struct imports;
+struct search;
 
 struct app {
 	struct config cfg;
@@ -33,7 +34,8 @@ struct app {
 	struct engine *engine;
 	struct callmarket *callmarket; /* call market mode (--call-interval > 0), or NULL */
 	struct hub *hub;	       /* the push hub (roles all and push), or NULL */
-	struct feed *feed; /* the one cm:events reader (roles all, engine, push), or NULL */
+	struct feed *feed;     /* the one cm:events reader: engine, push hub, search index */
+	struct search *search; /* the marketplace search index (roles all and api), or NULL */
 	struct auth_cache *auth_cache; /* parsed accounts by token (server/http/auth.c) */
 	struct imports *imports;       /* spreadsheet imports under way (server/api/import_run.c) */
 	double started_at;	       /* wall clock, seconds */

@@ -29,6 +29,7 @@
 #include "server/http/server.h"
 #include "server/log.h"
 #include "server/push/hub.h"
+#include "server/search/search.h"
 #include "server/store/feed.h"
 #include "server/store/store.h"
 #include "server/web/static.h"
@@ -150,8 +151,7 @@ int main(int argc, char **argv)
 	app.expiry = expiry_start(&app);
 	/* One cm:events reader for the engine, the push hub and whatever else follows the stream.
 	 */
-	if (app.cfg.role != ROLE_API)
-		app.feed = feed_new(app.base, app.cfg.redis_url, app.cfg.redis_timeout_ms);
+	app.feed = feed_new(app.base, app.cfg.redis_url, app.cfg.redis_timeout_ms);
 	if (app.cfg.role == ROLE_ALL || app.cfg.role == ROLE_ENGINE)
 		app.engine = engine_start(&app);
 	if (app.engine && app.cfg.call_interval_s > 0)
@@ -161,6 +161,8 @@ int main(int argc, char **argv)
 		clearing_resume(&app);
 	if (app.cfg.role == ROLE_ALL || app.cfg.role == ROLE_PUSH)
 		app.hub = hub_start(&app);
+	if (app.cfg.role == ROLE_ALL || app.cfg.role == ROLE_API)
+		app.search = search_start(&app);
 	m.sigterm = evsignal_new(app.base, SIGTERM, main_on_signal, &m);
 	m.sigint = evsignal_new(app.base, SIGINT, main_on_signal, &m);
 	m.grace = evtimer_new(app.base, main_exit_now, &m);
@@ -182,6 +184,7 @@ done:
 	callmarket_stop(
 	    app.callmarket); /* joins its worker; its calls in flight end on their own */
 	engine_stop(app.engine);
+	search_stop(app.search); /* searches still waiting get 503 */
 	clearing_stop(&app);
 	imports_stop(app.imports); /* no new batch; dry runs still waiting get 503 */
 	/* Store first: its pending callbacks may still answer requests. */
@@ -189,7 +192,7 @@ done:
 	imports_free(app.imports); /* after the store: its callbacks reach the imports */
 	hub_stop(
 	    app.hub); /* after the store (its callbacks), before the server (its connections) */
-	feed_free(app.feed); /* after its consumers: the engine and the hub */
+	feed_free(app.feed); /* after its consumers: the engine, the hub and the search index */
 	http_server_free(app.http);
 	if (m.sigterm)
 		event_free(m.sigterm);

@@ -22,6 +22,7 @@
 #include "server/http/request.h"
 #include "server/http/server.h"
 #include "server/push/hub.h"
+#include "server/search/search.h"
 #include "server/store/stats.h"
 #include "server/store/store.h"
 
@@ -52,6 +53,11 @@ void health_readyz(struct http_req *r)
 	/* Not ready: the store knows why (refused, loading, another library...). */
 	if (!store_ready(r->app->store)) {
 		http_reply_unavailable(r, store_why(r->app->store));
+		return;
+	}
+	/* An API node serves searches once its index is loaded and current. */
+	if (r->app->search && !search_ready(r->app->search)) {
+		http_reply_unavailable(r, "the search index is loading");
 		return;
 	}
 	store_probe(r->app->store, health_ready_reply, r);
@@ -123,6 +129,31 @@ static void health_metrics_extra(struct evbuffer *out, void *arg)
 					 &es->latency);
 		metrics_histogram_render(out, "craftmatch_engine_plan_cpu_seconds",
 					 "CPU time of one matching plan.", &es->plan);
+	}
+	if (app->search) {
+		const struct search_stats *ss = search_stats(app->search);
+		metrics_put_gauge(
+		    out, "craftmatch_search_ready",
+		    "1 when the search index is loaded and has caught up with the stream.",
+		    ss->ready);
+		metrics_put_gauge(out, "craftmatch_search_listings",
+				  "Open listings in the search index.", (double)ss->listings);
+		metrics_put_gauge(out, "craftmatch_search_bytes",
+				  "Memory the search index holds (listings, texts, lists).",
+				  (double)ss->bytes);
+		metrics_put_gauge(out, "craftmatch_search_load_seconds",
+				  "How long the last load of the index took, to caught up.",
+				  ss->load_seconds);
+		metrics_put_counter(out, "craftmatch_search_events_total",
+				    "cm:events entries the search index applied.", ss->events);
+		metrics_put_counter(out, "craftmatch_search_searches_total",
+				    "Searches answered from the index.", ss->searches);
+		metrics_put_counter(
+		    out, "craftmatch_search_waits_total",
+		    "Searches that waited for the index to apply the caller's write.", ss->waits);
+		metrics_put_counter(out, "craftmatch_search_wait_timeouts_total",
+				    "Of them, those answered 503 after the bounded wait.",
+				    ss->wait_timeouts);
 	}
 	const struct callmarket_stats *cs =
 	    app->callmarket ? callmarket_stats(app->callmarket) : NULL;

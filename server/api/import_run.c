@@ -31,8 +31,10 @@
 #include "server/clock.h"
 #include "server/http/request.h"
 #include "server/log.h"
+#include "server/search/search.h"
 #include "server/store/accounts.h"
 #include "server/store/imports.h"
+#include "server/store/listings.h"
 
 struct import_job;
 
@@ -247,6 +249,9 @@ static void import_row_written(const struct store_reply *res, void *arg)
 		const char *outcome = store_field_str(res->value, STORE_CREATED_OUTCOME);
 		const char *id = store_field_str(res->value, STORE_CREATED_ID);
 		int replay = outcome && strcmp(outcome, "replay") == 0;
+		/* a listing row: the importer's next search waits for it (server/search/) */
+		search_note_write(job->im->app->search, job->caller_id,
+				  store_field_str(res->value, STORE_CREATED_EVENT));
 		import_result(job, slot->row, replay ? "skipped" : "created", id);
 	} else {
 		const char *msg = res->message ? res->message : "the store failed";

@@ -8,6 +8,7 @@
  */
 #include "server/api/listings.h"
 
+#include <event2/buffer.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "server/app.h"
 #include "server/clock.h"
 #include "server/http/request.h"
+#include "server/search/search.h"
 #include "server/store/listings.h"
 
 #define LISTINGS_PAGE_DEFAULT 20
@@ -73,16 +75,10 @@ static json_t *listings_view(const json_t *row, json_t *doc)
 		if (doc == NULL)
 			return NULL;
 	}
-	json_object_set_new(doc, "created_at", json_integer(store_field_int(row, SLF_CREATED_AT)));
-	json_object_set_new(doc, "updated_at", json_integer(store_field_int(row, SLF_UPDATED_AT)));
-	json_t *view = listing_render_in_place(doc, store_field_str(row, SLF_STATUS),
-					       store_field_int(row, SLF_REMAINING),
-					       store_field_int(row, SLF_VERSION));
-	const char *owner_name = store_field_str(row, SLF_OWNER_NAME);
-	json_object_set_new(view, "owner",
-			    json_pack("{s:O, s:s}", "id", json_object_get(view, "owner"), "name",
-				      owner_name ? owner_name : ""));
-	return view;
+	return listing_api_view(
+	    doc, store_field_str(row, SLF_STATUS), store_field_int(row, SLF_REMAINING),
+	    store_field_int(row, SLF_VERSION), store_field_str(row, SLF_OWNER_NAME),
+	    store_field_int(row, SLF_CREATED_AT), store_field_int(row, SLF_UPDATED_AT));
 }
 
 static void listings_reply_view(struct http_req *r, int status, const json_t *row, json_t *doc)
@@ -178,6 +174,9 @@ static void listings_created(const struct store_reply *res, void *arg)
 		http_reply_header(r, "Idempotent-Replayed", "true");
 	else
 		doc = json_incref(c->doc);
+	/* this caller's next search waits for the node's index to hold it */
+	search_note_write(r->app->search, api_account_id(r),
+			  store_field_str(res->value, STORE_CREATED_EVENT));
 	listings_ctx_free(c);
 	listings_reply_view(r, 201, row, doc);
 }
@@ -325,6 +324,37 @@ static const struct export_spec listings_export = {
     listings_export_page, listings_search_free,
 };
 
+/* The search from memory, once the index holds the caller's last write (ok). */
+static void listings_search_memory(void *arg, int ok)
+{
+	struct listings_search_ctx *c = arg;
+	struct http_req *r = c->r;
+	if (!ok) {
+		listings_search_free(c);
+		http_reply_unavailable(r,
+				       "this server's search index has not yet applied your last "
+				       "change; retry in a moment");
+		return;
+	}
+	const struct store_listing_query *q = &c->query;
+	struct sindex_query sq = {
+	    .kind = q->kind == NULL		   ? -1
+		    : strcmp(q->kind, "need") == 0 ? 0
+						   : 1,
+	    .material = q->material,
+	    .province = q->province,
+	    .forum = q->forum,
+	    .text = q->text,
+	    .before = q->cursor ? strtoll(q->cursor, NULL, 10) : 0,
+	    .limit = q->limit,
+	};
+	struct evbuffer *body = evbuffer_new();
+	search_page(r->app->search, &sq, body);
+	listings_search_free(c);
+	http_reply_buffer(r, 200, "application/json; charset=utf-8", body);
+	evbuffer_free(body);
+}
+
 static void listings_search_kind(struct http_req *r, const char *fixed_kind)
 {
 	static const char *const allowed[] = {"kind",  "material",    "province", "status",
@@ -395,6 +425,12 @@ static void listings_search_kind(struct http_req *r, const char *fixed_kind)
 		export_start(r, &listings_export, c, &eo);
 		return;
 	}
+	/* Open listings of every owner: this node's index (server/search/), once it is loaded. */
+	if (q.status && strcmp(q.status, "open") == 0 && q.owner == NULL &&
+	    search_ready(r->app->search)) {
+		search_after_writes(r->app->search, api_account_id(r), listings_search_memory, c);
+		return;
+	}
 	store_listing_search(r->app->store, &c->query, listings_found, c);
 }
 
@@ -432,6 +468,8 @@ static void listings_written(const struct store_reply *res, void *arg)
 	 */
 	json_t *doc = c->closing ? NULL : json_incref(c->doc);
 	listings_ctx_free(c);
+	search_note_write(r->app->search, api_account_id(r),
+			  store_field_str(res->value, SLF_EVENT));
 	listings_reply_view(r, 200, res->value, doc);
 }
 

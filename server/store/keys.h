@@ -31,6 +31,8 @@ static inline const char *keys_fmt(char buf[KEYS_MAX], const char *prefix, const
 #define keys_idempotency(buf, account, keyhash) keys_fmt(buf, "cm:idem:", account, keyhash)
 #define keys_listing(buf, id) keys_fmt(buf, "cm:listing:", id, NULL)
 #define KEY_LISTINGS "cm:listings"
+/* The open listings by seq: what a search index loads (store/search_load.c). */
+#define KEY_LISTINGS_OPEN "cm:listings:status:open"
 #define KEY_MATCHES "cm:matches"
 #define KEY_MATCH_EXPIRY "cm:match_expiry"
 #define KEY_ENGINE_CURSOR "cm:engine:cursor"

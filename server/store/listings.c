@@ -74,15 +74,13 @@ void store_listing_expire(struct store *s, int64_t now_ms, int batch, store_cb c
 void store_listing_search(struct store *s, const struct store_listing_query *q, store_cb cb,
 			  void *arg)
 {
-	char kbuf[6][KEYS_MAX], lim[16];
-	const char *keys[6];
+	/*
+	 * Only the owner and status sets are kept (store/lua/3-listings.lua);
+	 * kind, material and province are checked on each listing they hold.
+	 */
+	char kbuf[2][KEYS_MAX], lim[16];
+	const char *keys[2];
 	int n = 0;
-	if (q->kind)
-		keys[n] = keys_listings_by(kbuf[n], "kind", q->kind), n++;
-	if (q->material)
-		keys[n] = keys_listings_by(kbuf[n], "material", q->material), n++;
-	if (q->province)
-		keys[n] = keys_listings_by(kbuf[n], "province", q->province), n++;
 	if (q->owner)
 		keys[n] = keys_listings_by(kbuf[n], "owner", q->owner), n++;
 	if (q->status)
@@ -90,7 +88,13 @@ void store_listing_search(struct store *s, const struct store_listing_query *q, 
 	if (n == 0)
 		keys[n++] = KEY_LISTINGS;
 	snprintf(lim, sizeof(lim), "%d", q->limit);
-	const char *args[] = {q->cursor ? q->cursor : "", lim, q->text ? q->text : "",
-			      q->forum ? q->forum : "", STORE_SEARCH_BUDGET};
-	store_fcall(s, "cm_listing_search", 1, n, keys, 5, args, NULL, cb, arg);
+	const char *args[] = {q->cursor ? q->cursor : "",
+			      lim,
+			      q->text ? q->text : "",
+			      q->forum ? q->forum : "",
+			      STORE_SEARCH_BUDGET,
+			      q->kind ? q->kind : "",
+			      q->material ? q->material : "",
+			      q->province ? q->province : ""};
+	store_fcall(s, "cm_listing_search", 1, n, keys, 8, args, NULL, cb, arg);
 }

@@ -28,6 +28,14 @@ enum store_listing_field {
 	SLF_UPDATED_AT, /* ms */
 	SLF_COUNT
 };
+/*
+ * After the row of an update or a close: the id of the last event the write
+ * appended to cm:events (a search index has applied the write once it has
+ * applied that event: server/search/search.h). A create's answer carries it
+ * as STORE_CREATED_EVENT ("" for a replay).
+ */
+#define SLF_EVENT SLF_COUNT
+#define STORE_CREATED_EVENT (STORE_CREATED_ROW + 1)
 
 /*
  * value: ["created"|"replay", id, row] (enum store_created_field; the row in
@@ -58,6 +66,10 @@ void store_listing_close(struct store *s, const char *id, const char *caller, st
 /* value: number expired */
 void store_listing_expire(struct store *s, int64_t now_ms, int batch, store_cb cb, void *arg);
 
+/*
+ * The Redis search: the API nodes answer open listings without an owner
+ * filter from memory (server/search/), and this the rest.
+ */
 struct store_listing_query {
 	const char *kind, *material, *province, *owner, *status; /* validated; NULL = any */
 	const char *forum;					 /* NULL = any */

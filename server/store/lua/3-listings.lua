@@ -25,17 +25,15 @@ end
 -- owner_name, material, province, forum, status, quantity, remaining,
 -- version, seq, ends_at, fold, created_at, updated_at; and while it is held
 -- for its forum held ('1'), held_eng (its engine record) and after_forum.
--- Indexes (sorted sets scored by posting order seq): cm:listings,
--- cm:listings:kind:<k>, :material:<code>, :province:<code>, :owner:<id>,
--- :status:<s>; cm:expiry scored by end time (ms) for open listings that end.
---
--- cm:eng:<kind>:<material> hash: the open listings for the engine, field
--- the listing id, value "REMAINING VERSION SEQ RECORD" (RECORD: the engine
--- record of common/matching.h). A restarting engine reads a page of these with one HSCAN
--- instead of one read per listing. Every function that opens, changes or
--- ends a listing writes its entry in the same call, so the entry is always
--- exactly the listing's state; only open listings not held for a forum
--- have one.
+-- Indexes (sorted sets scored by posting order seq): cm:listings (all),
+-- cm:listings:owner:<id> and cm:listings:status:<s>; cm:expiry scored by end
+-- time (ms) for open listings that end. The marketplace search (open
+-- listings by kind, material, province, forum, text) is answered from each
+-- API node's memory (server/search/), filled from cm:listings:status:open
+-- and the hashes (server/store/search_load.c) and kept by the listing
+-- events; the per-kind, -material and -province sets earlier versions wrote
+-- are no longer written or read (left over, they change nothing; deleting
+-- cm:listings:kind:*, :material:*, :province:* frees them).
 
 local function eng_key(kind, material) return 'cm:eng:' .. kind .. ':' .. material end
 
@@ -54,20 +52,21 @@ local function eng_remaining(kind, material, id, remaining)
 end
 
 local function listing_indexes(h)
-  return {
-    'cm:listings',
-    'cm:listings:kind:' .. h.kind,
-    'cm:listings:material:' .. h.material,
-    'cm:listings:province:' .. h.province,
-    'cm:listings:owner:' .. h.owner,
-  }
+  return { 'cm:listings', 'cm:listings:owner:' .. h.owner }
 end
 
+
+-- What a search index keeps of an open listing beyond the event's fields
+-- (read by listing_event when the caller has not got them at hand).
+local LISTING_SEARCH = { 'doc', 'fold', 'owner_name', 'created_at', 'updated_at' }
 
 -- Fields whose names start with '_' are for the servers, never pushed to
 -- clients: listing.created and listing.updated carry the engine record and
 -- the listing's seq, so an engine puts the listing in its index from the
--- event alone, with no read of the hash (and as of the event, in order).
+-- event alone, with no read of the hash (and as of the event, in order);
+-- and, for the search index of every API node (server/search/), the
+-- document (_doc), its folded search text (_fold), the owner's name
+-- (_name), created_at (_created) and updated_at (_at).
 local function listing_event(maxlen, etype, id, h, by, eng)
   local fields = { 'listing', id, 'kind', h.kind, 'owner', h.owner,
     'material', h.material, 'province', h.province, 'forum', h.forum or '',
@@ -77,7 +76,15 @@ local function listing_event(maxlen, etype, id, h, by, eng)
     fields[#fields + 1] = 'held'; fields[#fields + 1] = '1'
   elseif eng and eng ~= '' then
     fields[#fields + 1] = '_eng'; fields[#fields + 1] = eng
-    fields[#fields + 1] = '_seq'; fields[#fields + 1] = h.seq
+  end
+  if h.status == 'open' then
+    if not (h.doc and h.fold and h.owner_name and h.created_at and h.updated_at) then
+      local v = redis.call('HMGET', 'cm:listing:' .. id, unpack(LISTING_SEARCH))
+      h.doc, h.fold, h.owner_name, h.created_at, h.updated_at = v[1], v[2], v[3], v[4], v[5]
+    end
+    local more = { '_seq', h.seq, '_doc', h.doc or '', '_fold', h.fold or '',
+      '_name', h.owner_name or '', '_created', h.created_at or '0', '_at', h.updated_at or '0' }
+    for i = 1, #more do fields[#fields + 1] = more[i] end
   end
   return emit(maxlen, etype, fields)
 end
@@ -99,6 +106,7 @@ local function listing_finish(key, id, h, status, now, maxlen, by, reason)
   h.status = status
   h.version = tostring(tonumber(h.version) + 1)
   redis.call('HSET', key, 'status', status, 'version', h.version, 'updated_at', now)
+  h.updated_at = now
   local ev = listing_event(maxlen, 'listing.' .. status, id, h, by)
   listing_end_matches(id, reason or ('listing_' .. status), by, now, maxlen)
   return ev
@@ -113,7 +121,7 @@ local LISTING_VIEW = { 'doc', 'status', 'remaining', 'version', 'owner_name', 'c
 --       quantity, ends_at, fold, now_ms, events_maxlen, fingerprint ('' none),
 --       engine record (matching.h: what the engine loads instead of doc),
 --       after_forum ('market' | 'close'; '' without a forum)
--- → { 'created' | 'replay', id, { values in LISTING_VIEW order } }
+-- → { 'created' | 'replay', id, { values in LISTING_VIEW order }, event id ('' for a replay) }
 redis.register_function('cm_listing_create', function(keys, args)
   local id = args[1]
   local replay = idem_lookup(keys[2], args[14], 'listing')
@@ -131,7 +139,9 @@ redis.register_function('cm_listing_create', function(keys, args)
   idem_record(keys[2], args[14], id, 'listing')
   local h = { kind = args[3], owner = args[4], material = args[6], province = args[7],
     forum = args[8], status = 'open', quantity = args[9], remaining = args[9],
-    version = '1', ends_at = args[10], held = args[8] ~= '' and '1' or nil }
+    version = '1', ends_at = args[10], held = args[8] ~= '' and '1' or nil,
+    doc = args[2], fold = args[11], owner_name = args[5], created_at = args[12],
+    updated_at = args[12] }
   h.seq = tostring(redis.call('INCR', 'cm:seq:listings'))
   redis.call('HSET', keys[1], 'doc', args[2], 'kind', h.kind, 'owner', h.owner,
     'owner_name', args[5], 'material', h.material, 'province', h.province,
@@ -148,9 +158,9 @@ redis.register_function('cm_listing_create', function(keys, args)
   end
   if tonumber(h.ends_at) > 0 then redis.call('ZADD', 'cm:expiry', h.ends_at, id) end
   stats_listing_created(h, args[12])
-  listing_event(args[13], 'listing.created', id, h, h.owner, args[15])
+  local ev = listing_event(args[13], 'listing.created', id, h, h.owner, args[15])
   -- The stored view comes back with the answer: no second round trip.
-  return { 'created', id, redis.call('HMGET', keys[1], unpack(LISTING_VIEW)) }
+  return { 'created', id, redis.call('HMGET', keys[1], unpack(LISTING_VIEW)), ev }
 end)
 
 -- cm_listing_get  KEYS: listing → { doc, status, remaining, version, owner_name, created_at, updated_at } or nil
@@ -168,7 +178,7 @@ redis.register_function{
 -- KEYS: listing
 -- ARGV: caller, expected version, doc, quantity, ends_at, fold, now_ms, events_maxlen,
 --       engine record
--- → { values in LISTING_VIEW order }, as written
+-- → { values in LISTING_VIEW order, then the id of the last event appended }, as written
 redis.register_function('cm_listing_update', function(keys, args)
   local h = hash_load(keys[1])
   if not h or h.owner ~= args[1] then return redis.error_reply('CM_NOTFOUND no such listing of yours') end
@@ -189,24 +199,27 @@ redis.register_function('cm_listing_update', function(keys, args)
   h.quantity = args[4]
   h.remaining = tostring(q - allocated)
   h.version = tostring(tonumber(h.version) + 1)
+  h.doc, h.fold, h.updated_at = args[3], args[6], args[7]
   redis.call('HSET', keys[1], 'doc', args[3], 'quantity', h.quantity, 'remaining', h.remaining,
     'version', h.version, 'ends_at', args[5], 'fold', args[6], 'updated_at', args[7])
   if h.held == '1' then redis.call('HSET', keys[1], 'held_eng', args[9])
   else eng_put(h.kind, h.material, id, h.remaining, h.version, h.seq, args[9]) end
   if tonumber(args[5]) > 0 then redis.call('ZADD', 'cm:expiry', args[5], id)
   else redis.call('ZREM', 'cm:expiry', id) end
-  listing_event(args[8], 'listing.updated', id, h, args[1], args[9])
+  local ev = listing_event(args[8], 'listing.updated', id, h, args[1], args[9])
   -- Down to what was already delivered: nothing is left to trade.
   if q > 0 and tonumber(h.fulfilled or '0') >= q then
-    listing_finish(keys[1], id, h, 'filled', args[7], args[8], args[1])
+    ev = listing_finish(keys[1], id, h, 'filled', args[7], args[8], args[1])
   end
   -- The view as this write left it (an engine may allocate from it at once).
-  return redis.call('HMGET', keys[1], unpack(LISTING_VIEW))
+  local row = redis.call('HMGET', keys[1], unpack(LISTING_VIEW))
+  row[#row + 1] = ev
+  return row
 end)
 
 -- cm_listing_close
 -- KEYS: listing  ARGV: caller, now_ms, events_maxlen
--- → { values in LISTING_VIEW order }, as written
+-- → { values in LISTING_VIEW order, then the id of its event }, as written
 redis.register_function('cm_listing_close', function(keys, args)
   local h = hash_load(keys[1])
   if not h then return redis.error_reply('CM_NOTFOUND no such listing') end
@@ -214,8 +227,10 @@ redis.register_function('cm_listing_close', function(keys, args)
     return redis.error_reply('CM_REFUSED the listing is already ' .. h.status)
   end
   local id = string.sub(keys[1], string.len('cm:listing:') + 1)
-  listing_finish(keys[1], id, h, 'closed', args[2], args[3], args[1])
-  return redis.call('HMGET', keys[1], unpack(LISTING_VIEW))
+  local ev = listing_finish(keys[1], id, h, 'closed', args[2], args[3], args[1])
+  local row = redis.call('HMGET', keys[1], unpack(LISTING_VIEW))
+  row[#row + 1] = ev
+  return row
 end)
 
 -- cm_listing_expire: ends open listings whose end time has passed.
@@ -236,20 +251,30 @@ redis.register_function('cm_listing_expire', function(keys, args)
   return n
 end)
 
--- cm_listing_search: one page of listings matching every filter.
--- KEYS: index sets to intersect (at least one)
+-- cm_listing_search: one page of listings matching every filter, for what
+-- the API nodes' memory does not answer (an owner's listings, listings that
+-- are no longer open, a node whose index is loading, CSV exports).
+-- KEYS: index sets to intersect (at least one: cm:listings,
+--       cm:listings:owner:<id>, cm:listings:status:<s>)
 -- ARGV: cursor (seq, exclusive; '' for the first page), limit, folded text
---       ('' none), forum ('' none), max entries to examine
+--       ('' none), forum ('' none), max entries to examine, kind, material,
+--       province ('' none each)
 -- → { next cursor or '', { id, doc, status, remaining, version, owner_name, created_at, updated_at }... }
 redis.register_function{
   function_name = 'cm_listing_search',
   callback = function(keys, args)
     local needle, forum = args[3], args[4]
+    local want = { args[6] or '', args[7] or '', args[8] or '' }
+    local plain = want[1] == '' and want[2] == '' and want[3] == '' and forum == '' and needle == ''
     return scan_page(keys, args[1], tonumber(args[2]), tonumber(args[5]), function(id)
       local key = 'cm:listing:' .. id
-      if forum ~= '' and redis.call('HGET', key, 'forum') ~= forum then return nil end
-      if needle ~= '' and not string.find(redis.call('HGET', key, 'fold') or '', needle, 1, true) then
-        return nil
+      if not plain then
+        local f = redis.call('HMGET', key, 'kind', 'material', 'province', 'forum', 'fold')
+        for i = 1, 3 do
+          if want[i] ~= '' and f[i] ~= want[i] then return nil end
+        end
+        if forum ~= '' and f[4] ~= forum then return nil end
+        if needle ~= '' and not string.find(f[5] or '', needle, 1, true) then return nil end
       end
       local v = redis.call('HMGET', key, unpack(LISTING_VIEW))
       if not v[1] then return nil end
@@ -258,4 +283,3 @@ redis.register_function{
   end,
   flags = { 'no-writes' },
 }
-

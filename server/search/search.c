@@ -1,0 +1,429 @@
+/*
+ * search — the marketplace search from memory (see search.h).
+ */
+#include "server/search/search.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ids.h"
+#include "common/jsonout.h"
+#include "common/listing.h"
+#include "common/xalloc.h"
+#include "server/app.h"
+#include "server/clock.h"
+#include "server/log.h"
+#include "server/store/feed.h"
+#include "server/store/search_load.h"
+#include "server/store/store.h"
+
+/* Listings per page of the load: at most two pages are in flight on the store's link. */
+#define SEARCH_LOAD_PAGE 500
+#define SEARCH_WRITES_PRUNE 4096 /* accounts remembered before the applied ones are dropped */
+
+/* A cm:events id, "MS-SEQ". */
+struct search_sid {
+	uint64_t ms, seq;
+};
+
+static struct search_sid search_sid_parse(const char *id)
+{
+	struct search_sid s = {0, 0};
+	char *end;
+	if (id == NULL)
+		return s;
+	s.ms = strtoull(id, &end, 10);
+	if (*end == '-')
+		s.seq = strtoull(end + 1, NULL, 10);
+	return s;
+}
+
+static int search_sid_le(struct search_sid a, struct search_sid b)
+{
+	return a.ms < b.ms || (a.ms == b.ms && a.seq <= b.seq);
+}
+
+/* An account's last write, by account id (open addressing). */
+struct search_write {
+	char account[IDS_MAX];
+	struct search_sid at;
+};
+
+struct search_waiter {
+	struct search *s;
+	struct search_sid at;
+	search_wait_cb cb;
+	void *arg;
+	struct event *timer;
+	struct search_waiter *prev, *next;
+};
+
+struct search {
+	struct app *app;
+	struct sindex *ix;
+	struct event *tick;
+	struct feed_sub *feed; /* on the process's one cm:events reader, once loaded */
+	int started, loading, stopping;
+	struct search_sid applied, upto;
+	uint64_t load_started_ns;
+	struct search_write *writes;
+	size_t nwrites, cap_writes;
+	struct search_waiter *waiters;
+	struct search_stats stats;
+};
+
+/* ---- accounts' last writes ---- */
+
+static uint64_t search_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static struct search_write *search_write_slot(struct search_write *t, size_t cap, const char *a)
+{
+	size_t i = search_hash(a) & (cap - 1);
+	while (t[i].account[0] && strcmp(t[i].account, a) != 0)
+		i = (i + 1) & (cap - 1);
+	return &t[i];
+}
+
+/* Rebuilds the table with the writes not applied yet, room for twice as many. */
+static void search_writes_rebuild(struct search *s)
+{
+	struct search_write *old = s->writes;
+	size_t n = s->cap_writes, keep = 0;
+	for (size_t i = 0; i < n; i++)
+		if (old[i].account[0] && !search_sid_le(old[i].at, s->applied))
+			keep++;
+	s->cap_writes = 64;
+	while (s->cap_writes < 4 * (keep + 1))
+		s->cap_writes *= 2;
+	s->writes = xcalloc(s->cap_writes, sizeof(*s->writes));
+	s->nwrites = 0;
+	for (size_t i = 0; i < n; i++)
+		if (old[i].account[0] && !search_sid_le(old[i].at, s->applied)) {
+			*search_write_slot(s->writes, s->cap_writes, old[i].account) = old[i];
+			s->nwrites++;
+		}
+	free(old);
+}
+
+void search_note_write(struct search *s, const char *account, const char *event_id)
+{
+	if (s == NULL || account == NULL || event_id == NULL || *event_id == '\0' ||
+	    strlen(account) >= IDS_MAX)
+		return;
+	if ((s->nwrites + 1) * 2 > s->cap_writes)
+		search_writes_rebuild(s);
+	struct search_write *w = search_write_slot(s->writes, s->cap_writes, account);
+	struct search_sid at = search_sid_parse(event_id);
+	if (w->account[0] == '\0') {
+		snprintf(w->account, sizeof(w->account), "%s", account);
+		s->nwrites++;
+		w->at = at;
+	} else if (!search_sid_le(at, w->at)) {
+		w->at = at;
+	}
+}
+
+/* ---- waiting for the index ---- */
+
+static void search_waiter_end(struct search_waiter *w, int ok)
+{
+	struct search *s = w->s;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		s->waiters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	event_free(w->timer);
+	if (!ok)
+		s->stats.wait_timeouts++;
+	search_wait_cb cb = w->cb;
+	void *arg = w->arg;
+	free(w);
+	cb(arg, ok);
+}
+
+static void search_waiter_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	search_waiter_end(arg, 0);
+}
+
+void search_after_writes(struct search *s, const char *account, search_wait_cb cb, void *arg)
+{
+	struct search_write *w = NULL;
+	if (account && s->writes && strlen(account) < IDS_MAX) {
+		w = search_write_slot(s->writes, s->cap_writes, account);
+		if (w->account[0] == '\0')
+			w = NULL;
+	}
+	if (w == NULL || search_sid_le(w->at, s->applied)) {
+		cb(arg, 1);
+		return;
+	}
+	s->stats.waits++;
+	struct search_waiter *x = xcalloc(1, sizeof(*x));
+	x->s = s;
+	x->at = w->at;
+	x->cb = cb;
+	x->arg = arg;
+	x->timer = evtimer_new(s->app->base, search_waiter_timeout, x);
+	struct timeval tv = {SEARCH_WAIT_MS / 1000, (SEARCH_WAIT_MS % 1000) * 1000};
+	evtimer_add(x->timer, &tv);
+	x->next = s->waiters;
+	if (s->waiters)
+		s->waiters->prev = x;
+	s->waiters = x;
+}
+
+/* The waiters whose write the index has now applied go on. */
+static void search_wake(struct search *s)
+{
+	struct search_waiter *w = s->waiters;
+	while (w) {
+		struct search_waiter *next = w->next;
+		if (search_sid_le(w->at, s->applied))
+			search_waiter_end(w, 1);
+		w = next;
+	}
+}
+
+/* ---- the feed ---- */
+
+static int64_t search_int(const struct events_entry *x, const char *name)
+{
+	return strtoll(events_field(x, name), NULL, 10);
+}
+
+static void search_listing_event(struct search *s, const struct events_entry *x)
+{
+	const char *id = events_field(x, "listing");
+	if (strcmp(events_field(x, "status"), "open") != 0 ||
+	    (strcmp(x->type, "listing.created") != 0 && strcmp(x->type, "listing.updated") != 0)) {
+		sindex_remove(s->ix, id);
+		return;
+	}
+	const char *doc = events_field(x, "_doc");
+	if (*doc == '\0') {
+		/* appended by a library that did not carry the document: keep what is known */
+		struct sindex_item *it = sindex_get(s->ix, id);
+		if (it) {
+			it->version = search_int(x, "version");
+			sindex_set_remaining(s->ix, id, search_int(x, "remaining"));
+		}
+		return;
+	}
+	struct sindex_listing l = {
+	    .id = id,
+	    .kind = events_field(x, "kind"),
+	    .material = events_field(x, "material"),
+	    .province = events_field(x, "province"),
+	    .forum = events_field(x, "forum"),
+	    .owner_name = events_field(x, "_name"),
+	    .doc = doc,
+	    .fold = events_field(x, "_fold"),
+	    .seq = search_int(x, "_seq"),
+	    .version = search_int(x, "version"),
+	    .remaining = search_int(x, "remaining"),
+	    .created_at = search_int(x, "_created"),
+	    .updated_at = search_int(x, "_at"),
+	};
+	sindex_put(s->ix, &l);
+}
+
+static void search_remaining(struct search *s, const struct events_entry *x, const char *side,
+			     const char *field)
+{
+	const char *v = events_field(x, field);
+	if (*v)
+		sindex_set_remaining(s->ix, events_field(x, side), strtoll(v, NULL, 10));
+}
+
+void search_on_events(struct search *s, const struct events_entry *ev, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct events_entry *x = &ev[i];
+		if (strncmp(x->type, "listing.", 8) == 0) {
+			search_listing_event(s, x);
+		} else if (strncmp(x->type, "match.", 6) == 0) {
+			search_remaining(s, x, "need", "need_remaining");
+			search_remaining(s, x, "offer", "offer_remaining");
+		}
+	}
+	s->stats.events += n;
+	if (n > 0)
+		s->applied = search_sid_parse(ev[n - 1].id);
+	if (!s->stats.ready && s->feed && search_sid_le(s->upto, s->applied)) {
+		s->stats.ready = 1;
+		s->stats.load_seconds = (double)(clock_mono_ns() - s->load_started_ns) / 1e9;
+		log_info("search", "index ready", "listings=%zu seconds=%.3f", sindex_size(s->ix),
+			 s->stats.load_seconds);
+	}
+	if (s->nwrites > SEARCH_WRITES_PRUNE && s->nwrites * 4 > s->cap_writes)
+		search_writes_rebuild(s);
+	search_wake(s);
+}
+
+static void search_feed_batch(const struct events_entry *ev, size_t n, void *arg)
+{
+	search_on_events(arg, ev, n);
+}
+
+/* ---- loading ---- */
+
+static void search_load_row(void *arg, const struct search_load_row *row)
+{
+	struct search *s = arg;
+	if (s->stopping)
+		return;
+	struct sindex_listing l = {
+	    .id = row->id,
+	    .kind = row->kind,
+	    .material = row->material,
+	    .province = row->province,
+	    .forum = row->forum,
+	    .owner_name = row->owner_name,
+	    .doc = row->doc,
+	    .fold = row->fold,
+	    .seq = row->seq,
+	    .version = row->version,
+	    .remaining = row->remaining,
+	    .created_at = row->created_at,
+	    .updated_at = row->updated_at,
+	};
+	sindex_put(s->ix, &l);
+}
+
+static void search_load_done(void *arg, int ok, const char *from, const char *upto)
+{
+	struct search *s = arg;
+	s->loading = 0;
+	if (s->stopping) {
+		free(s);
+		return;
+	}
+	if (!ok) {
+		log_warn("search", "loading the index failed, retrying", "%s", "");
+		s->started = 0; /* the tick starts over */
+		return;
+	}
+	s->applied = search_sid_parse(from);
+	s->upto = search_sid_parse(upto);
+	log_info("search", "index loaded", "listings=%zu feed_from=%s", sindex_size(s->ix), from);
+	s->feed = feed_subscribe(s->app->feed, from, search_feed_batch, s);
+	/* nothing appended meanwhile: current already */
+	search_on_events(s, NULL, 0);
+}
+
+static void search_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct search *s = arg;
+	if (s->started || !store_ready(s->app->store))
+		return;
+	s->started = 1;
+	s->loading = 1;
+	sindex_free(s->ix);
+	s->ix = sindex_new();
+	s->load_started_ns = clock_mono_ns();
+	search_load_run(s->app->store, SEARCH_LOAD_PAGE, search_load_row, search_load_done, s);
+}
+
+struct search *search_start(struct app *app)
+{
+	struct search *s = xcalloc(1, sizeof(*s));
+	s->app = app;
+	s->ix = sindex_new();
+	s->tick = event_new(app->base, -1, EV_PERSIST, search_tick, s);
+	struct timeval every = {0, 100000};
+	event_add(s->tick, &every);
+	search_tick(-1, 0, s);
+	return s;
+}
+
+void search_stop(struct search *s)
+{
+	if (s == NULL)
+		return;
+	s->stopping = 1;
+	while (s->waiters)
+		search_waiter_end(s->waiters, 0);
+	event_free(s->tick);
+	feed_unsubscribe(s->feed);
+	sindex_free(s->ix);
+	s->ix = NULL;
+	free(s->writes);
+	/* a load in flight ends (REDIS_DOWN) when the store is freed, and frees s */
+	if (!s->loading)
+		free(s);
+}
+
+int search_ready(const struct search *s)
+{
+	return s && s->stats.ready;
+}
+
+const struct search_stats *search_stats(struct search *s)
+{
+	s->stats.listings = s->ix ? sindex_size(s->ix) : 0;
+	s->stats.bytes = s->ix ? sindex_bytes(s->ix) : 0;
+	return &s->stats;
+}
+
+/* ---- answering ---- */
+
+/* The item's API view, made once until the listing next changes. */
+static int search_view(struct search *s, struct sindex_item *it)
+{
+	if (it->view)
+		return 0;
+	json_t *doc = json_loads(it->doc, 0, NULL);
+	if (doc == NULL)
+		return -1;
+	json_t *view = listing_api_view(doc, "open", it->remaining, it->version, it->owner_name,
+					it->created_at, it->updated_at);
+	size_t len;
+	char *text = jsonout_dumps(view, JSON_REAL_PRECISION(15), &len);
+	json_decref(view);
+	if (text == NULL)
+		return -1;
+	sindex_set_view(s->ix, it, text, len);
+	return 0;
+}
+
+void search_page(struct search *s, const struct sindex_query *q, struct evbuffer *out)
+{
+	struct sindex_item *items[128];
+	struct sindex_query qq = *q;
+	if (qq.limit > (int)(sizeof(items) / sizeof(items[0])))
+		qq.limit = (int)(sizeof(items) / sizeof(items[0]));
+	int64_t next;
+	size_t n = sindex_find(s->ix, &qq, items, &next);
+	s->stats.searches++;
+	evbuffer_add(out, "{\"items\":[", 10);
+	int first = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (search_view(s, items[i]) < 0)
+			continue; /* an unreadable document: left out, as the Redis search does */
+		if (!first)
+			evbuffer_add(out, ",", 1);
+		first = 0;
+		evbuffer_add(out, items[i]->view, items[i]->view_len);
+	}
+	if (next > 0)
+		evbuffer_add_printf(out, "],\"next_cursor\":\"%" PRId64 "\"}\n", next);
+	else
+		evbuffer_add(out, "],\"next_cursor\":null}\n", 22);
+}

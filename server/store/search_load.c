@@ -1,0 +1,203 @@
+/*
+ * search_load — paged reads of the open listings for a search index (see
+ * search_load.h).
+ */
+#include "server/store/search_load.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ids.h"
+#include "common/xalloc.h"
+#include "server/store/keys.h"
+
+#define SEARCH_LOAD_ID_MAX 48 /* a stream id: two 20-digit numbers and '-' */
+
+/* What each listing's HMGET asks for, in this order. */
+static const char *const search_load_fields[] = {
+    "status", "kind", "material",   "province",	  "forum",	"remaining", "version",
+    "doc",    "fold", "owner_name", "created_at", "updated_at", "seq"};
+#define SEARCH_LOAD_NFIELDS (sizeof(search_load_fields) / sizeof(search_load_fields[0]))
+
+struct search_load {
+	struct store *s;
+	search_load_row_cb row;
+	search_load_done_cb done;
+	void *arg;
+	char count[16];
+	char from[SEARCH_LOAD_ID_MAX];
+	int in_flight; /* commands sent and not answered */
+	int failed;
+	int paged;    /* the last page of ids came */
+	int finished; /* the closing XREVRANGE answered: l->upto */
+	char upto[SEARCH_LOAD_ID_MAX];
+};
+
+static void search_load_page(struct search_load *l, const char *after);
+
+static int64_t search_load_int(const redisReply *v)
+{
+	return v->type == REDIS_REPLY_STRING ? strtoll(v->str, NULL, 10) : 0;
+}
+
+static const char *search_load_str(const redisReply *v)
+{
+	return v->type == REDIS_REPLY_STRING ? v->str : "";
+}
+
+/* A reply came back: after the last one the load ends. */
+static void search_load_returned(struct search_load *l)
+{
+	if (--l->in_flight > 0)
+		return;
+	if (l->failed || l->finished) {
+		l->done(l->arg, !l->failed, l->from, l->upto);
+		free(l);
+	}
+}
+
+/*
+ * No deadline per command (a timer each, and under load a page behind
+ * another may pass it while Redis is answering): the link's watchdog drops
+ * a Redis that stops answering, which ends every command (REDIS_DOWN).
+ */
+#define SEARCH_LOAD_DEADLINE 0
+
+static void search_load_send(struct search_load *l, redis_cb cb, int argc, const char **argv)
+{
+	l->in_flight++;
+	redis_command(l->s->link, cb, l, argc, argv, NULL, SEARCH_LOAD_DEADLINE);
+}
+
+/* The last event id: the first one taken before any read, the last after them all. */
+static void search_load_tail(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	(void)r;
+	struct search_load *l = arg;
+	char id[SEARCH_LOAD_ID_MAX] = "0-0";
+	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY) {
+		l->failed = 1;
+	} else if (reply->elements > 0) {
+		const redisReply *e = reply->element[0];
+		if (e->type == REDIS_REPLY_ARRAY && e->elements > 0 &&
+		    e->element[0]->type == REDIS_REPLY_STRING && e->element[0]->len < sizeof(id))
+			snprintf(id, sizeof(id), "%s", e->element[0]->str);
+		else
+			l->failed = 1;
+	}
+	if (!l->paged) {
+		snprintf(l->from, sizeof(l->from), "%s", id);
+		if (!l->failed)
+			search_load_page(l, "-inf");
+	} else {
+		snprintf(l->upto, sizeof(l->upto), "%s", id);
+		l->finished = 1;
+	}
+	search_load_returned(l);
+}
+
+static void search_load_send_tail(struct search_load *l)
+{
+	const char *argv[] = {"XREVRANGE", KEY_EVENTS, "+", "-", "COUNT", "1"};
+	search_load_send(l, search_load_tail, 6, argv);
+}
+
+/* One listing's HMGET in flight. */
+struct search_load_one {
+	struct search_load *l;
+	char id[IDS_MAX];
+};
+
+static void search_load_listing(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	(void)r;
+	struct search_load_one *one = arg;
+	struct search_load *l = one->l;
+	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != SEARCH_LOAD_NFIELDS) {
+		l->failed = 1;
+	} else if (!l->failed && reply->element[0]->type == REDIS_REPLY_STRING &&
+		   strcmp(reply->element[0]->str, "open") == 0) {
+		redisReply *const *f = reply->element;
+		struct search_load_row row = {
+		    .id = one->id,
+		    .kind = search_load_str(f[1]),
+		    .material = search_load_str(f[2]),
+		    .province = search_load_str(f[3]),
+		    .forum = search_load_str(f[4]),
+		    .remaining = search_load_int(f[5]),
+		    .version = search_load_int(f[6]),
+		    .doc = search_load_str(f[7]),
+		    .fold = search_load_str(f[8]),
+		    .owner_name = search_load_str(f[9]),
+		    .created_at = search_load_int(f[10]),
+		    .updated_at = search_load_int(f[11]),
+		    .seq = search_load_int(f[12]),
+		};
+		l->row(l->arg, &row);
+	}
+	free(one);
+	search_load_returned(l);
+}
+
+/* A page of open listing ids: each one's fields asked for, then the next page. */
+static void search_load_ids(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	(void)r;
+	struct search_load *l = arg;
+	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
+		l->failed = 1;
+		search_load_returned(l);
+		return;
+	}
+	const char *argv[2 + SEARCH_LOAD_NFIELDS];
+	char key[KEYS_MAX];
+	argv[0] = "HMGET";
+	for (size_t i = 0; i < SEARCH_LOAD_NFIELDS; i++)
+		argv[2 + i] = search_load_fields[i];
+	for (size_t i = 0; !l->failed && i < reply->elements; i += 2) {
+		const redisReply *id = reply->element[i];
+		if (id->type != REDIS_REPLY_STRING || id->len >= IDS_MAX)
+			continue;
+		struct search_load_one *one = xmalloc(sizeof(*one));
+		one->l = l;
+		memcpy(one->id, id->str, id->len + 1);
+		argv[1] = keys_listing(key, id->str);
+		l->in_flight++;
+		redis_command(l->s->link, search_load_listing, one, 2 + (int)SEARCH_LOAD_NFIELDS,
+			      argv, NULL, SEARCH_LOAD_DEADLINE);
+	}
+	/* Redis answers in order: the next page's ids come after these listings. */
+	if (!l->failed) {
+		if (reply->elements / 2 < (size_t)atoi(l->count)) {
+			l->paged = 1;
+			search_load_send_tail(l);
+		} else {
+			char after[40];
+			snprintf(after, sizeof(after), "(%s",
+				 search_load_str(reply->element[reply->elements - 1]));
+			search_load_page(l, after);
+		}
+	}
+	search_load_returned(l);
+}
+
+static void search_load_page(struct search_load *l, const char *after)
+{
+	const char *argv[] = {"ZRANGE", KEY_LISTINGS_OPEN, after,	"+inf", "BYSCORE", "LIMIT",
+			      "0",	l->count,	   "WITHSCORES"};
+	search_load_send(l, search_load_ids, 9, argv);
+}
+
+void search_load_run(struct store *s, int page, search_load_row_cb row, search_load_done_cb done,
+		     void *arg)
+{
+	struct search_load *l = xcalloc(1, sizeof(*l));
+	l->s = s;
+	l->row = row;
+	l->done = done;
+	l->arg = arg;
+	snprintf(l->count, sizeof(l->count), "%d", page);
+	search_load_send_tail(l);
+}
