@@ -546,6 +546,131 @@ static void matching_count_row(struct matching_subj *s, struct matching_pass *p,
 		matching_pass_row(s, p, r, cand, index);
 }
 
+void matching_blocks_stale(struct matching_block *blocks, size_t from, size_t n)
+{
+	if (blocks == NULL)
+		return;
+	for (size_t b = from / MATCHING_BLOCK_ROWS; b < MATCHING_BLOCKS(n); b++)
+		blocks[b].valid = 0;
+}
+
+/* Countable rows (see struct matching_block): these flags, and not SKIP. */
+#define MATCHING_COUNT_WANT (MATCHING_ROW_OPEN | MATCHING_ROW_PLAIN)
+#define MATCHING_COUNT_MASK (MATCHING_COUNT_WANT | MATCHING_ROW_SKIP)
+
+/* Makes *b from its n (1..MATCHING_BLOCK_ROWS) rows. */
+static void matching_block_fill(struct matching_block *b, const struct matching_row *rows, size_t n)
+{
+	b->max_min_order = INT64_MIN;
+	b->min_until = INT64_MAX;
+	b->max_from = INT64_MIN;
+	b->min_grade = INT8_MAX;
+	b->other = b->limited = 0;
+	b->n_owners = b->n_plain = 0;
+	b->material = rows[0].material;
+	for (size_t j = 0; j < n; j++) {
+		const struct matching_row *r = &rows[j];
+		if (r->material != b->material)
+			b->material = MATCHING_ROW_NONE;
+		if ((r->flags & MATCHING_COUNT_MASK) != MATCHING_COUNT_WANT) {
+			b->other |= UINT32_C(1) << j;
+			continue;
+		}
+		b->owners[b->n_owners++] = r->owner_hash;
+		if (r->flags & MATCHING_ROW_LIMIT) {
+			b->limited |= UINT32_C(1) << j;
+		} else {
+			b->min_order[b->n_plain] = r->min_order_base;
+			b->grade[b->n_plain++] = r->grade_rank;
+		}
+		if (r->min_order_base > b->max_min_order)
+			b->max_min_order = r->min_order_base;
+		if (r->until_ms < b->min_until)
+			b->min_until = r->until_ms;
+		if (r->from_ms > b->max_from)
+			b->max_from = r->from_ms;
+		if (r->grade_rank < b->min_grade)
+			b->min_grade = r->grade_rank;
+	}
+	/* padded with a hash already there, so a test of all of them is the same */
+	for (size_t k = b->n_owners; k < MATCHING_BLOCK_ROWS; k++)
+		b->owners[k] = b->n_owners ? b->owners[0] : 0;
+	b->valid = 1;
+}
+
+/* Whether a countable row of the block may have this owner hash. */
+static inline int matching_block_owner(const struct matching_block *b, uint32_t owner)
+{
+	unsigned hit = 0;
+	if (b->n_owners == 0)
+		return 0;
+	for (size_t k = 0; k < MATCHING_BLOCK_ROWS; k++)
+		hit |= b->owners[k] == owner;
+	return (int)hit;
+}
+
+/*
+ * matching_count_row() of a countable row with a distance limit that its
+ * block vouches for (the run's material, a price under the maximum that
+ * surely fits, an owner hash not the subject's, dates in reach; the
+ * subject has no limit): its quantity and grade, then its distance.
+ */
+static void matching_count_limited(struct matching_subj *s, struct matching_pass *p,
+				   const struct matching_row *r,
+				   const struct matching_listing *cand, size_t index,
+				   int8_t min_grade)
+{
+	int64_t lo, hi, limit = r->max_distance_km;
+	if (s->l->remaining < r->min_order_base || r->grade_rank < min_grade)
+		return;
+	matching_row_km_bounds(s, r, &lo, &hi);
+	if (lo > limit)
+		return;
+	if (hi <= limit)
+		p->compatible++;
+	else if (cand != NULL)
+		matching_pass_row(s, p, r, cand, index);
+}
+
+/*
+ * A whole block of a need's run of offers, counted as matching_pass_count()
+ * counts its rows one by one (m, stop, min_grade are its): 0 when the
+ * block cannot vouch for its rows (they are then counted one by one).
+ */
+static int matching_count_block(struct matching_subj *s, struct matching_pass *p,
+				const struct matching_run *run, size_t i, size_t base, unsigned m,
+				int64_t stop, int8_t min_grade)
+{
+	struct matching_block *b = &run->blocks[i / MATCHING_BLOCK_ROWS];
+	const struct matching_row *rows = run->rows;
+	size_t end = run->n - i < MATCHING_BLOCK_ROWS ? run->n : i + MATCHING_BLOCK_ROWS;
+	const int64_t left = s->l->remaining;
+
+	if (!b->valid)
+		matching_block_fill(b, &rows[i], end - i);
+	if (b->material != m || rows[end - 1].key >= stop || b->min_until <= s->now_ms ||
+	    b->max_from > s->l->needed_by_ms || matching_block_owner(b, s->row.owner_hash))
+		return 0;
+	if (b->max_min_order <= left && b->min_grade >= min_grade) {
+		p->compatible += b->n_plain;
+	} else {
+		size_t c = 0;
+		for (size_t k = 0; k < b->n_plain; k++)
+			c += (b->min_order[k] <= left) & (b->grade[k] >= min_grade);
+		p->compatible += c;
+	}
+	/* the rest in the rows' order, as one by one */
+	for (uint32_t o = b->other | b->limited; o != 0; o &= o - 1) {
+		size_t j = i + (size_t)__builtin_ctz(o);
+		const struct matching_row *r = &rows[j];
+		if (b->limited >> (j - i) & 1)
+			matching_count_limited(s, p, r, run->cands[j], base + j, min_grade);
+		else if (!(r->flags & MATCHING_ROW_SKIP))
+			matching_count_row(s, p, r, run->cands[j], base + j);
+	}
+	return 1;
+}
+
 /*
  * The rest of a run of offers for a need subject once the bound is full and
  * every price ahead is above it: none of them can rank among the best, so
@@ -575,6 +700,11 @@ static void matching_pass_count(struct matching_subj *s, struct matching_pass *p
 	}
 	for (; i < run->n; i++) {
 		const struct matching_row *r = &rows[i];
+		if (run->blocks && stop > 0 && i % MATCHING_BLOCK_ROWS == 0 &&
+		    matching_count_block(s, p, run, i, base, m, stop, min_grade)) {
+			i += MATCHING_BLOCK_ROWS - 1; /* past the end when it was the last */
+			continue;
+		}
 		if ((r->flags & mask) == want && r->key < stop && r->material == m &&
 		    r->owner_hash != owner) {
 			counted += (left >= r->min_order_base) & (r->grade_rank >= min_grade) &
