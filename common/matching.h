@@ -81,8 +81,9 @@
  * One interface, one file per concern: matching_record.c (from a stored
  * document; the engine's record), matching_cost.c (prices, distances,
  * freight, totals), matching_filter.c (the hard filters), matching_plan.c
- * (the plain plan and the greedy allocation), matching_rows.c (rows and the
- * pruned plan), matching_explain.c; what they share is matching_int.h.
+ * (the plain plan and the greedy allocation), matching_row.c (rows),
+ * matching_rows.c (the pruned plan and its count by blocks), matching_explain.c; what they share is
+ * matching_int.h.
  */
 #ifndef CM_MATCHING_H
 #define CM_MATCHING_H
