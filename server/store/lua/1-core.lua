@@ -28,9 +28,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 16
+local LIBRARY_VERSION = 17
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = '2efb2700219223651a6636ebe08d7c02f5977eee96953ddc408e8f7ace037827'
+local LIBRARY_HASH = 'b40a80ef021fd57493af06ec383355341e7ce0606b6a14904df014d3ae523de9'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
