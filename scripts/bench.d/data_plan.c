@@ -88,7 +88,7 @@ static void plan_list_make(struct plan_list *pl, enum listing_kind kind, const s
 /*
  * The engine's planning step alone, as server/engine/index.c makes it:
  * `cands` background listings of the other kind in key order with their
- * rows, one list per material (the material's, and with --substitutes yes
+ * rows and blocks (made by the first plan, as the index's are), one list per material (the material's, and with --substitutes yes
  * its substitutes' too, the candidates split evenly; needs as subjects then
  * accept substitutes), and matching_plan_runs, timed in thread CPU per
  * subject: new listings of --profile (default wide: crossing every
