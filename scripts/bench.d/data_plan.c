@@ -88,13 +88,12 @@ static void plan_list_make(struct plan_list *pl, enum listing_kind kind, const s
 /*
  * The engine's planning step alone, as server/engine/index.c makes it:
  * `cands` background listings of the other kind in key order with their
- * rows and blocks (made by the first plan, as the index's are), one list per material (the material's, and with --substitutes yes
- * its substitutes' too, the candidates split evenly; needs as subjects then
- * accept substitutes), and matching_plan_runs, timed in thread CPU per
- * subject: new listings of --profile (default wide: crossing every
- * candidate on price) of --subject need|offer. --method full times
- * matching_plan over the same candidates instead: the plain plan that
- * offers and substitute-taking needs got before matching_plan_runs.
+ * rows and blocks (made by the first plan, as the index's are), one list per material (the
+ * material's, and with --substitutes yes its substitutes' too, the candidates split evenly; needs
+ * as subjects then accept substitutes), and matching_plan_runs, timed in thread CPU per subject:
+ * new listings of --profile (default wide: crossing every candidate on price) of --subject
+ * need|offer. --method full times matching_plan over the same candidates instead: the plain plan
+ * that offers and substitute-taking needs got before matching_plan_runs.
  */
 int cmd_plan(long ncand, long nsubj, const char *material, const char *subject, const char *profile,
 	     const char *substitutes, const char *method)
