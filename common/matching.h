@@ -428,7 +428,8 @@ struct matching_run {
  *     change of latitude alone) is above them cannot
  *     rank among them, so it is only counted when compatible, never costed
  *     in full; in a need's run of offers, once the price alone passes the
- *     bound, the rest is counted from the rows. When the allocation needs
+ *     bound, the rest is counted from the rows, a block at a time where
+ *     the run has blocks (struct matching_block). When the allocation needs
  *     more ranks than the bound vouches for, the plan is made again without
  *     it.
  * *considered (may be NULL) = how many candidates were costed in full.
