@@ -81,8 +81,9 @@
  * One interface, one file per concern: matching_record.c (from a stored
  * document; the engine's record), matching_cost.c (prices, distances,
  * freight, totals), matching_filter.c (the hard filters), matching_plan.c
- * (the plain plan and the greedy allocation), matching_rows.c (rows and the
- * pruned plan), matching_explain.c; what they share is matching_int.h.
+ * (the plain plan and the greedy allocation), matching_row.c (rows),
+ * matching_rows.c (the pruned plan and its count by blocks), matching_explain.c; what they share is
+ * matching_int.h.
  */
 #ifndef CM_MATCHING_H
 #define CM_MATCHING_H
@@ -357,11 +358,53 @@ void matching_row_fill(struct matching_row *r, const struct matching_listing *l)
 /* Sets the row's remaining (and its MATCHING_ROW_OPEN flag). */
 void matching_row_set_remaining(struct matching_row *r, int64_t remaining);
 
-/* Candidates of one list: cands[i] is described by rows[i], in key order. */
+/*
+ * What a plan counts of MATCHING_BLOCK_ROWS consecutive rows of a run at
+ * once, instead of row by row: the rows that need only the row's own
+ * fields to count (open, plain, not skipped: "countable"), the extremes of
+ * the fields their count tests, their owners, and for those without a
+ * distance limit ("plain" here) the two fields a subject's quantity and
+ * grade test, side by side. A block whose extremes pass adds its plain
+ * rows to the count at once (or tests the two arrays when the minimum
+ * order or grade extremes do not pass), measures only its limited rows'
+ * distances, and hands only the others to the row-by-row filters; any
+ * other block is read row by row. Made by the plan itself from the rows
+ * when it needs one and finds it stale (valid 0); whoever changes a row,
+ * or moves rows, marks the blocks that held them stale
+ * (matching_blocks_stale), so the count is always the row-by-row one.
+ */
+#define MATCHING_BLOCK_ROWS 32
+struct matching_block {
+	int64_t max_min_order;		      /* of the countable rows: the largest minimum order */
+	int64_t min_until;		      /* the earliest until_ms */
+	int64_t max_from;		      /* the latest from_ms */
+	uint32_t other;			      /* bit j: row j of the block is not countable */
+	uint32_t limited;		      /* bit j: row j is countable, with a distance limit */
+	uint8_t valid;			      /* 0: stale, made again before use */
+	uint8_t n_owners;		      /* countable rows */
+	uint8_t n_plain;		      /* countable rows without a limit */
+	uint8_t material;		      /* of every row of the block, or MATCHING_ROW_NONE */
+	int8_t min_grade;		      /* the least grade_rank of the countable rows */
+	int8_t grade[MATCHING_BLOCK_ROWS];    /* the plain rows' grade ranks */
+	uint32_t owners[MATCHING_BLOCK_ROWS]; /* the countable rows' owner hashes (padded) */
+	int64_t min_order[MATCHING_BLOCK_ROWS]; /* the plain rows' minimum orders */
+};
+/* Blocks for n rows. */
+#define MATCHING_BLOCKS(n) (((n) + MATCHING_BLOCK_ROWS - 1) / MATCHING_BLOCK_ROWS)
+/* Marks stale the blocks that hold rows from..n-1 of a run of n rows. */
+void matching_blocks_stale(struct matching_block *blocks, size_t from, size_t n);
+
+/*
+ * Candidates of one list: cands[i] is described by rows[i], in key order.
+ * blocks (may be NULL: counted row by row): MATCHING_BLOCKS(n) of them,
+ * blocks[b] of rows b x MATCHING_BLOCK_ROWS on; a plan may remake stale
+ * ones (so several plans must not share them at once).
+ */
 struct matching_run {
 	const struct matching_listing *const *cands;
 	const struct matching_row *rows;
 	size_t n;
+	struct matching_block *blocks;
 };
 
 /*
@@ -385,7 +428,8 @@ struct matching_run {
  *     change of latitude alone) is above them cannot
  *     rank among them, so it is only counted when compatible, never costed
  *     in full; in a need's run of offers, once the price alone passes the
- *     bound, the rest is counted from the rows. When the allocation needs
+ *     bound, the rest is counted from the rows, a block at a time where
+ *     the run has blocks (struct matching_block). When the allocation needs
  *     more ranks than the bound vouches for, the plan is made again without
  *     it.
  * *considered (may be NULL) = how many candidates were costed in full.

@@ -1,7 +1,8 @@
 /*
- * matching_rows — the engine's compact rows and the pruned plan over them
- * (matching_plan_runs): the same answer as matching_plan(), reached without
- * costing the candidates that cannot be among the first (see matching.h).
+ * matching_rows — the pruned plan over the engine's rows (matching_plan_runs;
+ * the rows themselves: matching_row.c): the same answer as matching_plan(),
+ * reached without costing the candidates that cannot be among the first,
+ * and counting the rest by blocks where it can (see matching.h).
  */
 #include "common/matching.h"
 
@@ -17,84 +18,6 @@
 #include "common/matching_int.h"
 
 /* ---- plans over rows ---------------------------------------------------- */
-
-int64_t matching_row_key(const struct matching_listing *l)
-{
-	if (l->kind == LISTING_OFFER)
-		return matching_price_micro(l);
-	if (l->price_vnd <= 0)
-		return INT64_MAX; /* no maximum */
-	if (l->price_factor < 1)
-		return -1; /* refuses every price (matching_compatible) */
-	matching_i128 micro = (matching_i128)l->price_vnd * MATCHING_MICRO / l->price_factor;
-	return micro > INT64_MAX ? INT64_MAX : (int64_t)micro;
-}
-
-static uint32_t matching_owner_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
-/* The materials table's index of m, or MATCHING_ROW_NONE. */
-static unsigned matching_material_index(const struct material *m)
-{
-	const struct material *first = materials_at(0);
-	size_t n = materials_count();
-	if (m == NULL || first == NULL || m < first || m >= first + n || n >= MATCHING_ROW_NONE)
-		return MATCHING_ROW_NONE;
-	return (unsigned)(m - first);
-}
-
-void matching_row_fill(struct matching_row *r, const struct matching_listing *l)
-{
-	long p = matching_province_index(l->province);
-
-	memset(r, 0, sizeof(*r));
-	r->key = matching_row_key(l);
-	r->remaining = l->remaining;
-	r->min_order_base = l->kind == LISTING_OFFER ? l->min_order_base : 0;
-	if (l->kind == LISTING_OFFER) {
-		r->from_ms = l->available_from_ms;
-		r->until_ms = l->available_until_ms ? l->available_until_ms : INT64_MAX;
-	} else {
-		r->from_ms = l->needed_by_ms;
-		r->until_ms = INT64_MAX;
-	}
-	r->owner_hash = matching_owner_hash(l->owner);
-	r->max_distance_km = l->max_distance_km;
-	r->province = p < 0 || p >= MATCHING_ROW_NONE ? MATCHING_ROW_NONE : (uint8_t)p;
-	if (l->has_location && (l->lat_udeg < -90000000 || l->lat_udeg > 90000000 ||
-				l->lon_udeg < -180000000 || l->lon_udeg > 180000000))
-		r->province = MATCHING_ROW_NONE; /* no bound holds: planned from the listing */
-	r->has_location = l->has_location;
-	if (l->has_location) {
-		r->lat_udeg = l->lat_udeg;
-		r->lon_udeg = l->lon_udeg;
-	} else if (l->province) {
-		r->lat_udeg = l->province->lat_udeg;
-		r->lon_udeg = l->province->lon_udeg;
-	}
-	r->material = (uint8_t)matching_material_index(l->material);
-	r->grade_rank = l->grade_rank;
-	r->accept_substitutes = l->accept_substitutes;
-	if (r->province != MATCHING_ROW_NONE && r->material != MATCHING_ROW_NONE &&
-	    (l->kind != LISTING_OFFER || r->key >= 0))
-		r->flags |= MATCHING_ROW_PLAIN;
-	if (r->max_distance_km > 0)
-		r->flags |= MATCHING_ROW_LIMIT;
-	matching_row_set_remaining(r, l->remaining);
-}
-
-void matching_row_set_remaining(struct matching_row *r, int64_t remaining)
-{
-	r->remaining = remaining;
-	r->flags &= (uint8_t)~MATCHING_ROW_OPEN;
-	if (remaining > 0 && remaining >= r->min_order_base)
-		r->flags |= MATCHING_ROW_OPEN;
-}
 
 /*
  * geo_road_km() of any two points on Earth: half the circumference (pi x R
@@ -546,6 +469,131 @@ static void matching_count_row(struct matching_subj *s, struct matching_pass *p,
 		matching_pass_row(s, p, r, cand, index);
 }
 
+void matching_blocks_stale(struct matching_block *blocks, size_t from, size_t n)
+{
+	if (blocks == NULL)
+		return;
+	for (size_t b = from / MATCHING_BLOCK_ROWS; b < MATCHING_BLOCKS(n); b++)
+		blocks[b].valid = 0;
+}
+
+/* Countable rows (see struct matching_block): these flags, and not SKIP. */
+#define MATCHING_COUNT_WANT (MATCHING_ROW_OPEN | MATCHING_ROW_PLAIN)
+#define MATCHING_COUNT_MASK (MATCHING_COUNT_WANT | MATCHING_ROW_SKIP)
+
+/* Makes *b from its n (1..MATCHING_BLOCK_ROWS) rows. */
+static void matching_block_fill(struct matching_block *b, const struct matching_row *rows, size_t n)
+{
+	b->max_min_order = INT64_MIN;
+	b->min_until = INT64_MAX;
+	b->max_from = INT64_MIN;
+	b->min_grade = INT8_MAX;
+	b->other = b->limited = 0;
+	b->n_owners = b->n_plain = 0;
+	b->material = rows[0].material;
+	for (size_t j = 0; j < n; j++) {
+		const struct matching_row *r = &rows[j];
+		if (r->material != b->material)
+			b->material = MATCHING_ROW_NONE;
+		if ((r->flags & MATCHING_COUNT_MASK) != MATCHING_COUNT_WANT) {
+			b->other |= UINT32_C(1) << j;
+			continue;
+		}
+		b->owners[b->n_owners++] = r->owner_hash;
+		if (r->flags & MATCHING_ROW_LIMIT) {
+			b->limited |= UINT32_C(1) << j;
+		} else {
+			b->min_order[b->n_plain] = r->min_order_base;
+			b->grade[b->n_plain++] = r->grade_rank;
+		}
+		if (r->min_order_base > b->max_min_order)
+			b->max_min_order = r->min_order_base;
+		if (r->until_ms < b->min_until)
+			b->min_until = r->until_ms;
+		if (r->from_ms > b->max_from)
+			b->max_from = r->from_ms;
+		if (r->grade_rank < b->min_grade)
+			b->min_grade = r->grade_rank;
+	}
+	/* padded with a hash already there, so a test of all of them is the same */
+	for (size_t k = b->n_owners; k < MATCHING_BLOCK_ROWS; k++)
+		b->owners[k] = b->n_owners ? b->owners[0] : 0;
+	b->valid = 1;
+}
+
+/* Whether a countable row of the block may have this owner hash. */
+static inline int matching_block_owner(const struct matching_block *b, uint32_t owner)
+{
+	unsigned hit = 0;
+	if (b->n_owners == 0)
+		return 0;
+	for (size_t k = 0; k < MATCHING_BLOCK_ROWS; k++)
+		hit |= b->owners[k] == owner;
+	return (int)hit;
+}
+
+/*
+ * matching_count_row() of a countable row with a distance limit that its
+ * block vouches for (the run's material, a price under the maximum that
+ * surely fits, an owner hash not the subject's, dates in reach; the
+ * subject has no limit): its quantity and grade, then its distance.
+ */
+static void matching_count_limited(struct matching_subj *s, struct matching_pass *p,
+				   const struct matching_row *r,
+				   const struct matching_listing *cand, size_t index,
+				   int8_t min_grade)
+{
+	int64_t lo, hi, limit = r->max_distance_km;
+	if (s->l->remaining < r->min_order_base || r->grade_rank < min_grade)
+		return;
+	matching_row_km_bounds(s, r, &lo, &hi);
+	if (lo > limit)
+		return;
+	if (hi <= limit)
+		p->compatible++;
+	else if (cand != NULL)
+		matching_pass_row(s, p, r, cand, index);
+}
+
+/*
+ * A whole block of a need's run of offers, counted as matching_pass_count()
+ * counts its rows one by one (m, stop, min_grade are its): 0 when the
+ * block cannot vouch for its rows (they are then counted one by one).
+ */
+static int matching_count_block(struct matching_subj *s, struct matching_pass *p,
+				const struct matching_run *run, size_t i, size_t base, unsigned m,
+				int64_t stop, int8_t min_grade)
+{
+	struct matching_block *b = &run->blocks[i / MATCHING_BLOCK_ROWS];
+	const struct matching_row *rows = run->rows;
+	size_t end = run->n - i < MATCHING_BLOCK_ROWS ? run->n : i + MATCHING_BLOCK_ROWS;
+	const int64_t left = s->l->remaining;
+
+	if (!b->valid)
+		matching_block_fill(b, &rows[i], end - i);
+	if (b->material != m || rows[end - 1].key >= stop || b->min_until <= s->now_ms ||
+	    b->max_from > s->l->needed_by_ms || matching_block_owner(b, s->row.owner_hash))
+		return 0;
+	if (b->max_min_order <= left && b->min_grade >= min_grade) {
+		p->compatible += b->n_plain;
+	} else {
+		size_t c = 0;
+		for (size_t k = 0; k < b->n_plain; k++)
+			c += (b->min_order[k] <= left) & (b->grade[k] >= min_grade);
+		p->compatible += c;
+	}
+	/* the rest in the rows' order, as one by one */
+	for (uint32_t o = b->other | b->limited; o != 0; o &= o - 1) {
+		size_t j = i + (size_t)__builtin_ctz(o);
+		const struct matching_row *r = &rows[j];
+		if (b->limited >> (j - i) & 1)
+			matching_count_limited(s, p, r, run->cands[j], base + j, min_grade);
+		else if (!(r->flags & MATCHING_ROW_SKIP))
+			matching_count_row(s, p, r, run->cands[j], base + j);
+	}
+	return 1;
+}
+
 /*
  * The rest of a run of offers for a need subject once the bound is full and
  * every price ahead is above it: none of them can rank among the best, so
@@ -575,6 +623,11 @@ static void matching_pass_count(struct matching_subj *s, struct matching_pass *p
 	}
 	for (; i < run->n; i++) {
 		const struct matching_row *r = &rows[i];
+		if (run->blocks && stop > 0 && i % MATCHING_BLOCK_ROWS == 0 &&
+		    matching_count_block(s, p, run, i, base, m, stop, min_grade)) {
+			i += MATCHING_BLOCK_ROWS - 1; /* past the end when it was the last */
+			continue;
+		}
 		if ((r->flags & mask) == want && r->key < stop && r->material == m &&
 		    r->owner_hash != owner) {
 			counted += (left >= r->min_order_base) & (r->grade_rank >= min_grade) &

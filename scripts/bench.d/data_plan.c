@@ -61,6 +61,7 @@ struct plan_list {
 	struct matching_listing *ls;
 	const struct matching_listing **ptrs;
 	struct matching_row *rows;
+	struct matching_block *blocks;
 	size_t n;
 };
 
@@ -71,6 +72,7 @@ static void plan_list_make(struct plan_list *pl, enum listing_kind kind, const s
 	pl->ls = calloc(pl->n ? pl->n : 1, sizeof(*pl->ls));
 	pl->ptrs = calloc(pl->n ? pl->n : 1, sizeof(*pl->ptrs));
 	pl->rows = calloc(pl->n ? pl->n : 1, sizeof(*pl->rows));
+	pl->blocks = calloc(MATCHING_BLOCKS(pl->n) + 1, sizeof(*pl->blocks));
 	for (size_t i = 0; i < pl->n; i++) {
 		const struct acct *a;
 		json_t *b = listing_body(kind, PROFILE_BACKGROUND, m, &a);
@@ -86,13 +88,12 @@ static void plan_list_make(struct plan_list *pl, enum listing_kind kind, const s
 /*
  * The engine's planning step alone, as server/engine/index.c makes it:
  * `cands` background listings of the other kind in key order with their
- * rows, one list per material (the material's, and with --substitutes yes
- * its substitutes' too, the candidates split evenly; needs as subjects then
- * accept substitutes), and matching_plan_runs, timed in thread CPU per
- * subject: new listings of --profile (default wide: crossing every
- * candidate on price) of --subject need|offer. --method full times
- * matching_plan over the same candidates instead: the plain plan that
- * offers and substitute-taking needs got before matching_plan_runs.
+ * rows and blocks (made by the first plan, as the index's are), one list per material (the
+ * material's, and with --substitutes yes its substitutes' too, the candidates split evenly; needs
+ * as subjects then accept substitutes), and matching_plan_runs, timed in thread CPU per subject:
+ * new listings of --profile (default wide: crossing every candidate on price) of --subject
+ * need|offer. --method full times matching_plan over the same candidates instead: the plain plan
+ * that offers and substitute-taking needs got before matching_plan_runs.
  */
 int cmd_plan(long ncand, long nsubj, const char *material, const char *subject, const char *profile,
 	     const char *substitutes, const char *method)
@@ -147,7 +148,8 @@ int cmd_plan(long ncand, long nsubj, const char *material, const char *subject, 
 	for (size_t k = 0; k < n_mats; k++) {
 		long share = ncand / (long)n_mats + ((long)k < ncand % (long)n_mats);
 		plan_list_make(&lists[k], ckind, mats[k], share, &seq);
-		runs[k] = (struct matching_run){lists[k].ptrs, lists[k].rows, lists[k].n};
+		runs[k] = (struct matching_run){lists[k].ptrs, lists[k].rows, lists[k].n,
+						lists[k].blocks};
 	}
 	const struct matching_listing **all = calloc((size_t)ncand + 1, sizeof(*all));
 	size_t n_all = 0;
@@ -198,6 +200,7 @@ int cmd_plan(long ncand, long nsubj, const char *material, const char *subject, 
 		free(lists[k].ls);
 		free(lists[k].ptrs);
 		free(lists[k].rows);
+		free(lists[k].blocks);
 	}
 	free(all);
 	free(ns);

@@ -19,6 +19,12 @@
 struct index_list {
 	const struct matching_listing **items; /* &entry->l */
 	struct matching_row *rows;	       /* rows[i] describes items[i]->l */
+	/*
+	 * What a plan counts of each MATCHING_BLOCK_ROWS rows at once, made
+	 * by the plan when stale: a change to a row marks its block stale, a
+	 * move of rows (an insertion or a removal) every block from there on.
+	 */
+	struct matching_block *blocks;
 	size_t n, cap;
 	int ascending;
 	int unsorted; /* appended while loading (index_load): in no order yet */
@@ -109,6 +115,7 @@ void index_free(struct index *ix)
 	for (size_t i = 0; i < ix->n_materials * 2; i++) {
 		free(ix->lists[i].items);
 		free(ix->lists[i].rows);
+		free(ix->lists[i].blocks);
 	}
 	for (size_t i = 0; i < ix->reps_size; i++)
 		free(ix->reps[i]);
@@ -208,9 +215,12 @@ static void index_list_add(struct index *ix, struct index_entry *e)
 {
 	struct index_list *l = index_list_of(ix, e);
 	if (l->n == l->cap) {
+		size_t had = MATCHING_BLOCKS(l->cap);
 		l->cap = l->cap ? l->cap * 2 : 64;
 		l->items = xrealloc(l->items, l->cap * sizeof(*l->items));
 		l->rows = xrealloc(l->rows, l->cap * sizeof(*l->rows));
+		l->blocks = xrealloc(l->blocks, MATCHING_BLOCKS(l->cap) * sizeof(*l->blocks));
+		memset(&l->blocks[had], 0, (MATCHING_BLOCKS(l->cap) - had) * sizeof(*l->blocks));
 	}
 	e->key = matching_row_key(&e->l);
 	if (ix->loading) {
@@ -218,6 +228,7 @@ static void index_list_add(struct index *ix, struct index_entry *e)
 		matching_row_fill(&l->rows[l->n], &e->l);
 		l->n++;
 		l->unsorted = 1;
+		matching_blocks_stale(l->blocks, l->n - 1, l->n);
 		return;
 	}
 	size_t at = index_lower(l, e->key, &e->l);
@@ -226,6 +237,7 @@ static void index_list_add(struct index *ix, struct index_entry *e)
 	l->items[at] = &e->l;
 	matching_row_fill(&l->rows[at], &e->l);
 	l->n++;
+	matching_blocks_stale(l->blocks, at, l->n);
 }
 
 static void index_list_del(struct index *ix, struct index_entry *e)
@@ -237,6 +249,7 @@ static void index_list_del(struct index *ix, struct index_entry *e)
 	memmove(&l->items[at], &l->items[at + 1], (l->n - at - 1) * sizeof(*l->items));
 	memmove(&l->rows[at], &l->rows[at + 1], (l->n - at - 1) * sizeof(*l->rows));
 	l->n--;
+	matching_blocks_stale(l->blocks, at, l->n);
 }
 
 void index_set_remaining(struct index *ix, struct index_entry *e, int64_t remaining)
@@ -244,8 +257,10 @@ void index_set_remaining(struct index *ix, struct index_entry *e, int64_t remain
 	struct index_list *l = index_list_of(ix, e);
 	size_t at = index_position(l, e);
 	e->l.remaining = remaining;
-	if (at < l->n)
+	if (at < l->n) {
 		matching_row_set_remaining(&l->rows[at], remaining);
+		matching_blocks_stale(l->blocks, at, at + 1);
+	}
 }
 
 /* A list's sort key, copied out so sorting reads one array. */
@@ -291,6 +306,7 @@ static void index_list_sort(struct index_list *l)
 	free(items);
 	free(rows);
 	l->unsorted = 0;
+	matching_blocks_stale(l->blocks, 0, l->n);
 }
 
 void index_load(struct index *ix, int on)
@@ -476,9 +492,11 @@ static void index_mark_failed(struct index *ix, const struct index_entry *subjec
 			continue;
 		struct index_list *l = index_list_of(ix, e);
 		size_t at = index_position(l, e);
-		if (at < l->n)
+		if (at < l->n) {
 			l->rows[at].flags = (uint8_t)(on ? l->rows[at].flags | MATCHING_ROW_SKIP
 							 : l->rows[at].flags & ~MATCHING_ROW_SKIP);
+			matching_blocks_stale(l->blocks, at, at + 1);
+		}
 	}
 }
 
@@ -491,13 +509,13 @@ size_t index_plan(struct index *ix, const struct index_entry *subject, int64_t n
 	size_t n_runs = 0;
 	const struct index_list *l = &ix->lists[subject->material * 2 + other];
 
-	runs[n_runs++] = (struct matching_run){l->items, l->rows, l->n};
+	runs[n_runs++] = (struct matching_run){l->items, l->rows, l->n, l->blocks};
 	/* A need that takes no substitute finds none of them compatible. */
 	for (size_t b = 0; b < ix->n_materials; b++) {
 		l = &ix->lists[b * 2 + other];
 		if (ix->substitutes[subject->material * ix->n_materials + b] && l->n > 0 &&
 		    (other == LISTING_NEED || subject->l.accept_substitutes))
-			runs[n_runs++] = (struct matching_run){l->items, l->rows, l->n};
+			runs[n_runs++] = (struct matching_run){l->items, l->rows, l->n, l->blocks};
 	}
 	index_mark_failed(ix, subject, 1);
 	size_t k =

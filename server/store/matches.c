@@ -113,10 +113,7 @@ void store_match_search(struct store *s, const struct store_match_query *q, stor
 		keys[n] = keys_matches_by(kbuf[n], "state", q->state), n++;
 	if (q->listing)
 		keys[n] = keys_matches_by(kbuf[n], "listing", q->listing), n++;
-	if (q->material)
-		keys[n] = keys_matches_by(kbuf[n], "material", q->material), n++;
-	if (q->province)
-		keys[n] = keys_matches_by(kbuf[n], "province", q->province), n++;
+	/* material and province are filters on the match's fields (no index) */
 	if (n == 0)
 		keys[n++] = KEY_MATCHES;
 	snprintf(lim, sizeof(lim), "%d", q->limit);
@@ -129,8 +126,10 @@ void store_match_search(struct store *s, const struct store_match_query *q, stor
 			      q->scope_provinces ? q->scope_provinces : "",
 			      q->scope_forums ? q->scope_forums : "",
 			      q->forum ? q->forum : "",
-			      STORE_MATCH_BUDGET};
-	store_fcall(s, "cm_match_search", 1, n, keys, 7, args, NULL, cb, arg);
+			      STORE_MATCH_BUDGET,
+			      q->material ? q->material : "",
+			      q->province ? q->province : ""};
+	store_fcall(s, "cm_match_search", 1, n, keys, 9, args, NULL, cb, arg);
 }
 
 void store_engine_listing(struct store *s, const char *id, store_cb cb, void *arg)

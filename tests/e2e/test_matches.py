@@ -557,6 +557,31 @@ class MatchFiltersTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
                     and fixtures.redis_hash(self.rc, "cm:match:" + m["id"]).get("approved_at")]
             self.assertEqual(self.ids(fixtures.matches_all(self.api, who)), mine, who)
 
+    def test_material_and_province_filter_the_fields(self):
+        """No index by material or province is written (the filters read the
+        match's fields); a craftmatchd of an older library, which names those
+        indexes as keys, gets the same answers as the filters give."""
+        self.assertEqual(self.rc.execute("KEYS", "cm:matches:material:*"), [])
+        self.assertEqual(self.rc.execute("KEYS", "cm:matches:province:*"), [])
+
+        def page(keys, material="", province=""):
+            out = self.rc.execute("FCALL", "cm_match_search", str(len(keys)), *keys, "", "100",
+                                  "all", "", "", "", "5000", material, province)
+            return [row[0].decode() if isinstance(row[0], bytes) else row[0] for row in out[1]]
+
+        for material, province in (("rattan", ""), ("copper", ""), ("", "NB"), ("", "HN"),
+                                   ("rattan", "NB"), ("kaolin", "")):
+            legacy = ((["cm:matches:material:" + material] if material else [])
+                      + (["cm:matches:province:" + province] if province else []))
+            new = page(["cm:matches"], material, province)
+            self.assertEqual(page(legacy), new, (material, province))
+            self.assertEqual(page(["cm:matches:state:proposed"] + legacy),
+                             page(["cm:matches:state:proposed"], material, province))
+            self.assertEqual(new, self.ids(fixtures.matches_all(
+                self.api, self.admin, **({"material": material} if material else {}),
+                **({"province": province} if province else {}))))
+        self.assertTrue(page(["cm:matches:material:rattan"]))
+
     def test_filters(self):
         m1, = self.of(self.n1["id"])
         m2, = self.of(self.n2["id"])

@@ -98,7 +98,7 @@ static void test_plan_runs_same_allocations(void **state)
 {
 	(void)state;
 	uint64_t x = 0x2545F4914F6CDD1Dull;
-	int pruned[2] = {0, 0}, stopped = 0, merged = 0, deep = 0, by_rep = 0;
+	int pruned[2] = {0, 0}, stopped = 0, merged = 0, deep = 0, by_rep = 0, blocked = 0;
 	/* owners' records: none, good, bad, and two equal by the rule (1/2) */
 	static const struct matching_rep reps[] = {{9, 10}, {0, 3}, {1, 2}, {0, 0}, {3, 4}};
 	for (int world = 0; world < 1200; world++) {
@@ -110,7 +110,14 @@ static void test_plan_runs_same_allocations(void **state)
 		struct matching_listing *ls[3];
 		const struct matching_listing **cands[3];
 		struct matching_row *rows[3];
+		struct matching_block *blocks[3];
 		struct matching_run runs[3];
+		/*
+		 * Calm worlds: every offer available from before now until
+		 * after every deadline, so whole blocks pass the date filters
+		 * and are counted at once (the others are read row by row).
+		 */
+		int calm = world % 4 == 2; /* needs as subjects */
 		const struct matching_listing **all;
 		char id[32];
 
@@ -123,6 +130,11 @@ static void test_plan_runs_same_allocations(void **state)
 			for (size_t i = 0; i < m; i++) {
 				snprintf(id, sizeof(id), "lst_%zu_%zu", r, i);
 				ls[r][i] = world_listing(&x, ckind, id, mats[r]);
+				if (calm && ckind == LISTING_OFFER) {
+					ls[r][i].available_from_ms = NOW - DAY;
+					if (ls[r][i].available_until_ms != 0)
+						ls[r][i].available_until_ms = NOW + 400 * DAY;
+				}
 				if (world % 5 == 0) /* many small ones: deep allocations */
 					ls[r][i].remaining /= 40;
 				if (world % 7 == 3) {
@@ -150,7 +162,10 @@ static void test_plan_runs_same_allocations(void **state)
 				if (xorshift(&x) % 30 == 0)
 					rows[r][i].flags |= MATCHING_ROW_SKIP;
 			}
-			runs[r] = (struct matching_run){cands[r], rows[r], m};
+			/* blocks in most worlds: the count must not change with them */
+			blocks[r] =
+			    world % 8 == 7 ? NULL : calloc(MATCHING_BLOCKS(m), sizeof(**blocks));
+			runs[r] = (struct matching_run){cands[r], rows[r], m, blocks[r]};
 			n += m;
 		}
 		all = calloc(n, sizeof(*all));
@@ -160,6 +175,11 @@ static void test_plan_runs_same_allocations(void **state)
 				all[n] = rows[r][i].flags & MATCHING_ROW_SKIP ? NULL : cands[r][i];
 
 		struct matching_listing subj = world_listing(&x, skind, "lst_subject", mats[0]);
+		if (calm && skind == LISTING_NEED) {
+			subj.needed_by_ms = NOW + 60 * DAY;
+			if (xorshift(&x) % 2)
+				subj.max_distance_km = 0;
+		}
 		if (world % 7 == 3) {
 			subj.lon_udeg = LON0;
 			subj.has_location = 1;
@@ -187,6 +207,39 @@ static void test_plan_runs_same_allocations(void **state)
 		    matching_plan_runs(&subj, runs, n_runs, NOW, RATE, fast, max_out, &considered);
 		assert_int_equal(kf, kp);
 		assert_same_allocs(full, fast, kf);
+		/* again, with the blocks the first plan made */
+		kp = matching_plan_runs(&subj, runs, n_runs, NOW, RATE, fast, max_out, NULL);
+		assert_int_equal(kf, kp);
+		assert_same_allocs(full, fast, kf);
+		/*
+		 * Then change some rows as the index does (a remaining, a skip
+		 * mark), marking their blocks stale, and plan again.
+		 */
+		for (size_t r = 0; r < n_runs; r++)
+			for (size_t i = 0; i < runs[r].n; i++) {
+				if (xorshift(&x) % 10 != 0)
+					continue;
+				struct matching_listing *l =
+				    (struct matching_listing *)(uintptr_t)cands[r][i];
+				if (xorshift(&x) % 2) {
+					l->remaining = l->remaining / 2;
+					matching_row_set_remaining(&rows[r][i], l->remaining);
+				} else {
+					rows[r][i].flags ^= MATCHING_ROW_SKIP;
+				}
+				matching_blocks_stale(blocks[r], i, i + 1);
+			}
+		n = 0;
+		for (size_t r = 0; r < n_runs; r++)
+			for (size_t i = 0; i < runs[r].n; i++, n++)
+				all[n] = rows[r][i].flags & MATCHING_ROW_SKIP ? NULL : cands[r][i];
+		kf = matching_plan(&subj, all, n, NOW, RATE, full, max_out, NULL);
+		kp = matching_plan_runs(&subj, runs, n_runs, NOW, RATE, fast, max_out, NULL);
+		assert_int_equal(kf, kp);
+		assert_same_allocs(full, fast, kf);
+		for (size_t r = 0; r < n_runs; r++)
+			for (size_t b = 0; blocks[r] && b < MATCHING_BLOCKS(runs[r].n); b++)
+				blocked |= calm && blocks[r][b].valid;
 
 		/* what the world exercised */
 		if (kf > 0 && considered < full[0].compatible)
@@ -208,6 +261,7 @@ static void test_plan_runs_same_allocations(void **state)
 			free(ls[r]);
 			free(cands[r]);
 			free(rows[r]);
+			free(blocks[r]);
 		}
 	}
 	/* the worlds do exercise every fast path */
@@ -216,7 +270,67 @@ static void test_plan_runs_same_allocations(void **state)
 	assert_true(stopped);
 	assert_true(merged);
 	assert_true(deep);
-	assert_true(by_rep); /* reputation broke ties */
+	assert_true(by_rep);  /* reputation broke ties */
+	assert_true(blocked); /* calm worlds' plans counted by blocks */
+}
+
+/*
+ * A need's plan counts the offers past its bound by blocks: a block made
+ * by one plan stands for its rows in the next, so a row changed without
+ * marking its block stale is not seen (what the index must never do), and
+ * once marked it is, and the count is the full plan's again.
+ */
+static void test_blocks_stand_for_their_rows(void **state)
+{
+	(void)state;
+	enum { N = 200 };
+	static struct matching_listing ls[N];
+	const struct matching_listing *cands[N];
+	struct matching_row rows[N];
+	struct matching_block blocks[MATCHING_BLOCKS(N)];
+	char id[32];
+
+	memset(blocks, 0, sizeof(blocks));
+	for (size_t i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "lst_o%zu", i);
+		/* dearer by 100 VND/kg each: the bound is full after the first few */
+		ls[i] = offer(id, 1000, 1000 + 100 * (int64_t)i, 1);
+		if (i % 7 == 3)
+			ls[i].max_distance_km = 500; /* limited rows, measured */
+		if (i % 5 == 1)
+			ls[i].min_order_base = 600; /* above a small need's quantity */
+		cands[i] = &ls[i];
+		matching_row_fill(&rows[i], &ls[i]);
+	}
+	struct matching_run run = {cands, rows, N, blocks};
+	struct matching_listing n = need("lst_n", 100000);
+	struct matching_alloc out[5], full[5];
+
+	assert_int_equal(matching_plan(&n, cands, N, NOW, RATE, full, 5, NULL), 5);
+	assert_int_equal(matching_plan_runs(&n, &run, 1, NOW, RATE, out, 5, NULL), 5);
+	assert_same_allocs(full, out, 5);
+	assert_int_equal(out[0].compatible, N);
+	assert_true(blocks[MATCHING_BLOCKS(N) - 1].valid);
+
+	/* a small need: the minimum orders refuse a fifth, counted per block */
+	n.remaining = 500;
+	assert_int_equal(matching_plan(&n, cands, N, NOW, RATE, full, 5, NULL), 1);
+	assert_int_equal(matching_plan_runs(&n, &run, 1, NOW, RATE, out, 5, NULL), 1);
+	assert_same_allocs(full, out, 1);
+	assert_int_equal(out[0].compatible, N - N / 5);
+	n.remaining = 100000;
+
+	/* row 152 empties behind its block's back: the block still counts it */
+	ls[152].remaining = 0;
+	matching_row_set_remaining(&rows[152], 0);
+	assert_int_equal(matching_plan_runs(&n, &run, 1, NOW, RATE, out, 5, NULL), 5);
+	assert_int_equal(out[0].compatible, N);
+	/* marked stale, it is read again: the full plan's count */
+	matching_blocks_stale(blocks, 152, 153);
+	assert_int_equal(matching_plan(&n, cands, N, NOW, RATE, full, 5, NULL), 5);
+	assert_int_equal(matching_plan_runs(&n, &run, 1, NOW, RATE, out, 5, NULL), 5);
+	assert_same_allocs(full, out, 5);
+	assert_int_equal(out[0].compatible, N - 1);
 }
 
 /* A row is what the plan reads of its listing, and keys order the runs. */
@@ -259,7 +373,7 @@ static void test_rows(void **state)
 	struct matching_row orow, nrow;
 	matching_row_fill(&orow, &o3);
 	matching_row_fill(&nrow, &n3);
-	struct matching_run orun = {oc, &orow, 1}, nrun = {nc, &nrow, 1};
+	struct matching_run orun = {oc, &orow, 1, NULL}, nrun = {nc, &nrow, 1, NULL};
 	struct matching_alloc out[1];
 	assert_int_equal(matching_plan(&n3, oc, 1, NOW, RATE, out, 1, NULL), 0);
 	assert_int_equal(matching_plan_runs(&n3, &orun, 1, NOW, RATE, out, 1, NULL), 0);
@@ -276,6 +390,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_plan_runs_same_allocations),
 	    cmocka_unit_test(test_rows),
+	    cmocka_unit_test(test_blocks_stand_for_their_rows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

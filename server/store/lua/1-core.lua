@@ -28,9 +28,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 17
+local LIBRARY_VERSION = 18
 local LIBRARY_SERVES_FROM = 17
-local LIBRARY_HASH = 'b16542d85513215a8d7d9517db8499e11c11eb74573a4df0cbf6ee8168ee8d08'
+local LIBRARY_HASH = '93845c12aa8374054075a085292a26aa284f08ca6505712470ca5312a628bf24'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{

@@ -6,9 +6,13 @@
 -- updated_at, approved_at, reviewed_by, reason, need_accepted,
 -- offer_accepted, delivered, expires_at, by.
 -- Indexes (sorted sets by seq): cm:matches, cm:matches:state:<s>,
--- cm:matches:listing:<id>, cm:matches:account:<id>,
--- cm:matches:material:<code>, cm:matches:province:<code>;
--- cm:match_expiry by deadline.
+-- cm:matches:listing:<id>, cm:matches:account:<id>; cm:match_expiry by
+-- deadline. Each is read: the list's filters and a party's own matches
+-- (cm_match_search), a listing's end (listing_end_matches, the forums),
+-- expiry. Material and province are filters on the match's own fields
+-- instead (libraries before 17 also wrote cm:matches:material:<code> and
+-- cm:matches:province:<code>; nothing reads those any more, and they may
+-- be deleted).
 --
 -- cm:pairs:failed hash: field "need|offer", value "NEED_VERSION OFFER_VERSION",
 -- the two listings' versions when a match of the pair last failed
@@ -188,13 +192,7 @@ local function match_propose(now, maxlen, expires, args, i, batch, ctx)
     redis.call('HSET', mkey, unpack(fields))
     local idx = { 'cm:matches', 'cm:matches:state:proposed',
         'cm:matches:listing:' .. nid, 'cm:matches:listing:' .. oid,
-        'cm:matches:account:' .. m.need_owner, 'cm:matches:account:' .. m.offer_owner,
-        'cm:matches:material:' .. m.material,
-        'cm:matches:province:' .. m.need_province }
-    -- both sides of one province: one entry (a second ZADD changes nothing)
-    if m.offer_province ~= m.need_province then
-      idx[#idx + 1] = 'cm:matches:province:' .. m.offer_province
-    end
+        'cm:matches:account:' .. m.need_owner, 'cm:matches:account:' .. m.offer_owner }
     for _, k in ipairs(idx) do
       if ctx then ctx_zadd(ctx, k, seq, mid) else redis.call('ZADD', k, seq, mid) end
     end
@@ -443,18 +441,31 @@ end
 -- cm_match_search: one page of matches the caller may see.
 -- KEYS: index sets to intersect (at least one)
 -- ARGV: cursor ('' first page), limit, mode ('all' | 'party' | 'scope'),
---       scope provinces csv, scope forums csv, forum filter ('' none), budget
+--       scope provinces csv, scope forums csv, forum filter ('' none), budget,
+--       material filter ('' none), province filter ('' none: either side's)
+-- A craftmatchd of a library before 17 passes those two as the keys of the
+-- indexes that were: they are taken as the same filters.
 -- → { next cursor or '', { { id, values in MATCH_VIEW order }... } }
 redis.register_function{
   function_name = 'cm_match_search',
   callback = function(keys, args)
     local mode, forum = args[3], args[6]
+    local material, province = args[8] or '', args[9] or ''
     local provs, forums = csv_set(args[4]), csv_set(args[5])
-    return scan_page(keys, args[1], tonumber(args[2]), tonumber(args[7]), function(id)
+    local sets = {}
+    for _, k in ipairs(keys) do
+      if string.sub(k, 1, 20) == 'cm:matches:material:' then material = string.sub(k, 21)
+      elseif string.sub(k, 1, 20) == 'cm:matches:province:' then province = string.sub(k, 21)
+      else sets[#sets + 1] = k end
+    end
+    if #sets == 0 then sets[1] = 'cm:matches' end
+    return scan_page(sets, args[1], tonumber(args[2]), tonumber(args[7]), function(id)
       local v = redis.call('HMGET', 'cm:match:' .. id, unpack(MATCH_VIEW))
       -- v[6..9]: provinces and forums; v[16]: approved_at
       if not v[1] then return nil end
       if forum ~= '' and v[8] ~= forum and v[9] ~= forum then return nil end
+      if material ~= '' and v[10] ~= material then return nil end
+      if province ~= '' and v[6] ~= province and v[7] ~= province then return nil end
       if mode == 'party' and not v[16] then return nil end
       if mode == 'scope' and not (provs[v[6]] or provs[v[7]] or
           (v[8] and forums[v[8]]) or (v[9] and forums[v[9]])) then return nil end
