@@ -28,9 +28,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 16
+local LIBRARY_VERSION = 17
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = '2efb2700219223651a6636ebe08d7c02f5977eee96953ddc408e8f7ace037827'
+local LIBRARY_HASH = 'ae27e6c914ad343b1e5f7323b7facc8c3e69de5b5260cc2b42fe3de3482af978'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
@@ -42,6 +42,14 @@ redis.register_function{
 }
 
 -- Shared helpers ------------------------------------------------------------
+
+-- The writes cm_as (2-accounts.lua) may run on the strength of a credential
+-- it checks in the same call: each is registered as itself too.
+local AS_WRITES = {}
+local function register_write(name, fn)
+  AS_WRITES[name] = fn
+  redis.register_function(name, fn)
+end
 
 local EVENTS = 'cm:events'
 -- Approximate cap on the event stream; craftmatchd passes its configured
