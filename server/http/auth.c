@@ -33,35 +33,57 @@ struct auth_ctx {
 
 /*
  * Parsed account documents by credential (a token's or a session's hash),
- * direct-mapped (the keys hold a SHA-256, so any bits of them spread evenly). An entry is used only
- * when Redis answered with the very same document text: any change to the account is parsed afresh,
- * and nothing outlives what Redis says. The process's app owns it (app->auth_cache), made on first
- * use.
+ * in sets of AUTH_CACHE_WAYS entries (the keys hold a SHA-256, so any bits
+ * of them spread evenly). A read uses an entry only when Redis answered with
+ * the very same document text: any change to the account is parsed afresh.
+ * A write (ROUTE_ONE_TRIP) runs on the entry as it is, and its function
+ * checks in Redis that the credential, the account and its version still
+ * stand (cm_as), so nothing outlives what Redis says there either. The
+ * process's app owns it (app->auth_cache), made on first use: 8,192 entries,
+ * about 1 MB; credentials beyond that take two round trips per write.
  */
-#define AUTH_CACHE_SLOTS 1024
+#define AUTH_CACHE_SETS 2048
+#define AUTH_CACHE_WAYS 4
 
 struct auth_slot {
 	char key[AUTH_KEY_MAX];
 	char *text;
 	json_t *account;
 	/* What Redis last said of the credential, for a write that checks it
-	 * itself (ROUTE_ONE_TRIP): its token, the account's id and version. */
+	 * itself (ROUTE_ONE_TRIP): its token and the account's version. */
 	char *token_id;
 	char version[24]; /* "" when not known */
 };
 
 struct auth_cache {
-	struct auth_slot slots[AUTH_CACHE_SLOTS];
+	struct auth_slot slots[AUTH_CACHE_SETS][AUTH_CACHE_WAYS];
+	unsigned char next[AUTH_CACHE_SETS]; /* the way each set replaces next */
 };
 
-static struct auth_slot *auth_slot_of(struct app *app, const char *key)
+/* The entry of key, or NULL; with make, the entry to fill (key's, a free one, or the next to
+ * replace). */
+static struct auth_slot *auth_slot_of(struct app *app, const char *key, int make)
 {
 	size_t len = strlen(key), h = 0;
 	if (app->auth_cache == NULL)
 		app->auth_cache = xcalloc(1, sizeof(*app->auth_cache));
 	for (size_t i = len > 8 ? len - 8 : 0; i < len; i++)
 		h = h * 31 + (unsigned char)key[i];
-	return &app->auth_cache->slots[h % AUTH_CACHE_SLOTS];
+	struct auth_cache *c = app->auth_cache;
+	size_t set = h % AUTH_CACHE_SETS;
+	struct auth_slot *free_slot = NULL;
+	for (size_t w = 0; w < AUTH_CACHE_WAYS; w++) {
+		struct auth_slot *s = &c->slots[set][w];
+		if (s->text && strcmp(s->key, key) == 0)
+			return s;
+		if (s->text == NULL && free_slot == NULL)
+			free_slot = s;
+	}
+	if (!make)
+		return NULL;
+	if (free_slot)
+		return free_slot;
+	return &c->slots[set][c->next[set]++ % AUTH_CACHE_WAYS];
 }
 
 static void auth_slot_clear(struct auth_slot *s)
@@ -78,7 +100,7 @@ static void auth_slot_clear(struct auth_slot *s)
  */
 static json_t *auth_account(struct app *app, const char *key, const json_t *v)
 {
-	struct auth_slot *s = auth_slot_of(app, key);
+	struct auth_slot *s = auth_slot_of(app, key, 1);
 	const char *doc = store_field_str(v, SCF_DOC);
 	const char *token = store_field_str(v, SCF_TOKEN);
 	const char *version = store_field_str(v, SCF_VERSION);
@@ -107,8 +129,8 @@ static json_t *auth_account(struct app *app, const char *key, const json_t *v)
 /* Forgets what Redis last said of credential key (it is no longer known). */
 static void auth_forget(struct app *app, const char *key)
 {
-	struct auth_slot *s = auth_slot_of(app, key);
-	if (strcmp(s->key, key) == 0)
+	struct auth_slot *s = auth_slot_of(app, key, 0);
+	if (s)
 		auth_slot_clear(s);
 }
 
@@ -117,8 +139,9 @@ void auth_cache_free(struct app *app)
 	struct auth_cache *c = app->auth_cache;
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < AUTH_CACHE_SLOTS; i++)
-		auth_slot_clear(&c->slots[i]);
+	for (size_t i = 0; i < AUTH_CACHE_SETS; i++)
+		for (size_t w = 0; w < AUTH_CACHE_WAYS; w++)
+			auth_slot_clear(&c->slots[i][w]);
 	free(c);
 	app->auth_cache = NULL;
 }
@@ -309,9 +332,8 @@ static int auth_optimistic(struct http_req *r, const char *key, int session, con
 {
 	if (!(r->route->flags & ROUTE_ONE_TRIP))
 		return 0;
-	struct auth_slot *s = auth_slot_of(r->app, key);
-	if (s->account == NULL || strcmp(s->key, key) != 0 || s->version[0] == '\0' ||
-	    s->token_id == NULL)
+	struct auth_slot *s = auth_slot_of(r->app, key, 0);
+	if (s == NULL || s->version[0] == '\0' || s->token_id == NULL)
 		return 0;
 	const char *id = json_string_value(json_object_get(s->account, "id"));
 	if (id == NULL || strlen(id) >= sizeof(r->as->account))

@@ -4,7 +4,7 @@ revocation and suspension still stop the very next write on every node.
 
 Two craftmatchd on one Redis. A credential seen once by node A lets A run its
 later writes (POST /v1/needs and /v1/offers, PATCH and DELETE
-/v1/listings/{id}) on the account it last saw, the write's own function
+/v1/listings/{id}, the match actions, the forum writes) on the account it last saw, the write's own function
 checking the credential in the same atomic call. Proves:
 - after a warm-up, a write asks Redis nothing read-only: no cm_auth
   (FCALL_RO) per POST, one FCALL each;
@@ -147,6 +147,30 @@ class OneTripTest(fixtures.ApiTestCase):
         self.assertProblemResp(resp, 412)
         resp = self.api.call(v, "POST", "/v1/offers", fixtures.offer_body())
         self.assertProblemResp(resp, 403)
+
+    def test_forum_and_match_writes_revoked_through_another_node(self):
+        mod = self.api.make_actor(self.admin, "admin", label="second admin")
+        forum = self.api.create_forum(mod)  # through node A: the token is seen there
+        self.assertEqual(self.api.call(mod, "PATCH", "/v1/forums/" + forum["id"],
+                                       {"venue": "Nhà văn hoá"})[0], 200)
+        resp = self.api_b.call(self.admin, "DELETE", "/v1/tokens/" + mod.token_id)
+        self.assertEqual(resp[0], 204, resp[2])
+        before = dump_all(self.rc)
+        path = "/v1/forums/" + forum["id"]
+        for what, resp in [
+                ("open", self.api.call(mod, "POST", path + "/open")),
+                ("cancel", self.api.call(mod, "POST", path + "/cancel")),
+                ("PATCH", self.api.call(mod, "PATCH", path, {"venue": "Đình làng"})),
+                ("POST /v1/forums", self.api.call(mod, "POST", "/v1/forums",
+                                                  fixtures.forum_body())),
+                ("approve-batch", self.api.call(mod, "POST", path + "/approve-batch",
+                                                {"matches": []})),
+                ("approve a match", self.api.call(mod, "POST",
+                                                  "/v1/matches/mat_0000000000000000000000/approve")),
+        ]:
+            with self.subTest(what):
+                self.assert401(resp)
+        self.assertEqual(dump_diff(before, dump_all(self.rc)), "")
 
     def test_session_signed_out_through_another_node(self):
         v = self.api.make_actor(self.admin, "village")
