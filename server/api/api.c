@@ -61,6 +61,10 @@ void api_as_begin(struct http_req *r)
 
 void api_as_end(struct http_req *r)
 {
+	/* The call inside API_WRITE must have sent its write at once, carrying
+	 * r->as: a write sent later would go unchecked. */
+	if (r->as && r->app->store->as == r->as)
+		abort();
 	store_as(r->app->store, NULL);
 }
 
