@@ -4,7 +4,8 @@ revocation and suspension still stop the very next write on every node.
 
 Two craftmatchd on one Redis. A credential seen once by node A lets A run its
 later writes (POST /v1/needs and /v1/offers, PATCH and DELETE
-/v1/listings/{id}, the match actions, the forum writes) on the account it last saw, the write's own function
+/v1/listings/{id}, the match actions, the forum writes, the account and token
+writes) on the account it last saw, the write's own function
 checking the credential in the same atomic call. Proves:
 - after a warm-up, a write asks Redis nothing read-only: no cm_auth
   (FCALL_RO) per POST, one FCALL each;
@@ -148,9 +149,11 @@ class OneTripTest(fixtures.ApiTestCase):
         resp = self.api.call(v, "POST", "/v1/offers", fixtures.offer_body())
         self.assertProblemResp(resp, 403)
 
-    def test_forum_and_match_writes_revoked_through_another_node(self):
+    def test_forum_match_account_token_writes_revoked_through_another_node(self):
         mod = self.api.make_actor(self.admin, "admin", label="second admin")
         forum = self.api.create_forum(mod)  # through node A: the token is seen there
+        v = self.api.make_actor(mod, "village")
+        spare = self.api.issue_token(mod, v.id)
         self.assertEqual(self.api.call(mod, "PATCH", "/v1/forums/" + forum["id"],
                                        {"venue": "Nhà văn hoá"})[0], 200)
         resp = self.api_b.call(self.admin, "DELETE", "/v1/tokens/" + mod.token_id)
@@ -167,6 +170,13 @@ class OneTripTest(fixtures.ApiTestCase):
                                                 {"matches": []})),
                 ("approve a match", self.api.call(mod, "POST",
                                                   "/v1/matches/mat_0000000000000000000000/approve")),
+                ("POST /v1/accounts", self.api.call(mod, "POST", "/v1/accounts",
+                                                    fixtures.account_body("village"))),
+                ("PATCH /v1/accounts", self.api.call(mod, "PATCH", "/v1/accounts/" + v.id,
+                                                     {"suspended": True})),
+                ("POST /v1/tokens", self.api.call(mod, "POST", "/v1/tokens",
+                                                  {"account_id": v.id})),
+                ("DELETE /v1/tokens", self.api.call(mod, "DELETE", "/v1/tokens/" + spare["id"])),
         ]:
             with self.subTest(what):
                 self.assert401(resp)

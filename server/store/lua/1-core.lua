@@ -30,7 +30,7 @@ only when LIBRARY_SERVES_FROM is at most its own version.
 
 local LIBRARY_VERSION = 17
 local LIBRARY_SERVES_FROM = 6
-local LIBRARY_HASH = 'ae27e6c914ad343b1e5f7323b7facc8c3e69de5b5260cc2b42fe3de3482af978'
+local LIBRARY_HASH = '7e89370e49b5a3e86aeb85231ffdf33ff08a27abe7a8cac003a19b5ab816164c'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{

@@ -5,7 +5,7 @@
 -- ARGV: id, doc, role, province, scope_provinces, scope_forums, now_ms,
 --       created_by, events_maxlen, [fingerprint], forum, fold
 -- (fold: the name folded for search, common/textfold.h)
-redis.register_function('cm_account_create', function(keys, args)
+register_write('cm_account_create', function(keys, args)
   local id, doc, role, province = args[1], args[2], args[3], args[4]
   local replay = idem_check(keys[3], args[10], id, 'account')
   if type(replay) == 'table' then return replay end
@@ -88,7 +88,7 @@ end)
 -- cm_token_create
 -- KEYS: token (by hash), token id, account's token set, account, [idempotency]
 -- ARGV: id, account id, hash, name, now_ms, created_by, events_maxlen, [fingerprint]
-redis.register_function('cm_token_create', function(keys, args)
+register_write('cm_token_create', function(keys, args)
   local id, account = args[1], args[2]
   if redis.call('EXISTS', keys[4]) == 0 then
     return redis.error_reply('CM_NOTFOUND no such account')
@@ -118,7 +118,7 @@ end
 
 -- cm_token_revoke
 -- KEYS: token id  ARGV: caller account id, caller may revoke any (1/0), events_maxlen
-redis.register_function('cm_token_revoke', function(keys, args)
+register_write('cm_token_revoke', function(keys, args)
   local t = redis.call('HMGET', keys[1], 'hash', 'account')
   if not t[1] then return redis.error_reply('CM_NOTFOUND no such token') end
   if t[2] ~= args[1] and args[2] ~= '1' then
