@@ -120,8 +120,8 @@ void accounts_create(struct http_req *r)
 	struct accounts_ctx *c = xcalloc(1, sizeof(*c));
 	c->r = r;
 	c->doc = doc;
-	store_account_create(r->app->store, id, doc, api_account_id(r), &idem.idem,
-			     accounts_created, c);
+	API_WRITE(r, store_account_create(r->app->store, id, doc, api_account_id(r), &idem.idem,
+					  accounts_created, c));
 }
 
 static void accounts_got(const struct store_reply *res, void *arg)
@@ -429,9 +429,9 @@ static void accounts_patch_loaded(const struct store_reply *res, void *arg)
 	/* Written only if the account is still at the version it was read at. */
 	char expected[24];
 	snprintf(expected, sizeof(expected), "%" PRId64, version);
-	store_account_update(r->app->store, c->id, c->doc, expected,
-			     json_is_true(json_object_get(c->doc, "suspended")), api_account_id(r),
-			     accounts_patched, c);
+	API_WRITE(r, store_account_update(r->app->store, c->id, c->doc, expected,
+					  json_is_true(json_object_get(c->doc, "suspended")),
+					  api_account_id(r), accounts_patched, c));
 }
 
 void accounts_patch(struct http_req *r)

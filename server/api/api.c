@@ -16,6 +16,7 @@
 #include "common/provinces.h"
 #include "common/textfold.h"
 #include "common/xalloc.h"
+#include "server/app.h"
 #include "server/http/request.h"
 
 void api_reply_store_error(struct http_req *r, const struct store_reply *res)
@@ -41,10 +42,30 @@ void api_reply_store_error(struct http_req *r, const struct store_reply *res)
 	case STORE_UNAVAILABLE:
 		http_reply_unavailable(r, msg);
 		return;
+	case STORE_REAUTH:
+		/* Only a write made on a credential not yet checked for this request
+		 * answers this; such an answer waits for auth.c, which asks Redis
+		 * again and builds the request afresh: this text is never sent. */
+		http_reply_problem(r, 401, "unauthorized", NULL, "the credential changed");
+		return;
 	case STORE_FAILED:
 		break;
 	}
 	http_reply_problem(r, 500, "internal", NULL, "the store failed; see the server log");
+}
+
+void api_as_begin(struct http_req *r)
+{
+	store_as(r->app->store, r->as);
+}
+
+void api_as_end(struct http_req *r)
+{
+	/* The call inside API_WRITE must have sent its write at once, carrying
+	 * r->as: a write sent later would go unchecked. */
+	if (r->as && r->app->store->as == r->as)
+		abort();
+	store_as(r->app->store, NULL);
 }
 
 enum account_role api_role(const struct http_req *r)

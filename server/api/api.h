@@ -17,6 +17,21 @@ struct http_req;
 /* Answers a failed store call with the fitting problem (404, 409, 503, ...). */
 void api_reply_store_error(struct http_req *r, const struct store_reply *res);
 
+/*
+ * The one store write of a ROUTE_ONE_TRIP route's handler, made as
+ * API_WRITE(r, store_listing_create(...)): when the request runs on the
+ * account last seen for its credential (r->as, server/http/auth.c), the
+ * write carries the credential and cm_as checks it in the same call.
+ */
+void api_as_begin(struct http_req *r);
+void api_as_end(struct http_req *r);
+#define API_WRITE(r, call)                                                                         \
+	do {                                                                                       \
+		api_as_begin(r);                                                                   \
+		call;                                                                              \
+		api_as_end(r);                                                                     \
+	} while (0)
+
 /* The caller's role (the request has passed authentication). */
 enum account_role api_role(const struct http_req *r);
 const char *api_account_id(const struct http_req *r);

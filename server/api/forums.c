@@ -213,9 +213,10 @@ static void forums_create_store(struct forums_create_ctx *c)
 	struct http_req *r = c->r;
 	int64_t closes_at = 0;
 	forum_closes_at(c->doc, &closes_at);
-	store_forum_create(r->app->store, json_string_value(json_object_get(c->doc, "id")), c->doc,
-			   json_string_value(json_object_get(c->doc, "organiser")), c->provinces,
-			   closes_at, api_account_id(r), &c->idem.idem, forums_created, c);
+	API_WRITE(r, store_forum_create(
+			 r->app->store, json_string_value(json_object_get(c->doc, "id")), c->doc,
+			 json_string_value(json_object_get(c->doc, "organiser")), c->provinces,
+			 closes_at, api_account_id(r), &c->idem.idem, forums_created, c));
 }
 
 /* An admin named another organiser: it must be a moderator or an admin. */
@@ -399,8 +400,8 @@ static void forums_patch_loaded(struct http_req *r, const char *id, json_t *doc,
 	forum_provinces_csv(next, provinces, sizeof(provinces));
 	int64_t closes_at = 0;
 	forum_closes_at(next, &closes_at);
-	store_forum_update(r->app->store, id, api_account_id(r), expected, next, provinces,
-			   closes_at, forums_written, r);
+	API_WRITE(r, store_forum_update(r->app->store, id, api_account_id(r), expected, next,
+					provinces, closes_at, forums_written, r));
 	json_decref(next);
 }
 
@@ -442,8 +443,8 @@ static void forums_act_loaded(struct http_req *r, const char *id, json_t *doc, c
 	c->r = r;
 	c->t = forum_transition_find(action);
 	snprintf(c->id, sizeof(c->id), "%s", id);
-	store_forum_transition(r->app->store, id, c->t, api_account_id(r), expected, &idem.idem,
-			       forums_acted, c);
+	API_WRITE(r, store_forum_transition(r->app->store, id, c->t, api_account_id(r), expected,
+					    &idem.idem, forums_acted, c));
 }
 
 /* One route per transition; the table in common/forum.c says what each does. */
@@ -616,8 +617,8 @@ static void forums_review_loaded(struct http_req *r, const char *id, json_t *doc
 	json_t *v;
 	json_array_foreach(c->matches, i, v) ids[i] = json_string_value(v);
 	int64_t expires = clock_now_ms() + (int64_t)r->app->cfg.review_timeout_s * 1000;
-	store_forum_review(r->app->store, id, c->action, api_account_id(r), c->reason, expires, ids,
-			   n, &c->idem.idem, forums_reviewed, c);
+	API_WRITE(r, store_forum_review(r->app->store, id, c->action, api_account_id(r), c->reason,
+					expires, ids, n, &c->idem.idem, forums_reviewed, c));
 	free(ids);
 }
 

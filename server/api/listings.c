@@ -215,7 +215,8 @@ static void listings_post(struct http_req *r, enum listing_kind kind)
 		listings_ctx_free(c);
 		return;
 	}
-	listings_write_new(r->app->store, doc, r->account, &idem.idem, listings_created, c);
+	API_WRITE(
+	    r, listings_write_new(r->app->store, doc, r->account, &idem.idem, listings_created, c));
 }
 
 void listings_write_new(struct store *s, json_t *doc, const json_t *owner,
@@ -519,9 +520,9 @@ static void listings_patch_loaded(struct http_req *r, const json_t *row)
 	const char *owner_name = store_field_str(row, SLF_OWNER_NAME);
 	c->fold = listing_search_text(next, owner_name);
 	listings_engine_record(next, c->engine);
-	store_listing_update(r->app->store, c->id, api_account_id(r), version, next,
-			     listing_quantity_base(next), listing_ends_at(next),
-			     c->fold ? c->fold : "", c->engine, listings_written, c);
+	API_WRITE(r, store_listing_update(r->app->store, c->id, api_account_id(r), version, next,
+					  listing_quantity_base(next), listing_ends_at(next),
+					  c->fold ? c->fold : "", c->engine, listings_written, c));
 }
 
 void listings_patch(struct http_req *r)
@@ -557,7 +558,8 @@ static void listings_close_loaded(struct http_req *r, const json_t *row)
 	c->doc = doc;
 	c->closing = 1;
 	snprintf(c->id, sizeof(c->id), "%s", json_string_value(json_object_get(doc, "id")));
-	store_listing_close(r->app->store, c->id, api_account_id(r), listings_written, c);
+	API_WRITE(
+	    r, store_listing_close(r->app->store, c->id, api_account_id(r), listings_written, c));
 }
 
 void listings_close(struct http_req *r)

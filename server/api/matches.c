@@ -329,9 +329,9 @@ static void matches_act_loaded(struct matches_ctx *c)
 	const char *note =
 	    strcmp(c->action, "fulfil") == 0 ? c->note : (c->reason ? c->reason : "");
 	int64_t expires = clock_now_ms() + (int64_t)r->app->cfg.review_timeout_s * 1000;
-	store_match_act(r->app->store, c->id, c->action, api_account_id(r), side, note, expires,
-			store_field_int(c->row, SMF_VERSION), &c->idem.idem, matches_acted_reload,
-			c);
+	API_WRITE(r, store_match_act(r->app->store, c->id, c->action, api_account_id(r), side, note,
+				     expires, store_field_int(c->row, SMF_VERSION), &c->idem.idem,
+				     matches_acted_reload, c));
 }
 
 /* Reads an action's optional body: {"reason"} or, for fulfil, {"delivered", "unit"}. */

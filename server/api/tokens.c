@@ -64,8 +64,8 @@ static void tokens_issue(struct tokens_ctx *c)
 	ids_new("tok", c->id);
 	ids_token_new(c->secret);
 	ids_token_hash(c->secret, strlen(c->secret), c->hash);
-	store_token_create(c->r->app->store, c->id, c->account, c->hash, c->name,
-			   api_account_id(c->r), &c->idem.idem, tokens_created, c);
+	API_WRITE(c->r, store_token_create(c->r->app->store, c->id, c->account, c->hash, c->name,
+					   api_account_id(c->r), &c->idem.idem, tokens_created, c));
 }
 
 /*
@@ -238,8 +238,8 @@ static void tokens_revoke_owner(const struct store_reply *res, void *arg)
 	} else {
 		int own = strcmp(account, api_account_id(r)) == 0;
 		if (own || tokens_manages(r, store_field_str(res->value, STA_DOC), &why))
-			store_token_revoke(r->app->store, c->id, api_account_id(r), !own,
-					   tokens_revoked, r);
+			API_WRITE(r, store_token_revoke(r->app->store, c->id, api_account_id(r),
+							!own, tokens_revoked, r));
 		else
 			http_reply_problem(r, 404, "not-found", NULL, "no such token");
 	}

@@ -170,6 +170,12 @@ void http_reply_header(struct http_req *r, const char *name, const char *value)
 void http_reply_buffer(struct http_req *r, int status, const char *content_type,
 		       struct evbuffer *body)
 {
+	if (r->hold) {
+		void (*hold)(struct http_req *, int, const char *, struct evbuffer *) = r->hold;
+		r->hold = NULL;
+		hold(r, status, content_type, body);
+		return;
+	}
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
 	if (content_type)
 		evhttp_add_header(h, "Content-Type", content_type);

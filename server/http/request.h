@@ -19,6 +19,7 @@ struct http_req;
 struct evhttp_request;
 struct evbuffer;
 struct evkeyvalq;
+struct store_as;
 
 /*
  * What the code that made a request (server.c) is told of its answer, so
@@ -48,6 +49,16 @@ struct http_req {
 	void *ctx;		 /* handler's own state, owned by the handler */
 	struct evkeyvalq *query; /* parsed on first use; owned */
 	int query_bad;		 /* the query string could not be parsed */
+	/*
+	 * Authenticated from the account last seen for its credential, not yet
+	 * checked for this request (auth.c): the credential its write carries
+	 * (store_as), and what answering does instead of sending while the
+	 * check is still owed: auth.c checks, then sends the answer or builds
+	 * the request afresh. Both owned by auth.c; NULL otherwise.
+	 */
+	struct store_as *as;
+	void (*hold)(struct http_req *r, int status, const char *content_type,
+		     struct evbuffer *body);
 };
 
 /*

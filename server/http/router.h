@@ -22,6 +22,12 @@ struct route {
 
 #define ROUTE_PUBLIC 0x1 /* no bearer token needed */
 #define ROUTE_STREAM 0x2 /* long-lived response (SSE) */
+/*
+ * A write whose one store write carries the credential (api_as, store_as):
+ * it may run on the account last seen for its credential, one Redis round
+ * trip instead of two (auth.c). Its handler must make no other write.
+ */
+#define ROUTE_ONE_TRIP 0x4
 
 #define ROUTER_MAX_PARAMS 4
 #define ROUTER_MAX_SEGMENTS 16

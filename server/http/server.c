@@ -544,6 +544,7 @@ static void http_server_request_done(struct http_req *r, int status)
 	free(r->path);
 	free(r->token_id);
 	free(r->session_hash);
+	free(r->as);
 	json_decref(r->account);
 	if (r->query) {
 		evhttp_clear_headers(r->query);

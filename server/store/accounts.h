@@ -25,6 +25,7 @@ enum store_credential_field {
 	SCF_TOKEN,   /* the token's id */
 	SCF_ACCOUNT, /* the account's id */
 	SCF_DOC,     /* the account's document text */
+	SCF_VERSION, /* the account's version (what store_as names) */
 };
 
 /* The fields of store_token_account's answer. */

@@ -11,6 +11,7 @@
 
 #include "common/xalloc.h"
 #include "server/log.h"
+#include "server/store/keys.h"
 
 static void store_on_connect(struct redis *r, void *arg)
 {
@@ -83,13 +84,14 @@ static const struct {
 } store_codes[] = {
     {"CM_NOTFOUND", STORE_NOT_FOUND},  {"CM_CONFLICT", STORE_CONFLICT},
     {"CM_FORBIDDEN", STORE_FORBIDDEN}, {"CM_REFUSED", STORE_REFUSED},
-    {"CM_INVALID", STORE_INVALID},
+    {"CM_INVALID", STORE_INVALID},     {"CM_REAUTH", STORE_REAUTH},
 };
 
 struct store_call {
 	store_cb cb;
 	void *arg;
 	char fn[48];
+	struct store_as *as; /* the credential the write carried (store_as), or NULL */
 	struct event *timer; /* answering a call refused before it was sent */
 	char why[400];
 };
@@ -135,6 +137,10 @@ static void store_fcall_reply(struct redis *r, enum redis_status st, redisReply 
 	} else {
 		res.value = store_reply_json(reply);
 	}
+	if (c->as && res.status == STORE_REAUTH)
+		c->as->refused = 1;
+	else if (c->as && res.status != STORE_UNAVAILABLE && res.status != STORE_FAILED)
+		c->as->checked = 1; /* cm_as checks before the write answers anything */
 	c->cb(&res, c->arg);
 	json_decref(res.value);
 	free(c);
@@ -150,29 +156,47 @@ void store_fcall_deadline(struct store *s, const char *fn, int read_only, int nk
 			  const char **keys, int nargs, const char **args, const size_t *arglens,
 			  int timeout_ms, store_cb cb, void *arg)
 {
-	const char *argv_small[STORE_MAX_ARGS + 3];
-	size_t lens_small[STORE_MAX_ARGS + 3];
+	const char *argv_small[STORE_MAX_ARGS + 7];
+	size_t lens_small[STORE_MAX_ARGS + 7];
 	const char **argv = argv_small;
 	size_t *lens = lens_small;
-	char nk[16];
+	char nk[16], cred[KEYS_MAX];
 	if (nkeys < 0 || nargs < 0)
-		abort();		      /* a programming error, not input */
+		abort(); /* a programming error, not input */
+	struct store_as *as = read_only ? NULL : s->as;
+	if (as)
+		s->as = NULL;		      /* one write carries it */
 	if (nkeys + nargs > STORE_MAX_ARGS) { /* a batch (a forum's clearing) */
-		argv = xmalloc(((size_t)nkeys + (size_t)nargs + 3) * sizeof(*argv));
-		lens = xmalloc(((size_t)nkeys + (size_t)nargs + 3) * sizeof(*lens));
+		argv = xmalloc(((size_t)nkeys + (size_t)nargs + 7) * sizeof(*argv));
+		lens = xmalloc(((size_t)nkeys + (size_t)nargs + 7) * sizeof(*lens));
 	}
-	snprintf(nk, sizeof(nk), "%d", nkeys);
+	snprintf(nk, sizeof(nk), "%d", nkeys + (as ? 1 : 0));
 	int n = 0;
 	argv[n] = read_only ? "FCALL_RO" : "FCALL";
 	lens[n] = strlen(argv[n]);
 	n++;
-	argv[n] = fn;
-	lens[n++] = strlen(fn);
+	argv[n] = as ? "cm_as" : fn;
+	lens[n] = strlen(argv[n]);
+	n++;
 	argv[n] = nk;
 	lens[n++] = strlen(nk);
+	if (as) {
+		/* cm_as: the credential first, then the write's keys; its name and the
+		 * account before the write's arguments */
+		argv[n] = as->session ? keys_session(cred, as->hash) : keys_token(cred, as->hash);
+		lens[n] = strlen(argv[n]);
+		n++;
+	}
 	for (int i = 0; i < nkeys; i++, n++) {
 		argv[n] = keys[i];
 		lens[n] = strlen(keys[i]);
+	}
+	if (as) {
+		const char *pre[] = {fn, as->account, as->version};
+		for (int i = 0; i < 3; i++, n++) {
+			argv[n] = pre[i];
+			lens[n] = strlen(pre[i]);
+		}
 	}
 	for (int i = 0; i < nargs; i++, n++) {
 		argv[n] = args[i];
@@ -181,6 +205,7 @@ void store_fcall_deadline(struct store *s, const char *fn, int read_only, int nk
 	struct store_call *c = xcalloc(1, sizeof(*c));
 	c->cb = cb;
 	c->arg = arg;
+	c->as = as;
 	snprintf(c->fn, sizeof(c->fn), "%s", fn);
 	if (!store_ready(s)) {
 		/* Never sent: the library in Redis is not (yet) one this build works with. */
@@ -220,6 +245,11 @@ void store_read(struct store *s, const char *fn, const char *key, store_cb cb, v
 {
 	const char *keys[] = {key};
 	store_fcall(s, fn, 1, 1, keys, 0, NULL, NULL, cb, arg);
+}
+
+void store_as(struct store *s, struct store_as *as)
+{
+	s->as = as;
 }
 
 void store_maxlen_arg(const struct store *s, char buf[24])

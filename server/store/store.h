@@ -23,6 +23,7 @@ struct store {
 	struct redis *link;
 	struct library *library; /* its life in Redis: checked, loaded, verified */
 	long events_maxlen;	 /* approximate cap on cm:events */
+	struct store_as *as;	 /* the credential the next write carries (store_as) */
 };
 
 /* Returns a new store connecting in the background, or NULL on a bad URL. */
@@ -43,6 +44,8 @@ enum store_status {
 	STORE_INVALID,	   /* the function found the input wrong */
 	STORE_UNAVAILABLE, /* Redis missed the deadline or is away: 503 */
 	STORE_FAILED,	   /* anything else: 500, logged */
+	STORE_REAUTH, /* a write's credential no longer stands as sent (store_as): nothing written
+		       */
 };
 
 struct store_reply {
@@ -83,6 +86,29 @@ void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, cons
 void store_fcall_deadline(struct store *s, const char *fn, int read_only, int nkeys,
 			  const char **keys, int nargs, const char **args, const size_t *arglens,
 			  int timeout_ms, store_cb cb, void *arg);
+
+/*
+ * A write on the strength of a credential not yet checked for this request:
+ * the account a cached answer of cm_auth (or cm_session_auth) named for it.
+ * While store_as(s, as) is in force, the first FCALL (not FCALL_RO) made
+ * goes through cm_as, which checks in the same atomic call that the
+ * credential still stands for that account, that the account is not
+ * suspended and is still at that version, and only then runs the write;
+ * otherwise nothing is written and the call answers STORE_REAUTH. Set it
+ * right before the store call and clear it (NULL) right after: the event
+ * loop runs one handler at a time, and only the one write made in between
+ * carries it.
+ */
+struct store_as {
+	int session;	  /* the credential is a session (else a bearer token) */
+	char hash[65];	  /* the SHA-256 (hex) of its secret */
+	char account[48]; /* the account id it stood for */
+	char version[24]; /* that account's version */
+	/* Set by the store before the write's callback runs: */
+	int checked; /* cm_as checked the credential and ran the write (whatever it answered) */
+	int refused; /* cm_as refused it: STORE_REAUTH */
+};
+void store_as(struct store *s, struct store_as *as);
 
 /* FCALL_RO fn on one key with no arguments: every plain read of the store. */
 void store_read(struct store *s, const char *fn, const char *key, store_cb cb, void *arg);

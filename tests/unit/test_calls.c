@@ -25,11 +25,19 @@ static int lua_highest(const char *fn, const char *what)
 	char head[128];
 	snprintf(head, sizeof(head), "redis.register_function('%s'", fn);
 	const char *body = strstr(store_functions_lua, head);
+	if (body == NULL) { /* a write cm_as may run too (1-core.lua) */
+		snprintf(head, sizeof(head), "register_write('%s'", fn);
+		body = strstr(store_functions_lua, head);
+	}
 	if (body == NULL) {
 		fail_msg("the library registers no %s", fn);
 		return -1;
 	}
-	const char *end = strstr(body + 1, "redis.register_function(");
+	/* up to the next function registered, in either form */
+	const char *end = strstr(body + strlen(head), "register_function");
+	const char *next_write = strstr(body + strlen(head), "register_write(");
+	if (end == NULL || (next_write && next_write < end))
+		end = next_write;
 	if (end == NULL)
 		end = body + strlen(body);
 	char pat[16];

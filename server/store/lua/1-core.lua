@@ -28,9 +28,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 18
+local LIBRARY_VERSION = 19
 local LIBRARY_SERVES_FROM = 17
-local LIBRARY_HASH = '93845c12aa8374054075a085292a26aa284f08ca6505712470ca5312a628bf24'
+local LIBRARY_HASH = 'c0324d793979652a0cac72ec635b76b5e1a81bb76df917a8dc7c4f30f3df2687'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
@@ -42,6 +42,14 @@ redis.register_function{
 }
 
 -- Shared helpers ------------------------------------------------------------
+
+-- The writes cm_as (2-accounts.lua) may run on the strength of a credential
+-- it checks in the same call: each is registered as itself too.
+local AS_WRITES = {}
+local function register_write(name, fn)
+  AS_WRITES[name] = fn
+  redis.register_function(name, fn)
+end
 
 local EVENTS = 'cm:events'
 -- Approximate cap on the event stream; craftmatchd passes its configured

@@ -5,7 +5,7 @@
 -- ARGV: id, doc, role, province, scope_provinces, scope_forums, now_ms,
 --       created_by, events_maxlen, [fingerprint], forum, fold
 -- (fold: the name folded for search, common/textfold.h)
-redis.register_function('cm_account_create', function(keys, args)
+register_write('cm_account_create', function(keys, args)
   local id, doc, role, province = args[1], args[2], args[3], args[4]
   local replay = idem_check(keys[3], args[10], id, 'account')
   if type(replay) == 'table' then return replay end
@@ -31,32 +31,64 @@ redis.register_function{
   flags = { 'no-writes' },
 }
 
--- The document of account id, or nil when it is absent or suspended (a
--- suspended account's credentials are refused at their next use).
+-- The document and version of account id, or nil when it is absent or
+-- suspended (a suspended account's credentials are refused at their next use).
+-- The version ('1' until the account's first change) names the document.
 local function account_active_doc(id)
-  local a = redis.call('HMGET', 'cm:account:' .. id, 'doc', 'suspended')
+  local a = redis.call('HMGET', 'cm:account:' .. id, 'doc', 'suspended', 'version')
   if not a[1] or a[2] == '1' then return nil end
-  return a[1]
+  return a[1], a[3] or '1'
 end
 
 -- cm_auth  KEYS: token (by secret hash)
--- → { token id, account id, account doc } or nil (unknown, or its account suspended)
+-- → { token id, account id, account doc, account version } or nil (unknown,
+--   or its account suspended)
 redis.register_function{
   function_name = 'cm_auth',
   callback = function(keys, args)
     local t = redis.call('HMGET', keys[1], 'id', 'account')
     if not t[1] then return nil end
-    local doc = account_active_doc(t[2])
+    local doc, version = account_active_doc(t[2])
     if not doc then return nil end
-    return { t[1], t[2], doc }
+    return { t[1], t[2], doc, version }
   end,
   flags = { 'no-writes' },
 }
 
+-- cm_as: a write made on the strength of a credential, checked in the same
+-- call, so that a write costs one round trip and a revocation or a
+-- suspension still stops the very next write on every node. The caller built
+-- the write from the account it last saw for this credential (its id and
+-- version); the credential must still stand for that account, the account
+-- must not be suspended and must still be at that version, else nothing is
+-- written and the answer is CM_REAUTH: the caller then asks cm_auth (or
+-- cm_session_auth) and builds the write again from what it says.
+-- KEYS: the credential (cm:token:<hash> or cm:session:<hash>), then the write's keys
+-- ARGV: the write's function (one of AS_WRITES), account id, account version,
+--       then the write's arguments
+-- → the write's answer, or CM_REAUTH
+redis.register_function('cm_as', function(keys, args)
+  local write = AS_WRITES[args[1]]
+  if not write then return redis.error_reply('CM_INVALID not a write cm_as runs') end
+  local account
+  if string.sub(keys[1], 1, 11) == 'cm:session:' then
+    local s = redis.call('HMGET', keys[1], 'token', 'account')
+    if s[1] and redis.call('EXISTS', 'cm:tokenid:' .. s[1]) == 1 then account = s[2] end
+  else
+    account = redis.call('HGET', keys[1], 'account')
+  end
+  if account ~= args[2] then return redis.error_reply('CM_REAUTH the credential changed') end
+  local a = redis.call('HMGET', 'cm:account:' .. account, 'role', 'suspended', 'version')
+  if not a[1] or a[2] == '1' or (a[3] or '1') ~= args[3] then
+    return redis.error_reply('CM_REAUTH the account changed')
+  end
+  return write({ unpack(keys, 2) }, { unpack(args, 4) })
+end)
+
 -- cm_token_create
 -- KEYS: token (by hash), token id, account's token set, account, [idempotency]
 -- ARGV: id, account id, hash, name, now_ms, created_by, events_maxlen, [fingerprint]
-redis.register_function('cm_token_create', function(keys, args)
+register_write('cm_token_create', function(keys, args)
   local id, account = args[1], args[2]
   if redis.call('EXISTS', keys[4]) == 0 then
     return redis.error_reply('CM_NOTFOUND no such account')
@@ -86,7 +118,7 @@ end
 
 -- cm_token_revoke
 -- KEYS: token id  ARGV: caller account id, caller may revoke any (1/0), events_maxlen
-redis.register_function('cm_token_revoke', function(keys, args)
+register_write('cm_token_revoke', function(keys, args)
   local t = redis.call('HMGET', keys[1], 'hash', 'account')
   if not t[1] then return redis.error_reply('CM_NOTFOUND no such token') end
   if t[2] ~= args[1] and args[2] ~= '1' then

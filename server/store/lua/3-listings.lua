@@ -122,7 +122,7 @@ local LISTING_VIEW = { 'doc', 'status', 'remaining', 'version', 'owner_name', 'c
 --       engine record (matching.h: what the engine loads instead of doc),
 --       after_forum ('market' | 'close'; '' without a forum)
 -- → { 'created' | 'replay', id, { values in LISTING_VIEW order }, event id ('' for a replay) }
-redis.register_function('cm_listing_create', function(keys, args)
+register_write('cm_listing_create', function(keys, args)
   local id = args[1]
   local replay = idem_lookup(keys[2], args[14], 'listing')
   if type(replay) == 'table' then return replay end
@@ -179,7 +179,7 @@ redis.register_function{
 -- ARGV: caller, expected version, doc, quantity, ends_at, fold, now_ms, events_maxlen,
 --       engine record
 -- → { values in LISTING_VIEW order, then the id of the last event appended }, as written
-redis.register_function('cm_listing_update', function(keys, args)
+register_write('cm_listing_update', function(keys, args)
   local h = hash_load(keys[1])
   if not h or h.owner ~= args[1] then return redis.error_reply('CM_NOTFOUND no such listing of yours') end
   if h.status ~= 'open' then
@@ -220,7 +220,7 @@ end)
 -- cm_listing_close
 -- KEYS: listing  ARGV: caller, now_ms, events_maxlen
 -- → { values in LISTING_VIEW order, then the id of its event }, as written
-redis.register_function('cm_listing_close', function(keys, args)
+register_write('cm_listing_close', function(keys, args)
   local h = hash_load(keys[1])
   if not h then return redis.error_reply('CM_NOTFOUND no such listing') end
   if h.status ~= 'open' then

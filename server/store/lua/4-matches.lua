@@ -381,7 +381,7 @@ end
 --       events_maxlen, new deadline (approve), expected version ('' any),
 --       [fingerprint]
 -- → { new state, version }
-redis.register_function('cm_match_act', function(keys, args)
+register_write('cm_match_act', function(keys, args)
   local m = hash_load(keys[1])
   if not m then return redis.error_reply('CM_NOTFOUND no such match') end
   -- KEYS[2], ARGV[9]: the caller's Idempotency-Key and request fingerprint.

@@ -122,7 +122,7 @@ redis.register_function('cm_session_create', function(keys, args)
 end)
 
 -- cm_session_auth  KEYS: session
--- → { token id, account id, account doc } or nil (unknown,
+-- → { token id, account id, account doc, account version } or nil (unknown,
 --   expired, its token revoked, or its account suspended)
 redis.register_function{
   function_name = 'cm_session_auth',
@@ -130,9 +130,9 @@ redis.register_function{
     local t = redis.call('HMGET', keys[1], 'token', 'account')
     if not t[1] then return nil end
     if redis.call('EXISTS', 'cm:tokenid:' .. t[1]) == 0 then return nil end
-    local doc = account_active_doc(t[2])
+    local doc, version = account_active_doc(t[2])
     if not doc then return nil end
-    return { t[1], t[2], doc }
+    return { t[1], t[2], doc, version }
   end,
   flags = { 'no-writes' },
 }

@@ -94,7 +94,7 @@ end
 -- ARGV: id, doc, organiser, provinces csv, now_ms, events_maxlen, fingerprint,
 --       created_by, [closes_at: ms when registration closes by itself]
 -- → { 'created' | 'replay', id, forum view }
-redis.register_function('cm_forum_create', function(keys, args)
+register_write('cm_forum_create', function(keys, args)
   local id = args[1]
   local replay = idem_lookup(keys[2], args[7], 'forum')
   if type(replay) == 'table' then return replay end
@@ -137,7 +137,7 @@ end
 --       events_maxlen, states in which it may change (csv),
 --       [closes_at: ms when registration closes by itself]
 -- → forum view, as written
-redis.register_function('cm_forum_update', function(keys, args)
+register_write('cm_forum_update', function(keys, args)
   local f = hash_load(keys[1])
   if not f then return redis.error_reply('CM_NOTFOUND no such forum') end
   if not forum_in(args[7], f.state) then
@@ -169,7 +169,7 @@ end)
 -- ARGV: action, states it may leave (csv), state it enters, caller, now_ms,
 --       events_maxlen, expected version ('' any), [fingerprint]
 -- → forum view, as written (or as it stands, on a replay)
-redis.register_function('cm_forum_transition', function(keys, args)
+register_write('cm_forum_transition', function(keys, args)
   local f = hash_load(keys[1])
   if not f then return redis.error_reply('CM_NOTFOUND no such forum') end
   local kind = 'forum:' .. keys[1] .. ':' .. args[1]
@@ -411,7 +411,7 @@ end
 --       then the selected match ids (server-checked 'mat_' ids; none: all)
 -- → { 'done' | 'replay', { match ids acted on }, proposed left in the batch }
 --   or { 'refused', { { match id, why }... } }
-redis.register_function('cm_forum_review', function(keys, args)
+register_write('cm_forum_review', function(keys, args)
   local f = hash_load(keys[1])
   if not f then return redis.error_reply('CM_NOTFOUND no such forum') end
   local action = args[1]

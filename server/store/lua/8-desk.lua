@@ -49,7 +49,7 @@ redis.register_function{
 -- ARGV: id, doc, expected version, suspended ('1' | '0'), fold, by, now_ms,
 --       events_maxlen
 -- → { doc, number of listings closed }
-redis.register_function('cm_account_update', function(keys, args)
+register_write('cm_account_update', function(keys, args)
   local a = redis.call('HMGET', keys[1], 'version', 'suspended', 'role', 'province')
   if not a[3] then return redis.error_reply('CM_NOTFOUND no such account') end
   local version = a[1] or '1'
