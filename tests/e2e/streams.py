@@ -253,6 +253,26 @@ class SseClient:
         self.wait(lambda s: s.ready is not None, timeout, "the ready event")
         return self.ready
 
+    def read_until_cut(self, timeout=10):
+        """Reads what the server still sends of a stream it is cutting (a
+        reader dropped as too slow), until the end; a cut inside a chunk or an
+        event ends the parse there."""
+        self.sock.setblocking(True)
+        self.sock.settimeout(timeout)
+        while not self.eof:
+            try:
+                chunk = self.sock.recv(65536)
+            except (ConnectionResetError, OSError):
+                break
+            if not chunk:
+                break
+            self.raw += chunk
+            try:
+                self._parse()
+            except AssertionError:
+                break  # the cut may fall inside a chunk or an event
+        self.sock.setblocking(False)
+
     def data_events(self):
         """The events that are stream entries (not ready/reset)."""
         return [e for e in self.events if e.type not in CONTROL]

@@ -135,21 +135,7 @@ class SlowReaderTest(StreamTestCase):
             30, message="the slow reader to be dropped")
         self.assertEqual(self.daemon.metric("craftmatch_events_subscribers"), n0 - 1)
         # The slow reader finds its stream cut: what did arrive is a clean prefix.
-        slow.sock.setblocking(True)
-        slow.sock.settimeout(10)
-        while not slow.eof:
-            try:
-                chunk = slow.sock.recv(65536)
-            except (ConnectionResetError, OSError):
-                break
-            if not chunk:
-                break
-            slow.raw += chunk
-            try:
-                slow._parse()
-            except AssertionError:
-                break  # the cut may fall inside a chunk or an event
-        slow.sock.setblocking(False)
+        slow.read_until_cut()
         got = [e.id for e in slow.data_events() if e.type == "test.bulk"]
         self.assertFalse(slow.ended, "a dropped stream is cut, not ended cleanly")
         self.assertLess(len(got), len(ids))
