@@ -64,29 +64,6 @@
 
 /* ---- request files ------------------------------------------------------ */
 
-void req_write(FILE *f, const char *method, const char *host, const char *path, const char *token,
-	       const char *body)
-{
-	char head[1024];
-	size_t bl = body ? strlen(body) : 0;
-	int n;
-	if (body)
-		n = snprintf(
-		    head, sizeof(head),
-		    "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%sContent-Type: application/json\r\n"
-		    "Content-Length: %zu\r\n\r\n",
-		    method, path, host, token ? "Authorization: Bearer " : "", token ? token : "",
-		    token ? "\r\n" : "", bl);
-	else
-		n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n", method,
-			     path, host, token ? "Authorization: Bearer " : "", token ? token : "",
-			     token ? "\r\n" : "");
-	fprintf(f, "%zu\n", (size_t)n + bl);
-	fwrite(head, 1, (size_t)n, f);
-	if (body)
-		fwrite(body, 1, bl, f);
-}
-
 static int cmd_requests(long count, enum profile prof, const char *kind, const char *material,
 			const char *host, const char *out)
 {
@@ -109,25 +86,6 @@ static int cmd_requests(long count, enum profile prof, const char *kind, const c
 	if (fclose(f) != 0)
 		die("%s: write failed", out);
 	return 0;
-}
-
-void url_escape(const char *s, char *out, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p && o + 4 < len; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')
-			out[o++] = (char)*p;
-		else if (*p == ' ')
-			out[o++] = '+';
-		else {
-			out[o++] = '%';
-			out[o++] = hex[*p >> 4];
-			out[o++] = hex[*p & 15];
-		}
-	}
-	out[o] = '\0';
 }
 
 /* A mix of the searches people make: by material, province, both, text, kind. */

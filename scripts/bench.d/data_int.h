@@ -1,7 +1,8 @@
 /*
  * cmbench-data's private header: what its files share. data.c holds the
- * helpers, the request files and main (and says what the tool does),
- * data_model.c the randomness, reference prices, accounts file and listing
+ * request files' commands and main (and says what the tool does),
+ * data_model.c the helpers (die, clocks, a request file's records, URL
+ * escaping), the randomness, reference prices, accounts file and listing
  * bodies, data_redis.c what is written to Redis, data_plan.c the plan timing,
  * data_mixed.c the mixed day's request files.
  * One thread: the state below is plain globals, each defined in the file
@@ -35,7 +36,7 @@ struct acct {
 
 enum profile { PROFILE_BACKGROUND, PROFILE_CROSS, PROFILE_WIDE, PROFILE_FORUM };
 
-/* ---- data.c --------------------------------------------------------------- */
+/* ---- data_model.c: the helpers ---------------------------------------------- */
 
 void die(const char *fmt, ...);
 int64_t now_ms(void);
@@ -47,7 +48,7 @@ void req_write(FILE *f, const char *method, const char *host, const char *path, 
 /* URL query escaping: unreserved bytes kept, space as '+', the rest %XX. */
 void url_escape(const char *s, char *out, size_t len);
 
-/* ---- data_model.c --------------------------------------------------------- */
+/* ---- data_model.c: the data ------------------------------------------------- */
 
 void rng_seed(uint64_t s);
 uint64_t rng(void);

@@ -408,3 +408,47 @@ enum listing_kind pick_kind(const char *kind, long i)
 	die("unknown kind '%s' (need, offer or mix)", kind);
 	return LISTING_NEED;
 }
+
+/* ---- request files ------------------------------------------------------ */
+
+void req_write(FILE *f, const char *method, const char *host, const char *path, const char *token,
+	       const char *body)
+{
+	char head[1024];
+	size_t bl = body ? strlen(body) : 0;
+	int n;
+	if (body)
+		n = snprintf(
+		    head, sizeof(head),
+		    "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%sContent-Type: application/json\r\n"
+		    "Content-Length: %zu\r\n\r\n",
+		    method, path, host, token ? "Authorization: Bearer " : "", token ? token : "",
+		    token ? "\r\n" : "", bl);
+	else
+		n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n", method,
+			     path, host, token ? "Authorization: Bearer " : "", token ? token : "",
+			     token ? "\r\n" : "");
+	fprintf(f, "%zu\n", (size_t)n + bl);
+	fwrite(head, 1, (size_t)n, f);
+	if (body)
+		fwrite(body, 1, bl, f);
+}
+
+void url_escape(const char *s, char *out, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p && o + 4 < len; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')
+			out[o++] = (char)*p;
+		else if (*p == ' ')
+			out[o++] = '+';
+		else {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	out[o] = '\0';
+}

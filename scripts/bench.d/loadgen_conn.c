@@ -228,6 +228,20 @@ void samples_json(FILE *o, const char *name, struct samples *s, double div)
 /* ---- connections ------------------------------------------------------------ */
 
 int ep;
+conn_handler conn_handlers[CONN_KINDS];
+
+void loop_once(int timeout_ms)
+{
+	struct epoll_event evs[256];
+	int n = epoll_wait(ep, evs, 256, timeout_ms);
+	if (n < 0 && errno != EINTR)
+		die("epoll_wait: %s", strerror(errno));
+	uint64_t t = now_ns();
+	for (int i = 0; i < n; i++) {
+		struct conn *c = evs[i].data.ptr;
+		conn_handlers[c->kind](c, evs[i].events, t);
+	}
+}
 struct sockaddr_in target;
 struct samples lat, sse_lat;
 uint64_t status_counts[600];

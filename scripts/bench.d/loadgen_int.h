@@ -42,7 +42,7 @@ struct samples {
 	size_t n, cap;
 };
 
-enum conn_kind { CONN_HTTP, CONN_SSE, CONN_REDIS, CONN_MIXED };
+enum conn_kind { CONN_HTTP, CONN_SSE, CONN_REDIS, CONN_MIXED, CONN_KINDS };
 
 struct conn {
 	enum conn_kind kind;
@@ -151,8 +151,13 @@ struct mixed_opts {
 void mixed_event(struct conn *c, uint32_t evs, uint64_t t);
 void run_mixed(const struct mixed_opts *o);
 
-/* ---- loadgen.c ------------------------------------------------------------ */
+/* ---- loadgen_conn.c: the loop ------------------------------------------------ */
 
+struct conn;
+/* What the loop does with a ready connection; main fills one per kind. */
+typedef void (*conn_handler)(struct conn *c, uint32_t evs, uint64_t t);
+extern conn_handler conn_handlers[CONN_KINDS];
+/* One epoll_wait, each ready connection handed to its kind's handler. */
 void loop_once(int timeout_ms);
 
 #endif
