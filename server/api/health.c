@@ -23,6 +23,7 @@
 #include "server/http/server.h"
 #include "server/push/hub.h"
 #include "server/search/search.h"
+#include "server/store/feed.h"
 #include "server/store/stats.h"
 #include "server/store/store.h"
 
@@ -100,6 +101,19 @@ static void health_metrics_extra(struct evbuffer *out, void *arg)
 	metrics_put_counter(out, "craftmatch_redis_function_loads_total",
 			    "Times the function library was loaded into Redis.",
 			    library_loads(app->store->library));
+	if (app->feed) {
+		const struct feed_stats *fs = feed_stats(app->feed);
+		metrics_put_gauge(out, "craftmatch_feed_consumers",
+				  "Consumers of the process's one cm:events reader (engine, push "
+				  "hub, search index).",
+				  (double)fs->consumers);
+		metrics_put_counter(out, "craftmatch_feed_batches_total",
+				    "Batches of cm:events entries the shared live read handed out.",
+				    fs->batches);
+		metrics_put_counter(out, "craftmatch_feed_catchup_pages_total",
+				    "Pages read for consumers behind the live read.",
+				    fs->catchup_pages);
+	}
 	if (app->engine) {
 		const struct engine_stats *es = engine_stats(app->engine);
 		metrics_put_gauge(out, "craftmatch_engine_ready",

@@ -466,6 +466,9 @@ class EngineRestartTest(fixtures.MatchHelpers, harness.TestCase):
         # one reader of the stream for both (the second one to join, the engine unless it
         # was ready before the hub had positioned itself, catches up on a page link)
         self.assertEqual(d.log_text().count("reading cm:events"), 1, d.log_text())
+        mt = d.metrics()
+        self.assertEqual(mt.value("craftmatch_feed_consumers"), 3)  # engine, hub, search
+        self.assertGreater(mt.value("craftmatch_feed_batches_total"), 0)
 
     def test_quantity_returned_while_down_is_rematched(self):
         e1 = self.start_daemon(self.redis)
