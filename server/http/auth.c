@@ -239,11 +239,19 @@ static void auth_looked_up(const struct store_reply *res, void *arg)
 	r->route->handler(r);
 }
 
-static void auth_ctx_free(struct auth_ctx *a)
+/* Drops the answer held back (auth_hold), if any. */
+static void auth_drop_held(struct auth_ctx *a)
 {
 	free(a->held_type);
+	a->held_type = NULL;
 	if (a->held_body)
 		evbuffer_free(a->held_body);
+	a->held_body = NULL;
+}
+
+static void auth_ctx_free(struct auth_ctx *a)
+{
+	auth_drop_held(a);
 	free(a);
 }
 
@@ -265,10 +273,7 @@ static void auth_confirmed(const struct store_reply *res, void *arg)
 	const json_t *v = res->value;
 	if (res->status != STORE_OK || !json_is_array(v)) {
 		free(as);
-		free(a->held_type);
-		a->held_type = NULL;
-		evbuffer_free(a->held_body);
-		a->held_body = NULL;
+		auth_drop_held(a);
 		auth_looked_up(res, a); /* 401 or 503, as for any request */
 		return;
 	}
@@ -289,10 +294,7 @@ static void auth_confirmed(const struct store_reply *res, void *arg)
 	r->account = NULL;
 	free(r->token_id);
 	r->token_id = NULL;
-	free(a->held_type);
-	a->held_type = NULL;
-	evbuffer_free(a->held_body);
-	a->held_body = NULL;
+	auth_drop_held(a);
 	auth_looked_up(res, a);
 }
 
