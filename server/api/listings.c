@@ -339,9 +339,7 @@ static void listings_search_memory(void *arg, int ok)
 	}
 	const struct store_listing_query *q = &c->query;
 	struct sindex_query sq = {
-	    .kind = q->kind == NULL		   ? -1
-		    : strcmp(q->kind, "need") == 0 ? 0
-						   : 1,
+	    .kind = q->kind ? (int)listing_kind_parse(q->kind) : -1,
 	    .material = q->material,
 	    .province = q->province,
 	    .forum = q->forum,

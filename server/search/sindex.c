@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/listing.h"
 #include "common/materials.h"
 #include "common/provinces.h"
 #include "common/xalloc.h"
@@ -262,10 +263,9 @@ void sindex_remove(struct sindex *ix, const char *id)
 
 struct sindex_item *sindex_put(struct sindex *ix, const struct sindex_listing *l)
 {
-	int kind = l->kind && strcmp(l->kind, "need") == 0    ? 0
-		   : l->kind && strcmp(l->kind, "offer") == 0 ? 1
-							      : -1;
-	if (l->id == NULL || strlen(l->id) >= IDS_MAX || kind < 0) {
+	enum listing_kind k = listing_kind_parse(l->kind);
+	int kind = (int)k;
+	if (l->id == NULL || strlen(l->id) >= IDS_MAX || k == LISTING_KIND_UNKNOWN) {
 		if (l->id)
 			sindex_remove(ix, l->id);
 		return NULL;

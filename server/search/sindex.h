@@ -35,7 +35,7 @@ struct sindex_listing {
 struct sindex_item {
 	char id[IDS_MAX];
 	int64_t seq, version, remaining, created_at, updated_at;
-	int kind;	   /* 0 need, 1 offer */
+	int kind;	   /* enum listing_kind: 0 need, 1 offer */
 	int material;	   /* materials_at() index, -1 unknown */
 	int province;	   /* provinces_at() index, -1 unknown */
 	char *forum;	   /* "" for none */
@@ -67,7 +67,7 @@ void sindex_remove(struct sindex *ix, const char *id);
 void sindex_set_view(struct sindex *ix, struct sindex_item *it, char *view, size_t len);
 
 struct sindex_query {
-	int kind;				 /* -1 any, 0 need, 1 offer */
+	int kind;				 /* -1 any, else enum listing_kind */
 	const char *material, *province, *forum; /* codes; NULL any */
 	const char *text;			 /* folded; NULL any */
 	int64_t before;				 /* seq bound, exclusive; 0: first page */
