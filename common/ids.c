@@ -67,3 +67,11 @@ void ids_token_hash(const char *secret, size_t len, char out[IDS_TOKEN_HASH_HEX]
 	crypto_hash_sha256(h, (const unsigned char *)secret, len);
 	sodium_bin2hex(out, IDS_TOKEN_HASH_HEX, h, sizeof(h));
 }
+
+uint64_t ids_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}

@@ -10,6 +10,7 @@
 #define CM_IDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define IDS_MAX 32	      /* buffer size for any id, with NUL */
 #define IDS_TOKEN_MAX 64      /* buffer size for a token secret, with NUL */
@@ -24,5 +25,11 @@ int ids_valid(const char *prefix, const char *s);
 void ids_token_new(char out[IDS_TOKEN_MAX]);
 /* Lower-case hex SHA-256 of a secret of len bytes. */
 void ids_token_hash(const char *secret, size_t len, char out[IDS_TOKEN_HASH_HEX]);
+
+/*
+ * A hash of an id (or any text) for in-memory tables: FNV-1a, 64 bits.
+ * Not for keys or secrets; ids are random, so any bits of it spread evenly.
+ */
+uint64_t ids_hash(const char *s);
 
 #endif

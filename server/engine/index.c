@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ids.h"
 #include "common/materials.h"
 #include "common/xalloc.h"
 
@@ -58,14 +59,6 @@ struct index_rep {
 	struct matching_rep rep;
 	char owner[IDS_MAX];
 };
-
-static uint64_t index_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
 
 static unsigned index_material(struct index *ix, const struct material *m)
 {
@@ -137,7 +130,7 @@ size_t index_size(const struct index *ix)
 static size_t index_find_slot(const struct index *ix, const char *id, uint32_t *tag)
 {
 	size_t mask = ix->table_size - 1;
-	uint32_t t = (uint32_t)index_hash(id);
+	uint32_t t = (uint32_t)ids_hash(id);
 	size_t i = t & mask;
 	while (ix->table[i] && (ix->tags[i] != t || strcmp(ix->table[i]->l.id, id) != 0))
 		i = (i + 1) & mask;
@@ -338,7 +331,7 @@ static int64_t index_avail(const struct index_entry *e);
 /* The slot of owner's reputation in reps, or the empty one where it goes. */
 static size_t index_rep_slot(struct index_rep *const *reps, size_t size, const char *owner)
 {
-	size_t i = (size_t)index_hash(owner) & (size - 1);
+	size_t i = (size_t)ids_hash(owner) & (size - 1);
 	while (reps[i] && strcmp(reps[i]->owner, owner) != 0)
 		i = (i + 1) & (size - 1);
 	return i;

@@ -78,17 +78,9 @@ struct search {
 
 /* ---- accounts' last writes ---- */
 
-static uint64_t search_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 static struct search_write *search_write_slot(struct search_write *t, size_t cap, const char *a)
 {
-	size_t i = search_hash(a) & (cap - 1);
+	size_t i = ids_hash(a) & (cap - 1);
 	while (t[i].account[0] && strcmp(t[i].account, a) != 0)
 		i = (i + 1) & (cap - 1);
 	return &t[i];

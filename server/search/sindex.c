@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ids.h"
 #include "common/listing.h"
 #include "common/materials.h"
 #include "common/provinces.h"
@@ -61,14 +62,6 @@ struct sindex {
 	struct sindex_list *material; /* materials_count() */
 	struct sindex_list *province; /* provinces_count() */
 };
-
-static uint64_t sindex_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
 
 struct sindex *sindex_new(void)
 {
@@ -136,7 +129,7 @@ size_t sindex_bytes(const struct sindex *ix)
 
 static size_t sindex_slot(const struct sindex *ix, const char *id)
 {
-	size_t mask = ix->nslots - 1, i = sindex_hash(id) & mask;
+	size_t mask = ix->nslots - 1, i = ids_hash(id) & mask;
 	while (ix->slots[i] && strcmp(ix->slots[i]->id, id) != 0)
 		i = (i + 1) & mask;
 	return i;
@@ -167,7 +160,7 @@ static void sindex_unslot(struct sindex *ix, size_t i)
 		j = (j + 1) & mask;
 		if (ix->slots[j] == NULL)
 			return;
-		size_t home = sindex_hash(ix->slots[j]->id) & mask;
+		size_t home = ids_hash(ix->slots[j]->id) & mask;
 		/* move j back to i when its home is not within (i, j] */
 		if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
 			ix->slots[i] = ix->slots[j];
