@@ -181,3 +181,70 @@ int filter_same(const struct filter *a, const struct filter *b)
 		return admin_a && admin_b;
 	return json_equal(a->viewer, b->viewer);
 }
+
+int filter_viewer_keys(const json_t *viewer, filter_key_fn fn, void *arg)
+{
+	enum account_role role = account_role_of(viewer);
+	if (role == ACCOUNT_ADMIN)
+		return 1;
+	const char *id = json_string_value(json_object_get(viewer, "id"));
+	if (id)
+		fn(FILTER_KEY_ACCOUNT, id, strlen(id), arg);
+	const char *registered = json_string_value(json_object_get(viewer, "forum"));
+	if (registered)
+		fn(FILTER_KEY_REGISTERED, registered, strlen(registered), arg);
+	if (role == ACCOUNT_MODERATOR) {
+		json_t *scope = json_object_get(viewer, "scope");
+		static const struct {
+			const char *name;
+			enum filter_key kind;
+		} lists[] = {{"provinces", FILTER_KEY_PROVINCE}, {"forums", FILTER_KEY_FORUM}};
+		for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+			size_t i;
+			json_t *v;
+			json_array_foreach(json_object_get(scope, lists[l].name), i, v)
+			{
+				if (json_is_string(v))
+					fn(lists[l].kind, json_string_value(v), json_string_length(v),
+					   arg);
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * The fields each rule compares with a viewer's attribute (see the rules
+ * above): owners, parties, the account and the organiser with its id; the
+ * provinces and forums with a moderator's scope; the forum with the one it
+ * was registered for. "provinces" is a comma-separated list.
+ */
+static const struct {
+	const char *field;
+	enum filter_key kind;
+} filter_entry_fields[] = {
+    {"owner", FILTER_KEY_ACCOUNT},	  {"need_owner", FILTER_KEY_ACCOUNT},
+    {"offer_owner", FILTER_KEY_ACCOUNT},  {"account", FILTER_KEY_ACCOUNT},
+    {"organiser", FILTER_KEY_ACCOUNT},	  {"province", FILTER_KEY_PROVINCE},
+    {"need_province", FILTER_KEY_PROVINCE}, {"offer_province", FILTER_KEY_PROVINCE},
+    {"provinces", FILTER_KEY_PROVINCE},	  {"forum", FILTER_KEY_FORUM},
+    {"need_forum", FILTER_KEY_FORUM},	  {"offer_forum", FILTER_KEY_FORUM},
+    {"forum", FILTER_KEY_REGISTERED},
+};
+
+void filter_entry_keys(const struct events_entry *e, filter_key_fn fn, void *arg)
+{
+	for (size_t k = 0; k < sizeof(filter_entry_fields) / sizeof(filter_entry_fields[0]); k++) {
+		const char *v = events_field(e, filter_entry_fields[k].field);
+		enum filter_key kind = filter_entry_fields[k].kind;
+		if (strcmp(filter_entry_fields[k].field, "provinces") != 0) {
+			fn(kind, v, strlen(v), arg);
+			continue;
+		}
+		for (const char *p = v; *p;) {
+			size_t n = strcspn(p, ",");
+			fn(kind, p, n, arg);
+			p += n + (p[n] == ',');
+		}
+	}
+}

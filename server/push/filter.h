@@ -61,4 +61,28 @@ int filter_match(const struct filter *f, const struct events_entry *e);
  */
 int filter_same(const struct filter *a, const struct filter *b);
 
+/*
+ * The keys that index audiences (server/push/audience.c), so that an entry
+ * is put only to the audiences that can see it. The rules above compare an
+ * entry with four attributes of a viewer, and with nothing else but the
+ * admin role: its id, its moderator scope's provinces and forums, and the
+ * forum it was registered for. A viewer has a key of each kind for each
+ * such attribute it has; an entry has one for each field the rules compare
+ * with that attribute (present or not). An entry visible to a viewer that
+ * is not an admin shares a key with it; the converse does not hold, so a
+ * shared key makes an audience a candidate, and filter_match decides.
+ */
+enum filter_key {
+	FILTER_KEY_ACCOUNT,    /* the viewer's id */
+	FILTER_KEY_PROVINCE,   /* a province of a moderator's scope */
+	FILTER_KEY_FORUM,      /* a forum of a moderator's scope */
+	FILTER_KEY_REGISTERED, /* the forum the account was registered for */
+};
+typedef void (*filter_key_fn)(enum filter_key kind, const char *value, size_t len, void *arg);
+
+/* Calls fn with each key of viewer. Returns 1 for an admin (sees every entry; no keys), else 0. */
+int filter_viewer_keys(const json_t *viewer, filter_key_fn fn, void *arg);
+/* Calls fn with each key of e (a key may come more than once). */
+void filter_entry_keys(const struct events_entry *e, filter_key_fn fn, void *arg);
+
 #endif

@@ -481,7 +481,7 @@ static void hub_batch_reserve(struct hub *h, size_t n)
 	h->batch_len = xrealloc(h->batch_len, n * sizeof(*h->batch_len));
 }
 
-/* The frame of the batch's entry i, made on first use (audience_build's maker). */
+/* The frame of the batch's entry i, made on first use (audiences_batch's maker). */
 static const char *hub_batch_frame(size_t i, size_t *len, void *arg)
 {
 	struct hub *h = arg;
@@ -494,8 +494,9 @@ static const char *hub_batch_frame(size_t i, size_t *len, void *arg)
 /*
  * A live batch. A subscriber at the hub's position (every live one, but
  * for one whose catch-up read ahead of the live read) is given its
- * audience's block: decided and formatted once per audience, written by
- * reference. One ahead takes the entries after its position one by one.
+ * audience's block, if the batch has any entry for it: decided once per
+ * entry and audience it may reach (audiences_batch), formatted once per
+ * audience, written by reference. One ahead takes the entries after its position one by one.
  */
 static void hub_on_batch(const struct events_entry *entries, size_t n, void *arg)
 {
@@ -513,13 +514,14 @@ static void hub_on_batch(const struct events_entry *entries, size_t n, void *arg
 		ends |= strcmp(entries[i].type, "token.revoked") == 0 ||
 			strcmp(entries[i].type, "account.suspended") == 0;
 	}
+	audiences_batch(&h->auds, entries, h->batch_ok, n, hub_batch_frame, h);
 	for (size_t k = 0; k < h->n_subs; k++) {
 		struct sub *s = h->subs[k];
 		if (s->state != SUB_LIVE || !sub_open(s) || s->end || s->drop)
 			continue;
 		if (position_cmp(&s->pos, &before) == 0) {
-			audience_build(s->aud, entries, h->batch_ok, n, hub_batch_frame, h);
-			sub_give(s, s->aud->block, s->aud->count, 1);
+			if (s->aud->block)
+				sub_give(s, s->aud->block, s->aud->count, 1);
 			s->pos = last;
 			for (size_t i = 0; ends && i < n; i++)
 				if (h->batch_ok[i])
