@@ -83,8 +83,8 @@ static uint64_t ix_hash(enum filter_key kind, const char *value, size_t len)
 	return fnv(fnv(FNV_BASIS, &k, 1), value, len);
 }
 
-static struct audience_ix **ix_find(struct audiences *set, enum filter_key kind,
-				    const char *value, size_t len, uint64_t h)
+static struct audience_ix **ix_find(struct audiences *set, enum filter_key kind, const char *value,
+				    size_t len, uint64_t h)
 {
 	struct audience_ix **p = &set->ix[(size_t)h & (set->ix_size - 1)];
 	while (*p && !((*p)->hash == h && (*p)->kind == kind && (*p)->len == len &&

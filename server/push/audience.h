@@ -30,8 +30,8 @@ struct audience {
 	uint64_t hash;		    /* of its key, in the join table */
 	struct audience *join_next; /* the join table's chain */
 	/* the live batch being handed out */
-	uint64_t mark;		 /* the batch and entry it was last offered (once per entry) */
-	size_t *sel;		 /* the entries of the batch it receives */
+	uint64_t mark; /* the batch and entry it was last offered (once per entry) */
+	size_t *sel;   /* the entries of the batch it receives */
 	size_t n_sel, cap_sel;
 	struct sse_block *block; /* NULL when it receives none of the batch */
 	size_t count;		 /* entries in block */

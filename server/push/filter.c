@@ -205,8 +205,8 @@ int filter_viewer_keys(const json_t *viewer, filter_key_fn fn, void *arg)
 			json_array_foreach(json_object_get(scope, lists[l].name), i, v)
 			{
 				if (json_is_string(v))
-					fn(lists[l].kind, json_string_value(v), json_string_length(v),
-					   arg);
+					fn(lists[l].kind, json_string_value(v),
+					   json_string_length(v), arg);
 			}
 		}
 	}
@@ -223,12 +223,12 @@ static const struct {
 	const char *field;
 	enum filter_key kind;
 } filter_entry_fields[] = {
-    {"owner", FILTER_KEY_ACCOUNT},	  {"need_owner", FILTER_KEY_ACCOUNT},
-    {"offer_owner", FILTER_KEY_ACCOUNT},  {"account", FILTER_KEY_ACCOUNT},
-    {"organiser", FILTER_KEY_ACCOUNT},	  {"province", FILTER_KEY_PROVINCE},
+    {"owner", FILTER_KEY_ACCOUNT},	    {"need_owner", FILTER_KEY_ACCOUNT},
+    {"offer_owner", FILTER_KEY_ACCOUNT},    {"account", FILTER_KEY_ACCOUNT},
+    {"organiser", FILTER_KEY_ACCOUNT},	    {"province", FILTER_KEY_PROVINCE},
     {"need_province", FILTER_KEY_PROVINCE}, {"offer_province", FILTER_KEY_PROVINCE},
-    {"provinces", FILTER_KEY_PROVINCE},	  {"forum", FILTER_KEY_FORUM},
-    {"need_forum", FILTER_KEY_FORUM},	  {"offer_forum", FILTER_KEY_FORUM},
+    {"provinces", FILTER_KEY_PROVINCE},	    {"forum", FILTER_KEY_FORUM},
+    {"need_forum", FILTER_KEY_FORUM},	    {"offer_forum", FILTER_KEY_FORUM},
     {"forum", FILTER_KEY_REGISTERED},
 };
 

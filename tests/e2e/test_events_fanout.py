@@ -15,7 +15,15 @@ against what XRANGE holds:
 - a member that never reads is dropped at --events-buffer-bytes while the
   other members of its audience (sharing its chunks) and another audience
   go on receiving every entry;
-- an HTTP/1.0 subscriber (no chunked coding) gets the same frames, bare.
+- an HTTP/1.0 subscriber (no chunked coding) gets the same frames, bare;
+- the hub puts an entry only to the audiences that share a key with it
+  (owners and parties by account, moderators by the provinces and forums
+  of their scope, accounts by the forum they registered for) and to the
+  admins': over many distinct accounts, a moderator of two provinces, one
+  of a forum, accounts registered for a forum, and random listing, match,
+  forum, account and token entries that concern one or two parties and
+  one or two provinces, every stream still equals the oracle (a node of
+  role push: no engine or search index reads the made-up entries).
 
 The entries are appended to cm:events directly (types the engine ignores:
 account.updated, test.bulk), so bursts need no HTTP request each. No speed is
@@ -28,7 +36,7 @@ import time
 
 import fixtures
 import harness
-from streams import SseClient, StreamTestCase, doc_of, expected, received
+from streams import SseClient, StreamTestCase, doc_of, expected, id_key, received
 
 WAIT = 60
 
@@ -193,6 +201,77 @@ class FanoutTest(StreamTestCase):
                  % (eid, eid)).encode()
         self.assertTrue(body.endswith(frame), body[-300:])
         self.assertNotIn(b"\r\n", body)
+
+
+class AudienceIndexTest(StreamTestCase):
+    daemon_args = ("--role", "push")
+
+    def test_each_entry_reaches_exactly_the_audiences_that_may_see_it(self):
+        api, admin = self.api, self.admin
+        forum = api.create_forum(admin, state="open")["id"]
+        actors = [api.make_actor(admin, rnd_role) for rnd_role in ["village", "supplier"] * 12]
+        actors += [api.make_actor(admin, "village", forum=forum) for _ in range(2)]
+        actors += [api.make_actor(admin, "moderator", scope={"provinces": ["HN", "HP"]}),
+                   api.make_actor(admin, "moderator",
+                                  scope={"provinces": ["QN"], "forums": [forum]}),
+                   api.make_actor(admin, "moderator", scope={"provinces": ["DN"]}),
+                   admin]
+        # every account once, some twice (an audience of two), two with a types filter
+        opened = [(a, "") for a in actors] + [(a, "") for a in actors[:3]] + \
+            [(actors[0], "?types=listing.created,match.approved"),
+             (actors[-3], "?types=listing.created,match.approved")]
+        clients = [(a, q, self.stream(a.token, q)) for a, q in opened]
+        for _, _, c in clients:
+            self.assertEqual(c.wait_status(), 200, c.body)
+            c.wait_ready()
+        start = max((c.ready.id for _, _, c in clients), key=lambda i: tuple(map(int, i.split("-"))))
+        rnd = random.Random(1515)
+        ids = [a.id for a in actors]
+        provinces = ["HN", "HP", "QN", "DN", "Bắc Ninh", ""]
+        forums = [forum, "dien-dan-khac", ""]
+
+        def entry():
+            kind = rnd.choice(["listing", "match", "forum", "account", "token", "other"])
+            if kind == "listing":
+                return ("type", rnd.choice(["listing.created", "listing.updated"]),
+                        "listing", "L%d" % rnd.randrange(99), "owner", rnd.choice(ids),
+                        "province", rnd.choice(provinces), "forum", rnd.choice(forums))
+            if kind == "match":
+                need_owner, offer_owner = rnd.sample(ids, 2)
+                return ("type", rnd.choice(["match.proposed", "match.approved"]),
+                        "need_owner", need_owner, "offer_owner", offer_owner,
+                        "need_province", rnd.choice(provinces),
+                        "offer_province", rnd.choice(provinces),
+                        "need_forum", rnd.choice(forums), "offer_forum", rnd.choice(forums),
+                        "approved", rnd.choice(["0", "1"]), "state", "proposed")
+            if kind == "forum":
+                return ("type", rnd.choice(["forum.created", "forum.open", "forum.updated"]),
+                        "forum", rnd.choice(forums), "organiser", rnd.choice(ids),
+                        "provinces", ",".join(rnd.sample(provinces[:5], rnd.randint(0, 2))),
+                        "state", rnd.choice(["draft", "open"]))
+            if kind in ("account", "token"):
+                return ("type", "account.updated" if kind == "account" else "token.created",
+                        "account", rnd.choice(ids), "token", "t%d" % rnd.randrange(99))
+            return ("type", "test.bulk", "n", str(rnd.random()))
+
+        for _ in range(8):
+            self.rc.pipeline(*[("XADD", "cm:events", "*") + entry()
+                               for _ in range(rnd.randint(1, 60))])
+        # last, one entry for each account that it and the admins see, filtered or not
+        ends = dict(zip([a.id for a in actors], self.rc.pipeline(*[
+            ("XADD", "cm:events", "*", "type", "listing.created", "listing", "end",
+             "owner", a.id, "province", "", "forum", "") for a in actors])))
+        until = fixtures.last_event_id(self.rc)
+        for a, _, c in clients:
+            c.wait_id(ends[a.id], WAIT)
+        seen = 0
+        for a, q, c in clients:
+            types = {"listing.created", "match.approved"} if q else None
+            want = expected(self.rc, doc_of(a), start, until, types=types)
+            got = [e for e in received(c) if id_key(e[0]) > id_key(start)]
+            self.assertEqual(got, want, "%s %s %s" % (a.role, a.id, q))
+            seen += len(want)
+        self.assertGreater(seen, 200)
 
 
 if __name__ == "__main__":
