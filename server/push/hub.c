@@ -65,6 +65,7 @@ struct sub {
 	const char *reset;		 /* a reset is due: "trimmed" or "unknown" */
 	struct event *pace;		 /* while catching up: the next page's timer */
 	uint64_t delivered;
+	int fd;			    /* the socket, written straight to while nothing waits */
 	unsigned state : 2;	    /* enum sub_state */
 	unsigned fresh : 1;	    /* no resume point: starts at the hub's position */
 	unsigned ready_sent : 1;    /* "ready" went out */
@@ -153,12 +154,18 @@ static void sub_flush(struct sub *s, int capped)
 	evbuffer_drain(out, evbuffer_get_length(out));
 }
 
-/* Gives s a block of `count` entries by reference, as its own chunk (see sub_writable). */
+/*
+ * Gives s a block of `count` entries, as its own chunk (see sub_writable):
+ * straight to the socket while nothing waits in its output. A heartbeat
+ * goes through the connection's output: the write deadline is renewed by
+ * the writes the connection makes itself, and a heartbeat's is what keeps
+ * a quiet stream's deadline from firing.
+ */
 static void sub_give(struct sub *s, struct sse_block *b, size_t count, int capped)
 {
-	if (!sub_writable(s, capped) || b == NULL)
+	if (b == NULL || !sub_writable(s, capped))
 		return;
-	sse_block_send(b, sub_output(s), s->chunked);
+	sse_block_send(b, sub_output(s), b == s->h->ping ? -1 : s->fd, s->chunked);
 	s->delivered += count;
 	s->h->stats.delivered += count;
 }
@@ -677,6 +684,7 @@ int hub_subscribe(struct hub *h, struct http_req *r, struct filter *f, const cha
 	struct position from = {0, 0};
 	int resuming = resume != NULL && position_parse(resume, &from) == 0;
 	struct sub *s = xcalloc(1, sizeof(*s));
+	s->fd = -1;
 	s->h = h;
 	s->r = r;
 	s->ev = r->ev;
@@ -729,6 +737,7 @@ int hub_subscribe(struct hub *h, struct http_req *r, struct filter *f, const cha
 	 */
 	struct bufferevent *under = bufferevent_get_underlying(bev);
 	evutil_socket_t fd = under ? bufferevent_getfd(under) : -1;
+	s->fd = fd;
 	int sndbuf = (int)h->app->cfg.events_buffer_bytes;
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));

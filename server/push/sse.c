@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/jsonout.h"
 #include "common/xalloc.h"
@@ -106,11 +107,20 @@ static void sse_block_written(const void *data, size_t len, void *arg)
 	sse_block_release(arg);
 }
 
-void sse_block_send(struct sse_block *b, struct evbuffer *out, int chunked)
+void sse_block_send(struct sse_block *b, struct evbuffer *out, int fd, int chunked)
 {
+	const char *p = chunked ? b->bytes : b->bytes + b->head;
+	size_t len = chunked ? b->len : b->payload;
+	if (fd >= 0 && evbuffer_get_length(out) == 0) {
+		/* An error is left to the connection's own write of the rest to meet. */
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			if ((size_t)n == len)
+				return;
+			p += n;
+			len -= (size_t)n;
+		}
+	}
 	b->refs++;
-	if (chunked)
-		evbuffer_add_reference(out, b->bytes, b->len, sse_block_written, b);
-	else
-		evbuffer_add_reference(out, b->bytes + b->head, b->payload, sse_block_written, b);
+	evbuffer_add_reference(out, p, len, sse_block_written, b);
 }
