@@ -60,6 +60,7 @@ struct sub {
 	struct http_req *r;		 /* until the HTTP side is finished */
 	struct evhttp_request *ev;	 /* r->ev, while we may use it */
 	struct evhttp_connection *evcon; /* its connection, until evhttp closes it */
+	struct evbuffer *out;		 /* the connection's output, while evcon */
 	struct audience *aud;		 /* the subscribers that get the same bytes */
 	struct position pos;		 /* every entry it may see up to here was written */
 	const char *reset;		 /* a reset is due: "trimmed" or "unknown" */
@@ -121,7 +122,7 @@ static int sub_open(const struct sub *s)
 /* The connection's output buffer (server.c's filter): what the kernel has not taken yet. */
 static struct evbuffer *sub_output(const struct sub *s)
 {
-	return bufferevent_get_output(evhttp_connection_get_bufferevent(s->evcon));
+	return s->out;
 }
 
 static size_t sub_unsent(const struct sub *s)
@@ -727,6 +728,7 @@ int hub_subscribe(struct hub *h, struct http_req *r, struct filter *f, const cha
 	 * the client reads. Reading stays on, to notice the client leave.
 	 */
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
+	s->out = bufferevent_get_output(bev);
 	bufferevent_set_timeouts(bev, NULL, &h->idle);
 	bufferevent_enable(bev, EV_READ);
 	/*
