@@ -504,7 +504,8 @@ static const char *hub_batch_frame(size_t i, size_t *len, void *arg)
  * for one whose catch-up read ahead of the live read) is given its
  * audience's block, if the batch has any entry for it: decided once per
  * entry and audience it may reach (audiences_batch), formatted once per
- * audience, written by reference. One ahead takes the entries after its position one by one.
+ * audience, written straight to the socket or by reference. One ahead
+ * takes the entries after its position one by one.
  */
 static void hub_on_batch(const struct events_entry *entries, size_t n, void *arg)
 {
@@ -684,7 +685,7 @@ void hub_stop(struct hub *h)
  * with the head; a GET has had its body read before it was handed to us) and
  * its URI (read when the request is dispatched). libevent 2.1's http.c reads
  * each of them only there, and frees them at the end only when not NULL:
- * about 450 bytes per idle subscriber. Another libevent keeps them.
+ * a few hundred bytes per idle subscriber. Another libevent keeps them.
  */
 static void hub_lighten(struct evhttp_request *ev)
 {
