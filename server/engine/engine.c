@@ -56,12 +56,15 @@
 #define ENGINE_MAX_PROPOSALS 5
 /*
  * Proposal rounds in flight at once. Each waits for Redis (and its fsync);
- * one at a time capped the engine at a few hundred rounds a second. The
- * quantities a round proposes are reserved in the index until its answer
- * (or its match.proposed event) comes, so the rounds after it plan with
- * what is left, as Redis, which runs them in order, will see it.
+ * one at a time capped the engine at a few hundred rounds a second, and 8
+ * at 8 per Redis turn: at 1,000 crossing listings a second, with Redis's
+ * turns a few ms long under load, the queue grew and a listing waited
+ * 100+ ms from its event to its proposal (docs/performance.md, "Third pass
+ * (issue 15)"). The quantities a round proposes are reserved in the index
+ * until its answer (or its match.proposed event) comes, so the rounds after
+ * it plan with what is left, as Redis, which runs them in order, will see it.
  */
-#define ENGINE_MAX_ROUNDS 8
+#define ENGINE_MAX_ROUNDS 64
 #define ENGINE_MAX_RETRIES 5
 #define ENGINE_CURSOR_EVERY_MS 1000
 

@@ -39,7 +39,8 @@ enum store_listing_field {
 
 /*
  * value: ["created"|"replay", id, row] (enum store_created_field; the row in
- * enum store_listing_field order). With a forum (checked by forum_id_ok): INVALID when there is no
+ * enum store_listing_field order; a created row's SLF_DOC is "": the document
+ * is the one sent, not sent back). With a forum (checked by forum_id_ok): INVALID when there is no
  * such forum, REFUSED when it is not open; the listing is then held for it.
  */
 void store_listing_create(struct store *s, const char *id, const json_t *doc,

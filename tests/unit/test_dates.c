@@ -4,6 +4,8 @@
  * Expected values worked out by hand and checked against an independent
  * calendar.
  */
+#include <time.h>
+
 #include "listing_kit.h"
 
 static void assert_time(const char *s, enum dates_edge edge, int64_t want)
@@ -94,10 +96,37 @@ static void test_time_parse(void **state)
 	assert_string_equal(buf, "2000-02-29T00:00:00.000Z");
 }
 
+/* dates_format against libc's own calendar (gmtime_r) over many instants,
+ * from year 1 to 9999, and at the edges of days and years. */
+static void test_format_oracle(void **state)
+{
+	(void)state;
+	uint64_t x = 88172645463325252ULL;
+	const int64_t lo = INT64_C(-62135596800000), hi = INT64_C(253402300799999);
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		int64_t ms = lo + (int64_t)(x % (uint64_t)(hi - lo + 1));
+		if (i % 4 == 1)
+			ms -= ms % 86400000 + (i % 8 == 1 ? 0 : 1); /* a midnight, or just before */
+		time_t sec = (time_t)(ms / 1000 - (ms % 1000 < 0));
+		int frac = (int)(ms - (int64_t)sec * 1000);
+		struct tm tm;
+		char want[64], got[DATES_BUF];
+		gmtime_r(&sec, &tm);
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, frac);
+		dates_format(ms, got, sizeof(got));
+		if (strcmp(got, want) != 0)
+			fail_msg("%lld: got %s, want %s", (long long)ms, got, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_time_parse),
+	    cmocka_unit_test(test_format_oracle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -121,7 +121,8 @@ local LISTING_VIEW = { 'doc', 'status', 'remaining', 'version', 'owner_name', 'c
 --       quantity, ends_at, fold, now_ms, events_maxlen, fingerprint ('' none),
 --       engine record (matching.h: what the engine loads instead of doc),
 --       after_forum ('market' | 'close'; '' without a forum)
--- → { 'created' | 'replay', id, { values in LISTING_VIEW order }, event id ('' for a replay) }
+-- → { 'created' | 'replay', id, { values in LISTING_VIEW order }, event id ('' for a replay) };
+--   a created row's doc is '' (the caller's own document), a replay's the stored one
 register_write('cm_listing_create', function(keys, args)
   local id = args[1]
   local replay = idem_lookup(keys[2], args[14], 'listing')
@@ -159,8 +160,10 @@ register_write('cm_listing_create', function(keys, args)
   if tonumber(h.ends_at) > 0 then redis.call('ZADD', 'cm:expiry', h.ends_at, id) end
   stats_listing_created(h, args[12])
   local ev = listing_event(args[13], 'listing.created', id, h, h.owner, args[15])
-  -- The stored view comes back with the answer: no second round trip.
-  return { 'created', id, redis.call('HMGET', keys[1], unpack(LISTING_VIEW)), ev }
+  -- The stored view comes back with the answer (no second round trip), made
+  -- of what was just written rather than read back, and with '' for the
+  -- document: the caller sent it, so it is not sent back.
+  return { 'created', id, { '', 'open', h.remaining, '1', args[5], args[12], args[12] }, ev }
 end)
 
 -- cm_listing_get  KEYS: listing → { doc, status, remaining, version, owner_name, created_at, updated_at } or nil
