@@ -61,6 +61,7 @@ struct sindex {
 	struct sindex_list all, kind[2];
 	struct sindex_list *material; /* materials_count() */
 	struct sindex_list *province; /* provinces_count() */
+	int loading;		      /* sindex_load(): only `all` is kept, in any order */
 };
 
 struct sindex *sindex_new(void)
@@ -212,8 +213,61 @@ static void sindex_list_del(struct sindex_list *l, const struct sindex_item *it)
 	l->n--;
 }
 
+/* While loading: appended to `all` in any order, or taken out of it. */
+static void sindex_lists_loading(struct sindex *ix, struct sindex_item *it, int add)
+{
+	struct sindex_list *l = &ix->all;
+	if (add) {
+		if (l->n == l->cap) {
+			l->cap = l->cap ? l->cap * 2 : 1024;
+			l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+		}
+		l->v[l->n].seq = it->seq;
+		l->v[l->n].attrs = sindex_attrs(it->kind, it->material, it->province);
+		l->v[l->n].it = it;
+		l->n++;
+		return;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].it == it) {
+			l->v[i] = l->v[--l->n];
+			return;
+		}
+}
+
+static int sindex_ref_cmp(const void *a, const void *b)
+{
+	int64_t x = ((const struct sindex_ref *)a)->seq, y = ((const struct sindex_ref *)b)->seq;
+	return (x > y) - (x < y);
+}
+
+void sindex_load(struct sindex *ix, int on)
+{
+	if (on || !ix->loading) {
+		ix->loading = on;
+		return;
+	}
+	ix->loading = 0;
+	/* `all` in posting order, then every other list appended from it in that order */
+	if (ix->all.n > 1)
+		qsort(ix->all.v, ix->all.n, sizeof(*ix->all.v), sindex_ref_cmp);
+	for (size_t i = 0; i < ix->all.n; i++) {
+		struct sindex_item *it = ix->all.v[i].it;
+		struct sindex_list *ls[3] = {
+		    &ix->kind[it->kind], it->material >= 0 ? &ix->material[it->material] : NULL,
+		    it->province >= 0 ? &ix->province[it->province] : NULL};
+		for (int k = 0; k < 3; k++)
+			if (ls[k])
+				sindex_list_add(ls[k], it);
+	}
+}
+
 static void sindex_lists(struct sindex *ix, struct sindex_item *it, int add)
 {
+	if (ix->loading) {
+		sindex_lists_loading(ix, it, add);
+		return;
+	}
 	struct sindex_list *ls[4] = {&ix->all, &ix->kind[it->kind],
 				     it->material >= 0 ? &ix->material[it->material] : NULL,
 				     it->province >= 0 ? &ix->province[it->province] : NULL};

@@ -30,6 +30,7 @@ struct snapshot {
 struct snapshot_lane {
 	struct snapshot *sn;
 	char key[KEYS_MAX];
+	const char *kind, *material;
 };
 
 static void snapshot_scan_next(struct snapshot *sn, struct snapshot_lane *lane);
@@ -43,13 +44,14 @@ static void snapshot_returned(struct snapshot *sn)
 	}
 }
 
-/* One entry of a hash: "REMAINING VERSION SEQ RECORD". */
-static void snapshot_entry(struct snapshot *sn, const redisReply *field, const redisReply *value)
+/* One entry of a hash: "REMAINING VERSION SEQ RECORD[\nSEARCH]". */
+static void snapshot_entry(struct snapshot *sn, const struct snapshot_lane *lane,
+			   const redisReply *field, redisReply *value)
 {
 	if (field->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING)
 		return;
 	/* Three decimal numbers, each followed by a space (strtoll costs more). */
-	const char *p = value->str;
+	char *p = value->str;
 	int64_t v[3];
 	for (int i = 0; i < 3; i++) {
 		const char *start = p;
@@ -60,7 +62,21 @@ static void snapshot_entry(struct snapshot *sn, const redisReply *field, const r
 			return;
 		p++;
 	}
-	sn->row(sn->arg, field->str, p, v[0], v[1], v[2]);
+	struct snapshot_row row = {.id = field->str,
+				   .kind = lane->kind,
+				   .material = lane->material,
+				   .record = p,
+				   .remaining = v[0],
+				   .version = v[1],
+				   .seq = v[2]};
+	/* The reply is this call's: the record ends where the search part starts. */
+	char *nl = memchr(p, '\n', value->len - (size_t)(p - value->str));
+	if (nl) {
+		*nl = '\0';
+		row.search = nl + 1;
+		row.search_len = value->len - (size_t)(row.search - value->str);
+	}
+	sn->row(sn->arg, &row);
 }
 
 static void snapshot_scanned(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
@@ -78,7 +94,7 @@ static void snapshot_scanned(struct redis *r, enum redis_status st, redisReply *
 	const redisReply *kv = reply->element[1];
 	if (!sn->failed)
 		for (size_t i = 0; i + 1 < kv->elements; i += 2)
-			snapshot_entry(sn, kv->element[i], kv->element[i + 1]);
+			snapshot_entry(sn, lane, kv->element[i], kv->element[i + 1]);
 	const char *cursor = reply->element[0]->str;
 	if (sn->failed) {
 		free(lane);
@@ -103,6 +119,8 @@ static void snapshot_scan_next(struct snapshot *sn, struct snapshot_lane *lane)
 	}
 	size_t i = sn->next_hash++;
 	const char *code = materials_at(i / 2)->code;
+	lane->material = code;
+	lane->kind = i % 2 == 0 ? "need" : "offer";
 	if (i % 2 == 0)
 		keys_eng(lane->key, "need", code);
 	else

@@ -28,9 +28,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 19
-local LIBRARY_SERVES_FROM = 17
-local LIBRARY_HASH = 'c0324d793979652a0cac72ec635b76b5e1a81bb76df917a8dc7c4f30f3df2687'
+local LIBRARY_VERSION = 20
+local LIBRARY_SERVES_FROM = 20
+local LIBRARY_HASH = '63dde2838b01632d0c767fef5e4810667d2f43e404a22c908365828e6cc635b6'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
