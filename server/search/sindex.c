@@ -80,12 +80,10 @@ static size_t sindex_item_bytes(const struct sindex_item *it)
 	       strlen(it->fold) + 4 + (it->view ? it->view_len + 1 : 0);
 }
 
+/* forum, owner_name, doc and fold: one block, at forum (sindex_put). */
 static void sindex_item_free(struct sindex_item *it)
 {
 	free(it->forum);
-	free(it->owner_name);
-	free(it->doc);
-	free(it->fold);
 	free(it->view);
 	free(it);
 }
@@ -324,9 +322,6 @@ struct sindex_item *sindex_put(struct sindex *ix, const struct sindex_listing *l
 		/* the same place in every list: changed where it is */
 		ix->bytes -= sindex_item_bytes(it);
 		free(it->forum);
-		free(it->owner_name);
-		free(it->doc);
-		free(it->fold);
 		free(it->view);
 		it->view = NULL;
 		it->view_len = 0;
@@ -349,10 +344,18 @@ struct sindex_item *sindex_put(struct sindex *ix, const struct sindex_listing *l
 	it->remaining = l->remaining;
 	it->created_at = l->created_at;
 	it->updated_at = l->updated_at;
-	it->forum = xstrdup(l->forum ? l->forum : "");
-	it->owner_name = xstrdup(l->owner_name ? l->owner_name : "");
-	it->doc = xstrdup(l->doc ? l->doc : "");
-	it->fold = xstrdup(l->fold ? l->fold : "");
+	const char *str[4] = {l->forum ? l->forum : "", l->owner_name ? l->owner_name : "",
+			      l->doc ? l->doc : "", l->fold ? l->fold : ""};
+	size_t len[4], total = 0;
+	for (int i = 0; i < 4; i++)
+		total += (len[i] = strlen(str[i])) + 1;
+	char *block = xmalloc(total), *at = block;
+	char **dst[4] = {&it->forum, &it->owner_name, &it->doc, &it->fold};
+	for (int i = 0; i < 4; i++) {
+		memcpy(at, str[i], len[i] + 1);
+		*dst[i] = at;
+		at += len[i] + 1;
+	}
 	sindex_grams(it->fold, it->grams);
 	ix->bytes += sindex_item_bytes(it);
 	return it;
