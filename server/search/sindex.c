@@ -233,10 +233,29 @@ static void sindex_lists_loading(struct sindex *ix, struct sindex_item *it, int 
 		}
 }
 
-static int sindex_ref_cmp(const void *a, const void *b)
+/* The refs in ascending seq: a radix sort, a byte a pass (seqs are positive). */
+static void sindex_sort_refs(struct sindex_list *l)
 {
-	int64_t x = ((const struct sindex_ref *)a)->seq, y = ((const struct sindex_ref *)b)->seq;
-	return (x > y) - (x < y);
+	int64_t max = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].seq > max)
+			max = l->v[i].seq;
+	struct sindex_ref *tmp = xmalloc((l->n ? l->n : 1) * sizeof(*tmp)), *a = l->v, *b = tmp;
+	for (int shift = 0; shift < 64 && (max >> shift) > 0; shift += 8) {
+		size_t count[257] = {0};
+		for (size_t i = 0; i < l->n; i++)
+			count[((uint64_t)a[i].seq >> shift & 0xff) + 1]++;
+		for (int k = 0; k < 256; k++)
+			count[k + 1] += count[k];
+		for (size_t i = 0; i < l->n; i++)
+			b[count[(uint64_t)a[i].seq >> shift & 0xff]++] = a[i];
+		struct sindex_ref *t = a;
+		a = b;
+		b = t;
+	}
+	if (a != l->v)
+		memcpy(l->v, a, l->n * sizeof(*a));
+	free(tmp);
 }
 
 void sindex_load(struct sindex *ix, int on)
@@ -247,8 +266,7 @@ void sindex_load(struct sindex *ix, int on)
 	}
 	ix->loading = 0;
 	/* `all` in posting order, then every other list appended from it in that order */
-	if (ix->all.n > 1)
-		qsort(ix->all.v, ix->all.n, sizeof(*ix->all.v), sindex_ref_cmp);
+	sindex_sort_refs(&ix->all);
 	for (size_t i = 0; i < ix->all.n; i++) {
 		struct sindex_item *it = ix->all.v[i].it;
 		struct sindex_list *ls[3] = {
