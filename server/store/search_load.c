@@ -27,7 +27,6 @@ struct search_load {
 	search_load_have_cb have;
 	search_load_done_cb done;
 	void *arg;
-	char count[16];
 	char from[SEARCH_LOAD_ID_MAX];
 	int in_flight; /* commands sent and not answered */
 	int failed;
@@ -39,7 +38,7 @@ struct search_load {
 	int page;
 };
 
-static void search_load_page(struct search_load *l, const char *after);
+static void search_load_page(struct search_load *l);
 static void search_load_scan(struct search_load *l);
 
 static int64_t search_load_int(const redisReply *v)
@@ -148,12 +147,12 @@ static void search_load_listing(struct redis *r, enum redis_status st, redisRepl
 	search_load_returned(l);
 }
 
-/* A page of open listing ids: each one's fields asked for, then the next page. */
+/* The open listing ids of one range of seqs: those the index lacks are read by id. */
 static void search_load_ids(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
 {
 	(void)r;
 	struct search_load *l = arg;
-	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
+	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY) {
 		l->failed = 1;
 		search_load_returned(l);
 		return;
@@ -163,7 +162,7 @@ static void search_load_ids(struct redis *r, enum redis_status st, redisReply *r
 	argv[0] = "HMGET";
 	for (size_t i = 0; i < SEARCH_LOAD_NFIELDS; i++)
 		argv[2 + i] = search_load_fields[i];
-	for (size_t i = 0; !l->failed && i < reply->elements; i += 2) {
+	for (size_t i = 0; !l->failed && i < reply->elements; i++) {
 		const redisReply *id = reply->element[i];
 		if (id->type != REDIS_REPLY_STRING || id->len >= IDS_MAX ||
 		    l->have(l->arg, id->str))
@@ -176,26 +175,45 @@ static void search_load_ids(struct redis *r, enum redis_status st, redisReply *r
 		redis_command(l->s->link, search_load_listing, one, 2 + (int)SEARCH_LOAD_NFIELDS,
 			      argv, NULL, SEARCH_LOAD_DEADLINE);
 	}
-	/* Redis answers in order: the next page's ids come after these listings. */
+	search_load_returned(l);
+}
+
+/*
+ * The highest seq of an open listing: every range of page seqs up to it is
+ * asked for at once (pipelined; a range holds at most page listings), then
+ * the last event id. A listing posted since has a seq above it, and its
+ * event comes after the id taken first.
+ */
+static void search_load_top(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	(void)r;
+	struct search_load *l = arg;
+	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY ||
+	    (reply->elements != 0 && reply->elements != 2)) {
+		l->failed = 1;
+		search_load_returned(l);
+		return;
+	}
+	int64_t top = reply->elements == 2 ? search_load_int(reply->element[1]) : 0;
+	for (int64_t lo = 1; !l->failed && lo <= top; lo += l->page) {
+		char a[24], b[24];
+		snprintf(a, sizeof(a), "%lld", (long long)lo);
+		snprintf(b, sizeof(b), "%lld", (long long)(lo + l->page - 1));
+		const char *argv[] = {"ZRANGE", KEY_LISTINGS_OPEN, a, b, "BYSCORE"};
+		search_load_send(l, search_load_ids, 5, argv);
+	}
 	if (!l->failed) {
-		if (reply->elements / 2 < (size_t)atoi(l->count)) {
-			l->paged = 1;
-			search_load_send_tail(l);
-		} else {
-			char after[40];
-			snprintf(after, sizeof(after), "(%s",
-				 search_load_str(reply->element[reply->elements - 1]));
-			search_load_page(l, after);
-		}
+		l->paged = 1;
+		search_load_send_tail(l);
 	}
 	search_load_returned(l);
 }
 
-static void search_load_page(struct search_load *l, const char *after)
+static void search_load_page(struct search_load *l)
 {
-	const char *argv[] = {"ZRANGE", KEY_LISTINGS_OPEN, after,	"+inf", "BYSCORE", "LIMIT",
-			      "0",	l->count,	   "WITHSCORES"};
-	search_load_send(l, search_load_ids, 9, argv);
+	const char *argv[] = {"ZRANGE", KEY_LISTINGS_OPEN, "+inf", "-inf", "BYSCORE",
+			      "REV",	"LIMIT",	   "0",	   "1",	   "WITHSCORES"};
+	search_load_send(l, search_load_top, 10, argv);
 }
 
 /* A decimal number followed by a space. */
@@ -275,7 +293,7 @@ static void search_load_scan_done(void *arg, int ok)
 	if (!ok)
 		l->failed = 1;
 	else if (!l->failed)
-		search_load_page(l, "-inf");
+		search_load_page(l);
 	search_load_returned(l);
 }
 
@@ -295,6 +313,5 @@ void search_load_run(struct store *s, int page, search_load_row_cb row, search_l
 	l->done = done;
 	l->arg = arg;
 	l->page = page;
-	snprintf(l->count, sizeof(l->count), "%d", page);
 	search_load_send_tail(l);
 }

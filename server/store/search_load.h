@@ -8,11 +8,11 @@
  * in order over them). Then the engine's hashes of open listings
  * (store/snapshot.h): their entries carry what the index keeps (store/lua,
  * eng_put), a few thousand listings per HSCAN reply. Then the ids of
- * cm:listings:status:open in posting order (ZRANGE BYSCORE pages): each
- * open listing the scan did not give (held for a forum, so without an
- * engine entry, or written by library 19 or older) is read by one HMGET,
- * pipelined on the store's link. Last, the id of the last event again: the
- * index is current once it has applied that one.
+ * cm:listings:status:open, by ranges of seqs up to the highest (ZRANGE
+ * BYSCORE, all pipelined): each open listing the scan did not give (held
+ * for a forum, so without an engine entry, or written by library 19 or
+ * older) is read by one HMGET, pipelined on the store's link. Last, the id of the last event again:
+ * the index is current once it has applied that one.
  */
 #ifndef CM_STORE_SEARCH_LOAD_H
 #define CM_STORE_SEARCH_LOAD_H
