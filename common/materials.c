@@ -4,6 +4,7 @@
  */
 #include "common/materials.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -179,8 +180,11 @@ const struct material *materials_find(const char *code)
 {
 	if (code == NULL)
 		return NULL;
+	/* The first letters first: a restart decodes a material per open listing. */
+	int c0 = tolower((unsigned char)code[0]);
 	for (size_t i = 0; i < COUNT(materials_table); i++)
-		if (strcasecmp(materials_table[i].code, code) == 0)
+		if (tolower((unsigned char)materials_table[i].code[0]) == c0 &&
+		    strcasecmp(materials_table[i].code, code) == 0)
 			return &materials_table[i];
 	return NULL;
 }

@@ -186,9 +186,10 @@ const struct province *provinces_find(const char *code_or_name)
 
 	if (code_or_name == NULL)
 		return NULL;
-	/* Fast path: the code, which is what stored data carries. */
+	/* Fast path: the code, which is what stored data carries (first letters first). */
 	for (size_t i = 0; i < PROVINCES_N; i++)
-		if (strcmp(provinces_table[i].code, code_or_name) == 0)
+		if (provinces_table[i].code[0] == code_or_name[0] &&
+		    strcmp(provinces_table[i].code, code_or_name) == 0)
 			return &provinces_table[i];
 
 	len = strlen(code_or_name);

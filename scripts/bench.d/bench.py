@@ -135,9 +135,12 @@ def self_check(st, args, acc_file, res):
         for h, lid in ((a, api_id), (b, loader_id)):
             for f in ("seq", "created_at", "updated_at", "version"):
                 h.pop(f, None)
-            # The engine's entry is "REMAINING VERSION SEQ RECORD"; the
-            # record (matching.h) holds the id and available_from (its word
-            # 10, "now" when not given) too: compare the rest.
+            # The engine's entry is "REMAINING VERSION SEQ RECORD", then
+            # a newline and the search part (times, the document: compared
+            # above through the hash); the record (matching.h) holds the id
+            # and available_from (its word 10, "now" when not given) too:
+            # compare the rest.
+            h["<cm:eng entry>"] = h["<cm:eng entry>"].split("\n", 1)[0]
             eng = h["<cm:eng entry>"].split(" ")
             if len(eng) != 21 or eng[19] != lid:
                 mismatches.append("%s %s: no engine entry of 21 words naming it: %r" % (

@@ -585,12 +585,11 @@ static void engine_pairs_next(struct engine *e, const char *cursor)
 				  e);
 }
 
-static void engine_snapshot_row(void *arg, const char *id, const char *record, int64_t remaining,
-				int64_t version, int64_t seq)
+static void engine_snapshot_row(void *arg, const struct snapshot_row *row)
 {
 	struct engine *e = arg;
 	if (!e->stopping)
-		engine_put(e, record, remaining, version, seq);
+		engine_put(e, row->record, row->remaining, row->version, row->seq);
 }
 
 static void engine_snapshot_done(void *arg, int ok)

@@ -21,8 +21,8 @@
 #include "server/store/search_load.h"
 #include "server/store/store.h"
 
-/* Listings per page of the load: at most two pages are in flight on the store's link. */
-#define SEARCH_LOAD_PAGE 500
+/* Listings per page of the load (HSCAN COUNT; ids per ZRANGE of those read one by one). */
+#define SEARCH_LOAD_PAGE 2000
 #define SEARCH_WRITES_PRUNE 4096 /* accounts remembered before the applied ones are dropped */
 
 /* A cm:events id, "MS-SEQ". */
@@ -297,10 +297,18 @@ static void search_load_row(void *arg, const struct search_load_row *row)
 	sindex_put(s->ix, &l);
 }
 
+static int search_load_have(void *arg, const char *id)
+{
+	struct search *s = arg;
+	return s->stopping || sindex_get(s->ix, id) != NULL;
+}
+
 static void search_load_done(void *arg, int ok, const char *from, const char *upto)
 {
 	struct search *s = arg;
 	s->loading = 0;
+	if (s->ix)
+		sindex_load(s->ix, 0);
 	if (s->stopping) {
 		free(s);
 		return;
@@ -329,8 +337,10 @@ static void search_tick(evutil_socket_t fd, short what, void *arg)
 	s->loading = 1;
 	sindex_free(s->ix);
 	s->ix = sindex_new();
+	sindex_load(s->ix, 1);
 	s->load_started_ns = clock_mono_ns();
-	search_load_run(s->app->store, SEARCH_LOAD_PAGE, search_load_row, search_load_done, s);
+	search_load_run(s->app->store, SEARCH_LOAD_PAGE, search_load_row, search_load_have,
+			search_load_done, s);
 }
 
 struct search *search_start(struct app *app)

@@ -61,6 +61,7 @@ struct sindex {
 	struct sindex_list all, kind[2];
 	struct sindex_list *material; /* materials_count() */
 	struct sindex_list *province; /* provinces_count() */
+	int loading;		      /* sindex_load(): only `all` is kept, in any order */
 };
 
 struct sindex *sindex_new(void)
@@ -79,12 +80,10 @@ static size_t sindex_item_bytes(const struct sindex_item *it)
 	       strlen(it->fold) + 4 + (it->view ? it->view_len + 1 : 0);
 }
 
+/* forum, owner_name, doc and fold: one block, at forum (sindex_put). */
 static void sindex_item_free(struct sindex_item *it)
 {
 	free(it->forum);
-	free(it->owner_name);
-	free(it->doc);
-	free(it->fold);
 	free(it->view);
 	free(it);
 }
@@ -212,8 +211,79 @@ static void sindex_list_del(struct sindex_list *l, const struct sindex_item *it)
 	l->n--;
 }
 
+/* While loading: appended to `all` in any order, or taken out of it. */
+static void sindex_lists_loading(struct sindex *ix, struct sindex_item *it, int add)
+{
+	struct sindex_list *l = &ix->all;
+	if (add) {
+		if (l->n == l->cap) {
+			l->cap = l->cap ? l->cap * 2 : 1024;
+			l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+		}
+		l->v[l->n].seq = it->seq;
+		l->v[l->n].attrs = sindex_attrs(it->kind, it->material, it->province);
+		l->v[l->n].it = it;
+		l->n++;
+		return;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].it == it) {
+			l->v[i] = l->v[--l->n];
+			return;
+		}
+}
+
+/* The refs in ascending seq: a radix sort, a byte a pass (seqs are positive). */
+static void sindex_sort_refs(struct sindex_list *l)
+{
+	int64_t max = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].seq > max)
+			max = l->v[i].seq;
+	struct sindex_ref *tmp = xmalloc((l->n ? l->n : 1) * sizeof(*tmp)), *a = l->v, *b = tmp;
+	for (int shift = 0; shift < 64 && (max >> shift) > 0; shift += 8) {
+		size_t count[257] = {0};
+		for (size_t i = 0; i < l->n; i++)
+			count[((uint64_t)a[i].seq >> shift & 0xff) + 1]++;
+		for (int k = 0; k < 256; k++)
+			count[k + 1] += count[k];
+		for (size_t i = 0; i < l->n; i++)
+			b[count[(uint64_t)a[i].seq >> shift & 0xff]++] = a[i];
+		struct sindex_ref *t = a;
+		a = b;
+		b = t;
+	}
+	if (a != l->v)
+		memcpy(l->v, a, l->n * sizeof(*a));
+	free(tmp);
+}
+
+void sindex_load(struct sindex *ix, int on)
+{
+	if (on || !ix->loading) {
+		ix->loading = on;
+		return;
+	}
+	ix->loading = 0;
+	/* `all` in posting order, then every other list appended from it in that order */
+	sindex_sort_refs(&ix->all);
+	for (size_t i = 0; i < ix->all.n; i++) {
+		struct sindex_item *it = ix->all.v[i].it;
+		struct sindex_list *ls[3] = {
+		    &ix->kind[it->kind], it->material >= 0 ? &ix->material[it->material] : NULL,
+		    it->province >= 0 ? &ix->province[it->province] : NULL};
+		for (int k = 0; k < 3; k++)
+			if (ls[k])
+				sindex_list_add(ls[k], it);
+	}
+}
+
 static void sindex_lists(struct sindex *ix, struct sindex_item *it, int add)
 {
+	if (ix->loading) {
+		sindex_lists_loading(ix, it, add);
+		return;
+	}
 	struct sindex_list *ls[4] = {&ix->all, &ix->kind[it->kind],
 				     it->material >= 0 ? &ix->material[it->material] : NULL,
 				     it->province >= 0 ? &ix->province[it->province] : NULL};
@@ -270,9 +340,6 @@ struct sindex_item *sindex_put(struct sindex *ix, const struct sindex_listing *l
 		/* the same place in every list: changed where it is */
 		ix->bytes -= sindex_item_bytes(it);
 		free(it->forum);
-		free(it->owner_name);
-		free(it->doc);
-		free(it->fold);
 		free(it->view);
 		it->view = NULL;
 		it->view_len = 0;
@@ -295,10 +362,18 @@ struct sindex_item *sindex_put(struct sindex *ix, const struct sindex_listing *l
 	it->remaining = l->remaining;
 	it->created_at = l->created_at;
 	it->updated_at = l->updated_at;
-	it->forum = xstrdup(l->forum ? l->forum : "");
-	it->owner_name = xstrdup(l->owner_name ? l->owner_name : "");
-	it->doc = xstrdup(l->doc ? l->doc : "");
-	it->fold = xstrdup(l->fold ? l->fold : "");
+	const char *str[4] = {l->forum ? l->forum : "", l->owner_name ? l->owner_name : "",
+			      l->doc ? l->doc : "", l->fold ? l->fold : ""};
+	size_t len[4], total = 0;
+	for (int i = 0; i < 4; i++)
+		total += (len[i] = strlen(str[i])) + 1;
+	char *block = xmalloc(total), *at = block;
+	char **dst[4] = {&it->forum, &it->owner_name, &it->doc, &it->fold};
+	for (int i = 0; i < 4; i++) {
+		memcpy(at, str[i], len[i] + 1);
+		*dst[i] = at;
+		at += len[i] + 1;
+	}
 	sindex_grams(it->fold, it->grams);
 	ix->bytes += sindex_item_bytes(it);
 	return it;

@@ -63,6 +63,13 @@ struct sindex_item *sindex_put(struct sindex *ix, const struct sindex_listing *l
 /* Sets the remaining quantity (the view is made again when next shown). */
 void sindex_set_remaining(struct sindex *ix, const char *id, int64_t remaining);
 void sindex_remove(struct sindex *ix, const char *id);
+/*
+ * sindex_load(ix, 1) before putting many listings in any order (a load
+ * from Redis), sindex_load(ix, 0) after: meanwhile only the table and an
+ * unordered list are kept (sindex_find must not be called), and the end
+ * sorts once instead of inserting each listing in order.
+ */
+void sindex_load(struct sindex *ix, int on);
 /* Keeps view (malloc'd JSON text of len bytes, or NULL) as the item's rendered view. */
 void sindex_set_view(struct sindex *ix, struct sindex_item *it, char *view, size_t len);
 

@@ -11,6 +11,7 @@
 #include "common/ids.h"
 #include "common/xalloc.h"
 #include "server/store/keys.h"
+#include "server/store/snapshot.h"
 
 #define SEARCH_LOAD_ID_MAX 48 /* a stream id: two 20-digit numbers and '-' */
 
@@ -23,18 +24,22 @@ static const char *const search_load_fields[] = {
 struct search_load {
 	struct store *s;
 	search_load_row_cb row;
+	search_load_have_cb have;
 	search_load_done_cb done;
 	void *arg;
-	char count[16];
 	char from[SEARCH_LOAD_ID_MAX];
 	int in_flight; /* commands sent and not answered */
 	int failed;
 	int paged;    /* the last page of ids came */
 	int finished; /* the closing XREVRANGE answered: l->upto */
 	char upto[SEARCH_LOAD_ID_MAX];
+	char *scratch; /* a scanned entry's strings, each ended by a NUL */
+	size_t scratch_cap;
+	int page;
 };
 
-static void search_load_page(struct search_load *l, const char *after);
+static void search_load_page(struct search_load *l);
+static void search_load_scan(struct search_load *l);
 
 static int64_t search_load_int(const redisReply *v)
 {
@@ -53,6 +58,7 @@ static void search_load_returned(struct search_load *l)
 		return;
 	if (l->failed || l->finished) {
 		l->done(l->arg, !l->failed, l->from, l->upto);
+		free(l->scratch);
 		free(l);
 	}
 }
@@ -89,7 +95,7 @@ static void search_load_tail(struct redis *r, enum redis_status st, redisReply *
 	if (!l->paged) {
 		snprintf(l->from, sizeof(l->from), "%s", id);
 		if (!l->failed)
-			search_load_page(l, "-inf");
+			search_load_scan(l);
 	} else {
 		snprintf(l->upto, sizeof(l->upto), "%s", id);
 		l->finished = 1;
@@ -141,12 +147,12 @@ static void search_load_listing(struct redis *r, enum redis_status st, redisRepl
 	search_load_returned(l);
 }
 
-/* A page of open listing ids: each one's fields asked for, then the next page. */
+/* The open listing ids of one range of seqs: those the index lacks are read by id. */
 static void search_load_ids(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
 {
 	(void)r;
 	struct search_load *l = arg;
-	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
+	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY) {
 		l->failed = 1;
 		search_load_returned(l);
 		return;
@@ -156,9 +162,10 @@ static void search_load_ids(struct redis *r, enum redis_status st, redisReply *r
 	argv[0] = "HMGET";
 	for (size_t i = 0; i < SEARCH_LOAD_NFIELDS; i++)
 		argv[2 + i] = search_load_fields[i];
-	for (size_t i = 0; !l->failed && i < reply->elements; i += 2) {
+	for (size_t i = 0; !l->failed && i < reply->elements; i++) {
 		const redisReply *id = reply->element[i];
-		if (id->type != REDIS_REPLY_STRING || id->len >= IDS_MAX)
+		if (id->type != REDIS_REPLY_STRING || id->len >= IDS_MAX ||
+		    l->have(l->arg, id->str))
 			continue;
 		struct search_load_one *one = xmalloc(sizeof(*one));
 		one->l = l;
@@ -168,36 +175,143 @@ static void search_load_ids(struct redis *r, enum redis_status st, redisReply *r
 		redis_command(l->s->link, search_load_listing, one, 2 + (int)SEARCH_LOAD_NFIELDS,
 			      argv, NULL, SEARCH_LOAD_DEADLINE);
 	}
-	/* Redis answers in order: the next page's ids come after these listings. */
+	search_load_returned(l);
+}
+
+/*
+ * The highest seq of an open listing: every range of page seqs up to it is
+ * asked for at once (pipelined; a range holds at most page listings), then
+ * the last event id. A listing posted since has a seq above it, and its
+ * event comes after the id taken first.
+ */
+static void search_load_top(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	(void)r;
+	struct search_load *l = arg;
+	if (st != REDIS_DONE || reply->type != REDIS_REPLY_ARRAY ||
+	    (reply->elements != 0 && reply->elements != 2)) {
+		l->failed = 1;
+		search_load_returned(l);
+		return;
+	}
+	int64_t top = reply->elements == 2 ? search_load_int(reply->element[1]) : 0;
+	for (int64_t lo = 1; !l->failed && lo <= top; lo += l->page) {
+		char a[24], b[24];
+		snprintf(a, sizeof(a), "%lld", (long long)lo);
+		snprintf(b, sizeof(b), "%lld", (long long)(lo + l->page - 1));
+		const char *argv[] = {"ZRANGE", KEY_LISTINGS_OPEN, a, b, "BYSCORE"};
+		search_load_send(l, search_load_ids, 5, argv);
+	}
 	if (!l->failed) {
-		if (reply->elements / 2 < (size_t)atoi(l->count)) {
-			l->paged = 1;
-			search_load_send_tail(l);
-		} else {
-			char after[40];
-			snprintf(after, sizeof(after), "(%s",
-				 search_load_str(reply->element[reply->elements - 1]));
-			search_load_page(l, after);
-		}
+		l->paged = 1;
+		search_load_send_tail(l);
 	}
 	search_load_returned(l);
 }
 
-static void search_load_page(struct search_load *l, const char *after)
+static void search_load_page(struct search_load *l)
 {
-	const char *argv[] = {"ZRANGE", KEY_LISTINGS_OPEN, after,	"+inf", "BYSCORE", "LIMIT",
-			      "0",	l->count,	   "WITHSCORES"};
-	search_load_send(l, search_load_ids, 9, argv);
+	const char *argv[] = {"ZRANGE", KEY_LISTINGS_OPEN, "+inf", "-inf", "BYSCORE",
+			      "REV",	"LIMIT",	   "0",	   "1",	   "WITHSCORES"};
+	search_load_send(l, search_load_top, 10, argv);
 }
 
-void search_load_run(struct store *s, int page, search_load_row_cb row, search_load_done_cb done,
-		     void *arg)
+/* A decimal number followed by a space. */
+static int search_load_number(const char **pp, const char *end, int64_t *out)
+{
+	const char *p = *pp, *start = p;
+	int64_t v = 0;
+	for (; p < end && *p >= '0' && *p <= '9' && p - start < 18; p++)
+		v = v * 10 + (*p - '0');
+	if (p == start || p >= end || *p != ' ')
+		return -1;
+	*out = v;
+	*pp = p + 1;
+	return 0;
+}
+
+/*
+ * One engine entry: its search part "s1 CREATED UPDATED PL FL NL XL " then
+ * province, forum, owner name and folded text of those byte lengths, then
+ * the document (store/lua, eng_put). An entry without one (written by an
+ * older library) or unreadable is left to the reads by id.
+ */
+static void search_load_scanned_row(void *arg, const struct snapshot_row *r)
+{
+	struct search_load *l = arg;
+	if (l->failed || r->search == NULL)
+		return;
+	const char *p = r->search, *end = r->search + r->search_len;
+	int64_t v[6]; /* created, updated, then the four lengths */
+	if (end - p < 3 || memcmp(p, "s1 ", 3) != 0)
+		return;
+	p += 3;
+	for (int i = 0; i < 6; i++)
+		if (search_load_number(&p, end, &v[i]) < 0)
+			return;
+	size_t lens[5] = {(size_t)v[2], (size_t)v[3], (size_t)v[4], (size_t)v[5], 0};
+	size_t strings = lens[0] + lens[1] + lens[2] + lens[3];
+	if (strings > (size_t)(end - p))
+		return;
+	lens[4] = (size_t)(end - p) - strings;
+	if (l->scratch_cap < (size_t)(end - p) + 5) {
+		l->scratch_cap = (size_t)(end - p) + 5 + 4096;
+		free(l->scratch);
+		l->scratch = xmalloc(l->scratch_cap);
+	}
+	const char *str[5];
+	char *q = l->scratch;
+	for (int i = 0; i < 5; i++) {
+		memcpy(q, p, lens[i]);
+		str[i] = q;
+		q[lens[i]] = '\0';
+		q += lens[i] + 1;
+		p += lens[i];
+	}
+	struct search_load_row row = {
+	    .id = r->id,
+	    .kind = r->kind,
+	    .material = r->material,
+	    .province = str[0],
+	    .forum = str[1],
+	    .owner_name = str[2],
+	    .fold = str[3],
+	    .doc = str[4],
+	    .remaining = r->remaining,
+	    .version = r->version,
+	    .seq = r->seq,
+	    .created_at = v[0],
+	    .updated_at = v[1],
+	};
+	l->row(l->arg, &row);
+}
+
+/* The scan is over: the open listings it did not give are read by id. */
+static void search_load_scan_done(void *arg, int ok)
+{
+	struct search_load *l = arg;
+	if (!ok)
+		l->failed = 1;
+	else if (!l->failed)
+		search_load_page(l);
+	search_load_returned(l);
+}
+
+static void search_load_scan(struct search_load *l)
+{
+	l->in_flight++;
+	snapshot_run(l->s, l->page, search_load_scanned_row, search_load_scan_done, l);
+}
+
+void search_load_run(struct store *s, int page, search_load_row_cb row, search_load_have_cb have,
+		     search_load_done_cb done, void *arg)
 {
 	struct search_load *l = xcalloc(1, sizeof(*l));
 	l->s = s;
 	l->row = row;
+	l->have = have;
 	l->done = done;
 	l->arg = arg;
-	snprintf(l->count, sizeof(l->count), "%d", page);
+	l->page = page;
 	search_load_send_tail(l);
 }

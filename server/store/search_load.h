@@ -5,12 +5,14 @@
  * The id of the last event on cm:events is read first: the node then
  * follows the stream from it, so every change after it reaches the index by
  * its event, whatever the reads below saw meanwhile (the events are applied
- * in order over them). Then pages of cm:listings:status:open in posting
- * order (ZRANGE BYSCORE), each listing's fields read by one HMGET, all
- * pipelined on the store's link: Redis reads the next listings while the
- * node indexes the last ones, and no function call builds a Lua table of
- * thousands of documents. Last, the id of the last event again: the index
- * is current once it has applied that one.
+ * in order over them). Then the engine's hashes of open listings
+ * (store/snapshot.h): their entries carry what the index keeps (store/lua,
+ * eng_put), a few thousand listings per HSCAN reply. Then the ids of
+ * cm:listings:status:open, by ranges of seqs up to the highest (ZRANGE
+ * BYSCORE, all pipelined): each open listing the scan did not give (held
+ * for a forum, so without an engine entry, or written by library 19 or
+ * older) is read by one HMGET, pipelined on the store's link. Last, the id of the last event again:
+ * the index is current once it has applied that one.
  */
 #ifndef CM_STORE_SEARCH_LOAD_H
 #define CM_STORE_SEARCH_LOAD_H
@@ -27,6 +29,8 @@ struct search_load_row {
 };
 
 typedef void (*search_load_row_cb)(void *arg, const struct search_load_row *row);
+/* 1 when the index has the listing id already (from the scan): not read again. */
+typedef int (*search_load_have_cb)(void *arg, const char *id);
 /*
  * The whole load is done: ok 0 when Redis failed somewhere (start over);
  * from: the last event id before the first page, to follow cm:events from;
@@ -35,8 +39,8 @@ typedef void (*search_load_row_cb)(void *arg, const struct search_load_row *row)
  */
 typedef void (*search_load_done_cb)(void *arg, int ok, const char *from, const char *upto);
 
-/* Reads every open listing, page listings per call; done runs once, last. */
-void search_load_run(struct store *s, int page, search_load_row_cb row, search_load_done_cb done,
-		     void *arg);
+/* Reads every open listing, about page listings per call; done runs once, last. */
+void search_load_run(struct store *s, int page, search_load_row_cb row, search_load_have_cb have,
+		     search_load_done_cb done, void *arg);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * snapshot — paged reads of the engine's hashes of open listings (see
- * snapshot.h).
+ * snapshot — paged reads of the engine's hashes of open listings, shared
+ * by the readers that ask at the same time (see snapshot.h).
  */
 #include "server/store/snapshot.h"
 
@@ -15,41 +15,78 @@
 /* Hashes scanned at once: one page read by Redis while one is decoded. */
 #define SNAPSHOT_LANES 2
 
-struct snapshot {
-	struct store *s;
+/* One reader: each hash counts for it once scanned from its start while it was there. */
+struct snapshot_sub {
 	snapshot_row_cb row;
 	snapshot_done_cb done;
 	void *arg;
-	char count[16]; /* HSCAN COUNT */
-	int in_flight;	/* scans awaited */
-	int failed;
-	size_t next_hash; /* the next of the 2 × materials_count() hashes to scan */
+	uint32_t bit;
+	size_t left;	      /* hashes not yet whole for it */
+	unsigned char *whole; /* per hash */
+	struct snapshot_sub *next;
 };
 
-/* One hash being scanned. */
+struct snapshot {
+	struct store *s;
+	char count[16]; /* HSCAN COUNT */
+	int in_flight;	/* lanes at work */
+	int failed;
+	size_t nhashes;	     /* 2 × materials_count() */
+	unsigned char *busy; /* per hash: a lane is scanning it */
+	uint32_t bits;	     /* readers' bits in use */
+	struct snapshot_sub *subs;
+};
+
+/* The run readers join while it lasts (one Redis link, one run). */
+static struct snapshot *snapshot_current;
+
+/* One hash being scanned, for the readers there when it started. */
 struct snapshot_lane {
 	struct snapshot *sn;
 	char key[KEYS_MAX];
+	const char *kind, *material;
+	size_t hash;
+	uint32_t for_bits;
 };
 
 static void snapshot_scan_next(struct snapshot *sn, struct snapshot_lane *lane);
 
-/* A call came back: the run ends after the last one. */
-static void snapshot_returned(struct snapshot *sn)
+static void snapshot_sub_end(struct snapshot *sn, struct snapshot_sub *u, int ok)
 {
-	if (--sn->in_flight == 0) {
-		sn->done(sn->arg, !sn->failed);
-		free(sn);
-	}
+	struct snapshot_sub **pp = &sn->subs;
+	while (*pp != u)
+		pp = &(*pp)->next;
+	*pp = u->next;
+	sn->bits &= ~u->bit;
+	snapshot_done_cb done = u->done;
+	void *arg = u->arg;
+	free(u->whole);
+	free(u);
+	done(arg, ok);
 }
 
-/* One entry of a hash: "REMAINING VERSION SEQ RECORD". */
-static void snapshot_entry(struct snapshot *sn, const redisReply *field, const redisReply *value)
+/* A lane stopped: once none is left every reader is done, and the run ends. */
+static void snapshot_lane_end(struct snapshot *sn, struct snapshot_lane *lane)
+{
+	free(lane);
+	if (--sn->in_flight > 0)
+		return;
+	if (snapshot_current == sn)
+		snapshot_current = NULL;
+	while (sn->subs)
+		snapshot_sub_end(sn, sn->subs, 0);
+	free(sn->busy);
+	free(sn);
+}
+
+/* One entry of a hash: "REMAINING VERSION SEQ RECORD[\nSEARCH]". */
+static void snapshot_entry(struct snapshot *sn, const struct snapshot_lane *lane,
+			   const redisReply *field, redisReply *value)
 {
 	if (field->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING)
 		return;
 	/* Three decimal numbers, each followed by a space (strtoll costs more). */
-	const char *p = value->str;
+	char *p = value->str;
 	int64_t v[3];
 	for (int i = 0; i < 3; i++) {
 		const char *start = p;
@@ -60,7 +97,23 @@ static void snapshot_entry(struct snapshot *sn, const redisReply *field, const r
 			return;
 		p++;
 	}
-	sn->row(sn->arg, field->str, p, v[0], v[1], v[2]);
+	struct snapshot_row row = {.id = field->str,
+				   .kind = lane->kind,
+				   .material = lane->material,
+				   .record = p,
+				   .remaining = v[0],
+				   .version = v[1],
+				   .seq = v[2]};
+	/* The reply is this call's: the record ends where the search part starts. */
+	char *nl = memchr(p, '\n', value->len - (size_t)(p - value->str));
+	if (nl) {
+		*nl = '\0';
+		row.search = nl + 1;
+		row.search_len = value->len - (size_t)(row.search - value->str);
+	}
+	for (struct snapshot_sub *u = sn->subs; u; u = u->next)
+		if (!u->whole[lane->hash])
+			u->row(u->arg, &row);
 }
 
 static void snapshot_scanned(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
@@ -71,38 +124,63 @@ static void snapshot_scanned(struct redis *r, enum redis_status st, redisReply *
 	    reply->element[0]->type != REDIS_REPLY_STRING ||
 	    reply->element[1]->type != REDIS_REPLY_ARRAY) {
 		sn->failed = 1;
-		free(lane);
-		snapshot_returned(sn);
+		if (snapshot_current == sn)
+			snapshot_current = NULL; /* readers who come now start another */
+		snapshot_lane_end(sn, lane);
 		return;
 	}
 	const redisReply *kv = reply->element[1];
 	if (!sn->failed)
 		for (size_t i = 0; i + 1 < kv->elements; i += 2)
-			snapshot_entry(sn, kv->element[i], kv->element[i + 1]);
+			snapshot_entry(sn, lane, kv->element[i], kv->element[i + 1]);
 	const char *cursor = reply->element[0]->str;
 	if (sn->failed) {
-		free(lane);
-		snapshot_returned(sn);
+		snapshot_lane_end(sn, lane);
 	} else if (strcmp(cursor, "0") != 0) {
 		/* The call stays in flight: this lane goes on with the same hash. */
 		redis_commandv(r, snapshot_scanned, lane, -1, 5, "HSCAN", lane->key, cursor,
 			       "COUNT", sn->count);
 	} else {
+		/* whole for the readers there since it started; those with nothing left are done */
+		sn->busy[lane->hash] = 0;
+		struct snapshot_sub *u = sn->subs;
+		while (u) {
+			struct snapshot_sub *next = u->next;
+			if ((lane->for_bits & u->bit) && !u->whole[lane->hash]) {
+				u->whole[lane->hash] = 1;
+				if (--u->left == 0)
+					snapshot_sub_end(sn, u, 1);
+			}
+			u = next;
+		}
 		snapshot_scan_next(sn, lane);
 	}
 }
 
-/* Starts the lane on the next hash not yet scanned, or ends it. */
+/* Starts the lane on the next hash a reader still needs and no lane scans, or ends it. */
 static void snapshot_scan_next(struct snapshot *sn, struct snapshot_lane *lane)
 {
-	size_t n = materials_count();
-	if (sn->failed || sn->next_hash >= 2 * n) {
-		free(lane);
-		snapshot_returned(sn);
+	size_t i = sn->nhashes;
+	if (!sn->failed)
+		for (size_t h = 0; h < sn->nhashes && i == sn->nhashes; h++) {
+			if (sn->busy[h])
+				continue;
+			for (struct snapshot_sub *u = sn->subs; u; u = u->next)
+				if (!u->whole[h]) {
+					i = h;
+					break;
+				}
+		}
+	if (i == sn->nhashes) {
+		snapshot_lane_end(sn, lane);
 		return;
 	}
-	size_t i = sn->next_hash++;
+	sn->busy[i] = 1;
+	lane->hash = i;
+	lane->for_bits = sn->bits;
 	const char *code = materials_at(i / 2)->code;
+	lane->material = code;
+	lane->kind = i % 2 == 0 ? "need" : "offer";
 	if (i % 2 == 0)
 		keys_eng(lane->key, "need", code);
 	else
@@ -111,23 +189,39 @@ static void snapshot_scan_next(struct snapshot *sn, struct snapshot_lane *lane)
 		       sn->count);
 }
 
-static void snapshot_scan(struct snapshot *sn)
-{
-	for (int i = 0; i < SNAPSHOT_LANES; i++) {
-		struct snapshot_lane *lane = xcalloc(1, sizeof(*lane));
-		lane->sn = sn;
-		sn->in_flight++;
-		snapshot_scan_next(sn, lane);
-	}
-}
-
 void snapshot_run(struct store *s, int page, snapshot_row_cb row, snapshot_done_cb done, void *arg)
 {
-	struct snapshot *sn = xcalloc(1, sizeof(*sn));
-	sn->s = s;
-	sn->row = row;
-	sn->done = done;
-	sn->arg = arg;
-	snprintf(sn->count, sizeof(sn->count), "%d", page);
-	snapshot_scan(sn);
+	struct snapshot *sn = snapshot_current;
+	if (sn && (sn->s != s || sn->failed || sn->bits == UINT32_MAX))
+		sn = NULL;
+	if (sn == NULL) {
+		sn = xcalloc(1, sizeof(*sn));
+		sn->s = s;
+		sn->nhashes = 2 * materials_count();
+		sn->busy = xcalloc(sn->nhashes, 1);
+		snprintf(sn->count, sizeof(sn->count), "%d", page);
+		snapshot_current = sn;
+	}
+	struct snapshot_sub *u = xcalloc(1, sizeof(*u));
+	u->row = row;
+	u->done = done;
+	u->arg = arg;
+	u->left = sn->nhashes;
+	u->whole = xcalloc(sn->nhashes, 1);
+	for (u->bit = 1; sn->bits & u->bit; u->bit <<= 1)
+		;
+	sn->bits |= u->bit;
+	u->next = sn->subs;
+	sn->subs = u;
+	/* lanes to spare: put them to work (a new reader needs every hash); all are
+	 * counted before any starts, so the run cannot end (and be freed) meanwhile */
+	struct snapshot_lane *lanes[SNAPSHOT_LANES];
+	int start = 0;
+	while (sn->in_flight < SNAPSHOT_LANES) {
+		lanes[start] = xcalloc(1, sizeof(*lanes[start]));
+		lanes[start++]->sn = sn;
+		sn->in_flight++;
+	}
+	for (int i = 0; i < start; i++)
+		snapshot_scan_next(sn, lanes[i]);
 }

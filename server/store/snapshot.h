@@ -4,7 +4,8 @@
  *
  * The open listings are kept for the engine in one hash per kind and
  * material, cm:eng:<kind>:<material> (store/lua): field the listing id,
- * value "REMAINING VERSION SEQ RECORD". A page is one HSCAN of one of them,
+ * value "REMAINING VERSION SEQ RECORD" and, after a newline, what a search
+ * index keeps of it (below). A page is one HSCAN of one of them,
  * a few thousand listings in one reply: Redis walks a table instead of
  * looking up a hash per listing, and craftmatchd handles one reply and one
  * deadline per page instead of one per listing. Two hashes are scanned at
@@ -17,16 +18,25 @@
 #ifndef CM_STORE_SNAPSHOT_H
 #define CM_STORE_SNAPSHOT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "server/store/store.h"
 
 /*
- * One open listing: its engine record, remaining, version and seq. Strings
- * are borrowed for the call.
+ * One entry of cm:eng:<kind>:<material>: "REMAINING VERSION SEQ RECORD",
+ * then, when library 20 or newer wrote it, a newline and what a search
+ * index keeps of the listing (store/lua, eng_put). Strings are borrowed for
+ * the call.
  */
-typedef void (*snapshot_row_cb)(void *arg, const char *id, const char *record, int64_t remaining,
-				int64_t version, int64_t seq);
+struct snapshot_row {
+	const char *id, *kind, *material; /* kind and material: the hash's */
+	const char *record;		  /* the engine record, first line only */
+	const char *search;		  /* after the newline; NULL when none */
+	size_t search_len;
+	int64_t remaining, version, seq;
+};
+typedef void (*snapshot_row_cb)(void *arg, const struct snapshot_row *row);
 /* The whole snapshot is done; ok 0 when Redis failed somewhere (start over). */
 typedef void (*snapshot_done_cb)(void *arg, int ok);
 

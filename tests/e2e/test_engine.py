@@ -509,8 +509,9 @@ class EngineRestartTest(fixtures.MatchHelpers, harness.TestCase):
 
     def assertEntriesMirror(self, *lids):
         """Each open listing has its cm:eng entry saying the hash's remaining,
-        version and seq, then its engine record; a listing no longer open has
-        no entry."""
+        version and seq, then its engine record, then on a line of its own
+        what the search index keeps of it (store/lua, eng_put), as the hash
+        has it; a listing no longer open has no entry."""
         for lid in lids:
             h = self.hash_of(lid)
             e = self.entry(h, lid)
@@ -518,6 +519,12 @@ class EngineRestartTest(fixtures.MatchHelpers, harness.TestCase):
                 self.assertIsNone(e, "%s is %s but has an entry" % (lid, h["status"]))
                 continue
             self.assertIsNotNone(e, "open listing %s has no entry" % lid)
+            e, search = e.split("\n", 1)
+            head = search.split(" ", 7)
+            strings = [h["province"], h.get("forum", ""), h["owner_name"], h["fold"]]
+            self.assertEqual(head[:7], ["s1", h["created_at"], h["updated_at"]] +
+                             [str(len(x.encode())) for x in strings], search)
+            self.assertEqual(head[7], "".join(strings) + h["doc"], search)
             words = e.split(" ")
             self.assertEqual(words[:3], [h["remaining"], h["version"], h["seq"]], e)
             self.assertEqual((len(words), words[3], words[-2]), (21, "m1", lid), e)

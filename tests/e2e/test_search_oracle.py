@@ -28,6 +28,11 @@ Proves:
   that answer.
 - /readyz is 200 (the index loaded) and /metrics counts the index's
   listings and searches.
+- After a restart the answers are exact from the moment /readyz is 200:
+  the index filled from the engine's entries of the open listings (which
+  carry what it keeps) and the listings held for the forum read from their
+  hashes; and again on entries as library 19 and older wrote them (the
+  engine record alone), every listing then read from its hash.
 - The bounded wait: on a node (role api) whose index cannot follow the
   stream (its reader's link cut and Redis refusing new links), a caller's
   search after its own write answers 503 with Retry-After (problem+json)
@@ -257,16 +262,16 @@ class SearchOracleTest(fixtures.ApiTestCase):
         for g, e in zip(got, exp):
             self.assertEqual(g, e, (path, params))
 
-    def test_search_equals_a_scan(self):
-        order = self.write_world()
-        actor = self.villages[0]
-        # Quiet: the engine has settled when no event follows the barrier write
-        # (this actor's, so its first search waits until the index has applied it).
+    def check_queries(self, order, actor, barrier_write=True):
+        """Random queries, each equal to a scan, over one state of the store: views read
+        by id, the queries, and no event meanwhile (else all again). With barrier_write,
+        a write of actor's first (so its first search waits until the index has it)."""
         for attempt in range(60):
-            status, _, doc = self.api.call(actor, "POST", "/v1/needs",
-                                           fixtures.need_body(note="rào chắn " + self.word()))
-            self.assertEqual(status, 201, doc)
-            order.append(doc["id"])
+            if barrier_write:
+                status, _, doc = self.api.call(actor, "POST", "/v1/needs",
+                                               fixtures.need_body(note="rào chắn " + self.word()))
+                self.assertEqual(status, 201, doc)
+                order.append(doc["id"])
             barrier = stored.last_event_id(self.rc)
             views = {}
             for lid in order:
@@ -285,9 +290,32 @@ class SearchOracleTest(fixtures.ApiTestCase):
                     continue  # changed meanwhile: not one state
                 raise
             if stored.last_event_id(self.rc) == barrier:
-                break
-        else:
-            self.fail("the store never stayed quiet through the queries")
+                return views
+        self.fail("the store never stayed quiet through the queries")
+
+    def searches_from_memory(self):
+        text = self.api.call(None, "GET", "/metrics")[2]
+        text = text if isinstance(text, str) else str(text)
+        for line in text.splitlines():
+            if line.startswith("craftmatch_search_searches_total "):
+                return float(line.split()[1])
+        self.fail("no craftmatch_search_searches_total")
+
+    def restart_and_check(self, order, actor):
+        """A restart, then the queries at once: exact from the moment /readyz says ready."""
+        if self.daemon.running():
+            self.assertEqual(self.daemon.stop(), 0, self.daemon.log_tail())
+        self.daemon.start()  # returns once /readyz answers 200
+        self.assertEqual(self.searches_from_memory(), 0)
+        self.check_queries(order, actor, barrier_write=False)
+        self.assertGreater(self.searches_from_memory(), N_QUERIES / 2)
+
+    def test_search_equals_a_scan(self):
+        order = self.write_world()
+        actor = self.villages[0]
+        # Quiet: the engine has settled when no event follows the barrier write
+        # (this actor's, so its first search waits until the index has applied it).
+        views = self.check_queries(order, actor)
         # The index is loaded, and said so.
         self.assertEqual(self.api.call(None, "GET", "/readyz")[0], 200)
         metrics = self.api.call(None, "GET", "/metrics")
@@ -303,6 +331,29 @@ class SearchOracleTest(fixtures.ApiTestCase):
         # and the engine's proposals changed remaining quantities it shows
         self.assertTrue(any(v["remaining"]["base"] != v["quantity"]["base"]
                             for v in views.values() if v["status"] == "open"))
+
+        # Restarted, the node fills its index from the engine's entries, which carry
+        # what it keeps of each listing (store/lua, eng_put), and reads the listings
+        # held for the forum (no engine entry) from their hashes.
+        entries = {}
+        for key in self.rc.execute("KEYS", "cm:eng:*"):
+            flat = self.rc.execute("HGETALL", key)
+            entries[key] = dict(zip(flat[::2], flat[1::2]))
+        self.assertTrue(entries)
+        self.assertTrue(all("\ns1 " in v for e in entries.values() for v in e.values()))
+        self.assertTrue(any(v["status"] == "open" and v.get("forum") for v in views.values()))
+        self.restart_and_check(order, actor)
+
+        # Entries as library 19 and older wrote them (the engine record alone): a
+        # node of this version started on such data reads those listings from
+        # their hashes, and answers the same.
+        self.assertEqual(self.daemon.stop(), 0, self.daemon.log_tail())
+        for key, e in entries.items():
+            for lid in e:
+                v = self.rc.execute("HGET", key, lid)
+                if v is not None:
+                    self.rc.execute("HSET", key, lid, v.split("\n", 1)[0])
+        self.restart_and_check(order, actor)
 
 
 class ReadYourWritesTest(fixtures.ApiTestCase):

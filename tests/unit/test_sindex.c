@@ -251,12 +251,70 @@ static void test_unknown_codes_find_nothing(void **state)
 	sindex_free(ix);
 }
 
+/* Loaded in any order (a scan of Redis hashes), some twice, some moved meanwhile. */
+static void test_load_in_any_order(void **state)
+{
+	(void)state;
+	uint64_t x = 1181783497276652981ULL;
+	memset(m, 0, sizeof(m));
+	size_t order[N_IDS];
+	for (size_t i = 0; i < N_IDS; i++) {
+		struct model *e = &m[i];
+		snprintf(e->id, sizeof(e->id), "lst_%04d", (int)i);
+		e->kind = (int)(rnd(&x) % 2);
+		e->mat = (int)(rnd(&x) % 4);
+		e->prov = (int)(rnd(&x) % 5);
+		e->forum = (int)(rnd(&x) % 4);
+		e->word = (int)(rnd(&x) % 7);
+		e->seq = (int64_t)(i * 3 + 1 + (i % 7) * 300); /* sparse, several bytes */
+		e->version = 1;
+		e->remaining = (int64_t)(rnd(&x) % 100);
+		order[i] = i;
+	}
+	for (size_t i = N_IDS - 1; i > 0; i--) {
+		size_t j = rnd(&x) % (i + 1), t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	struct sindex *ix = sindex_new();
+	sindex_load(ix, 1);
+	for (size_t i = 0; i < N_IDS; i++) {
+		struct model *e = &m[order[i]];
+		if (rnd(&x) % 4 == 0)
+			continue; /* not in the load */
+		put(ix, e);
+		if (rnd(&x) % 5 == 0)
+			put(ix, e); /* given twice */
+		if (rnd(&x) % 9 == 0) {
+			e->prov = (e->prov + 1) % 5; /* moved: out of its place, then back in */
+			put(ix, e);
+		}
+	}
+	sindex_load(ix, 0);
+	size_t present = 0;
+	for (size_t i = 0; i < N_IDS; i++)
+		present += m[i].present;
+	assert_int_equal(sindex_size(ix), present);
+	for (int i = 0; i < 300; i++)
+		random_query(&x, ix);
+	/* and the lists stay right through later changes */
+	for (size_t i = 0; i < N_IDS; i += 3)
+		if (m[i].present) {
+			sindex_remove(ix, m[i].id);
+			m[i].present = 0;
+		}
+	for (int i = 0; i < 100; i++)
+		random_query(&x, ix);
+	sindex_free(ix);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_random_changes),
 	    cmocka_unit_test(test_views_dropped_on_change),
 	    cmocka_unit_test(test_unknown_codes_find_nothing),
+	    cmocka_unit_test(test_load_in_any_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

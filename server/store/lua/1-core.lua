@@ -28,9 +28,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 20
-local LIBRARY_SERVES_FROM = 17
-local LIBRARY_HASH = '999ebff36ab48fff9d82f27233bd8d18926867361d71a50f9391b568fe396364'
+local LIBRARY_VERSION = 21
+local LIBRARY_SERVES_FROM = 21
+local LIBRARY_HASH = '6a8ceda33bfe599bff23ff6c025b732ca509d2b40a3511332044c2d0b2a098db'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{

@@ -29,17 +29,43 @@ end
 -- cm:listings:owner:<id> and cm:listings:status:<s>; cm:expiry scored by end
 -- time (ms) for open listings that end. The marketplace search (open
 -- listings by kind, material, province, forum, text) is answered from each
--- API node's memory (server/search/), filled from cm:listings:status:open
--- and the hashes (server/store/search_load.c) and kept by the listing
--- events; the per-kind, -material and -province sets earlier versions wrote
+-- API node's memory (server/search/), filled from the engine entries
+-- (eng_put below: they carry what the index keeps), the few open listings
+-- without one (held for a forum) read from their hashes
+-- (server/store/search_load.c), and kept by the listing events; the per-kind, -material and -province sets earlier versions wrote
 -- are no longer written or read (left over, they change nothing; deleting
 -- cm:listings:kind:*, :material:*, :province:* frees them).
 
 local function eng_key(kind, material) return 'cm:eng:' .. kind .. ':' .. material end
 
-local function eng_put(kind, material, id, remaining, version, seq, record)
-  redis.call('HSET', eng_key(kind, material), id,
-    remaining .. ' ' .. version .. ' ' .. seq .. ' ' .. (record or ''))
+-- What a search index keeps of an open listing beyond the event's fields
+-- (read from the hash when the caller has not got them at hand).
+local LISTING_SEARCH = { 'doc', 'fold', 'owner_name', 'created_at', 'updated_at' }
+
+local function listing_search_fields(id, h)
+  if not (h.doc and h.fold and h.owner_name and h.created_at and h.updated_at) then
+    local v = redis.call('HMGET', 'cm:listing:' .. id, unpack(LISTING_SEARCH))
+    h.doc, h.fold, h.owner_name, h.created_at, h.updated_at = v[1], v[2], v[3], v[4], v[5]
+  end
+end
+
+-- An open listing's entry in cm:eng:<kind>:<material>:
+--   "REMAINING VERSION SEQ RECORD\ns1 CREATED UPDATED PL FL NL XL PFNXD"
+-- the engine's record (matching.h) on the first line; after it, for the
+-- search index of every API node (server/search/), the listing's times and
+-- the byte lengths of its province (P), forum (F), owner's name (N) and
+-- folded search text (X), those four strings one after the other, then the
+-- document (D, the rest). One HSCAN of these hashes fills a restarting
+-- node's engine and search index (store/snapshot.c). Entries written by
+-- library 19 or older have the first line only (the node then reads the
+-- listing's hash instead).
+local function eng_put(id, h, record)
+  listing_search_fields(id, h)
+  local p, f, n, x = h.province or '', h.forum or '', h.owner_name or '', h.fold or ''
+  redis.call('HSET', eng_key(h.kind, h.material), id,
+    h.remaining .. ' ' .. h.version .. ' ' .. h.seq .. ' ' .. (record or '') .. '\ns1 ' ..
+    (h.created_at or '0') .. ' ' .. (h.updated_at or '0') .. ' ' .. #p .. ' ' .. #f .. ' ' ..
+    #n .. ' ' .. #x .. ' ' .. p .. f .. n .. x .. (h.doc or ''))
 end
 
 -- A new remaining quantity for an open listing's entry (none: not open).
@@ -55,10 +81,6 @@ local function listing_indexes(h)
   return { 'cm:listings', 'cm:listings:owner:' .. h.owner }
 end
 
-
--- What a search index keeps of an open listing beyond the event's fields
--- (read by listing_event when the caller has not got them at hand).
-local LISTING_SEARCH = { 'doc', 'fold', 'owner_name', 'created_at', 'updated_at' }
 
 -- Fields whose names start with '_' are for the servers, never pushed to
 -- clients: listing.created and listing.updated carry the engine record and
@@ -78,10 +100,7 @@ local function listing_event(maxlen, etype, id, h, by, eng)
     fields[#fields + 1] = '_eng'; fields[#fields + 1] = eng
   end
   if h.status == 'open' then
-    if not (h.doc and h.fold and h.owner_name and h.created_at and h.updated_at) then
-      local v = redis.call('HMGET', 'cm:listing:' .. id, unpack(LISTING_SEARCH))
-      h.doc, h.fold, h.owner_name, h.created_at, h.updated_at = v[1], v[2], v[3], v[4], v[5]
-    end
+    listing_search_fields(id, h)
     local more = { '_seq', h.seq, '_doc', h.doc or '', '_fold', h.fold or '',
       '_name', h.owner_name or '', '_created', h.created_at or '0', '_at', h.updated_at or '0' }
     for i = 1, #more do fields[#fields + 1] = more[i] end
@@ -155,7 +174,7 @@ register_write('cm_listing_create', function(keys, args)
     redis.call('HSET', keys[1], 'held', '1', 'held_eng', args[15], 'after_forum', args[16])
     redis.call('SADD', 'cm:forum:' .. h.forum .. ':listings', id)
   else
-    eng_put(h.kind, h.material, id, h.remaining, h.version, h.seq, args[15])
+    eng_put(id, h, args[15])
   end
   if tonumber(h.ends_at) > 0 then redis.call('ZADD', 'cm:expiry', h.ends_at, id) end
   stats_listing_created(h, args[12])
@@ -206,7 +225,7 @@ register_write('cm_listing_update', function(keys, args)
   redis.call('HSET', keys[1], 'doc', args[3], 'quantity', h.quantity, 'remaining', h.remaining,
     'version', h.version, 'ends_at', args[5], 'fold', args[6], 'updated_at', args[7])
   if h.held == '1' then redis.call('HSET', keys[1], 'held_eng', args[9])
-  else eng_put(h.kind, h.material, id, h.remaining, h.version, h.seq, args[9]) end
+  else eng_put(id, h, args[9]) end
   if tonumber(args[5]) > 0 then redis.call('ZADD', 'cm:expiry', args[5], id)
   else redis.call('ZREM', 'cm:expiry', id) end
   local ev = listing_event(args[8], 'listing.updated', id, h, args[1], args[9])

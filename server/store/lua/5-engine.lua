@@ -15,7 +15,7 @@ redis.register_function{
     elseif v[6] == 'open' then
       local id = string.sub(keys[1], string.len('cm:listing:') + 1)
       local e = redis.call('HGET', eng_key(v[1], v[2]), id)
-      record = e and string.match(e, '^%S+ %S+ %S+ (.*)$') or ''
+      record = e and string.match(e, '^%S+ %S+ %S+ ([^\n]*)') or ''
     end
     return { record, v[3], v[4], v[5], v[6] }
   end,

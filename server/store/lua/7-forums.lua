@@ -56,7 +56,7 @@ local function forum_release(id, now, maxlen, by)
       else
         h.version = tostring(tonumber(h.version) + 1)
         redis.call('HSET', key, 'version', h.version, 'updated_at', now)
-        eng_put(h.kind, h.material, lid, h.remaining, h.version, h.seq, record)
+        eng_put(lid, h, record)
         listing_event(maxlen, 'listing.updated', lid, h, by, record)
         joined = joined + 1
       end
