@@ -20,8 +20,8 @@
 #include "server/log.h"
 #include "server/store/redis.h"
 
-#define SENTINEL_RETRY_MS 200	 /* no sentinel answered: ask again */
-#define SENTINEL_RESUB_MS 500	 /* the subscription dropped: the next sentinel */
+#define SENTINEL_RETRY_MS 200 /* no sentinel answered: ask again */
+#define SENTINEL_RESUB_MS 500 /* the subscription dropped: the next sentinel */
 #define SENTINEL_MASTER_MAX 128
 
 struct sentinel {

@@ -102,9 +102,10 @@ class Sentinel:
 
 
 class Cluster:
-    """A primary, a replica and three sentinels; servers[] are the two Redis."""
+    """A primary, its replicas (one unless told) and three sentinels; servers[] are the Redis."""
 
-    def __init__(self, min_replicas=1, max_lag=2):
+    def __init__(self, min_replicas=1, max_lag=2, replicas=1):
+        self.n_replicas = replicas
         self.extra = ["--min-replicas-to-write", str(min_replicas),
                       "--min-replicas-max-lag", str(max_lag)] if min_replicas else []
         self.servers = []
@@ -115,12 +116,13 @@ class Cluster:
         primary = harness.RedisServer(extra_args=self.extra)
         self.servers.append(primary)
         primary.start()
-        replica = harness.RedisServer(
-            extra_args=self.extra + ["--replicaof", harness.HOST, str(primary.port)])
-        self.servers.append(replica)
-        replica.start()
-        harness.wait_for(lambda: self._link_up(replica), 30.0, interval=0.1,
-                         message="the replica in sync")
+        for _ in range(self.n_replicas):
+            replica = harness.RedisServer(
+                extra_args=self.extra + ["--replicaof", harness.HOST, str(primary.port)])
+            self.servers.append(replica)
+            replica.start()
+            harness.wait_for(lambda: self._link_up(replica), 30.0, interval=0.1,
+                             message="the replica in sync")
         for _ in range(3):
             s = Sentinel(primary.port)
             self.sentinels.append(s)
@@ -147,7 +149,8 @@ class Cluster:
             except (OSError, harness.RedisError, ValueError):
                 return False
             d = dict(zip(m[::2], m[1::2]))
-            if int(d.get("num-slaves", 0)) < 1 or int(d.get("num-other-sentinels", 0)) < 2:
+            if int(d.get("num-slaves", 0)) < self.n_replicas or \
+                    int(d.get("num-other-sentinels", 0)) < 2:
                 return False
         return True
 
@@ -171,24 +174,22 @@ class Cluster:
         port = self.named_primary()
         return next(s for s in self.servers if s.port == port)
 
-    def replica(self):
-        port = self.named_primary()
-        return next(s for s in self.servers if s.port != port)
 
     def failover(self, how):
         """Fails the primary (how: "kill" = kill -9, "stop" = SIGSTOP until the
         switch) and waits until the sentinels name the replica; then brings the
         old primary back as a replica of the new one and waits until it is in
         sync. Returns the seconds from the fault to the sentinels' switch."""
-        old, new = self.primary(), self.replica()
+        old = self.primary()
         t0 = time.monotonic()
         if how == "kill":
             old.kill()
         else:
             old.pause()
-        harness.wait_for(lambda: self.named_primary() == new.port, SWITCH_TIMEOUT,
-                         interval=0.05, message="the sentinels promote %d" % new.port)
+        harness.wait_for(lambda: self.named_primary() not in (None, old.port), SWITCH_TIMEOUT,
+                         interval=0.05, message="the sentinels promote a replica")
         switched = time.monotonic() - t0
+        new = self.primary()
         if how == "kill":
             old.extra_args = self.extra + ["--replicaof", harness.HOST, str(new.port)]
             old.start()
