@@ -134,6 +134,7 @@ int main(int argc, char **argv)
 
 	int rc = 1;
 	struct main_state m = {.app = &app};
+	const struct redis_locator *via = NULL; /* --sentinels: they name the primary */
 	if (app.cfg.sentinels[0]) {
 		const char *why;
 		app.sentinel = sentinel_new(app.base, app.cfg.sentinels, app.cfg.sentinel_master,
@@ -142,8 +143,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "craftmatchd: --sentinels: %s\n", why);
 			goto done;
 		}
+		via = sentinel_locator(app.sentinel);
 	}
-	app.store = store_new(app.base, app.cfg.redis_url, app.sentinel, app.cfg.redis_timeout_ms);
+	app.store = store_new(app.base, app.cfg.redis_url, via, app.cfg.redis_timeout_ms);
 	if (app.store == NULL) {
 		fprintf(stderr, "craftmatchd: --redis-url: cannot parse '%s'\n", app.cfg.redis_url);
 		goto done;
@@ -165,7 +167,7 @@ int main(int argc, char **argv)
 	app.expiry = expiry_start(&app);
 	/* One cm:events reader for the engine, the push hub and whatever else follows the stream.
 	 */
-	app.feed = feed_new(app.base, app.cfg.redis_url, app.sentinel, app.cfg.redis_timeout_ms);
+	app.feed = feed_new(app.base, app.cfg.redis_url, via, app.cfg.redis_timeout_ms);
 	if (app.cfg.role == ROLE_ALL || app.cfg.role == ROLE_ENGINE)
 		app.engine = engine_start(&app);
 	if (app.engine && app.cfg.call_interval_s > 0)

@@ -44,6 +44,7 @@
 #include "common/xalloc.h"
 #include "server/app.h"
 #include "server/clock.h"
+#include "server/engine/clearing.h"
 #include "server/engine/index.h"
 #include "server/log.h"
 #include "server/store/events.h"
@@ -727,6 +728,8 @@ static void engine_check_primary(struct engine *e)
 		e->q_len = e->q_head = 0;
 		e->stats.queued = 0;
 		e->stats.restarts++;
+		/* a forum the old primary sent to clearing is cleared from the new one */
+		clearing_resume(e->app);
 	}
 	if (e->pending == 0) {
 		e->restarting = 0;

@@ -37,7 +37,7 @@ struct feed_sub {
 struct feed {
 	struct event_base *base;
 	char *url;
-	struct sentinel *via;
+	const struct redis_locator *via;
 	int timeout_ms;
 	struct events_reader *live;
 	char live_from[FEED_ID_MAX]; /* where the live read now out began */
@@ -198,7 +198,7 @@ static void feed_on_live(struct events_reader *rd, const struct events_entry *e,
 
 /* ---- the feed ---- */
 
-struct feed *feed_new(struct event_base *base, const char *url, struct sentinel *via,
+struct feed *feed_new(struct event_base *base, const char *url, const struct redis_locator *via,
 		      int timeout_ms)
 {
 	char host[256], pw[256];

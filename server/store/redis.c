@@ -17,7 +17,6 @@
 
 #include "common/xalloc.h"
 #include "server/log.h"
-#include "server/store/sentinel.h"
 
 #define REDIS_BACKOFF_MIN_MS 50
 #define REDIS_BACKOFF_MAX_MS 2000
@@ -59,8 +58,8 @@ struct redis {
 
 	/* With --sentinels: the primary is whatever they name (host and port above
 	 * are where this link last dialled). */
-	struct sentinel *via;
-	uint64_t dialled_epoch; /* the sentinel's epoch when it last dialled */
+	const struct redis_locator *via;
+	uint64_t dialled_epoch; /* the primary's epoch when it last dialled */
 	int moving;		/* dropped because the primary moved: no discovery */
 };
 
@@ -256,8 +255,9 @@ static void redis_link_lost(struct redis *r, const char *why)
 	}
 	redis_schedule_retry(r);
 	if (r->via && !r->closing && !r->moving)
-		sentinel_rediscover(
-		    r->via, r->refusal[0] && !was_ready ? r->refusal : (why ? why : "link lost"));
+		r->via->rediscover(r->via->ctx, r->refusal[0] && !was_ready
+						    ? r->refusal
+						    : (why ? why : "link lost"));
 }
 
 static void redis_force_drop(struct redis *r, const char *why);
@@ -293,7 +293,7 @@ static void redis_role_reply(struct redis *r, enum redis_status st, redisReply *
 	if (st != REDIS_DONE || !r->connected)
 		return; /* dropped meanwhile, or the PING's deadline handling drops it */
 	const char *role;
-	int primary = sentinel_parse_role(reply, &role);
+	int primary = redis_parse_role(reply, &role);
 	if (primary == 1) {
 		redis_linked(r);
 		return;
@@ -344,7 +344,8 @@ static void redis_on_connect(const redisAsyncContext *ac, int status)
 		r->ac = NULL;
 		redis_schedule_retry(r);
 		if (r->via)
-			sentinel_rediscover(r->via, ac->errstr[0] ? ac->errstr : "connect failed");
+			r->via->rediscover(r->via->ctx,
+					   ac->errstr[0] ? ac->errstr : "connect failed");
 		return;
 	}
 	r->connected = 1;
@@ -380,7 +381,7 @@ static void redis_connect_timeout(evutil_socket_t fd, short what, void *arg)
 	log_debug("redis", "connect timed out", "link=%s", r->name);
 	redis_schedule_retry(r);
 	if (r->via)
-		sentinel_rediscover(r->via, "connect timed out");
+		r->via->rediscover(r->via->ctx, "connect timed out");
 }
 
 static void redis_force_drop(struct redis *r, const char *why)
@@ -434,15 +435,13 @@ static void redis_connect_now(struct redis *r)
 	if (r->closing || r->ac)
 		return;
 	if (r->via) {
-		struct sentinel_addr a;
-		if (!sentinel_primary(r->via, &a)) {
+		uint64_t epoch;
+		if (!r->via->primary(r->via->ctx, r->host, sizeof(r->host), &r->port, &epoch)) {
 			/* redis_follow_primary dials once the sentinels name one */
-			sentinel_rediscover(r->via, "no primary known yet");
+			r->via->rediscover(r->via->ctx, "no primary known yet");
 			return;
 		}
-		snprintf(r->host, sizeof(r->host), "%s", a.host);
-		r->port = a.port;
-		r->dialled_epoch = sentinel_epoch(r->via);
+		r->dialled_epoch = epoch;
 	}
 	redisAsyncContext *ac = redisAsyncConnect(r->host, r->port);
 	if (ac == NULL || ac->err) {
@@ -463,7 +462,7 @@ static void redis_connect_now(struct redis *r)
 	evtimer_add(r->connect_timer, &tv);
 }
 
-struct redis *redis_new(struct event_base *base, const char *url, struct sentinel *via,
+struct redis *redis_new(struct event_base *base, const char *url, const struct redis_locator *via,
 			int timeout_ms, const char *name)
 {
 	struct redis *r = xcalloc(1, sizeof(*r));
@@ -484,7 +483,7 @@ struct redis *redis_new(struct event_base *base, const char *url, struct sentine
 	r->ping_timer = evtimer_new(base, redis_ping_again, r);
 	r->via = via;
 	if (via)
-		sentinel_attach(via, r);
+		via->attach(via->ctx, r);
 	struct timeval every = {1, 0};
 	evtimer_add(r->watchdog_timer, &every);
 	redis_connect_now(r);
@@ -501,19 +500,20 @@ void redis_follow_primary(struct redis *r)
 {
 	if (r->closing || r->via == NULL)
 		return;
-	struct sentinel_addr a;
-	if (!sentinel_primary(r->via, &a))
+	char host[256];
+	int port;
+	uint64_t epoch;
+	if (!r->via->primary(r->via->ctx, host, sizeof(host), &port, &epoch))
 		return;
-	if (r->ac && r->dialled_epoch == sentinel_epoch(r->via))
+	if (r->ac && r->dialled_epoch == epoch)
 		return; /* up (or dialling) where the sentinels say */
 	if (r->ac) {
 		log_info("redis", "following the primary", "link=%s from=%s:%d to=%s:%d", r->name,
-			 r->host, r->port, a.host, a.port);
+			 r->host, r->port, host, port);
 		r->moving = 1;
 		redis_force_drop(r, "the primary moved");
 		r->moving = 0;
-	} else if (r->dialled_epoch == sentinel_epoch(r->via) &&
-		   evtimer_pending(r->retry_timer, NULL)) {
+	} else if (r->dialled_epoch == epoch && evtimer_pending(r->retry_timer, NULL)) {
 		return; /* the same address: the back-off stands */
 	}
 	evtimer_del(r->retry_timer);
@@ -522,7 +522,7 @@ void redis_follow_primary(struct redis *r)
 
 const char *redis_waiting_for(const struct redis *r)
 {
-	return r->via ? sentinel_why(r->via) : "";
+	return r->via ? r->via->why(r->via->ctx) : "";
 }
 
 void redis_reconnect(struct redis *r)
@@ -536,7 +536,7 @@ void redis_free(struct redis *r)
 		return;
 	r->closing = 1;
 	if (r->via)
-		sentinel_detach(r->via, r);
+		r->via->detach(r->via->ctx, r);
 	if (r->ac) {
 		redisAsyncContext *ac = r->ac;
 		r->ac = NULL;
@@ -608,6 +608,17 @@ enum redis_error_kind redis_error_kind(const char *err)
 	if (strncmp(err, "ERR invalid password", 20) == 0 || strncmp(err, "ERR AUTH", 8) == 0)
 		return REDIS_ERROR_REFUSED;
 	return REDIS_ERROR_OTHER;
+}
+
+int redis_parse_role(const redisReply *reply, const char **role)
+{
+	*role = "";
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+	    (reply->element[0]->type != REDIS_REPLY_STRING &&
+	     reply->element[0]->type != REDIS_REPLY_STATUS))
+		return -1;
+	*role = reply->element[0]->str;
+	return reply->element[0]->len == 6 && memcmp(reply->element[0]->str, "master", 6) == 0;
 }
 
 const struct redis_stats *redis_stats(const struct redis *r)

@@ -54,16 +54,34 @@ struct redis_stats {
 int redis_url_parse(const char *url, char *host, size_t hostlen, int *port, char *password,
 		    size_t pwlen, int *db, const char **why);
 
-struct sentinel;
+/*
+ * Where a link finds the primary when not at the URL's host and port: the
+ * sentinels (server/store/sentinel.h provides this). The link asks it for
+ * the address at each dial and tells it when the primary looks gone; it
+ * calls redis_follow_primary() on its attached links when the address
+ * changes.
+ */
+struct redis_locator {
+	void *ctx;
+	/* 1 with the primary's address and the count of its changes, or 0: none known yet */
+	int (*primary)(void *ctx, char *host, size_t hostlen, int *port, uint64_t *epoch);
+	void (*rediscover)(void *ctx, const char *why); /* the primary looks gone: ask again */
+	const char *(*why)(void *ctx);			/* why none is usable ("" when one is) */
+	void (*attach)(void *ctx, struct redis *r);
+	void (*detach)(void *ctx, struct redis *r);
+};
+
 /*
  * Returns a new link (connecting in the background), or NULL with a bad URL.
  * With via (--sentinels) the URL gives only the password and database: the
- * link dials the primary the sentinels name, checks with ROLE that it is
- * the primary before it is ready, and asks them again when it drops, cannot
- * connect, or has a command refused with READONLY (sentinel.h).
+ * link dials the primary via names, checks with ROLE that it is the primary
+ * before it is ready, and asks again when it drops, cannot connect, or has a
+ * command refused with READONLY.
  */
-struct redis *redis_new(struct event_base *base, const char *url, struct sentinel *via,
+struct redis *redis_new(struct event_base *base, const char *url, const struct redis_locator *via,
 			int timeout_ms, const char *name);
+/* ROLE's reply: 1 primary ("master"), 0 anything else (*role names it), -1 not a ROLE reply. */
+int redis_parse_role(const redisReply *reply, const char **role);
 /* The sentinels named a primary (maybe a new one): move there, or dial, as needed. */
 void redis_follow_primary(struct redis *r);
 /* With sentinels, why no primary is usable yet ("" when one is known, or no sentinels). */

@@ -49,8 +49,15 @@ struct sentinel {
 
 	struct redis **links;
 	size_t n_links, cap_links;
+	struct redis_locator locator; /* what the links call (sentinel_locator) */
 	struct sentinel_stats stats;
 };
+
+static void sentinel_attach(void *ctx, struct redis *r);
+static void sentinel_detach(void *ctx, struct redis *r);
+static int sentinel_locate(void *ctx, char *host, size_t hostlen, int *port, uint64_t *epoch);
+static void sentinel_rediscover_cb(void *ctx, const char *why);
+static const char *sentinel_why_cb(void *ctx);
 
 struct sentinel_question {
 	struct sentinel *s;
@@ -139,18 +146,6 @@ int sentinel_parse_master(const redisReply *reply, struct sentinel_addr *out)
 	out->host[hl] = '\0';
 	out->port = port;
 	return 0;
-}
-
-int sentinel_parse_role(const redisReply *reply, const char **role)
-{
-	const char *s;
-	size_t l;
-	*role = "";
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
-	    sentinel_text(reply->element[0], &s, &l) < 0)
-		return -1;
-	*role = s;
-	return l == 6 && memcmp(s, "master", 6) == 0;
 }
 
 int sentinel_parse_switch(const char *msg, const char *master, struct sentinel_addr *out)
@@ -376,6 +371,12 @@ struct sentinel *sentinel_new(struct event_base *base, const char *list, const c
 	s->resub = evtimer_new(base, sentinel_resub, s);
 	s->asking = 1;
 	snprintf(s->why, sizeof(s->why), "starting");
+	s->locator = (struct redis_locator){.ctx = s,
+					    .primary = sentinel_locate,
+					    .rediscover = sentinel_rediscover_cb,
+					    .why = sentinel_why_cb,
+					    .attach = sentinel_attach,
+					    .detach = sentinel_detach};
 	for (int i = 0; i < n; i++) {
 		char url[SENTINEL_HOST_MAX + 32];
 		snprintf(url, sizeof(url), "redis://%s:%d", addrs[i].host, addrs[i].port);
@@ -443,8 +444,9 @@ const char *sentinel_why(const struct sentinel *s)
 	return w->text;
 }
 
-void sentinel_attach(struct sentinel *s, struct redis *r)
+static void sentinel_attach(void *ctx, struct redis *r)
 {
+	struct sentinel *s = ctx;
 	if (s->n_links == s->cap_links) {
 		s->cap_links = s->cap_links ? s->cap_links * 2 : 4;
 		s->links = xrealloc(s->links, s->cap_links * sizeof(*s->links));
@@ -452,13 +454,40 @@ void sentinel_attach(struct sentinel *s, struct redis *r)
 	s->links[s->n_links++] = r;
 }
 
-void sentinel_detach(struct sentinel *s, struct redis *r)
+static void sentinel_detach(void *ctx, struct redis *r)
 {
+	struct sentinel *s = ctx;
 	for (size_t i = 0; i < s->n_links; i++)
 		if (s->links[i] == r) {
 			s->links[i] = s->links[--s->n_links];
 			return;
 		}
+}
+
+static int sentinel_locate(void *ctx, char *host, size_t hostlen, int *port, uint64_t *epoch)
+{
+	const struct sentinel *s = ctx;
+	if (!s->known)
+		return 0;
+	snprintf(host, hostlen, "%s", s->primary.host);
+	*port = s->primary.port;
+	*epoch = s->epoch;
+	return 1;
+}
+
+static void sentinel_rediscover_cb(void *ctx, const char *why)
+{
+	sentinel_rediscover(ctx, why);
+}
+
+static const char *sentinel_why_cb(void *ctx)
+{
+	return sentinel_why(ctx);
+}
+
+const struct redis_locator *sentinel_locator(const struct sentinel *s)
+{
+	return &s->locator;
 }
 
 const struct sentinel_stats *sentinel_stats(const struct sentinel *s)

@@ -8,8 +8,8 @@
  *  - discovery asks every sentinel SENTINEL get-master-addr-by-name NAME
  *    (the first valid answer wins; a wrong one is caught by ROLE below);
  *  - a link checks with ROLE that the server it reached is the primary
- *    before it counts as ready (redis.c); a replica is refused and the
- *    sentinels are asked again;
+ *    before it counts as ready (redis.c, through sentinel_locator()); a
+ *    replica is refused and the sentinels are asked again;
  *  - one link subscribes to +switch-master on a sentinel (the next one when
  *    it drops) and moves every link at once when the primary changes;
  *  - a link that drops, cannot connect, or has a write refused with
@@ -25,6 +25,7 @@
 
 struct event_base;
 struct redis;
+struct redis_locator;
 struct redisReply;
 struct sentinel;
 
@@ -40,8 +41,6 @@ struct sentinel_addr {
 int sentinel_parse_list(const char *list, struct sentinel_addr *out, int max, const char **why);
 /* The reply to SENTINEL get-master-addr-by-name: [host, port]. 0, or -1 (nil, malformed). */
 int sentinel_parse_master(const struct redisReply *reply, struct sentinel_addr *out);
-/* ROLE's reply: 1 primary ("master"), 0 anything else, -1 not a ROLE reply. */
-int sentinel_parse_role(const struct redisReply *reply, const char **role);
 /*
  * A +switch-master message, "NAME OLDHOST OLDPORT NEWHOST NEWPORT": 0 with
  * the new address when it names master, -1 otherwise.
@@ -62,9 +61,8 @@ void sentinel_rediscover(struct sentinel *s, const char *why);
 /* Why no link may be up yet (for /readyz): "" when a primary is known. */
 const char *sentinel_why(const struct sentinel *s);
 
-/* Links follow the primary (redis.c attaches and detaches them). */
-void sentinel_attach(struct sentinel *s, struct redis *r);
-void sentinel_detach(struct sentinel *s, struct redis *r);
+/* What links are given to follow the primary (redis_new's via). */
+const struct redis_locator *sentinel_locator(const struct sentinel *s);
 
 struct sentinel_stats {
 	uint64_t discoveries; /* rounds of questions asked */

@@ -19,7 +19,7 @@ static void store_on_connect(struct redis *r, void *arg)
 	library_connected(s->library);
 }
 
-struct store *store_new(struct event_base *base, const char *url, struct sentinel *via,
+struct store *store_new(struct event_base *base, const char *url, const struct redis_locator *via,
 			int timeout_ms)
 {
 	struct store *s = xcalloc(1, sizeof(*s));

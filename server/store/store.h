@@ -17,7 +17,7 @@
 #include "server/store/redis.h"
 
 struct event_base;
-struct sentinel;
+struct redis_locator;
 
 struct store {
 	struct event_base *base;
@@ -41,7 +41,7 @@ struct store {
  * Returns a new store connecting in the background, or NULL on a bad URL.
  * via: the sentinels naming the primary (NULL: the URL's host and port).
  */
-struct store *store_new(struct event_base *base, const char *url, struct sentinel *via,
+struct store *store_new(struct event_base *base, const char *url, const struct redis_locator *via,
 			int timeout_ms);
 void store_free(struct store *s);
 

@@ -191,6 +191,12 @@ class FailoverTest(fixtures.MatchHelpers, harness.TestCase):
                            "nothing about 503s)")
         self.assertEqual(set(load.statuses) - {200, 201, 409, 503}, set(), load.statuses)
         self.assertEqual(self.cluster.failovers, len(kinds))
+        for d in self.nodes:
+            # each node followed the switches and its engine rebuilt from the new primary
+            m = d.metrics()
+            self.assertGreaterEqual(m.value("craftmatch_sentinel_primary_changes_total"),
+                                    len(kinds) + 1)
+            self.assertGreaterEqual(m.value("craftmatch_engine_primary_restarts_total"), 1)
         return load
 
     def lost(self, load):
