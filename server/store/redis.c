@@ -157,7 +157,15 @@ static void redis_call_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
 	struct redis_call *c = privdata;
 	struct redis *r = c->r;
+	const redisReply *rp = reply;
 	r->stats.pending--;
+	if (r->via && rp && rp->type == REDIS_REPLY_ERROR && strncmp(rp->str, "READONLY", 8) == 0 &&
+	    r->ac == ac) {
+		/* The primary we dialled was demoted: it is a replica now. Dropped before
+		 * the caller hears of it (the reply stays valid), so nothing more is sent
+		 * there; its 503 follows (redis_error_kind). */
+		redis_refuse(r, "the server became a replica (READONLY)");
+	}
 	if (!c->finished) {
 		c->finished = 1;
 		if (c->timer)
@@ -168,12 +176,6 @@ static void redis_call_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	if (c->timer)
 		event_free(c->timer);
 	free(c);
-	const redisReply *rp = reply;
-	if (r->via && rp && rp->type == REDIS_REPLY_ERROR && strncmp(rp->str, "READONLY", 8) == 0 &&
-	    r->ac == ac) {
-		/* The primary we dialled was demoted: it is a replica now. */
-		redis_refuse(r, "the server became a replica (READONLY)");
-	}
 }
 
 void redis_command(struct redis *r, redis_cb cb, void *arg, int argc, const char **argv,

@@ -9,7 +9,7 @@ and helpers to fail the primary over, for the tests of tests/cluster/.
 
 Every process is a harness object registered for the at-exit kill, and
 close() stops them all even when a test fails. Every wait is bounded.
-Sentinel timings are short (down-after 600 ms, failover-timeout 3 s) so
+Sentinel timings are short (down-after 1000 ms, failover-timeout 3 s) so
 that ten failovers fit in a couple of minutes.
 """
 import os
@@ -20,9 +20,12 @@ import harness
 from kit.procs import register, tail, unregister
 
 MASTER = "craftmatch"
-DOWN_AFTER_MS = 600
+DOWN_AFTER_MS = 1000
 FAILOVER_TIMEOUT_MS = 3000
 SWITCH_TIMEOUT = 30.0  # sentinels name a new primary within this (functional bound)
+# A woken old primary is demoted by the sentinels after their INFO period (10 s)
+# and a grace of 8 s; a restarted one syncs at once. Functional bound, not a measure.
+RESYNC_TIMEOUT = 90.0
 
 
 class Sentinel:
@@ -195,8 +198,13 @@ class Cluster:
             old.start()
         else:
             old.resume()  # it wakes as a primary; the sentinels demote it
-        harness.wait_for(lambda: self._link_up(old), SWITCH_TIMEOUT, interval=0.1,
-                         message="the old primary (%d) in sync as a replica" % old.port)
+        try:
+            harness.wait_for(lambda: self._link_up(old), RESYNC_TIMEOUT, interval=0.1,
+                             message="the old primary (%d) in sync as a replica" % old.port)
+        except AssertionError as e:
+            views = [s.master_addr() for s in self.sentinels]
+            raise AssertionError("%s; the sentinels name %r; its log:\n%s" % (
+                e, views, tail(old.log_text(), 25))) from None
         self.failovers += 1
         return switched
 

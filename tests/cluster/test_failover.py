@@ -20,11 +20,16 @@ Proves:
   acknowledgement of the first write sent after it is measured and printed
   (docs/operations.md quotes it), bounded only by SWITCH_BOUND as a
   functional "it came back";
+- an admin's /v1/events subscriber that moves between the nodes every few
+  seconds, resuming with Last-Event-ID, receives ids that only grow (nothing
+  repeated or reordered) and every entry the final primary holds in the
+  range it followed (nothing skipped);
 - no over-allocation across failovers: after the engines settle, every
   listing's quantity - remaining equals what its holding matches hold plus
   what fulfilled ones delivered, read from the final primary.
 """
 import collections
+import select
 import sys
 import threading
 import time
@@ -33,6 +38,7 @@ import uuid
 import cluster
 import fixtures
 import harness
+import streams
 
 WRITERS = 3
 SWITCH_BOUND = 90.0  # seconds from a fault to the first acknowledged write (functional bound)
@@ -51,6 +57,8 @@ class Load:
         self.errors = []
         self.acked_at = []  # (sent, acknowledged): monotonic times of acknowledged writes
         self.no_retry_after = 0
+        self.seen = []  # ids of cm:events entries the SSE watcher received, in order
+        self.sse_resumes = 0
 
     def fail(self, what):
         with self.lock:
@@ -150,6 +158,68 @@ class FailoverTest(fixtures.MatchHelpers, harness.TestCase):
                 load.fail("GET matches -> %s %r" % (status, page))
             time.sleep(0.05)
 
+    def watcher(self, load):
+        """An admin's /v1/events subscriber that moves to the other node every
+        few seconds (and whenever its stream ends), resuming with
+        Last-Event-ID: ids must only grow across every resume."""
+        last, i = None, 0
+        try:
+            while not load.stop.is_set():
+                node = self.nodes[i % 2]
+                i += 1
+                headers = {"Last-Event-ID": last} if last else None
+                c = streams.SseClient(node.port, token=self.admin.token, headers=headers,
+                                      timeout=REQUEST_TIMEOUT)
+                try:
+                    status = c.wait_status(timeout=REQUEST_TIMEOUT)
+                    if status == 503:
+                        time.sleep(0.2)
+                        continue
+                    if status != 200:
+                        load.fail("GET /v1/events -> %s %r" % (status, c.body[:200]))
+                        return
+                    if last:
+                        load.sse_resumes += 1
+                    until, n = time.monotonic() + 3.0, 0
+                    while time.monotonic() < until and not (c.eof or c.ended):
+                        c.pump()
+                        if len(c.events) == n and not (c.eof or c.ended):
+                            select.select([c.sock], [], [], 0.2)
+                        for e in c.events[n:]:
+                            if e.type == "reset":
+                                load.fail("a reset event after %s" % last)
+                                return
+                            if e.type == "ready":
+                                continue
+                            if last and streams.id_key(e.id) <= streams.id_key(last):
+                                load.fail("event %s after %s: repeated or out of order" % (
+                                    e.id, last))
+                                return
+                            load.seen.append(e.id)
+                            last = e.id
+                        n = len(c.events)
+                finally:
+                    c.close()
+        except Exception as e:
+            load.fail("watcher: %r" % (e,))
+
+    def check_events(self, load, rc):
+        """Every entry of cm:events on the final primary between the watcher's
+        first and last id was received (none skipped); those received that the
+        primary lacks were lost with their writes (counted)."""
+        self.assertGreater(len(load.seen), 10, "the watcher received too few events")
+        self.assertGreater(load.sse_resumes, 3, "the watcher resumed too rarely")
+        first, last = load.seen[0], load.seen[-1]
+        stored = [e[0] for e in rc.execute("XRANGE", "cm:events", first, last)]
+        got = set(load.seen)
+        skipped = [x for x in stored if x not in got]
+        gone = len(got - set(stored))
+        sys.stderr.write("  events: %d received over %d resumes, %d stored in that range, "
+                         "%d received but not on the final primary\n" % (
+                             len(load.seen), load.sse_resumes, len(stored), gone))
+        self.assertEqual(skipped, [], "entries the subscriber never received")
+        return gone
+
     # -- the run ---------------------------------------------------------------------
 
     def run_failovers(self, durability, kinds, replicas):
@@ -157,6 +227,7 @@ class FailoverTest(fixtures.MatchHelpers, harness.TestCase):
         load = Load()
         threads = [threading.Thread(target=self.writer, args=(k, load)) for k in range(WRITERS)]
         threads.append(threading.Thread(target=self.moderator, args=(load,)))
+        threads.append(threading.Thread(target=self.watcher, args=(load,)))
         for t in threads:
             t.start()
         measured = []
@@ -171,6 +242,11 @@ class FailoverTest(fixtures.MatchHelpers, harness.TestCase):
                 harness.wait_for(lambda: load.first_ack_after(t0) is not None, SWITCH_BOUND,
                                  interval=0.05, message="a write acknowledged after the fault")
                 measured.append((how, switched, load.first_ack_after(t0) - t0))
+                if measured[-1][2] > switched + 3.0:  # say what the nodes waited for
+                    lines = [x for x in self.nodes[0].log_text().splitlines()
+                             if "subsystem=redis" in x or "subsystem=store" in x]
+                    sys.stderr.write("slow return after %s (%.2f s); node log:\n  %s\n" % (
+                        how, measured[-1][2], "\n  ".join(lines[-12:])))
                 for d in self.nodes:
                     self.assertTrue(d.running(), "a node died:\n" + d.log_tail())
         finally:
@@ -237,6 +313,7 @@ class FailoverTest(fixtures.MatchHelpers, harness.TestCase):
                                    len(lost_approvals)))
         self.assertEqual(lost_listings, [], "acknowledged listings lost (replicated)")
         self.assertEqual(lost_approvals, [], "acknowledged approvals lost (replicated)")
+        self.check_events(load, rc)
         self.check_allocation(rc)
 
     def test_local_kill(self):
@@ -246,6 +323,7 @@ class FailoverTest(fixtures.MatchHelpers, harness.TestCase):
                          "(asynchronous replication: reported, not asserted)\n" % (
                              len(load.listings), len(load.approved), len(lost_listings),
                              len(lost_approvals)))
+        self.check_events(load, rc)
         self.check_allocation(rc)
 
 

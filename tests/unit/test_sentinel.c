@@ -1,8 +1,8 @@
 /*
  * Unit tests for the parsing under --sentinels: the list, the replies of
  * SENTINEL get-master-addr-by-name (server/store/sentinel.c) and ROLE
- * (server/store/redis.c), and +switch-master messages. Replies are built by hiredis' own reader from RESP bytes, as
- * they arrive from a sentinel or a Redis, so the parser sees real replies.
+ * (server/store/redis.c), and +switch-master messages. Replies are built by hiredis' own reader
+ * from RESP bytes, as they arrive from a sentinel or a Redis, so the parser sees real replies.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,9 +43,9 @@ static void test_list(void **state)
 	assert_int_equal(sentinel_parse_list("h:65535,", a, 3, &why), 1); /* a trailing comma */
 	assert_int_equal(a[0].port, 65535);
 
-	const char *bad[] = {"",	  "h",	      "h:",	  ":26379",   "h:0",
-			     "h:65536", "h:12x",    "h:-1",	  "a:1,,b:2", "h:1 ",
-			     "a:1,b:2,c:3,d:4"};
+	const char *bad[] = {
+	    "",	    "h",	"h:",	":26379",	  "h:0", "h:65536", "h:12x",
+	    "h:-1", "a:1,,b:2", "h:1 ", "a:1,b:2,c:3,d:4"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		why = NULL;
 		assert_int_equal(sentinel_parse_list(bad[i], a, 3, &why), -1);
@@ -119,9 +119,8 @@ static void test_role(void **state)
 static void test_switch(void **state)
 {
 	struct sentinel_addr a;
-	assert_int_equal(sentinel_parse_switch("craftmatch 127.0.0.1 6379 127.0.0.1 6380",
-					       "craftmatch", &a),
-			 0);
+	assert_int_equal(
+	    sentinel_parse_switch("craftmatch 127.0.0.1 6379 127.0.0.1 6380", "craftmatch", &a), 0);
 	assert_string_equal(a.host, "127.0.0.1");
 	assert_int_equal(a.port, 6380);
 	assert_int_equal(
