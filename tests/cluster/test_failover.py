@@ -208,7 +208,7 @@ class FailoverTest(fixtures.MatchHelpers, harness.TestCase):
         first and last id was received (none skipped); those received that the
         primary lacks were lost with their writes (counted)."""
         self.assertGreater(len(load.seen), 10, "the watcher received too few events")
-        self.assertGreater(load.sse_resumes, 3, "the watcher resumed too rarely")
+        self.assertGreaterEqual(load.sse_resumes, 2, "the watcher resumed too rarely")
         first, last = load.seen[0], load.seen[-1]
         stored = [e[0] for e in rc.execute("XRANGE", "cm:events", first, last)]
         got = set(load.seen)
