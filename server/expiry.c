@@ -73,6 +73,10 @@ static void expiry_forum_closed(const struct store_reply *res, void *arg)
 		log_info("expiry", "forum registration closed by date", "forum=%s", f->id);
 		if (!e->stopped)
 			clearing_start(e->app, f->id);
+	} else if (res->status == STORE_UNCONFIRMED) {
+		/* applied on the primary, not yet on a replica: cleared if it stands */
+		if (!e->stopped)
+			clearing_resume(e->app);
 	} else if (res->status != STORE_REFUSED && res->status != STORE_CONFLICT) {
 		log_warn("expiry", "forum registration not closed", "forum=%s error=\"%s\"", f->id,
 			 res->message ? res->message : "");

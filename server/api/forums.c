@@ -424,6 +424,8 @@ static void forums_acted(const struct store_reply *res, void *arg)
 	struct http_req *r = c->r;
 	if (res->status == STORE_OK && strcmp(c->t->to, "clearing") == 0)
 		clearing_start(r->app, c->id);
+	else if (res->status == STORE_UNCONFIRMED && strcmp(c->t->to, "clearing") == 0)
+		clearing_resume(r->app); /* clears it if the change was applied after all */
 	free(c);
 	forums_written(res, r);
 }

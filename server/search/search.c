@@ -19,6 +19,7 @@
 #include "server/log.h"
 #include "server/store/feed.h"
 #include "server/store/search_load.h"
+#include "server/store/sentinel.h"
 #include "server/store/store.h"
 
 /* Listings per page of the load (HSCAN COUNT; ids per ZRANGE of those read one by one). */
@@ -68,6 +69,7 @@ struct search {
 	struct event *tick;
 	struct feed_sub *feed; /* on the process's one cm:events reader, once loaded */
 	int started, loading, stopping;
+	uint64_t primary_epoch; /* --sentinels: the primary the index was loaded from */
 	struct search_sid applied, upto;
 	uint64_t load_started_ns;
 	struct search_write *writes;
@@ -331,9 +333,20 @@ static void search_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct search *s = arg;
+	struct sentinel *sn = s->app->sentinel;
+	if (sn && s->started && !s->loading && sentinel_epoch(sn) != s->primary_epoch) {
+		/* A new primary may lack listings this index holds (local durability), or
+		 * hold ones it never saw: load it again from there. */
+		log_warn("search", "the Redis primary changed: loading the index again", "%s", "");
+		feed_unsubscribe(s->feed);
+		s->feed = NULL;
+		s->started = 0;
+		s->stats.ready = 0; /* searches answer 503 until it is loaded and current */
+	}
 	if (s->started || !store_ready(s->app->store))
 		return;
 	s->started = 1;
+	s->primary_epoch = sn ? sentinel_epoch(sn) : 0;
 	s->loading = 1;
 	sindex_free(s->ix);
 	s->ix = sindex_new();

@@ -55,6 +55,12 @@ struct redis {
 	redis_connect_hook hook;
 	void *hook_arg;
 	struct redis_stats stats;
+
+	/* With --sentinels: the primary is whatever they name (host and port above
+	 * are where this link last dialled). */
+	const struct redis_locator *via;
+	uint64_t dialled_epoch; /* the primary's epoch when it last dialled */
+	int moving;		/* dropped because the primary moved: no discovery */
 };
 
 struct redis_call {
@@ -151,7 +157,15 @@ static void redis_call_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
 	struct redis_call *c = privdata;
 	struct redis *r = c->r;
+	const redisReply *rp = reply;
 	r->stats.pending--;
+	if (r->via && rp && rp->type == REDIS_REPLY_ERROR && strncmp(rp->str, "READONLY", 8) == 0 &&
+	    r->ac == ac) {
+		/* The primary we dialled was demoted: it is a replica now. Dropped before
+		 * the caller hears of it (the reply stays valid), so nothing more is sent
+		 * there; its 503 follows (redis_error_kind). */
+		redis_refuse(r, "the server became a replica (READONLY)");
+	}
 	if (!c->finished) {
 		c->finished = 1;
 		if (c->timer)
@@ -242,6 +256,10 @@ static void redis_link_lost(struct redis *r, const char *why)
 			 r->refusal, r->backoff_ms);
 	}
 	redis_schedule_retry(r);
+	if (r->via && !r->closing && !r->moving)
+		r->via->rediscover(r->via->ctx, r->refusal[0] && !was_ready
+						    ? r->refusal
+						    : (why ? why : "link lost"));
 }
 
 static void redis_force_drop(struct redis *r, const char *why);
@@ -250,7 +268,7 @@ void redis_refuse(struct redis *r, const char *why)
 {
 	if (r->ac == NULL)
 		return;
-	snprintf(r->refusal, sizeof(r->refusal), "%s", why);
+	snprintf(r->refusal, sizeof(r->refusal), "%.250s", why);
 	r->proved = 0; /* logged as refused, not as a lost link */
 	redis_force_drop(r, why);
 }
@@ -260,6 +278,32 @@ static void redis_setup_reply(struct redis *r, enum redis_status st, redisReply 
 {
 	if (st == REDIS_DONE && reply->type == REDIS_REPLY_ERROR)
 		redis_refuse(r, reply->str);
+}
+
+/* The link carries commands: the hook decides whether it is ready. */
+static void redis_linked(struct redis *r)
+{
+	if (r->hook)
+		r->hook(r, r->hook_arg);
+	else
+		redis_set_ready(r, 1);
+}
+
+/* With sentinels: only the primary will do; a replica sends us back to them. */
+static void redis_role_reply(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	if (st != REDIS_DONE || !r->connected)
+		return; /* dropped meanwhile, or the PING's deadline handling drops it */
+	const char *role;
+	int primary = redis_parse_role(reply, &role);
+	if (primary == 1) {
+		redis_linked(r);
+		return;
+	}
+	char why[400];
+	snprintf(why, sizeof(why), "%.120s:%d is not the primary (ROLE: %.40s)", r->host, r->port,
+		 primary < 0 ? (reply->type == REDIS_REPLY_ERROR ? reply->str : "?") : role);
+	redis_refuse(r, why);
 }
 
 /* PING answered: the link carries commands; the hook decides whether it is ready. */
@@ -283,10 +327,11 @@ static void redis_ping_reply(struct redis *r, enum redis_status st, redisReply *
 			return;
 		}
 	}
-	if (r->hook)
-		r->hook(r, r->hook_arg);
-	else
-		redis_set_ready(r, 1);
+	if (r->via) {
+		redis_commandv(r, redis_role_reply, NULL, -1, 1, "ROLE");
+		return;
+	}
+	redis_linked(r);
 }
 
 static void redis_on_connect(const redisAsyncContext *ac, int status)
@@ -300,6 +345,9 @@ static void redis_on_connect(const redisAsyncContext *ac, int status)
 		/* hiredis frees the context after this callback. */
 		r->ac = NULL;
 		redis_schedule_retry(r);
+		if (r->via)
+			r->via->rediscover(r->via->ctx,
+					   ac->errstr[0] ? ac->errstr : "connect failed");
 		return;
 	}
 	r->connected = 1;
@@ -334,6 +382,8 @@ static void redis_connect_timeout(evutil_socket_t fd, short what, void *arg)
 	redisAsyncFree(ac);
 	log_debug("redis", "connect timed out", "link=%s", r->name);
 	redis_schedule_retry(r);
+	if (r->via)
+		r->via->rediscover(r->via->ctx, "connect timed out");
 }
 
 static void redis_force_drop(struct redis *r, const char *why)
@@ -386,6 +436,15 @@ static void redis_connect_now(struct redis *r)
 {
 	if (r->closing || r->ac)
 		return;
+	if (r->via) {
+		uint64_t epoch;
+		if (!r->via->primary(r->via->ctx, r->host, sizeof(r->host), &r->port, &epoch)) {
+			/* redis_follow_primary dials once the sentinels name one */
+			r->via->rediscover(r->via->ctx, "no primary known yet");
+			return;
+		}
+		r->dialled_epoch = epoch;
+	}
 	redisAsyncContext *ac = redisAsyncConnect(r->host, r->port);
 	if (ac == NULL || ac->err) {
 		log_debug("redis", "connect failed", "link=%s error=\"%s\"", r->name,
@@ -405,7 +464,8 @@ static void redis_connect_now(struct redis *r)
 	evtimer_add(r->connect_timer, &tv);
 }
 
-struct redis *redis_new(struct event_base *base, const char *url, int timeout_ms, const char *name)
+struct redis *redis_new(struct event_base *base, const char *url, const struct redis_locator *via,
+			int timeout_ms, const char *name)
 {
 	struct redis *r = xcalloc(1, sizeof(*r));
 	const char *why;
@@ -423,6 +483,9 @@ struct redis *redis_new(struct event_base *base, const char *url, int timeout_ms
 	r->connect_timer = evtimer_new(base, redis_connect_timeout, r);
 	r->watchdog_timer = event_new(base, -1, EV_PERSIST, redis_watchdog, r);
 	r->ping_timer = evtimer_new(base, redis_ping_again, r);
+	r->via = via;
+	if (via)
+		via->attach(via->ctx, r);
 	struct timeval every = {1, 0};
 	evtimer_add(r->watchdog_timer, &every);
 	redis_connect_now(r);
@@ -435,6 +498,35 @@ void redis_set_connect_hook(struct redis *r, redis_connect_hook hook, void *arg)
 	r->hook_arg = arg;
 }
 
+void redis_follow_primary(struct redis *r)
+{
+	if (r->closing || r->via == NULL)
+		return;
+	char host[256];
+	int port;
+	uint64_t epoch;
+	if (!r->via->primary(r->via->ctx, host, sizeof(host), &port, &epoch))
+		return;
+	if (r->ac && r->dialled_epoch == epoch)
+		return; /* up (or dialling) where the sentinels say */
+	if (r->ac) {
+		log_info("redis", "following the primary", "link=%s from=%s:%d to=%s:%d", r->name,
+			 r->host, r->port, host, port);
+		r->moving = 1;
+		redis_force_drop(r, "the primary moved");
+		r->moving = 0;
+	} else if (r->dialled_epoch == epoch && evtimer_pending(r->retry_timer, NULL)) {
+		return; /* the same address: the back-off stands */
+	}
+	evtimer_del(r->retry_timer);
+	redis_connect_now(r);
+}
+
+const char *redis_waiting_for(const struct redis *r)
+{
+	return r->via ? r->via->why(r->via->ctx) : "";
+}
+
 void redis_reconnect(struct redis *r)
 {
 	redis_force_drop(r, "reconnect requested");
@@ -445,6 +537,8 @@ void redis_free(struct redis *r)
 	if (r == NULL)
 		return;
 	r->closing = 1;
+	if (r->via)
+		r->via->detach(r->via->ctx, r);
 	if (r->ac) {
 		redisAsyncContext *ac = r->ac;
 		r->ac = NULL;
@@ -500,8 +594,9 @@ static const struct {
     {"LOADING", REDIS_ERROR_NOT_READY},	   {"BUSY", REDIS_ERROR_NOT_READY},
     {"MASTERDOWN", REDIS_ERROR_NOT_READY}, {"TRYAGAIN", REDIS_ERROR_NOT_READY},
     {"NOREPLICAS", REDIS_ERROR_NOT_READY}, {"CLUSTERDOWN", REDIS_ERROR_NOT_READY},
-    {"NOAUTH", REDIS_ERROR_REFUSED},	   {"WRONGPASS", REDIS_ERROR_REFUSED},
-    {"DENIED", REDIS_ERROR_REFUSED},	   {"NOPERM", REDIS_ERROR_REFUSED},
+    {"READONLY", REDIS_ERROR_NOT_READY},   {"NOAUTH", REDIS_ERROR_REFUSED},
+    {"WRONGPASS", REDIS_ERROR_REFUSED},	   {"DENIED", REDIS_ERROR_REFUSED},
+    {"NOPERM", REDIS_ERROR_REFUSED},
 };
 
 enum redis_error_kind redis_error_kind(const char *err)
@@ -515,6 +610,17 @@ enum redis_error_kind redis_error_kind(const char *err)
 	if (strncmp(err, "ERR invalid password", 20) == 0 || strncmp(err, "ERR AUTH", 8) == 0)
 		return REDIS_ERROR_REFUSED;
 	return REDIS_ERROR_OTHER;
+}
+
+int redis_parse_role(const redisReply *reply, const char **role)
+{
+	*role = "";
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+	    (reply->element[0]->type != REDIS_REPLY_STRING &&
+	     reply->element[0]->type != REDIS_REPLY_STATUS))
+		return -1;
+	*role = reply->element[0]->str;
+	return reply->element[0]->len == 6 && memcmp(reply->element[0]->str, "master", 6) == 0;
 }
 
 const struct redis_stats *redis_stats(const struct redis *r)

@@ -54,8 +54,38 @@ struct redis_stats {
 int redis_url_parse(const char *url, char *host, size_t hostlen, int *port, char *password,
 		    size_t pwlen, int *db, const char **why);
 
-/* Returns a new link (connecting in the background), or NULL with a bad URL. */
-struct redis *redis_new(struct event_base *base, const char *url, int timeout_ms, const char *name);
+/*
+ * Where a link finds the primary when not at the URL's host and port: the
+ * sentinels (server/store/sentinel.h provides this). The link asks it for
+ * the address at each dial and tells it when the primary looks gone; it
+ * calls redis_follow_primary() on its attached links when the address
+ * changes.
+ */
+struct redis_locator {
+	void *ctx;
+	/* 1 with the primary's address and the count of its changes, or 0: none known yet */
+	int (*primary)(void *ctx, char *host, size_t hostlen, int *port, uint64_t *epoch);
+	void (*rediscover)(void *ctx, const char *why); /* the primary looks gone: ask again */
+	const char *(*why)(void *ctx);			/* why none is usable ("" when one is) */
+	void (*attach)(void *ctx, struct redis *r);
+	void (*detach)(void *ctx, struct redis *r);
+};
+
+/*
+ * Returns a new link (connecting in the background), or NULL with a bad URL.
+ * With via (--sentinels) the URL gives only the password and database: the
+ * link dials the primary via names, checks with ROLE that it is the primary
+ * before it is ready, and asks again when it drops, cannot connect, or has a
+ * command refused with READONLY.
+ */
+struct redis *redis_new(struct event_base *base, const char *url, const struct redis_locator *via,
+			int timeout_ms, const char *name);
+/* ROLE's reply: 1 primary ("master"), 0 anything else (*role names it), -1 not a ROLE reply. */
+int redis_parse_role(const redisReply *reply, const char **role);
+/* The sentinels named a primary (maybe a new one): move there, or dial, as needed. */
+void redis_follow_primary(struct redis *r);
+/* With sentinels, why no primary is usable yet ("" when one is known, or no sentinels). */
+const char *redis_waiting_for(const struct redis *r);
 void redis_set_connect_hook(struct redis *r, redis_connect_hook hook, void *arg);
 /* Closes the link; pending callbacks run with REDIS_DOWN before it returns. */
 void redis_free(struct redis *r);
@@ -85,7 +115,7 @@ const struct redis_stats *redis_stats(const struct redis *r);
 /* What an error reply says about the server. */
 enum redis_error_kind {
 	REDIS_ERROR_OTHER,     /* about the command */
-	REDIS_ERROR_NOT_READY, /* not yet: LOADING, BUSY, MASTERDOWN, TRYAGAIN, ... (retry) */
+	REDIS_ERROR_NOT_READY, /* not yet: LOADING, BUSY, MASTERDOWN, READONLY, ... (retry) */
 	REDIS_ERROR_REFUSED,   /* not for us: NOAUTH, WRONGPASS, DENIED, NOPERM */
 };
 enum redis_error_kind redis_error_kind(const char *err);
