@@ -149,11 +149,11 @@ static void events_retry(evutil_socket_t fd, short what, void *arg)
 }
 
 struct events_reader *events_reader_new(struct event_base *base, const char *url,
-					const char *start_id, int block_ms, int timeout_ms,
-					events_batch_cb cb, void *arg)
+					struct sentinel *via, const char *start_id, int block_ms,
+					int timeout_ms, events_batch_cb cb, void *arg)
 {
 	struct events_reader *rd = xcalloc(1, sizeof(*rd));
-	rd->link = redis_new(base, url, block_ms + timeout_ms, "events");
+	rd->link = redis_new(base, url, via, block_ms + timeout_ms, "events");
 	if (rd->link == NULL) {
 		free(rd);
 		return NULL;
