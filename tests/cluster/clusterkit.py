@@ -8,7 +8,9 @@ workers too; it is registered with kit.procs like every child, so an
 interrupted run leaves no nginx behind.
 """
 
+import itertools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -20,6 +22,7 @@ from kit import REPO
 from kit.procs import register, unregister
 
 NGINX_CONF = os.path.join(REPO, "scripts", "nginx-conf")
+_probe = itertools.count(1)
 
 
 def nginx_binary():
@@ -129,6 +132,26 @@ class Nginx:
                 return f.read().splitlines()
         except OSError:
             return []
+
+    def upstream_of(self, rid, timeout=10.0):
+        """The node port(s) nginx sent the request with X-Request-Id rid to (its log)."""
+        box = []
+
+        def logged():
+            box[:] = [ln for ln in self.access_lines() if "rid=%s " % rid in ln]
+            return box
+        harness.wait_for(logged, timeout, message="nginx's log line of request %s" % rid)
+        addrs = re.search(r" upstream=(\S+(?:, \S+)*) upstream_status=", box[0]).group(1)
+        return [int(a.rsplit(":", 1)[1]) for a in addrs.split(", ")]
+
+    def node_of(self, token):
+        """The node port nginx sends this credential's requests to now."""
+        rid = "node-of-%d" % next(_probe)
+        status = harness.http_request(self.port, "GET", "/v1/me", token=token,
+                                      headers={"X-Request-Id": rid})[0]
+        if status != 200:
+            raise AssertionError("GET /v1/me through nginx answered %d" % status)
+        return self.upstream_of(rid)[-1]
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None

@@ -152,6 +152,9 @@ class LimitsTest(harness.TestCase):
         self.assertGreater(seconds(directive(events, "proxy_read_timeout")[0]),
                            int(d["idle-timeout"]))
         self.assertGreater(int(d["idle-timeout"]), int(d["events-heartbeat"]))
+        # One credential, one node (read your own writes); anonymous in turns.
+        self.assertEqual(directive(upstream, "hash"),
+                         ["$http_authorization$cookie_cm_session consistent"])
         self.assertEqual(directive(events, "proxy_buffering"), ["off"])
         self.assertEqual(directive(server, "proxy_http_version"), ["1.1"])
         self.assertEqual(directive(server, "proxy_set_header")[0], 'Connection ""')
@@ -254,13 +257,29 @@ class ThroughNginxTest(harness.TestCase):
         n = len(c.comments)
         c.wait(lambda s: len(s.comments) >= n + 2, what="two heartbeats through nginx")
 
+    def test_one_credential_one_node_anonymous_requests_spread(self):
+        ports = {d.port for d in self.nodes}
+        village = self.api.make_actor(self.admin, "village")
+        self.assertIn(self.nginx.node_of(village.token), ports)
+        self.assertEqual({self.nginx.node_of(village.token) for _ in range(8)},
+                         {self.nginx.node_of(village.token)})
+        spread = set()
+        for i in range(8):
+            rid = "anon-%d" % i
+            self.front.request("GET", "/readyz", headers={"X-Request-Id": rid})
+            spread.update(self.nginx.upstream_of(rid))
+        self.assertEqual(spread, ports)
+
     def test_a_dead_node_is_routed_around_and_none_left_is_503(self):
         village = self.api.make_actor(self.admin, "village")
-        self.nodes[0].kill()
+        # Kill the node this village's requests go to.
+        victim = [d for d in self.nodes if d.port == self.nginx.node_of(village.token)][0]
+        victim.kill()
         for _ in range(6):  # reads and writes: none reaches the dead node
             self.assertEqual(self.front.request("GET", "/v1/me", token=village.token)[0], 200)
             self.api.post_need(village)
-        self.nodes[1].kill()
+        for d in self.nodes:
+            d.kill()
         self.assertProblem503(self.front.request("GET", "/v1/me", token=village.token))
         self.assertProblem503(self.front.request("POST", "/v1/needs", fixtures.need_body(),
                                                  token=village.token))
