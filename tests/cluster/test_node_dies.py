@@ -19,6 +19,8 @@ killed with SIGKILL in the middle. Then:
   Retry-After (nginx's answer for a node that failed mid-request); no other
   status, no connection error, nothing before the kill. Their retries with
   the same key land on the living node;
+- a reader whose credential went to the dead node never sees a failure:
+  nginx sends the read the dead node held, and the next ones, to the other;
 - writes go on through the living node, and each intended write exists
   exactly once: the listings answered are the listings created (one
   listing.created event each), none lost and none made twice.
@@ -161,6 +163,38 @@ class Writer(threading.Thread):
             client.close()
 
 
+class Reader(threading.Thread):
+    """Searches through nginx in a loop; nginx retries a read the dead node held."""
+
+    def __init__(self, port, actor, stop):
+        super().__init__(name="reader", daemon=True)
+        self.port, self.actor, self.stop = port, actor, stop
+        self.ok = []  # t_end of each 200
+        self.failed = []
+        self.error = None
+
+    def run(self):
+        try:
+            with harness.HttpClient(self.port, timeout=30.0) as c:
+                for i in itertools.count(1):
+                    if self.stop.is_set():
+                        return
+                    rid = "read-%d" % i
+                    try:
+                        status, _, body = c.request("GET", "/v1/listings?material=clay&limit=5",
+                                                    headers={"X-Request-Id": rid},
+                                                    token=self.actor.token)
+                    except (OSError, http.client.HTTPException) as e:
+                        self.failed.append((rid, repr(e)))
+                        return
+                    if status == 200:
+                        self.ok.append(time.monotonic())
+                    else:
+                        self.failed.append((rid, status, body))
+        except BaseException as e:
+            self.error = e
+
+
 class NodeDiesTest(harness.TestCase):
 
     def test_a_node_killed_under_load(self):
@@ -206,8 +240,10 @@ class NodeDiesTest(harness.TestCase):
         stop = threading.Event()
         writers = [Writer("w%d" % i, ng.port, actor, kind, stop)
                    for i, (actor, kind) in enumerate(writers_actors)]
-        self.addCleanup(lambda: (stop.set(), [w.join(30) for w in writers]))
-        for w in writers:
+        # A reader whose credential goes to the node that will die.
+        reader = Reader(ng.port, per_node[victim.port]["admin"][0], stop)
+        self.addCleanup(lambda: (stop.set(), [w.join(30) for w in writers + [reader]]))
+        for w in writers + [reader]:
             w.start()
 
         def pump_until(predicate, what, timeout):
@@ -235,10 +271,14 @@ class NodeDiesTest(harness.TestCase):
                    all(s.current.status == 200 for s in subs),
                    "writes and reconnected streams after the kill", LOAD_TIMEOUT)
         stop.set()
-        for w in writers:
+        for w in writers + [reader]:
             w.join(LOAD_TIMEOUT)
-            self.assertFalse(w.is_alive(), "writer %s did not stop" % w.name)
+            self.assertFalse(w.is_alive(), "%s did not stop" % w.name)
             self.assertIsNone(w.error)
+        # Reads never failed: nginx sent the ones the dead node held to the other.
+        self.assertEqual(reader.failed, [])
+        self.assertTrue(any(t > t_kill for t in reader.ok), "no read after the kill")
+        self.assertIn(survivor.port, ng.upstream_of("read-%d" % len(reader.ok)))
 
         # --- the streams: every visible event once, in order ---------------
         until = fixtures.last_event_id(rc)
@@ -299,12 +339,14 @@ class NodeDiesTest(harness.TestCase):
         self.assertEqual(len(created), len(set(created)))
         self.assertEqual(sorted(created), sorted(answered.values()))
         replayed = sum(1 for w in writers for ok in w.ok if ok[2])
+        moved = sum(1 for ln in access if " rid=read-" in ln and ", " in ln.split(" upstream=")[1])
         sys.stderr.write(
             "node dies: %d writes (%d after the kill), %d failed requests at the kill "
             "(503 from nginx: %d, from the living node: %d), %d answered as replays, "
-            "%d of %d streams cut and resumed\n" % (
+            "%d of %d streams cut and resumed, %d reads (none failed; %d sent on after the "
+            "dead node failed them)\n" % (
                 len(answered), successes(t_kill), len(failures), len(at_kill), len(by_node),
-                replayed, len(cut), SUBSCRIBERS))
+                replayed, len(cut), SUBSCRIBERS, len(reader.ok), moved))
         self.assertEqual(survivor.request("GET", "/readyz")[0], 200)
 
 
