@@ -15,6 +15,11 @@ WORKDIR /src
 # The setup script alone first, so the package layer survives source edits.
 COPY scripts/setup scripts/setup
 RUN bash scripts/setup --build-only && rm -rf /var/lib/apt/lists/*
+# Only where the build reaches npm through a TLS-intercepting proxy: the path,
+# inside the build, of that proxy's CA certificate (bind-mounted by the
+# builder; scripts/container-test passes the host's bundle). Unset, npm trusts
+# its usual roots. A build argument of this stage only: the image has none.
+ARG NODE_EXTRA_CA_CERTS
 COPY . .
 RUN bash scripts/build --no-tests --target craftmatchd --dir build \
  && mkdir -p server/web/dist
