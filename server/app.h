@@ -28,6 +28,7 @@ struct app {
 	struct config cfg;
 	struct event_base *base;
 	struct store *store;
+	struct sentinel *sentinel; /* --sentinels: who names the primary, or NULL */
 	struct http_server *http;
 	struct metrics *metrics;
 	struct expiry *expiry;

@@ -11,7 +11,16 @@
 
 #include "common/sheet.h"
 
-enum config_type { CT_STRING, CT_INT, CT_LONG, CT_ROLE, CT_LOGFMT, CT_LOGLEVEL, CT_FLAG };
+enum config_type {
+	CT_STRING,
+	CT_INT,
+	CT_LONG,
+	CT_ROLE,
+	CT_LOGFMT,
+	CT_LOGLEVEL,
+	CT_FLAG,
+	CT_DURABILITY,
+};
 
 struct config_setting {
 	const char *flag;
@@ -32,6 +41,21 @@ static const struct config_setting config_settings[] = {
      "TCP port to listen on (0: any free port, printed at start)"},
     {"redis-url", "CRAFTMATCH_REDIS_URL", CT_STRING, CFG(redis_url), "redis://127.0.0.1:6379", 0, 0,
      "Redis to use: redis://[:password@]host[:port][/db]"},
+    {"sentinels", "CRAFTMATCH_SENTINELS", CT_STRING, CFG(sentinels), "", 0, 0,
+     "Redis Sentinel addresses host:port,host:port,... to ask for the primary (empty: no "
+     "Sentinel; with sentinels, --redis-url gives only the password and database)"},
+    {"sentinel-master", "CRAFTMATCH_SENTINEL_MASTER", CT_STRING, CFG(sentinel_master), "craftmatch",
+     0, 0, "the name the sentinels monitor the primary by"},
+    {"durability", "CRAFTMATCH_DURABILITY", CT_DURABILITY, CFG(durability_replicated), "local", 0,
+     0,
+     "local: a change is acknowledged once the primary has it (on disk, AOF always); "
+     "replicated: only once WAIT saw it on --durability-replicas replicas (else 503, "
+     "retry with the Idempotency-Key)"},
+    {"durability-replicas", "CRAFTMATCH_DURABILITY_REPLICAS", CT_INT, CFG(durability_replicas), "1",
+     1, 16, "replicas WAIT must count before a change is acknowledged (replicated)"},
+    {"durability-timeout-ms", "CRAFTMATCH_DURABILITY_TIMEOUT_MS", CT_INT,
+     CFG(durability_timeout_ms), "1000", 1, 600000,
+     "how long WAIT waits for the replicas (replicated); past it the request gets 503"},
     {"role", "CRAFTMATCH_ROLE", CT_ROLE, CFG(role), "all", 0, 0,
      "background work besides the HTTP API: all (engine and push hub), api (neither), engine, "
      "push"},
@@ -161,6 +185,13 @@ static int config_set(struct config *cfg, const struct config_setting *s, const 
 	case CT_FLAG:
 		*(int *)field = strcmp(value, "0") != 0;
 		return 0;
+	case CT_DURABILITY:
+		if (strcmp(value, "local") == 0 || strcmp(value, "replicated") == 0) {
+			*(int *)field = strcmp(value, "replicated") == 0;
+			return 0;
+		}
+		snprintf(err, errlen, "--%s: '%s' is not local or replicated", s->flag, value);
+		return -1;
 	}
 	return -1;
 }

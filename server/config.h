@@ -18,6 +18,11 @@ struct config {
 	char bind[64];
 	int port;
 	char redis_url[512];
+	char sentinels[1024];	   /* "" : no Sentinel, --redis-url names the server */
+	char sentinel_master[128]; /* the name the sentinels monitor the primary by */
+	int durability_replicated; /* --durability replicated */
+	int durability_replicas;
+	int durability_timeout_ms;
 	enum config_role role;
 	int redis_timeout_ms;
 	int request_timeout_s;

@@ -31,6 +31,7 @@
 #include "server/push/hub.h"
 #include "server/search/search.h"
 #include "server/store/feed.h"
+#include "server/store/sentinel.h"
 #include "server/store/store.h"
 #include "server/web/static.h"
 
@@ -133,12 +134,25 @@ int main(int argc, char **argv)
 
 	int rc = 1;
 	struct main_state m = {.app = &app};
-	app.store = store_new(app.base, app.cfg.redis_url, app.cfg.redis_timeout_ms);
+	if (app.cfg.sentinels[0]) {
+		const char *why;
+		app.sentinel = sentinel_new(app.base, app.cfg.sentinels, app.cfg.sentinel_master,
+					    app.cfg.redis_timeout_ms, &why);
+		if (app.sentinel == NULL) {
+			fprintf(stderr, "craftmatchd: --sentinels: %s\n", why);
+			goto done;
+		}
+	}
+	app.store = store_new(app.base, app.cfg.redis_url, app.sentinel, app.cfg.redis_timeout_ms);
 	if (app.store == NULL) {
 		fprintf(stderr, "craftmatchd: --redis-url: cannot parse '%s'\n", app.cfg.redis_url);
 		goto done;
 	}
 	app.store->events_maxlen = app.cfg.events_maxlen;
+	if (app.cfg.durability_replicated) {
+		app.store->durability_replicas = app.cfg.durability_replicas;
+		app.store->durability_timeout_ms = app.cfg.durability_timeout_ms;
+	}
 	if (app.cfg.create_admin[0]) {
 		rc = admin_create(&app, app.cfg.create_admin);
 		goto done;
@@ -151,7 +165,7 @@ int main(int argc, char **argv)
 	app.expiry = expiry_start(&app);
 	/* One cm:events reader for the engine, the push hub and whatever else follows the stream.
 	 */
-	app.feed = feed_new(app.base, app.cfg.redis_url, app.cfg.redis_timeout_ms);
+	app.feed = feed_new(app.base, app.cfg.redis_url, app.sentinel, app.cfg.redis_timeout_ms);
 	if (app.cfg.role == ROLE_ALL || app.cfg.role == ROLE_ENGINE)
 		app.engine = engine_start(&app);
 	if (app.engine && app.cfg.call_interval_s > 0)
@@ -193,6 +207,7 @@ done:
 	hub_stop(
 	    app.hub); /* after the store (its callbacks), before the server (its connections) */
 	feed_free(app.feed); /* after its consumers: the engine, the hub and the search index */
+	sentinel_free(app.sentinel); /* after every link that follows it */
 	http_server_free(app.http);
 	if (m.sigterm)
 		event_free(m.sigterm);

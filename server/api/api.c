@@ -42,6 +42,10 @@ void api_reply_store_error(struct http_req *r, const struct store_reply *res)
 	case STORE_UNAVAILABLE:
 		http_reply_unavailable(r, msg);
 		return;
+	case STORE_UNCONFIRMED:
+		http_reply_header(r, "Retry-After", "1");
+		http_reply_problem(r, 503, "unconfirmed", NULL, "%s", msg);
+		return;
 	case STORE_REAUTH:
 		/* Only a write made on a credential not yet checked for this request
 		 * answers this; such an answer waits for auth.c, which asks Redis

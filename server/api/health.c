@@ -24,6 +24,7 @@
 #include "server/push/hub.h"
 #include "server/search/search.h"
 #include "server/store/feed.h"
+#include "server/store/sentinel.h"
 #include "server/store/stats.h"
 #include "server/store/store.h"
 
@@ -101,6 +102,19 @@ static void health_metrics_extra(struct evbuffer *out, void *arg)
 	metrics_put_counter(out, "craftmatch_redis_function_loads_total",
 			    "Times the function library was loaded into Redis.",
 			    library_loads(app->store->library));
+	if (app->sentinel) {
+		const struct sentinel_stats *ss = sentinel_stats(app->sentinel);
+		metrics_put_counter(out, "craftmatch_sentinel_discoveries_total",
+				    "Rounds of SENTINEL get-master-addr-by-name asked.",
+				    ss->discoveries);
+		metrics_put_counter(out, "craftmatch_sentinel_switches_total",
+				    "+switch-master messages followed.", ss->switches);
+		metrics_put_counter(
+		    out, "craftmatch_sentinel_primary_changes_total",
+		    "Times the Redis primary's address changed (the first discovery "
+		    "counts).",
+		    ss->changes);
+	}
 	if (app->feed) {
 		const struct feed_stats *fs = feed_stats(app->feed);
 		metrics_put_gauge(out, "craftmatch_feed_consumers",
@@ -119,6 +133,10 @@ static void health_metrics_extra(struct evbuffer *out, void *arg)
 		metrics_put_gauge(out, "craftmatch_engine_ready",
 				  "1 when the engine's index is built and its feed is live.",
 				  es->ready);
+		metrics_put_counter(out, "craftmatch_engine_primary_restarts_total",
+				    "Times the engine rebuilt its index because the Redis primary "
+				    "changed (--sentinels).",
+				    es->restarts);
 		metrics_put_gauge(out, "craftmatch_engine_listings",
 				  "Open listings in the engine's index.", (double)es->listings);
 		metrics_put_gauge(out, "craftmatch_engine_queue", "Listings waiting to be matched.",

@@ -262,7 +262,7 @@ static void import_row_written(const struct store_reply *res, void *arg)
 			vi = "Khóa dòng đã được nhập với nội dung khác";
 			column = SHEET_ROW_KEY_HEADER;
 			field = "row_key";
-		} else if (res->status == STORE_UNAVAILABLE) {
+		} else if (res->status == STORE_UNAVAILABLE || res->status == STORE_UNCONFIRMED) {
 			msg = "the store did not answer in time; import the file again";
 			vi = "Máy chủ dữ liệu không trả lời kịp; hãy nhập lại tệp";
 		} else if (res->status == STORE_INVALID || res->status == STORE_REFUSED) {

@@ -347,7 +347,8 @@ static void clearing_paged(const struct store_reply *res, void *arg)
 	}
 	int page = j->acked + 1;
 	if (res->status != STORE_OK) {
-		if (res->status == STORE_UNAVAILABLE || res->status == STORE_FAILED) {
+		if (res->status == STORE_UNAVAILABLE || res->status == STORE_FAILED ||
+		    res->status == STORE_UNCONFIRMED) {
 			/*
 			 * Redis away, or late (the page may have landed all the
 			 * same): again from this page, same run and match ids,
@@ -511,7 +512,8 @@ static void clearing_loaded(const struct store_reply *res, void *arg)
 		return;
 	}
 	if (res->status != STORE_OK) {
-		if (res->status == STORE_UNAVAILABLE || res->status == STORE_FAILED) {
+		if (res->status == STORE_UNAVAILABLE || res->status == STORE_FAILED ||
+		    res->status == STORE_UNCONFIRMED) {
 			clearing_retry(j, res->message);
 			return;
 		}

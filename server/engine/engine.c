@@ -50,6 +50,7 @@
 #include "server/store/feed.h"
 #include "server/store/matches.h"
 #include "server/store/reputation.h"
+#include "server/store/sentinel.h"
 #include "server/store/snapshot.h"
 
 #define ENGINE_SNAPSHOT_PAGE 2000
@@ -81,6 +82,14 @@ struct engine {
 	int rounds;  /* proposal rounds in flight */
 	struct engine_round *round_list[ENGINE_MAX_ROUNDS];
 	int started; /* cursor read and snapshot begun */
+	/*
+	 * With sentinels: the primary the index was built from (its epoch).
+	 * A new primary may lack the last writes (local durability) or hold
+	 * writes this engine never saw applied: the engine starts over from it
+	 * (cursor, snapshot, feed) once its calls in flight have returned.
+	 */
+	uint64_t primary_epoch;
+	int restarting;
 	char cursor[48];
 	char saved_cursor[48];
 	uint64_t cursor_saved_ns;
@@ -595,6 +604,8 @@ static void engine_snapshot_done(void *arg, int ok)
 	struct engine *e = arg;
 	if (engine_returned(e))
 		return;
+	if (e->restarting)
+		return; /* a new primary: the tick starts over */
 	index_load(e->ix, 0);
 	if (!ok) {
 		log_warn("engine", "snapshot failed, retrying", "%s", "");
@@ -609,6 +620,8 @@ static void engine_pairs_page(const struct store_reply *res, void *arg)
 	struct engine *e = arg;
 	if (engine_returned(e))
 		return;
+	if (e->restarting)
+		return; /* a new primary: the tick starts over */
 	if (res->status != STORE_OK) {
 		log_warn("engine", "pairs page failed, retrying", "error=\"%s\"",
 			 res->message ? res->message : "");
@@ -648,6 +661,8 @@ static void engine_reps_page(const struct store_reply *res, void *arg)
 	struct engine *e = arg;
 	if (engine_returned(e))
 		return;
+	if (e->restarting)
+		return; /* a new primary: the tick starts over */
 	if (res->status != STORE_OK) {
 		log_warn("engine", "reputation page failed, retrying", "error=\"%s\"",
 			 res->message ? res->message : "");
@@ -681,6 +696,8 @@ static void engine_cursor_read(const struct store_reply *res, void *arg)
 	struct engine *e = arg;
 	if (engine_returned(e))
 		return;
+	if (e->restarting)
+		return; /* a new primary: the tick starts over */
 	if (res->status != STORE_OK) {
 		e->started = 0;
 		return;
@@ -694,11 +711,36 @@ static void engine_cursor_read(const struct store_reply *res, void *arg)
 		     e);
 }
 
+/* The primary changed since the index was built: stop, and start over when idle. */
+static void engine_check_primary(struct engine *e)
+{
+	struct sentinel *sn = e->app->sentinel;
+	if (sn == NULL || !e->started || sentinel_epoch(sn) == e->primary_epoch)
+		return;
+	if (!e->restarting) {
+		log_warn("engine", "the Redis primary changed: rebuilding the index from it",
+			 "cursor=%s", e->cursor);
+		e->restarting = 1;
+		e->stats.ready = 0;
+		feed_unsubscribe(e->feed);
+		e->feed = NULL;
+		e->q_len = e->q_head = 0;
+		e->stats.queued = 0;
+		e->stats.restarts++;
+	}
+	if (e->pending == 0) {
+		e->restarting = 0;
+		e->started = 0;
+	}
+}
+
 static void engine_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
+	engine_check_primary(e);
 	if (!e->started && store_ready(e->app->store)) {
 		e->started = 1;
+		e->primary_epoch = e->app->sentinel ? sentinel_epoch(e->app->sentinel) : 0;
 		index_free(e->ix);
 		e->ix = index_new();
 		e->pending++;

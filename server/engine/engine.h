@@ -29,6 +29,7 @@ struct engine_stats {
 	uint64_t refused;  /* proposals Redis refused (taken first, changed) */
 	uint64_t events;   /* cm:events entries applied */
 	int ready;	   /* the index is built and the feed is live */
+	uint64_t restarts; /* index rebuilt because the Redis primary changed (sentinels) */
 	struct metrics_histogram latency; /* listing's event → its proposals written */
 	struct metrics_histogram plan;	  /* CPU time of one matching plan */
 };

@@ -201,7 +201,7 @@ static void auth_looked_up(const struct store_reply *res, void *arg)
 	if (res->status != STORE_OK) {
 		free(a);
 		/* A lookup answers a row or nil: anything else is Redis's trouble. */
-		if (res->status == STORE_UNAVAILABLE)
+		if (res->status == STORE_UNAVAILABLE || res->status == STORE_UNCONFIRMED)
 			http_reply_unavailable(r, res->message ? res->message : "");
 		else
 			http_reply_problem(r, 500, "internal", NULL,

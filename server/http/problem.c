@@ -30,6 +30,7 @@ static const struct problem_type problem_types[] = {
     {"internal", "Internal error"},
     {"not-implemented", "Method not implemented"},
     {"unavailable", "Service unavailable"},
+    {"unconfirmed", "Change not confirmed by a replica"},
 };
 
 static const struct problem_type problem_blank = {"about:blank", "Error"};

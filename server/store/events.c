@@ -143,17 +143,39 @@ static void events_read(struct events_reader *rd)
 	redis_command(rd->link, events_got, rd, 8, argv, lens, -1);
 }
 
+static void events_floor_set(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	/* An error only says the stream already reaches past it (or is gone): nothing to do. */
+}
+
+/*
+ * With sentinels, a link may land on a new primary that lacks the last
+ * entries this reader handed out (local durability: a replica promoted
+ * behind its primary). XSETID raises the stream's last id to ours, so
+ * every entry appended from now on is after what any consumer of this
+ * reader (an SSE subscriber's Last-Event-ID, the engine's cursor) has
+ * seen: a resume neither skips nor repeats. Redis refuses an id below the
+ * stream's last entry, so this never moves the stream back.
+ */
+static void events_on_connect(struct redis *r, void *arg)
+{
+	struct events_reader *rd = arg;
+	if (strchr(rd->last_id, '-') && strcmp(rd->last_id, "0-0") != 0)
+		redis_commandv(r, events_floor_set, NULL, -1, 3, "XSETID", KEY_EVENTS, rd->last_id);
+	redis_set_ready(r, 1);
+}
+
 static void events_retry(evutil_socket_t fd, short what, void *arg)
 {
 	events_read(arg);
 }
 
 struct events_reader *events_reader_new(struct event_base *base, const char *url,
-					const char *start_id, int block_ms, int timeout_ms,
-					events_batch_cb cb, void *arg)
+					struct sentinel *via, const char *start_id, int block_ms,
+					int timeout_ms, events_batch_cb cb, void *arg)
 {
 	struct events_reader *rd = xcalloc(1, sizeof(*rd));
-	rd->link = redis_new(base, url, block_ms + timeout_ms, "events");
+	rd->link = redis_new(base, url, via, block_ms + timeout_ms, "events");
 	if (rd->link == NULL) {
 		free(rd);
 		return NULL;
@@ -165,6 +187,8 @@ struct events_reader *events_reader_new(struct event_base *base, const char *url
 	rd->cb = cb;
 	rd->arg = arg;
 	rd->retry = evtimer_new(base, events_retry, rd);
+	if (via)
+		redis_set_connect_hook(rd->link, events_on_connect, rd);
 	events_retry_later(rd);
 	return rd;
 }

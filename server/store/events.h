@@ -47,9 +47,10 @@ typedef void (*events_batch_cb)(struct events_reader *rd, const struct events_en
  * entries only). block_ms bounds each XREAD; timeout_ms is the extra
  * deadline on top of it.
  */
+struct sentinel;
 struct events_reader *events_reader_new(struct event_base *base, const char *url,
-					const char *start_id, int block_ms, int timeout_ms,
-					events_batch_cb cb, void *arg);
+					struct sentinel *via, const char *start_id, int block_ms,
+					int timeout_ms, events_batch_cb cb, void *arg);
 void events_reader_free(struct events_reader *rd);
 /* The id of the last entry handed to the callback (or the start id). */
 const char *events_reader_last_id(const struct events_reader *rd);

@@ -37,6 +37,7 @@ struct feed_sub {
 struct feed {
 	struct event_base *base;
 	char *url;
+	struct sentinel *via;
 	int timeout_ms;
 	struct events_reader *live;
 	char live_from[FEED_ID_MAX]; /* where the live read now out began */
@@ -169,7 +170,7 @@ static void feed_catchup(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (f->catchup == NULL)
-		f->catchup = redis_new(f->base, f->url, f->timeout_ms, "events-catchup");
+		f->catchup = redis_new(f->base, f->url, f->via, f->timeout_ms, "events-catchup");
 	if (!redis_ready(f->catchup)) {
 		feed_catchup_later(f, FEED_RETRY_MS);
 		return;
@@ -197,7 +198,8 @@ static void feed_on_live(struct events_reader *rd, const struct events_entry *e,
 
 /* ---- the feed ---- */
 
-struct feed *feed_new(struct event_base *base, const char *url, int timeout_ms)
+struct feed *feed_new(struct event_base *base, const char *url, struct sentinel *via,
+		      int timeout_ms)
 {
 	char host[256], pw[256];
 	int port, db;
@@ -208,6 +210,7 @@ struct feed *feed_new(struct event_base *base, const char *url, int timeout_ms)
 	f->base = base;
 	f->url = xstrdup(url);
 	f->timeout_ms = timeout_ms;
+	f->via = via;
 	f->catchup_kick = evtimer_new(base, feed_catchup, f);
 	return f;
 }
@@ -246,8 +249,8 @@ struct feed_sub *feed_subscribe(struct feed *f, const char *after, feed_cb cb, v
 	f->subs[f->n_subs++] = s;
 	f->stats.consumers = f->n_subs;
 	if (f->live == NULL) {
-		f->live = events_reader_new(f->base, f->url, after, FEED_BLOCK_MS, f->timeout_ms,
-					    feed_on_live, f);
+		f->live = events_reader_new(f->base, f->url, f->via, after, FEED_BLOCK_MS,
+					    f->timeout_ms, feed_on_live, f);
 		snprintf(f->live_from, sizeof(f->live_from), "%s", after);
 		log_info("events", "reading cm:events", "after=%s", after);
 	} else if (feed_behind(f, s)) {

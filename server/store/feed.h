@@ -32,8 +32,13 @@ struct feed_sub;
 
 typedef void (*feed_cb)(const struct events_entry *entries, size_t n, void *arg);
 
-/* Reads nothing until the first consumer subscribes. NULL for a bad URL. */
-struct feed *feed_new(struct event_base *base, const char *url, int timeout_ms);
+/*
+ * Reads nothing until the first consumer subscribes. NULL for a bad URL.
+ * via: the sentinels naming the primary, or NULL (store.h).
+ */
+struct sentinel;
+struct feed *feed_new(struct event_base *base, const char *url, struct sentinel *via,
+		      int timeout_ms);
 /* Frees the feed; every consumer must have unsubscribed. */
 void feed_free(struct feed *f);
 

@@ -305,7 +305,10 @@ int library_ready(const struct library *lib)
 const char *library_why(struct library *lib)
 {
 	const char *refusal = redis_refusal(lib->link);
-	if (!redis_connected(lib->link)) {
+	const char *waiting = redis_waiting_for(lib->link);
+	if (!redis_connected(lib->link) && *waiting) {
+		snprintf(lib->text, sizeof(lib->text), "%.380s", waiting);
+	} else if (!redis_connected(lib->link)) {
 		if (*refusal)
 			snprintf(lib->text, sizeof(lib->text), "Redis refused the connection: %s",
 				 refusal);

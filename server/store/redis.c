@@ -17,6 +17,7 @@
 
 #include "common/xalloc.h"
 #include "server/log.h"
+#include "server/store/sentinel.h"
 
 #define REDIS_BACKOFF_MIN_MS 50
 #define REDIS_BACKOFF_MAX_MS 2000
@@ -55,6 +56,12 @@ struct redis {
 	redis_connect_hook hook;
 	void *hook_arg;
 	struct redis_stats stats;
+
+	/* With --sentinels: the primary is whatever they name (host and port above
+	 * are where this link last dialled). */
+	struct sentinel *via;
+	uint64_t dialled_epoch; /* the sentinel's epoch when it last dialled */
+	int moving;		/* dropped because the primary moved: no discovery */
 };
 
 struct redis_call {
@@ -162,6 +169,12 @@ static void redis_call_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	if (c->timer)
 		event_free(c->timer);
 	free(c);
+	const redisReply *rp = reply;
+	if (r->via && rp && rp->type == REDIS_REPLY_ERROR && strncmp(rp->str, "READONLY", 8) == 0 &&
+	    r->ac == ac) {
+		/* The primary we dialled was demoted: it is a replica now. */
+		redis_refuse(r, "the server became a replica (READONLY)");
+	}
 }
 
 void redis_command(struct redis *r, redis_cb cb, void *arg, int argc, const char **argv,
@@ -242,6 +255,9 @@ static void redis_link_lost(struct redis *r, const char *why)
 			 r->refusal, r->backoff_ms);
 	}
 	redis_schedule_retry(r);
+	if (r->via && !r->closing && !r->moving)
+		sentinel_rediscover(
+		    r->via, r->refusal[0] && !was_ready ? r->refusal : (why ? why : "link lost"));
 }
 
 static void redis_force_drop(struct redis *r, const char *why);
@@ -250,7 +266,7 @@ void redis_refuse(struct redis *r, const char *why)
 {
 	if (r->ac == NULL)
 		return;
-	snprintf(r->refusal, sizeof(r->refusal), "%s", why);
+	snprintf(r->refusal, sizeof(r->refusal), "%.250s", why);
 	r->proved = 0; /* logged as refused, not as a lost link */
 	redis_force_drop(r, why);
 }
@@ -260,6 +276,32 @@ static void redis_setup_reply(struct redis *r, enum redis_status st, redisReply 
 {
 	if (st == REDIS_DONE && reply->type == REDIS_REPLY_ERROR)
 		redis_refuse(r, reply->str);
+}
+
+/* The link carries commands: the hook decides whether it is ready. */
+static void redis_linked(struct redis *r)
+{
+	if (r->hook)
+		r->hook(r, r->hook_arg);
+	else
+		redis_set_ready(r, 1);
+}
+
+/* With sentinels: only the primary will do; a replica sends us back to them. */
+static void redis_role_reply(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	if (st != REDIS_DONE || !r->connected)
+		return; /* dropped meanwhile, or the PING's deadline handling drops it */
+	const char *role;
+	int primary = sentinel_parse_role(reply, &role);
+	if (primary == 1) {
+		redis_linked(r);
+		return;
+	}
+	char why[400];
+	snprintf(why, sizeof(why), "%.120s:%d is not the primary (ROLE: %.40s)", r->host, r->port,
+		 primary < 0 ? (reply->type == REDIS_REPLY_ERROR ? reply->str : "?") : role);
+	redis_refuse(r, why);
 }
 
 /* PING answered: the link carries commands; the hook decides whether it is ready. */
@@ -283,10 +325,11 @@ static void redis_ping_reply(struct redis *r, enum redis_status st, redisReply *
 			return;
 		}
 	}
-	if (r->hook)
-		r->hook(r, r->hook_arg);
-	else
-		redis_set_ready(r, 1);
+	if (r->via) {
+		redis_commandv(r, redis_role_reply, NULL, -1, 1, "ROLE");
+		return;
+	}
+	redis_linked(r);
 }
 
 static void redis_on_connect(const redisAsyncContext *ac, int status)
@@ -300,6 +343,8 @@ static void redis_on_connect(const redisAsyncContext *ac, int status)
 		/* hiredis frees the context after this callback. */
 		r->ac = NULL;
 		redis_schedule_retry(r);
+		if (r->via)
+			sentinel_rediscover(r->via, ac->errstr[0] ? ac->errstr : "connect failed");
 		return;
 	}
 	r->connected = 1;
@@ -334,6 +379,8 @@ static void redis_connect_timeout(evutil_socket_t fd, short what, void *arg)
 	redisAsyncFree(ac);
 	log_debug("redis", "connect timed out", "link=%s", r->name);
 	redis_schedule_retry(r);
+	if (r->via)
+		sentinel_rediscover(r->via, "connect timed out");
 }
 
 static void redis_force_drop(struct redis *r, const char *why)
@@ -386,6 +433,17 @@ static void redis_connect_now(struct redis *r)
 {
 	if (r->closing || r->ac)
 		return;
+	if (r->via) {
+		struct sentinel_addr a;
+		if (!sentinel_primary(r->via, &a)) {
+			/* redis_follow_primary dials once the sentinels name one */
+			sentinel_rediscover(r->via, "no primary known yet");
+			return;
+		}
+		snprintf(r->host, sizeof(r->host), "%s", a.host);
+		r->port = a.port;
+		r->dialled_epoch = sentinel_epoch(r->via);
+	}
 	redisAsyncContext *ac = redisAsyncConnect(r->host, r->port);
 	if (ac == NULL || ac->err) {
 		log_debug("redis", "connect failed", "link=%s error=\"%s\"", r->name,
@@ -405,7 +463,8 @@ static void redis_connect_now(struct redis *r)
 	evtimer_add(r->connect_timer, &tv);
 }
 
-struct redis *redis_new(struct event_base *base, const char *url, int timeout_ms, const char *name)
+struct redis *redis_new(struct event_base *base, const char *url, struct sentinel *via,
+			int timeout_ms, const char *name)
 {
 	struct redis *r = xcalloc(1, sizeof(*r));
 	const char *why;
@@ -423,6 +482,9 @@ struct redis *redis_new(struct event_base *base, const char *url, int timeout_ms
 	r->connect_timer = evtimer_new(base, redis_connect_timeout, r);
 	r->watchdog_timer = event_new(base, -1, EV_PERSIST, redis_watchdog, r);
 	r->ping_timer = evtimer_new(base, redis_ping_again, r);
+	r->via = via;
+	if (via)
+		sentinel_attach(via, r);
 	struct timeval every = {1, 0};
 	evtimer_add(r->watchdog_timer, &every);
 	redis_connect_now(r);
@@ -435,6 +497,34 @@ void redis_set_connect_hook(struct redis *r, redis_connect_hook hook, void *arg)
 	r->hook_arg = arg;
 }
 
+void redis_follow_primary(struct redis *r)
+{
+	if (r->closing || r->via == NULL)
+		return;
+	struct sentinel_addr a;
+	if (!sentinel_primary(r->via, &a))
+		return;
+	if (r->ac && r->dialled_epoch == sentinel_epoch(r->via))
+		return; /* up (or dialling) where the sentinels say */
+	if (r->ac) {
+		log_info("redis", "following the primary", "link=%s from=%s:%d to=%s:%d", r->name,
+			 r->host, r->port, a.host, a.port);
+		r->moving = 1;
+		redis_force_drop(r, "the primary moved");
+		r->moving = 0;
+	} else if (r->dialled_epoch == sentinel_epoch(r->via) &&
+		   evtimer_pending(r->retry_timer, NULL)) {
+		return; /* the same address: the back-off stands */
+	}
+	evtimer_del(r->retry_timer);
+	redis_connect_now(r);
+}
+
+const char *redis_waiting_for(const struct redis *r)
+{
+	return r->via ? sentinel_why(r->via) : "";
+}
+
 void redis_reconnect(struct redis *r)
 {
 	redis_force_drop(r, "reconnect requested");
@@ -445,6 +535,8 @@ void redis_free(struct redis *r)
 	if (r == NULL)
 		return;
 	r->closing = 1;
+	if (r->via)
+		sentinel_detach(r->via, r);
 	if (r->ac) {
 		redisAsyncContext *ac = r->ac;
 		r->ac = NULL;
@@ -500,8 +592,9 @@ static const struct {
     {"LOADING", REDIS_ERROR_NOT_READY},	   {"BUSY", REDIS_ERROR_NOT_READY},
     {"MASTERDOWN", REDIS_ERROR_NOT_READY}, {"TRYAGAIN", REDIS_ERROR_NOT_READY},
     {"NOREPLICAS", REDIS_ERROR_NOT_READY}, {"CLUSTERDOWN", REDIS_ERROR_NOT_READY},
-    {"NOAUTH", REDIS_ERROR_REFUSED},	   {"WRONGPASS", REDIS_ERROR_REFUSED},
-    {"DENIED", REDIS_ERROR_REFUSED},	   {"NOPERM", REDIS_ERROR_REFUSED},
+    {"READONLY", REDIS_ERROR_NOT_READY},   {"NOAUTH", REDIS_ERROR_REFUSED},
+    {"WRONGPASS", REDIS_ERROR_REFUSED},	   {"DENIED", REDIS_ERROR_REFUSED},
+    {"NOPERM", REDIS_ERROR_REFUSED},
 };
 
 enum redis_error_kind redis_error_kind(const char *err)

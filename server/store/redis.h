@@ -54,8 +54,20 @@ struct redis_stats {
 int redis_url_parse(const char *url, char *host, size_t hostlen, int *port, char *password,
 		    size_t pwlen, int *db, const char **why);
 
-/* Returns a new link (connecting in the background), or NULL with a bad URL. */
-struct redis *redis_new(struct event_base *base, const char *url, int timeout_ms, const char *name);
+struct sentinel;
+/*
+ * Returns a new link (connecting in the background), or NULL with a bad URL.
+ * With via (--sentinels) the URL gives only the password and database: the
+ * link dials the primary the sentinels name, checks with ROLE that it is
+ * the primary before it is ready, and asks them again when it drops, cannot
+ * connect, or has a command refused with READONLY (sentinel.h).
+ */
+struct redis *redis_new(struct event_base *base, const char *url, struct sentinel *via,
+			int timeout_ms, const char *name);
+/* The sentinels named a primary (maybe a new one): move there, or dial, as needed. */
+void redis_follow_primary(struct redis *r);
+/* With sentinels, why no primary is usable yet ("" when one is known, or no sentinels). */
+const char *redis_waiting_for(const struct redis *r);
 void redis_set_connect_hook(struct redis *r, redis_connect_hook hook, void *arg);
 /* Closes the link; pending callbacks run with REDIS_DOWN before it returns. */
 void redis_free(struct redis *r);
@@ -85,7 +97,7 @@ const struct redis_stats *redis_stats(const struct redis *r);
 /* What an error reply says about the server. */
 enum redis_error_kind {
 	REDIS_ERROR_OTHER,     /* about the command */
-	REDIS_ERROR_NOT_READY, /* not yet: LOADING, BUSY, MASTERDOWN, TRYAGAIN, ... (retry) */
+	REDIS_ERROR_NOT_READY, /* not yet: LOADING, BUSY, MASTERDOWN, READONLY, ... (retry) */
 	REDIS_ERROR_REFUSED,   /* not for us: NOAUTH, WRONGPASS, DENIED, NOPERM */
 };
 enum redis_error_kind redis_error_kind(const char *err);

@@ -19,11 +19,13 @@ static void store_on_connect(struct redis *r, void *arg)
 	library_connected(s->library);
 }
 
-struct store *store_new(struct event_base *base, const char *url, int timeout_ms)
+struct store *store_new(struct event_base *base, const char *url, struct sentinel *via,
+			int timeout_ms)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
 	s->base = base;
-	s->link = redis_new(base, url, timeout_ms, "store");
+	s->timeout_ms = timeout_ms;
+	s->link = redis_new(base, url, via, timeout_ms, "store");
 	if (s->link == NULL) {
 		free(s);
 		return NULL;
@@ -94,7 +96,48 @@ struct store_call {
 	struct store_as *as; /* the credential the write carried (store_as), or NULL */
 	struct event *timer; /* answering a call refused before it was sent */
 	char why[400];
+	/* A write under replicated durability: answered once both FCALL and WAIT have. */
+	struct store *s;
+	int left;		 /* replies still due (FCALL, WAIT) */
+	int replicas;		 /* how many WAIT counted; -1 none */
+	struct store_reply held; /* FCALL's answer, kept until WAIT's */
+	json_t *held_value;
+	char *held_message;
 };
+
+static void store_call_answer(struct store_call *c)
+{
+	struct store_reply res = c->held;
+	res.value = c->held_value;
+	res.message = c->held_message;
+	if (res.status == STORE_OK && c->replicas < c->s->durability_replicas) {
+		c->s->unconfirmed++;
+		res.status = STORE_UNCONFIRMED;
+		res.value = NULL;
+		snprintf(c->why, sizeof(c->why),
+			 "the change was made on the Redis primary but not confirmed on %d "
+			 "replica(s) within %d ms (%d confirmed); it may or may not survive a "
+			 "failover: retry the request with the same Idempotency-Key",
+			 c->s->durability_replicas, c->s->durability_timeout_ms,
+			 c->replicas < 0 ? 0 : c->replicas);
+		res.message = c->why;
+		log_warn("store", "write unconfirmed", "fn=%s replicas=%d wanted=%d", c->fn,
+			 c->replicas, c->s->durability_replicas);
+	}
+	c->cb(&res, c->arg);
+	json_decref(c->held_value);
+	free(c->held_message);
+	free(c);
+}
+
+static void store_wait_reply(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
+{
+	struct store_call *c = arg;
+	if (st == REDIS_DONE && reply->type == REDIS_REPLY_INTEGER)
+		c->replicas = (int)reply->integer;
+	if (--c->left == 0)
+		store_call_answer(c);
+}
 
 /* A call made while the store is not ready: 503 with the reason, from the loop. */
 static void store_refused_now(evutil_socket_t fd, short what, void *arg)
@@ -141,6 +184,15 @@ static void store_fcall_reply(struct redis *r, enum redis_status st, redisReply 
 		c->as->refused = 1;
 	else if (c->as && res.status != STORE_UNAVAILABLE && res.status != STORE_FAILED)
 		c->as->checked = 1; /* cm_as checks before the write answers anything */
+	if (c->left) {
+		/* WAIT follows: keep the answer until it has counted the replicas. */
+		c->held = res;
+		c->held_value = res.value;
+		c->held_message = res.message ? xstrdup(res.message) : NULL;
+		if (--c->left == 0)
+			store_call_answer(c);
+		return;
+	}
 	c->cb(&res, c->arg);
 	json_decref(res.value);
 	free(c);
@@ -213,8 +265,21 @@ void store_fcall_deadline(struct store *s, const char *fn, int read_only, int nk
 		c->timer = evtimer_new(s->base, store_refused_now, c);
 		struct timeval now = {0, 0};
 		evtimer_add(c->timer, &now);
-	} else {
+	} else if (read_only || s->durability_replicas == 0) {
 		redis_command(s->link, store_fcall_reply, c, n, argv, lens, timeout_ms);
+	} else {
+		/* WAIT right behind the write on the same link: it counts the replicas
+		 * that have everything this link wrote, the write included. */
+		c->s = s;
+		c->left = 2;
+		c->replicas = -1;
+		char nrep[16], wait_ms[16];
+		snprintf(nrep, sizeof(nrep), "%d", s->durability_replicas);
+		snprintf(wait_ms, sizeof(wait_ms), "%d", s->durability_timeout_ms);
+		redis_command(s->link, store_fcall_reply, c, n, argv, lens, timeout_ms);
+		int deadline =
+		    (timeout_ms <= 0 ? s->timeout_ms : timeout_ms) + s->durability_timeout_ms;
+		redis_commandv(s->link, store_wait_reply, c, deadline, 3, "WAIT", nrep, wait_ms);
 	}
 	if (argv != argv_small) {
 		free(argv);

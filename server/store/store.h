@@ -17,6 +17,7 @@
 #include "server/store/redis.h"
 
 struct event_base;
+struct sentinel;
 
 struct store {
 	struct event_base *base;
@@ -24,10 +25,24 @@ struct store {
 	struct library *library; /* its life in Redis: checked, loaded, verified */
 	long events_maxlen;	 /* approximate cap on cm:events */
 	struct store_as *as;	 /* the credential the next write carries (store_as) */
+	int timeout_ms;		 /* the link's deadline (--redis-timeout-ms) */
+	/*
+	 * --durability replicated: every write (FCALL) is followed on the same
+	 * link by WAIT durability_replicas durability_timeout_ms, and its
+	 * answer is given only when WAIT counted that many replicas; fewer
+	 * answers STORE_UNCONFIRMED. 0: local (the primary's answer is enough).
+	 */
+	int durability_replicas;
+	int durability_timeout_ms;
+	uint64_t unconfirmed; /* writes WAIT did not confirm in time */
 };
 
-/* Returns a new store connecting in the background, or NULL on a bad URL. */
-struct store *store_new(struct event_base *base, const char *url, int timeout_ms);
+/*
+ * Returns a new store connecting in the background, or NULL on a bad URL.
+ * via: the sentinels naming the primary (NULL: the URL's host and port).
+ */
+struct store *store_new(struct event_base *base, const char *url, struct sentinel *via,
+			int timeout_ms);
 void store_free(struct store *s);
 
 /*
@@ -46,6 +61,9 @@ enum store_status {
 	STORE_FAILED,	   /* anything else: 500, logged */
 	STORE_REAUTH, /* a write's credential no longer stands as sent (store_as): nothing written
 		       */
+	STORE_UNCONFIRMED, /* replicated durability: the write ran on the primary, but WAIT did
+			      not see it on enough replicas in time; it may be lost in a failover
+			      (503: retry with the same Idempotency-Key) */
 };
 
 struct store_reply {

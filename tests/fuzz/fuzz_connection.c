@@ -116,7 +116,8 @@ static void fuzz_setup(void)
 		fz.names[i] = api_routes[i].pattern;
 	}
 	fz.app.metrics = metrics_new(fz.methods, fz.names, api_routes_count);
-	fz.app.store = store_new(fz.app.base, fz.app.cfg.redis_url, fz.app.cfg.redis_timeout_ms);
+	fz.app.store =
+	    store_new(fz.app.base, fz.app.cfg.redis_url, NULL, fz.app.cfg.redis_timeout_ms);
 	fuzz_check(fz.app.store != NULL, "store_new");
 	fz.app.http = http_server_new(&fz.app, api_routes, api_routes_count, static_unrouted);
 	fuzz_check(fz.app.http != NULL, "http_server_new");
