@@ -3,10 +3,15 @@
 #   docker build -t craftmatch .
 #   docker run --rm -p 8080:8080 -e CRAFTMATCH_REDIS_URL=redis://redis-host:6379 craftmatch
 #
+# With podman and no registry (docs/operations.md, "Containers"):
+#   scripts/container-base      # debian:bookworm-slim from debootstrap, imported once
+#   podman build --isolation chroot --pull=never -t localhost/craftmatch .
+# scripts/container-test builds and runs it (and docs/compose.yaml) for real.
+#
 # Both stages install their packages with scripts/setup, so the package list
 # lives in one place. Redis is not in the image: run it beside it with
-# scripts/redis-start (see docs/compose.yaml and docs/operations.md), which
-# sets appendonly yes, appendfsync always and aof-load-truncated no, and cuts
+# scripts/redis-start (docs/compose.yaml runs Redis, its Sentinels and nginx
+# beside two craftmatchd containers), which sets appendonly yes, appendfsync always and aof-load-truncated no, and cuts
 # a torn AOF tail off whole before every start.
 
 # --- build: compiler and headers, release binary ------------------------------
