@@ -11,8 +11,9 @@
 # Both stages install their packages with scripts/setup, so the package list
 # lives in one place. Redis is not in the image: run it beside it with
 # scripts/redis-start (docs/compose.yaml runs Redis, its Sentinels and nginx
-# beside two craftmatchd containers), which sets appendonly yes, appendfsync always and aof-load-truncated no, and cuts
-# a torn AOF tail off whole before every start.
+# beside two craftmatchd containers), which sets appendonly yes, appendfsync
+# always and aof-load-truncated no, and cuts a torn AOF tail off whole
+# before every start.
 
 # --- build: compiler and headers, release binary ------------------------------
 FROM debian:bookworm-slim AS build
