@@ -3,11 +3,17 @@
 #   docker build -t craftmatch .
 #   docker run --rm -p 8080:8080 -e CRAFTMATCH_REDIS_URL=redis://redis-host:6379 craftmatch
 #
+# With podman and no registry (docs/operations.md, "Containers"):
+#   scripts/container-base      # debian:bookworm-slim from debootstrap, imported once
+#   podman build --isolation chroot --pull=never -t localhost/craftmatch .
+# scripts/container-test builds and runs it (and docs/compose.yaml) for real.
+#
 # Both stages install their packages with scripts/setup, so the package list
 # lives in one place. Redis is not in the image: run it beside it with
-# scripts/redis-start (see docs/compose.yaml and docs/operations.md), which
-# sets appendonly yes, appendfsync always and aof-load-truncated no, and cuts
-# a torn AOF tail off whole before every start.
+# scripts/redis-start (docs/compose.yaml runs Redis, its Sentinels and nginx
+# beside two craftmatchd containers), which sets appendonly yes, appendfsync
+# always and aof-load-truncated no, and cuts a torn AOF tail off whole
+# before every start.
 
 # --- build: compiler and headers, release binary ------------------------------
 FROM debian:bookworm-slim AS build
@@ -15,6 +21,11 @@ WORKDIR /src
 # The setup script alone first, so the package layer survives source edits.
 COPY scripts/setup scripts/setup
 RUN bash scripts/setup --build-only && rm -rf /var/lib/apt/lists/*
+# Only where the build reaches npm through a TLS-intercepting proxy: the path,
+# inside the build, of that proxy's CA certificate (bind-mounted by the
+# builder; scripts/container-test passes the host's bundle). Unset, npm trusts
+# its usual roots. A build argument of this stage only: the image has none.
+ARG NODE_EXTRA_CA_CERTS
 COPY . .
 RUN bash scripts/build --no-tests --target craftmatchd --dir build \
  && mkdir -p server/web/dist
