@@ -17,7 +17,7 @@ import subprocess
 import time
 
 import harness
-from kit.procs import register, tail, unregister
+from kit.procs import Started, register, tail, unregister
 
 MASTER = "craftmatch"
 DOWN_AFTER_MS = 1000
@@ -104,7 +104,7 @@ class Sentinel:
         harness.rmtree(self.dir)
 
 
-class Cluster:
+class Cluster(Started):
     """A primary, its replicas (one unless told) and three sentinels; servers[] are the Redis."""
 
     def __init__(self, min_replicas=1, max_lag=2, replicas=1):
@@ -213,14 +213,3 @@ class Cluster:
             s.close()
         for r in self.servers:
             r.close()
-
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

@@ -19,7 +19,7 @@ import time
 
 import harness
 from kit import REPO
-from kit.procs import register, unregister
+from kit.procs import Started, register, unregister
 
 NGINX_CONF = os.path.join(REPO, "scripts", "nginx-conf")
 _probe = itertools.count(1)
@@ -60,7 +60,7 @@ class Front:
         return harness.HttpClient(self.port, timeout=timeout)
 
 
-class Nginx:
+class Nginx(Started):
     """nginx with the rendered docs/nginx.conf in a temp dir, on a free port of 127.0.0.1.
 
     nodes: the craftmatchd ports of the upstream `craftmatch`.
@@ -188,10 +188,3 @@ class Nginx:
         finally:
             self._force_kill()
             harness.rmtree(self.dir)
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

@@ -21,6 +21,7 @@ import subprocess
 import time
 
 import harness
+from kit.procs import port_open
 from kit import REPO
 
 CLUSTER = os.path.join(REPO, "scripts", "cluster")
@@ -47,14 +48,6 @@ def free_base():
             for s in socks:
                 s.close()
     raise AssertionError("no %d consecutive free ports" % PORTS)
-
-
-def port_open(port):
-    try:
-        with socket.create_connection((harness.HOST, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def children_of(pid):

@@ -18,22 +18,14 @@ after; the next start serves that admin.
 import os
 import re
 import signal
-import socket
 import subprocess
 
 import harness
+from kit.procs import port_open
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUN = os.path.join(ROOT, "scripts", "run")
 START_TIMEOUT = 60.0
-
-
-def port_open(port):
-    try:
-        with socket.create_connection((harness.HOST, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 class RunScriptTest(harness.TestCase):

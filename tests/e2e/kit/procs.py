@@ -174,6 +174,31 @@ def free_port():
         return s.getsockname()[1]
 
 
+def port_open(port, host=HOST):
+    """Whether something accepts TCP connections on host:port now."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+class Started:
+    """A context manager for what has start() and close(): `with X(...) as x:`
+    starts it, closes it at the end, and closes what a failed start left."""
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 def wait_for(predicate, timeout, interval=0.05, message="condition"):
     """Polls predicate() until it returns a true value (returned) or raises AssertionError."""
     deadline = time.monotonic() + timeout

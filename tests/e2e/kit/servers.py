@@ -19,8 +19,8 @@ import time
 
 from kit import EXIT_TIMEOUT, HOST, HTTP_TIMEOUT, READY_TIMEOUT, REDIS_START_TIMEOUT, REPO
 from kit.http import HttpClient, http_request
-from kit.procs import (check_sanitizers, child_env, free_port, mkdtemp, popen, register, rmtree,
-                       sanitizer_report, tail, unregister, wait_for)
+from kit.procs import (Started, check_sanitizers, child_env, free_port, mkdtemp, popen, register,
+                       rmtree, sanitizer_report, tail, unregister, wait_for)
 from kit.prom import parse_metrics
 from kit.rawsock import RawConn
 from kit.resp import RedisClient, RedisError
@@ -268,7 +268,7 @@ def run_craftmatchd(*args, env=None, timeout=30.0):
     return p
 
 
-class Craftmatchd:
+class Craftmatchd(Started):
     """A craftmatchd under test on a free port, stderr captured to a file.
 
     redis: a RedisServer, a redis:// URL, or None (then pass --redis-url in args).
@@ -482,17 +482,6 @@ class Craftmatchd:
             self._force_kill()
             if self._own_dir:
                 rmtree(self.dir)
-
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     # -- clients --
 
