@@ -233,10 +233,16 @@ class FailoverTest(fixtures.MatchHelpers, harness.TestCase):
         measured = []
         try:
             harness.wait_for(lambda: len(load.acked_at) >= 10, 60.0, message="writes flowing")
+            resumed = 0
             for how in kinds:
                 before = len(load.acked_at)
                 harness.wait_for(lambda: len(load.acked_at) >= before + 5, SWITCH_BOUND,
                                  message="writes before the next fault")
+                # and a resume since the last fault, so resumes span failovers
+                # even where writes stall most of a run (local, one replica)
+                harness.wait_for(lambda: load.sse_resumes > resumed, SWITCH_BOUND,
+                                 message="the subscriber resuming before the next fault")
+                resumed = load.sse_resumes
                 t0 = time.monotonic()
                 switched = self.cluster.failover(how)
                 harness.wait_for(lambda: load.first_ack_after(t0) is not None, SWITCH_BOUND,
