@@ -59,6 +59,7 @@ class Load:
         self.no_retry_after = 0
         self.seen = []  # ids of cm:events entries the SSE watcher received, in order
         self.sse_resumes = 0
+        self.watch_refused = None  # (node port, body) of the watcher's last 503
 
     def fail(self, what):
         with self.lock:
@@ -173,6 +174,7 @@ class FailoverTest(fixtures.MatchHelpers, harness.TestCase):
                 try:
                     status = c.wait_status(timeout=REQUEST_TIMEOUT)
                     if status == 503:
+                        load.watch_refused = (node.port, c.body[:300])
                         time.sleep(0.2)
                         continue
                     if status != 200:
@@ -240,8 +242,13 @@ class FailoverTest(fixtures.MatchHelpers, harness.TestCase):
                                  message="writes before the next fault")
                 # and a resume since the last fault, so resumes span failovers
                 # even where writes stall most of a run (local, one replica)
-                harness.wait_for(lambda: load.sse_resumes > resumed, SWITCH_BOUND,
-                                 message="the subscriber resuming before the next fault")
+                try:
+                    harness.wait_for(lambda: load.sse_resumes > resumed or load.errors,
+                                     SWITCH_BOUND, message="the subscriber resuming")
+                except AssertionError as e:
+                    raise AssertionError("%s before the next fault; its last 503: %r" % (
+                        e, load.watch_refused)) from None
+                self.assertEqual(load.errors, [], "client errors")
                 resumed = load.sse_resumes
                 t0 = time.monotonic()
                 switched = self.cluster.failover(how)
