@@ -403,22 +403,19 @@ class ApiTestCase(harness.SharedDaemonTestCase):
     RESP client to the test Redis (cls.rc, replies decoded)."""
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            cls.api = Api(cls.daemon)
-            cls.admin = bootstrap_admin(cls.redis)
-            cls.rc = harness.RedisClient(cls.redis.port)
-        except BaseException:
-            cls._close_shared()
-            raise
+    def set_up_shared(cls):
+        super().set_up_shared()
+        cls.api = Api(cls.daemon)
+        cls.admin = bootstrap_admin(cls.redis)
+        cls.rc = harness.RedisClient(cls.redis.port)
 
     @classmethod
-    def tearDownClass(cls):
+    def _close_shared(cls):
         try:
-            cls.rc.close()
+            if getattr(cls, "rc", None) is not None:
+                cls.rc.close()
         finally:
-            super().tearDownClass()
+            super()._close_shared()
 
     # -- assertions --
 

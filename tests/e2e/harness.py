@@ -115,9 +115,16 @@ class SharedDaemonTestCase(TestCase):
         try:
             cls.redis.start()
             cls.daemon.start()
+            cls.set_up_shared()
         except BaseException:
             cls._close_shared()
             raise
+
+    @classmethod
+    def set_up_shared(cls):
+        """What a class makes once on its started Redis and daemon (actors,
+        listings). Subclasses override it, calling super() first; if it
+        fails, the daemon and Redis are closed before setUpClass raises."""
 
     @classmethod
     def _close_shared(cls):

@@ -34,26 +34,22 @@ class ListingsCase(fixtures.ApiTestCase):
     daemon_args = ("--expiry-interval-ms", "100")
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            api, admin = cls.api, cls.admin
-            cls.village = api.make_actor(admin, "village", "village-HN",
-                                         name="HTX Gốm sứ Bát Tràng", commune="Bát Tràng")
-            cls.other_village = api.make_actor(admin, "village", "village-BN",
-                                               name="Làng nghề gỗ Đồng Kỵ", province="Bắc Ninh",
-                                               commune="Đồng Kỵ")
-            cls.supplier = api.make_actor(admin, "supplier", "supplier-HP",
-                                          name="Cơ sở đất sét Chí Linh")
-            cls.other_supplier = api.make_actor(admin, "supplier", "supplier-NB",
-                                                name="Mỏ cao lanh Ninh Bình", province="NB")
-            cls.mod_hn = api.make_actor(admin, "moderator", "moderator-HN",
-                                        scope={"provinces": ["HN"]})
-            cls.mod_out = api.make_actor(admin, "moderator", "moderator-LS",
-                                         scope={"provinces": ["Lạng Sơn"]})
-        except BaseException:
-            cls._close_shared()
-            raise
+    def set_up_shared(cls):
+        super().set_up_shared()
+        api, admin = cls.api, cls.admin
+        cls.village = api.make_actor(admin, "village", "village-HN",
+                                     name="HTX Gốm sứ Bát Tràng", commune="Bát Tràng")
+        cls.other_village = api.make_actor(admin, "village", "village-BN",
+                                           name="Làng nghề gỗ Đồng Kỵ", province="Bắc Ninh",
+                                           commune="Đồng Kỵ")
+        cls.supplier = api.make_actor(admin, "supplier", "supplier-HP",
+                                      name="Cơ sở đất sét Chí Linh")
+        cls.other_supplier = api.make_actor(admin, "supplier", "supplier-NB",
+                                            name="Mỏ cao lanh Ninh Bình", province="NB")
+        cls.mod_hn = api.make_actor(admin, "moderator", "moderator-HN",
+                                    scope={"provinces": ["HN"]})
+        cls.mod_out = api.make_actor(admin, "moderator", "moderator-LS",
+                                     scope={"provinces": ["Lạng Sơn"]})
 
     # -- helpers --
 

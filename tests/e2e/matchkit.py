@@ -274,14 +274,10 @@ class HanoiModeratorCase(MatchHelpers, ApiTestCase):
     match tests that review matches between parties in Hà Nội."""
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            cls.mod = cls.api.make_actor(cls.admin, "moderator", "moderator-HN",
-                                         scope={"provinces": ["HN"]})
-        except BaseException:
-            cls._close_shared()
-            raise
+    def set_up_shared(cls):
+        super().set_up_shared()
+        cls.mod = cls.api.make_actor(cls.admin, "moderator", "moderator-HN",
+                                     scope={"provinces": ["HN"]})
 
 
 def check_explain_numbers(test, ex, q, vnd, factor, km, mass_g=1000, rate=3000):

@@ -29,20 +29,16 @@ ACC = "cm:accounts"
 class AccountsTest(fixtures.ApiTestCase):
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            api, admin = cls.api, cls.admin
-            cls.mod_hn = api.make_actor(admin, "moderator", "moderator-HN",
-                                        scope={"provinces": ["HN"]})
-            cls.mod_nb = api.make_actor(admin, "moderator", "moderator-NB",
-                                        scope={"provinces": ["Ninh Bình"]})
-            cls.village = api.make_actor(admin, "village", "village-HN")
-            cls.other_village = api.make_actor(admin, "village", "other-village-HN")
-            cls.supplier = api.make_actor(admin, "supplier", "supplier-HN", province="HN")
-        except BaseException:
-            cls._close_shared()
-            raise
+    def set_up_shared(cls):
+        super().set_up_shared()
+        api, admin = cls.api, cls.admin
+        cls.mod_hn = api.make_actor(admin, "moderator", "moderator-HN",
+                                    scope={"provinces": ["HN"]})
+        cls.mod_nb = api.make_actor(admin, "moderator", "moderator-NB",
+                                    scope={"provinces": ["Ninh Bình"]})
+        cls.village = api.make_actor(admin, "village", "village-HN")
+        cls.other_village = api.make_actor(admin, "village", "other-village-HN")
+        cls.supplier = api.make_actor(admin, "supplier", "supplier-HN", province="HN")
 
     def n_accounts(self):
         return self.rc.execute("ZCARD", ACC)

@@ -23,26 +23,22 @@ from stored import dump_all, events_after, last_event_id, listing_events, match_
 class AccountsDeskTest(matchkit.MatchHelpers, fixtures.ApiTestCase):
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            api, admin = cls.api, cls.admin
-            cls.mod_hn = api.make_actor(admin, "moderator", "moderator-HN",
-                                        scope={"provinces": ["HN"]})
-            cls.mod_forum = api.make_actor(admin, "moderator", "moderator-forum",
-                                           scope={"forums": ["hoi-cho-desk"]})
-            # A mix to search and page over: villages of Hà Nội (one with
-            # accents in its name), suppliers of Hải Phòng, a moderator.
-            cls.accounts = []
-            for i in range(7):
-                cls.accounts.append(api.create_account(admin, "village", province="HN"))
-            for i in range(5):
-                cls.accounts.append(api.create_account(admin, "supplier", province="HP"))
-            cls.bat_trang = api.create_account(admin, "village", province="HN",
-                                               name="Làng gốm Bát Tràng Đặc Biệt")
-        except BaseException:
-            cls._close_shared()
-            raise
+    def set_up_shared(cls):
+        super().set_up_shared()
+        api, admin = cls.api, cls.admin
+        cls.mod_hn = api.make_actor(admin, "moderator", "moderator-HN",
+                                    scope={"provinces": ["HN"]})
+        cls.mod_forum = api.make_actor(admin, "moderator", "moderator-forum",
+                                       scope={"forums": ["hoi-cho-desk"]})
+        # A mix to search and page over: villages of Hà Nội (one with
+        # accents in its name), suppliers of Hải Phòng, a moderator.
+        cls.accounts = []
+        for i in range(7):
+            cls.accounts.append(api.create_account(admin, "village", province="HN"))
+        for i in range(5):
+            cls.accounts.append(api.create_account(admin, "supplier", province="HP"))
+        cls.bat_trang = api.create_account(admin, "village", province="HN",
+                                           name="Làng gốm Bát Tràng Đặc Biệt")
 
     def get(self, actor, **params):
         return self.api.call(actor, "GET", "/v1/accounts" + fixtures.query(params))

@@ -33,22 +33,19 @@ class OneTripTest(fixtures.ApiTestCase):
     daemon_args = QUIET
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            cls.node_b = harness.Craftmatchd(cls.redis, args=("--role", "api") + QUIET)
-            cls.node_b.start()
-            cls.api_b = fixtures.Api(cls.node_b)
-        except BaseException:
-            cls._close_shared()
-            raise
+    def set_up_shared(cls):
+        super().set_up_shared()
+        cls.node_b = harness.Craftmatchd(cls.redis, args=("--role", "api") + QUIET)
+        cls.node_b.start()
+        cls.api_b = fixtures.Api(cls.node_b)
 
     @classmethod
-    def tearDownClass(cls):
+    def _close_shared(cls):
         try:
-            cls.node_b.close()
+            if getattr(cls, "node_b", None) is not None:
+                cls.node_b.close()
         finally:
-            super().tearDownClass()
+            super()._close_shared()
 
     # -- helpers --
 

@@ -235,59 +235,55 @@ def stream_status(port, path, token):
 class AuthzMatrixTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            cls.forum = "dien-dan-" + fixtures.unique("authz")
-            cls.forum_done = "dien-dan-" + fixtures.unique("authz-done")
-            api, admin = cls.api, cls.admin
-            mk = lambda role, label, **kw: api.make_actor(admin, role, label, **kw)
-            # the forums of the forum world (organised by a moderator who is none of the
-            # callers): one open for registrations, one whose needs reached the market
-            cls.mod_org = mk("moderator", "mod_org", scope={"provinces": ["NB"]})
-            api.create_forum(cls.mod_org, "open", id=cls.forum, provinces=["NB"])
-            api.create_forum(cls.mod_org, "open", id=cls.forum_done, provinces=["NB"])
-            cls.actors = {
-                "anonymous": fixtures.ANONYMOUS,
-                "village": mk("village", "village", province="HN"),
-                "supplier": mk("supplier", "supplier", province="HN"),
-                "mod_prov": mk("moderator", "mod_prov", scope={"provinces": ["HN"]}),
-                "mod_forum": mk("moderator", "mod_forum",
-                                scope={"forums": [cls.forum, cls.forum_done]}),
-                # an admin with contact details of its own (the bootstrap one has none)
-                "admin": mk("admin", "admin", contact={"phone": "024 3825 0000",
-                                                        "email": "quantri@example.vn"}),
-            }
-            # the three worlds others' resources live in: (province, forum),
-            # a village owning the accounts' and listings' side, a supplier
-            cls.worlds = {
-                "prov": ("HN", None, mk("village", "v-prov", province="HN"),
-                         mk("supplier", "s-prov", province="HP")),
-                "forum": ("NB", cls.forum, mk("village", "v-forum", province="NB",
-                                              forum=cls.forum),
-                          mk("supplier", "s-nb", province="NB")),
-                "out": ("NB", None, mk("village", "v-out", province="NB"),
-                        mk("supplier", "s-out", province="NB")),
-            }
-            cls.own_need = api.post_need(cls.actors["village"])
-            cls.own_offer = api.post_offer(cls.actors["supplier"])
-            cls.world_need = {w: api.post_need(v, province=p, **({"forum": f} if f else {}))
-                              for w, (p, f, v, _) in cls.worlds.items()}
-            cls.pool = {}  # (world, state) -> match id, until an action moves it on
-            village_f = cls.worlds["forum"][2]
-            for _ in range(FORUM_MATCH_NEEDS):
-                post = fixtures.post_listing(api, village_f, "need", {
-                    "material": FORUM_MATCH_MATERIAL, "quantity": "5", "unit": "tan",
-                    "province": "NB", "needed_by": fixtures.vn_date(60),
-                    "forum": cls.forum_done})
-                assert post["forum"] == cls.forum_done, post
-            for action in ("close-registration", "close"):
-                if action == "close":
-                    api.wait_forum_state(cls.mod_org, cls.forum_done, "review")
-                api.forum_act(cls.mod_org, cls.forum_done, action)
-        except BaseException:
-            cls._close_shared()
-            raise
+    def set_up_shared(cls):
+        super().set_up_shared()
+        cls.forum = "dien-dan-" + fixtures.unique("authz")
+        cls.forum_done = "dien-dan-" + fixtures.unique("authz-done")
+        api, admin = cls.api, cls.admin
+        mk = lambda role, label, **kw: api.make_actor(admin, role, label, **kw)
+        # the forums of the forum world (organised by a moderator who is none of the
+        # callers): one open for registrations, one whose needs reached the market
+        cls.mod_org = mk("moderator", "mod_org", scope={"provinces": ["NB"]})
+        api.create_forum(cls.mod_org, "open", id=cls.forum, provinces=["NB"])
+        api.create_forum(cls.mod_org, "open", id=cls.forum_done, provinces=["NB"])
+        cls.actors = {
+            "anonymous": fixtures.ANONYMOUS,
+            "village": mk("village", "village", province="HN"),
+            "supplier": mk("supplier", "supplier", province="HN"),
+            "mod_prov": mk("moderator", "mod_prov", scope={"provinces": ["HN"]}),
+            "mod_forum": mk("moderator", "mod_forum",
+                            scope={"forums": [cls.forum, cls.forum_done]}),
+            # an admin with contact details of its own (the bootstrap one has none)
+            "admin": mk("admin", "admin", contact={"phone": "024 3825 0000",
+                                                    "email": "quantri@example.vn"}),
+        }
+        # the three worlds others' resources live in: (province, forum),
+        # a village owning the accounts' and listings' side, a supplier
+        cls.worlds = {
+            "prov": ("HN", None, mk("village", "v-prov", province="HN"),
+                     mk("supplier", "s-prov", province="HP")),
+            "forum": ("NB", cls.forum, mk("village", "v-forum", province="NB",
+                                          forum=cls.forum),
+                      mk("supplier", "s-nb", province="NB")),
+            "out": ("NB", None, mk("village", "v-out", province="NB"),
+                    mk("supplier", "s-out", province="NB")),
+        }
+        cls.own_need = api.post_need(cls.actors["village"])
+        cls.own_offer = api.post_offer(cls.actors["supplier"])
+        cls.world_need = {w: api.post_need(v, province=p, **({"forum": f} if f else {}))
+                          for w, (p, f, v, _) in cls.worlds.items()}
+        cls.pool = {}  # (world, state) -> match id, until an action moves it on
+        village_f = cls.worlds["forum"][2]
+        for _ in range(FORUM_MATCH_NEEDS):
+            post = fixtures.post_listing(api, village_f, "need", {
+                "material": FORUM_MATCH_MATERIAL, "quantity": "5", "unit": "tan",
+                "province": "NB", "needed_by": fixtures.vn_date(60),
+                "forum": cls.forum_done})
+            assert post["forum"] == cls.forum_done, post
+        for action in ("close-registration", "close"):
+            if action == "close":
+                api.wait_forum_state(cls.mod_org, cls.forum_done, "review")
+            api.forum_act(cls.mod_org, cls.forum_done, action)
 
     # -- whose resource ---------------------------------------------------------
 

@@ -66,18 +66,14 @@ def ordinal(k):
 class ExplainTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            cls.mats = cls.api.materials()
-            status, _, body = cls.api.call(None, "GET", "/v1/provinces")
-            assert status == 200, body
-            cls.centres = {p["code"]: (fixtures.udeg(p["centre"]["lat"]),
-                                       fixtures.udeg(p["centre"]["lon"]))
-                           for p in body["provinces"]}
-        except BaseException:
-            cls._close_shared()
-            raise
+    def set_up_shared(cls):
+        super().set_up_shared()
+        cls.mats = cls.api.materials()
+        status, _, body = cls.api.call(None, "GET", "/v1/provinces")
+        assert status == 200, body
+        cls.centres = {p["code"]: (fixtures.udeg(p["centre"]["lat"]),
+                                   fixtures.udeg(p["centre"]["lon"]))
+                       for p in body["provinces"]}
 
     def setUp(self):
         sys.stderr.write("\ntest_explain: seed=%d (CRAFTMATCH_TEST_SEED=%d reproduces it)\n"

@@ -152,39 +152,35 @@ class ExportCase(matchkit.MatchHelpers, fixtures.ApiTestCase):
 class ExportTest(ExportCase):
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            api, admin = cls.api, cls.admin
-            cls.mod_hn = api.make_actor(admin, "moderator", "moderator-HN",
-                                        scope={"provinces": ["HN"]})
-            cls.mod_out = api.make_actor(admin, "moderator", "moderator-LS",
-                                         scope={"provinces": ["Lạng Sơn"]})
-            cls.village = api.make_actor(admin, "village", "village-HN", name=QUIRKY_NAME,
-                                         commune="Bát Tràng, Gia Lâm")
-            cls.other_village = api.make_actor(admin, "village", "village-BN",
-                                               name="Làng nghề gỗ Đồng Kỵ",
-                                               province="Bắc Ninh", commune="Đồng Kỵ")
-            cls.supplier = api.make_actor(admin, "supplier", "supplier-HD",
-                                          name="Cơ sở đất sét Chí Linh; \"Sao Đỏ\"")
-            cls.need = api.post_need(cls.village, note=QUIRKY_NOTE, commune="Bát Tràng, Gia Lâm")
-            api.post_need(cls.village, note=FORMULA_NOTE, quantity="3", grade="C")
-            api.post_need(cls.other_village, province="Bắc Ninh", commune="Đồng Kỵ",
-                          quantity="1", unit="tan", note="Cần gấp\r\ntrong tuần")
-            cls.offer = matchkit.post_listing(api, cls.supplier, "offer",
-                                              matchkit.matchable_offer_body())
-            # The engine proposes need ↔ offer; the moderator approves, both accept.
-            items = matchkit.wait_matches(
-                api, admin, lambda ms: any(m["need"]["id"] == cls.need["id"] for m in ms))
-            cls.match = [m for m in items if m["need"]["id"] == cls.need["id"]][0]
-            for actor, action in ((cls.mod_hn, "approve"), (cls.village, "accept"),
-                                  (cls.supplier, "accept")):
-                status, _, body = matchkit.match_act(api, actor, cls.match["id"], action)
-                if status != 200:
-                    raise AssertionError("%s: %d %r" % (action, status, body))
-        except BaseException:
-            cls._close_shared()
-            raise
+    def set_up_shared(cls):
+        super().set_up_shared()
+        api, admin = cls.api, cls.admin
+        cls.mod_hn = api.make_actor(admin, "moderator", "moderator-HN",
+                                    scope={"provinces": ["HN"]})
+        cls.mod_out = api.make_actor(admin, "moderator", "moderator-LS",
+                                     scope={"provinces": ["Lạng Sơn"]})
+        cls.village = api.make_actor(admin, "village", "village-HN", name=QUIRKY_NAME,
+                                     commune="Bát Tràng, Gia Lâm")
+        cls.other_village = api.make_actor(admin, "village", "village-BN",
+                                           name="Làng nghề gỗ Đồng Kỵ",
+                                           province="Bắc Ninh", commune="Đồng Kỵ")
+        cls.supplier = api.make_actor(admin, "supplier", "supplier-HD",
+                                      name="Cơ sở đất sét Chí Linh; \"Sao Đỏ\"")
+        cls.need = api.post_need(cls.village, note=QUIRKY_NOTE, commune="Bát Tràng, Gia Lâm")
+        api.post_need(cls.village, note=FORMULA_NOTE, quantity="3", grade="C")
+        api.post_need(cls.other_village, province="Bắc Ninh", commune="Đồng Kỵ",
+                      quantity="1", unit="tan", note="Cần gấp\r\ntrong tuần")
+        cls.offer = matchkit.post_listing(api, cls.supplier, "offer",
+                                          matchkit.matchable_offer_body())
+        # The engine proposes need ↔ offer; the moderator approves, both accept.
+        items = matchkit.wait_matches(
+            api, admin, lambda ms: any(m["need"]["id"] == cls.need["id"] for m in ms))
+        cls.match = [m for m in items if m["need"]["id"] == cls.need["id"]][0]
+        for actor, action in ((cls.mod_hn, "approve"), (cls.village, "accept"),
+                              (cls.supplier, "accept")):
+            status, _, body = matchkit.match_act(api, actor, cls.match["id"], action)
+            if status != 200:
+                raise AssertionError("%s: %d %r" % (action, status, body))
 
     def test_listings_for_every_role_and_filter(self):
         filters = ({}, {"kind": "need"}, {"status": "any"}, {"province": "Hà Nội"},
@@ -391,39 +387,35 @@ class LargeExportTest(ExportCase):
     N = 3000
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            cls.village = cls.api.make_actor(cls.admin, "village", "village-HN",
-                                             name="HTX Mây tre đan Phú Vinh, Chương Mỹ")
-            port, token = cls.daemon.port, cls.village.token
+    def set_up_shared(cls):
+        super().set_up_shared()
+        cls.village = cls.api.make_actor(cls.admin, "village", "village-HN",
+                                         name="HTX Mây tre đan Phú Vinh, Chương Mỹ")
+        port, token = cls.daemon.port, cls.village.token
 
-            def post(worker):
-                with harness.HttpClient(port) as c:
-                    for i in range(worker, cls.N, 4):
-                        body = fixtures.need_body(
-                            quantity=str(1 + i % 50),
-                            note='Lô %d, "mây" loại %d\nGiao tại xưởng, Phú Vinh' % (i, i % 7))
-                        status, _, out = c.request("POST", "/v1/needs", body=body, token=token)
-                        if status != 201:
-                            raise AssertionError("post %d: %d %r" % (i, status, out))
-            errors = []
+        def post(worker):
+            with harness.HttpClient(port) as c:
+                for i in range(worker, cls.N, 4):
+                    body = fixtures.need_body(
+                        quantity=str(1 + i % 50),
+                        note='Lô %d, "mây" loại %d\nGiao tại xưởng, Phú Vinh' % (i, i % 7))
+                    status, _, out = c.request("POST", "/v1/needs", body=body, token=token)
+                    if status != 201:
+                        raise AssertionError("post %d: %d %r" % (i, status, out))
+        errors = []
 
-            def run(w):
-                try:
-                    post(w)
-                except BaseException as e:
-                    errors.append(e)
-            threads = [threading.Thread(target=run, args=(w,)) for w in range(4)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            if errors:
-                raise errors[0]
-        except BaseException:
-            cls._close_shared()
-            raise
+        def run(w):
+            try:
+                post(w)
+            except BaseException as e:
+                errors.append(e)
+        threads = [threading.Thread(target=run, args=(w,)) for w in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
 
     def open_export(self, path="/v1/listings?format=csv&owner=me"):
         """A raw connection that asks for an export and reads as little as the kernel allows."""

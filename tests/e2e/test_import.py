@@ -51,15 +51,11 @@ def account_rows(n, run):
 class ImportTest(fixtures.ApiTestCase):
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            cls.mod = cls.api.make_actor(cls.admin, "moderator", "mod-hn",
-                                         scope={"provinces": ["HN"]})
-            cls.village = cls.api.make_actor(cls.admin, "village", "village-hn", province="HN")
-        except BaseException:
-            cls._close_shared()
-            raise
+    def set_up_shared(cls):
+        super().set_up_shared()
+        cls.mod = cls.api.make_actor(cls.admin, "moderator", "mod-hn",
+                                     scope={"provinces": ["HN"]})
+        cls.village = cls.api.make_actor(cls.admin, "village", "village-hn", province="HN")
 
     def post(self, actor, kind, data, dry_run=False, forum=None, ctype="text/csv"):
         path = "/v1/imports?kind=%s%s%s" % (kind, "&dry_run=1" if dry_run else "",

@@ -66,17 +66,13 @@ class MatchLifecycleTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
     engine never pairs one test's listings with another's."""
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            api, admin = cls.api, cls.admin
-            cls.mod = api.make_actor(admin, "moderator", "moderator-HN",
-                                     scope={"provinces": ["HN"]})
-            cls.mod_out = api.make_actor(admin, "moderator", "moderator-CB",
-                                         scope={"provinces": ["CB"]})
-        except BaseException:
-            cls._close_shared()
-            raise
+    def set_up_shared(cls):
+        super().set_up_shared()
+        api, admin = cls.api, cls.admin
+        cls.mod = api.make_actor(admin, "moderator", "moderator-HN",
+                                 scope={"provinces": ["HN"]})
+        cls.mod_out = api.make_actor(admin, "moderator", "moderator-CB",
+                                     scope={"provinces": ["CB"]})
 
     # -- the whole way through ------------------------------------------------
 
@@ -488,43 +484,39 @@ class MatchFiltersTest(fixtures.MatchHelpers, fixtures.ApiTestCase):
     the set of matches is exactly what this class makes."""
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            cls.forum = fixtures.unique("dien-dan")
-            t = _Builder(cls)
-            cls.mod_hn = t.moderator(provinces=["HN"], label="moderator-HN")
-            cls.mod_forum = t.moderator(forums=[cls.forum], label="moderator-forum")
-            cls.v_hn = t.party("village", "HN")
-            cls.v_nb = t.party("village", "NB")
-            cls.s_hp = t.party("supplier", "Hải Dương")
-            cls.s_tn = t.party("supplier", "TN")
-            cls.s_bn = t.party("supplier", "BN")
-            # one pair at a time, each proposal awaited, so the engine has
-            # exactly one choice each time
-            # M1: rattan, HN need <- HP offer
-            cls.o1 = t.offer(cls.s_hp, "rattan", 5, 900000, province="Hải Dương")
-            cls.n1 = t.need(cls.v_hn, "rattan", 5)
-            t.wait(1)
-            # M2: rattan, NB need (in the forum) <- TN offer
-            # (the need registers for the forum and waits for it to close)
-            cls.api.create_forum(cls.admin, "open", id=cls.forum, provinces=["NB"])
-            cls.o2 = t.offer(cls.s_tn, "rattan", 3, 950000, province="TN")
-            cls.n2 = t.need(cls.v_nb, "rattan", 3, province="NB", forum=cls.forum)
-            cls.api.forum_act(cls.admin, cls.forum, "close-registration")
-            cls.api.wait_forum_state(cls.admin, cls.forum, "review")
-            cls.api.forum_act(cls.admin, cls.forum, "close")
-            t.wait(2)
-            # M3..M5: copper, HN needs <- BN offer (three needs, three matches)
-            cls.o3 = t.offer(cls.s_bn, "copper", 30, 200000000, province="BN")
-            cls.n3 = []
-            for i in range(3):
-                cls.n3.append(t.need(cls.v_hn, "copper", 2))
-                t.wait(3 + i)
-            cls.all = fixtures.matches_all(cls.api, cls.admin)
-        except BaseException:
-            cls._close_shared()
-            raise
+    def set_up_shared(cls):
+        super().set_up_shared()
+        cls.forum = fixtures.unique("dien-dan")
+        t = _Builder(cls)
+        cls.mod_hn = t.moderator(provinces=["HN"], label="moderator-HN")
+        cls.mod_forum = t.moderator(forums=[cls.forum], label="moderator-forum")
+        cls.v_hn = t.party("village", "HN")
+        cls.v_nb = t.party("village", "NB")
+        cls.s_hp = t.party("supplier", "Hải Dương")
+        cls.s_tn = t.party("supplier", "TN")
+        cls.s_bn = t.party("supplier", "BN")
+        # one pair at a time, each proposal awaited, so the engine has
+        # exactly one choice each time
+        # M1: rattan, HN need <- HP offer
+        cls.o1 = t.offer(cls.s_hp, "rattan", 5, 900000, province="Hải Dương")
+        cls.n1 = t.need(cls.v_hn, "rattan", 5)
+        t.wait(1)
+        # M2: rattan, NB need (in the forum) <- TN offer
+        # (the need registers for the forum and waits for it to close)
+        cls.api.create_forum(cls.admin, "open", id=cls.forum, provinces=["NB"])
+        cls.o2 = t.offer(cls.s_tn, "rattan", 3, 950000, province="TN")
+        cls.n2 = t.need(cls.v_nb, "rattan", 3, province="NB", forum=cls.forum)
+        cls.api.forum_act(cls.admin, cls.forum, "close-registration")
+        cls.api.wait_forum_state(cls.admin, cls.forum, "review")
+        cls.api.forum_act(cls.admin, cls.forum, "close")
+        t.wait(2)
+        # M3..M5: copper, HN needs <- BN offer (three needs, three matches)
+        cls.o3 = t.offer(cls.s_bn, "copper", 30, 200000000, province="BN")
+        cls.n3 = []
+        for i in range(3):
+            cls.n3.append(t.need(cls.v_hn, "copper", 2))
+            t.wait(3 + i)
+        cls.all = fixtures.matches_all(cls.api, cls.admin)
 
     def ids(self, items):
         return [m["id"] for m in items]

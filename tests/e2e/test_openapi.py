@@ -313,16 +313,13 @@ class DescriptionTest(SpecAssertions, unittest.TestCase):
 
 class LiveTest(SpecAssertions, harness.SharedDaemonTestCase):
 
+    spec = SPEC.doc
+    ops = SPEC.ops
+
     @classmethod
-    def setUpClass(cls):
-        cls.spec = SPEC.doc
-        cls.ops = SPEC.ops
-        super().setUpClass()
-        try:
-            cls.admin = create_admin(cls.redis.url)
-        except BaseException:
-            cls._close_shared()
-            raise
+    def set_up_shared(cls):
+        super().set_up_shared()
+        cls.admin = create_admin(cls.redis.url)
 
     def call(self, method, template, token=None, body=None, headers=None, ids=None, query=""):
         """One request to a documented operation; the answer must be documented."""

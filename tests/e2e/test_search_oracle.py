@@ -82,29 +82,25 @@ def search_text(view):
 class SearchOracleTest(fixtures.ApiTestCase):
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            seed = int(os.environ.get("CRAFTMATCH_TEST_SEED") or random.randrange(1 << 30))
-            print("CRAFTMATCH_TEST_SEED=%d" % seed)
-            cls.rnd = random.Random(seed)
-            api, admin = cls.api, cls.admin
-            cls.villages = [
-                api.make_actor(admin, "village", "v%d" % i, name=name, province=prov)
-                for i, (name, prov) in enumerate([("HTX Gốm sứ Bát Tràng", "HN"),
-                                                  ("Làng nghề gỗ Đồng Kỵ", "Bắc Ninh"),
-                                                  ("Làng lụa Vạn Phúc", "HN"),
-                                                  ("Làng gốm Phù Lãng", "BN")])]
-            cls.suppliers = [
-                api.make_actor(admin, "supplier", "s%d" % i, name=name, province=prov)
-                for i, (name, prov) in enumerate([("Cơ sở đất sét Chí Linh", "HP"),
-                                                  ("Mỏ cao lanh Ninh Bình", "NB"),
-                                                  ("Đại lý tre nứa Lâm Đồng", "Lâm Đồng")])]
-            cls.forum = api.create_forum(admin, state="open")["id"]
-            cls.mats = api.materials()
-        except BaseException:
-            cls._close_shared()
-            raise
+    def set_up_shared(cls):
+        super().set_up_shared()
+        seed = int(os.environ.get("CRAFTMATCH_TEST_SEED") or random.randrange(1 << 30))
+        print("CRAFTMATCH_TEST_SEED=%d" % seed)
+        cls.rnd = random.Random(seed)
+        api, admin = cls.api, cls.admin
+        cls.villages = [
+            api.make_actor(admin, "village", "v%d" % i, name=name, province=prov)
+            for i, (name, prov) in enumerate([("HTX Gốm sứ Bát Tràng", "HN"),
+                                              ("Làng nghề gỗ Đồng Kỵ", "Bắc Ninh"),
+                                              ("Làng lụa Vạn Phúc", "HN"),
+                                              ("Làng gốm Phù Lãng", "BN")])]
+        cls.suppliers = [
+            api.make_actor(admin, "supplier", "s%d" % i, name=name, province=prov)
+            for i, (name, prov) in enumerate([("Cơ sở đất sét Chí Linh", "HP"),
+                                              ("Mỏ cao lanh Ninh Bình", "NB"),
+                                              ("Đại lý tre nứa Lâm Đồng", "Lâm Đồng")])]
+        cls.forum = api.create_forum(admin, state="open")["id"]
+        cls.mats = api.materials()
 
     # -- writing --
 

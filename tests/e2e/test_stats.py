@@ -194,15 +194,11 @@ class StatsTest(matchkit.MatchHelpers, fixtures.ApiTestCase):
     daemon_args = ("--review-timeout", "8")
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            cls.rng = random.Random(SEED)
-            sys.stderr.write("test_stats: CRAFTMATCH_TEST_SEED=%d\n" % SEED)
-            cls.run_world()
-        except BaseException:
-            cls._close_shared()
-            raise
+    def set_up_shared(cls):
+        super().set_up_shared()
+        cls.rng = random.Random(SEED)
+        sys.stderr.write("test_stats: CRAFTMATCH_TEST_SEED=%d\n" % SEED)
+        cls.run_world()
 
     @classmethod
     def actor(cls, account_id):

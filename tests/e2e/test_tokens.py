@@ -23,18 +23,14 @@ import harness
 class TokensTest(fixtures.ApiTestCase):
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            api, admin = cls.api, cls.admin
-            cls.mod_hn = api.make_actor(admin, "moderator", "moderator-HN",
-                                        scope={"provinces": ["HN"]})
-            cls.mod_nb = api.make_actor(admin, "moderator", "moderator-NB",
-                                        scope={"provinces": ["NB"]})
-            cls.village_hp = api.make_actor(admin, "village", "village-HP", province="HP")
-        except BaseException:
-            cls._close_shared()
-            raise
+    def set_up_shared(cls):
+        super().set_up_shared()
+        api, admin = cls.api, cls.admin
+        cls.mod_hn = api.make_actor(admin, "moderator", "moderator-HN",
+                                    scope={"provinces": ["HN"]})
+        cls.mod_nb = api.make_actor(admin, "moderator", "moderator-NB",
+                                    scope={"provinces": ["NB"]})
+        cls.village_hp = api.make_actor(admin, "village", "village-HP", province="HP")
 
     def fresh_village(self):
         return self.api.make_actor(self.admin, "village")
