@@ -185,11 +185,16 @@ def port_open(port, host=HOST):
 
 class Started:
     """A context manager for what has start() and close(): `with X(...) as x:`
-    starts it, closes it at the end, and closes what a failed start left."""
+    starts it (unless its running() says it already runs), closes it at the
+    end, and closes what a failed start left."""
+
+    def running(self):
+        return False
 
     def __enter__(self):
         try:
-            self.start()
+            if not self.running():
+                self.start()
         except BaseException:
             self.close()
             raise

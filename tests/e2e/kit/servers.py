@@ -26,7 +26,7 @@ from kit.rawsock import RawConn
 from kit.resp import RedisClient, RedisError
 
 
-class RedisServer:
+class RedisServer(Started):
     """A private redis-server on 127.0.0.1 with its own temp dir (or the
     caller's dir, which close() then leaves), started through
     scripts/redis-start as the project runs Redis.
@@ -219,20 +219,6 @@ class RedisServer:
             if self.dir and self._own_dir:
                 rmtree(self.dir)
                 self.dir = None
-
-    def __enter__(self):
-        try:
-            if not self.running():
-                self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
 
 
 def craftmatchd_binary():
