@@ -73,6 +73,8 @@ static const struct config_setting config_settings[] = {
      1024, 64L << 20, "largest spreadsheet POST /v1/imports accepts (larger: 413)"},
     {"import-max-rows", "CRAFTMATCH_IMPORT_MAX_ROWS", CT_INT, CFG(import_max_rows), "10000", 1,
      SHEET_ROWS_MAX, "data rows one spreadsheet of POST /v1/imports may hold"},
+    {"import-stale-ms", "CRAFTMATCH_IMPORT_STALE_MS", CT_INT, CFG(import_stale_ms), "60000", 100,
+     86400000, "an import with no progress for this long reads as status interrupted"},
     {"max-header-bytes", "CRAFTMATCH_MAX_HEADER_BYTES", CT_LONG, CFG(max_header_bytes), "16384",
      1024, 1L << 20, "largest request line + headers accepted"},
     {"log-format", "CRAFTMATCH_LOG_FORMAT", CT_LOGFMT, CFG(log_format), "logfmt", 0, 0,

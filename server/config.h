@@ -31,6 +31,7 @@ struct config {
 	long max_body_bytes;
 	long import_max_bytes; /* POST /v1/imports only */
 	int import_max_rows;
+	int import_stale_ms; /* an import this long without progress reads "interrupted" */
 	long max_header_bytes;
 	enum log_format log_format;
 	enum log_level log_level;

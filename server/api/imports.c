@@ -23,6 +23,7 @@
 #include "server/api/api.h"
 #include "server/api/import_run.h"
 #include "server/app.h"
+#include "server/clock.h"
 #include "server/http/request.h"
 #include "server/store/imports.h"
 
@@ -197,14 +198,20 @@ static void imports_got(const struct store_reply *res, void *arg)
 	json_int_t done = imports_hint(flat, "done");
 	size_t next = c->offset + json_array_size(results);
 	const char *forum = imports_hget(flat, "forum");
+	/* Every batch writes its progress. An import that has not moved for
+	 * --import-stale-ms was left by a node that stopped: it says so, and
+	 * sending the same file again finishes it (its rows so far skipped). */
+	const char *status = imports_hget(flat, "status");
+	if (status && strcmp(status, "done") != 0 &&
+	    clock_now_ms() - imports_hint(flat, "updated_at") > r->app->cfg.import_stale_ms)
+		status = "interrupted";
 	json_t *body = json_pack(
 	    "{s:s, s:s*, s:s*, s:s*, s:{s:I, s:I, s:I, s:I, s:I}, s:I, s:I, s:o, s:o}", "id", c->id,
 	    "kind", imports_hget(flat, "kind"), "forum", forum && *forum ? forum : NULL, "status",
-	    imports_hget(flat, "status"), "rows", "total", imports_hint(flat, "total"), "done",
-	    done, "created", imports_hint(flat, "created"), "skipped",
-	    imports_hint(flat, "skipped"), "failed", imports_hint(flat, "failed"), "created_at",
-	    imports_hint(flat, "created_at"), "updated_at", imports_hint(flat, "updated_at"),
-	    "results", results, "next_offset",
+	    status, "rows", "total", imports_hint(flat, "total"), "done", done, "created",
+	    imports_hint(flat, "created"), "skipped", imports_hint(flat, "skipped"), "failed",
+	    imports_hint(flat, "failed"), "created_at", imports_hint(flat, "created_at"),
+	    "updated_at", imports_hint(flat, "updated_at"), "results", results, "next_offset",
 	    (json_int_t)next < done ? json_integer((json_int_t)next) : json_null());
 	free(c);
 	http_reply_json(r, 200, body);

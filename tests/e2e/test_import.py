@@ -295,3 +295,64 @@ class ImportTest(fixtures.ApiTestCase):
 
 if __name__ == "__main__":
     harness.main()
+
+
+class InterruptedImportTest(fixtures.ApiTestCase):
+    """A node killed mid-import: once the import has not moved for
+    --import-stale-ms it reads "interrupted" on the next node (it would
+    read "running" for ever), and sending the same file again finishes it,
+    the rows written before the kill skipped."""
+
+    daemon_args = ("--import-stale-ms", "1500")
+
+    def test_a_killed_import_reads_interrupted_and_the_same_file_finishes_it(self):
+        api, admin = self.api, self.admin
+        mod = api.make_actor(admin, "moderator", "mod-hn", scope={"provinces": ["HN"]})
+        rows = [["%s-%05d" % (fixtures.unique("int"), i), "village", "Làng nghề số %d" % i,
+                 "Hà Nội", "Xã %d" % (i % 97), "0913 %03d %03d" % (i // 1000, i % 1000),
+                 "int%d@example.vn" % i] for i in range(10000)]
+        data = sheet(rows)
+        n_before = self.rc.execute("ZCARD", "cm:accounts")
+        st, h, body = api.call(mod, "POST", "/v1/imports?kind=accounts", data,
+                               headers={"Content-Type": "text/csv"})
+        self.assertEqual(st, 202, body)
+        location, box = h.get("Location"), {}
+
+        def started():
+            st, _, view = api.call(mod, "GET", location + "?limit=1")
+            self.assertEqual(st, 200, view)
+            box["view"] = view
+            return view["rows"]["done"] > 0
+        harness.wait_for(started, 60, interval=0.02, message="the import's first rows")
+        self.daemon.kill()
+        self.daemon.start()
+
+        def stale():
+            st, _, view = api.call(mod, "GET", location + "?limit=1")
+            self.assertEqual(st, 200, view)
+            self.assertIn(view["status"], ("queued", "running", "interrupted"), view)
+            box["view"] = view
+            return view["status"] == "interrupted"
+        harness.wait_for(stale, 60, interval=0.1, message="the killed import read interrupted")
+        left = box["view"]["rows"]
+        self.assertTrue(0 < left["done"] < 10000, left)
+        self.assertEqual(left["created"], left["done"], left)
+        self.assertEqual(self.rc.execute("ZCARD", "cm:accounts"), n_before + left["created"])
+
+        st, h2, body2 = api.call(mod, "POST", "/v1/imports?kind=accounts", data,
+                                 headers={"Content-Type": "text/csv"})
+        self.assertEqual(st, 202, body2)
+
+        def done():
+            st, _, view = api.call(mod, "GET", h2.get("Location") + "?limit=1")
+            self.assertEqual(st, 200, view)
+            box["again"] = view
+            return view["status"] == "done"
+        harness.wait_for(done, 180, interval=0.1, message="the import sent again")
+        self.assertEqual(box["again"]["rows"],
+                         {"total": 10000, "done": 10000, "created": 10000 - left["created"],
+                          "skipped": left["created"], "failed": 0})
+        self.assertEqual(self.rc.execute("ZCARD", "cm:accounts"), n_before + 10000)
+        # the first import stays as it was left
+        st, _, view = api.call(mod, "GET", location + "?limit=1")
+        self.assertEqual((st, view["status"], view["rows"]), (200, "interrupted", left))

@@ -37,6 +37,7 @@ function Progress({ job }) {
 		<progress aria-label=${t('import.title')} max=${r.total || 1} value=${r.done}>${r.done} / ${r.total}</progress>
 		<p>${t('import.counts', { done: formatNumber(r.done), total: formatNumber(r.total),
 			created: formatNumber(r.created), skipped: formatNumber(r.skipped), failed: formatNumber(r.failed) })}</p>
+		${job.status === 'interrupted' && html`<p class="hint" data-testid="import-interrupted">${t('import.interrupted_hint')}</p>`}
 	</div>`;
 }
 
@@ -68,7 +69,9 @@ export function ImportPage({ me }) {
 	function poll(id) {
 		api.importStatus(id, 0).then((view) => {
 			setJob(view);
-			if (view.status === 'done') collectFailed(id).catch(setError);
+			// Interrupted: the node that ran it stopped; polling on would wait
+			// for nothing, sending the file again finishes it.
+			if (view.status === 'done' || view.status === 'interrupted') collectFailed(id).catch(setError);
 			else timer.current = setTimeout(() => poll(id), POLL_MS);
 		}, setError);
 	}
