@@ -203,12 +203,12 @@ class EngineFailoverTest(world.RandomWorld, harness.TestCase):
                 return
             old = self.cluster.primary()
             fault = {"how": how, "old": old.port, "posted": shared.counts["posted"],
-                     "t0": time.monotonic(), "ms": time.time() * 1000,
                      "matches": int(old.client(timeout=10.0).execute("GET", "cm:seq:matches")
                                     or 0)}
             switched = self.cluster.failover(how)
             fault.update(new=self.cluster.named_primary(), switched=switched,
-                         switched_ms=fault["ms"] + switched * 1000)
+                         t0=self.cluster.fault_at, ms=self.cluster.fault_at_ms,
+                         switched_ms=self.cluster.fault_at_ms + switched * 1000)
             self.faults.append(fault)
 
     def before_freeze(self, shared):
