@@ -154,6 +154,10 @@ static void health_metrics_extra(struct evbuffer *out, void *arg)
 		metrics_put_counter(out, "craftmatch_engine_refused_total",
 				    "Proposals Redis refused (stock taken first, listing changed).",
 				    es->refused);
+		metrics_put_counter(out, "craftmatch_engine_unknown_total",
+				    "Of the refused, proposals whose call failed (deadline, lost "
+				    "link, unconfirmed write): Redis may have made them.",
+				    es->unknown);
 		metrics_put_counter(out, "craftmatch_engine_events_total",
 				    "cm:events entries the engine applied.", es->events);
 		metrics_histogram_render(out, "craftmatch_engine_event_to_proposal_seconds",

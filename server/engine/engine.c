@@ -445,7 +445,10 @@ static void engine_proposed(const struct store_reply *res, void *arg)
 			}
 		}
 	} else {
+		/* A deadline missed, the link lost, a write not confirmed by a replica:
+		 * counted as refused, and as unknown, since Redis may have made them. */
 		refused = rd->n;
+		e->stats.unknown += rd->n;
 		log_warn("engine", "propose failed", "listing=%s error=\"%s\"", rd->subject,
 			 res->message ? res->message : "");
 	}

@@ -27,6 +27,7 @@ struct engine_stats {
 	uint64_t runs;	   /* matching runs made */
 	uint64_t proposed; /* proposals Redis accepted */
 	uint64_t refused;  /* proposals Redis refused (taken first, changed) */
+	uint64_t unknown;  /* of those, in calls that failed: Redis may have made them */
 	uint64_t events;   /* cm:events entries applied */
 	int ready;	   /* the index is built and the feed is live */
 	uint64_t restarts; /* index rebuilt because the Redis primary changed (sentinels) */

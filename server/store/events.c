@@ -24,6 +24,8 @@ struct events_reader {
 	int reading;
 	int closing;
 	struct event *retry;
+	struct event *floor_retry; /* XSETID again: the primary said "not yet" */
+	int floor_failing;
 	events_batch_cb cb;
 	void *arg;
 	struct events_entry *batch;
@@ -143,26 +145,69 @@ static void events_read(struct events_reader *rd)
 	redis_command(rd->link, events_got, rd, 8, argv, lens, -1);
 }
 
+static void events_floor(struct events_reader *rd);
+
+/*
+ * XSETID answered. Done: raised, or refused because the stream already
+ * reaches past it, or gone (no entry yet: the clock orders the first).
+ * "Not yet" (NOREPLICAS from a primary with no replica attached yet,
+ * LOADING...) or no answer in time: asked again soon, the link not ready
+ * meanwhile, so that nothing is read from this primary before the floor
+ * holds. A READONLY answer has already dropped the link (redis.c); a lost
+ * link redials and raises it again on connecting.
+ */
 static void events_floor_set(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
 {
-	/* An error only says the stream already reaches past it (or is gone): nothing to do. */
+	struct events_reader *rd = arg;
+	if (rd->closing || !redis_connected(r))
+		return;
+	if (st != REDIS_DONE || (reply->type == REDIS_REPLY_ERROR &&
+				 redis_error_kind(reply->str) == REDIS_ERROR_NOT_READY)) {
+		if (!rd->floor_failing)
+			log_warn("events", "cannot raise the stream's last id yet, retrying",
+				 "last_id=%s error=\"%.200s\"", rd->last_id,
+				 st == REDIS_DONE ? reply->str : "no answer within the deadline");
+		rd->floor_failing = 1;
+		struct timeval tv = {0, EVENTS_RETRY_MS * 1000};
+		evtimer_add(rd->floor_retry, &tv);
+		return;
+	}
+	if (rd->floor_failing)
+		log_info("events", "stream's last id raised", "last_id=%s", rd->last_id);
+	rd->floor_failing = 0;
+	redis_set_ready(r, 1);
+}
+
+static void events_floor(struct events_reader *rd)
+{
+	if (rd->closing || !redis_connected(rd->link) || redis_ready(rd->link))
+		return;
+	redis_commandv(rd->link, events_floor_set, rd, -1, 3, "XSETID", KEY_EVENTS, rd->last_id);
+}
+
+static void events_floor_again(evutil_socket_t fd, short what, void *arg)
+{
+	events_floor(arg);
 }
 
 /*
  * With sentinels, a link may land on a new primary that lacks the last
- * entries this reader handed out (local durability: a replica promoted
- * behind its primary). XSETID raises the stream's last id to ours, so
- * every entry appended from now on is after what any consumer of this
- * reader (an SSE subscriber's Last-Event-ID, the engine's cursor) has
- * seen: a resume neither skips nor repeats. Redis refuses an id below the
- * stream's last entry, so this never moves the stream back.
+ * entries this reader handed out (a replica promoted behind its primary:
+ * local durability, or the event of a change whose WAIT failed). XSETID
+ * raises the stream's last id to ours, so every entry appended from now on
+ * is after what any consumer of this reader (an SSE subscriber's
+ * Last-Event-ID, the engine's cursor) has seen, whatever the new primary's
+ * clock: a resume neither skips nor repeats. Redis refuses an id below the
+ * stream's last entry, so this never moves the stream back. The link is
+ * ready once it holds (events_floor_set).
  */
 static void events_on_connect(struct redis *r, void *arg)
 {
 	struct events_reader *rd = arg;
 	if (strchr(rd->last_id, '-') && strcmp(rd->last_id, "0-0") != 0)
-		redis_commandv(r, events_floor_set, NULL, -1, 3, "XSETID", KEY_EVENTS, rd->last_id);
-	redis_set_ready(r, 1);
+		events_floor(rd);
+	else
+		redis_set_ready(r, 1);
 }
 
 static void events_retry(evutil_socket_t fd, short what, void *arg)
@@ -187,6 +232,7 @@ struct events_reader *events_reader_new(struct event_base *base, const char *url
 	rd->cb = cb;
 	rd->arg = arg;
 	rd->retry = evtimer_new(base, events_retry, rd);
+	rd->floor_retry = evtimer_new(base, events_floor_again, rd);
 	if (via)
 		redis_set_connect_hook(rd->link, events_on_connect, rd);
 	events_retry_later(rd);
@@ -200,6 +246,7 @@ void events_reader_free(struct events_reader *rd)
 	rd->closing = 1;
 	redis_free(rd->link); /* a pending read ends with REDIS_DOWN and sees closing */
 	event_free(rd->retry);
+	event_free(rd->floor_retry);
 	free(rd->batch);
 	free(rd);
 }

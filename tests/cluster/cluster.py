@@ -114,6 +114,7 @@ class Cluster(Started):
         self.servers = []
         self.sentinels = []
         self.failovers = 0
+        self.fault_at = self.fault_at_ms = None  # when the last fault was made (monotonic, ms)
 
     def start(self):
         primary = harness.RedisServer(extra_args=self.extra)
@@ -184,7 +185,8 @@ class Cluster(Started):
         old primary back as a replica of the new one and waits until it is in
         sync. Returns the seconds from the fault to the sentinels' switch."""
         old = self.primary()
-        t0 = time.monotonic()
+        t0 = self.fault_at = time.monotonic()  # the fault itself, after asking the sentinels
+        self.fault_at_ms = time.time() * 1000
         if how == "kill":
             old.kill()
         else:

@@ -28,8 +28,9 @@ Proves, against a real redis-server and craftmatchd:
   from XRANGE), live and again when replayed from its first position;
 - resume: Last-Event-ID (header, winning over last_event_id=) replays what
   was missed; a position older than what the stream keeps (XTRIM) or not of
-  this stream gets "reset" first, then the live tail; a stream never trimmed
-  replays everything from 0-0;
+  this stream gets "reset" first, then the live tail (one up to a minute
+  past the last entry, an event a failover lost, is resumed after: no
+  reset); a stream never trimmed replays everything from 0-0;
 - /metrics counts open subscribers, delivered events and resets;
 - (test_events_processes.py: shutdown, two processes, a Redis restart and
   scripts/watch.)
@@ -334,6 +335,26 @@ class ResumeTest(StreamTestCase):
         c2 = self.open_ready(self.admin, headers={"Last-Event-ID": reset.id})
         c2.wait_id(until)
         self.assertFalse(any(e.type == "reset" for e in c2.events))
+
+    def test_a_position_a_failover_lost_is_resumed_after(self):
+        """An id just past the stream's last entry (the event of a change a
+        Redis failover lost, which subscribers had already received): no
+        reset; the next entries, which come after it, arrive."""
+        village = self.api.make_actor(self.admin, "village")
+        last = fixtures.last_event_id(self.rc)
+        lost = "%d-0" % (int(last.split("-")[0]) + 1)
+        c = self.open_ready(self.admin, headers={"Last-Event-ID": lost})
+        self.assertEqual([e.type for e in c.events], ["ready"], "no reset")
+        time.sleep(0.01)  # the next entry's id comes from a later clock reading
+        self.post_some(village, 2)
+        until = fixtures.last_event_id(self.rc)
+        c.wait_id(until)
+        self.assertEqual(received(c), expected(self.rc, doc_of(self.admin), lost, until))
+        # a minute past the last entry, it is a position of another stream
+        far = "%d-0" % (int(until.split("-")[0]) + 60001)
+        c2 = self.open_ready(self.admin, headers={"Last-Event-ID": far})
+        self.assertEqual(c2.events[0].type, "reset")
+        self.assertEqual(c2.events[0].data["reason"], "unknown")
 
     def test_a_position_from_elsewhere_sends_reset(self):
         future = "%d-0" % (int(time.time() * 1000) + 10 ** 9)

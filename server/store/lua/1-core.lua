@@ -28,9 +28,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 21
+local LIBRARY_VERSION = 22
 local LIBRARY_SERVES_FROM = 21
-local LIBRARY_HASH = '6a8ceda33bfe599bff23ff6c025b732ca509d2b40a3511332044c2d0b2a098db'
+local LIBRARY_HASH = 'b7c0ce007443986be9116955980a19d7b326b7cefa880b20771e065bf7e61d6d'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{

@@ -39,11 +39,18 @@ redis.register_function{
 -- call, so trimming cannot slip in between the check and the read. Trimming
 -- removes the oldest entries, so a position older than the first entry kept
 -- (once anything was removed) may have missed entries that are gone.
+-- A position later than the last id is the id of an entry a failover lost
+-- (a replica promoted before it had the last entries its primary had
+-- already sent to subscribers) when it is at most EVENTS_LOST_TAIL_MS later:
+-- the stream's next entries follow it (each node's reader raises the last id
+-- to what it handed out, XSETID, and the clock moves on), so nothing follows
+-- it yet. Further ahead, it is a position of another stream.
+local EVENTS_LOST_TAIL_MS = 60000
 -- KEYS: cm:events  ARGV: position (exclusive; validated 'ms-seq'), count
 -- → { 'ok', { { id, { field, value, ... } }... } }
 --   or { 'reset', 'trimmed' }: entries after the position are no longer kept
 --   or { 'reset', 'unknown' }: the position is not one of this stream (later
---      than its last id, or the stream is gone)
+--      than its last id by more than a lost tail, or the stream is gone)
 redis.register_function{
   function_name = 'cm_events_page',
   callback = function(keys, args)
@@ -54,7 +61,11 @@ redis.register_function{
     end
     local info = stream_info(keys[1])
     local last = info['last-generated-id']
-    if stream_id_cmp(after, last) > 0 then return { 'reset', 'unknown' } end
+    if stream_id_cmp(after, last) > 0 then
+      local ahead = tonumber(string.match(after, '^(%d+)')) - tonumber(string.match(last, '^(%d+)'))
+      if ahead > EVENTS_LOST_TAIL_MS then return { 'reset', 'unknown' } end
+      return { 'ok', {} }
+    end
     if tonumber(info['entries-added']) > tonumber(info['length']) then
       local first = info['first-entry']
       local oldest = first and first[1] or nil
