@@ -276,11 +276,10 @@ static void search_feed_batch(const struct events_entry *ev, size_t n, void *arg
 
 /* ---- loading ---- */
 
+/* On the loader's thread while the scan lasts: the index is the load's alone until its end. */
 static void search_load_row(void *arg, const struct search_load_row *row)
 {
 	struct search *s = arg;
-	if (s->stopping)
-		return;
 	struct sindex_listing l = {
 	    .id = row->id,
 	    .kind = row->kind,
@@ -309,12 +308,12 @@ static void search_load_done(void *arg, int ok, const char *from, const char *up
 {
 	struct search *s = arg;
 	s->loading = 0;
-	if (s->ix)
-		sindex_load(s->ix, 0);
 	if (s->stopping) {
+		sindex_free(s->ix);
 		free(s);
 		return;
 	}
+	sindex_load(s->ix, 0);
 	if (!ok) {
 		log_warn("search", "loading the index failed, retrying", "%s", "");
 		s->started = 0; /* the tick starts over */
@@ -377,12 +376,13 @@ void search_stop(struct search *s)
 		search_waiter_end(s->waiters, 0);
 	event_free(s->tick);
 	feed_unsubscribe(s->feed);
-	sindex_free(s->ix);
-	s->ix = NULL;
 	free(s->writes);
-	/* a load in flight ends (REDIS_DOWN) when the store is freed, and frees s */
-	if (!s->loading)
+	s->writes = NULL;
+	/* a load in flight ends (REDIS_DOWN) when the store is freed, and frees the index and s */
+	if (!s->loading) {
+		sindex_free(s->ix);
 		free(s);
+	}
 }
 
 int search_ready(const struct search *s)
@@ -392,8 +392,11 @@ int search_ready(const struct search *s)
 
 const struct search_stats *search_stats(struct search *s)
 {
-	s->stats.listings = s->ix ? sindex_size(s->ix) : 0;
-	s->stats.bytes = s->ix ? sindex_bytes(s->ix) : 0;
+	/* while loading, the index is the loader's thread's: the last figures stand */
+	if (!s->loading) {
+		s->stats.listings = sindex_size(s->ix);
+		s->stats.bytes = sindex_bytes(s->ix);
+	}
 	return &s->stats;
 }
 

@@ -4,6 +4,7 @@
  */
 #include "server/store/search_load.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,25 @@
 #include "server/store/snapshot.h"
 
 #define SEARCH_LOAD_ID_MAX 48 /* a stream id: two 20-digit numbers and '-' */
+
+/* Scanned pages waiting for the loader's thread; the loop waits when it is this far behind. */
+#define SEARCH_LOAD_QUEUE 8
+
+/*
+ * The scan's pages go to a thread of their own, which decodes each entry's
+ * search part and hands it to row, while the event loop decodes the next
+ * reply and feeds the engine. The thread is the only one to call row until
+ * it is joined, when the scan ends; everything after (the reads by id, done)
+ * runs on the loop.
+ */
+struct search_load_worker {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* a page came, room was made, or the end */
+	struct snapshot_page *q[SEARCH_LOAD_QUEUE];
+	size_t head, len;
+	int closing;
+};
 
 /* What each listing's HMGET asks for, in this order. */
 static const char *const search_load_fields[] = {
@@ -33,9 +53,10 @@ struct search_load {
 	int paged;    /* the last page of ids came */
 	int finished; /* the closing XREVRANGE answered: l->upto */
 	char upto[SEARCH_LOAD_ID_MAX];
-	char *scratch; /* a scanned entry's strings, each ended by a NUL */
+	char *scratch; /* a scanned entry's strings, each ended by a NUL (the worker's) */
 	size_t scratch_cap;
 	int page;
+	struct search_load_worker *worker; /* while the scan lasts */
 };
 
 static void search_load_page(struct search_load *l);
@@ -63,12 +84,7 @@ static void search_load_returned(struct search_load *l)
 	}
 }
 
-/*
- * No deadline per command (a timer each, and under load a page behind
- * another may pass it while Redis is answering): the link's watchdog drops
- * a Redis that stops answering, which ends every command (REDIS_DOWN).
- */
-#define SEARCH_LOAD_DEADLINE 0
+#define SEARCH_LOAD_DEADLINE STORE_LOAD_DEADLINE
 
 static void search_load_send(struct search_load *l, redis_cb cb, int argc, const char **argv)
 {
@@ -286,10 +302,81 @@ static void search_load_scanned_row(void *arg, const struct snapshot_row *r)
 	l->row(l->arg, &row);
 }
 
+static void *search_load_work(void *arg)
+{
+	struct search_load *l = arg;
+	struct search_load_worker *w = l->worker;
+	for (;;) {
+		pthread_mutex_lock(&w->mu);
+		while (w->len == 0 && !w->closing)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->len == 0) {
+			pthread_mutex_unlock(&w->mu);
+			return NULL;
+		}
+		struct snapshot_page *page = w->q[w->head];
+		w->head = (w->head + 1) % SEARCH_LOAD_QUEUE;
+		w->len--;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		for (size_t i = 0; i < page->n; i++)
+			search_load_scanned_row(l, &page->rows[i]);
+		snapshot_page_free(page);
+	}
+}
+
+/* A scanned page, for the thread (started at the first); the loop waits while the queue is full. */
+static void search_load_scanned_page(void *arg, struct snapshot_page *page)
+{
+	struct search_load *l = arg;
+	struct search_load_worker *w = l->worker;
+	if (w == NULL) {
+		w = l->worker = xcalloc(1, sizeof(*w));
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cv, NULL);
+		if (pthread_create(&w->thread, NULL, search_load_work, l) != 0) {
+			/* no thread: this page and the next ones on the loop */
+			pthread_cond_destroy(&w->cv);
+			pthread_mutex_destroy(&w->mu);
+			free(w);
+			l->worker = NULL;
+			for (size_t i = 0; i < page->n; i++)
+				search_load_scanned_row(l, &page->rows[i]);
+			snapshot_page_free(page);
+			return;
+		}
+	}
+	pthread_mutex_lock(&w->mu);
+	while (w->len == SEARCH_LOAD_QUEUE)
+		pthread_cond_wait(&w->cv, &w->mu);
+	w->q[(w->head + w->len) % SEARCH_LOAD_QUEUE] = page;
+	w->len++;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* The thread's last pages: done, and joined (from here on, the loop alone). */
+static void search_load_join(struct search_load *l)
+{
+	struct search_load_worker *w = l->worker;
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->closing = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+	l->worker = NULL;
+}
+
 /* The scan is over: the open listings it did not give are read by id. */
 static void search_load_scan_done(void *arg, int ok)
 {
 	struct search_load *l = arg;
+	search_load_join(l);
 	if (!ok)
 		l->failed = 1;
 	else if (!l->failed)
@@ -300,7 +387,7 @@ static void search_load_scan_done(void *arg, int ok)
 static void search_load_scan(struct search_load *l)
 {
 	l->in_flight++;
-	snapshot_run(l->s, l->page, search_load_scanned_row, search_load_scan_done, l);
+	snapshot_run_pages(l->s, l->page, search_load_scanned_page, search_load_scan_done, l);
 }
 
 void search_load_run(struct store *s, int page, search_load_row_cb row, search_load_have_cb have,
