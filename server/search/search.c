@@ -69,6 +69,7 @@ struct search {
 	struct event *tick;
 	struct feed_sub *feed; /* on the process's one cm:events reader, once loaded */
 	int started, loading, stopping;
+	int sorted;		/* the load's thread put the index in order (search_load_finish) */
 	uint64_t primary_epoch; /* --sentinels: the primary the index was loaded from */
 	struct search_sid applied, upto;
 	uint64_t load_started_ns;
@@ -280,6 +281,12 @@ static void search_feed_batch(const struct events_entry *ev, size_t n, void *arg
 static void search_load_row(void *arg, const struct search_load_row *row)
 {
 	struct search *s = arg;
+	if (s->sorted) {
+		/* a listing read by id, after the scan's rows were put in order: appended
+		 * again in any order, and everything put in order once more at the end */
+		sindex_load(s->ix, 1);
+		s->sorted = 0;
+	}
 	struct sindex_listing l = {
 	    .id = row->id,
 	    .kind = row->kind,
@@ -296,6 +303,14 @@ static void search_load_row(void *arg, const struct search_load_row *row)
 	    .updated_at = row->updated_at,
 	};
 	sindex_put(s->ix, &l);
+}
+
+/* On the loader's thread, after the scan's last row (have may read the table meanwhile). */
+static void search_load_finish(void *arg)
+{
+	struct search *s = arg;
+	sindex_load(s->ix, 0);
+	s->sorted = 1;
 }
 
 static int search_load_have(void *arg, const char *id)
@@ -351,8 +366,9 @@ static void search_tick(evutil_socket_t fd, short what, void *arg)
 	s->ix = sindex_new();
 	sindex_load(s->ix, 1);
 	s->load_started_ns = clock_mono_ns();
+	s->sorted = 0;
 	search_load_run(s->app->store, SEARCH_LOAD_PAGE, search_load_row, search_load_have,
-			search_load_done, s);
+			search_load_finish, search_load_done, s);
 }
 
 struct search *search_start(struct app *app)

@@ -67,7 +67,9 @@ void sindex_remove(struct sindex *ix, const char *id);
  * sindex_load(ix, 1) before putting many listings in any order (a load
  * from Redis), sindex_load(ix, 0) after: meanwhile only the table and an
  * unordered list are kept (sindex_find must not be called), and the end
- * sorts once instead of inserting each listing in order.
+ * sorts once instead of inserting each listing in order. sindex_load(ix, 1)
+ * again after that is allowed (more listings in any order): the lists are
+ * made again at the next sindex_load(ix, 0).
  */
 void sindex_load(struct sindex *ix, int on);
 /* Keeps view (malloc'd JSON text of len bytes, or NULL) as the item's rendered view. */

@@ -33,6 +33,7 @@ struct search_load_worker {
 	struct snapshot_page *q[SEARCH_LOAD_QUEUE];
 	size_t head, len;
 	int closing;
+	int drained; /* every page put: have may read the index (finish runs on) */
 };
 
 /* What each listing's HMGET asks for, in this order. */
@@ -45,6 +46,7 @@ struct search_load {
 	struct store *s;
 	search_load_row_cb row;
 	search_load_have_cb have;
+	search_load_finish_cb finish;
 	search_load_done_cb done;
 	void *arg;
 	char from[SEARCH_LOAD_ID_MAX];
@@ -60,6 +62,8 @@ struct search_load {
 };
 
 static void search_load_page(struct search_load *l);
+static void search_load_join(struct search_load *l);
+static void search_load_drained(struct search_load *l);
 static void search_load_scan(struct search_load *l);
 
 static int64_t search_load_int(const redisReply *v)
@@ -78,6 +82,7 @@ static void search_load_returned(struct search_load *l)
 	if (--l->in_flight > 0)
 		return;
 	if (l->failed || l->finished) {
+		search_load_join(l);
 		l->done(l->arg, !l->failed, l->from, l->upto);
 		free(l->scratch);
 		free(l);
@@ -178,11 +183,13 @@ static void search_load_ids(struct redis *r, enum redis_status st, redisReply *r
 	argv[0] = "HMGET";
 	for (size_t i = 0; i < SEARCH_LOAD_NFIELDS; i++)
 		argv[2 + i] = search_load_fields[i];
+	search_load_drained(l);
 	for (size_t i = 0; !l->failed && i < reply->elements; i++) {
 		const redisReply *id = reply->element[i];
 		if (id->type != REDIS_REPLY_STRING || id->len >= IDS_MAX ||
 		    l->have(l->arg, id->str))
 			continue;
+		search_load_join(l); /* its rows are put on the loop */
 		struct search_load_one *one = xmalloc(sizeof(*one));
 		one->l = l;
 		memcpy(one->id, id->str, id->len + 1);
@@ -311,7 +318,10 @@ static void *search_load_work(void *arg)
 		while (w->len == 0 && !w->closing)
 			pthread_cond_wait(&w->cv, &w->mu);
 		if (w->len == 0) {
+			w->drained = 1;
+			pthread_cond_broadcast(&w->cv);
 			pthread_mutex_unlock(&w->mu);
+			l->finish(l->arg);
 			return NULL;
 		}
 		struct snapshot_page *page = w->q[w->head];
@@ -355,16 +365,38 @@ static void search_load_scanned_page(void *arg, struct snapshot_page *page)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* The thread's last pages: done, and joined (from here on, the loop alone). */
-static void search_load_join(struct search_load *l)
+/* The scan is over: the thread puts its last pages, then runs finish. */
+static void search_load_close(struct search_load *l)
+{
+	struct search_load_worker *w = l->worker;
+	if (w == NULL) {
+		l->finish(l->arg); /* no page came, or no thread: the rows ran here */
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->closing = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Waits until the thread has put every page (have may then read the index). */
+static void search_load_drained(struct search_load *l)
 {
 	struct search_load_worker *w = l->worker;
 	if (w == NULL)
 		return;
 	pthread_mutex_lock(&w->mu);
-	w->closing = 1;
-	pthread_cond_broadcast(&w->cv);
+	while (!w->drained)
+		pthread_cond_wait(&w->cv, &w->mu);
 	pthread_mutex_unlock(&w->mu);
+}
+
+/* The thread's end: finish has returned (from here on, the loop alone). */
+static void search_load_join(struct search_load *l)
+{
+	struct search_load_worker *w = l->worker;
+	if (w == NULL)
+		return;
 	pthread_join(w->thread, NULL);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
@@ -376,7 +408,7 @@ static void search_load_join(struct search_load *l)
 static void search_load_scan_done(void *arg, int ok)
 {
 	struct search_load *l = arg;
-	search_load_join(l);
+	search_load_close(l);
 	if (!ok)
 		l->failed = 1;
 	else if (!l->failed)
@@ -391,12 +423,13 @@ static void search_load_scan(struct search_load *l)
 }
 
 void search_load_run(struct store *s, int page, search_load_row_cb row, search_load_have_cb have,
-		     search_load_done_cb done, void *arg)
+		     search_load_finish_cb finish, search_load_done_cb done, void *arg)
 {
 	struct search_load *l = xcalloc(1, sizeof(*l));
 	l->s = s;
 	l->row = row;
 	l->have = have;
+	l->finish = finish;
 	l->done = done;
 	l->arg = arg;
 	l->page = page;
