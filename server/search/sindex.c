@@ -409,13 +409,16 @@ struct sindex_item *sindex_put(struct sindex *ix, const struct sindex_listing *l
 	it->updated_at = l->updated_at;
 	const char *str[4] = {l->forum ? l->forum : "", l->owner_name ? l->owner_name : "",
 			      l->doc ? l->doc : "", l->fold ? l->fold : ""};
+	const size_t given[4] = {l->forum ? l->forum_len : 0, l->owner_name ? l->owner_name_len : 0,
+				 l->doc ? l->doc_len : 0, l->fold ? l->fold_len : 0};
 	size_t len[4], total = 0;
 	for (int i = 0; i < 4; i++)
-		total += (len[i] = strlen(str[i])) + 1;
+		total += (len[i] = l->sized ? given[i] : strlen(str[i])) + 1;
 	char *block = xmalloc(total), *at = block;
 	char **dst[4] = {&it->forum, &it->owner_name, &it->doc, &it->fold};
 	for (int i = 0; i < 4; i++) {
-		memcpy(at, str[i], len[i] + 1);
+		memcpy(at, str[i], len[i]);
+		at[len[i]] = '\0';
 		*dst[i] = at;
 		at += len[i] + 1;
 	}

@@ -30,6 +30,10 @@ struct sindex_listing {
 	const char *id, *kind, *material, *province, *forum; /* forum "" for none */
 	const char *owner_name, *doc, *fold;
 	int64_t seq, version, remaining, created_at, updated_at;
+	/* sized 1: forum, owner_name, doc and fold are these many bytes, not
+	 * NUL-terminated (a load decodes them in place, without a copy) */
+	int sized;
+	size_t forum_len, owner_name_len, doc_len, fold_len;
 };
 
 struct sindex_item {

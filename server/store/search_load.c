@@ -55,8 +55,6 @@ struct search_load {
 	int paged;    /* the last page of ids came */
 	int finished; /* the closing XREVRANGE answered: l->upto */
 	char upto[SEARCH_LOAD_ID_MAX];
-	char *scratch; /* a scanned entry's strings, each ended by a NUL (the worker's) */
-	size_t scratch_cap;
 	int page;
 	struct search_load_worker *worker; /* while the scan lasts */
 };
@@ -84,7 +82,6 @@ static void search_load_returned(struct search_load *l)
 	if (l->failed || l->finished) {
 		search_load_join(l);
 		l->done(l->arg, !l->failed, l->from, l->upto);
-		free(l->scratch);
 		free(l);
 	}
 }
@@ -277,29 +274,32 @@ static void search_load_scanned_row(void *arg, const struct snapshot_row *r)
 	if (strings > (size_t)(end - p))
 		return;
 	lens[4] = (size_t)(end - p) - strings;
-	if (l->scratch_cap < (size_t)(end - p) + 5) {
-		l->scratch_cap = (size_t)(end - p) + 5 + 4096;
-		free(l->scratch);
-		l->scratch = xmalloc(l->scratch_cap);
-	}
+	/* read in place (the index copies them once); the province code, short,
+	 * is the one string looked up as such */
+	char province[32];
+	if (lens[0] >= sizeof(province))
+		return; /* not a code: left to the reads by id */
+	memcpy(province, p, lens[0]);
+	province[lens[0]] = '\0';
 	const char *str[5];
-	char *q = l->scratch;
 	for (int i = 0; i < 5; i++) {
-		memcpy(q, p, lens[i]);
-		str[i] = q;
-		q[lens[i]] = '\0';
-		q += lens[i] + 1;
+		str[i] = p;
 		p += lens[i];
 	}
 	struct search_load_row row = {
 	    .id = r->id,
 	    .kind = r->kind,
 	    .material = r->material,
-	    .province = str[0],
+	    .province = province,
 	    .forum = str[1],
 	    .owner_name = str[2],
 	    .fold = str[3],
 	    .doc = str[4],
+	    .sized = 1,
+	    .forum_len = lens[1],
+	    .owner_name_len = lens[2],
+	    .fold_len = lens[3],
+	    .doc_len = lens[4],
 	    .remaining = r->remaining,
 	    .version = r->version,
 	    .seq = r->seq,

@@ -27,6 +27,10 @@ struct search_load_row {
 	const char *id, *kind, *material, *province, *forum;
 	const char *doc, *fold, *owner_name;
 	int64_t seq, remaining, version, created_at, updated_at;
+	/* sized 1: forum, owner_name, fold and doc are these many bytes, not
+	 * NUL-terminated (the scan's rows, read in place) */
+	int sized;
+	size_t forum_len, owner_name_len, fold_len, doc_len;
 };
 
 typedef void (*search_load_row_cb)(void *arg, const struct search_load_row *row);
