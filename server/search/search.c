@@ -69,6 +69,7 @@ struct search {
 	struct event *tick;
 	struct feed_sub *feed; /* on the process's one cm:events reader, once loaded */
 	int started, loading, stopping;
+	int sorted;		/* the load's thread put the index in order (search_load_finish) */
 	uint64_t primary_epoch; /* --sentinels: the primary the index was loaded from */
 	struct search_sid applied, upto;
 	uint64_t load_started_ns;
@@ -276,11 +277,16 @@ static void search_feed_batch(const struct events_entry *ev, size_t n, void *arg
 
 /* ---- loading ---- */
 
+/* On the loader's thread while the scan lasts: the index is the load's alone until its end. */
 static void search_load_row(void *arg, const struct search_load_row *row)
 {
 	struct search *s = arg;
-	if (s->stopping)
-		return;
+	if (s->sorted) {
+		/* a listing read by id, after the scan's rows were put in order: appended
+		 * again in any order, and everything put in order once more at the end */
+		sindex_load(s->ix, 1);
+		s->sorted = 0;
+	}
 	struct sindex_listing l = {
 	    .id = row->id,
 	    .kind = row->kind,
@@ -290,6 +296,11 @@ static void search_load_row(void *arg, const struct search_load_row *row)
 	    .owner_name = row->owner_name,
 	    .doc = row->doc,
 	    .fold = row->fold,
+	    .sized = row->sized,
+	    .forum_len = row->forum_len,
+	    .owner_name_len = row->owner_name_len,
+	    .doc_len = row->doc_len,
+	    .fold_len = row->fold_len,
 	    .seq = row->seq,
 	    .version = row->version,
 	    .remaining = row->remaining,
@@ -297,6 +308,14 @@ static void search_load_row(void *arg, const struct search_load_row *row)
 	    .updated_at = row->updated_at,
 	};
 	sindex_put(s->ix, &l);
+}
+
+/* On the loader's thread, after the scan's last row (have may read the table meanwhile). */
+static void search_load_finish(void *arg)
+{
+	struct search *s = arg;
+	sindex_load(s->ix, 0);
+	s->sorted = 1;
 }
 
 static int search_load_have(void *arg, const char *id)
@@ -309,12 +328,12 @@ static void search_load_done(void *arg, int ok, const char *from, const char *up
 {
 	struct search *s = arg;
 	s->loading = 0;
-	if (s->ix)
-		sindex_load(s->ix, 0);
 	if (s->stopping) {
+		sindex_free(s->ix);
 		free(s);
 		return;
 	}
+	sindex_load(s->ix, 0);
 	if (!ok) {
 		log_warn("search", "loading the index failed, retrying", "%s", "");
 		s->started = 0; /* the tick starts over */
@@ -352,8 +371,9 @@ static void search_tick(evutil_socket_t fd, short what, void *arg)
 	s->ix = sindex_new();
 	sindex_load(s->ix, 1);
 	s->load_started_ns = clock_mono_ns();
+	s->sorted = 0;
 	search_load_run(s->app->store, SEARCH_LOAD_PAGE, search_load_row, search_load_have,
-			search_load_done, s);
+			search_load_finish, search_load_done, s);
 }
 
 struct search *search_start(struct app *app)
@@ -377,12 +397,13 @@ void search_stop(struct search *s)
 		search_waiter_end(s->waiters, 0);
 	event_free(s->tick);
 	feed_unsubscribe(s->feed);
-	sindex_free(s->ix);
-	s->ix = NULL;
 	free(s->writes);
-	/* a load in flight ends (REDIS_DOWN) when the store is freed, and frees s */
-	if (!s->loading)
+	s->writes = NULL;
+	/* a load in flight ends (REDIS_DOWN) when the store is freed, and frees the index and s */
+	if (!s->loading) {
+		sindex_free(s->ix);
 		free(s);
+	}
 }
 
 int search_ready(const struct search *s)
@@ -392,8 +413,11 @@ int search_ready(const struct search *s)
 
 const struct search_stats *search_stats(struct search *s)
 {
-	s->stats.listings = s->ix ? sindex_size(s->ix) : 0;
-	s->stats.bytes = s->ix ? sindex_bytes(s->ix) : 0;
+	/* while loading, the index is the loader's thread's: the last figures stand */
+	if (!s->loading) {
+		s->stats.listings = sindex_size(s->ix);
+		s->stats.bytes = sindex_bytes(s->ix);
+	}
 	return &s->stats;
 }
 

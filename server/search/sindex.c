@@ -54,8 +54,10 @@ static void sindex_grams(const char *s, uint64_t grams[4])
 }
 
 struct sindex {
-	/* open addressing, linear probing, backward-shift deletion */
+	/* open addressing, linear probing, backward-shift deletion; each slot's
+	 * item's id hash beside it, so a probe or a rehash reads no item */
 	struct sindex_item **slots;
+	uint32_t *tags;
 	size_t nslots, count;
 	size_t bytes; /* strings and items */
 	struct sindex_list all, kind[2];
@@ -69,6 +71,7 @@ struct sindex *sindex_new(void)
 	struct sindex *ix = xcalloc(1, sizeof(*ix));
 	ix->nslots = 1024;
 	ix->slots = xcalloc(ix->nslots, sizeof(*ix->slots));
+	ix->tags = xcalloc(ix->nslots, sizeof(*ix->tags));
 	ix->material = xcalloc(materials_count() + 1, sizeof(*ix->material));
 	ix->province = xcalloc(provinces_count() + 1, sizeof(*ix->province));
 	return ix;
@@ -96,6 +99,7 @@ void sindex_free(struct sindex *ix)
 		if (ix->slots[i])
 			sindex_item_free(ix->slots[i]);
 	free(ix->slots);
+	free(ix->tags);
 	free(ix->all.v);
 	free(ix->kind[0].v);
 	free(ix->kind[1].v);
@@ -120,18 +124,29 @@ size_t sindex_bytes(const struct sindex *ix)
 		lists += ix->material[i].cap;
 	for (size_t i = 0; i < provinces_count(); i++)
 		lists += ix->province[i].cap;
-	return sizeof(*ix) + ix->bytes + ix->nslots * sizeof(void *) +
+	return sizeof(*ix) + ix->bytes + ix->nslots * (sizeof(void *) + sizeof(uint32_t)) +
 	       lists * sizeof(struct sindex_ref);
 }
 
 /* ---- the table ---- */
 
-static size_t sindex_slot(const struct sindex *ix, const char *id)
+static uint32_t sindex_hash(const char *id)
 {
-	size_t mask = ix->nslots - 1, i = ids_hash(id) & mask;
-	while (ix->slots[i] && strcmp(ix->slots[i]->id, id) != 0)
+	return (uint32_t)ids_hash(id);
+}
+
+/* id's slot, or the empty one where it goes; tag: sindex_hash(id). */
+static size_t sindex_slot_tag(const struct sindex *ix, const char *id, uint32_t tag)
+{
+	size_t mask = ix->nslots - 1, i = tag & mask;
+	while (ix->slots[i] && (ix->tags[i] != tag || strcmp(ix->slots[i]->id, id) != 0))
 		i = (i + 1) & mask;
 	return i;
+}
+
+static size_t sindex_slot(const struct sindex *ix, const char *id)
+{
+	return sindex_slot_tag(ix, id, sindex_hash(id));
 }
 
 struct sindex_item *sindex_get(struct sindex *ix, const char *id)
@@ -142,13 +157,23 @@ struct sindex_item *sindex_get(struct sindex *ix, const char *id)
 static void sindex_grow(struct sindex *ix)
 {
 	struct sindex_item **old = ix->slots;
+	uint32_t *old_tags = ix->tags;
 	size_t n = ix->nslots;
 	ix->nslots *= 2;
 	ix->slots = xcalloc(ix->nslots, sizeof(*ix->slots));
-	for (size_t i = 0; i < n; i++)
-		if (old[i])
-			ix->slots[sindex_slot(ix, old[i]->id)] = old[i];
+	ix->tags = xcalloc(ix->nslots, sizeof(*ix->tags));
+	size_t mask = ix->nslots - 1;
+	for (size_t i = 0; i < n; i++) {
+		if (old[i] == NULL)
+			continue;
+		size_t j = old_tags[i] & mask;
+		while (ix->slots[j])
+			j = (j + 1) & mask;
+		ix->slots[j] = old[i];
+		ix->tags[j] = old_tags[i];
+	}
 	free(old);
+	free(old_tags);
 }
 
 static void sindex_unslot(struct sindex *ix, size_t i)
@@ -159,10 +184,11 @@ static void sindex_unslot(struct sindex *ix, size_t i)
 		j = (j + 1) & mask;
 		if (ix->slots[j] == NULL)
 			return;
-		size_t home = ids_hash(ix->slots[j]->id) & mask;
+		size_t home = ix->tags[j] & mask;
 		/* move j back to i when its home is not within (i, j] */
 		if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
 			ix->slots[i] = ix->slots[j];
+			ix->tags[i] = ix->tags[j];
 			ix->slots[j] = NULL;
 			i = j;
 		}
@@ -260,6 +286,15 @@ static void sindex_sort_refs(struct sindex_list *l)
 
 void sindex_load(struct sindex *ix, int on)
 {
+	if (on && !ix->loading) {
+		/* `all` keeps its order (more are appended in any); the other lists are
+		 * made again from it at the end */
+		ix->kind[0].n = ix->kind[1].n = 0;
+		for (size_t i = 0; i < materials_count(); i++)
+			ix->material[i].n = 0;
+		for (size_t i = 0; i < provinces_count(); i++)
+			ix->province[i].n = 0;
+	}
 	if (on || !ix->loading) {
 		ix->loading = on;
 		return;
@@ -334,7 +369,9 @@ struct sindex_item *sindex_put(struct sindex *ix, const struct sindex_listing *l
 		return NULL;
 	}
 	int material = sindex_material_at(l->material), province = sindex_province_at(l->province);
-	struct sindex_item *it = sindex_get(ix, l->id);
+	uint32_t tag = sindex_hash(l->id);
+	size_t slot = sindex_slot_tag(ix, l->id, tag);
+	struct sindex_item *it = ix->slots[slot];
 	if (it && it->seq == l->seq && it->kind == kind && it->material == material &&
 	    it->province == province) {
 		/* the same place in every list: changed where it is */
@@ -344,17 +381,25 @@ struct sindex_item *sindex_put(struct sindex *ix, const struct sindex_listing *l
 		it->view = NULL;
 		it->view_len = 0;
 	} else {
-		if (it)
+		int moved = 0;
+		if (it) {
 			sindex_remove(ix, l->id);
-		if ((ix->count + 1) * 4 > ix->nslots * 3)
+			moved = 1;
+		}
+		if ((ix->count + 1) * 4 > ix->nslots * 3) {
 			sindex_grow(ix);
+			moved = 1;
+		}
+		if (moved)
+			slot = sindex_slot_tag(ix, l->id, tag);
 		it = xcalloc(1, sizeof(*it));
 		strcpy(it->id, l->id);
 		it->seq = l->seq;
 		it->kind = kind;
 		it->material = material;
 		it->province = province;
-		ix->slots[sindex_slot(ix, it->id)] = it;
+		ix->slots[slot] = it;
+		ix->tags[slot] = tag;
 		ix->count++;
 		sindex_lists(ix, it, 1);
 	}
@@ -364,13 +409,16 @@ struct sindex_item *sindex_put(struct sindex *ix, const struct sindex_listing *l
 	it->updated_at = l->updated_at;
 	const char *str[4] = {l->forum ? l->forum : "", l->owner_name ? l->owner_name : "",
 			      l->doc ? l->doc : "", l->fold ? l->fold : ""};
+	const size_t given[4] = {l->forum ? l->forum_len : 0, l->owner_name ? l->owner_name_len : 0,
+				 l->doc ? l->doc_len : 0, l->fold ? l->fold_len : 0};
 	size_t len[4], total = 0;
 	for (int i = 0; i < 4; i++)
-		total += (len[i] = strlen(str[i])) + 1;
+		total += (len[i] = l->sized ? given[i] : strlen(str[i])) + 1;
 	char *block = xmalloc(total), *at = block;
 	char **dst[4] = {&it->forum, &it->owner_name, &it->doc, &it->fold};
 	for (int i = 0; i < 4; i++) {
-		memcpy(at, str[i], len[i] + 1);
+		memcpy(at, str[i], len[i]);
+		at[len[i]] = '\0';
 		*dst[i] = at;
 		at += len[i] + 1;
 	}

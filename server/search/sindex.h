@@ -30,6 +30,10 @@ struct sindex_listing {
 	const char *id, *kind, *material, *province, *forum; /* forum "" for none */
 	const char *owner_name, *doc, *fold;
 	int64_t seq, version, remaining, created_at, updated_at;
+	/* sized 1: forum, owner_name, doc and fold are these many bytes, not
+	 * NUL-terminated (a load decodes them in place, without a copy) */
+	int sized;
+	size_t forum_len, owner_name_len, doc_len, fold_len;
 };
 
 struct sindex_item {
@@ -67,7 +71,9 @@ void sindex_remove(struct sindex *ix, const char *id);
  * sindex_load(ix, 1) before putting many listings in any order (a load
  * from Redis), sindex_load(ix, 0) after: meanwhile only the table and an
  * unordered list are kept (sindex_find must not be called), and the end
- * sorts once instead of inserting each listing in order.
+ * sorts once instead of inserting each listing in order. sindex_load(ix, 1)
+ * again after that is allowed (more listings in any order): the lists are
+ * made again at the next sindex_load(ix, 0).
  */
 void sindex_load(struct sindex *ix, int on);
 /* Keeps view (malloc'd JSON text of len bytes, or NULL) as the item's rendered view. */

@@ -145,12 +145,16 @@ void store_engine_failed_pairs(struct store *s, const char *cursor, int count, s
 	snprintf(c, sizeof(c), "%d", count);
 	const char *keys[] = {KEY_PAIRS_FAILED};
 	const char *args[] = {cursor, c};
-	store_fcall(s, "cm_engine_failed_pairs", 1, 1, keys, 2, args, NULL, cb, arg);
+	/* a load's read: no deadline (see STORE_LOAD_DEADLINE) */
+	store_fcall_deadline(s, "cm_engine_failed_pairs", 1, 1, keys, 2, args, NULL,
+			     STORE_LOAD_DEADLINE, cb, arg);
 }
 
 void store_engine_cursor_get(struct store *s, store_cb cb, void *arg)
 {
-	store_read(s, "cm_engine_cursor_get", KEY_ENGINE_CURSOR, cb, arg);
+	const char *keys[] = {KEY_ENGINE_CURSOR};
+	store_fcall_deadline(s, "cm_engine_cursor_get", 1, 1, keys, 0, NULL, NULL,
+			     STORE_LOAD_DEADLINE, cb, arg);
 }
 
 void store_engine_cursor_save(struct store *s, const char *cursor, store_cb cb, void *arg)

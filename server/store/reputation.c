@@ -24,5 +24,6 @@ void store_engine_reputation(struct store *s, const char *cursor, int count, sto
 	snprintf(c, sizeof(c), "%d", count);
 	const char *keys[] = {KEY_REP_SCORES};
 	const char *args[] = {cursor, c};
-	store_fcall(s, "cm_engine_reputation", 1, 1, keys, 2, args, NULL, cb, arg);
+	store_fcall_deadline(s, "cm_engine_reputation", 1, 1, keys, 2, args, NULL,
+			     STORE_LOAD_DEADLINE, cb, arg);
 }

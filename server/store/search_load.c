@@ -4,6 +4,7 @@
  */
 #include "server/store/search_load.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,26 @@
 
 #define SEARCH_LOAD_ID_MAX 48 /* a stream id: two 20-digit numbers and '-' */
 
+/* Scanned pages waiting for the loader's thread; the loop waits when it is this far behind. */
+#define SEARCH_LOAD_QUEUE 8
+
+/*
+ * The scan's pages go to a thread of their own, which decodes each entry's
+ * search part and hands it to row, while the event loop decodes the next
+ * reply and feeds the engine. The thread is the only one to call row until
+ * it is joined, when the scan ends; everything after (the reads by id, done)
+ * runs on the loop.
+ */
+struct search_load_worker {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* a page came, room was made, or the end */
+	struct snapshot_page *q[SEARCH_LOAD_QUEUE];
+	size_t head, len;
+	int closing;
+	int drained; /* every page put: have may read the index (finish runs on) */
+};
+
 /* What each listing's HMGET asks for, in this order. */
 static const char *const search_load_fields[] = {
     "status", "kind", "material",   "province",	  "forum",	"remaining", "version",
@@ -25,6 +46,7 @@ struct search_load {
 	struct store *s;
 	search_load_row_cb row;
 	search_load_have_cb have;
+	search_load_finish_cb finish;
 	search_load_done_cb done;
 	void *arg;
 	char from[SEARCH_LOAD_ID_MAX];
@@ -33,12 +55,13 @@ struct search_load {
 	int paged;    /* the last page of ids came */
 	int finished; /* the closing XREVRANGE answered: l->upto */
 	char upto[SEARCH_LOAD_ID_MAX];
-	char *scratch; /* a scanned entry's strings, each ended by a NUL */
-	size_t scratch_cap;
 	int page;
+	struct search_load_worker *worker; /* while the scan lasts */
 };
 
 static void search_load_page(struct search_load *l);
+static void search_load_join(struct search_load *l);
+static void search_load_drained(struct search_load *l);
 static void search_load_scan(struct search_load *l);
 
 static int64_t search_load_int(const redisReply *v)
@@ -57,18 +80,13 @@ static void search_load_returned(struct search_load *l)
 	if (--l->in_flight > 0)
 		return;
 	if (l->failed || l->finished) {
+		search_load_join(l);
 		l->done(l->arg, !l->failed, l->from, l->upto);
-		free(l->scratch);
 		free(l);
 	}
 }
 
-/*
- * No deadline per command (a timer each, and under load a page behind
- * another may pass it while Redis is answering): the link's watchdog drops
- * a Redis that stops answering, which ends every command (REDIS_DOWN).
- */
-#define SEARCH_LOAD_DEADLINE 0
+#define SEARCH_LOAD_DEADLINE STORE_LOAD_DEADLINE
 
 static void search_load_send(struct search_load *l, redis_cb cb, int argc, const char **argv)
 {
@@ -162,11 +180,13 @@ static void search_load_ids(struct redis *r, enum redis_status st, redisReply *r
 	argv[0] = "HMGET";
 	for (size_t i = 0; i < SEARCH_LOAD_NFIELDS; i++)
 		argv[2 + i] = search_load_fields[i];
+	search_load_drained(l);
 	for (size_t i = 0; !l->failed && i < reply->elements; i++) {
 		const redisReply *id = reply->element[i];
 		if (id->type != REDIS_REPLY_STRING || id->len >= IDS_MAX ||
 		    l->have(l->arg, id->str))
 			continue;
+		search_load_join(l); /* its rows are put on the loop */
 		struct search_load_one *one = xmalloc(sizeof(*one));
 		one->l = l;
 		memcpy(one->id, id->str, id->len + 1);
@@ -254,29 +274,32 @@ static void search_load_scanned_row(void *arg, const struct snapshot_row *r)
 	if (strings > (size_t)(end - p))
 		return;
 	lens[4] = (size_t)(end - p) - strings;
-	if (l->scratch_cap < (size_t)(end - p) + 5) {
-		l->scratch_cap = (size_t)(end - p) + 5 + 4096;
-		free(l->scratch);
-		l->scratch = xmalloc(l->scratch_cap);
-	}
+	/* read in place (the index copies them once); the province code, short,
+	 * is the one string looked up as such */
+	char province[32];
+	if (lens[0] >= sizeof(province))
+		return; /* not a code: left to the reads by id */
+	memcpy(province, p, lens[0]);
+	province[lens[0]] = '\0';
 	const char *str[5];
-	char *q = l->scratch;
 	for (int i = 0; i < 5; i++) {
-		memcpy(q, p, lens[i]);
-		str[i] = q;
-		q[lens[i]] = '\0';
-		q += lens[i] + 1;
+		str[i] = p;
 		p += lens[i];
 	}
 	struct search_load_row row = {
 	    .id = r->id,
 	    .kind = r->kind,
 	    .material = r->material,
-	    .province = str[0],
+	    .province = province,
 	    .forum = str[1],
 	    .owner_name = str[2],
 	    .fold = str[3],
 	    .doc = str[4],
+	    .sized = 1,
+	    .forum_len = lens[1],
+	    .owner_name_len = lens[2],
+	    .fold_len = lens[3],
+	    .doc_len = lens[4],
 	    .remaining = r->remaining,
 	    .version = r->version,
 	    .seq = r->seq,
@@ -286,10 +309,106 @@ static void search_load_scanned_row(void *arg, const struct snapshot_row *r)
 	l->row(l->arg, &row);
 }
 
+static void *search_load_work(void *arg)
+{
+	struct search_load *l = arg;
+	struct search_load_worker *w = l->worker;
+	for (;;) {
+		pthread_mutex_lock(&w->mu);
+		while (w->len == 0 && !w->closing)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->len == 0) {
+			w->drained = 1;
+			pthread_cond_broadcast(&w->cv);
+			pthread_mutex_unlock(&w->mu);
+			l->finish(l->arg);
+			return NULL;
+		}
+		struct snapshot_page *page = w->q[w->head];
+		w->head = (w->head + 1) % SEARCH_LOAD_QUEUE;
+		w->len--;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		for (size_t i = 0; i < page->n; i++)
+			search_load_scanned_row(l, &page->rows[i]);
+		snapshot_page_free(page);
+	}
+}
+
+/* A scanned page, for the thread (started at the first); the loop waits while the queue is full. */
+static void search_load_scanned_page(void *arg, struct snapshot_page *page)
+{
+	struct search_load *l = arg;
+	struct search_load_worker *w = l->worker;
+	if (w == NULL) {
+		w = l->worker = xcalloc(1, sizeof(*w));
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cv, NULL);
+		if (pthread_create(&w->thread, NULL, search_load_work, l) != 0) {
+			/* no thread: this page and the next ones on the loop */
+			pthread_cond_destroy(&w->cv);
+			pthread_mutex_destroy(&w->mu);
+			free(w);
+			l->worker = NULL;
+			for (size_t i = 0; i < page->n; i++)
+				search_load_scanned_row(l, &page->rows[i]);
+			snapshot_page_free(page);
+			return;
+		}
+	}
+	pthread_mutex_lock(&w->mu);
+	while (w->len == SEARCH_LOAD_QUEUE)
+		pthread_cond_wait(&w->cv, &w->mu);
+	w->q[(w->head + w->len) % SEARCH_LOAD_QUEUE] = page;
+	w->len++;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* The scan is over: the thread puts its last pages, then runs finish. */
+static void search_load_close(struct search_load *l)
+{
+	struct search_load_worker *w = l->worker;
+	if (w == NULL) {
+		l->finish(l->arg); /* no page came, or no thread: the rows ran here */
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->closing = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Waits until the thread has put every page (have may then read the index). */
+static void search_load_drained(struct search_load *l)
+{
+	struct search_load_worker *w = l->worker;
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (!w->drained)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* The thread's end: finish has returned (from here on, the loop alone). */
+static void search_load_join(struct search_load *l)
+{
+	struct search_load_worker *w = l->worker;
+	if (w == NULL)
+		return;
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+	l->worker = NULL;
+}
+
 /* The scan is over: the open listings it did not give are read by id. */
 static void search_load_scan_done(void *arg, int ok)
 {
 	struct search_load *l = arg;
+	search_load_close(l);
 	if (!ok)
 		l->failed = 1;
 	else if (!l->failed)
@@ -300,16 +419,17 @@ static void search_load_scan_done(void *arg, int ok)
 static void search_load_scan(struct search_load *l)
 {
 	l->in_flight++;
-	snapshot_run(l->s, l->page, search_load_scanned_row, search_load_scan_done, l);
+	snapshot_run_pages(l->s, l->page, search_load_scanned_page, search_load_scan_done, l);
 }
 
 void search_load_run(struct store *s, int page, search_load_row_cb row, search_load_have_cb have,
-		     search_load_done_cb done, void *arg)
+		     search_load_finish_cb finish, search_load_done_cb done, void *arg)
 {
 	struct search_load *l = xcalloc(1, sizeof(*l));
 	l->s = s;
 	l->row = row;
 	l->have = have;
+	l->finish = finish;
 	l->done = done;
 	l->arg = arg;
 	l->page = page;

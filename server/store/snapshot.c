@@ -18,6 +18,7 @@
 /* One reader: each hash counts for it once scanned from its start while it was there. */
 struct snapshot_sub {
 	snapshot_row_cb row;
+	snapshot_page_cb page; /* or whole pages, its own */
 	snapshot_done_cb done;
 	void *arg;
 	uint32_t bit;
@@ -34,6 +35,7 @@ struct snapshot {
 	size_t nhashes;	     /* 2 × materials_count() */
 	unsigned char *busy; /* per hash: a lane is scanning it */
 	uint32_t bits;	     /* readers' bits in use */
+	int paged;	     /* a reader takes pages: no other may join */
 	struct snapshot_sub *subs;
 };
 
@@ -79,12 +81,12 @@ static void snapshot_lane_end(struct snapshot *sn, struct snapshot_lane *lane)
 	free(sn);
 }
 
-/* One entry of a hash: "REMAINING VERSION SEQ RECORD[\nSEARCH]". */
-static void snapshot_entry(struct snapshot *sn, const struct snapshot_lane *lane,
-			   const redisReply *field, redisReply *value)
+/* One entry of a hash: "REMAINING VERSION SEQ RECORD[\nSEARCH]"; -1 when unreadable. */
+static int snapshot_entry(const struct snapshot_lane *lane, const redisReply *field,
+			  redisReply *value, struct snapshot_row *row)
 {
 	if (field->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING)
-		return;
+		return -1;
 	/* Three decimal numbers, each followed by a space (strtoll costs more). */
 	char *p = value->str;
 	int64_t v[3];
@@ -94,26 +96,67 @@ static void snapshot_entry(struct snapshot *sn, const struct snapshot_lane *lane
 		for (; *p >= '0' && *p <= '9' && p - start < 18; p++)
 			v[i] = v[i] * 10 + (*p - '0');
 		if (p == start || *p != ' ')
-			return;
+			return -1;
 		p++;
 	}
-	struct snapshot_row row = {.id = field->str,
-				   .kind = lane->kind,
-				   .material = lane->material,
-				   .record = p,
-				   .remaining = v[0],
-				   .version = v[1],
-				   .seq = v[2]};
-	/* The reply is this call's: the record ends where the search part starts. */
+	*row = (struct snapshot_row){.id = field->str,
+				     .kind = lane->kind,
+				     .material = lane->material,
+				     .record = p,
+				     .remaining = v[0],
+				     .version = v[1],
+				     .seq = v[2]};
+	/* The reply is this run's: the record ends where the search part starts. */
 	char *nl = memchr(p, '\n', value->len - (size_t)(p - value->str));
 	if (nl) {
 		*nl = '\0';
-		row.search = nl + 1;
-		row.search_len = value->len - (size_t)(row.search - value->str);
+		row->search = nl + 1;
+		row->search_len = value->len - (size_t)(row->search - value->str);
 	}
-	for (struct snapshot_sub *u = sn->subs; u; u = u->next)
-		if (!u->whole[lane->hash])
-			u->row(u->arg, &row);
+	return 0;
+}
+
+void snapshot_page_free(struct snapshot_page *page)
+{
+	if (page == NULL)
+		return;
+	freeReplyObject(page->reply);
+	free(page->rows);
+	free(page);
+}
+
+/*
+ * A page's rows go to each reader the hash is not whole for yet: row by row,
+ * or the whole page to the one reader that takes pages (the entries' array
+ * is taken out of the reply, which hiredis frees without it).
+ */
+static void snapshot_page_rows(struct snapshot *sn, const struct snapshot_lane *lane,
+			       redisReply *reply)
+{
+	redisReply *kv = reply->element[1];
+	struct snapshot_page *page = xcalloc(1, sizeof(*page));
+	page->rows = xmalloc((kv->elements / 2 + 1) * sizeof(*page->rows));
+	for (size_t i = 0; i + 1 < kv->elements; i += 2)
+		if (snapshot_entry(lane, kv->element[i], kv->element[i + 1],
+				   &page->rows[page->n]) == 0)
+			page->n++;
+	struct snapshot_sub *taker = NULL;
+	for (struct snapshot_sub *u = sn->subs; u; u = u->next) {
+		if (u->whole[lane->hash])
+			continue;
+		if (u->page)
+			taker = u;
+		else
+			for (size_t i = 0; i < page->n; i++)
+				u->row(u->arg, &page->rows[i]);
+	}
+	if (taker) {
+		page->reply = kv;
+		reply->element[1] = NULL;
+		taker->page(taker->arg, page);
+	} else {
+		snapshot_page_free(page);
+	}
 }
 
 static void snapshot_scanned(struct redis *r, enum redis_status st, redisReply *reply, void *arg)
@@ -129,17 +172,15 @@ static void snapshot_scanned(struct redis *r, enum redis_status st, redisReply *
 		snapshot_lane_end(sn, lane);
 		return;
 	}
-	const redisReply *kv = reply->element[1];
 	if (!sn->failed)
-		for (size_t i = 0; i + 1 < kv->elements; i += 2)
-			snapshot_entry(sn, lane, kv->element[i], kv->element[i + 1]);
+		snapshot_page_rows(sn, lane, reply);
 	const char *cursor = reply->element[0]->str;
 	if (sn->failed) {
 		snapshot_lane_end(sn, lane);
 	} else if (strcmp(cursor, "0") != 0) {
 		/* The call stays in flight: this lane goes on with the same hash. */
-		redis_commandv(r, snapshot_scanned, lane, -1, 5, "HSCAN", lane->key, cursor,
-			       "COUNT", sn->count);
+		redis_commandv(r, snapshot_scanned, lane, STORE_LOAD_DEADLINE, 5, "HSCAN",
+			       lane->key, cursor, "COUNT", sn->count);
 	} else {
 		/* whole for the readers there since it started; those with nothing left are done */
 		sn->busy[lane->hash] = 0;
@@ -185,14 +226,15 @@ static void snapshot_scan_next(struct snapshot *sn, struct snapshot_lane *lane)
 		keys_eng(lane->key, "need", code);
 	else
 		keys_eng(lane->key, "offer", code);
-	redis_commandv(sn->s->link, snapshot_scanned, lane, -1, 5, "HSCAN", lane->key, "0", "COUNT",
-		       sn->count);
+	redis_commandv(sn->s->link, snapshot_scanned, lane, STORE_LOAD_DEADLINE, 5, "HSCAN",
+		       lane->key, "0", "COUNT", sn->count);
 }
 
-void snapshot_run(struct store *s, int page, snapshot_row_cb row, snapshot_done_cb done, void *arg)
+static void snapshot_join(struct store *s, int page, snapshot_row_cb row, snapshot_page_cb pages,
+			  snapshot_done_cb done, void *arg)
 {
 	struct snapshot *sn = snapshot_current;
-	if (sn && (sn->s != s || sn->failed || sn->bits == UINT32_MAX))
+	if (sn && (sn->s != s || sn->failed || sn->bits == UINT32_MAX || (pages && sn->paged)))
 		sn = NULL;
 	if (sn == NULL) {
 		sn = xcalloc(1, sizeof(*sn));
@@ -204,6 +246,9 @@ void snapshot_run(struct store *s, int page, snapshot_row_cb row, snapshot_done_
 	}
 	struct snapshot_sub *u = xcalloc(1, sizeof(*u));
 	u->row = row;
+	u->page = pages;
+	if (pages)
+		sn->paged = 1;
 	u->done = done;
 	u->arg = arg;
 	u->left = sn->nhashes;
@@ -224,4 +269,15 @@ void snapshot_run(struct store *s, int page, snapshot_row_cb row, snapshot_done_
 	}
 	for (int i = 0; i < start; i++)
 		snapshot_scan_next(sn, lanes[i]);
+}
+
+void snapshot_run(struct store *s, int page, snapshot_row_cb row, snapshot_done_cb done, void *arg)
+{
+	snapshot_join(s, page, row, NULL, done, arg);
+}
+
+void snapshot_run_pages(struct store *s, int page, snapshot_page_cb pages, snapshot_done_cb done,
+			void *arg)
+{
+	snapshot_join(s, page, NULL, pages, done, arg);
 }

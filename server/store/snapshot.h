@@ -46,4 +46,25 @@ typedef void (*snapshot_done_cb)(void *arg, int ok);
  */
 void snapshot_run(struct store *s, int page, snapshot_row_cb row, snapshot_done_cb done, void *arg);
 
+/*
+ * A page of rows, whole: its strings live in reply until snapshot_page_free,
+ * which any one thread may call (hiredis objects, plain malloc).
+ */
+struct snapshot_page {
+	struct snapshot_row *rows;
+	size_t n;
+	void *reply;
+};
+/* The page is the reader's own from now on. */
+typedef void (*snapshot_page_cb)(void *arg, struct snapshot_page *page);
+void snapshot_page_free(struct snapshot_page *page);
+
+/*
+ * snapshot_run for a reader that takes whole pages (to work on them
+ * elsewhere, e.g. on a thread): row readers of the same run see each page
+ * first; one page reader per run (a second one starts a run of its own).
+ */
+void snapshot_run_pages(struct store *s, int page, snapshot_page_cb pages, snapshot_done_cb done,
+			void *arg);
+
 #endif

@@ -100,7 +100,16 @@ typedef void (*store_cb)(const struct store_reply *res, void *arg);
  */
 void store_fcall(struct store *s, const char *fn, int read_only, int nkeys, const char **keys,
 		 int nargs, const char **args, const size_t *arglens, store_cb cb, void *arg);
-/* The same with its own deadline in ms (-1: the link's, --redis-timeout-ms). */
+/*
+ * A start's loads (the engine's and the search index's pages) have no
+ * deadline per command: hundreds of pages are pipelined on the link, and
+ * under load a command behind them may pass any deadline while Redis is
+ * answering, which would start the whole load over. The link's watchdog
+ * drops a Redis that stops answering, which ends every command (REDIS_DOWN).
+ */
+#define STORE_LOAD_DEADLINE 0
+
+/* The same with its own deadline in ms (-1: the link's, --redis-timeout-ms; 0: none). */
 void store_fcall_deadline(struct store *s, const char *fn, int read_only, int nkeys,
 			  const char **keys, int nargs, const char **args, const size_t *arglens,
 			  int timeout_ms, store_cb cb, void *arg);
