@@ -6,6 +6,7 @@
  */
 #include "common/matching.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,9 @@ struct matching_subj {
 	 * mat_state 0 not worked out, 1 refused, 2 accepted; the least grade
 	 * (INT8_MIN: no grade filter); freight per km (mass x rate, -1 when it
 	 * may not fit: those are costed by matching_freight_micro()); the
-	 * highest price whose landed cost fits whatever the distance.
+	 * highest price whose landed cost fits whatever the distance. Only
+	 * mat_state starts zeroed: the rest of a material's fields are written
+	 * when it is worked out, before they are read.
 	 */
 	uint8_t mat_state[MATCHING_ROW_NONE];
 	int8_t mat_min_grade[MATCHING_ROW_NONE];
@@ -59,6 +62,14 @@ struct matching_subj {
 	uint8_t sub_grade[MATCHING_ROW_NONE][MATCHING_GRADES_MAX];
 	/* a subject without coordinates: matching_row_km() to each province's centre */
 	int64_t centre_km[MATCHING_MAX_PROVINCES];
+	/*
+	 * matching_row_km() to a row without coordinates of province q, and its
+	 * distance_from, worked out at the first such row (bit q of prov_known):
+	 * every such row stands at its province's centre.
+	 */
+	uint64_t prov_known;
+	int64_t prov_km[MATCHING_MAX_PROVINCES];
+	uint8_t prov_from[MATCHING_MAX_PROVINCES];
 };
 
 enum { MATCHING_ROW_NO, MATCHING_ROW_YES, MATCHING_ROW_ASK };
@@ -194,22 +205,39 @@ static inline int64_t matching_row_km(const struct matching_subj *s, const struc
 	return km;
 }
 
+/* matching_row_km(), a row without coordinates from the plan's table. */
+static inline int64_t matching_row_km_at(struct matching_subj *s, const struct matching_row *r,
+					 enum matching_distance_from *from)
+{
+	if (r->has_location)
+		return matching_row_km(s, r, from);
+	uint64_t bit = UINT64_C(1) << r->province;
+	if (!(s->prov_known & bit)) {
+		enum matching_distance_from f;
+		s->prov_km[r->province] = matching_row_km(s, r, &f);
+		s->prov_from[r->province] = (uint8_t)f;
+		s->prov_known |= bit;
+	}
+	*from = (enum matching_distance_from)s->prov_from[r->province];
+	return s->prov_km[r->province];
+}
+
 /*
  * Bounds of matching_row_km() without trigonometry: a great circle is at
  * least as long as its change of latitude, and no longer than a path along
  * a meridian then a parallel (R x (|dlat| + |dlon|)). Metres per
  * micro-degree along a meridian: R x pi / 180 / 10^6 = 0.1111950802; the
  * bounds round down and up from it and allow 2 m for the haversine's own
- * rounding. When neither side has coordinates the table is exact.
+ * rounding. A row without coordinates is exact, from the plan's table.
  */
-static inline void matching_row_km_bounds(const struct matching_subj *s,
-					  const struct matching_row *r, int64_t *lo, int64_t *hi)
+static inline void matching_row_km_bounds(struct matching_subj *s, const struct matching_row *r,
+					  int64_t *lo, int64_t *hi)
 {
 	enum matching_distance_from from;
 	int64_t dlat, dlon, m;
 
-	if (!s->row.has_location && !r->has_location) {
-		*lo = *hi = matching_row_km(s, r, &from);
+	if (!r->has_location) {
+		*lo = *hi = matching_row_km_at(s, r, &from);
 		return;
 	}
 	dlat = (int64_t)s->row.lat_udeg - r->lat_udeg;
@@ -367,7 +395,7 @@ static void matching_pass_yes(struct matching_subj *s, struct matching_pass *p,
 				return;
 			if ((limit > 0 && hi > limit) || price > s->mat_fits[m]) {
 				enum matching_distance_from from;
-				int64_t km = matching_row_km(s, r, &from);
+				int64_t km = matching_row_km_at(s, r, &from);
 				if ((limit > 0 && km > limit) ||
 				    (matching_i128)price + km * per_km > INT64_MAX)
 					return;
@@ -376,7 +404,7 @@ static void matching_pass_yes(struct matching_subj *s, struct matching_pass *p,
 			return;
 		}
 	}
-	int64_t km = matching_row_km(s, r, &e.from);
+	int64_t km = matching_row_km_at(s, r, &e.from);
 	if (!matching_compatible_apart(need, offer, km, NULL) ||
 	    !matching_entry_cost(&e, s->mat[m], price, km, s->rate))
 		return;
@@ -717,7 +745,9 @@ size_t matching_plan_runs(const struct matching_listing *subject, const struct m
 	if (subject == NULL || (subject->kind != LISTING_NEED && subject->kind != LISTING_OFFER) ||
 	    rate < 0 || rate > MATCHING_RATE_MAX)
 		return 0;
-	memset(&s, 0, sizeof(s));
+	/* Not all 11 KB: what is read before it is written (see the struct). */
+	memset(&s, 0, offsetof(struct matching_subj, mat_per_km));
+	s.prov_known = 0;
 	s.l = subject;
 	s.need = subject->kind == LISTING_NEED;
 	s.now_ms = now_ms;
@@ -743,6 +773,7 @@ size_t matching_plan_runs(const struct matching_listing *subject, const struct m
 		return 0;
 	call_once(&matching_centres_once, matching_centres_build);
 	if (!s.need) {
+		memset(s.sub_grade, 0, sizeof(s.sub_grade));
 		matching_subj_costs(&s, s.row.material);
 		for (size_t m = 0; m < materials_count() && m < MATCHING_ROW_NONE; m++)
 			s.mat_state[m] =
