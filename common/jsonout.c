@@ -3,7 +3,6 @@
  */
 #include "common/jsonout.h"
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,18 +35,6 @@ static void jsonout_char(struct jsonout *o, char c)
 	o->p[o->len++] = c;
 }
 
-/*
- * Whether any of the 8 bytes of v is below 0x20, '"' or '\\' (the bytes a
- * string escapes): the "has a zero byte" and "has a byte less than n" tests
- * of bit twiddling, exact as yes/no; UTF-8's bytes (0x80 and above) pass.
- */
-static inline int jsonout_special8(uint64_t v)
-{
-	const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
-	uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
-	return (((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high ? 1 : 0;
-}
-
 static void jsonout_string(struct jsonout *o, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -55,21 +42,10 @@ static void jsonout_string(struct jsonout *o, const char *s, size_t n)
 
 	jsonout_char(o, '"');
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c;
+		unsigned char c = (unsigned char)s[i];
 		char esc[7];
 		size_t elen = 2;
 
-		/* eight plain bytes at a time: most text has nothing to escape */
-		while (i + 8 <= n) {
-			uint64_t v;
-			memcpy(&v, s + i, 8);
-			if (jsonout_special8(v))
-				break;
-			i += 8;
-		}
-		if (i >= n)
-			break;
-		c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		jsonout_put(o, s + run, i - run);

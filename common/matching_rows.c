@@ -686,6 +686,26 @@ static size_t matching_plan_pass(struct matching_subj *s, const struct matching_
 
 	for (size_t k = 0; k < n_runs; base += runs[k++].n) {
 		const struct matching_run *run = &runs[k];
+		/*
+		 * A need's common row (its run's material, worked out here as
+		 * its first row would have it; open, plain, no limit, a price
+		 * under the maximum that surely fits, an owner hash not the
+		 * subject's), once the bound is full, is decided from the row
+		 * by the filters of matching_row_quick() and the bound inline
+		 * below, on locals: the same decisions, without the general
+		 * path's tests.
+		 */
+		const unsigned fm =
+		    s->need && run->n > 0 ? run->rows[0].material : MATCHING_ROW_NONE;
+		int64_t fstop = 0; /* no row is < 0 here: no fast path */
+		if (subject_open && fm != MATCHING_ROW_NONE) {
+			if (s->mat_state[fm] == 0)
+				matching_subj_material(s, fm);
+			if (s->mat_state[fm] == 2)
+				fstop = s->row.key < s->mat_fits[fm] ? s->row.key : s->mat_fits[fm];
+		}
+		const uint8_t fwant = MATCHING_ROW_OPEN | MATCHING_ROW_PLAIN;
+		const uint8_t fmask = fwant | MATCHING_ROW_LIMIT | MATCHING_ROW_SKIP;
 		for (size_t i = 0; i < run->n; i++) {
 			const struct matching_row *r = &run->rows[i];
 			/* The run's order: no row after this one passes the price filter. */
@@ -695,6 +715,21 @@ static size_t matching_plan_pass(struct matching_subj *s, const struct matching_
 			    r->key > p.best[0].landed) {
 				matching_pass_count(s, &p, run, i, base);
 				break;
+			}
+			if (r->key < fstop && (r->flags & fmask) == fwant && r->material == fm &&
+			    r->owner_hash != s->row.owner_hash && p.best_n == MATCHING_PRUNE_KEEP &&
+			    run->cands[i] != NULL) {
+				if (!((s->l->remaining >= r->min_order_base) &
+				      (r->grade_rank >= s->mat_min_grade[fm]) &
+				      (r->until_ms > s->now_ms) &
+				      (r->from_ms <= s->l->needed_by_ms)))
+					continue;
+				int64_t lb = r->key + matching_row_km_lo(s, r) * s->mat_per_km[fm];
+				if (matching_best_after(lb, r->until_ms, &p.best[0]))
+					p.compatible++;
+				else
+					matching_pass_yes(s, &p, r, run->cands[i], base + i);
+				continue;
 			}
 			if ((r->flags & MATCHING_ROW_SKIP) || run->cands[i] == NULL)
 				continue;
