@@ -162,11 +162,18 @@ size_t matching_allocate(const struct matching_listing *subject, struct matching
 	 * (O(n) to build, O(log n) each) instead of sorting all n.
 	 */
 	matching_heapify(entries, count);
-	for (size_t r = 0; r < count && left > 0 && written < max_out; r++) {
+	for (size_t r = 0; left > 0 && written < max_out; r++) {
+		/*
+		 * Past the vouched ranks, with more compatible than those: even
+		 * when every entry made was used up (exactly ranked of them),
+		 * the next rank may be one only counted.
+		 */
 		if (r >= ranked) {
-			*redo = 1;
+			*redo = ranked < compatible;
 			break;
 		}
+		if (r >= count)
+			break;
 		struct matching_entry top = matching_heap_pop(entries, &heap_n);
 		const struct matching_entry *e = &top;
 		const struct matching_listing *cand = e->cand;

@@ -6,6 +6,7 @@
  */
 #include "common/matching.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,9 @@ struct matching_subj {
 	 * mat_state 0 not worked out, 1 refused, 2 accepted; the least grade
 	 * (INT8_MIN: no grade filter); freight per km (mass x rate, -1 when it
 	 * may not fit: those are costed by matching_freight_micro()); the
-	 * highest price whose landed cost fits whatever the distance.
+	 * highest price whose landed cost fits whatever the distance. Only
+	 * mat_state starts zeroed: the rest of a material's fields are written
+	 * when it is worked out, before they are read.
 	 */
 	uint8_t mat_state[MATCHING_ROW_NONE];
 	int8_t mat_min_grade[MATCHING_ROW_NONE];
@@ -59,6 +62,14 @@ struct matching_subj {
 	uint8_t sub_grade[MATCHING_ROW_NONE][MATCHING_GRADES_MAX];
 	/* a subject without coordinates: matching_row_km() to each province's centre */
 	int64_t centre_km[MATCHING_MAX_PROVINCES];
+	/*
+	 * matching_row_km() to a row without coordinates of province q, and its
+	 * distance_from, worked out at the first such row (bit q of prov_known):
+	 * every such row stands at its province's centre.
+	 */
+	uint64_t prov_known;
+	int64_t prov_km[MATCHING_MAX_PROVINCES];
+	uint8_t prov_from[MATCHING_MAX_PROVINCES];
 };
 
 enum { MATCHING_ROW_NO, MATCHING_ROW_YES, MATCHING_ROW_ASK };
@@ -194,22 +205,39 @@ static inline int64_t matching_row_km(const struct matching_subj *s, const struc
 	return km;
 }
 
+/* matching_row_km(), a row without coordinates from the plan's table. */
+static inline int64_t matching_row_km_at(struct matching_subj *s, const struct matching_row *r,
+					 enum matching_distance_from *from)
+{
+	if (r->has_location)
+		return matching_row_km(s, r, from);
+	uint64_t bit = UINT64_C(1) << r->province;
+	if (!(s->prov_known & bit)) {
+		enum matching_distance_from f;
+		s->prov_km[r->province] = matching_row_km(s, r, &f);
+		s->prov_from[r->province] = (uint8_t)f;
+		s->prov_known |= bit;
+	}
+	*from = (enum matching_distance_from)s->prov_from[r->province];
+	return s->prov_km[r->province];
+}
+
 /*
  * Bounds of matching_row_km() without trigonometry: a great circle is at
  * least as long as its change of latitude, and no longer than a path along
  * a meridian then a parallel (R x (|dlat| + |dlon|)). Metres per
  * micro-degree along a meridian: R x pi / 180 / 10^6 = 0.1111950802; the
  * bounds round down and up from it and allow 2 m for the haversine's own
- * rounding. When neither side has coordinates the table is exact.
+ * rounding. A row without coordinates is exact, from the plan's table.
  */
-static inline void matching_row_km_bounds(const struct matching_subj *s,
-					  const struct matching_row *r, int64_t *lo, int64_t *hi)
+static inline void matching_row_km_bounds(struct matching_subj *s, const struct matching_row *r,
+					  int64_t *lo, int64_t *hi)
 {
 	enum matching_distance_from from;
 	int64_t dlat, dlon, m;
 
-	if (!s->row.has_location && !r->has_location) {
-		*lo = *hi = matching_row_km(s, r, &from);
+	if (!r->has_location) {
+		*lo = *hi = matching_row_km_at(s, r, &from);
 		return;
 	}
 	dlat = (int64_t)s->row.lat_udeg - r->lat_udeg;
@@ -367,7 +395,7 @@ static void matching_pass_yes(struct matching_subj *s, struct matching_pass *p,
 				return;
 			if ((limit > 0 && hi > limit) || price > s->mat_fits[m]) {
 				enum matching_distance_from from;
-				int64_t km = matching_row_km(s, r, &from);
+				int64_t km = matching_row_km_at(s, r, &from);
 				if ((limit > 0 && km > limit) ||
 				    (matching_i128)price + km * per_km > INT64_MAX)
 					return;
@@ -376,7 +404,7 @@ static void matching_pass_yes(struct matching_subj *s, struct matching_pass *p,
 			return;
 		}
 	}
-	int64_t km = matching_row_km(s, r, &e.from);
+	int64_t km = matching_row_km_at(s, r, &e.from);
 	if (!matching_compatible_apart(need, offer, km, NULL) ||
 	    !matching_entry_cost(&e, s->mat[m], price, km, s->rate))
 		return;
@@ -658,6 +686,26 @@ static size_t matching_plan_pass(struct matching_subj *s, const struct matching_
 
 	for (size_t k = 0; k < n_runs; base += runs[k++].n) {
 		const struct matching_run *run = &runs[k];
+		/*
+		 * A need's common row (its run's material, worked out here as
+		 * its first row would have it; open, plain, no limit, a price
+		 * under the maximum that surely fits, an owner hash not the
+		 * subject's), once the bound is full, is decided from the row
+		 * by the filters of matching_row_quick() and the bound inline
+		 * below, on locals: the same decisions, without the general
+		 * path's tests.
+		 */
+		const unsigned fm =
+		    s->need && run->n > 0 ? run->rows[0].material : MATCHING_ROW_NONE;
+		int64_t fstop = 0; /* no row is < 0 here: no fast path */
+		if (subject_open && fm != MATCHING_ROW_NONE) {
+			if (s->mat_state[fm] == 0)
+				matching_subj_material(s, fm);
+			if (s->mat_state[fm] == 2)
+				fstop = s->row.key < s->mat_fits[fm] ? s->row.key : s->mat_fits[fm];
+		}
+		const uint8_t fwant = MATCHING_ROW_OPEN | MATCHING_ROW_PLAIN;
+		const uint8_t fmask = fwant | MATCHING_ROW_LIMIT | MATCHING_ROW_SKIP;
 		for (size_t i = 0; i < run->n; i++) {
 			const struct matching_row *r = &run->rows[i];
 			/* The run's order: no row after this one passes the price filter. */
@@ -667,6 +715,21 @@ static size_t matching_plan_pass(struct matching_subj *s, const struct matching_
 			    r->key > p.best[0].landed) {
 				matching_pass_count(s, &p, run, i, base);
 				break;
+			}
+			if (r->key < fstop && (r->flags & fmask) == fwant && r->material == fm &&
+			    r->owner_hash != s->row.owner_hash && p.best_n == MATCHING_PRUNE_KEEP &&
+			    run->cands[i] != NULL) {
+				if (!((s->l->remaining >= r->min_order_base) &
+				      (r->grade_rank >= s->mat_min_grade[fm]) &
+				      (r->until_ms > s->now_ms) &
+				      (r->from_ms <= s->l->needed_by_ms)))
+					continue;
+				int64_t lb = r->key + matching_row_km_lo(s, r) * s->mat_per_km[fm];
+				if (matching_best_after(lb, r->until_ms, &p.best[0]))
+					p.compatible++;
+				else
+					matching_pass_yes(s, &p, r, run->cands[i], base + i);
+				continue;
 			}
 			if ((r->flags & MATCHING_ROW_SKIP) || run->cands[i] == NULL)
 				continue;
@@ -717,7 +780,9 @@ size_t matching_plan_runs(const struct matching_listing *subject, const struct m
 	if (subject == NULL || (subject->kind != LISTING_NEED && subject->kind != LISTING_OFFER) ||
 	    rate < 0 || rate > MATCHING_RATE_MAX)
 		return 0;
-	memset(&s, 0, sizeof(s));
+	/* Not all 11 KB: what is read before it is written (see the struct). */
+	memset(&s, 0, offsetof(struct matching_subj, mat_per_km));
+	s.prov_known = 0;
 	s.l = subject;
 	s.need = subject->kind == LISTING_NEED;
 	s.now_ms = now_ms;
@@ -743,6 +808,7 @@ size_t matching_plan_runs(const struct matching_listing *subject, const struct m
 		return 0;
 	call_once(&matching_centres_once, matching_centres_build);
 	if (!s.need) {
+		memset(s.sub_grade, 0, sizeof(s.sub_grade));
 		matching_subj_costs(&s, s.row.material);
 		for (size_t m = 0; m < materials_count() && m < MATCHING_ROW_NONE; m++)
 			s.mat_state[m] =

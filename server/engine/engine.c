@@ -41,6 +41,7 @@
 #include "common/matching.h"
 #include "common/materials.h"
 #include "common/provinces.h"
+#include "common/strcopy.h"
 #include "common/xalloc.h"
 #include "server/app.h"
 #include "server/clock.h"
@@ -141,7 +142,7 @@ static void engine_enqueue(struct engine *e, const char *id, long long event_ms)
 		e->q_head = 0;
 	}
 	struct engine_job *j = &e->q[(e->q_head + e->q_len) % e->q_cap];
-	snprintf(j->id, sizeof(j->id), "%s", id);
+	str_copy(j->id, sizeof(j->id), id);
 	j->event_ms = event_ms;
 	e->q_len++;
 	e->stats.queued = e->q_len;
@@ -218,7 +219,7 @@ static void engine_fetch(struct engine *e, const char *id, long long event_ms)
 	struct engine_fetch *f = xcalloc(1, sizeof(*f));
 	f->e = e;
 	f->event_ms = event_ms;
-	snprintf(f->id, sizeof(f->id), "%s", id);
+	str_copy(f->id, sizeof(f->id), id);
 	e->pending++;
 	store_engine_listing(e->app->store, id, engine_fetched, f);
 }

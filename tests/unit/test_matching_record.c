@@ -3,6 +3,8 @@
  * document and the engine's one-line record, encoded and decoded.
  */
 #include "matching_kit.h"
+#include <inttypes.h>
+#include <stdio.h>
 
 /* ---- from a stored document -------------------------------------------- */
 
@@ -143,6 +145,44 @@ static void test_listing_is_compact(void **state)
 	assert_true(sizeof(struct matching_listing) <= 176);
 }
 
+/* The record is the text snprintf wrote before it was written by hand, and fits as it did. */
+static void test_record_text(void **state)
+{
+	(void)state;
+	struct matching_listing a = need("lst_need", 1250),
+				b = offer("lst_offer", 8000, 1500000, 1000);
+	a.grade_rank = -1;
+	a.price_vnd = INT64_MAX;
+	a.needed_by_ms = INT64_MIN;
+	a.lat_udeg = INT32_MIN;
+	a.lon_udeg = -1;
+	a.has_location = 1;
+	b.grade_rank = 3;
+	b.max_distance_km = INT32_MAX;
+	b.min_order_base = 0;
+	const struct matching_listing *all[] = {&a, &b};
+	for (size_t i = 0; i < 2; i++) {
+		const struct matching_listing *l = all[i];
+		char want[MATCHING_RECORD_MAX], got[MATCHING_RECORD_MAX];
+		int n = snprintf(
+		    want, sizeof(want),
+		    "m1 %u %s %s %d %u %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
+		    " %" PRId64 " %" PRId32 " %u %" PRId32 " %" PRId32 " %s %s",
+		    (unsigned)l->kind, l->material->code, l->province->code, (int)l->grade_rank,
+		    (unsigned)l->accept_substitutes, l->price_vnd, l->price_factor, l->needed_by_ms,
+		    l->available_from_ms, l->available_until_ms, l->min_order_base,
+		    l->max_distance_km, (unsigned)l->has_location, l->lat_udeg, l->lon_udeg, l->id,
+		    l->owner);
+		assert_true(n > 0 && (size_t)n < sizeof(want));
+		assert_int_equal(matching_listing_encode(l, got, sizeof(got)), 0);
+		assert_string_equal(got, want);
+		/* every size: refused exactly when the text and its NUL do not fit */
+		for (size_t len = 0; len <= (size_t)n + 2; len++)
+			assert_int_equal(matching_listing_encode(l, got, len),
+					 len > (size_t)n ? 0 : -1);
+	}
+}
+
 /* The engine record carries everything a plan reads, exactly. */
 static void test_record_round_trip(void **state)
 {
@@ -206,6 +246,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_from_doc),
 	    cmocka_unit_test(test_listing_is_compact),
+	    cmocka_unit_test(test_record_text),
 	    cmocka_unit_test(test_record_round_trip),
 	};
 
