@@ -28,7 +28,7 @@ enum outlet_news { OUTLET_GONE, OUTLET_DRAINED };
 struct outlet {
 	int fd; /* -1 when closed */
 	struct event *io;
-	struct evbuffer *unsent; /* NULL when nothing waits */
+	struct evbuffer *unsent;     /* NULL when nothing waits */
 	const struct timeval *stall; /* waiting bytes must move within this */
 	void (*news)(struct outlet *o, enum outlet_news what);
 };
