@@ -315,6 +315,27 @@ int conn_read(struct conn *c)
 	}
 }
 
+/*
+ * Reads once: a read shorter than the room means the socket is empty (epoll
+ * is level-triggered: what comes later is reported again), so an event
+ * costs one read, not a second that meets EAGAIN; -1 on EOF or error.
+ */
+int conn_read_some(struct conn *c)
+{
+	in_reserve(c, 65536);
+	size_t room = c->in_cap - c->in_len - 1;
+	ssize_t n;
+	do
+		n = read(c->fd, c->in + c->in_len, room);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		c->in_len += (size_t)n;
+		bytes_in += (uint64_t)n;
+		return 0;
+	}
+	return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) ? -1 : 0;
+}
+
 /* Writes the rest of the current request; 1 done, 0 more later, -1 error. */
 int conn_write(struct conn *c)
 {

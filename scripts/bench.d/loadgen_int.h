@@ -115,6 +115,7 @@ int conn_open(struct conn *c, const struct sockaddr_in *to);
 void conn_close(struct conn *c);
 /* Reads what is there; -1 on EOF or error. */
 int conn_read(struct conn *c);
+int conn_read_some(struct conn *c);
 /* Writes the rest of the current request; 1 done, 0 more later, -1 error. */
 int conn_write(struct conn *c);
 long http_response(struct conn *c, int *status, const char **loc, size_t *loc_len,

@@ -86,7 +86,7 @@ static void sse_watch_event(const char *ev, size_t len, uint64_t t)
 
 static void sse_readable(struct conn *c, uint64_t t)
 {
-	int rc = conn_read(c);
+	int rc = conn_read_some(c);
 	if (!c->sse_ok) {
 		c->in[c->in_len] = '\0';
 		const char *hend = memmem(c->in, c->in_len, "\r\n\r\n", 4);

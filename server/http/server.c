@@ -16,6 +16,7 @@
 #include "server/http/server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -72,6 +73,7 @@ struct http_server {
 	void *drained_arg;
 	struct event *drained_ev;
 	struct http_server_stats stats;
+	int devnull; /* /dev/null, for http_server_take_socket; -1 until first used */
 	uint64_t next_id;
 	char id_prefix[9];
 	/* open connections by filter bufferevent: open addressing, power of 2 */
@@ -358,6 +360,16 @@ static enum bufferevent_filter_result conn_filter_out(struct evbuffer *src, stru
 	return BEV_OK;
 }
 
+void http_server_socket_closed(struct http_server *s)
+{
+	s->stats.connections_open--;
+	if (s->paused && !s->draining &&
+	    s->stats.connections_open < (uint64_t)s->app->cfg.max_connections) {
+		s->paused = 0;
+		evconnlistener_enable(s->listener);
+	}
+}
+
 static void conn_closed(void *arg)
 {
 	struct http_conn *c = arg;
@@ -373,12 +385,7 @@ static void conn_closed(void *arg)
 	}
 	conn_table_del(s, c->bev);
 	free(c);
-	s->stats.connections_open--;
-	if (s->paused && !s->draining &&
-	    s->stats.connections_open < (uint64_t)s->app->cfg.max_connections) {
-		s->paused = 0;
-		evconnlistener_enable(s->listener);
-	}
+	http_server_socket_closed(s);
 }
 
 static struct bufferevent *conn_new(struct event_base *base, void *arg)
@@ -566,6 +573,7 @@ struct http_server *http_server_new(struct app *app, const struct route *routes,
 	s->routes = routes;
 	s->n_routes = n_routes;
 	s->unrouted = unrouted;
+	s->devnull = -1;
 	s->http = evhttp_new(app->base);
 	snprintf(s->id_prefix, sizeof(s->id_prefix), "%08x",
 		 (unsigned)(getpid() ^ (unsigned)clock_mono_ns()));
@@ -614,6 +622,8 @@ void http_server_free(struct http_server *s)
 		if (s->table[i])
 			s->table[i]->s = NULL;
 	event_free(s->drained_ev);
+	if (s->devnull >= 0)
+		close(s->devnull);
 	free(s->table);
 	free(s);
 }
@@ -647,4 +657,48 @@ void http_server_drain(struct http_server *s, void (*done)(void *), void *arg)
 int http_server_draining(const struct http_server *s)
 {
 	return s->draining;
+}
+
+int http_server_take_socket(struct http_server *s, struct http_req *r, struct evbuffer *unsent)
+{
+	struct evhttp_connection *evcon = r->ev ? evhttp_request_get_connection(r->ev) : NULL;
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	struct http_conn *c = bev ? conn_table_get(s, bev) : NULL;
+	struct bufferevent *under = c ? bufferevent_get_underlying(bev) : NULL;
+	evutil_socket_t fd = under ? bufferevent_getfd(under) : -1;
+	if (fd < 0)
+		return -1;
+	if (s->devnull < 0)
+		s->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int own = s->devnull < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (own < 0)
+		return -1;
+	/*
+	 * Nothing may watch the socket's number when it changes file: epoll
+	 * would go on reporting the socket under that number.
+	 */
+	if (c->writable)
+		event_del(c->writable);
+	bufferevent_disable(under, EV_READ | EV_WRITE);
+	bufferevent_disable(bev, EV_READ | EV_WRITE);
+	evbuffer_add_buffer(unsent, bufferevent_get_output(bev));
+	evbuffer_add_buffer(unsent, bufferevent_get_output(under));
+	if (dup2(s->devnull, fd) < 0) {
+		close(own);
+		bufferevent_enable(under, EV_READ | EV_WRITE);
+		bufferevent_enable(bev, EV_READ | EV_WRITE);
+		evbuffer_prepend_buffer(bufferevent_get_output(bev), unsent);
+		return -1;
+	}
+	/*
+	 * The number now names /dev/null: evhttp's shutdown and close on it
+	 * leave the socket alone. Freeing the connection frees the request and
+	 * counts the connection closed (conn_closed); the socket is counted
+	 * again until its new owner closes it.
+	 */
+	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	evhttp_connection_free(evcon);
+	r->ev = NULL;
+	s->stats.connections_open++;
+	return own;
 }

@@ -20,6 +20,7 @@ struct app;
 struct http_req;
 struct route;
 struct http_server;
+struct evbuffer;
 
 struct http_server_stats {
 	uint64_t connections_open;
@@ -48,5 +49,19 @@ const struct http_server_stats *http_server_stats(const struct http_server *s);
  */
 void http_server_drain(struct http_server *s, void (*done)(void *), void *arg);
 int http_server_draining(const struct http_server *s);
+
+/*
+ * Takes the socket of r's connection from evhttp, for a response that goes
+ * on past its head (an event stream): returns a descriptor of the caller's
+ * own, and moves what the connection had not yet written (the head) to
+ * unsent. The connection and r->ev are freed (r->ev is NULL after); r itself
+ * stays the caller's until http_req_finish. Call it outside every libevent
+ * callback of that connection (evhttp's code may still be using it). Still
+ * counted as an open connection: the caller calls http_server_socket_closed
+ * when it closes the descriptor. -1 when the connection is gone (nothing
+ * changed then).
+ */
+int http_server_take_socket(struct http_server *s, struct http_req *r, struct evbuffer *unsent);
+void http_server_socket_closed(struct http_server *s);
 
 #endif

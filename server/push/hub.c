@@ -2,18 +2,23 @@
  * hub — one cm:events reader per process, fanned out to the subscribers of
  * GET /v1/events (see hub.h).
  *
- * A subscriber's life: WAITING (for the hub's own position, a moment at
- * start) or CATCHING_UP (reading pages after its resume point), then LIVE.
- * Its HTTP side ends in one of three ways, always in the reap callback,
- * never inside a libevent or hiredis callback of its own connection: cleanly
- * (drain, revoked token), dropped (too slow: the connection is freed), or
- * closed (evhttp saw the client go; its close callback only records that).
- * The struct itself outlives its HTTP side while a page call is out.
+ * A subscriber's life: its response head is written through evhttp, then
+ * (in the reap callback, outside evhttp's own callbacks) its socket is taken
+ * from evhttp (http_server_take_socket): from there on the hub writes to the
+ * socket itself, one send per write, and keeps nothing per subscriber but
+ * this struct and the socket's event, plus what the kernel has not taken
+ * yet, only while there is some. Then WAITING (for the hub's own position, a
+ * moment at start) or CATCHING_UP (reading pages after its resume point),
+ * then LIVE. Its HTTP side ends in one of three ways, always in the reap
+ * callback: cleanly (drain, revoked token: the last chunk, then the socket
+ * closes once it is written), dropped (too slow) or closed (the client went,
+ * a write failed, or nothing could be written for the idle timeout). The
+ * struct itself outlives its HTTP side while a page call is out or its last
+ * bytes wait to be written.
  */
 #include "server/push/hub.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/http_struct.h>
@@ -25,10 +30,12 @@
 #include "common/xalloc.h"
 #include "server/app.h"
 #include "server/http/request.h"
+#include "server/http/server.h"
 #include "server/log.h"
 #include "server/store/backlog.h"
 #include "server/push/audience.h"
 #include "server/push/filter.h"
+#include "server/push/outlet.h"
 #include "server/push/position.h"
 #include "server/push/sse.h"
 #include "server/store/events.h"
@@ -50,23 +57,22 @@ enum sub_end { SUB_ENDED, SUB_DROPPED, SUB_CLOSED };
 static const char *const sub_end_names[] = {"ended", "dropped", "closed"};
 
 /*
- * Kept small: an idle subscriber costs this, its connection and nothing
- * else (its filter lives in its audience, writes go through the hub's one
- * scratch buffer or by reference, the pace timer exists only while it
- * catches up).
+ * Kept small: an idle subscriber costs this, its request's record, its
+ * socket's event and nothing else (its filter lives in its audience, writes
+ * go straight to the socket, what the kernel does not take waits in unsent
+ * only while there is some, the pace timer exists only while it catches up).
  */
 struct sub {
+	struct outlet out; /* first: its callback's pointer is the subscriber's */
 	struct hub *h;
 	struct http_req *r;		 /* until the HTTP side is finished */
-	struct evhttp_request *ev;	 /* r->ev, while we may use it */
-	struct evhttp_connection *evcon; /* its connection, until evhttp closes it */
-	struct evbuffer *out;		 /* the connection's output, while evcon */
+	struct evhttp_request *ev;	 /* r->ev, until the socket is taken */
+	struct evhttp_connection *evcon; /* its connection, until the socket is taken */
 	struct audience *aud;		 /* the subscribers that get the same bytes */
 	struct position pos;		 /* every entry it may see up to here was written */
 	const char *reset;		 /* a reset is due: "trimmed" or "unknown" */
 	struct event *pace;		 /* while catching up: the next page's timer */
 	uint64_t delivered;
-	int fd;			    /* the socket, written straight to while nothing waits */
 	unsigned state : 2;	    /* enum sub_state */
 	unsigned fresh : 1;	    /* no resume point: starts at the hub's position */
 	unsigned ready_sent : 1;    /* "ready" went out */
@@ -77,6 +83,7 @@ struct sub {
 	unsigned done : 1;    /* the HTTP side is finished */
 	unsigned failing : 1; /* the last page call failed (logged once) */
 	unsigned chunked : 1; /* the response is chunked (HTTP/1.1) */
+	unsigned gone : 1;    /* the client left, a write failed or stalled: close at once */
 };
 
 struct hub {
@@ -95,7 +102,7 @@ struct hub {
 	struct sub **subs;
 	size_t n_subs, cap_subs;
 	struct audiences auds;
-	struct evbuffer *scratch; /* one subscriber's next write, handed on at once */
+	struct evbuffer *scratch; /* one subscriber's next write, sent at once */
 	struct sse_block *ping;	  /* the heartbeat, shared by every stream */
 	/* one live batch: its ids parsed, its frames built on first use */
 	const struct events_entry *batch_entries;
@@ -116,18 +123,35 @@ static void hub_wake_reap(struct hub *h)
 
 static int sub_open(const struct sub *s)
 {
-	return !s->done && s->evcon != NULL;
-}
-
-/* The connection's output buffer (server.c's filter): what the kernel has not taken yet. */
-static struct evbuffer *sub_output(const struct sub *s)
-{
-	return s->out;
+	return !s->done && s->out.fd >= 0 && !s->gone;
 }
 
 static size_t sub_unsent(const struct sub *s)
 {
-	return evbuffer_get_length(sub_output(s));
+	return outlet_unsent(&s->out);
+}
+
+/* The stream cannot go on (the client left, a write failed): closed at the next reap. */
+static void sub_gone(struct sub *s)
+{
+	s->gone = 1;
+	hub_wake_reap(s->h);
+}
+
+/* News of its socket: gone, or its last waiting bytes written (an ended stream closes). */
+static void sub_news(struct outlet *o, enum outlet_news what)
+{
+	struct sub *s = (struct sub *)o;
+	if (what == OUTLET_GONE)
+		sub_gone(s);
+	else if (s->done)
+		hub_wake_reap(s->h);
+}
+
+static void sub_write(struct sub *s, const char *p, size_t len, struct sse_block *b)
+{
+	if (outlet_write(&s->out, p, len, b) < 0)
+		sub_gone(s);
 }
 
 /*
@@ -150,23 +174,28 @@ static int sub_writable(struct sub *s, int capped)
 static void sub_flush(struct sub *s, int capped)
 {
 	struct evbuffer *out = s->h->scratch;
-	if (sub_writable(s, capped) && evbuffer_get_length(out) > 0)
-		evhttp_send_reply_chunk(s->ev, out);
+	size_t n = evbuffer_get_length(out);
+	if (n > 0 && sub_writable(s, capped)) {
+		if (s->chunked) {
+			char line[24];
+			int k = snprintf(line, sizeof(line), "%zx\r\n", n);
+			evbuffer_prepend(out, line, (size_t)k);
+			evbuffer_add(out, "\r\n", 2);
+		}
+		size_t len = evbuffer_get_length(out);
+		sub_write(s, (const char *)evbuffer_pullup(out, -1), len, NULL);
+	}
 	evbuffer_drain(out, evbuffer_get_length(out));
 }
 
-/*
- * Gives s a block of `count` entries, as its own chunk (see sub_writable):
- * straight to the socket while nothing waits in its output. A heartbeat
- * goes through the connection's output: the write deadline is renewed by
- * the writes the connection makes itself, and a heartbeat's is what keeps
- * a quiet stream's deadline from firing.
- */
+/* Gives s a block of `count` entries, as its own chunk (see sub_writable). */
 static void sub_give(struct sub *s, struct sse_block *b, size_t count, int capped)
 {
 	if (b == NULL || !sub_writable(s, capped))
 		return;
-	sse_block_send(b, sub_output(s), b == s->h->ping ? -1 : s->fd, s->chunked);
+	size_t len;
+	const char *p = sse_block_bytes(b, s->chunked, &len);
+	sub_write(s, p, len, b);
 	s->delivered += count;
 	s->h->stats.delivered += count;
 }
@@ -215,11 +244,6 @@ static void sub_offer(struct sub *s, const struct events_entry *e, const struct 
 static void sub_fetch(struct sub *s);
 static void sub_pace(evutil_socket_t fd, short what, void *arg);
 
-static void sub_set_pos(struct sub *s, const struct position *p)
-{
-	s->pos = *p;
-}
-
 /* Runs sub_fetch after ms: the timer exists only while s catches up. */
 static void sub_pace_later(struct sub *s, int ms)
 {
@@ -261,10 +285,10 @@ static void sub_settle(struct sub *s)
 		h->stats.resets++;
 		log_info("push", "reset sent", "id=%s after=%s reason=%s", s->r->id, at, s->reset);
 		s->reset = NULL;
-		sub_set_pos(s, &h->pos);
+		s->pos = h->pos;
 	} else if (s->fresh) {
 		s->fresh = 0;
-		sub_set_pos(s, &h->pos);
+		s->pos = h->pos;
 	} else if (position_cmp(&h->pos, &s->pos) > 0) {
 		log_debug("push", "live reader went past a catch-up, reading on",
 			  "id=%s at=%s live=%s", s->r->id, position_format(&s->pos, at),
@@ -383,7 +407,7 @@ static void sub_pace(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the end of a stream ---- */
 
-/* evhttp frees the connection: a request it detached first is ours to free, else its own. */
+/* Before its socket is taken: evhttp frees the connection (a request it detached is ours). */
 static void sub_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct sub *s = arg;
@@ -394,44 +418,36 @@ static void sub_closed(struct evhttp_connection *evcon, void *arg)
 	hub_wake_reap(s->h);
 }
 
-/* While a stream ends: evhttp may free the connection (and the request) right away. */
-static void sub_closed_while_ending(struct evhttp_connection *evcon, void *arg)
+/* Closes the socket taken from evhttp (its last bytes written, or given up). */
+static void sub_close(struct sub *s)
 {
-	struct sub *s = arg;
-	s->evcon = NULL;
+	outlet_close(&s->out);
+	http_server_socket_closed(s->h->app->http);
 }
 
-/* Finishes the HTTP side of s: ends, drops or closes its stream, then its request. */
+/*
+ * Finishes the HTTP side of s: ends (the last chunk, then the socket closes
+ * once it is written, or when the client stops taking it: the idle timeout),
+ * drops or closes its stream, then its request.
+ */
 static void sub_finish(struct sub *s, enum sub_end how)
 {
 	struct hub *h = s->h;
-	if (s->evcon && how == SUB_DROPPED) {
-		evhttp_connection_set_closecb(s->evcon, NULL, NULL);
-		evhttp_connection_free(s->evcon); /* frees the request with it */
+	if (s->out.fd >= 0) {
+		if (how == SUB_ENDED && !s->gone && s->chunked)
+			sub_write(s, "0\r\n\r\n", 5, NULL);
+		else if (how != SUB_ENDED)
+			s->gone = 1;
 	} else if (s->evcon) {
-		/*
-		 * The last chunk, then the connection closes (the client reconnects
-		 * on a new one). Writing is paused while the chunk is added, so that
-		 * it leaves from the loop once evhttp has set what follows it; a
-		 * client that does not read it meets the usual write deadline.
-		 */
-		struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
-		struct evkeyvalq *hd = evhttp_request_get_output_headers(s->ev);
-		evhttp_connection_set_closecb(s->evcon, sub_closed_while_ending, s);
-		bufferevent_set_timeouts(bev, &h->idle, &h->idle);
-		bufferevent_disable(bev, EV_WRITE);
-		evhttp_remove_header(hd, "Connection");
-		evhttp_add_header(hd, "Connection", "close");
-		evhttp_send_reply_end(s->ev);
-		if (s->evcon) {
-			evhttp_connection_set_closecb(s->evcon, NULL, NULL);
-			bufferevent_enable(bev, EV_WRITE);
-		}
+		/* Its socket was never taken: the connection goes, with the request. */
+		evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+		evhttp_connection_free(s->evcon);
 	} else if (s->own_ev) {
 		evhttp_send_reply_end(s->ev); /* without a connection: frees the request */
 	}
 	s->ev = NULL;
 	s->evcon = NULL;
+	s->r->ev = NULL;
 	s->done = 1;
 	h->stats.subscribers--;
 	if (how == SUB_DROPPED)
@@ -452,6 +468,38 @@ static void sub_free(struct sub *s)
 	free(s);
 }
 
+static void sub_begin(struct sub *s);
+
+/*
+ * Takes the socket of a new stream from evhttp, its head written or
+ * waiting; then the stream begins. Runs in the reap, outside evhttp.
+ */
+static void sub_take(struct sub *s)
+{
+	struct hub *h = s->h;
+	int fd = http_server_take_socket(h->app->http, s->r, h->scratch);
+	if (fd < 0) {
+		evbuffer_drain(h->scratch, evbuffer_get_length(h->scratch));
+		return; /* the connection stays evhttp's: finished as closed */
+	}
+	s->ev = NULL;
+	s->evcon = NULL;
+	outlet_open(&s->out, h->app->base, fd, &h->idle, sub_news);
+	/*
+	 * The kernel's send buffer is kept to the same size as the cap (Linux
+	 * would grow it to megabytes): what a subscriber leaves unread stays
+	 * bounded in the kernel too, and the cap, measured on what the kernel
+	 * did not take, is reached in time.
+	 */
+	int sndbuf = (int)h->app->cfg.events_buffer_bytes;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	size_t head = evbuffer_get_length(h->scratch);
+	if (head > 0)
+		sub_write(s, (const char *)evbuffer_pullup(h->scratch, -1), head, NULL);
+	evbuffer_drain(h->scratch, evbuffer_get_length(h->scratch));
+	sub_begin(s);
+}
+
 /* Finishes what is due and frees what is finished; runs outside every other callback. */
 static void hub_reap(evutil_socket_t fd, short what, void *arg)
 {
@@ -459,15 +507,19 @@ static void hub_reap(evutil_socket_t fd, short what, void *arg)
 	size_t i = 0;
 	while (i < h->n_subs) {
 		struct sub *s = h->subs[i];
+		if (!s->done && s->out.fd < 0 && s->evcon != NULL)
+			sub_take(s);
 		if (!s->done) {
-			if (s->evcon == NULL)
+			if (s->out.fd < 0 || s->gone)
 				sub_finish(s, SUB_CLOSED);
 			else if (s->drop)
 				sub_finish(s, SUB_DROPPED);
 			else if (s->end)
 				sub_finish(s, SUB_ENDED);
 		}
-		if (s->done && !s->page_inflight) {
+		if (s->done && s->out.fd >= 0 && (s->gone || sub_unsent(s) == 0))
+			sub_close(s);
+		if (s->done && s->out.fd < 0 && !s->page_inflight) {
 			h->subs[i] = h->subs[--h->n_subs];
 			sub_free(s);
 			continue;
@@ -657,7 +709,9 @@ void hub_stop(struct hub *h)
 	for (size_t k = 0; k < h->n_subs; k++) {
 		struct sub *s = h->subs[k];
 		if (!s->done)
-			sub_finish(s, s->evcon ? SUB_ENDED : SUB_CLOSED);
+			sub_finish(s, s->out.fd >= 0 ? SUB_ENDED : SUB_CLOSED);
+		if (s->out.fd >= 0)
+			sub_close(s);
 		char at[POSITION_MAX];
 		if (s->page_inflight)
 			log_error("push", "a catch-up call outlives the hub", "position=%s",
@@ -679,31 +733,16 @@ void hub_stop(struct hub *h)
 	free(h);
 }
 
-/*
- * Frees what a stream's request holds and evhttp no longer reads once the
- * head is written: its body buffers (read while a request comes in, written
- * with the head; a GET has had its body read before it was handed to us) and
- * its URI (read when the request is dispatched). libevent 2.1's http.c reads
- * each of them only there, and frees them at the end only when not NULL:
- * a few hundred bytes per idle subscriber. Another libevent keeps them.
- */
-static void hub_lighten(struct evhttp_request *ev)
+/* The stream's first bytes, its socket taken: the retry hint, then catch-up or live. */
+static void sub_begin(struct sub *s)
 {
-#if (LIBEVENT_VERSION_NUMBER >> 16) == 0x0201
-	if (ev->input_buffer)
-		evbuffer_free(ev->input_buffer);
-	ev->input_buffer = NULL;
-	if (ev->output_buffer)
-		evbuffer_free(ev->output_buffer);
-	ev->output_buffer = NULL;
-	if (ev->uri_elems)
-		evhttp_uri_free(ev->uri_elems);
-	ev->uri_elems = NULL;
-	free(ev->uri);
-	ev->uri = NULL;
-#else
-	(void)ev;
-#endif
+	struct hub *h = s->h;
+	sse_retry(h->scratch, h->app->cfg.events_retry_ms);
+	sub_flush(s, 0);
+	if (s->state == SUB_CATCHING_UP)
+		sub_fetch(s);
+	else
+		sub_settle(s);
 }
 
 int hub_subscribe(struct hub *h, struct http_req *r, struct filter *f, const char *resume)
@@ -713,7 +752,7 @@ int hub_subscribe(struct hub *h, struct http_req *r, struct filter *f, const cha
 	struct position from = {0, 0};
 	int resuming = resume != NULL && position_parse(resume, &from) == 0;
 	struct sub *s = xcalloc(1, sizeof(*s));
-	s->fd = -1;
+	s->out.fd = -1;
 	s->h = h;
 	s->r = r;
 	s->ev = r->ev;
@@ -725,10 +764,16 @@ int hub_subscribe(struct hub *h, struct http_req *r, struct filter *f, const cha
 	}
 	h->subs[h->n_subs++] = s;
 	h->stats.subscribers++;
+	if (resuming) {
+		s->pos = from;
+		s->state = SUB_CATCHING_UP;
+	} else {
+		s->fresh = 1;
+	}
+	hub_wake_reap(h); /* takes the socket (sub_take), or finishes a stream whose client left */
 	if (s->evcon == NULL) {
 		/* The client left while the request was being authenticated. */
 		s->own_ev = 1;
-		hub_wake_reap(h);
 		return 0;
 	}
 	evhttp_connection_set_closecb(s->evcon, sub_closed, s);
@@ -739,48 +784,10 @@ int hub_subscribe(struct hub *h, struct http_req *r, struct filter *f, const cha
 	evhttp_add_header(hd, "X-Accel-Buffering", "no"); /* proxies: do not buffer the stream */
 	evhttp_send_reply_start(r->ev, 200, "OK");
 	s->chunked = r->ev->chunked;
-	/*
-	 * The head is written: what an idle stream keeps is kept small. Its
-	 * headers and query are not read again (the end adds Connection: close).
-	 */
-	evhttp_clear_headers(hd);
-	evhttp_clear_headers(evhttp_request_get_input_headers(r->ev));
-	hub_lighten(r->ev);
 	if (r->query) {
 		evhttp_clear_headers(r->query);
 		free(r->query);
 		r->query = NULL;
-	}
-	/*
-	 * The client says nothing while it listens: no read deadline. The write
-	 * deadline (the idle timeout) stays; heartbeats keep it from firing while
-	 * the client reads. Reading stays on, to notice the client leave.
-	 */
-	struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
-	s->out = bufferevent_get_output(bev);
-	bufferevent_set_timeouts(bev, NULL, &h->idle);
-	bufferevent_enable(bev, EV_READ);
-	/*
-	 * The kernel's send buffer is kept to the same size as the cap (Linux
-	 * would grow it to megabytes): what a subscriber leaves unread stays
-	 * bounded in the kernel too, and the cap, measured on what the kernel
-	 * did not take, is reached in time.
-	 */
-	struct bufferevent *under = bufferevent_get_underlying(bev);
-	evutil_socket_t fd = under ? bufferevent_getfd(under) : -1;
-	s->fd = fd;
-	int sndbuf = (int)h->app->cfg.events_buffer_bytes;
-	if (fd >= 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	sse_retry(h->scratch, h->app->cfg.events_retry_ms);
-	sub_flush(s, 0);
-	if (resuming) {
-		sub_set_pos(s, &from);
-		s->state = SUB_CATCHING_UP;
-		sub_fetch(s);
-	} else {
-		s->fresh = 1;
-		sub_settle(s);
 	}
 	return 0;
 }

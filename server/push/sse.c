@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "common/jsonout.h"
 #include "common/xalloc.h"
@@ -102,25 +101,14 @@ void sse_block_release(struct sse_block *b)
 		free(b);
 }
 
-static void sse_block_written(const void *data, size_t len, void *arg)
+const char *sse_block_bytes(const struct sse_block *b, int chunked, size_t *len)
 {
-	sse_block_release(arg);
+	*len = chunked ? b->len : b->payload;
+	return chunked ? b->bytes : b->bytes + b->head;
 }
 
-void sse_block_send(struct sse_block *b, struct evbuffer *out, int fd, int chunked)
+struct sse_block *sse_block_ref(struct sse_block *b)
 {
-	const char *p = chunked ? b->bytes : b->bytes + b->head;
-	size_t len = chunked ? b->len : b->payload;
-	if (fd >= 0 && evbuffer_get_length(out) == 0) {
-		/* An error is left to the connection's own write of the rest to meet. */
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			if ((size_t)n == len)
-				return;
-			p += n;
-			len -= (size_t)n;
-		}
-	}
 	b->refs++;
-	evbuffer_add_reference(out, p, len, sse_block_written, b);
+	return b;
 }

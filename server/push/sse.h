@@ -45,13 +45,12 @@ struct sse_block;
 /* A chunk of the n frames (frames[i] of lens[i] bytes), one reference held; NULL when n is 0. */
 struct sse_block *sse_block_new(const char *const *frames, const size_t *lens, size_t n);
 /*
- * Sends b: the whole chunk when the response is chunked, else the frames
- * alone (an HTTP/1.0 stream). When out (the connection's output) is empty
- * and fd >= 0, straight to the socket fd first, as far as the kernel takes
- * it at once; what is left (all of it otherwise) is added to out by
- * reference, behind what waits there, so the order of the stream holds.
+ * What b sends: the whole chunk when the response is chunked, else the
+ * frames alone (an HTTP/1.0 stream); *len bytes, valid while a reference is held.
  */
-void sse_block_send(struct sse_block *b, struct evbuffer *out, int fd, int chunked);
+const char *sse_block_bytes(const struct sse_block *b, int chunked, size_t *len);
+/* One more reference (for bytes queued by reference); returns b. */
+struct sse_block *sse_block_ref(struct sse_block *b);
 void sse_block_release(struct sse_block *b);
 
 #endif
