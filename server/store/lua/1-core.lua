@@ -28,9 +28,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 21
+local LIBRARY_VERSION = 22
 local LIBRARY_SERVES_FROM = 21
-local LIBRARY_HASH = '6a8ceda33bfe599bff23ff6c025b732ca509d2b40a3511332044c2d0b2a098db'
+local LIBRARY_HASH = '9041b62c18c3bd22dd72fa74b265245fad8844f386d19d8eb6ce1910d85d1c39'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
@@ -56,11 +56,11 @@ local EVENTS = 'cm:events'
 -- length to functions that append (ARGV), this is the fallback.
 local EVENTS_MAXLEN_DEFAULT = '1000000'
 
--- Appends one event; fields is a flat list of name, value pairs.
+-- Appends one event; fields is a flat list of name, value pairs (strings:
+-- a Lua number would be written out through sprintf's %.14g on every call).
 local function emit(maxlen, etype, fields)
-  local argv = { EVENTS, 'MAXLEN', '~', maxlen or EVENTS_MAXLEN_DEFAULT, '*', 'type', etype }
-  for i = 1, #fields do argv[#argv + 1] = fields[i] end
-  return redis.call('XADD', unpack(argv))
+  return redis.call('XADD', EVENTS, 'MAXLEN', '~', maxlen or EVENTS_MAXLEN_DEFAULT, '*',
+    'type', etype, unpack(fields))
 end
 
 -- Idempotency. idem_lookup returns nil when the request is new, the first
