@@ -28,9 +28,9 @@ callers. A craftmatchd never replaces a newer library, and works with one
 only when LIBRARY_SERVES_FROM is at most its own version.
 --]]
 
-local LIBRARY_VERSION = 22
+local LIBRARY_VERSION = 23
 local LIBRARY_SERVES_FROM = 21
-local LIBRARY_HASH = 'b7c0ce007443986be9116955980a19d7b326b7cefa880b20771e065bf7e61d6d'
+local LIBRARY_HASH = '36b3b357624bd40770ee0166b3afed050d2be4b9c2cb2115a3141e722fb60875'
 
 -- cm_version: { version, serves from, content hash } of the loaded library.
 redis.register_function{
@@ -56,11 +56,11 @@ local EVENTS = 'cm:events'
 -- length to functions that append (ARGV), this is the fallback.
 local EVENTS_MAXLEN_DEFAULT = '1000000'
 
--- Appends one event; fields is a flat list of name, value pairs.
+-- Appends one event; fields is a flat list of name, value pairs (strings:
+-- a Lua number would be written out through sprintf's %.14g on every call).
 local function emit(maxlen, etype, fields)
-  local argv = { EVENTS, 'MAXLEN', '~', maxlen or EVENTS_MAXLEN_DEFAULT, '*', 'type', etype }
-  for i = 1, #fields do argv[#argv + 1] = fields[i] end
-  return redis.call('XADD', unpack(argv))
+  return redis.call('XADD', EVENTS, 'MAXLEN', '~', maxlen or EVENTS_MAXLEN_DEFAULT, '*',
+    'type', etype, unpack(fields))
 end
 
 -- Idempotency. idem_lookup returns nil when the request is new, the first

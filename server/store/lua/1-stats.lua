@@ -68,7 +68,7 @@ end
 -- q to its quantity field qf.
 local function stats_cell_add(index, cell, nf, qf, q)
   local key = index .. ':' .. cell
-  if redis.call('HINCRBY', key, nf, 1) == 1 then redis.call('SADD', index, cell) end
+  if redis.call('HINCRBY', key, nf, '1') == 1 then redis.call('SADD', index, cell) end
   redis.call('HINCRBY', key, qf, q)
   return key
 end
@@ -122,7 +122,7 @@ local function stats_first(r, now)
   r[11] = now
   local cell = stats_listing_cell(r[7], r[5], r[8], r[6], r[10])
   local secs = math.floor((tonumber(now) - tonumber(r[10])) / 1000)
-  redis.call('HINCRBY', 'cm:stats:d:' .. cell, string.format('%.0f', secs < 0 and 0 or secs), 1)
+  redis.call('HINCRBY', 'cm:stats:d:' .. cell, string.format('%.0f', secs < 0 and 0 or secs), '1')
   return { 'first_proposed_at', now }
 end
 

@@ -64,8 +64,8 @@ local function eng_put(id, h, record)
   local p, f, n, x = h.province or '', h.forum or '', h.owner_name or '', h.fold or ''
   redis.call('HSET', eng_key(h.kind, h.material), id,
     h.remaining .. ' ' .. h.version .. ' ' .. h.seq .. ' ' .. (record or '') .. '\ns1 ' ..
-    (h.created_at or '0') .. ' ' .. (h.updated_at or '0') .. ' ' .. #p .. ' ' .. #f .. ' ' ..
-    #n .. ' ' .. #x .. ' ' .. p .. f .. n .. x .. (h.doc or ''))
+    (h.created_at or '0') .. ' ' .. (h.updated_at or '0') ..
+    string.format(' %d %d %d %d ', #p, #f, #n, #x) .. p .. f .. n .. x .. (h.doc or ''))
 end
 
 -- A new remaining quantity for an open listing's entry (none: not open).
@@ -101,9 +101,10 @@ local function listing_event(maxlen, etype, id, h, by, eng)
   end
   if h.status == 'open' then
     listing_search_fields(id, h)
-    local more = { '_seq', h.seq, '_doc', h.doc or '', '_fold', h.fold or '',
-      '_name', h.owner_name or '', '_created', h.created_at or '0', '_at', h.updated_at or '0' }
-    for i = 1, #more do fields[#fields + 1] = more[i] end
+    local k = #fields
+    fields[k + 1], fields[k + 2], fields[k + 3], fields[k + 4] = '_seq', h.seq, '_doc', h.doc or ''
+    fields[k + 5], fields[k + 6], fields[k + 7], fields[k + 8] = '_fold', h.fold or '', '_name', h.owner_name or ''
+    fields[k + 9], fields[k + 10], fields[k + 11], fields[k + 12] = '_created', h.created_at or '0', '_at', h.updated_at or '0'
   end
   return emit(maxlen, etype, fields)
 end
@@ -162,7 +163,7 @@ register_write('cm_listing_create', function(keys, args)
     version = '1', ends_at = args[10], held = args[8] ~= '' and '1' or nil,
     doc = args[2], fold = args[11], owner_name = args[5], created_at = args[12],
     updated_at = args[12] }
-  h.seq = tostring(redis.call('INCR', 'cm:seq:listings'))
+  h.seq = string.format('%d', redis.call('INCR', 'cm:seq:listings'))
   redis.call('HSET', keys[1], 'doc', args[2], 'kind', h.kind, 'owner', h.owner,
     'owner_name', args[5], 'material', h.material, 'province', h.province,
     'forum', h.forum, 'status', 'open', 'quantity', h.quantity, 'remaining', h.remaining,

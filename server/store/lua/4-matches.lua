@@ -141,10 +141,12 @@ local function match_propose(now, maxlen, expires, args, i, batch, ctx)
     end
   end
   if why then return { why } end
-    local nrem, orem
+    -- the new remaining quantities, as numbers and as the text written
+    local nrem, orem, ntext, otext
     if ctx then
       nrem, orem = tonumber(n[3]) - q, tonumber(o[3]) - q
       n[3], o[3] = string.format('%.0f', nrem), string.format('%.0f', orem)
+      ntext, otext = n[3], o[3]
       for _, lid in ipairs({ nid, oid }) do
         if not ctx.remset[lid] then
           ctx.remset[lid] = true
@@ -155,13 +157,14 @@ local function match_propose(now, maxlen, expires, args, i, batch, ctx)
       -- read in this call: the new remaining is exact, and one HSET also
       -- marks a first proposal (stats_first)
       nrem, orem = tonumber(n[3]) - q, tonumber(o[3]) - q
-      redis.call('HSET', nkey, 'remaining', string.format('%.0f', nrem), unpack(stats_first(n, now)))
-      redis.call('HSET', okey, 'remaining', string.format('%.0f', orem), unpack(stats_first(o, now)))
+      ntext, otext = string.format('%.0f', nrem), string.format('%.0f', orem)
+      redis.call('HSET', nkey, 'remaining', ntext, unpack(stats_first(n, now)))
+      redis.call('HSET', okey, 'remaining', otext, unpack(stats_first(o, now)))
     end
     -- a listing held for its forum has no engine entry (a batch's both are)
     if batch == '' then
-      eng_remaining(n[7], n[8], nid, nrem)
-      eng_remaining(o[7], o[8], oid, orem)
+      eng_remaining(n[7], n[8], nid, ntext)
+      eng_remaining(o[7], o[8], oid, otext)
     end
     -- a stale failure (a side changed since)
     if failed then redis.call('HDEL', PAIRS_FAILED, pair) end
@@ -169,9 +172,9 @@ local function match_propose(now, maxlen, expires, args, i, batch, ctx)
     if ctx then
       if not ctx.seq then ctx.seq = tonumber(redis.call('GET', 'cm:seq:matches') or '0') end
       ctx.seq = ctx.seq + 1
-      seq = ctx.seq
+      seq = string.format('%.0f', ctx.seq)
     else
-      seq = redis.call('INCR', 'cm:seq:matches')
+      seq = string.format('%d', redis.call('INCR', 'cm:seq:matches'))
     end
     local m = { need = nid, offer = oid, need_owner = n[4], offer_owner = o[4],
       need_province = n[5], offer_province = o[5], need_forum = n[6] or '',
@@ -200,7 +203,7 @@ local function match_propose(now, maxlen, expires, args, i, batch, ctx)
     else redis.call('ZADD', 'cm:match_expiry', expires, mid) end
     stats_proposed(m, now, nid, n, oid, o)
     match_event(maxlen, 'match.proposed', mid, m, 'engine', false,
-      { tostring(nrem), n[2], tostring(orem), o[2] })
+      { ntext, n[2], otext, o[2] })
     return { 'ok', nrem, orem }
 end
 
