@@ -77,4 +77,29 @@ size_t matching_allocate(const struct matching_listing *subject, struct matching
 			 size_t count, size_t compatible, size_t ranked, int64_t rate,
 			 struct matching_alloc *out, size_t max_out, int *redo);
 
+/*
+ * The bound: the MATCHING_PRUNE_KEEP least landed costs seen, a max-heap
+ * whose top is the last of them. A candidate whose landed cost (bounded
+ * from below) is above the top's ranks after all of them, whatever its
+ * owner's reputation, deadline, seq and id; one of an equal cost is
+ * costed, as reputation may rank it first (and matching_allocate compares
+ * a choice with its runner-up of the same cost).
+ */
+struct matching_best {
+	int64_t landed, deadline;
+};
+
+/* Whether a candidate of this landed cost ranks after bound b. */
+static inline int matching_best_after(int64_t landed, int64_t deadline,
+				      const struct matching_best *b)
+{
+	(void)deadline;
+	return landed > b->landed;
+}
+
+/* Adds a landed cost (and its deadline) to best[0 .. *best_n), kept to the
+ * MATCHING_PRUNE_KEEP least; best[0] is then the bound. */
+void matching_best_add(struct matching_best *best, size_t *best_n, int64_t landed,
+		       int64_t deadline);
+
 #endif

@@ -272,58 +272,6 @@ static inline int64_t matching_row_km_lo(const struct matching_subj *s,
 	return lo;
 }
 
-/*
- * The bound: the MATCHING_PRUNE_KEEP least landed costs seen, a max-heap
- * whose top is the last of them. A candidate whose landed cost (bounded
- * from below) is above the top's ranks after all of them, whatever its
- * owner's reputation, deadline, seq and id; one of an equal cost is
- * costed, as reputation may rank it first (and matching_allocate compares
- * a choice with its runner-up of the same cost).
- */
-struct matching_best {
-	int64_t landed, deadline;
-};
-
-static int matching_best_after(int64_t landed, int64_t deadline, const struct matching_best *b)
-{
-	(void)deadline;
-	return landed > b->landed;
-}
-
-static void matching_best_sift(struct matching_best *h, size_t n, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < n && matching_best_after(h[l].landed, h[l].deadline, &h[m]))
-			m = l;
-		if (r < n && matching_best_after(h[r].landed, h[r].deadline, &h[m]))
-			m = r;
-		if (m == i)
-			return;
-		struct matching_best t = h[i];
-		h[i] = h[m];
-		h[m] = t;
-		i = m;
-	}
-}
-
-static void matching_best_add(struct matching_best *best, size_t *best_n, int64_t landed,
-			      int64_t deadline)
-{
-	if (*best_n < MATCHING_PRUNE_KEEP) {
-		best[*best_n].landed = landed;
-		best[(*best_n)++].deadline = deadline;
-		if (*best_n == MATCHING_PRUNE_KEEP)
-			for (size_t k = *best_n / 2; k-- > 0;)
-				matching_best_sift(best, *best_n, k);
-	} else if (matching_best_after(best[0].landed, best[0].deadline,
-				       &(struct matching_best){landed, deadline})) {
-		best[0].landed = landed;
-		best[0].deadline = deadline;
-		matching_best_sift(best, *best_n, 0);
-	}
-}
-
 /* The plain plan of the runs' concatenation (skipped rows as NULL). */
 static size_t matching_plan_concat(const struct matching_listing *subject,
 				   const struct matching_run *runs, size_t n_runs, int64_t now_ms,
