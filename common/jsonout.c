@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/digits.h"
 #include "common/xalloc.h"
 
 struct jsonout {
@@ -122,16 +123,7 @@ static void jsonout_value(struct jsonout *o, const json_t *v, size_t flags)
 		break;
 	case JSON_INTEGER: {
 		/* snprintf costs ~700 instructions a number; digits by hand */
-		json_int_t x = json_integer_value(v);
-		unsigned long long u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
-		char *end = buf + sizeof(buf), *p = end;
-
-		do {
-			*--p = (char)('0' + u % 10);
-			u /= 10;
-		} while (u > 0);
-		if (x < 0)
-			*--p = '-';
+		char *end = buf + sizeof(buf), *p = digits_i64(end, json_integer_value(v));
 		jsonout_put(o, p, (size_t)(end - p));
 		break;
 	}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/digits.h"
 #include "common/geo.h"
 #include "common/ids.h"
 #include "common/materials.h"
@@ -149,14 +150,7 @@ static int matching_put(char *buf, size_t len, size_t *o, const char *w, size_t 
 /* The decimal digits of v (snprintf's "%" PRId64, at a tenth of its cost). */
 static int matching_put_int(char *buf, size_t len, size_t *o, int64_t v)
 {
-	char d[24], *end = d + sizeof(d), *p = end;
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u > 0);
-	if (v < 0)
-		*--p = '-';
+	char d[24], *end = d + sizeof(d), *p = digits_i64(end, v);
 	return matching_put(buf, len, o, p, (size_t)(end - p));
 }
 

@@ -10,20 +10,14 @@
 #include <string.h>
 
 #include "common/account.h"
+#include "common/digits.h"
 #include "common/jsonout.h"
 #include "common/textfold.h"
 
 /* The decimal text of v in c->num[i] (by hand: snprintf cost ~800 instructions a number). */
 static const char *num(struct store_call *c, int i, int64_t v)
 {
-	char d[24], *end = d + sizeof(d), *p = end;
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u > 0);
-	if (v < 0)
-		*--p = '-';
+	char d[24], *end = d + sizeof(d), *p = digits_i64(end, v);
 	_Static_assert(sizeof(c->num[i]) >= 21, "an int64 and its NUL fit");
 	memcpy(c->num[i], p, (size_t)(end - p));
 	c->num[i][end - p] = '\0';

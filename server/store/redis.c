@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/digits.h"
 #include "common/xalloc.h"
 #include "server/log.h"
 
@@ -181,11 +182,7 @@ static void redis_call_reply(redisAsyncContext *ac, void *reply, void *privdata)
 /* The decimal digits of v at p (the buffer has room), returning past them. */
 static char *redis_put_len(char *p, size_t v)
 {
-	char d[24], *end = d + sizeof(d), *q = end;
-	do {
-		*--q = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
+	char d[24], *end = d + sizeof(d), *q = digits_u64(end, v);
 	memcpy(p, q, (size_t)(end - q));
 	return p + (end - q);
 }
