@@ -176,12 +176,8 @@ static void sub_flush(struct sub *s, int capped)
 	struct evbuffer *out = s->h->scratch;
 	size_t n = evbuffer_get_length(out);
 	if (n > 0 && sub_writable(s, capped)) {
-		if (s->chunked) {
-			char line[24];
-			int k = snprintf(line, sizeof(line), "%zx\r\n", n);
-			evbuffer_prepend(out, line, (size_t)k);
-			evbuffer_add(out, "\r\n", 2);
-		}
+		if (s->chunked)
+			sse_chunk_wrap(out);
 		size_t len = evbuffer_get_length(out);
 		sub_write(s, (const char *)evbuffer_pullup(out, -1), len, NULL);
 	}

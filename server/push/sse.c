@@ -71,6 +71,18 @@ struct sse_block {
 	char bytes[];
 };
 
+size_t sse_chunk_head(char line[24], size_t n)
+{
+	return (size_t)snprintf(line, 24, "%zx\r\n", n);
+}
+
+void sse_chunk_wrap(struct evbuffer *out)
+{
+	char line[24];
+	evbuffer_prepend(out, line, sse_chunk_head(line, evbuffer_get_length(out)));
+	evbuffer_add(out, "\r\n", 2);
+}
+
 struct sse_block *sse_block_new(const char *const *frames, const size_t *lens, size_t n)
 {
 	size_t payload = 0;
@@ -79,13 +91,13 @@ struct sse_block *sse_block_new(const char *const *frames, const size_t *lens, s
 	if (payload == 0)
 		return NULL;
 	char line[24];
-	int head = snprintf(line, sizeof(line), "%zx\r\n", payload);
-	struct sse_block *b = xmalloc(sizeof(*b) + (size_t)head + payload + 2);
+	size_t head = sse_chunk_head(line, payload);
+	struct sse_block *b = xmalloc(sizeof(*b) + head + payload + 2);
 	b->refs = 1;
-	b->head = (size_t)head;
+	b->head = head;
 	b->payload = payload;
-	b->len = (size_t)head + payload + 2;
-	memcpy(b->bytes, line, (size_t)head);
+	b->len = head + payload + 2;
+	memcpy(b->bytes, line, head);
 	char *p = b->bytes + head;
 	for (size_t i = 0; i < n; i++) {
 		memcpy(p, frames[i], lens[i]);

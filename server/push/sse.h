@@ -42,6 +42,11 @@ void sse_control(struct evbuffer *out, const char *id, const char *type, json_t 
  */
 struct sse_block;
 
+/* The size line of an HTTP/1.1 chunk of n bytes ("%zx\r\n") in line; returns its length. */
+size_t sse_chunk_head(char line[24], size_t n);
+/* Makes out's whole content one HTTP/1.1 chunk (its size line before, CRLF after). */
+void sse_chunk_wrap(struct evbuffer *out);
+
 /* A chunk of the n frames (frames[i] of lens[i] bytes), one reference held; NULL when n is 0. */
 struct sse_block *sse_block_new(const char *const *frames, const size_t *lens, size_t n);
 /*
