@@ -11,6 +11,7 @@
 
 #include "common/ids.h"
 #include "common/xalloc.h"
+#include "server/load_arena.h"
 #include "server/store/keys.h"
 #include "server/store/snapshot.h"
 
@@ -313,6 +314,7 @@ static void *search_load_work(void *arg)
 {
 	struct search_load *l = arg;
 	struct search_load_worker *w = l->worker;
+	load_arena_enter(); /* the index it builds: until the thread ends */
 	for (;;) {
 		pthread_mutex_lock(&w->mu);
 		while (w->len == 0 && !w->closing)

@@ -10,6 +10,7 @@
 
 #include "common/materials.h"
 #include "common/xalloc.h"
+#include "server/load_arena.h"
 #include "server/store/keys.h"
 
 /* Hashes scanned at once: one page read by Redis while one is decoded. */
@@ -79,6 +80,7 @@ static void snapshot_lane_end(struct snapshot *sn, struct snapshot_lane *lane)
 		snapshot_sub_end(sn, sn->subs, 0);
 	free(sn->busy);
 	free(sn);
+	load_arena_leave();
 }
 
 /* One entry of a hash: "REMAINING VERSION SEQ RECORD[\nSEARCH]"; -1 when unreadable. */
@@ -237,6 +239,8 @@ static void snapshot_join(struct store *s, int page, snapshot_row_cb row, snapsh
 	if (sn && (sn->s != s || sn->failed || sn->bits == UINT32_MAX || (pages && sn->paged)))
 		sn = NULL;
 	if (sn == NULL) {
+		/* the run's replies, and what its readers keep of them, in huge pages */
+		load_arena_enter();
 		sn = xcalloc(1, sizeof(*sn));
 		sn->s = s;
 		sn->nhashes = 2 * materials_count();
