@@ -320,6 +320,26 @@ char *text_fold(const char *s, size_t len)
 	b.len = 0;
 	while (i < len) {
 		size_t n, m;
+		unsigned char c = (unsigned char)s[i];
+		/*
+		 * An ASCII character before ASCII (or the end) has no marks after
+		 * it: its memo straight into the buffer, without the general
+		 * path's look-ahead and copy call (most of a listing's text).
+		 */
+		if (c < 0x80 && (i + 1 == len || (unsigned char)s[i + 1] < 0x80) &&
+		    text_memo_tab[c].len != TEXT_MEMO_NONE && text_memo_tab[c].len == 1 &&
+		    b.len + 2 <= b.cap) {
+			if (in_run) {
+				if (text_put_mapped(&b, s + run, i - run) < 0)
+					goto fail;
+				in_run = 0;
+			}
+			if (b.len + 2 <= b.cap) { /* else the run's folding filled it */
+				b.p[b.len++] = text_memo_tab[c].out[0];
+				i++;
+				continue;
+			}
+		}
 		utf8proc_int32_t cp = text_next(s + i, len - i, &n);
 		size_t end = i + n; /* the cluster: cp and the marks after it */
 		int slot = text_memo_slot(cp);

@@ -13,6 +13,7 @@
 #include "common/ids.h"
 #include "common/jsonout.h"
 #include "common/listing.h"
+#include "common/strcopy.h"
 #include "common/xalloc.h"
 #include "server/app.h"
 #include "server/clock.h"
@@ -120,7 +121,7 @@ void search_note_write(struct search *s, const char *account, const char *event_
 	struct search_write *w = search_write_slot(s->writes, s->cap_writes, account);
 	struct search_sid at = search_sid_parse(event_id);
 	if (w->account[0] == '\0') {
-		snprintf(w->account, sizeof(w->account), "%s", account);
+		str_copy(w->account, sizeof(w->account), account);
 		s->nwrites++;
 		w->at = at;
 	} else if (!search_sid_le(at, w->at)) {
