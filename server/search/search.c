@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/digits.h"
 #include "common/ids.h"
 #include "common/jsonout.h"
 #include "common/listing.h"
@@ -199,7 +200,7 @@ static void search_wake(struct search *s)
 
 static int64_t search_int(const struct events_entry *x, const char *name)
 {
-	return strtoll(events_field(x, name), NULL, 10);
+	return digits_strtoll(events_field(x, name));
 }
 
 static void search_listing_event(struct search *s, const struct events_entry *x)
@@ -243,7 +244,7 @@ static void search_remaining(struct search *s, const struct events_entry *x, con
 {
 	const char *v = events_field(x, field);
 	if (*v)
-		sindex_set_remaining(s->ix, events_field(x, side), strtoll(v, NULL, 10));
+		sindex_set_remaining(s->ix, events_field(x, side), digits_strtoll(v));
 }
 
 void search_on_events(struct search *s, const struct events_entry *ev, size_t n)

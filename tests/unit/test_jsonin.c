@@ -89,12 +89,36 @@ static void random_text(struct text *t, unsigned *seed, int depth)
 	    "\"2027-02-20\"",
 	};
 	static const char *const numbers[] = {
-	    "0",     "-0",	"7",	  "-12",	 "22025",	"123456789012345678",
-	    "-123456789012345678",	"1234567890123456789", "9223372036854775807",
-	    "9223372036854775808",	"-9223372036854775809", "99999999999999999999",
-	    "1.5",   "-0.25e3", "2.5E+2", "21.212299999999999", "105.5188", "1e-7",
-	    "1E400", "-1e400",	"1e-400", "01",	   "1.",	"-",	   ".5",
-	    "1e",    "1e+",	"--1",	  "0x10",  "1.5e3.2",
+	    "0",
+	    "-0",
+	    "7",
+	    "-12",
+	    "22025",
+	    "123456789012345678",
+	    "-123456789012345678",
+	    "1234567890123456789",
+	    "9223372036854775807",
+	    "9223372036854775808",
+	    "-9223372036854775809",
+	    "99999999999999999999",
+	    "1.5",
+	    "-0.25e3",
+	    "2.5E+2",
+	    "21.212299999999999",
+	    "105.5188",
+	    "1e-7",
+	    "1E400",
+	    "-1e400",
+	    "1e-400",
+	    "01",
+	    "1.",
+	    "-",
+	    ".5",
+	    "1e",
+	    "1e+",
+	    "--1",
+	    "0x10",
+	    "1.5e3.2",
 	};
 	static const char *const words[] = {"true", "false", "null", "truex", "nul", "True"};
 	static const char *const keys[] = {"material", "quantity", "note", "location", "lat",
@@ -194,11 +218,15 @@ static void test_random_texts(void **state)
 static void test_request_bodies(void **state)
 {
 	static const char *const bodies[] = {
-	    "{\"material\":\"shell_turbo\",\"quantity\":\"2738\",\"unit\":\"kg\",\"price_vnd\":22025,"
-	    "\"price_unit\":\"kg\",\"grade\":\"B\",\"province\":\"LCI\",\"needed_by\":\"2027-02-20\","
-	    "\"accept_substitutes\":true,\"note\":\"Thu mua vỏ ốc xà cừ số lượng lớn cho làng nghề Hạ "
+	    "{\"material\":\"shell_turbo\",\"quantity\":\"2738\",\"unit\":\"kg\",\"price_vnd\":"
+	    "22025,"
+	    "\"price_unit\":\"kg\",\"grade\":\"B\",\"province\":\"LCI\",\"needed_by\":\"2027-02-"
+	    "20\","
+	    "\"accept_substitutes\":true,\"note\":\"Thu mua vỏ ốc xà cừ số lượng lớn cho làng nghề "
+	    "Hạ "
 	    "Thái\"}",
-	    "{\"material\":\"shell_abalone\",\"quantity\":\"2376\",\"unit\":\"kg\",\"price_vnd\":276012,"
+	    "{\"material\":\"shell_abalone\",\"quantity\":\"2376\",\"unit\":\"kg\",\"price_vnd\":"
+	    "276012,"
 	    "\"location\":{\"lat\":21.212299999999999,\"lon\":105.5188},\"note\":null}",
 	    "{ \"a\" : [1, 2.5, -3e2, \"x\\ny\", {\"b\": false}] }\n",
 	    "[]",
@@ -210,8 +238,16 @@ static void test_request_bodies(void **state)
 		assert_int_equal(check_as_jansson(bodies[i], strlen(bodies[i])), 1);
 	/* declined, each for jansson to answer */
 	static const char *const declined[] = {
-	    "",	    "  ",	   "\"top\"", "7",	     "{\"a\":1,\"a\":2}", "{\"a\":\"\\u00e9\"}",
-	    "{\"a\":1} x", "{\"a\":01}", "{\"a\":tru}", "{\"a\":\"\t\"}",
+	    "",
+	    "  ",
+	    "\"top\"",
+	    "7",
+	    "{\"a\":1,\"a\":2}",
+	    "{\"a\":\"\\u00e9\"}",
+	    "{\"a\":1} x",
+	    "{\"a\":01}",
+	    "{\"a\":tru}",
+	    "{\"a\":\"\t\"}",
 	};
 	for (size_t i = 0; i < sizeof(declined) / sizeof(declined[0]); i++)
 		assert_null(jsonin_loadb(declined[i], strlen(declined[i])));
