@@ -9,6 +9,7 @@
 #define CM_DIGITS_H
 
 #include <stdint.h>
+#include <stdlib.h>
 
 /* The digits of u, ending just before end (no NUL); returns where they
  * start. 20 bytes before end hold any uint64_t. */
@@ -29,6 +30,24 @@ static inline char *digits_i64(char *end, int64_t v)
 	if (v < 0)
 		*--p = '-';
 	return p;
+}
+
+/*
+ * strtoll(s, NULL, 10), by hand for what the server writes itself (an
+ * optional '-' and up to 18 digits: the numbers of its events and Redis
+ * rows), strtoll for anything else. strtoll cost ~230 instructions a
+ * number; the read-back of a POST's own event parses a dozen.
+ */
+static inline long long digits_strtoll(const char *s)
+{
+	const char *p = s + (*s == '-');
+	long long v = 0;
+	int n = 0;
+	while (p[n] >= '0' && p[n] <= '9' && n < 18)
+		v = v * 10 + (p[n++] - '0');
+	if (n == 0 || (p[n] >= '0' && p[n] <= '9'))
+		return strtoll(s, NULL, 10);
+	return *s == '-' ? -v : v;
 }
 
 #endif

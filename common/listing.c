@@ -312,8 +312,8 @@ static int listing_amount(const struct material *m, const struct material_unit *
 		return -1;
 	}
 	units_format(b, u->factor, amount, sizeof(amount));
-	*out =
-	    json_pack("{s:s, s:s, s:I}", "amount", amount, "unit", u->code, "base", (json_int_t)b);
+	*out = listing_obj(3, "amount", json_string(amount), "unit", json_string(u->code), "base",
+			   json_integer(b));
 	*base = b;
 	return 1;
 }
@@ -429,8 +429,9 @@ static void listing_price(json_t *doc, const struct material *m, enum listing_ki
 		json_object_del(doc, "price"); /* a need's maximum, cleared */
 	if (rv == 1 && rp >= 0 && pu != NULL)
 		json_object_set_new(doc, "price",
-				    json_pack("{s:I, s:s, s:I}", "vnd", (json_int_t)vnd, "unit",
-					      pu->code, "factor", (json_int_t)pu->factor));
+				    listing_obj(3, "vnd", json_integer(vnd), "unit",
+						json_string(pu->code), "factor",
+						json_integer(pu->factor)));
 }
 
 /* ---- place ------------------------------------------------------------ */
@@ -498,9 +499,9 @@ static void listing_location(json_t *doc, const json_t *body, json_t **errors)
 	int bad = listing_coordinate(loc, "lat", 1, &lat, errors);
 	bad |= listing_coordinate(loc, "lon", 0, &lon, errors);
 	if (!bad)
-		json_object_set_new(
-		    doc, "location",
-		    json_pack("{s:i, s:i}", "lat_udeg", (int)lat, "lon_udeg", (int)lon));
+		json_object_set_new(doc, "location",
+				    listing_obj(2, "lat_udeg", json_integer((int)lat), "lon_udeg",
+						json_integer((int)lon)));
 }
 
 /* ---- the rest --------------------------------------------------------- */

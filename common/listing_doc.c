@@ -71,13 +71,13 @@ static json_t *listing_render_amount(int64_t base, const struct material *m,
 				     const struct material_unit *u, int with_base_unit)
 {
 	char amount[UNITS_TEXT_MAX];
-	json_t *o = json_pack("{s:I}", "base", (json_int_t)base);
+	json_t *o = listing_obj(1, "base", json_integer(base));
 
 	if (m && with_base_unit)
-		json_object_set_new(o, "base_unit", json_string(materials_base_unit(m)));
+		json_object_set_new_nocheck(o, "base_unit", json_string(materials_base_unit(m)));
 	if (u && units_format(base, u->factor, amount, sizeof(amount)) == 0) {
-		json_object_set_new(o, "amount", json_string(amount));
-		json_object_set_new(o, "unit", json_string(u->code));
+		json_object_set_new_nocheck(o, "amount", json_string_nocheck(amount));
+		json_object_set_new_nocheck(o, "unit", json_string(u->code));
 	}
 	return o;
 }
@@ -102,34 +102,38 @@ json_t *listing_render_in_place(json_t *doc, const char *status, int64_t remaini
 	char buf[DATES_BUF];
 
 	if (status)
-		json_object_set_new(out, "status", json_string(status));
-	json_object_set_new(out, "version", json_integer(version));
-	json_object_set_new(out, "remaining", listing_render_amount(remaining_base, m, u, 1));
+		json_object_set_new_nocheck(out, "status", json_string(status));
+	json_object_set_new_nocheck(out, "version", json_integer(version));
+	json_object_set_new_nocheck(out, "remaining",
+				    listing_render_amount(remaining_base, m, u, 1));
 	if (quantity >= 0) {
 		int64_t allocated = quantity - remaining_base;
-		json_object_set_new(out, "allocated",
-				    listing_render_amount(allocated > 0 ? allocated : 0, m, u, 0));
+		json_object_set_new_nocheck(
+		    out, "allocated",
+		    listing_render_amount(allocated > 0 ? allocated : 0, m, u, 0));
 	}
 	if (m)
-		json_object_set_new(out, "material",
-				    json_pack("{s:s, s:s, s:s}", "code", m->code, "name",
-					      m->name_en, "name_vi", m->name_vi));
+		json_object_set_new_nocheck(out, "material",
+					    listing_obj(3, "code", json_string(m->code), "name",
+							json_string(m->name_en), "name_vi",
+							json_string(m->name_vi)));
 	if (p)
-		json_object_set_new(out, "province",
-				    json_pack("{s:s, s:s}", "code", p->code, "name", p->name));
+		json_object_set_new_nocheck(
+		    out, "province",
+		    listing_obj(2, "code", json_string(p->code), "name", json_string(p->name)));
 	for (const char *const *t = times; *t; t++) {
 		json_t *v = json_object_get(doc, *t);
 		if (json_is_integer(v)) {
 			dates_format(json_integer_value(v), buf, sizeof(buf));
-			json_object_set_new(out, *t, json_string(buf));
+			json_object_set_new_nocheck(out, *t, json_string_nocheck(buf));
 		}
 	}
 	json_t *loc = json_object_get(doc, "location");
 	if (loc) {
 		double lat = (double)json_integer_value(json_object_get(loc, "lat_udeg")) / 1e6;
 		double lon = (double)json_integer_value(json_object_get(loc, "lon_udeg")) / 1e6;
-		json_object_set_new(out, "location",
-				    json_pack("{s:f, s:f}", "lat", lat, "lon", lon));
+		json_object_set_new_nocheck(
+		    out, "location", listing_obj(2, "lat", json_real(lat), "lon", json_real(lon)));
 	}
 	return out;
 }
@@ -137,11 +141,12 @@ json_t *listing_render_in_place(json_t *doc, const char *status, int64_t remaini
 json_t *listing_api_view(json_t *doc, const char *status, int64_t remaining_base, int64_t version,
 			 const char *owner_name, int64_t created_at, int64_t updated_at)
 {
-	json_object_set_new(doc, "created_at", json_integer(created_at));
-	json_object_set_new(doc, "updated_at", json_integer(updated_at));
+	json_object_set_new_nocheck(doc, "created_at", json_integer(created_at));
+	json_object_set_new_nocheck(doc, "updated_at", json_integer(updated_at));
 	json_t *view = listing_render_in_place(doc, status, remaining_base, version);
-	json_object_set_new(view, "owner",
-			    json_pack("{s:O, s:s}", "id", json_object_get(view, "owner"), "name",
-				      owner_name ? owner_name : ""));
+	json_object_set_new_nocheck(view, "owner",
+				    listing_obj(2, "id",
+						json_incref(json_object_get(view, "owner")), "name",
+						json_string(owner_name ? owner_name : "")));
 	return view;
 }

@@ -8,6 +8,7 @@
 #define CM_LISTING_INT_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdint.h>
 
 #include "common/materials.h"
@@ -31,6 +32,38 @@ static inline int64_t listing_stored_base(const json_t *doc, const char *obj)
 {
 	json_t *b = json_object_get(json_object_get(doc, obj), "base");
 	return json_is_integer(b) ? json_integer_value(b) : -1;
+}
+
+/*
+ * {k1: v1, ...} of n pairs (static keys; each value a new reference, taken),
+ * as json_pack("{s:o, ...}") makes it, NULL (every value released) when a
+ * value is NULL. json_pack read its format string for every object: ~3,000
+ * instructions for a listing's three-member material, a quarter of that
+ * made directly (docs/performance.md, "Fifth pass (issue 15): POST CPU").
+ */
+static inline json_t *listing_obj(int n, ...)
+{
+	json_t *o = json_object();
+	int ok = o != NULL;
+	va_list ap;
+
+	va_start(ap, n);
+	for (int i = 0; i < n; i++) {
+		const char *key = va_arg(ap, const char *);
+		json_t *v = va_arg(ap, json_t *);
+		if (v == NULL || !ok)
+			ok = 0;
+		if (ok)
+			ok = json_object_set_new_nocheck(o, key, v) == 0;
+		else
+			json_decref(v);
+	}
+	va_end(ap);
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 #endif

@@ -22,6 +22,12 @@ int text_valid_utf8(const char *s, size_t len)
 		return len == 0;
 	while (len > 0) {
 		utf8proc_int32_t cp;
+		if (*p != 0 &&
+		    *p < 0x80) { /* ASCII, as utf8proc_iterate takes it, without the call */
+			p++;
+			len--;
+			continue;
+		}
 		/* utf8proc_iterate rejects overlong forms, surrogates and code
 		 * points above U+10FFFF, and never reads past len. */
 		utf8proc_ssize_t n = utf8proc_iterate(p, (utf8proc_ssize_t)len, &cp);
@@ -293,17 +299,30 @@ static int text_put_mapped(struct text_buf *b, const char *s, size_t len)
 	return 0;
 }
 
-/* The code point at s (valid UTF-8, len > 0); *n: its length in bytes. */
+/* The code point at s (valid UTF-8, checked by the caller, len > 0); *n:
+ * its length in bytes. Decoded here: utf8proc_iterate checks again what
+ * text_valid_utf8 checked, a call per letter of every listing's text. */
 static utf8proc_int32_t text_next(const char *s, size_t len, size_t *n)
 {
-	utf8proc_int32_t cp;
+	const unsigned char *u = (const unsigned char *)s;
 
-	if ((unsigned char)s[0] < 0x80) {
+	(void)len;
+	if (u[0] < 0x80) {
 		*n = 1;
-		return (unsigned char)s[0];
+		return u[0];
 	}
-	*n = (size_t)utf8proc_iterate((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &cp);
-	return cp;
+	if (u[0] < 0xE0) {
+		*n = 2;
+		return ((utf8proc_int32_t)(u[0] & 0x1F) << 6) | (u[1] & 0x3F);
+	}
+	if (u[0] < 0xF0) {
+		*n = 3;
+		return ((utf8proc_int32_t)(u[0] & 0x0F) << 12) | ((u[1] & 0x3F) << 6) |
+		       (u[2] & 0x3F);
+	}
+	*n = 4;
+	return ((utf8proc_int32_t)(u[0] & 0x07) << 18) | ((u[1] & 0x3F) << 12) |
+	       ((u[2] & 0x3F) << 6) | (u[3] & 0x3F);
 }
 
 char *text_fold(const char *s, size_t len)
@@ -320,6 +339,26 @@ char *text_fold(const char *s, size_t len)
 	b.len = 0;
 	while (i < len) {
 		size_t n, m;
+		unsigned char c = (unsigned char)s[i];
+		/*
+		 * An ASCII character before ASCII (or the end) has no marks after
+		 * it: its memo straight into the buffer, without the general
+		 * path's look-ahead and copy call (most of a listing's text).
+		 */
+		if (c < 0x80 && (i + 1 == len || (unsigned char)s[i + 1] < 0x80) &&
+		    text_memo_tab[c].len != TEXT_MEMO_NONE && text_memo_tab[c].len == 1 &&
+		    b.len + 2 <= b.cap) {
+			if (in_run) {
+				if (text_put_mapped(&b, s + run, i - run) < 0)
+					goto fail;
+				in_run = 0;
+			}
+			if (b.len + 2 <= b.cap) { /* else the run's folding filled it */
+				b.p[b.len++] = text_memo_tab[c].out[0];
+				i++;
+				continue;
+			}
+		}
 		utf8proc_int32_t cp = text_next(s + i, len - i, &n);
 		size_t end = i + n; /* the cluster: cp and the marks after it */
 		int slot = text_memo_slot(cp);

@@ -13,12 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/digits.h"
 #include "common/fields.h"
 #include "common/forum.h"
 #include "common/listing.h"
 #include "common/matching.h"
 #include "common/materials.h"
 #include "common/provinces.h"
+#include "common/strcopy.h"
 #include "common/xalloc.h"
 #include "server/api/api.h"
 #include "server/api/export.h"
@@ -88,13 +90,20 @@ static void listings_reply_view(struct http_req *r, int status, const json_t *ro
 		http_reply_problem(r, 500, "internal", NULL, "the listing record is unreadable");
 		return;
 	}
-	char etag[32];
-	snprintf(etag, sizeof(etag), "\"%" PRId64 "\"", store_field_int(row, SLF_VERSION));
-	http_reply_header(r, "ETag", etag);
+	/* "\"<version>\"" and "/v1/listings/<id>", without snprintf's cost */
+	char etag[32], *end = etag + sizeof(etag) - 1;
+	end[0] = '\0';
+	*--end = '"';
+	char *p = digits_i64(end, store_field_int(row, SLF_VERSION));
+	*--p = '"';
+	http_reply_header(r, "ETag", p);
 	if (status == 201) {
+		static const char prefix[] = "/v1/listings/";
 		char loc[64];
-		snprintf(loc, sizeof(loc), "/v1/listings/%s",
-			 json_string_value(json_object_get(view, "id")));
+		memcpy(loc, prefix, sizeof(prefix) - 1);
+		const char *id = json_string_value(json_object_get(view, "id"));
+		str_copy(loc + sizeof(prefix) - 1, sizeof(loc) - (sizeof(prefix) - 1),
+			 id ? id : "");
 		http_reply_header(r, "Location", loc);
 	}
 	http_reply_json(r, status, view);

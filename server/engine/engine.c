@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/digits.h"
 #include "common/ids.h"
 #include "common/jsonout.h"
 #include "common/matching.h"
@@ -247,8 +248,8 @@ static void engine_listing_event(struct engine *e, const struct events_entry *x,
 		engine_fetch(e, id, ms);
 		return;
 	}
-	if (engine_put(e, rec, strtoll(events_field(x, "remaining"), NULL, 10),
-		       strtoll(events_field(x, "version"), NULL, 10), strtoll(seq, NULL, 10)))
+	if (engine_put(e, rec, digits_strtoll(events_field(x, "remaining")),
+		       digits_strtoll(events_field(x, "version")), digits_strtoll(seq)))
 		engine_enqueue(e, id, ms);
 }
 
@@ -257,7 +258,7 @@ static void engine_set_remaining(struct engine *e, const char *id, const char *v
 	struct index_entry *ent = index_get(e->ix, id);
 	if (ent == NULL || value == NULL || *value == '\0')
 		return;
-	index_set_known(e->ix, ent, strtoll(value, NULL, 10));
+	index_set_known(e->ix, ent, digits_strtoll(value));
 }
 
 /* Events after which quantity returns to both listings. */
@@ -321,9 +322,8 @@ static void engine_on_events(const struct events_entry *ev, size_t n, void *arg)
 			/* The match failed: its pair waits for a change of either side. */
 			if (strcmp(events_field(x, "_failed"), "1") == 0)
 				index_fail(e->ix, need,
-					   strtoll(events_field(x, "_need_version"), NULL, 10),
-					   offer,
-					   strtoll(events_field(x, "_offer_version"), NULL, 10));
+					   digits_strtoll(events_field(x, "_need_version")), offer,
+					   digits_strtoll(events_field(x, "_offer_version")));
 			if (engine_releases(x->type)) {
 				/*
 				 * Quantity came back: match both again (a failed pair is

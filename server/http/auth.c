@@ -313,7 +313,8 @@ static void auth_hold(struct http_req *r, int status, const char *content_type,
 	struct auth_ctx *a = xcalloc(1, sizeof(*a));
 	a->r = r;
 	a->session = r->as->session;
-	snprintf(a->key, sizeof(a->key), "%c%s", a->session ? 's' : 't', r->as->hash);
+	a->key[0] = a->session ? 's' : 't'; /* as snprintf "%c%s" */
+	str_copy(a->key + 1, sizeof(a->key) - 1, r->as->hash);
 	a->held_status = status;
 	a->held_type = content_type ? xstrdup(content_type) : NULL;
 	a->held_body = evbuffer_new();

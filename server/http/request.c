@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/jsonin.h"
 #include "common/jsonout.h"
 #include "common/xalloc.h"
 #include "server/app.h"
@@ -116,7 +117,10 @@ json_t *http_req_json_body(struct http_req *r)
 	size_t len = evbuffer_get_length(in);
 	const char *data = (const char *)evbuffer_pullup(in, -1);
 	json_error_t err;
-	json_t *root = json_loadb(data ? data : "", len, JSON_REJECT_DUPLICATES, &err);
+	/* plain bodies in one pass; jansson decides the rest (common/jsonin.h) */
+	json_t *root = jsonin_loadb(data, len);
+	if (root == NULL)
+		root = json_loadb(data ? data : "", len, JSON_REJECT_DUPLICATES, &err);
 	if (root == NULL) {
 		http_reply_problem(r, 400, "malformed-json", NULL, "%s at line %d column %d",
 				   err.text, err.line, err.column);

@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/digits.h"
 #include "common/ids.h"
 #include "common/jsonout.h"
 #include "common/listing.h"
+#include "common/strcopy.h"
 #include "common/xalloc.h"
 #include "server/app.h"
 #include "server/clock.h"
@@ -120,7 +122,7 @@ void search_note_write(struct search *s, const char *account, const char *event_
 	struct search_write *w = search_write_slot(s->writes, s->cap_writes, account);
 	struct search_sid at = search_sid_parse(event_id);
 	if (w->account[0] == '\0') {
-		snprintf(w->account, sizeof(w->account), "%s", account);
+		str_copy(w->account, sizeof(w->account), account);
 		s->nwrites++;
 		w->at = at;
 	} else if (!search_sid_le(at, w->at)) {
@@ -198,7 +200,7 @@ static void search_wake(struct search *s)
 
 static int64_t search_int(const struct events_entry *x, const char *name)
 {
-	return strtoll(events_field(x, name), NULL, 10);
+	return digits_strtoll(events_field(x, name));
 }
 
 static void search_listing_event(struct search *s, const struct events_entry *x)
@@ -242,7 +244,7 @@ static void search_remaining(struct search *s, const struct events_entry *x, con
 {
 	const char *v = events_field(x, field);
 	if (*v)
-		sindex_set_remaining(s->ix, events_field(x, side), strtoll(v, NULL, 10));
+		sindex_set_remaining(s->ix, events_field(x, side), digits_strtoll(v));
 }
 
 void search_on_events(struct search *s, const struct events_entry *ev, size_t n)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/strcopy.h"
 #include "common/xalloc.h"
 #include "server/log.h"
 #include "server/store/keys.h"
@@ -91,7 +92,7 @@ static void feed_hand(struct feed *f, const char *from, const struct events_entr
 			i++;
 		if (i == n)
 			continue;
-		snprintf(s->pos, sizeof(s->pos), "%s", e[n - 1].id);
+		str_copy(s->pos, sizeof(s->pos), e[n - 1].id);
 		s->cb(e + i, n - i, s->arg);
 		if (f->closing)
 			break;
@@ -138,7 +139,7 @@ static void feed_page_got(struct redis *r, enum redis_status st, redisReply *rep
 		return;
 	}
 	char from[FEED_ID_MAX];
-	snprintf(from, sizeof(from), "%s", least);
+	str_copy(from, sizeof(from), least);
 	size_t n = events_parse_reply(reply, &f->page, &f->page_cap);
 	f->stats.catchup_pages++;
 	if (n > 0) {
@@ -149,8 +150,7 @@ static void feed_page_got(struct redis *r, enum redis_status st, redisReply *rep
 		for (size_t k = 0; k < f->n_subs; k++)
 			if (!f->subs[k]->gone && events_id_cmp(f->subs[k]->pos, from) == 0 &&
 			    feed_behind(f, f->subs[k]))
-				snprintf(f->subs[k]->pos, sizeof(f->subs[k]->pos), "%s",
-					 f->live_from);
+				str_copy(f->subs[k]->pos, sizeof(f->subs[k]->pos), f->live_from);
 	}
 	feed_catchup_later(f, 0);
 }
@@ -190,8 +190,8 @@ static void feed_on_live(struct events_reader *rd, const struct events_entry *e,
 {
 	struct feed *f = arg;
 	char from[FEED_ID_MAX];
-	snprintf(from, sizeof(from), "%s", f->live_from);
-	snprintf(f->live_from, sizeof(f->live_from), "%s", events_reader_last_id(rd));
+	str_copy(from, sizeof(from), f->live_from);
+	str_copy(f->live_from, sizeof(f->live_from), events_reader_last_id(rd));
 	f->stats.batches++;
 	feed_hand(f, from, e, n, 0);
 }
@@ -241,7 +241,7 @@ struct feed_sub *feed_subscribe(struct feed *f, const char *after, feed_cb cb, v
 	s->f = f;
 	s->cb = cb;
 	s->arg = arg;
-	snprintf(s->pos, sizeof(s->pos), "%s", after);
+	str_copy(s->pos, sizeof(s->pos), after);
 	if (f->n_subs == f->cap_subs) {
 		f->cap_subs = f->cap_subs ? f->cap_subs * 2 : 4;
 		f->subs = xrealloc(f->subs, f->cap_subs * sizeof(*f->subs));
@@ -251,7 +251,7 @@ struct feed_sub *feed_subscribe(struct feed *f, const char *after, feed_cb cb, v
 	if (f->live == NULL) {
 		f->live = events_reader_new(f->base, f->url, f->via, after, FEED_BLOCK_MS,
 					    f->timeout_ms, feed_on_live, f);
-		snprintf(f->live_from, sizeof(f->live_from), "%s", after);
+		str_copy(f->live_from, sizeof(f->live_from), after);
 		log_info("events", "reading cm:events", "after=%s", after);
 	} else if (feed_behind(f, s)) {
 		log_info("events", "consumer catching up", "after=%s live=%s", after, f->live_from);

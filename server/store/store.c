@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 
+#include "common/digits.h"
 #include "common/strcopy.h"
 #include "common/xalloc.h"
 #include "server/log.h"
@@ -315,7 +316,7 @@ int64_t store_field_int(const json_t *row, size_t field)
 	if (json_is_integer(v))
 		return json_integer_value(v);
 	const char *s = json_string_value(v);
-	return s ? strtoll(s, NULL, 10) : 0;
+	return s ? digits_strtoll(s) : 0;
 }
 
 void store_read(struct store *s, const char *fn, const char *key, store_cb cb, void *arg)
