@@ -205,7 +205,8 @@ def aof_settled(st, timeout=300):
     twice its last rewrite). A rewrite's child takes one of the two cores
     for seconds, and the bulk loads grow the file past that mark at random
     points of the phases after them: one landed in a match phase and its
-    1,000/s repetition fell behind. Returns the rewrites it ran (0 or 1)."""
+    1,000/s repetition fell behind. Then waits until Redis and the disk are
+    quiet (disk_settled). Returns the rewrites it ran (0 or 1)."""
     def persistence():
         with st.rc() as c:
             info = c.execute("INFO", "persistence")
@@ -225,16 +226,61 @@ def aof_settled(st, timeout=300):
         if time.monotonic() > deadline:
             die("Redis did not finish rewriting its AOF within %ds" % timeout)
         time.sleep(0.1)
-    # After a rewrite Redis's background thread closes and unlinks the old
-    # files: CPU of the Redis process, which must not land in the phase.
-    while ran:
+    # After a rewrite (this one, or Redis's own automatic one found running)
+    # Redis's background thread closes and unlinks the old files: CPU of the
+    # Redis process, which must not land in the phase. Checked every time: an
+    # automatic rewrite may also have ended just before.
+    while True:
         t0 = cpu_ticks(st.redis.proc.pid)
         time.sleep(0.5)
         if cpu_ticks(st.redis.proc.pid) - t0 <= 0.02:
             break
         if time.monotonic() > deadline:
             die("Redis was still busy %ds after rewriting its AOF" % timeout)
+    disk_settled(os.path.join(st.tmp, "redis"))
     return ran
+
+
+def disk_counters(path):
+    """(sectors discarded, ms busy) so far of the block device holding path
+    (/proc/diskstats), or None where the kernel does not count discards or the
+    device is not found."""
+    dev = os.stat(path).st_dev
+    try:
+        with open("/proc/diskstats") as f:
+            for line in f:
+                w = line.split()
+                if int(w[0]) == os.major(dev) and int(w[1]) == os.minor(dev):
+                    return (int(w[16]), int(w[12])) if len(w) > 16 else None
+    except OSError:
+        pass
+    return None
+
+
+def disk_settled(path, quiet=1.0, timeout=30):
+    """Waits until the I/O the setup left behind is done. The old AOF files a
+    rewrite unlinks (hundreds of MB after a bulk load) are freed when the
+    journal commits, and on a filesystem mounted with `discard` their blocks
+    are then discarded: ~250 MB in one burst, device time no process is
+    charged with, seen 0.8 s before a first repetition whose first two
+    seconds took 300-400 ms a turn. sync() commits now; then `quiet` seconds
+    without a discard, in which the device was busy less than half the time
+    (the rest of the machine may use it too)."""
+    t = time.monotonic()
+    os.sync()
+    d0 = disk_counters(path)
+    if d0 is None:
+        return
+    deadline = t + timeout
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        d1 = disk_counters(path)
+        if d1[0] == d0[0] and d1[1] - d0[1] < 500 * quiet:
+            if time.monotonic() - t > 2 * quiet:
+                log("  (waited %.1fs for the disk to finish discarding)" % (time.monotonic() - t))
+            return
+        d0 = d1
+    log("  (the disk was still discarding %ds after the setup: measuring anyway)" % timeout)
 
 
 def measured(st, args, server_pid, fn, settle=None):
