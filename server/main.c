@@ -35,6 +35,19 @@
 #include "server/store/store.h"
 #include "server/web/static.h"
 
+#ifdef CRAFTMATCH_JEMALLOC
+/*
+ * jemalloc's settings, read when it starts (MALLOC_CONF in the environment
+ * still overrides them). A burst of connections (10,000 subscribers
+ * reconnecting after a restart) frees its requests' memory at once; by
+ * default jemalloc returns such pages over 10 s and only while the process
+ * keeps allocating, so an idle hub kept them. A background thread returns
+ * them on its own, within about a second (docs/performance.md, "Fifth pass
+ * (issue 15): hub").
+ */
+const char *malloc_conf = "background_thread:true,dirty_decay_ms:1000";
+#endif
+
 struct main_state {
 	struct app *app;
 	struct event *sigterm, *sigint, *grace;

@@ -5,7 +5,8 @@
  * A subscriber's life: its response head is written through evhttp, then
  * (in the reap callback, outside evhttp's own callbacks) its socket is taken
  * from evhttp (http_server_take_socket): from there on the hub writes to the
- * socket itself, one send per write, and keeps nothing per subscriber but
+ * socket itself (outlet.h: a fan-out's sends go in one batch, flushed before
+ * the callback returns), and keeps nothing per subscriber but
  * this struct and the socket's event, plus what the kernel has not taken
  * yet, only while there is some. Then WAITING (for the hub's own position, a
  * moment at start) or CATCHING_UP (reading pages after its resume point),
@@ -102,8 +103,9 @@ struct hub {
 	struct sub **subs;
 	size_t n_subs, cap_subs;
 	struct audiences auds;
-	struct evbuffer *scratch; /* one subscriber's next write, sent at once */
-	struct sse_block *ping;	  /* the heartbeat, shared by every stream */
+	struct evbuffer *scratch;   /* one subscriber's next write, sent at once */
+	struct outlet_batch *sends; /* a fan-out's shared blocks, sent together */
+	struct sse_block *ping;	    /* the heartbeat, shared by every stream */
 	/* one live batch: its ids parsed, its frames built on first use */
 	const struct events_entry *batch_entries;
 	struct position *batch_pos;
@@ -150,7 +152,7 @@ static void sub_news(struct outlet *o, enum outlet_news what)
 
 static void sub_write(struct sub *s, const char *p, size_t len, struct sse_block *b)
 {
-	if (outlet_write(&s->out, p, len, b) < 0)
+	if (outlet_write(s->h->sends, &s->out, p, len, b) < 0)
 		sub_gone(s);
 }
 
@@ -184,14 +186,14 @@ static void sub_flush(struct sub *s, int capped)
 	evbuffer_drain(out, evbuffer_get_length(out));
 }
 
-/* Gives s a block of `count` entries, as its own chunk (see sub_writable). */
+/* Gives s a block of `count` entries, as its own chunk (see sub_writable), in the batch. */
 static void sub_give(struct sub *s, struct sse_block *b, size_t count, int capped)
 {
 	if (b == NULL || !sub_writable(s, capped))
 		return;
 	size_t len;
 	const char *p = sse_block_bytes(b, s->chunked, &len);
-	sub_write(s, p, len, b);
+	outlet_queue(s->h->sends, &s->out, p, len, b);
 	s->delivered += count;
 	s->h->stats.delivered += count;
 }
@@ -591,6 +593,7 @@ static void hub_on_batch(const struct events_entry *entries, size_t n, void *arg
 					  &h->batch_len[i]);
 		sub_flush(s, 1);
 	}
+	outlet_batch_flush(h->sends);
 	audiences_batch_done(&h->auds);
 	for (size_t i = 0; i < n; i++)
 		free(h->batch_frame[i]);
@@ -610,6 +613,7 @@ static void hub_heartbeat(evutil_socket_t fd, short what, void *arg)
 			continue;
 		sub_give(s, h->ping, 0, s->state == SUB_LIVE);
 	}
+	outlet_batch_flush(h->sends);
 }
 
 static void hub_position(struct hub *h);
@@ -668,6 +672,7 @@ struct hub *hub_start(struct app *app)
 	h->reap = event_new(app->base, -1, 0, hub_reap, h);
 	h->heartbeat = event_new(app->base, -1, EV_PERSIST, hub_heartbeat, h);
 	h->scratch = evbuffer_new();
+	h->sends = outlet_batch_new();
 	static const char ping[] = ": ping\n\n";
 	const char *ping_frame = ping;
 	size_t ping_len = sizeof(ping) - 1;
@@ -717,6 +722,7 @@ void hub_stop(struct hub *h)
 	}
 	free(h->subs);
 	audiences_free(&h->auds);
+	outlet_batch_free(h->sends);
 	evbuffer_free(h->scratch);
 	sse_block_release(h->ping);
 	free(h->batch_pos);
