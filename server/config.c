@@ -96,6 +96,9 @@ static const struct config_setting config_settings[] = {
     {"events-buffer-bytes", "CRAFTMATCH_EVENTS_BUFFER_BYTES", CT_LONG, CFG(events_buffer_bytes),
      "262144", 4096, 1L << 30,
      "bytes a /v1/events subscriber may leave unread before it is dropped as too slow"},
+    {"events-io-uring", "CRAFTMATCH_EVENTS_IO_URING", CT_INT, CFG(events_io_uring), "1", 0, 1,
+     "1: a fan-out's sends go to the kernel in io_uring submissions where the kernel allows "
+     "it (plain sends where it does not); 0: one send() each"},
     {"events-retry-ms", "CRAFTMATCH_EVENTS_RETRY_MS", CT_INT, CFG(events_retry_ms), "3000", 100,
      600000, "reconnection delay /v1/events suggests to its clients (the SSE retry: field)"},
     {"stream-ticket-ttl", "CRAFTMATCH_STREAM_TICKET_TTL", CT_INT, CFG(stream_ticket_ttl_s), "60", 1,

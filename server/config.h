@@ -44,6 +44,7 @@ struct config {
 	long events_maxlen;
 	int events_heartbeat_s;
 	long events_buffer_bytes;
+	int events_io_uring; /* 1: fan-out sends through io_uring where allowed */
 	int events_retry_ms;
 	int stream_ticket_ttl_s;
 	int session_ttl_s;

@@ -672,7 +672,7 @@ struct hub *hub_start(struct app *app)
 	h->reap = event_new(app->base, -1, 0, hub_reap, h);
 	h->heartbeat = event_new(app->base, -1, EV_PERSIST, hub_heartbeat, h);
 	h->scratch = evbuffer_new();
-	h->sends = outlet_batch_new();
+	h->sends = outlet_batch_new(cfg->events_io_uring);
 	static const char ping[] = ": ping\n\n";
 	const char *ping_frame = ping;
 	size_t ping_len = sizeof(ping) - 1;

@@ -155,9 +155,13 @@ struct outlet_batch {
 	struct outlet_send q[OUTLET_BATCH];
 };
 
-struct outlet_batch *outlet_batch_new(void)
+struct outlet_batch *outlet_batch_new(int uring)
 {
 	struct outlet_batch *q = xcalloc(1, sizeof(*q));
+	if (!uring) {
+		log_info("push", "fan-out sends", "io_uring=off");
+		return q;
+	}
 	/* SUBMIT_ALL: one submission hands the kernel every send, failed or not. */
 	int r = io_uring_queue_init(OUTLET_BATCH, &q->ring, IORING_SETUP_SUBMIT_ALL);
 	q->uring = r == 0;

@@ -51,8 +51,9 @@ void outlet_open(struct outlet *o, struct event_base *base, int fd, const struct
  */
 int outlet_write(struct outlet_batch *q, struct outlet *o, const char *p, size_t len,
 		 struct sse_block *b);
-/* A batch: io_uring when the kernel allows it, plain sends otherwise; never NULL. */
-struct outlet_batch *outlet_batch_new(void);
+/* A batch: io_uring when uring is set and the kernel allows it, plain sends otherwise; never NULL.
+ */
+struct outlet_batch *outlet_batch_new(int uring);
 void outlet_batch_free(struct outlet_batch *q);
 /*
  * Writes len bytes of block b (referenced until sent) as outlet_write does,

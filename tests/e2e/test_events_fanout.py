@@ -16,6 +16,8 @@ against what XRANGE holds:
   other members of its audience (sharing its chunks) and another audience
   go on receiving every entry;
 - an HTTP/1.0 subscriber (no chunked coding) gets the same frames, bare;
+- all of the above with the sends handed to the kernel through io_uring
+  and, under --events-io-uring 0, with one send() each;
 - the hub puts an entry only to the audiences that share a key with it
   (owners and parties by account, moderators by the provinces and forums
   of their scope, accounts by the forum they registered for) and to the
@@ -42,7 +44,13 @@ WAIT = 60
 
 
 class FanoutTest(StreamTestCase):
+    """The fan-out through io_uring (the default; PlainSendsFanoutTest below
+    runs the same cases with one send() each)."""
     daemon_args = ("--events-buffer-bytes", "65536")
+    sends = "io_uring=yes"
+
+    def test_the_start_names_the_way_fan_outs_are_sent(self):
+        self.assertIn(self.sends, self.daemon.log_text())
 
     def pump_until(self, clients, done, what, timeout=WAIT):
         sel = selectors.DefaultSelector()
@@ -201,6 +209,11 @@ class FanoutTest(StreamTestCase):
                  % (eid, eid)).encode()
         self.assertTrue(body.endswith(frame), body[-300:])
         self.assertNotIn(b"\r\n", body)
+
+
+class PlainSendsFanoutTest(FanoutTest):
+    daemon_args = FanoutTest.daemon_args + ("--events-io-uring", "0")
+    sends = "io_uring=off"
 
 
 class AudienceIndexTest(StreamTestCase):

@@ -31,8 +31,9 @@ static void test_i64_as_snprintf(void **state)
 	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]) + 100000; i++) {
 		int64_t v = i < sizeof(edges) / sizeof(edges[0])
 				? edges[i]
-				: (int64_t)(((uint64_t)next(&seed) << 48) ^ ((uint64_t)next(&seed) << 24) ^
-					    next(&seed)) >> (next(&seed) % 64);
+				: (int64_t)(((uint64_t)next(&seed) << 48) ^
+					    ((uint64_t)next(&seed) << 24) ^ next(&seed)) >>
+				      (next(&seed) % 64);
 		snprintf(want, sizeof(want), "%" PRId64, v);
 		char *end = buf + sizeof(buf), *p = digits_i64(end, v);
 		assert_int_equal((size_t)(end - p), strlen(want));
@@ -43,9 +44,24 @@ static void test_i64_as_snprintf(void **state)
 static void test_strtoll_as_libc(void **state)
 {
 	static const char *const edges[] = {
-	    "",	  "0",	 "-0", "7",	 "-7",	 "123456789012345678", "-123456789012345678",
-	    "1234567890123456789", "-9223372036854775808", "9223372036854775808", " 5",
-	    "+5", "-",	 "--1", "12abc", "1-2", "000123",		"-000",
+	    "",
+	    "0",
+	    "-0",
+	    "7",
+	    "-7",
+	    "123456789012345678",
+	    "-123456789012345678",
+	    "1234567890123456789",
+	    "-9223372036854775808",
+	    "9223372036854775808",
+	    " 5",
+	    "+5",
+	    "-",
+	    "--1",
+	    "12abc",
+	    "1-2",
+	    "000123",
+	    "-000",
 	    "99999999999999999999999",
 	};
 	char buf[32];
