@@ -15,7 +15,9 @@ If-Match (the version the mutator read), so that a change a failover left
 "maybe applied" is made once. A retry that finds its first attempt applied
 (PATCH answered 412, DELETE 409) reads the listing to learn so; a POST whose
 end "seconds ahead" passed while it was retried (422) is looked for in
-Redis at the end: the only writes whose outcome the client cannot know.
+Redis at the end: the only writes whose outcome the client cannot know. (A
+PATCH retried past such an end is refused, 400, and the read of the
+listing's version tells it was not applied.)
 
 Proves, besides everything test_engine_random proves of the final state
 (read from the final primary):
@@ -45,6 +47,14 @@ import test_engine_random as world
 
 RETRY_BOUND = 90.0  # a request is retried this long at most (functional bound)
 DEADLINE_FIELDS = ("needed_by", "available_until")
+EXPECTED_STATUSES = {200, 201, 409, 412, "422 retried", "400 retried", 503}
+
+
+def past_deadlines(body):
+    """The deadlines "seconds ahead" of a request body that have passed."""
+    now = time.time() * 1000
+    return [world.ms_of(body[f]) for f in DEADLINE_FIELDS
+            if "T" in str(body.get(f, "")) and world.ms_of(body[f]) <= now]
 
 
 class Calls:
@@ -57,6 +67,7 @@ class Calls:
         self.retried = collections.Counter()  # method -> requests retried after a 503
         self.resolved = collections.Counter()  # how a retried PATCH/DELETE was settled
         self.acked = []  # monotonic times acknowledged writes were sent
+        self.odd = []  # (method, path, status, answer) of a status no client should meet
 
     def first_ack_after(self, t):
         with self.lock:
@@ -81,7 +92,13 @@ class RetryingClient:
             status, h, view = self.c.request(method, path, body=body, headers=headers,
                                              token=token)
             with self.calls.lock:  # a 422 may only answer a retry past its end
-                self.calls.statuses["422 retried" if status == 422 and retried else status] += 1
+                # a retry past the end its body gave seconds ahead: refused,
+                # 422 (a POST) or 400 (a PATCH: the deadline must be ahead)
+                past = retried and status in (400, 422) and past_deadlines(body or {})
+                key = "%d retried" % status if past else status
+                self.calls.statuses[key] += 1
+                if key not in EXPECTED_STATUSES:
+                    self.calls.odd.append((method, path, status, view))
             if status != 503 or time.monotonic() > deadline:
                 return status, h, view, retried
             after = h.get("Retry-After")
@@ -173,15 +190,25 @@ class EngineFailoverTest(world.RandomWorld, harness.TestCase):
     def post_unsettled(self, shared, kind, actor, body, status, answer):
         """A POST retried past the end it gave seconds ahead: refused (422)
         now, maybe made by its first attempt; looked for at the end."""
-        now = time.time() * 1000
-        due = [world.ms_of(body[f]) for f in DEADLINE_FIELDS
-               if "T" in str(body.get(f, "")) and world.ms_of(body[f]) <= now]
+        due = past_deadlines(body)
         if status != 422 or not due:
             return False
         with shared.lock:
             shared.counts["post_unsettled"] += 1
         shared.ended_by(max(due))
         self.unsettled.append((kind, actor, body))
+        return True
+
+    def patch_unsettled(self, shared, patch, status, answer):
+        """A PATCH retried past the end it gave seconds ahead: refused (400,
+        the deadline must be ahead). Its first attempt was not applied: the
+        retry's read of the listing (RetryingClient._settle) found its
+        version unchanged, else the answer would be 200."""
+        fields = {e.get("field") for e in (answer or {}).get("errors", [])}
+        if status != 400 or not past_deadlines(patch) or not fields <= set(DEADLINE_FIELDS):
+            return False
+        with shared.lock:
+            shared.counts["patch_past_end"] += 1
         return True
 
     def while_running(self, shared):
@@ -272,8 +299,7 @@ class EngineFailoverTest(world.RandomWorld, harness.TestCase):
             self.assertIsNotNone(f["writable"], "no write acknowledged after the switch %r" % f)
         self.assertGreater(c.statuses[503], 0, "no request met a switch")
         self.assertEqual(c.no_retry_after, 0, "503 without Retry-After")
-        self.assertEqual(set(c.statuses) - {200, 201, 409, 412, "422 retried", 503}, set(),
-                         c.statuses)
+        self.assertEqual(c.odd, [], "%r; %r" % (c.statuses, c.odd))
         for changes, restarts in self.node_checks:
             self.assertGreaterEqual(changes, len(self.faults) + 1, "a node missed a switch")
             self.assertGreaterEqual(restarts, 1, "an engine never rebuilt from a new primary")
