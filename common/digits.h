@@ -50,4 +50,25 @@ static inline long long digits_strtoll(const char *s)
 	return *s == '-' ? -v : v;
 }
 
+/*
+ * strtoull(s, end, 10), by hand for up to 19 digits (stream ids: the feed
+ * compares them several times a batch, strtoull cost ~200 instructions a
+ * number), strtoull for anything else (no digit, a sign, white space, more
+ * digits than surely fit). *end as strtoull sets it.
+ */
+static inline unsigned long long digits_strtoull(const char *s, const char **end)
+{
+	unsigned long long v = 0;
+	const char *p = s;
+	while (*p >= '0' && *p <= '9' && p - s < 19)
+		v = v * 10 + (unsigned)(*p++ - '0');
+	if (p == s || (*p >= '0' && *p <= '9')) {
+		char *e;
+		v = strtoull(s, &e, 10);
+		p = e;
+	}
+	*end = p;
+	return v;
+}
+
 #endif

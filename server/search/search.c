@@ -36,12 +36,12 @@ struct search_sid {
 static struct search_sid search_sid_parse(const char *id)
 {
 	struct search_sid s = {0, 0};
-	char *end;
+	unsigned long long ms, seq;
 	if (id == NULL)
 		return s;
-	s.ms = strtoull(id, &end, 10);
-	if (*end == '-')
-		s.seq = strtoull(end + 1, NULL, 10);
+	events_id_split(id, &ms, &seq);
+	s.ms = ms;
+	s.seq = seq;
 	return s;
 }
 

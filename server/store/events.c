@@ -55,30 +55,11 @@ long long events_id_ms(const char *id)
 	return digits_strtoll(id); /* atoll, without its cost */
 }
 
-/* "<ms>-<seq>" as two numbers ("0-0" for anything else: ids come from Redis). */
-/* strtoull(s, end, 10), by hand for up to 19 digits (ids come from Redis):
- * the feed compares ids several times a batch, strtoull cost ~200
- * instructions a number */
-static unsigned long long events_id_num(const char *s, const char **end)
-{
-	unsigned long long v = 0;
-	const char *p = s;
-	while (*p >= '0' && *p <= '9' && p - s < 19)
-		v = v * 10 + (unsigned)(*p++ - '0');
-	if (p == s || (*p >= '0' && *p <= '9')) {
-		char *e; /* none, or more digits than fit surely: strtoull's own reading */
-		v = strtoull(s, &e, 10);
-		p = e;
-	}
-	*end = p;
-	return v;
-}
-
-static void events_id_split(const char *id, unsigned long long *ms, unsigned long long *seq)
+void events_id_split(const char *id, unsigned long long *ms, unsigned long long *seq)
 {
 	const char *end;
-	*ms = events_id_num(id, &end);
-	*seq = *end == '-' ? events_id_num(end + 1, &end) : 0;
+	*ms = digits_strtoull(id, &end);
+	*seq = *end == '-' ? digits_strtoull(end + 1, &end) : 0;
 }
 
 int events_id_cmp(const char *a, const char *b)

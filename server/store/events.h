@@ -29,6 +29,8 @@ struct events_entry {
 const char *events_field(const struct events_entry *e, const char *name);
 /* The millisecond part of a stream id (when Redis appended it). */
 long long events_id_ms(const char *id);
+/* "<ms>-<seq>" as two numbers, as strtoull reads them (a missing seq: 0). */
+void events_id_split(const char *id, unsigned long long *ms, unsigned long long *seq);
 /* <0, 0 or >0 as stream id a is before, at or after b (ids as Redis makes them). */
 int events_id_cmp(const char *a, const char *b);
 

@@ -1,6 +1,6 @@
 /*
  * Unit tests for common/digits.h: the text is snprintf's, the numbers read
- * back are strtoll's, over edge cases and random texts.
+ * back are strtoll's and strtoull's, over edge cases and random texts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -81,11 +81,56 @@ static void test_strtoll_as_libc(void **state)
 	}
 }
 
+static void test_strtoull_as_libc(void **state)
+{
+	static const char *const edges[] = {
+	    "",
+	    "0",
+	    "7",
+	    "-7",
+	    " 5",
+	    "+5",
+	    "12-3",
+	    "1234567890123456789",
+	    "9999999999999999999",
+	    "18446744073709551615",
+	    "18446744073709551616",
+	    "99999999999999999999999",
+	    "0000000000000000000001",
+	    "x1",
+	};
+	char buf[32];
+	unsigned seed = 20261204;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]) + 200000; i++) {
+		const char *s = buf;
+		if (i < sizeof(edges) / sizeof(edges[0])) {
+			s = edges[i];
+		} else {
+			size_t len = next(&seed) % 26;
+			for (size_t j = 0; j < len; j++)
+				buf[j] = "0123456789-+ x"[next(&seed) % 14];
+			buf[len] = '\0';
+		}
+		const char *end;
+		char *want_end;
+		unsigned long long got = digits_strtoull(s, &end),
+				   want = strtoull(s, &want_end, 10);
+		if (got != want || end != want_end)
+			fail_msg(
+			    "digits_strtoull(\"%s\") = %llu ending at %td, strtoull gives %llu "
+			    "ending at %td",
+			    s, got, end - s, want, want_end - s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_i64_as_snprintf),
 	    cmocka_unit_test(test_strtoll_as_libc),
+	    cmocka_unit_test(test_strtoull_as_libc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
