@@ -20,9 +20,10 @@
 /* Sends per io_uring submission (and the ring's size). */
 #define OUTLET_BATCH 1024
 
-static int outlet_retry(void)
+/* Whether a send or read that failed with err may be tried again later. */
+static int outlet_retry(int err)
 {
-	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+	return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
 }
 
 static void outlet_io(evutil_socket_t fd, short what, void *arg);
@@ -54,13 +55,13 @@ static void outlet_io(evutil_socket_t fd, short what, void *arg)
 		/* The client says nothing while it listens: what it sends is dropped. */
 		char buf[256];
 		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n == 0 || (n < 0 && !outlet_retry())) {
+		if (n == 0 || (n < 0 && !outlet_retry(errno))) {
 			outlet_gone(o);
 			return;
 		}
 	}
 	if ((what & EV_WRITE) && o->unsent) {
-		if (evbuffer_write(o->unsent, fd) < 0 && !outlet_retry()) {
+		if (evbuffer_write(o->unsent, fd) < 0 && !outlet_retry(errno)) {
 			outlet_gone(o);
 			return;
 		}
@@ -118,7 +119,7 @@ static int outlet_send_now(struct outlet *o, const char *p, size_t len, struct s
 		ssize_t n = send(o->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n == (ssize_t)len)
 			return 0;
-		if (n < 0 && !outlet_retry()) {
+		if (n < 0 && !outlet_retry(errno)) {
 			event_del(o->io);
 			return -1;
 		}
@@ -184,9 +185,8 @@ static void outlet_settle(struct outlet_send *s, ssize_t n)
 {
 	struct outlet *o = s->o;
 	o->queued = 0;
-	if (n < 0 && n != -EAGAIN && n != -EWOULDBLOCK && n != -EINTR) {
-		event_del(o->io);
-		o->news(o, OUTLET_GONE);
+	if (n < 0 && !outlet_retry((int)-n)) {
+		outlet_gone(o);
 	} else if (n < (ssize_t)s->len) {
 		size_t sent = n > 0 ? (size_t)n : 0;
 		outlet_keep(o, s->p + sent, s->len - sent, s->b);
