@@ -82,8 +82,3 @@ void load_arena_leave(void)
 	unsigned to = load_arena_before;
 	(void)mallctl("thread.arena", NULL, NULL, &to, sizeof(to));
 }
-
-int load_arena_active(void)
-{
-	return load_arena_depth > 0;
-}

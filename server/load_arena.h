@@ -20,7 +20,4 @@
 void load_arena_enter(void);
 void load_arena_leave(void);
 
-/* 1 when this thread is inside (for tests: 0 where there is no jemalloc). */
-int load_arena_active(void);
-
 #endif
