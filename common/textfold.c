@@ -346,18 +346,16 @@ char *text_fold(const char *s, size_t len)
 		 * path's look-ahead and copy call (most of a listing's text).
 		 */
 		if (c < 0x80 && (i + 1 == len || (unsigned char)s[i + 1] < 0x80) &&
-		    text_memo_tab[c].len != TEXT_MEMO_NONE && text_memo_tab[c].len == 1 &&
-		    b.len + 2 <= b.cap) {
-			if (in_run) {
-				if (text_put_mapped(&b, s + run, i - run) < 0)
-					goto fail;
-				in_run = 0;
-			}
-			if (b.len + 2 <= b.cap) { /* else the run's folding filled it */
+		    text_memo_tab[c].len == 1) {
+			if (in_run && text_put_mapped(&b, s + run, i - run) < 0)
+				goto fail;
+			in_run = 0;
+			if (b.len + 2 <= b.cap) /* the common case, without text_put's call */
 				b.p[b.len++] = text_memo_tab[c].out[0];
-				i++;
-				continue;
-			}
+			else
+				text_put(&b, text_memo_tab[c].out, 1);
+			i++;
+			continue;
 		}
 		utf8proc_int32_t cp = text_next(s + i, len - i, &n);
 		size_t end = i + n; /* the cluster: cp and the marks after it */
