@@ -206,47 +206,39 @@ static json_t *jsonin_number(struct jsonin *in)
 
 static json_t *jsonin_value(struct jsonin *in, int depth);
 
+/* Whether byte c comes next, after white space (then skipped). */
+static int jsonin_skip(struct jsonin *in, unsigned char c)
+{
+	jsonin_space(in);
+	if (in->p >= in->end || *in->p != c)
+		return 0;
+	in->p++;
+	return 1;
+}
+
 static json_t *jsonin_object(struct jsonin *in, int depth)
 {
 	json_t *o = json_object();
 
-	if (o == NULL)
-		return NULL;
-	jsonin_space(in);
-	if (in->p < in->end && *in->p == '}') {
-		in->p++;
+	if (o == NULL || jsonin_skip(in, '}'))
 		return o;
-	}
 	for (;;) {
 		const char *key;
 		size_t klen;
-		if (in->p >= in->end || *in->p != '"')
-			goto decline;
-		in->p++;
-		if (jsonin_string(in, &key, &klen) < 0)
+		if (!jsonin_skip(in, '"') || jsonin_string(in, &key, &klen) < 0)
 			goto decline;
 		/* the scratch buffer is reused by the value's strings: keys with
 		 * escapes are jansson's */
-		if (key == in->scratch || json_object_getn(o, key, klen) != NULL)
+		if (key == in->scratch || json_object_getn(o, key, klen) != NULL ||
+		    !jsonin_skip(in, ':'))
 			goto decline;
-		jsonin_space(in);
-		if (in->p >= in->end || *in->p != ':')
-			goto decline;
-		in->p++;
 		json_t *v = jsonin_value(in, depth);
 		if (v == NULL || json_object_setn_new_nocheck(o, key, klen, v) < 0)
 			goto decline;
-		jsonin_space(in);
-		if (in->p >= in->end)
-			goto decline;
-		if (*in->p == '}') {
-			in->p++;
+		if (jsonin_skip(in, '}'))
 			return o;
-		}
-		if (*in->p != ',')
+		if (!jsonin_skip(in, ','))
 			goto decline;
-		in->p++;
-		jsonin_space(in);
 	}
 decline:
 	json_decref(o);
@@ -257,27 +249,16 @@ static json_t *jsonin_array(struct jsonin *in, int depth)
 {
 	json_t *a = json_array();
 
-	if (a == NULL)
-		return NULL;
-	jsonin_space(in);
-	if (in->p < in->end && *in->p == ']') {
-		in->p++;
+	if (a == NULL || jsonin_skip(in, ']'))
 		return a;
-	}
 	for (;;) {
 		json_t *v = jsonin_value(in, depth);
 		if (v == NULL || json_array_append_new(a, v) < 0)
 			goto decline;
-		jsonin_space(in);
-		if (in->p >= in->end)
-			goto decline;
-		if (*in->p == ']') {
-			in->p++;
+		if (jsonin_skip(in, ']'))
 			return a;
-		}
-		if (*in->p != ',')
+		if (!jsonin_skip(in, ','))
 			goto decline;
-		in->p++;
 	}
 decline:
 	json_decref(a);
